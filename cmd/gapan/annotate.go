@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gapan/gapan/annotate"
+	"github.com/gapan/gapan/sidecar"
+	"github.com/spf13/cobra"
+)
+
+func init() { extraCommands = append(extraCommands, newAnnotateCmd) }
+
+func newAnnotateCmd() *cobra.Command {
+	var (
+		cfg      annotate.Config
+		out      string
+		sidecars []string
+	)
+	c := &cobra.Command{
+		Use:   "annotate CAPTURE... -o OUT.pcapng",
+		Short: "Write the capture as pcapng that shows the gaps in Wireshark",
+		Long: `Copy the capture's frames, byte for byte and in order, into pcapng and mark
+the loss the way Wireshark understands it: every frame with frames lost just
+before it carries epb_dropcount (Wireshark's frame.drop_count) and a comment
+"gapan: N frames lost before this frame"; an Interface Statistics Block per
+interface holds everything lost on it (isb_ifdrop, tail included); the section
+header comment names the sidecar the gaps came from.
+
+The gaps come from CAPTURE.gaps (or --sidecar), else from the input's own
+epb_dropcount options. Several captures are read in order as one (a rotated
+set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
+		Example: `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
+  tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count`,
+		Args: args(cobra.MinimumNArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if out == "" {
+				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
+			}
+			if len(sidecars) > len(a) {
+				return usagef("%d --sidecar files given for %d captures", len(sidecars), len(a))
+			}
+			if cfg.NoSidecar && len(sidecars) > 0 {
+				return usagef("--sidecar and --no-sidecar exclude each other")
+			}
+			cfg.Inputs, cfg.Sidecars = a, sidecars
+			inputs := append([]string(nil), a...)
+			for i, in := range a {
+				if i < len(sidecars) && sidecars[i] != "" {
+					inputs = append(inputs, sidecars[i])
+				} else {
+					inputs = append(inputs, sidecar.PathFor(in))
+				}
+			}
+			o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, inputs)
+			if err != nil {
+				return err
+			}
+			st, err := annotate.Write(o, cfg)
+			for _, w := range st.Warnings {
+				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %v\n", w)
+			}
+			if err := o.finish(err); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
+				st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
+			if st.FixedLengths > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %d frames had a captured length above their original length; written with the original length raised\n", st.FixedLengths)
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVarP(&out, "output", "o", "", "pcapng `FILE` to write (atomically; - for standard output)")
+	f.StringArrayVar(&sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
+	f.BoolVar(&cfg.NoSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from the input's epb_dropcount only")
+	f.BoolVar(&cfg.Force, "force", false, "replace an existing output file")
+	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
+	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
+	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
+	return c
+}

@@ -1,0 +1,89 @@
+// Command gapan finds where a packet capture lost frames: it joins a capture
+// with its gap sidecar and reports the loss by position, by flow, and as
+// capture versus upstream loss. See docs/ for each command.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes (docs/cli.md).
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks an error in how gapan was called.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// args wraps a cobra positional-argument check so that its errors are
+// usage errors.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "gapan",
+		Short: "Find where a packet capture lost frames, which flows lost what, and who lost it",
+		Long: `gapan joins a packet capture with its gap sidecar (capture.pcap.gaps: the
+frames lost just before each frame, as counted by the capturing kernel) and
+reports where frames were lost, which flows lost them, and, from TCP and RTP
+sequence evidence, whether the capture or the network lost them.`,
+		Example: `  gapan report testdata/demo/demo.pcap
+  gapan sidecar check testdata/demo/demo.pcap
+  gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError{err}
+	})
+	root.AddCommand(newVersionCmd(), newSidecarCmd())
+	for _, c := range extraCommands {
+		root.AddCommand(c())
+	}
+	return root
+}
+
+// extraCommands holds the constructors of commands that live in their own
+// files and register themselves here (report, parquet, annotate, record...).
+var extraCommands []func() *cobra.Command
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(argv []string) int {
+	root := newRootCmd()
+	root.SetArgs(argv)
+	cmd, err := root.ExecuteC()
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(os.Stderr, "gapan: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {
+		fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
+	}
+	return exitFailure
+}

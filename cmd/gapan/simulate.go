@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/gapan/gapan/simulate"
+	"github.com/spf13/cobra"
+)
+
+func init() { extraCommands = append(extraCommands, newSimulateCmd) }
+
+func newSimulateCmd() *cobra.Command {
+	var (
+		out, model, sc string
+		seed           uint64
+		force          bool
+	)
+	c := &cobra.Command{
+		Use:   "simulate IN -o OUT.pcap --loss-model MODEL",
+		Short: "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
+		Long: `Thin a capture by a loss model and write OUT.pcap with its exact ground-truth
+sidecar OUT.pcap.gaps (source "simulated"). Loss the input's own sidecar
+recorded is carried over. Models:
+
+  uniform:P                    each frame lost independently with probability P
+  burst:p=P,r=R[,k=K][,h=H]    Gilbert-Elliott: Good->Bad with P, Bad->Good with R,
+                               loss probability K in Good (0) and H in Bad (1)
+  list:N[,N-M...]              exactly these frames (1-based)`,
+		Example: `  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model uniform:0.01 --seed 1
+  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model burst:p=0.002,r=0.2 --seed 7 --force
+  gapan report /tmp/sim.pcap`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if out == "" {
+				return usagef("simulate needs -o OUT.pcap")
+			}
+			m, err := simulate.ParseModel(model)
+			if err != nil {
+				return usageError{err}
+			}
+			st, err := simulate.Run(simulate.Config{Input: a[0], Output: out, Model: m, Seed: seed, Force: force, Sidecar: sc})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames in, %d written, %d dropped by the model; sidecar: %d gap events, %d frames lost (tail %d)\n",
+				st.FramesIn, st.FramesOut, st.Dropped, st.GapEvents, st.Lost, st.Tail)
+			return nil
+		},
+	}
+	c.Flags().StringVarP(&out, "output", "o", "", "output `PCAP` (its sidecar is written next to it)")
+	c.Flags().StringVar(&model, "loss-model", "uniform:0.01", "loss `MODEL`: uniform:P, burst:p=P,r=R[,k=K][,h=H] or list:N,N-M")
+	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
+	c.Flags().BoolVar(&force, "force", false, "replace existing output files")
+	c.Flags().StringVar(&sc, "sidecar", "", "the input's sidecar `FILE` (default IN.gaps when present)")
+	return c
+}

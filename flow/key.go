@@ -1,0 +1,120 @@
+package flow
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+
+	"github.com/gapan/gapan/decode"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Key identifies a bidirectional flow. It is a fixed-size comparable value
+// (no pointers), used directly as a map key.
+//
+// For IP packets the two endpoints are ordered canonically: endpoint A is
+// the lower (address, port) pair, compared bytewise on the 16-byte address
+// form and then on the port, so both directions of a conversation give the
+// same Key. VLAN ids (both QinQ tags, outermost first) are part of the key.
+// Protocols without ports (ICMP, GRE that is not decoded, ESP, ...) have
+// zero ports. For frames that are not IP (or whose IP header could not be
+// decoded) the key is the EtherType plus the VLAN ids, so such frames are
+// counted per EtherType.
+type Key struct {
+	// A and B are the endpoint addresses in 16-byte form (IPv4 as
+	// IPv4-mapped IPv6), A <= B.
+	A, B [16]byte
+	// PortA and PortB are the ports of A and B.
+	PortA, PortB uint16
+	// VLAN holds the packet's first two VLAN ids.
+	VLAN [2]uint16
+	// EtherType is set only for non-IP flows.
+	EtherType uint16
+	// Proto is the IP protocol number.
+	Proto uint8
+	// IPVersion is 4, 6, or 0 for a non-IP flow.
+	IPVersion uint8
+}
+
+// KeyOf returns p's flow key and whether p was sent by endpoint A. Non-IP
+// packets are always "from A".
+func KeyOf(p *decode.Packet) (k Key, fromA bool) {
+	k.VLAN = p.VLAN
+	if p.Flags&decode.FlagIP == 0 {
+		k.EtherType = uint16(p.EtherType)
+		return k, true
+	}
+	k.IPVersion = p.IPVersion
+	k.Proto = uint8(p.Proto)
+	src, dst := p.Src.As16(), p.Dst.As16()
+	var sp, dp uint16
+	if p.Flags&decode.FlagPorts != 0 {
+		sp, dp = p.SrcPort, p.DstPort
+	}
+	c := bytes.Compare(src[:], dst[:])
+	if c < 0 || (c == 0 && sp <= dp) {
+		k.A, k.B, k.PortA, k.PortB = src, dst, sp, dp
+		return k, true
+	}
+	k.A, k.B, k.PortA, k.PortB = dst, src, dp, sp
+	return k, false
+}
+
+func (k *Key) addr(a *[16]byte) netip.Addr {
+	x := netip.AddrFrom16(*a)
+	if k.IPVersion == 4 {
+		return x.Unmap()
+	}
+	return x
+}
+
+// AddrA returns endpoint A's address (invalid for a non-IP flow).
+func (k *Key) AddrA() netip.Addr {
+	if k.IPVersion == 0 {
+		return netip.Addr{}
+	}
+	return k.addr(&k.A)
+}
+
+// AddrB returns endpoint B's address (invalid for a non-IP flow).
+func (k *Key) AddrB() netip.Addr {
+	if k.IPVersion == 0 {
+		return netip.Addr{}
+	}
+	return k.addr(&k.B)
+}
+
+// String formats the key as "tcp 10.0.0.1:80 <-> 10.0.0.2:1234 vlan 10/20",
+// or "ether 0x0806 vlan 10" for a non-IP flow.
+func (k Key) String() string {
+	vlan := ""
+	if k.VLAN != [2]uint16{} {
+		vlan = fmt.Sprintf(" vlan %d/%d", k.VLAN[0], k.VLAN[1])
+	}
+	if k.IPVersion == 0 {
+		return fmt.Sprintf("ether %#04x%s", k.EtherType, vlan)
+	}
+	proto := layers.IPProtocol(k.Proto).String()
+	return fmt.Sprintf("%s %s <-> %s%s", proto,
+		netip.AddrPortFrom(k.AddrA(), k.PortA), netip.AddrPortFrom(k.AddrB(), k.PortB), vlan)
+}
+
+// Direction is a packet's direction within its flow.
+type Direction uint8
+
+const (
+	// Forward is a packet sent by the flow's initiator: the endpoint that
+	// sent the flow's first frame in this capture (not necessarily the TCP
+	// client when the capture starts mid-connection).
+	Forward Direction = 0
+	// Reverse is a packet sent by the other endpoint.
+	Reverse Direction = 1
+)
+
+// String returns "fwd" or "rev".
+func (d Direction) String() string {
+	if d == Forward {
+		return "fwd"
+	}
+	return "rev"
+}

@@ -1,0 +1,337 @@
+package flow
+
+import (
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/gapan/gapan/decode"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// DefaultMaxFlows is the live-flow cap used when Options.MaxFlows is 0.
+const DefaultMaxFlows = 1 << 20
+
+// Reason says why a flow ended.
+type Reason uint8
+
+const (
+	// ReasonActive: the flow has not ended.
+	ReasonActive Reason = iota
+	// ReasonIdle: no frame for longer than the idle timeout (capture time).
+	ReasonIdle
+	// ReasonEvicted: the table was full and this was the least recently
+	// active flow.
+	ReasonEvicted
+	// ReasonPortReuse: a TCP SYN with a new initial sequence number started
+	// a new flow on the same 5-tuple (Wireshark's "TCP port numbers reused").
+	ReasonPortReuse
+	// ReasonEndOfCapture: the flow was live when the capture ended (Flush).
+	ReasonEndOfCapture
+)
+
+var reasonNames = [...]string{"active", "idle", "evicted", "port-reuse", "end-of-capture"}
+
+// String returns the reason's name as used in reports.
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Flow is one flow's record. The table owns it: the pointer returned by
+// Lookup stays valid until the flow ends (OnEnd returns), after which the
+// record is reused for another flow.
+type Flow[S any] struct {
+	// ID numbers flows from 0 in the order of their first frame, across all
+	// protocols (unlike Wireshark's tcp.stream and udp.stream, which number
+	// each protocol separately). The JSON, CSV and Parquet outputs share it.
+	ID uint64
+	// Key is the flow's canonical key.
+	Key Key
+	// FirstNs and LastNs are the capture timestamps of the flow's first and
+	// latest frame (LastNs never decreases).
+	FirstNs, LastNs int64
+	// Packets and Bytes (frame lengths on the wire) per Direction.
+	Packets [2]uint64
+	Bytes   [2]uint64
+	// Reason is ReasonActive while the flow is live, then why it ended.
+	Reason Reason
+	// State is the caller's per-flow state, stored inline so attaching it
+	// costs no allocation. It is zero when the flow starts.
+	State S
+
+	initiatorIsA bool
+	tcp          tcpTrack
+	prev, next   int32 // activity list, least recently active first
+}
+
+// tcpTrack is what the port-reuse rule needs: per endpoint (index 0 = A,
+// 1 = B) the base sequence number as Wireshark's tcp_analyze_seq sets it.
+type tcpTrack struct {
+	baseSet [2]bool
+	base    [2]uint32
+}
+
+// Frames returns the flow's frame count in both directions. It is 1 right
+// after the Lookup that created the flow.
+func (f *Flow[S]) Frames() uint64 { return f.Packets[0] + f.Packets[1] }
+
+// Initiator returns the address and port of the endpoint that sent the
+// flow's first frame (invalid address for a non-IP flow).
+func (f *Flow[S]) Initiator() netip.AddrPort {
+	if f.initiatorIsA {
+		return netip.AddrPortFrom(f.Key.AddrA(), f.Key.PortA)
+	}
+	return netip.AddrPortFrom(f.Key.AddrB(), f.Key.PortB)
+}
+
+// Responder returns the other endpoint.
+func (f *Flow[S]) Responder() netip.AddrPort {
+	if f.initiatorIsA {
+		return netip.AddrPortFrom(f.Key.AddrB(), f.Key.PortB)
+	}
+	return netip.AddrPortFrom(f.Key.AddrA(), f.Key.PortA)
+}
+
+// Options configures a Table.
+type Options[S any] struct {
+	// IdleTimeout ends a flow that has had no frame for longer than this,
+	// measured in capture time. 0 disables idle expiry.
+	IdleTimeout time.Duration
+	// MaxFlows caps the number of live flows; when a new flow would exceed
+	// it, the least recently active flow is evicted. 0 means DefaultMaxFlows.
+	MaxFlows int
+	// OnEnd, if set, is called once for every flow when it ends, with
+	// Reason set. The record is reused after OnEnd returns.
+	OnEnd func(*Flow[S])
+}
+
+// Stats are the table's counters.
+type Stats struct {
+	Flows      uint64 // flows created
+	Live       int    // flows live now
+	PeakLive   int    // most flows live at once
+	Idle       uint64 // flows ended by the idle timeout
+	Evicted    uint64 // flows evicted by the MaxFlows cap
+	PortReuse  uint64 // TCP flows ended by a new SYN on the same 5-tuple
+	EndOfInput uint64 // flows ended by Flush
+}
+
+const (
+	chunkShift = 10
+	chunkSize  = 1 << chunkShift
+	none       = int32(-1)
+)
+
+// Table is a bounded table of bidirectional flows with per-flow state S.
+// Memory grows with the number of live flows (at most MaxFlows), never with
+// the number of frames. Lookup is O(1) amortised and allocates nothing once
+// the table has grown to its working size. A Table is not safe for
+// concurrent use.
+type Table[S any] struct {
+	opt    Options[S]
+	idleNs int64
+	max    int
+	index  map[Key]int32
+	chunks [][]Flow[S]
+	used   int32   // slots handed out so far
+	free   []int32 // slots of ended flows
+	head   int32   // least recently active live flow
+	tail   int32   // most recently active live flow
+	nowNs  int64
+	nextID uint64
+	stats  Stats
+}
+
+// NewTable returns an empty Table.
+func NewTable[S any](opt Options[S]) *Table[S] {
+	t := &Table[S]{opt: opt, idleNs: int64(opt.IdleTimeout), max: opt.MaxFlows, head: none, tail: none}
+	if t.max <= 0 {
+		t.max = DefaultMaxFlows
+	}
+	t.index = make(map[Key]int32, min(t.max, 1024))
+	return t
+}
+
+func (t *Table[S]) at(i int32) *Flow[S] {
+	return &t.chunks[i>>chunkShift][i&(chunkSize-1)]
+}
+
+// Stats returns the table's counters.
+func (t *Table[S]) Stats() Stats {
+	s := t.stats
+	s.Live = len(t.index)
+	return s
+}
+
+// Len returns the number of live flows.
+func (t *Table[S]) Len() int { return len(t.index) }
+
+// Lookup finds or creates the flow of packet p, seen at capture time tsNs,
+// counts the frame (p.WireLen() bytes) in it and returns it with the
+// frame's direction. Before that it ends the flows idle for longer than
+// IdleTimeout at tsNs.
+//
+// A TCP SYN without ACK whose sequence number differs from the base
+// sequence number of its sender in the existing flow ends that flow
+// (ReasonPortReuse) and starts a new one, as Wireshark starts a new
+// tcp.stream; a retransmitted SYN (same sequence number) stays in its flow.
+func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
+	if tsNs > t.nowNs {
+		t.nowNs = tsNs
+	}
+	if t.idleNs > 0 {
+		for t.head != none && t.nowNs-t.at(t.head).LastNs > t.idleNs {
+			t.end(t.head, ReasonIdle)
+		}
+	}
+	k, fromA := KeyOf(p)
+	side := 1 // index of the sending endpoint in tcpTrack
+	if fromA {
+		side = 0
+	}
+	i, ok := t.index[k]
+	if ok && p.Flags&decode.FlagTCP != 0 && k.Proto == uint8(layers.IPProtocolTCP) &&
+		p.TCP.Flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn {
+		tr := &t.at(i).tcp
+		if tr.baseSet[side] && tr.base[side] != p.TCP.Seq {
+			t.end(i, ReasonPortReuse)
+			ok = false
+		}
+	}
+	var f *Flow[S]
+	if ok {
+		f = t.at(i)
+		t.touch(i)
+	} else {
+		if len(t.index) >= t.max {
+			t.end(t.head, ReasonEvicted)
+		}
+		i = t.alloc()
+		f = t.at(i)
+		f.ID = t.nextID
+		t.nextID++
+		f.Key = k
+		f.FirstNs, f.LastNs = tsNs, tsNs
+		f.initiatorIsA = fromA
+		t.index[k] = i
+		t.pushTail(i)
+		t.stats.Flows++
+		if n := len(t.index); n > t.stats.PeakLive {
+			t.stats.PeakLive = n
+		}
+	}
+	// Wireshark sets a direction's base sequence number from the first
+	// segment with a complete header: the ISN for a SYN, seq-1 otherwise.
+	if p.Flags&decode.FlagTCP != 0 && !f.tcp.baseSet[side] && p.Flags&decode.FlagFragment == 0 {
+		f.tcp.baseSet[side] = true
+		f.tcp.base[side] = p.TCP.Seq
+		if p.TCP.Flags&decode.TCPSyn == 0 {
+			f.tcp.base[side]--
+		}
+	}
+	dir := Reverse
+	if fromA == f.initiatorIsA {
+		dir = Forward
+	}
+	if tsNs > f.LastNs {
+		f.LastNs = tsNs
+	}
+	f.Packets[dir]++
+	f.Bytes[dir] += uint64(p.WireLen())
+	return f, dir
+}
+
+// Flush ends every live flow with ReasonEndOfCapture, calling OnEnd in
+// flow-id order. Call it once at the end of the capture.
+func (t *Table[S]) Flush() {
+	live := make([]int32, 0, len(t.index))
+	for i := t.head; i != none; i = t.at(i).next {
+		live = append(live, i)
+	}
+	slices.SortFunc(live, func(a, b int32) int {
+		fa, fb := t.at(a).ID, t.at(b).ID
+		if fa < fb {
+			return -1
+		}
+		if fa > fb {
+			return 1
+		}
+		return 0
+	})
+	for _, i := range live {
+		t.end(i, ReasonEndOfCapture)
+	}
+}
+
+func (t *Table[S]) alloc() int32 {
+	if n := len(t.free); n > 0 {
+		i := t.free[n-1]
+		t.free = t.free[:n-1]
+		return i
+	}
+	i := t.used
+	if int(i>>chunkShift) == len(t.chunks) {
+		t.chunks = append(t.chunks, make([]Flow[S], chunkSize))
+	}
+	t.used++
+	return i
+}
+
+func (t *Table[S]) end(i int32, r Reason) {
+	f := t.at(i)
+	f.Reason = r
+	switch r {
+	case ReasonIdle:
+		t.stats.Idle++
+	case ReasonEvicted:
+		t.stats.Evicted++
+	case ReasonPortReuse:
+		t.stats.PortReuse++
+	case ReasonEndOfCapture:
+		t.stats.EndOfInput++
+	}
+	t.unlink(i)
+	delete(t.index, f.Key)
+	if t.opt.OnEnd != nil {
+		t.opt.OnEnd(f)
+	}
+	*f = Flow[S]{}
+	t.free = append(t.free, i)
+}
+
+func (t *Table[S]) unlink(i int32) {
+	f := t.at(i)
+	if f.prev != none {
+		t.at(f.prev).next = f.next
+	} else {
+		t.head = f.next
+	}
+	if f.next != none {
+		t.at(f.next).prev = f.prev
+	} else {
+		t.tail = f.prev
+	}
+	f.prev, f.next = none, none
+}
+
+func (t *Table[S]) pushTail(i int32) {
+	f := t.at(i)
+	f.prev, f.next = t.tail, none
+	if t.tail != none {
+		t.at(t.tail).next = i
+	} else {
+		t.head = i
+	}
+	t.tail = i
+}
+
+func (t *Table[S]) touch(i int32) {
+	if t.tail == i {
+		return
+	}
+	t.unlink(i)
+	t.pushTail(i)
+}

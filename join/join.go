@@ -1,0 +1,398 @@
+// Package join walks one capture, or a rotated set of captures read in order
+// as one, and gives every frame the number of frames lost just before it.
+//
+// The gap counts come from each capture's gap sidecar (capture.pcap.gaps,
+// found next to the capture) or, when there is none, from pcapng
+// epb_dropcount options. A gap before frame N counts frames lost on N's
+// interface since the previous frame on that interface (pcapng epb_dropcount
+// semantics); after the last frame, the sidecar's tail gap counts what was
+// lost after it.
+//
+//	s, err := join.Open([]string{"capture.pcap"}, join.Options{})
+//	if err != nil { ... }
+//	defer s.Close()
+//	for {
+//		f, err := s.Next()
+//		if err == io.EOF { break }
+//		if err != nil { ... }
+//		if f.GapBefore > 0 { fmt.Printf("%d lost before frame %d\n", f.GapBefore, f.Number) }
+//	}
+//	for _, fi := range s.Files() { ... fi.Tail ... }
+package join
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/sidecar"
+)
+
+// Sentinel errors; the errors Next returns wrap them.
+var (
+	// ErrBeyondCapture means the sidecar names a frame after the capture's
+	// last frame.
+	ErrBeyondCapture = errors.New("join: sidecar names a frame beyond the capture's last frame")
+	// ErrFrameCount means the sidecar's trailer counts a different number of
+	// frames than the capture holds.
+	ErrFrameCount = errors.New("join: sidecar and capture disagree on the number of frames")
+)
+
+// Source says where a capture's gap counts came from.
+type Source string
+
+// Gap sources.
+const (
+	SourceSidecar   Source = "sidecar"          // a gap sidecar file
+	SourceDropCount Source = "pcapng-dropcount" // pcapng epb_dropcount options
+	SourceNone      Source = "none"             // nothing: no loss positions are known
+)
+
+// Options controls Open.
+type Options struct {
+	// Sidecars overrides the sidecar path of each capture, in order. An
+	// empty entry, or a missing one, means the default path
+	// (sidecar.PathFor).
+	Sidecars []string
+	// NoSidecar ignores sidecar files altogether.
+	NoSidecar bool
+	// Force continues, with a warning, where the sidecar does not belong to
+	// the capture (identity mismatch, frames beyond the capture, frame
+	// count disagreement).
+	Force bool
+	// KeepGoing stops reading a damaged capture or sidecar at the damage,
+	// with a warning, instead of failing.
+	KeepGoing bool
+}
+
+// Frame is a captured frame with the loss just before it.
+type Frame struct {
+	*reader.Frame
+	// GapBefore is the number of frames lost on this frame's interface
+	// since the previous frame on that interface (or since the start of
+	// capture for the interface's first frame).
+	GapBefore uint64
+	// File is the index of the capture in the set, 0 for the first.
+	File int
+}
+
+// Warning is a problem that did not stop the join.
+type Warning struct {
+	File  string // the capture or sidecar it concerns
+	Frame uint64 // frame number it concerns, 0 if none
+	Err   error
+}
+
+func (w Warning) Error() string {
+	if w.Frame > 0 {
+		return fmt.Sprintf("%s: frame %d: %v", w.File, w.Frame, w.Err)
+	}
+	return fmt.Sprintf("%s: %v", w.File, w.Err)
+}
+
+// FileInfo describes one capture of the set once it has been read.
+type FileInfo struct {
+	Name       string
+	Sidecar    string // path of the sidecar used, "" when none
+	Source     Source
+	Header     sidecar.Header // the sidecar's header, when Source is SourceSidecar
+	HasTrailer bool
+	Trailer    sidecar.Trailer
+	Frames     uint64 // frames read from the capture
+	Gaps       uint64 // frames carrying a gap
+	Lost       uint64 // sum of the gaps (without the tail)
+	Tail       []sidecar.InterfaceGap
+	Stats      []reader.InterfaceStats // pcapng interface statistics
+	Interfaces []reader.Interface
+	Truncated  bool  // the capture was damaged and read up to the damage (KeepGoing)
+	Done       bool  // the capture has been read to its end
+	Size       int64 // the file's size in bytes, -1 if unknown
+	FirstNs    int64
+	LastNs     int64
+	BytesRead  int64 // bytes of the capture file consumed so far
+}
+
+// TailTotal returns the sum of the file's tail gaps.
+func (fi *FileInfo) TailTotal() uint64 {
+	var n uint64
+	for _, g := range fi.Tail {
+		n += g.Lost
+	}
+	return n
+}
+
+// Stream is the joined stream over a set of captures.
+type Stream struct {
+	names    []string
+	opt      Options
+	files    []FileInfo
+	warnings []Warning
+
+	cur     int // index of the open capture, -1 before the first
+	rd      *reader.Reader
+	sc      sidecar.RecordReader
+	scFile  *os.File
+	next    sidecar.Record // next sidecar record not yet reached
+	hasNext bool
+	frame   Frame
+}
+
+// Open prepares to read the captures in order. Files are opened lazily, so
+// errors about the second and later captures come from Next.
+func Open(captures []string, opt Options) (*Stream, error) {
+	if len(captures) == 0 {
+		return nil, errors.New("join: no capture given")
+	}
+	if len(opt.Sidecars) > len(captures) {
+		return nil, fmt.Errorf("join: %d sidecars given for %d captures", len(opt.Sidecars), len(captures))
+	}
+	s := &Stream{names: captures, opt: opt, cur: -1, files: make([]FileInfo, len(captures))}
+	for i, n := range captures {
+		s.files[i] = FileInfo{Name: n, Source: SourceNone, Size: -1}
+	}
+	if err := s.openFile(0); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Files returns what is known so far about each capture of the set. The
+// entries of captures not yet reached are mostly empty.
+func (s *Stream) Files() []FileInfo { return s.files }
+
+// Current returns the index of the capture being read.
+func (s *Stream) Current() int { return s.cur }
+
+// Warnings returns the warnings so far.
+func (s *Stream) Warnings() []Warning { return s.warnings }
+
+// Close closes the open files.
+func (s *Stream) Close() error {
+	var err error
+	if s.rd != nil {
+		err = s.rd.Close()
+		s.rd = nil
+	}
+	if s.scFile != nil {
+		s.scFile.Close()
+		s.scFile = nil
+	}
+	return err
+}
+
+func (s *Stream) warn(file string, frame uint64, err error) {
+	s.warnings = append(s.warnings, Warning{File: file, Frame: frame, Err: err})
+}
+
+func (s *Stream) sidecarPath(i int) (path string, explicit bool) {
+	if i < len(s.opt.Sidecars) && s.opt.Sidecars[i] != "" {
+		return s.opt.Sidecars[i], true
+	}
+	return sidecar.PathFor(s.names[i]), false
+}
+
+func (s *Stream) openFile(i int) error {
+	s.Close()
+	s.cur = i
+	fi := &s.files[i]
+	rd, err := reader.Open(fi.Name)
+	if err != nil {
+		return err
+	}
+	s.rd = rd
+	fi.Size = rd.Size()
+	s.hasNext = false
+	s.sc = nil
+	if s.opt.NoSidecar || fi.Name == "-" && len(s.opt.Sidecars) <= i {
+		return nil
+	}
+	path, explicit := s.sidecarPath(i)
+	f, err := os.Open(path)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	sc, err := sidecar.NewAutoReader(f, path)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	s.scFile, s.sc = f, sc
+	fi.Sidecar, fi.Source, fi.Header = path, SourceSidecar, sc.Header()
+	return s.advanceSidecar()
+}
+
+// advanceSidecar loads the next sidecar record into s.next.
+func (s *Stream) advanceSidecar() error {
+	fi := &s.files[s.cur]
+	rec, err := s.sc.Next()
+	switch {
+	case err == nil:
+		s.next, s.hasNext = rec, true
+		return nil
+	case err == io.EOF:
+		s.hasNext = false
+		fi.Trailer, fi.HasTrailer = s.sc.Trailer()
+		return nil
+	case errors.Is(err, sidecar.ErrNoTrailer):
+		// A cut sidecar (a killed recorder): its valid prefix stands.
+		s.hasNext = false
+		s.warn(fi.Sidecar, 0, err)
+		return nil
+	case s.opt.KeepGoing:
+		s.hasNext = false
+		s.warn(fi.Sidecar, 0, fmt.Errorf("ignoring the rest of the sidecar: %w", err))
+		return nil
+	}
+	return err
+}
+
+// Next returns the next frame of the set, io.EOF after the last one. The
+// returned Frame and its data are reused by the next call.
+func (s *Stream) Next() (*Frame, error) {
+	for {
+		if s.rd == nil {
+			return nil, io.EOF
+		}
+		f, err := s.rd.Next()
+		if err == nil {
+			return s.joinFrame(f)
+		}
+		fi := &s.files[s.cur]
+		if err != io.EOF {
+			if !s.opt.KeepGoing {
+				return nil, err
+			}
+			fi.Truncated = true
+			s.warn(fi.Name, s.rd.FramesRead()+1, fmt.Errorf("stopped reading at the damage: %w", err))
+		}
+		if err := s.finishFile(); err != nil {
+			return nil, err
+		}
+		if s.cur+1 >= len(s.names) {
+			s.Close()
+			return nil, io.EOF
+		}
+		if err := s.openFile(s.cur + 1); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
+	fi := &s.files[s.cur]
+	s.frame.Frame, s.frame.File, s.frame.GapBefore = f, s.cur, 0
+	if f.Number == 1 {
+		fi.FirstNs = f.TimestampNs
+		if s.sc != nil {
+			if err := s.checkIdentity(f); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fi.Frames = f.Number
+	fi.LastNs = f.TimestampNs
+	switch {
+	case s.sc != nil:
+		if s.hasNext && s.next.Frame == f.Number {
+			s.frame.GapBefore = s.next.Gap
+			if err := s.advanceSidecar(); err != nil {
+				return nil, err
+			}
+		}
+	case f.HasDropCount:
+		fi.Source = SourceDropCount
+		s.frame.GapBefore = f.DropCount
+	}
+	if s.frame.GapBefore > 0 {
+		fi.Gaps++
+		fi.Lost += s.frame.GapBefore
+	}
+	return &s.frame, nil
+}
+
+func (s *Stream) checkIdentity(f *reader.Frame) error {
+	fi := &s.files[s.cur]
+	if !fi.Header.Identity.Known {
+		s.warn(fi.Sidecar, 0, errors.New("sidecar carries no capture identity; cannot check it belongs to this capture"))
+		return nil
+	}
+	var snap uint32
+	if ifs := s.rd.Interfaces(); len(ifs) > 0 {
+		snap = ifs[0].SnapLen
+	}
+	capID := sidecar.IdentityOf(uint32(f.LinkType), snap, f.TimestampNs, f.Data)
+	if err := fi.Header.Identity.Check(capID); err != nil {
+		err = fmt.Errorf("%s does not belong to %s: %w", fi.Sidecar, fi.Name, err)
+		if !s.opt.Force {
+			return err
+		}
+		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
+	}
+	return nil
+}
+
+// finishFile checks what is left of the sidecar once the capture ended.
+func (s *Stream) finishFile() error {
+	fi := &s.files[s.cur]
+	fi.Interfaces = s.rd.Interfaces()
+	fi.Stats = s.rd.Stats()
+	fi.BytesRead = s.rd.BytesRead()
+	fi.Done = true
+	if s.sc == nil {
+		return nil
+	}
+	if s.hasNext {
+		var beyond uint64
+		first := s.next.Frame
+		for s.hasNext {
+			beyond += s.next.Gap
+			if err := s.advanceSidecar(); err != nil {
+				return err
+			}
+		}
+		err := fmt.Errorf("%w: %s names frame %d (and %d lost frames from there on) but %s has %d frames",
+			ErrBeyondCapture, fi.Sidecar, first, beyond, fi.Name, fi.Frames)
+		switch {
+		case fi.Truncated:
+			s.warn(fi.Sidecar, first, fmt.Errorf("capture is truncated: %w", err))
+		case s.opt.Force:
+			s.warn(fi.Sidecar, first, fmt.Errorf("%w (continuing: --force)", err))
+		default:
+			return err
+		}
+	}
+	if fi.HasTrailer {
+		fi.Tail = fi.Trailer.Tail
+		if fi.Trailer.Frames != 0 && fi.Trailer.Frames != fi.Frames {
+			err := fmt.Errorf("%w: %s counts %d frames, %s has %d", ErrFrameCount, fi.Sidecar, fi.Trailer.Frames, fi.Name, fi.Frames)
+			switch {
+			case fi.Truncated || fi.Frames < fi.Trailer.Frames && s.opt.KeepGoing:
+				s.warn(fi.Sidecar, 0, fmt.Errorf("capture is truncated: %w", err))
+			case s.opt.Force:
+				s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
+			default:
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// BytesRead returns how many bytes of the current capture file have been
+// consumed (for progress reports).
+func (s *Stream) BytesRead() int64 {
+	if s.rd == nil {
+		if s.cur >= 0 && s.cur < len(s.files) {
+			return s.files[s.cur].BytesRead
+		}
+		return 0
+	}
+	return s.rd.BytesRead()
+}

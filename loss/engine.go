@@ -1,0 +1,342 @@
+package loss
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/join"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Defaults of Config.
+const (
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultEstWindow   = 32
+	DefaultEpoch       = 1 << 16
+)
+
+// Config controls an Engine.
+type Config struct {
+	// IdleTimeout ends flows idle for longer than this (capture time); 0
+	// means DefaultIdleTimeout, negative disables it.
+	IdleTimeout time.Duration
+	// MaxFlows caps the live flows (0: flow.DefaultMaxFlows).
+	MaxFlows int
+	// EstWindow is the number of frames on each side of a gap over which
+	// its lost frames are shared out to estimate each flow's own loss
+	// (0: DefaultEstWindow).
+	EstWindow int
+	// Epoch is the number of frames between two rounds of explaining
+	// capture loss with the recorded gaps (0: DefaultEpoch). Within a round
+	// the assignment is exactly tightest-bracket-first.
+	Epoch int
+	// OnFlow is called with each flow once its figures are final, in the
+	// order flows become final (roughly the order they end).
+	OnFlow func(*Flow)
+	// KeepFlows collects every final flow into Summary.Flows.
+	KeepFlows bool
+	// KeepGaps collects every gap into Summary.Gaps.
+	KeepGaps bool
+}
+
+// FrameInfo is what the Engine learned about one frame.
+type FrameInfo struct {
+	Packet *decode.Packet // the decoded frame; reused by the next Add
+	Global uint64         // 1-based index of the frame over the whole set
+	FlowID uint64
+	Dir    flow.Direction
+}
+
+// Second is one second of the loss timeline: frames captured with a
+// timestamp in it and frames lost just before those frames.
+type Second struct {
+	UnixSec  int64  `json:"t"`
+	Captured uint64 `json:"captured"`
+	Lost     uint64 `json:"lost"`
+}
+
+// Summary is the result of a whole run.
+type Summary struct {
+	Totals
+	// Flows sums the per-flow counters over all flows.
+	Flows Counters
+	// FlowCount is the number of flows; FlowStats the flow table's counters
+	// (evictions among them).
+	FlowCount uint64
+	FlowStats flow.Stats
+	// Consistency is the fraction of capture-lost TCP segments that the
+	// recorded gaps explain; nil when there was no capture-lost segment.
+	Consistency *float64
+	// EstOther is the estimated loss attributed to frames that belong to
+	// no flow (undecodable frames); usually 0.
+	EstOther float64
+	Timeline []Second
+	Gaps     []GapRef
+	List     []*Flow
+}
+
+type state struct{ a *acct }
+
+// acct is the live accounting of one flow.
+type acct struct {
+	Counters
+	meta       Flow
+	tcp        [2]tcpDir
+	rtp        [2]rtpDir
+	firstFrame uint64
+	lastFrame  uint64
+	g0, l0     uint64 // gap events and lost frames before the flow's first frame
+	isRTP      bool
+}
+
+// Engine runs gapan's loss accounting over a joined stream: decoding, the
+// flow table, TCP and RTP evidence, the explanation of capture loss and
+// the per-flow loss estimate. It allocates nothing per frame once warm,
+// except when a flow starts.
+type Engine struct {
+	cfg   Config
+	dec   *decode.Decoder
+	pkt   decode.Packet
+	tbl   *flow.Table[state]
+	cap   Capture
+	exp   explainer
+	est   estimator
+	info  FrameInfo
+	gi    uint64 // global frame index of the current frame
+	file  int
+	gapN  uint64 // gap events so far
+	lostN uint64 // frames lost in gaps so far
+	ended []*acct
+	sum   Summary
+
+	secCur int64
+	secIdx int
+	tl     []Second
+}
+
+// NewEngine returns an Engine.
+func NewEngine(cfg Config) *Engine {
+	if cfg.EstWindow <= 0 {
+		cfg.EstWindow = DefaultEstWindow
+	}
+	if cfg.Epoch <= 0 {
+		cfg.Epoch = DefaultEpoch
+	}
+	idle := cfg.IdleTimeout
+	if idle == 0 {
+		idle = DefaultIdleTimeout
+	} else if idle < 0 {
+		idle = 0
+	}
+	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1}
+	e.cap.KeepGaps = cfg.KeepGaps
+	e.est.init(cfg.EstWindow)
+	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
+	return e
+}
+
+// hasGap reports whether a recorded gap lies after global frame lo and up
+// to and including hi.
+func (e *Engine) hasGap(lo, hi uint64) bool { return e.exp.hasGap(lo, hi) }
+
+// Add accounts one joined frame. Frames must come in stream order.
+func (e *Engine) Add(f *join.Frame) *FrameInfo {
+	e.gi++
+	gi := e.gi
+	if f.File != e.file {
+		e.file = f.File
+	}
+	e.cap.Add(f)
+	if f.GapBefore > 0 {
+		e.gapN++
+		e.lostN += f.GapBefore
+		e.exp.addGap(gi, f.GapBefore)
+		e.est.gap(gi, float64(f.GapBefore))
+	}
+	e.second(f.TimestampNs, f.GapBefore)
+
+	p := &e.pkt
+	e.dec.Decode(f.LinkType, f.Data, p)
+	p.OrigLen = f.OrigLen
+	fl, dir := e.tbl.Lookup(p, f.TimestampNs)
+	a := fl.State.a
+	if a == nil {
+		a = &acct{firstFrame: gi, g0: e.gapN, l0: e.lostN}
+		fl.State.a = a
+	}
+	a.lastFrame = gi
+	a.GapsDuring = e.gapN - a.g0
+	a.FramesLostDuring = e.lostN - a.l0
+	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
+		e.tcpSegment(a, int(dir), p, gi, f.TimestampNs)
+	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
+		e.rtpPacket(a, int(dir), p, gi)
+	}
+	e.est.push(gi, a)
+	if gi%uint64(e.cfg.Epoch) == 0 {
+		e.round(false)
+	}
+	e.info = FrameInfo{Packet: p, Global: gi, FlowID: fl.ID, Dir: dir}
+	return &e.info
+}
+
+// second books a frame and the loss before it into the timeline.
+func (e *Engine) second(ns int64, lost uint64) {
+	sec := ns / 1e9
+	if ns < 0 && ns%1e9 != 0 {
+		sec--
+	}
+	if e.secIdx < 0 || sec != e.secCur {
+		e.secCur = sec
+		// Timestamps mostly move forward; look back a little for the
+		// out-of-order ones before adding a new second.
+		e.secIdx = -1
+		for i := len(e.tl) - 1; i >= 0 && i >= len(e.tl)-8; i-- {
+			if e.tl[i].UnixSec == sec {
+				e.secIdx = i
+				break
+			}
+		}
+		if e.secIdx < 0 {
+			e.tl = append(e.tl, Second{UnixSec: sec})
+			e.secIdx = len(e.tl) - 1
+		}
+	}
+	e.tl[e.secIdx].Captured++
+	e.tl[e.secIdx].Lost += lost
+}
+
+// flowEnded is the flow table's OnEnd: it freezes the flow's identity and
+// queues it until its loss figures are final.
+func (e *Engine) flowEnded(fl *flow.Flow[state]) {
+	a := fl.State.a
+	if a == nil {
+		return
+	}
+	m := &a.meta
+	k := &fl.Key
+	m.FlowID = fl.ID
+	m.FirstNs, m.LastNs = fl.FirstNs, fl.LastNs
+	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
+	m.BytesFwd, m.BytesRev = fl.Bytes[flow.Forward], fl.Bytes[flow.Reverse]
+	m.EndReason = fl.Reason.String()
+	m.FirstFrame, m.LastFrame = a.firstFrame, a.lastFrame
+	if k.IPVersion != 0 {
+		m.IPVersion = k.IPVersion
+		m.Proto = protoName(layers.IPProtocol(k.Proto))
+		src, dst := fl.Initiator(), fl.Responder()
+		m.SrcIP, m.DstIP = src.Addr().String(), dst.Addr().String()
+		m.SrcPort, m.DstPort = src.Port(), dst.Port()
+	} else {
+		m.Proto = "eth"
+		m.EtherType = fmt.Sprintf("0x%04x", k.EtherType)
+	}
+	if k.VLAN[0] != 0 || k.VLAN[1] != 0 {
+		m.VLAN = []int{int(k.VLAN[0])}
+		if k.VLAN[1] != 0 {
+			m.VLAN = append(m.VLAN, int(k.VLAN[1]))
+		}
+	}
+	a.tcpEnd()
+	e.ended = append(e.ended, a)
+}
+
+func protoName(p layers.IPProtocol) string {
+	switch p {
+	case layers.IPProtocolTCP:
+		return "tcp"
+	case layers.IPProtocolUDP:
+		return "udp"
+	case layers.IPProtocolICMPv4:
+		return "icmp"
+	case layers.IPProtocolICMPv6:
+		return "icmpv6"
+	case layers.IPProtocolSCTP:
+		return "sctp"
+	case layers.IPProtocolGRE:
+		return "gre"
+	case layers.IPProtocolESP:
+		return "esp"
+	case layers.IPProtocolIGMP:
+		return "igmp"
+	}
+	return "ip-" + strconv.Itoa(int(p))
+}
+
+// round explains the pending capture loss and hands out the flows whose
+// figures are final. At the end (final) every ended flow is final.
+func (e *Engine) round(final bool) {
+	e.exp.resolve(e.gi)
+	keep := e.ended[:0]
+	for _, a := range e.ended {
+		if !final && a.lastFrame+uint64(2*e.cfg.EstWindow) >= e.gi {
+			keep = append(keep, a)
+			continue
+		}
+		e.emit(a)
+	}
+	clear(e.ended[len(keep):])
+	e.ended = keep
+}
+
+func (e *Engine) emit(a *acct) {
+	f := &a.meta
+	f.Counters = a.Counters
+	f.Packets = f.PacketsFwd + f.PacketsRev
+	f.Bytes = f.BytesFwd + f.BytesRev
+	f.MissedBytes = f.CaptureLostBytes + f.UnknownBytes
+	f.IsRTP = a.isRTP
+	f.FirstTs = time.Unix(0, f.FirstNs).UTC().Format(time.RFC3339Nano)
+	f.LastTs = time.Unix(0, f.LastNs).UTC().Format(time.RFC3339Nano)
+	f.LossScore = f.EstLost + float64(f.CaptureLostSegments+f.UpstreamLostSegments+f.AmbiguousSegments+f.RTPLostCapture+f.RTPLostUpstream)
+	e.sum.Flows.Add(&f.Counters)
+	e.sum.FlowCount++
+	if e.cfg.KeepFlows {
+		e.sum.List = append(e.sum.List, f)
+	}
+	if e.cfg.OnFlow != nil {
+		e.cfg.OnFlow(f)
+	}
+}
+
+// Finish ends every flow, shares out the tail gaps, explains what is left
+// and returns the summary. files are the join's files (for the tails).
+func (e *Engine) Finish(files []join.FileInfo) *Summary {
+	for i := range files {
+		if t := files[i].TailTotal(); t > 0 {
+			e.lostN += t
+			e.est.tail(float64(t))
+			if len(e.tl) > 0 {
+				e.tl[len(e.tl)-1].Lost += t
+			}
+		}
+	}
+	e.est.finish()
+	e.tbl.Flush()
+	e.round(true)
+	s := &e.sum
+	s.Totals = e.cap.Finish(files)
+	s.Gaps = e.cap.Gaps
+	s.FlowStats = e.tbl.Stats()
+	s.EstOther = e.est.other
+	if n := s.Flows.CaptureLostSegments; n > 0 {
+		c := float64(s.Flows.CaptureExplainedSegments) / float64(n)
+		s.Consistency = &c
+	}
+	slices.SortFunc(e.tl, func(a, b Second) int { return int(a.UnixSec - b.UnixSec) })
+	s.Timeline = e.tl
+	slices.SortFunc(s.List, func(a, b *Flow) int {
+		if a.FlowID < b.FlowID {
+			return -1
+		}
+		if a.FlowID > b.FlowID {
+			return 1
+		}
+		return 0
+	})
+	return s
+}

@@ -1,0 +1,167 @@
+package loss
+
+import (
+	"slices"
+	"sort"
+)
+
+// gapRetention is how many frames back recorded gaps are kept for
+// explaining capture loss; a hole whose bracket reaches further back can
+// only use the gaps within reach.
+const gapRetention = 1 << 22
+
+// piece is capture loss waiting to be explained: demand frames' worth of
+// data (TCP bytes, or missing RTP packets) lost between global frames lo
+// (exclusive) and hi (inclusive).
+type piece struct {
+	acct   *acct
+	lo, hi uint64
+	demand uint64 // frames needed to carry the loss
+	bytes  uint64 // TCP bytes (0 for RTP)
+	segs   uint64 // TCP segments (0 for RTP)
+	rtp    bool
+}
+
+// recGap is a recorded gap with the capacity it has left for explaining.
+type recGap struct {
+	frame uint64 // global frame index of the frame after the gap
+	left  uint64
+}
+
+// explainer assigns the frames of recorded gaps to capture-loss pieces,
+// capacity-limited and tightest bracket first (docs/metrics.md).
+type explainer struct {
+	gaps []recGap
+	// nextCap is a union-find over gaps: following it from i leads to the
+	// first gap at or after i with capacity left. It has one more entry
+	// than gaps, a sentinel that points at itself.
+	nextCap []int32
+	pending []piece
+	round   uint64 // numbers the rounds of resolve, from 1
+}
+
+func (x *explainer) addGap(frame, lost uint64) {
+	if len(x.nextCap) == 0 {
+		x.nextCap = append(x.nextCap, 0)
+	}
+	// The sentinel's slot becomes the new gap's, which has capacity, so
+	// exhausted gaps that pointed at the sentinel now lead to it.
+	x.gaps = append(x.gaps, recGap{frame: frame, left: lost})
+	x.nextCap = append(x.nextCap, int32(len(x.gaps)))
+}
+
+// add queues p and returns its index and round, for merge.
+func (x *explainer) add(p piece) (int, uint64) {
+	if x.round == 0 {
+		x.round = 1
+	}
+	x.pending = append(x.pending, p)
+	return len(x.pending) - 1, x.round
+}
+
+// merge adds bytes and segments to a piece still waiting (queued in the
+// current round) without asking for more frames. It reports false when
+// the piece has already been resolved.
+func (x *explainer) merge(idx int, round, bytes, segs uint64) bool {
+	if round == 0 || round != x.round || idx >= len(x.pending) {
+		return false
+	}
+	x.pending[idx].bytes += bytes
+	x.pending[idx].segs += segs
+	return true
+}
+
+// hasGap reports whether a recorded gap lies in (lo, hi].
+func (x *explainer) hasGap(lo, hi uint64) bool {
+	i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > lo })
+	return i < len(x.gaps) && x.gaps[i].frame <= hi
+}
+
+func (x *explainer) find(i int32) int32 {
+	for x.nextCap[i] != i {
+		x.nextCap[i] = x.nextCap[x.nextCap[i]]
+		i = x.nextCap[i]
+	}
+	return i
+}
+
+// resolve explains every pending piece and books the result in its flow.
+// now is the current global frame index, used to forget old gaps.
+func (x *explainer) resolve(now uint64) {
+	slices.SortStableFunc(x.pending, func(a, b piece) int {
+		wa, wb := a.hi-a.lo, b.hi-b.lo
+		switch {
+		case wa < wb:
+			return -1
+		case wa > wb:
+			return 1
+		case a.lo < b.lo:
+			return -1
+		case a.lo > b.lo:
+			return 1
+		}
+		return 0
+	})
+	n := int32(len(x.gaps))
+	if len(x.nextCap) == 0 {
+		x.nextCap = append(x.nextCap, 0)
+	}
+	for k := range x.pending {
+		p := &x.pending[k]
+		var taken uint64
+		i := int32(sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > p.lo }))
+		for taken < p.demand && i < n {
+			i = x.find(i)
+			if i >= n || x.gaps[i].frame > p.hi {
+				break
+			}
+			g := &x.gaps[i]
+			t := min(g.left, p.demand-taken)
+			g.left -= t
+			taken += t
+			if g.left == 0 {
+				x.nextCap[i] = i + 1
+			}
+		}
+		x.book(p, taken)
+	}
+	x.pending = x.pending[:0]
+	x.round++
+	x.trim(now)
+}
+
+// book records how much of piece p the gaps explained.
+func (x *explainer) book(p *piece, taken uint64) {
+	a := p.acct
+	if p.rtp {
+		a.RTPLostCapture += taken
+		a.RTPLostUpstream += p.demand - taken
+		return
+	}
+	eb, es := p.bytes, p.segs
+	if taken < p.demand {
+		eb = p.bytes * taken / p.demand
+		es = p.segs * taken / p.demand
+	}
+	a.CaptureExplainedBytes += eb
+	a.CaptureExplainedSegments += es
+	a.CaptureUnexplainedBytes += p.bytes - eb
+	a.CaptureUnexplainedSegments += p.segs - es
+}
+
+// trim forgets gaps older than gapRetention frames.
+func (x *explainer) trim(now uint64) {
+	if now < gapRetention || len(x.gaps) == 0 || x.gaps[0].frame >= now-gapRetention {
+		return
+	}
+	cut := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame >= now-gapRetention })
+	// Rebuild the union-find over what is left.
+	x.gaps = append(x.gaps[:0], x.gaps[cut:]...)
+	x.nextCap = x.nextCap[:len(x.gaps)+1]
+	for i := range x.nextCap {
+		x.nextCap[i] = int32(i)
+		if i < len(x.gaps) && x.gaps[i].left == 0 {
+			x.nextCap[i] = int32(i + 1)
+		}
+	}
+}

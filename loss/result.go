@@ -1,0 +1,106 @@
+package loss
+
+// Counters are the additive loss figures of a flow; the summary holds their
+// sums over all flows. JSON names are the stable names of docs/metrics.md,
+// shared by the report, CSV and Parquet outputs.
+type Counters struct {
+	Packets          uint64  `json:"packets"`
+	Bytes            uint64  `json:"bytes"`
+	GapsDuring       uint64  `json:"gaps_during"`
+	FramesLostDuring uint64  `json:"frames_lost_during"`
+	EstLost          float64 `json:"est_lost"`
+
+	Duplicates     uint64 `json:"duplicates"`
+	Retransmission uint64 `json:"retransmissions"`
+	Reordered      uint64 `json:"reordered"`
+	ReorderedBytes uint64 `json:"reordered_bytes"`
+
+	AmbiguousSegments uint64 `json:"ambiguous_segments"`
+	AmbiguousBytes    uint64 `json:"ambiguous_bytes"`
+
+	UpstreamLostSegments uint64 `json:"upstream_lost_segments"`
+	UpstreamLostBytes    uint64 `json:"upstream_lost_bytes"`
+
+	CaptureLostSegments        uint64 `json:"capture_lost_segments"`
+	CaptureLostBytes           uint64 `json:"capture_lost_bytes"`
+	CaptureExplainedSegments   uint64 `json:"capture_explained_segments"`
+	CaptureExplainedBytes      uint64 `json:"capture_explained_bytes"`
+	CaptureUnexplainedSegments uint64 `json:"capture_unexplained_segments"`
+	CaptureUnexplainedBytes    uint64 `json:"capture_unexplained_bytes"`
+	UnknownSegments            uint64 `json:"unknown_segments"`
+	UnknownBytes               uint64 `json:"unknown_bytes"`
+	DownstreamLostSegments     uint64 `json:"downstream_lost_segments"`
+	DownstreamLostBytes        uint64 `json:"downstream_lost_bytes"`
+	SpuriousRetransmissions    uint64 `json:"spurious_retransmissions"`
+	MissedBytes                uint64 `json:"missed_bytes"`
+	RTPPackets                 uint64 `json:"rtp_packets"`
+	RTPLostUpstream            uint64 `json:"rtp_lost_upstream"`
+	RTPLostCapture             uint64 `json:"rtp_lost_capture"`
+	RTPLate                    uint64 `json:"rtp_late"`
+}
+
+// Add adds o to c.
+func (c *Counters) Add(o *Counters) {
+	c.Packets += o.Packets
+	c.Bytes += o.Bytes
+	c.GapsDuring += o.GapsDuring
+	c.FramesLostDuring += o.FramesLostDuring
+	c.EstLost += o.EstLost
+	c.Duplicates += o.Duplicates
+	c.Retransmission += o.Retransmission
+	c.Reordered += o.Reordered
+	c.ReorderedBytes += o.ReorderedBytes
+	c.AmbiguousSegments += o.AmbiguousSegments
+	c.AmbiguousBytes += o.AmbiguousBytes
+	c.UpstreamLostSegments += o.UpstreamLostSegments
+	c.UpstreamLostBytes += o.UpstreamLostBytes
+	c.CaptureLostSegments += o.CaptureLostSegments
+	c.CaptureLostBytes += o.CaptureLostBytes
+	c.CaptureExplainedSegments += o.CaptureExplainedSegments
+	c.CaptureExplainedBytes += o.CaptureExplainedBytes
+	c.CaptureUnexplainedSegments += o.CaptureUnexplainedSegments
+	c.CaptureUnexplainedBytes += o.CaptureUnexplainedBytes
+	c.UnknownSegments += o.UnknownSegments
+	c.UnknownBytes += o.UnknownBytes
+	c.DownstreamLostSegments += o.DownstreamLostSegments
+	c.DownstreamLostBytes += o.DownstreamLostBytes
+	c.SpuriousRetransmissions += o.SpuriousRetransmissions
+	c.MissedBytes += o.MissedBytes
+	c.RTPPackets += o.RTPPackets
+	c.RTPLostUpstream += o.RTPLostUpstream
+	c.RTPLostCapture += o.RTPLostCapture
+	c.RTPLate += o.RTPLate
+}
+
+// Flow is the accounting of one flow, final once the Engine hands it out.
+type Flow struct {
+	FlowID    uint64 `json:"flow_id"`
+	Proto     string `json:"proto"`
+	IPVersion uint8  `json:"ip_version,omitempty"`
+	// Src is the endpoint that sent the flow's first frame, Dst the other.
+	SrcIP     string `json:"src_ip,omitempty"`
+	SrcPort   uint16 `json:"src_port"`
+	DstIP     string `json:"dst_ip,omitempty"`
+	DstPort   uint16 `json:"dst_port"`
+	VLAN      []int  `json:"vlan,omitempty"`
+	EtherType string `json:"ether_type,omitempty"`
+	FirstNs   int64  `json:"first_ts_ns"`
+	LastNs    int64  `json:"last_ts_ns"`
+	FirstTs   string `json:"first_ts"`
+	LastTs    string `json:"last_ts"`
+	// PacketsFwd and PacketsRev split Packets by direction (forward: from
+	// Src); likewise the bytes.
+	PacketsFwd uint64 `json:"packets_fwd"`
+	PacketsRev uint64 `json:"packets_rev"`
+	BytesFwd   uint64 `json:"bytes_fwd"`
+	BytesRev   uint64 `json:"bytes_rev"`
+	EndReason  string `json:"end_reason"`
+	IsRTP      bool   `json:"rtp"`
+	Counters
+	// FirstFrame and LastFrame are the global frame indexes (1-based over
+	// the whole set) of the flow's first and last frame.
+	FirstFrame uint64 `json:"first_frame"`
+	LastFrame  uint64 `json:"last_frame"`
+	// LossScore orders flows by how much they lost (for --top).
+	LossScore float64 `json:"-"`
+}

@@ -1,0 +1,501 @@
+package loss
+
+import (
+	"github.com/gapan/gapan/decode"
+)
+
+// maxHoles bounds the open holes kept per TCP direction; when a direction
+// has more, its oldest hole is given up as unknown.
+const maxHoles = 32
+
+// maxSeqJump is the largest jump in sequence space taken as real; larger
+// jumps (garbage, or a sequence number from another connection) are
+// ignored rather than counted as loss.
+const maxSeqJump = 1 << 30
+
+// reorderWindowNs is the timing fallback of the reordering rule: a hole
+// filled within this time of its discovery, with no IP ID or timestamp
+// evidence, is taken as reordering (Wireshark's 3 ms out-of-order
+// threshold).
+const reorderWindowNs = 3_000_000
+
+// dupWindowNs is how close in time two identical segments must be to count
+// as an exact duplicate (a mirror port's copy) rather than a retransmission.
+const dupWindowNs = 200_000_000
+
+// hole is a range of one direction's sequence space that the capture has
+// not seen, with the frames that bracket where it should have been.
+type hole struct {
+	start, end int64  // [start, end) in unwrapped sequence numbers
+	lo, hi     uint64 // bracket: after global frame lo, up to and including hi
+	det        uint64 // the frame that revealed the hole: hi before any widening
+	detectNs   int64  // when the hole was discovered
+	charged    int64  // bytes of the hole already counted as capture loss
+	piece      int    // index of the hole's last capture-loss piece in its round
+	round      uint64 // explanation round of that piece (0: none)
+	ipID       uint16 // IP ID of the segment that revealed the hole
+	tsVal      uint32 // TSval of the segment that revealed the hole
+	hasIPID    bool
+	hasTS      bool
+}
+
+// segSig identifies a segment for exact-duplicate detection.
+type segSig struct {
+	seq, ack, tsVal uint32
+	length          int32
+	ipID            uint16
+	flags           decode.TCPFlags
+	ns              int64
+}
+
+// tcpDir is the sequence-space state of one direction of a TCP flow.
+type tcpDir struct {
+	init     bool
+	ackSeen  bool
+	synSeen  bool
+	wsOpt    bool  // the SYN carried a window scale option
+	ws       uint8 // its shift count
+	isn      uint32
+	winMax   int64 // largest receive window this side advertised, in bytes
+	window0  bool  // the last segment advertised a zero window
+	tso      bool  // segments larger than an Ethernet MTU: captured on the sending host
+	lastRaw  uint32
+	lastAbs  int64
+	next     int64 // end of the highest sequence number seen
+	acked    int64 // highest cumulative ACK the peer sent for this direction
+	lastFrm  uint64
+	maxPay   int
+	mss      int
+	ipIDSeq  int32 // evidence that IP IDs increase per segment: >0 sequential
+	lastIPID uint16
+	recentN  uint8
+	recent   [4]segSig
+	holes    []hole
+}
+
+// unknownScale is the window scale assumed for a flow whose handshake was
+// not captured: it bounds how far an acknowledgement may plausibly run
+// ahead of the data seen (docs/metrics.md).
+const unknownScale = 10
+
+// scale returns the window scale shift of this side's window field.
+func (d *tcpDir) scale(peer *tcpDir) uint8 {
+	switch {
+	case d.synSeen && peer.synSeen:
+		if d.wsOpt && peer.wsOpt {
+			return d.ws
+		}
+		return 0
+	case d.synSeen && !d.wsOpt:
+		return 0
+	}
+	return unknownScale
+}
+
+// abs unwraps a 32-bit sequence number near the direction's last one.
+func (d *tcpDir) abs(raw uint32) int64 {
+	return d.lastAbs + int64(int32(raw-d.lastRaw))
+}
+
+func (d *tcpDir) segSize() int {
+	if d.mss > 0 {
+		return d.mss
+	}
+	return 1460
+}
+
+// framePayload is the most data a frame of this direction can carry: the
+// unit in which a gap's lost frames can explain missing bytes.
+func (d *tcpDir) framePayload() int {
+	return max(d.maxPay, d.segSize())
+}
+
+func ceilDiv(a int64, b int) uint64 {
+	if b <= 0 {
+		b = 1
+	}
+	return uint64((a + int64(b) - 1) / int64(b))
+}
+
+// tcpSegment accounts one TCP segment sent in direction dir of flow a.
+func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns int64) {
+	t := &p.TCP
+	d := &a.tcp[dir]
+	peer := &a.tcp[1-dir]
+	payLen := p.PayloadLen
+	if payLen < 0 {
+		payLen = 0
+	}
+	seqLen := int64(payLen)
+	if t.Flags&decode.TCPSyn != 0 {
+		seqLen++
+		if t.Opts&decode.OptMSS != 0 && t.MSS > 0 {
+			d.mss = int(t.MSS)
+		}
+	}
+	if t.Flags&decode.TCPFin != 0 {
+		seqLen++
+	}
+
+	// Exact duplicates (a mirror port's second copy) change nothing.
+	sig := segSig{seq: t.Seq, ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
+	if d.init && e.isDuplicate(d, &sig, p) {
+		a.Duplicates++
+		return
+	}
+	d.recent[d.recentN%uint8(len(d.recent))] = sig
+	d.recentN++
+
+	if p.IPVersion == 4 {
+		if d.init {
+			delta := uint16(p.IPID) - d.lastIPID
+			if delta > 0 && delta < 64 {
+				if d.ipIDSeq < 16 {
+					d.ipIDSeq++
+				}
+			} else if d.ipIDSeq > -16 {
+				d.ipIDSeq--
+			}
+		}
+		d.lastIPID = uint16(p.IPID)
+	}
+	if payLen > d.maxPay {
+		d.maxPay = payLen
+	}
+	if p.IPLen > 1500 {
+		d.tso = true
+	}
+
+	// The segment's acknowledgement concerns the other direction.
+	if t.Flags&decode.TCPAck != 0 && t.Flags&decode.TCPRst == 0 {
+		// While the peer's SYN is unanswered, an ACK from this side that
+		// is not a SYN/ACK answers nothing the peer sent (a stray or
+		// challenge ACK, RFC 5961): it must not count as loss.
+		if !(peer.synSeen && !d.synSeen && t.Flags&decode.TCPSyn == 0) {
+			e.tcpAck(a, peer, d, p, gi, ns)
+		}
+	}
+	d.window0 = t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0
+	if t.Flags&decode.TCPRst == 0 {
+		win := int64(t.Window)
+		if t.Flags&decode.TCPSyn != 0 {
+			d.wsOpt, d.ws = t.Opts&decode.OptWindowScale != 0, min(t.WindowScale, 14)
+		} else {
+			win <<= d.scale(peer)
+		}
+		d.winMax = max(d.winMax, win)
+	}
+
+	// A SYN sets the direction's sequence base: whatever was seen before
+	// with another base (a stray ACK, a previous connection) is forgotten.
+	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.synSeen || d.isn != t.Seq) {
+		d.init, d.ackSeen, d.holes = false, false, d.holes[:0]
+		d.synSeen, d.isn = true, t.Seq
+	}
+	if !d.init {
+		d.init = true
+		d.lastRaw = t.Seq
+		d.lastAbs = 1 << 32
+		d.next = d.lastAbs + seqLen
+		d.lastFrm = gi
+		return
+	}
+	if t.Flags&decode.TCPRst != 0 {
+		// A reset's sequence number says nothing reliable about data.
+		d.lastFrm = gi
+		return
+	}
+	s := d.abs(t.Seq)
+	if s-d.next > maxSeqJump || d.next-s > maxSeqJump {
+		d.lastFrm = gi
+		return
+	}
+	d.lastRaw, d.lastAbs = t.Seq, s
+	end := s + seqLen
+
+	// Keep-alive: one byte (or none) just below what was sent.
+	if seqLen <= 1 && s == d.next-1 && t.Flags&(decode.TCPSyn|decode.TCPFin) == 0 {
+		d.lastFrm = gi
+		return
+	}
+	if s > d.next {
+		e.addHole(a, d, hole{start: d.next, end: s, lo: d.lastFrm, hi: gi, det: gi, detectNs: ns,
+			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && d.ipIDSeq > 0,
+			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
+		d.next = s
+	}
+	if s < d.next && seqLen > 0 {
+		e.tcpResend(a, d, peer, p, s, min(end, d.next), gi, ns)
+	}
+	if end > d.next {
+		d.next = end
+	}
+	d.lastFrm = gi
+}
+
+// isDuplicate reports whether sig repeats a recent segment exactly: same
+// sequence, acknowledgement, length and flags, and the same IPv4 ID (or,
+// without one, the same TCP timestamp), within dupWindowNs.
+func (e *Engine) isDuplicate(d *tcpDir, sig *segSig, p *decode.Packet) bool {
+	hasTS := p.TCP.Opts&decode.OptTimestamps != 0
+	for i := range d.recent {
+		r := &d.recent[i]
+		if r.ns == 0 || r.seq != sig.seq || r.length != sig.length || r.ack != sig.ack || r.flags != sig.flags {
+			continue
+		}
+		if sig.ns-r.ns > dupWindowNs || sig.ns < r.ns {
+			continue
+		}
+		if p.IPVersion == 4 && sig.ipID != 0 {
+			if r.ipID == sig.ipID {
+				return true
+			}
+			continue
+		}
+		if hasTS && r.tsVal == sig.tsVal {
+			return true
+		}
+	}
+	return false
+}
+
+// addHole records a new hole, giving up the oldest one when there are too
+// many.
+func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
+	if len(d.holes) >= maxHoles {
+		old := d.holes[0]
+		a.unknown(d, old.end-old.start)
+		copy(d.holes, d.holes[1:])
+		d.holes = d.holes[:len(d.holes)-1]
+	}
+	d.holes = append(d.holes, h)
+}
+
+func (a *acct) unknown(d *tcpDir, bytes int64) {
+	a.UnknownBytes += uint64(bytes)
+	a.UnknownSegments += ceilDiv(bytes, d.segSize())
+}
+
+// cutHole removes [lo, hi) from hole i of d and returns the index to
+// continue from. When widenTo is not 0, what remains of the hole gets its
+// bracket widened to end at global frame widenTo.
+func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
+	h := &d.holes[i]
+	if widenTo > h.hi {
+		h.hi = widenTo
+	}
+	switch {
+	case lo <= h.start && hi >= h.end:
+		d.holes = append(d.holes[:i], d.holes[i+1:]...)
+		return i - 1
+	case lo <= h.start:
+		h.start = hi
+	case hi >= h.end:
+		h.end = lo
+	default:
+		right := *h
+		right.start, right.charged, right.round = hi, 0, 0
+		h.end = lo
+		if len(d.holes) >= maxHoles {
+			a.unknown(d, right.end-right.start)
+			return i
+		}
+		d.holes = append(d.holes, hole{})
+		copy(d.holes[i+2:], d.holes[i+1:])
+		d.holes[i+1] = right
+		return i + 1
+	}
+	return i
+}
+
+// isRetransmission applies the reordering rule (docs/metrics.md) to a
+// segment that fills hole h: newer IP ID, then newer TCP timestamp, than
+// the segment that revealed the hole means a retransmission; older means
+// the original arriving late. Without evidence, timing decides.
+func isRetransmission(h *hole, p *decode.Packet, d *tcpDir, ns int64) bool {
+	if h.hasIPID && p.IPVersion == 4 && d.ipIDSeq > 0 {
+		delta := uint16(p.IPID) - h.ipID
+		if delta != 0 {
+			return delta < 0x8000
+		}
+	}
+	if h.hasTS && p.TCP.Opts&decode.OptTimestamps != 0 {
+		if diff := int32(p.TCP.TSVal - h.tsVal); diff != 0 {
+			return diff > 0
+		}
+	}
+	return ns-h.detectNs >= reorderWindowNs
+}
+
+// tcpResend handles the part [s, e) of a segment that lies below the
+// highest sequence number seen: it fills holes (upstream loss, ambiguous,
+// or reordering) or repeats data already seen (downstream loss or a
+// spurious retransmission).
+func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end int64, gi uint64, ns int64) {
+	covered := end - s
+	isRetx, isReorder := false, false
+	for i := 0; i < len(d.holes); i++ {
+		h := &d.holes[i]
+		lo, hi := max(s, h.start), min(end, h.end)
+		if lo >= hi {
+			continue
+		}
+		n := hi - lo
+		covered -= n
+		if isRetransmission(h, p, d, ns) {
+			isRetx = true
+			if d.tso || e.hasGap(h.lo, h.det) {
+				a.AmbiguousSegments++
+				a.AmbiguousBytes += uint64(n)
+			} else {
+				a.UpstreamLostSegments++
+				a.UpstreamLostBytes += uint64(n)
+			}
+		} else {
+			isReorder = true
+			a.ReorderedBytes += uint64(n)
+		}
+		// What is left of the hole may have been sent as late as this
+		// segment: widen its bracket to here.
+		i = a.cutHole(d, i, lo, hi, gi)
+	}
+	if isReorder && !isRetx {
+		a.Reordered++
+	}
+	if covered > 0 {
+		// Data the capture already saw, sent again.
+		zeroWindowProbe := peer.window0 && end-s <= 1
+		if !zeroWindowProbe {
+			isRetx = true
+			if peer.ackSeen && end <= peer.acked {
+				a.SpuriousRetransmissions++
+			} else {
+				a.DownstreamLostSegments++
+				a.DownstreamLostBytes += uint64(covered)
+			}
+		}
+	}
+	if isRetx {
+		a.Retransmission++
+	}
+}
+
+// tcpAck applies an acknowledgement (cumulative and SACK) sent by the peer
+// of direction d: holes it covers were received although the capture never
+// saw them (capture loss), and acknowledged data above the highest sequence
+// number seen is capture loss too (Wireshark's ack_lost_segment).
+func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, ns int64) {
+	if !d.init {
+		return
+	}
+	t := &p.TCP
+	ack := d.abs(t.Ack)
+	if ack-d.next > maxSeqJump || d.next-ack > maxSeqJump {
+		return
+	}
+	// The sender cannot have sent more than the acker's window beyond
+	// what was acknowledged: an ACK further ahead acknowledges nothing
+	// real (a forged or foreign segment) and is ignored.
+	base := d.next
+	if d.ackSeen && d.acked < base {
+		base = d.acked
+	}
+	if ack > base+max(acker.winMax, 65535)+1 {
+		return
+	}
+	if !d.ackSeen || ack > d.acked {
+		d.acked, d.ackSeen = ack, true
+	}
+	e.receivedUpTo(a, d, d.acked, gi)
+	if t.Opts&decode.OptSACK == 0 {
+		return
+	}
+	for i := 0; i < int(t.SACKCount) && i < len(t.SACK); i++ {
+		l, r := d.abs(t.SACK[i].Left), d.abs(t.SACK[i].Right)
+		if r <= l || r <= d.acked || r > base+max(acker.winMax, 65535)+1 || d.next-l > maxSeqJump {
+			continue // D-SACK, stale or nonsense
+		}
+		e.received(a, d, l, r, gi, ns)
+	}
+}
+
+// receivedUpTo is received for a cumulative acknowledgement.
+func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
+	for i := 0; i < len(d.holes); i++ {
+		h := &d.holes[i]
+		if h.start >= ack {
+			continue
+		}
+		hi := min(h.end, ack)
+		e.captureLost(a, d, h.start, hi, h)
+		if hi == h.end {
+			d.holes = append(d.holes[:i], d.holes[i+1:]...)
+			i--
+		} else {
+			h.start = hi
+		}
+	}
+	if ack > d.next {
+		e.captureLost(a, d, d.next, ack, &hole{lo: d.lastFrm, hi: gi})
+		d.next = ack
+	}
+}
+
+// received marks [l, r) as received by the peer (a SACK block).
+func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
+	for i := 0; i < len(d.holes); i++ {
+		h := &d.holes[i]
+		lo, hi := max(l, h.start), min(r, h.end)
+		if lo >= hi {
+			continue
+		}
+		e.captureLost(a, d, lo, hi, h)
+		i = a.cutHole(d, i, lo, hi, 0)
+	}
+	if r > d.next {
+		if l > d.next {
+			e.addHole(a, d, hole{start: d.next, end: l, lo: d.lastFrm, hi: gi, det: gi, detectNs: ns})
+			e.captureLost(a, d, l, r, &hole{lo: d.lastFrm, hi: gi})
+		} else {
+			e.captureLost(a, d, d.next, r, &hole{lo: d.lastFrm, hi: gi})
+		}
+		d.next = r
+	}
+}
+
+// captureLost counts [s, end) of direction d as capture loss and queues it
+// for explanation by the recorded gaps in h's bracket. Pieces of one hole
+// taken in several steps (a SACK, then the cumulative ACK) together need
+// only the frames the whole would: h.charged remembers what was taken.
+func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole) {
+	n := end - s
+	if n <= 0 {
+		return
+	}
+	segs := ceilDiv(n, d.segSize())
+	a.CaptureLostBytes += uint64(n)
+	a.CaptureLostSegments += segs
+	fp := d.framePayload()
+	demand := ceilDiv(h.charged+n, fp) - ceilDiv(h.charged, fp)
+	h.charged += n
+	if demand == 0 {
+		// Fits in the frames already asked for by this hole's earlier
+		// piece: merge into it while it waits, else ask for one frame.
+		if e.exp.merge(h.piece, h.round, uint64(n), segs) {
+			return
+		}
+		demand = 1
+	}
+	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: h.hi, demand: demand, bytes: uint64(n), segs: segs})
+}
+
+// tcpEnd gives up the holes still open when a flow ends: unknown.
+func (a *acct) tcpEnd() {
+	for i := range a.tcp {
+		d := &a.tcp[i]
+		for _, h := range d.holes {
+			a.unknown(d, h.end-h.start)
+		}
+		d.holes = nil
+	}
+}

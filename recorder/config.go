@@ -1,0 +1,210 @@
+package recorder
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	// ErrPermission means the process may not open an AF_PACKET socket:
+	// it lacks CAP_NET_RAW.
+	ErrPermission = errors.New("recorder: capturing needs CAP_NET_RAW (run as root, or grant it with `setcap cap_net_raw+ep gapan`)")
+	// ErrUnsupported means live capture is not available on this system
+	// or for this interface's link type.
+	ErrUnsupported = errors.New("recorder: unsupported")
+	// ErrConfig means the Config is invalid.
+	ErrConfig = errors.New("recorder: invalid configuration")
+	// ErrFilter means a capture filter could not be compiled or parsed.
+	ErrFilter = errors.New("recorder: invalid capture filter")
+)
+
+// DefaultSnaplen is the snapshot length used when Config.Snaplen is 0,
+// the same as tcpdump's.
+const DefaultSnaplen = 262144
+
+// DefaultBatch is the number of frames received per recvmmsg call when
+// Config.Batch is 0.
+const DefaultBatch = 64
+
+// Config describes one capture. Only Interface and Output are required.
+type Config struct {
+	// Interface is the name of the network interface to capture on.
+	Interface string
+	// Output is the pcap file name; its sidecar is Output + ".gaps". With
+	// rotation the later files are Output1, Output2, ... (tcpdump -C
+	// naming), each with its own sidecar.
+	Output string
+	// Snaplen is the number of bytes kept of each frame (tcpdump -s);
+	// 0 means DefaultSnaplen.
+	Snaplen int
+	// BufferKiB sets the socket receive buffer in KiB (tcpdump -B);
+	// 0 keeps the system default. The kernel doubles the value for its
+	// bookkeeping and enforces a minimum of a few KiB.
+	BufferKiB int
+	// Promisc puts the interface into promiscuous mode for the capture
+	// (tcpdump's default; -p disables it).
+	Promisc bool
+	// Count stops the capture after this many frames (tcpdump -c); 0 means
+	// no limit.
+	Count uint64
+	// RotateMB starts a new file when the current one would exceed this
+	// many million bytes (tcpdump -C); 0 disables it.
+	RotateMB int
+	// RotateEvery starts a new file when the current one is this old
+	// (tcpdump -G); the check happens when a frame arrives. 0 disables it.
+	RotateEvery time.Duration
+	// Duration stops the capture after this long; 0 means no limit.
+	Duration time.Duration
+	// Filter is a capture filter in tcpdump syntax, compiled with
+	// CompileFilter (needs the tcpdump program). Empty means no filter.
+	Filter string
+	// FilterProgram is an already compiled classic BPF program; it takes
+	// precedence over Filter. See ParseBPF.
+	FilterProgram []BPFInstruction
+	// Batch is the number of frames received per recvmmsg call; 0 means
+	// DefaultBatch, 1 receives with plain recvmsg.
+	Batch int
+	// FlushEvery is the period at which both files are flushed to disk so
+	// that a killed recorder leaves a readable prefix; 0 means 1 s.
+	FlushEvery time.Duration
+	// IgnoreOutgoing drops frames sent by this host (PACKET_IGNORE_OUTGOING)
+	// before they reach the socket.
+	IgnoreOutgoing bool
+	// Started, if set, is called once the socket is bound and frames are
+	// being queued for the recorder, before the first receive.
+	Started func()
+	// Progress, if set, receives one line per rotated or finished file.
+	Progress io.Writer
+}
+
+// Stats are the totals of a capture, summed over all rotated files.
+type Stats struct {
+	// Frames is the number of frames written to the pcap file(s).
+	Frames uint64
+	// GapEvents is the number of captured frames that had a non-zero gap
+	// before them (sidecar records).
+	GapEvents uint64
+	// GapFrames is the sum of those gaps.
+	GapFrames uint64
+	// TailGap is the number of frames the kernel dropped after the last
+	// captured frame.
+	TailGap uint64
+	// KernelPackets is the kernel's count of frames that passed the filter,
+	// dropped ones included (PACKET_STATISTICS tp_packets, as tcpdump's
+	// "packets received by filter").
+	KernelPackets uint64
+	// KernelDrops is the kernel's count of frames dropped because the
+	// socket's receive buffer was full (PACKET_STATISTICS tp_drops).
+	KernelDrops uint64
+	// Files lists the pcap files written, in order.
+	Files []string
+	// LinkType is the pcap link type of the capture.
+	LinkType uint32
+}
+
+// BPFInstruction is one classic BPF instruction, laid out as struct
+// sock_filter and printed by `tcpdump -ddd` as "code jt jf k".
+type BPFInstruction struct {
+	Code uint16
+	Jt   uint8
+	Jf   uint8
+	K    uint32
+}
+
+// maxBPFLen is the kernel's BPF_MAXINSNS.
+const maxBPFLen = 4096
+
+// ParseBPF parses a classic BPF program in the decimal form printed by
+// `tcpdump -ddd`: an instruction count followed by one "code jt jf k"
+// line per instruction. Lines may also be separated by commas, as in
+// iptables' and tc's bpf bytecode arguments ("4,48 0 0 9,21 0 1 17,...").
+func ParseBPF(text string) ([]BPFInstruction, error) {
+	var lines []string
+	start := 0
+	for i := 0; i <= len(text); i++ {
+		if i == len(text) || text[i] == '\n' || text[i] == ',' {
+			line := trimSpace(text[start:i])
+			if line != "" {
+				lines = append(lines, line)
+			}
+			start = i + 1
+		}
+	}
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("%w: empty BPF program", ErrFilter)
+	}
+	n, err := strconv.ParseUint(lines[0], 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("%w: instruction count %q: %v", ErrFilter, lines[0], err)
+	}
+	if n == 0 || n > maxBPFLen {
+		return nil, fmt.Errorf("%w: instruction count %d out of range 1..%d", ErrFilter, n, maxBPFLen)
+	}
+	if uint64(len(lines)-1) != n {
+		return nil, fmt.Errorf("%w: count says %d instructions, found %d", ErrFilter, n, len(lines)-1)
+	}
+	prog := make([]BPFInstruction, 0, n)
+	for i, line := range lines[1:] {
+		var f [4]uint64
+		fields := splitFields(line)
+		if len(fields) != 4 {
+			return nil, fmt.Errorf("%w: instruction %d %q: want 4 fields", ErrFilter, i, line)
+		}
+		for j, bits := range [4]int{16, 8, 8, 32} {
+			v, err := strconv.ParseUint(fields[j], 10, bits)
+			if err != nil {
+				return nil, fmt.Errorf("%w: instruction %d %q: %v", ErrFilter, i, line, err)
+			}
+			f[j] = v
+		}
+		prog = append(prog, BPFInstruction{Code: uint16(f[0]), Jt: uint8(f[1]), Jf: uint8(f[2]), K: uint32(f[3])})
+	}
+	return prog, nil
+}
+
+func trimSpace(s string) string {
+	for len(s) > 0 && isSpace(s[0]) {
+		s = s[1:]
+	}
+	for len(s) > 0 && isSpace(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
+
+func splitFields(s string) []string {
+	var out []string
+	i := 0
+	for i < len(s) {
+		for i < len(s) && isSpace(s[i]) {
+			i++
+		}
+		j := i
+		for j < len(s) && !isSpace(s[j]) {
+			j++
+		}
+		if j > i {
+			out = append(out, s[i:j])
+		}
+		i = j
+	}
+	return out
+}
+
+// fileName returns the name of the index-th file of a capture (0-based),
+// following tcpdump -C: out, out1, out2, ...
+func fileName(out string, index int) string {
+	if index == 0 {
+		return out
+	}
+	return out + strconv.Itoa(index)
+}
+
+// SidecarName returns the name of the gap sidecar of a pcap file.
+func SidecarName(pcapName string) string { return pcapName + ".gaps" }

@@ -1,0 +1,131 @@
+//go:build linux
+
+package recorder
+
+import (
+	"encoding/binary"
+	"path/filepath"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/gapan/gapan/sidecar"
+	"golang.org/x/sys/unix"
+)
+
+// fakeReceive fills message i of s as the kernel would: frame bytes,
+// original length and the control messages (SO_RXQ_OVFL only when count is
+// not 0, as the kernel does, and SCM_TIMESTAMPNS).
+func fakeReceive(s *socket, i int, frame []byte, origLen int, count uint32, tsNs int64) {
+	copy(s.bufs[i], frame)
+	s.msgs[i].Len = uint32(origLen)
+	oob := s.oob[i*oobLen : (i+1)*oobLen]
+	n := 0
+	put := func(typ int32, data []byte) {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[n]))
+		h.Level = unix.SOL_SOCKET
+		h.Type = typ
+		h.SetLen(unix.CmsgLen(len(data)))
+		copy(oob[n+unix.CmsgLen(0):], data)
+		n += unix.CmsgSpace(len(data))
+	}
+	if count != 0 {
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], count)
+		put(unix.SO_RXQ_OVFL, b[:])
+	}
+	ts := unix.NsecToTimespec(tsNs)
+	put(unix.SCM_TIMESTAMPNS, unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts)))
+	s.msgs[i].Hdr.SetControllen(n)
+}
+
+// TestHandleGaps feeds handle frames with chosen drop counts, including the
+// 32-bit wrap that gave libpcap users "4294965006 dropped", and checks the
+// pcap and sidecar it writes.
+func TestHandleGaps(t *testing.T) {
+	const snaplen = 64
+	counts := []uint32{0, 0, 3, 3, 0xfffffff0, 0xfffffff0, 5, 5, 7}
+	wantGaps := map[uint64]uint64{3: 3, 5: 0xfffffff0 - 3, 7: 21, 9: 2}
+	s := &socket{snaplen: snaplen}
+	s.setupBuffers(len(counts))
+	frame := make([]byte, 200)
+	for i := range frame {
+		frame[i] = byte(i)
+	}
+	for i, c := range counts {
+		orig := 60 + i + (i%2)*100
+		fakeReceive(s, i, frame[:min(orig, snaplen)], orig, c, int64(1e9+i))
+	}
+	out := filepath.Join(t.TempDir(), "h.pcap")
+	cfg := &Config{Output: out, Snaplen: snaplen}
+	var st Stats
+	r := &run{cfg: cfg, sock: s, st: &st, linkType: linkTypeEthernet}
+	if err := r.open(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := r.handle(len(counts)); err != nil || done {
+		t.Fatalf("handle: %v %v", done, err)
+	}
+	if err := r.out.close(sidecar.Trailer{}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, frames := readPcap(t, out)
+	if len(frames) != len(counts) || st.Frames != uint64(len(counts)) {
+		t.Fatalf("%d frames written, Stats %d, want %d", len(frames), st.Frames, len(counts))
+	}
+	for i, f := range frames {
+		wantCap := min(60+i+(i%2)*100, snaplen)
+		if len(f.data) != wantCap || f.origLen != 60+i+(i%2)*100 || f.tsNs != int64(1e9+i) {
+			t.Errorf("frame %d: caplen %d origlen %d ts %d", i+1, len(f.data), f.origLen, f.tsNs)
+		}
+	}
+	_, gaps, tr, err := readGaps(t, sidecar.PathFor(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) != len(wantGaps) {
+		t.Errorf("gaps %v, want %v", gaps, wantGaps)
+	}
+	for f, g := range wantGaps {
+		if gaps[f] != g {
+			t.Errorf("frame %d: gap %d, want %d", f, gaps[f], g)
+		}
+	}
+	if tr.Frames != uint64(len(counts)) || st.GapEvents != 4 || st.GapFrames != 3+0xfffffff0-3+21+2 {
+		t.Errorf("trailer frames %d, Stats %+v", tr.Frames, st)
+	}
+}
+
+// TestHandleAllocs checks that receiving a batch allocates nothing per frame.
+func TestHandleAllocs(t *testing.T) {
+	s := &socket{snaplen: 128}
+	s.setupBuffers(64)
+	frame := make([]byte, 90)
+	out := filepath.Join(t.TempDir(), "a.pcap")
+	var st Stats
+	r := &run{cfg: &Config{Output: out, Snaplen: 128}, sock: s, st: &st, linkType: linkTypeEthernet}
+	if err := r.open(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.out.abort()
+	count := uint32(0)
+	fill := func() {
+		for i := range 64 {
+			if i%8 == 0 {
+				count++ // one gap per 8 frames
+			}
+			fakeReceive(s, i, frame, len(frame), count, int64(i))
+		}
+	}
+	fill()
+	r.handle(64) // the first frame starts the sidecar
+	allocs := testing.AllocsPerRun(50, func() {
+		fill()
+		if _, err := r.handle(64); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("handle allocates %.1f times per batch of 64 frames", allocs)
+	}
+}

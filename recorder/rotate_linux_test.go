@@ -1,0 +1,238 @@
+//go:build linux
+
+package recorder
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gapan/gapan/sidecar"
+)
+
+// TestRotation rotates by size while the kernel drops, and checks that
+// every file has its own complete sidecar, that loss across a boundary is
+// the gap of the next file's first frame, and that the per-file kernel
+// totals (PACKET_STATISTICS resets on every read) add up to the whole.
+func TestRotation(t *testing.T) {
+	needRootAndIP(t)
+	const count, payload = 30000, 200
+	p := newNSPair(t)
+	out := filepath.Join(t.TempDir(), "rot.pcap")
+	before := softnetDrops(t)
+	st := p.capture(t, Config{Output: out, BufferKiB: 16, RotateMB: 1, IgnoreOutgoing: true}, "udp", count, 0, payload)
+	if after := softnetDrops(t); after != before {
+		t.Skipf("softnet_stat shows %d backlog drops outside the socket; not a clean run", after-before)
+	}
+	t.Logf("%d files, %d captured, %d dropped, %d gap events", len(st.Files), st.Frames, st.KernelDrops, st.GapEvents)
+	if len(st.Files) < 2 {
+		t.Fatalf("%d files, want a rotation (%d frames captured)", len(st.Files), st.Frames)
+	}
+	for i, name := range st.Files {
+		want := out
+		if i > 0 {
+			want = out + strconv.Itoa(i)
+		}
+		if name != want {
+			t.Errorf("file %d named %s, want %s", i, name, want)
+		}
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > 1_000_000 {
+			t.Errorf("%s: %d bytes, more than -C 1 allows", name, fi.Size())
+		}
+	}
+	v := verifySeq(t, st.Files, count)
+	lost := uint64(count) - st.Frames
+	if v.kernelDrops != lost || v.kernelPackets != count || st.KernelDrops != lost {
+		t.Errorf("per-file kernel totals add to %d drops / %d packets (Stats %d), want %d / %d", v.kernelDrops, v.kernelPackets, st.KernelDrops, lost, count)
+	}
+}
+
+// TestHelperRecorder is not a test: TestKilled runs the test binary in a
+// namespace with this set to record until it is killed.
+func TestHelperRecorder(t *testing.T) {
+	iface := os.Getenv("GAPAN_TEST_RECORD_IFACE")
+	if iface == "" {
+		t.Skip("helper process for TestKilled")
+	}
+	// A listener, so that no ICMP port unreachable goes back.
+	udp, err := net.ListenPacket("udp4", os.Getenv("GAPAN_TEST_RECORD_LISTEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	_, err = Run(t.Context(), Config{
+		Interface: iface, Output: os.Getenv("GAPAN_TEST_RECORD_OUT"), BufferKiB: 1,
+		FlushEvery: 50 * time.Millisecond, IgnoreOutgoing: true,
+		Started: func() { os.WriteFile(os.Getenv("GAPAN_TEST_RECORD_OUT")+".started", nil, 0o600) },
+	})
+	t.Fatalf("Run returned: %v", err)
+}
+
+// TestKilled kills a recorder with SIGKILL in the middle of a lossy capture
+// and checks what it leaves: a sidecar that reads cleanly up to its last
+// flush and then reports ErrNoTrailer, whose records all name frames the
+// pcap has, with the right gaps.
+func TestKilled(t *testing.T) {
+	needRootAndIP(t)
+	p := newNSPair(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "killed.pcap")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := exec.Command("ip", "netns", "exec", p.recv, exe, "-test.run=^TestHelperRecorder$", "-test.count=1")
+	rec.Env = append(os.Environ(), "GAPAN_TEST_RECORD_IFACE="+p.recvIf, "GAPAN_TEST_RECORD_OUT="+out, "GAPAN_TEST_RECORD_LISTEN="+p.recvIP+":9999")
+	rec.Stderr = os.Stderr
+	if err := rec.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Process.Kill()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(out + ".started"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("recorder did not start")
+		}
+	}
+	send := startSender(t, p.send, "udp", p.recvIP+":9999", 400000, 200000, 64)
+	time.Sleep(time.Second)
+	if err := rec.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	rec.Wait()
+	send.Process.Kill()
+	send.Wait()
+
+	frames := readPcapPrefix(t, out)
+	f, err := os.Open(sidecar.PathFor(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := sidecar.NewReader(f)
+	if err != nil {
+		t.Fatalf("sidecar header: %v", err)
+	}
+	var records []sidecar.Record
+	for {
+		rec, err := r.Next()
+		if err == nil {
+			records = append(records, rec)
+			continue
+		}
+		if err == io.EOF {
+			t.Fatal("a killed recorder's sidecar has a trailer")
+		}
+		if !errors.Is(err, sidecar.ErrNoTrailer) {
+			t.Fatalf("sidecar: %v, want ErrNoTrailer", err)
+		}
+		break
+	}
+	t.Logf("killed after %d frames in the pcap, %d sidecar records", len(frames), len(records))
+	if len(frames) < 1000 || len(records) == 0 {
+		t.Fatalf("too little captured to judge: %d frames, %d records", len(frames), len(records))
+	}
+	// Gaps before every frame up to the sidecar's last record are known
+	// exactly; each must equal the sequence numbers skipped.
+	last := records[len(records)-1].Frame
+	if last > uint64(len(frames)) {
+		t.Fatalf("sidecar names frame %d, the pcap has only %d: the sidecar ran ahead", last, len(frames))
+	}
+	gaps := map[uint64]uint64{}
+	for _, rec := range records {
+		gaps[rec.Frame] = rec.Gap
+	}
+	next := uint32(0)
+	for i, fr := range frames[:last] {
+		seq, ok := udpSeq(fr.data)
+		if !ok {
+			t.Fatalf("frame %d is not a test datagram", i+1)
+		}
+		if gaps[uint64(i+1)] != uint64(seq-next) {
+			t.Errorf("frame %d (seq %d): gap %d, want %d", i+1, seq, gaps[uint64(i+1)], seq-next)
+		}
+		next = seq + 1
+	}
+}
+
+// readPcapPrefix reads the complete records of a pcap that may have been
+// cut in the middle of one.
+func readPcapPrefix(t *testing.T, name string) []pcapFrame {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames []pcapFrame
+	for off := 24; off+16 <= len(b); {
+		capLen := int(uint32(b[off+8]) | uint32(b[off+9])<<8 | uint32(b[off+10])<<16 | uint32(b[off+11])<<24)
+		if off+16+capLen > len(b) {
+			break
+		}
+		frames = append(frames, pcapFrame{data: b[off+16 : off+16+capLen]})
+		off += 16 + capLen
+	}
+	return frames
+}
+
+// TestHelperNoCap is not a test: TestNoCapability runs it without
+// CAP_NET_RAW.
+func TestHelperNoCap(t *testing.T) {
+	out := os.Getenv("GAPAN_TEST_NOCAP_OUT")
+	if out == "" {
+		t.Skip("helper process for TestNoCapability")
+	}
+	// A listener, so that no ICMP port unreachable goes back.
+	udp, err := net.ListenPacket("udp4", os.Getenv("GAPAN_TEST_RECORD_LISTEN"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer udp.Close()
+	_, err = Run(t.Context(), Config{Interface: "lo", Output: out})
+	if !errors.Is(err, ErrPermission) {
+		t.Fatalf("Run without CAP_NET_RAW: %v, want ErrPermission", err)
+	}
+	os.Stdout.WriteString("ERROR: " + err.Error() + "\n")
+}
+
+// TestNoCapability runs the recorder with CAP_NET_RAW removed and checks
+// that the error names the capability and no file is created.
+func TestNoCapability(t *testing.T) {
+	if os.Geteuid() != 0 {
+		skipOrFail(t, "dropping CAP_NET_RAW with setpriv needs root")
+	}
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		skipOrFail(t, "the test needs setpriv (util-linux) to drop CAP_NET_RAW")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "nocap.pcap")
+	cmd := exec.Command(setpriv, "--bounding-set=-net_raw", "--inh-caps=-net_raw", exe, "-test.run=^TestHelperNoCap$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "GAPAN_TEST_NOCAP_OUT="+out)
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, b)
+	}
+	if !strings.Contains(string(b), "ERROR: recorder: capturing needs CAP_NET_RAW") {
+		t.Errorf("error does not name the capability:\n%s", b)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output file exists after a failed start: %v", err)
+	}
+}

@@ -1,0 +1,557 @@
+package sidecar
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"iter"
+	"strconv"
+)
+
+// TextVersion is the version in the text form's optional first line,
+// "# gapan-sidecar-text 1".
+const TextVersion = 1
+
+// MaxTextLine is the longest line, in bytes, that the text reader accepts.
+const MaxTextLine = 4096
+
+// RecordReader is what *Reader (binary) and *TextReader (text) have in
+// common: a header, records in order, and a trailer after io.EOF.
+type RecordReader interface {
+	Header() Header
+	Next() (Record, error)
+	Trailer() (Trailer, bool)
+}
+
+var (
+	_ RecordReader = (*Reader)(nil)
+	_ RecordReader = (*TextReader)(nil)
+)
+
+// NewAutoReader returns a binary *Reader if r starts with Magic[0] (0x89)
+// and a *TextReader otherwise. name is used in error messages.
+func NewAutoReader(r io.Reader, name string) (RecordReader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, err := br.Peek(1); err == nil && b[0] == Magic[0] {
+		return NewReaderName(br, name)
+	}
+	return NewTextReader(br, name)
+}
+
+// File is a whole sidecar in memory, as returned by ReadAll and ReadText.
+type File struct {
+	Header     Header
+	Records    []Record
+	Trailer    Trailer
+	HasTrailer bool
+}
+
+// ReadAll reads every record of r into memory. On an error it returns the
+// records read so far together with the error, so a caller can use the
+// valid prefix of a file that ends with ErrNoTrailer.
+func ReadAll(r RecordReader) (*File, error) {
+	f := &File{Header: r.Header()}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			f.Trailer, f.HasTrailer = r.Trailer()
+			return f, nil
+		}
+		if err != nil {
+			return f, err
+		}
+		f.Records = append(f.Records, rec)
+	}
+}
+
+// ReadText reads a whole text-form sidecar; name is used in error messages.
+// As with ReadAll, the returned File holds the records read before an error.
+func ReadText(r io.Reader, name string) (*File, error) {
+	tr, err := NewTextReader(r, name)
+	if err != nil {
+		return nil, err
+	}
+	return ReadAll(tr)
+}
+
+// Records returns an iterator over s, for WriteText.
+func Records(s []Record) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		for _, r := range s {
+			if !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+// WriteText writes the text form (docs/sidecar.md): header comment lines,
+// one "frame gap" line per record, and, if t is not nil, the trailer comment
+// lines. Records must have Gap > 0 and strictly increasing Frame; otherwise
+// WriteText stops with an error wrapping ErrZeroGap or ErrUnsorted.
+func WriteText(w io.Writer, h Header, records iter.Seq[Record], t *Trailer) error {
+	tw, err := newTextWriter(w, h)
+	if err != nil {
+		return err
+	}
+	for r := range records {
+		if err := tw.add(r); err != nil {
+			return err
+		}
+	}
+	return tw.close(t)
+}
+
+// ConvertToText writes r in the text form to w. After the valid prefix it
+// returns r's terminal error, if any (then without trailer lines, since the
+// input had no valid trailer).
+func ConvertToText(w io.Writer, r RecordReader) error {
+	tw, err := newTextWriter(w, r.Header())
+	if err != nil {
+		return err
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if ferr := tw.close(nil); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if err := tw.add(rec); err != nil {
+			return err
+		}
+	}
+	t, ok := r.Trailer()
+	if !ok {
+		return tw.close(nil)
+	}
+	return tw.close(&t)
+}
+
+// Convert copies the records and trailer of r to w and closes w with r's
+// trailer, e.g. to import a text sidecar into the binary form. If r ends in
+// an error, Convert flushes what it copied, leaves w open (so the output, like
+// the input, has no trailer) and returns the error.
+func Convert(w *Writer, r RecordReader) error {
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			t, _ := r.Trailer()
+			return w.Close(t)
+		}
+		if err != nil {
+			if ferr := w.Flush(); ferr != nil {
+				return ferr
+			}
+			return err
+		}
+		if err := w.Add(rec); err != nil {
+			return err
+		}
+	}
+}
+
+type textWriter struct {
+	bw   *bufio.Writer
+	prev uint64
+	line []byte
+}
+
+func newTextWriter(w io.Writer, h Header) (*textWriter, error) {
+	if err := validTool(h.Tool); err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	fmt.Fprintf(bw, "# gapan-sidecar-text %d\n", TextVersion)
+	fmt.Fprintf(bw, "# source %s\n", h.Source)
+	id := h.Identity
+	switch {
+	case id.Known:
+		fmt.Fprintf(bw, "# identity linktype=%d snaplen=%d first_ns=%d first_crc=0x%08x\n", id.LinkType, id.SnapLen, id.FirstFrameNs, id.FirstFrameCRC)
+	case id != Identity{}:
+		fmt.Fprintf(bw, "# identity unknown linktype=%d snaplen=%d first_ns=%d first_crc=0x%08x\n", id.LinkType, id.SnapLen, id.FirstFrameNs, id.FirstFrameCRC)
+	default:
+		bw.WriteString("# identity unknown\n")
+	}
+	fmt.Fprintf(bw, "# created_ns %d\n", h.CreatedNs)
+	if h.Tool != "" {
+		fmt.Fprintf(bw, "# tool %s\n", h.Tool)
+	}
+	bw.WriteString("# frame gap\n")
+	return &textWriter{bw: bw}, nil
+}
+
+func (tw *textWriter) add(r Record) error {
+	if r.Gap == 0 {
+		tw.bw.Flush()
+		return fmt.Errorf("%w: frame %d", ErrZeroGap, r.Frame)
+	}
+	if r.Frame <= tw.prev {
+		tw.bw.Flush()
+		return fmt.Errorf("%w: frame %d after frame %d", ErrUnsorted, r.Frame, tw.prev)
+	}
+	tw.prev = r.Frame
+	tw.line = strconv.AppendUint(tw.line[:0], r.Frame, 10)
+	tw.line = append(tw.line, ' ')
+	tw.line = strconv.AppendUint(tw.line, r.Gap, 10)
+	tw.line = append(tw.line, '\n')
+	_, err := tw.bw.Write(tw.line)
+	return err
+}
+
+func (tw *textWriter) close(t *Trailer) error {
+	if t != nil {
+		if err := validTail(t.Tail); err != nil {
+			tw.bw.Flush()
+			return err
+		}
+		fmt.Fprintf(tw.bw, "# frames %d\n", t.Frames)
+		for _, g := range t.Tail {
+			fmt.Fprintf(tw.bw, "# tail iface=%d %d\n", g.Interface, g.Lost)
+		}
+		if t.HasKernel {
+			fmt.Fprintf(tw.bw, "# kernel packets=%d drops=%d\n", t.KernelPackets, t.KernelDrops)
+		}
+	}
+	return tw.bw.Flush()
+}
+
+// TextReader reads the text form line by line in bounded memory. It has the
+// same methods and error conventions as Reader; FormatError.Line says where
+// an error is. A file without trailer lines ends with an error wrapping
+// ErrNoTrailer, which callers usually treat as a warning (third-party
+// recorders may not write one).
+type TextReader struct {
+	sc       *bufio.Scanner
+	name     string
+	line     int
+	off      int64 // offset of the current line
+	consumed int64 // bytes consumed by the scanner
+	lineEnd  int64 // offset just after the current line
+	hdr      Header
+	seen     map[string]int // directive → line, to reject duplicates
+	pending  *Record        // first record, read while scanning the header
+	prev     uint64
+	n        uint64
+	inTrail  bool // a trailer directive has been seen
+	trailer  Trailer
+	done     bool
+	err      error
+}
+
+// NewTextReader reads the header lines of a text sidecar from r (up to the
+// first record or trailer line). A text file without a "# source" line has
+// SourceImported; without "# identity" its Identity is unknown.
+func NewTextReader(r io.Reader, name string) (*TextReader, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 512), MaxTextLine)
+	tr := &TextReader{sc: sc, name: name, seen: map[string]int{}}
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		adv, tok, err := bufio.ScanLines(data, atEOF)
+		tr.consumed += int64(adv)
+		return adv, tok, err
+	})
+	tr.hdr.Source = SourceImported
+	for tr.pending == nil && !tr.inTrail {
+		rec, ok, err := tr.scan()
+		if err != nil {
+			if err == io.EOF {
+				tr.done = true
+				break
+			}
+			return nil, err
+		}
+		if ok {
+			tr.pending = &rec
+		}
+	}
+	return tr, nil
+}
+
+// Header returns the header built from the header comment lines.
+func (tr *TextReader) Header() Header { return tr.hdr }
+
+// Trailer returns the trailer and true once Next has returned io.EOF and
+// the file had trailer lines.
+func (tr *TextReader) Trailer() (Trailer, bool) {
+	if tr.err != nil || !tr.done || !tr.inTrail || tr.pending != nil {
+		return Trailer{}, false
+	}
+	return tr.trailer, true
+}
+
+// Next returns the next record; io.EOF at the end of a file with trailer
+// lines; an error wrapping ErrNoTrailer at the end of one without.
+func (tr *TextReader) Next() (Record, error) {
+	if tr.pending != nil {
+		r := *tr.pending
+		tr.pending = nil
+		return r, nil
+	}
+	for {
+		if tr.err != nil {
+			return Record{}, tr.err
+		}
+		if tr.done {
+			if !tr.inTrail {
+				tr.err = &FormatError{File: tr.name, Offset: tr.lineEnd, Record: tr.n, Line: tr.line + 1, Err: ErrNoTrailer}
+				return Record{}, tr.err
+			}
+			return Record{}, io.EOF
+		}
+		rec, ok, err := tr.scan()
+		if err == io.EOF {
+			tr.done = true
+			continue
+		}
+		if err != nil {
+			return Record{}, err
+		}
+		if ok {
+			return rec, nil
+		}
+	}
+}
+
+func (tr *TextReader) fail(err error) error {
+	tr.err = &FormatError{File: tr.name, Offset: tr.off, Record: tr.n, Line: tr.line, Err: err}
+	return tr.err
+}
+
+// scan reads one line: a record (ok true), a comment/directive/blank line
+// (ok false), io.EOF or an error.
+func (tr *TextReader) scan() (Record, bool, error) {
+	if tr.err != nil {
+		return Record{}, false, tr.err
+	}
+	if !tr.sc.Scan() {
+		if err := tr.sc.Err(); err != nil {
+			tr.line++
+			if err == bufio.ErrTooLong {
+				return Record{}, false, tr.fail(fmt.Errorf("%w: line longer than %d bytes", ErrMalformed, MaxTextLine))
+			}
+			return Record{}, false, tr.fail(err)
+		}
+		return Record{}, false, io.EOF
+	}
+	tr.line++
+	b := tr.sc.Bytes()
+	tr.off = tr.lineEnd
+	tr.lineEnd = tr.consumed
+	fields := bytes.Fields(b)
+	if len(fields) == 0 {
+		return Record{}, false, nil
+	}
+	if fields[0][0] == '#' {
+		return Record{}, false, tr.directive(b)
+	}
+	if len(fields) != 2 {
+		return Record{}, false, tr.fail(fmt.Errorf("%w: want \"frame gap\", got %d fields", ErrMalformed, len(fields)))
+	}
+	if tr.inTrail {
+		return Record{}, false, tr.fail(fmt.Errorf("%w: record after trailer lines", ErrMalformed))
+	}
+	frame, err := parseDec(fields[0])
+	if err != nil {
+		return Record{}, false, tr.fail(fmt.Errorf("%w: frame: %v", ErrMalformed, err))
+	}
+	gap, err := parseDec(fields[1])
+	if err != nil {
+		return Record{}, false, tr.fail(fmt.Errorf("%w: gap: %v", ErrMalformed, err))
+	}
+	if gap == 0 {
+		return Record{}, false, tr.fail(fmt.Errorf("%w: frame %d", ErrZeroGap, frame))
+	}
+	if frame <= tr.prev {
+		return Record{}, false, tr.fail(fmt.Errorf("%w: frame %d after frame %d", ErrUnsorted, frame, tr.prev))
+	}
+	tr.prev = frame
+	tr.n++
+	return Record{Frame: frame, Gap: gap}, true, nil
+}
+
+// parseDec parses a plain unsigned decimal (no sign, no underscores).
+func parseDec(b []byte) (uint64, error) {
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("%q is not an unsigned decimal", b)
+		}
+	}
+	return strconv.ParseUint(string(b), 10, 64)
+}
+
+var headerDirectives = map[string]bool{"gapan-sidecar-text": true, "source": true, "identity": true, "created_ns": true, "tool": true}
+var trailerDirectives = map[string]bool{"frames": true, "tail": true, "kernel": true}
+
+// directive handles a comment line. A comment whose first word (after '#'
+// and blanks) is a directive keyword must be well formed; other comments are
+// ignored.
+func (tr *TextReader) directive(line []byte) error {
+	rest := bytes.TrimLeft(line, " \t")
+	rest = bytes.TrimLeft(rest[1:], " \t") // drop '#'
+	kw, args := rest, []byte(nil)
+	if i := bytes.IndexAny(rest, " \t"); i >= 0 {
+		kw, args = rest[:i], rest[i+1:]
+	}
+	key := string(kw)
+	isHdr, isTrl := headerDirectives[key], trailerDirectives[key]
+	if !isHdr && !isTrl {
+		return nil
+	}
+	args = bytes.TrimSpace(args)
+	if key != "tail" {
+		if prev, dup := tr.seen[key]; dup {
+			return tr.fail(fmt.Errorf("%w: duplicate %q line (first on line %d)", ErrMalformed, key, prev))
+		}
+		tr.seen[key] = tr.line
+	}
+	if isHdr && (tr.n > 0 || tr.pending != nil || tr.inTrail) {
+		return tr.fail(fmt.Errorf("%w: %q header line after the first record", ErrMalformed, key))
+	}
+	bad := func(format string, a ...any) error {
+		return tr.fail(fmt.Errorf("%w: %s: %s", ErrMalformed, key, fmt.Sprintf(format, a...)))
+	}
+	switch key {
+	case "gapan-sidecar-text":
+		v, err := parseDec(args)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if v != TextVersion {
+			return tr.fail(fmt.Errorf("%w: text form version %d, this reader knows %d", ErrVersion, v, TextVersion))
+		}
+	case "source":
+		s, err := ParseSource(string(args))
+		if err != nil {
+			return tr.fail(err)
+		}
+		tr.hdr.Source = s
+	case "identity":
+		id := Identity{Known: true}
+		f := bytes.Fields(args)
+		if len(f) > 0 && string(f[0]) == "unknown" {
+			id.Known = false
+			f = f[1:]
+		} else if len(f) != 4 {
+			return bad("want linktype= snaplen= first_ns= first_crc=")
+		}
+		kv, err := keyValues(f, "linktype", "snaplen", "first_ns", "first_crc")
+		if err != nil {
+			return bad("%v", err)
+		}
+		var perr error
+		u32 := func(k string) uint32 {
+			s, ok := kv[k]
+			if !ok {
+				return 0
+			}
+			v, err := strconv.ParseUint(s, 0, 32)
+			if err != nil && perr == nil {
+				perr = err
+			}
+			return uint32(v)
+		}
+		id.LinkType, id.SnapLen, id.FirstFrameCRC = u32("linktype"), u32("snaplen"), u32("first_crc")
+		if s, ok := kv["first_ns"]; ok {
+			v, err := strconv.ParseInt(s, 10, 64)
+			if err != nil && perr == nil {
+				perr = err
+			}
+			id.FirstFrameNs = v
+		}
+		if perr != nil {
+			return bad("%v", perr)
+		}
+		tr.hdr.Identity = id
+	case "created_ns":
+		v, err := strconv.ParseInt(string(args), 10, 64)
+		if err != nil {
+			return bad("%v", err)
+		}
+		tr.hdr.CreatedNs = v
+	case "tool":
+		if err := validTool(string(args)); err != nil {
+			return tr.fail(err)
+		}
+		tr.hdr.Tool = string(args)
+	case "frames":
+		v, err := parseDec(args)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if v != 0 && v < tr.prev {
+			return bad("%d frames but a record names frame %d", v, tr.prev)
+		}
+		tr.trailer.Frames = v
+	case "tail":
+		f := bytes.Fields(args)
+		var g InterfaceGap
+		switch {
+		case len(f) == 1:
+		case len(f) == 2 && bytes.HasPrefix(f[0], []byte("iface=")):
+			v, err := parseDec(f[0][len("iface="):])
+			if err != nil || v > 0xffffffff {
+				return bad("bad interface %q", f[0])
+			}
+			g.Interface = uint32(v)
+			f = f[1:]
+		default:
+			return bad("want \"# tail N\" or \"# tail iface=I N\"")
+		}
+		v, err := parseDec(f[0])
+		if err != nil {
+			return bad("%v", err)
+		}
+		g.Lost = v
+		if n := len(tr.trailer.Tail); n > 0 && g.Interface <= tr.trailer.Tail[n-1].Interface {
+			return tr.fail(fmt.Errorf("%w: tail interface %d after %d", ErrUnsorted, g.Interface, tr.trailer.Tail[n-1].Interface))
+		}
+		if len(tr.trailer.Tail) >= MaxBlockPayload/2 {
+			return bad("too many tail lines")
+		}
+		tr.trailer.Tail = append(tr.trailer.Tail, g)
+	case "kernel":
+		kv, err := keyValues(bytes.Fields(args), "packets", "drops")
+		if err != nil || len(kv) != 2 {
+			return bad("want packets=P drops=D")
+		}
+		p, err1 := strconv.ParseUint(kv["packets"], 10, 64)
+		d, err2 := strconv.ParseUint(kv["drops"], 10, 64)
+		if err1 != nil || err2 != nil {
+			return bad("want packets=P drops=D")
+		}
+		tr.trailer.HasKernel, tr.trailer.KernelPackets, tr.trailer.KernelDrops = true, p, d
+	}
+	if isTrl {
+		tr.inTrail = true
+	}
+	return nil
+}
+
+// keyValues parses k=v fields, allowing only the given keys, each once.
+func keyValues(fields [][]byte, keys ...string) (map[string]string, error) {
+	m := make(map[string]string, len(fields))
+	for _, f := range fields {
+		k, v, ok := bytes.Cut(f, []byte{'='})
+		if !ok {
+			return nil, fmt.Errorf("%q is not key=value", f)
+		}
+		known := false
+		for _, want := range keys {
+			known = known || string(k) == want
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown key %q", k)
+		}
+		if _, dup := m[string(k)]; dup {
+			return nil, fmt.Errorf("duplicate key %q", k)
+		}
+		m[string(k)] = string(v)
+	}
+	return m, nil
+}

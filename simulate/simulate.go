@@ -1,0 +1,303 @@
+// Package simulate deletes frames from a capture by a seeded loss model and
+// writes the thinned capture with its exact ground-truth gap sidecar. Tests
+// use it to check gapan's accounting against known loss.
+//
+//	m, err := simulate.ParseModel("burst:p=0.01,r=0.3")
+//	st, err := simulate.Run(simulate.Config{Input: "in.pcap", Output: "out.pcap", Model: m, Seed: 1})
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/sidecar"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// ErrModel means a loss model string does not parse.
+var ErrModel = errors.New("simulate: bad loss model")
+
+// Model decides, frame by frame, whether a frame is dropped.
+type Model interface {
+	// Drop reports whether the frame with the given 1-based number is
+	// dropped. It is called once per frame, in order.
+	Drop(frame uint64, rng *rand.Rand) bool
+	// String returns the model in the syntax ParseModel reads.
+	String() string
+}
+
+// Uniform drops every frame independently with probability P.
+type Uniform struct{ P float64 }
+
+// Drop implements Model.
+func (u Uniform) Drop(_ uint64, rng *rand.Rand) bool { return rng.Float64() < u.P }
+
+func (u Uniform) String() string { return "uniform:" + strconv.FormatFloat(u.P, 'g', -1, 64) }
+
+// Burst is the Gilbert-Elliott model: a Good and a Bad state; P is the
+// probability of moving from Good to Bad before a frame, R from Bad to Good;
+// a frame is dropped with probability K in Good and H in Bad (defaults 0
+// and 1, the Gilbert model: every frame in Bad is lost). The mean burst
+// length is 1/R frames when H is 1.
+type Burst struct {
+	P, R, K, H float64
+	bad        bool
+}
+
+// Drop implements Model.
+func (b *Burst) Drop(_ uint64, rng *rand.Rand) bool {
+	if b.bad {
+		if rng.Float64() < b.R {
+			b.bad = false
+		}
+	} else if rng.Float64() < b.P {
+		b.bad = true
+	}
+	if b.bad {
+		return rng.Float64() < b.H
+	}
+	return b.K > 0 && rng.Float64() < b.K
+}
+
+func (b *Burst) String() string {
+	return fmt.Sprintf("burst:p=%g,r=%g,k=%g,h=%g", b.P, b.R, b.K, b.H)
+}
+
+// List drops exactly the listed frames.
+type List struct{ Frames map[uint64]bool }
+
+// Drop implements Model.
+func (l List) Drop(frame uint64, _ *rand.Rand) bool { return l.Frames[frame] }
+
+func (l List) String() string { return fmt.Sprintf("list:(%d frames)", len(l.Frames)) }
+
+// ParseModel parses a loss model:
+//
+//	uniform:P                    each frame lost with probability P
+//	burst:p=P,r=R[,k=K][,h=H]    Gilbert-Elliott (k: loss in Good, default 0; h: loss in Bad, default 1)
+//	list:N[,N-M...]              exactly these 1-based frames
+func ParseModel(s string) (Model, error) {
+	kind, arg, ok := strings.Cut(s, ":")
+	if !ok {
+		return nil, fmt.Errorf("%w %q: want uniform:P, burst:p=P,r=R or list:N,N-M", ErrModel, s)
+	}
+	prob := func(v string) (float64, error) {
+		p, err := strconv.ParseFloat(v, 64)
+		if err != nil || p < 0 || p > 1 {
+			return 0, fmt.Errorf("%w %q: %q is not a probability in [0,1]", ErrModel, s, v)
+		}
+		return p, nil
+	}
+	switch kind {
+	case "uniform":
+		p, err := prob(arg)
+		if err != nil {
+			return nil, err
+		}
+		return Uniform{P: p}, nil
+	case "burst":
+		b := &Burst{H: 1}
+		seen := map[string]bool{}
+		for _, kv := range strings.Split(arg, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return nil, fmt.Errorf("%w %q: %q is not key=value", ErrModel, s, kv)
+			}
+			p, err := prob(v)
+			if err != nil {
+				return nil, err
+			}
+			switch k {
+			case "p":
+				b.P = p
+			case "r":
+				b.R = p
+			case "k":
+				b.K = p
+			case "h":
+				b.H = p
+			default:
+				return nil, fmt.Errorf("%w %q: unknown parameter %q", ErrModel, s, k)
+			}
+			seen[k] = true
+		}
+		if !seen["p"] || !seen["r"] {
+			return nil, fmt.Errorf("%w %q: burst needs p and r", ErrModel, s)
+		}
+		return b, nil
+	case "list":
+		l := List{Frames: map[uint64]bool{}}
+		for _, part := range strings.Split(arg, ",") {
+			lo, hi, isRange := strings.Cut(part, "-")
+			a, err := strconv.ParseUint(lo, 10, 64)
+			if err != nil || a == 0 {
+				return nil, fmt.Errorf("%w %q: bad frame %q", ErrModel, s, lo)
+			}
+			b := a
+			if isRange {
+				if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a || b-a > 1<<24 {
+					return nil, fmt.Errorf("%w %q: bad range %q", ErrModel, s, part)
+				}
+			}
+			for n := a; n <= b; n++ {
+				l.Frames[n] = true
+			}
+		}
+		return l, nil
+	}
+	return nil, fmt.Errorf("%w %q: unknown model %q", ErrModel, s, kind)
+}
+
+// Config describes one simulation.
+type Config struct {
+	Input   string // capture to thin; its own sidecar, if any, is honoured
+	Output  string // pcap to write; the sidecar goes to sidecar.PathFor(Output)
+	Model   Model
+	Seed    uint64
+	Force   bool // replace existing outputs
+	Sidecar string
+}
+
+// Stats says what a simulation did.
+type Stats struct {
+	FramesIn, FramesOut uint64
+	Dropped             uint64 // frames the model dropped
+	Lost                uint64 // total loss in the output's sidecar (dropped plus the input's own gaps)
+	GapEvents           uint64
+	Tail                uint64
+}
+
+// Run thins Input into Output and writes Output's ground-truth sidecar. The
+// gap before each kept frame is the number of frames missing since the
+// previous kept frame on its interface: the frames the model dropped plus
+// any loss the input's own sidecar recorded there.
+func Run(cfg Config) (Stats, error) {
+	var st Stats
+	opt := join.Options{}
+	if cfg.Sidecar != "" {
+		opt.Sidecars = []string{cfg.Sidecar}
+	}
+	in, err := join.Open([]string{cfg.Input}, opt)
+	if err != nil {
+		return st, err
+	}
+	defer in.Close()
+	scPath := sidecar.PathFor(cfg.Output)
+	inputs := []string{cfg.Input, sidecar.PathFor(cfg.Input)}
+	out, err := atomicfile.Create(cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs})
+	if err != nil {
+		return st, err
+	}
+	defer out.Abort()
+	scOut, err := atomicfile.Create(scPath, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs})
+	if err != nil {
+		return st, err
+	}
+	defer scOut.Abort()
+
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
+	var (
+		pw      *pcapgo.Writer
+		sw      *sidecar.Writer
+		pending []uint64 // per interface: frames missing since the last kept one
+		link    layers.LinkType
+	)
+	for {
+		f, err := in.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return st, err
+		}
+		st.FramesIn++
+		id := f.InterfaceID
+		if id > 0 {
+			return st, fmt.Errorf("simulate: %s has frames on interface %d; only single-interface captures are supported", cfg.Input, id)
+		}
+		for len(pending) <= id {
+			pending = append(pending, 0)
+		}
+		pending[id] += f.GapBefore
+		if cfg.Model.Drop(f.Number, rng) {
+			st.Dropped++
+			pending[id]++
+			continue
+		}
+		if pw == nil {
+			link = f.LinkType
+			snap := uint32(65535)
+			if ifs := in.Files()[0].Interfaces; len(ifs) > 0 && ifs[0].SnapLen > 0 {
+				snap = ifs[0].SnapLen
+			}
+			pw = pcapgo.NewWriterNanos(out)
+			if err := pw.WriteFileHeader(snap, link); err != nil {
+				return st, err
+			}
+			sw, err = sidecar.NewWriter(scOut, sidecar.Header{
+				Source:    sidecar.SourceSimulated,
+				Identity:  sidecar.IdentityOf(uint32(link), snap, f.TimestampNs, f.Data),
+				CreatedNs: time.Now().UnixNano(),
+				Tool:      "gapan simulate " + cfg.Model.String() + " seed " + strconv.FormatUint(cfg.Seed, 10),
+			})
+			if err != nil {
+				return st, err
+			}
+		} else if f.LinkType != link {
+			return st, fmt.Errorf("simulate: %s mixes link types %v and %v; pcap output holds one", cfg.Input, link, f.LinkType)
+		}
+		st.FramesOut++
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, f.TimestampNs), CaptureLength: f.CapLen, Length: f.OrigLen}
+		if err := pw.WritePacket(ci, f.Data); err != nil {
+			return st, err
+		}
+		if g := pending[id]; g > 0 {
+			st.GapEvents++
+			st.Lost += g
+			if err := sw.Add(sidecar.Record{Frame: st.FramesOut, Gap: g}); err != nil {
+				return st, err
+			}
+			pending[id] = 0
+		}
+	}
+	for _, fi := range in.Files() {
+		for _, g := range fi.Tail {
+			for len(pending) <= int(g.Interface) {
+				pending = append(pending, 0)
+			}
+			pending[g.Interface] += g.Lost
+		}
+	}
+	if pw == nil {
+		return st, fmt.Errorf("simulate: every frame of %s was dropped; nothing to write", cfg.Input)
+	}
+	var tail []sidecar.InterfaceGap
+	for i, p := range pending {
+		if p > 0 {
+			tail = append(tail, sidecar.InterfaceGap{Interface: uint32(i), Lost: p})
+			st.Tail += p
+			st.Lost += p
+		}
+	}
+	if err := sw.Close(sidecar.Trailer{Frames: st.FramesOut, Tail: tail}); err != nil {
+		return st, err
+	}
+	if err := out.Commit(); err != nil {
+		return st, err
+	}
+	if err := scOut.Commit(); err != nil {
+		os.Remove(cfg.Output)
+		return st, err
+	}
+	return st, nil
+}
