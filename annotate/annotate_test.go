@@ -109,6 +109,7 @@ func TestAnnotateSimulated(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.capture+"/"+tc.model, func(t *testing.T) {
+			t.Parallel()
 			dir := t.TempDir()
 			sim := filepath.Join(dir, "sim.pcap")
 			m, err := simulate.ParseModel(tc.model)
@@ -208,6 +209,7 @@ var multiCases = []multiCase{
 func TestAnnotateMultiInterface(t *testing.T) {
 	for _, tc := range multiCases {
 		t.Run(tc.capture, func(t *testing.T) {
+			t.Parallel()
 			in := copyCorpus(t, tc.capture)
 			fs, ifs, _ := readFrames(t, in)
 			recs, tail := tc.pick(fs)
@@ -258,6 +260,7 @@ func TestAnnotateMultiInterface(t *testing.T) {
 }
 
 func TestExtractEPBDropCount(t *testing.T) {
+	t.Parallel()
 	in := corpus + "gopacket-pcapng-epb-dropcount.pcapng"
 	rows := tshark(t, in, "frame.drop_count > 0", "frame.number", "frame.drop_count")
 	if len(rows) != 1 || rows[0][0] != "1" || rows[0][1] != "2" {
@@ -298,6 +301,7 @@ func TestExtractEPBDropCount(t *testing.T) {
 // TestAnnotateKeepsDropCount: without a sidecar the input's own
 // epb_dropcount survives annotation.
 func TestAnnotateKeepsDropCount(t *testing.T) {
+	t.Parallel()
 	in := copyCorpus(t, "gopacket-pcapng-epb-dropcount.pcapng")
 	out := filepath.Join(t.TempDir(), "out.pcapng")
 	st, err := Run(Config{Inputs: []string{in}, Output: out})
@@ -319,6 +323,7 @@ func TestAnnotateKeepsDropCount(t *testing.T) {
 // epb_dropcount is written, and the input's own isb_ifdrop and isb_ifrecv
 // are passed on.
 func TestAnnotateNoLossKnown(t *testing.T) {
+	t.Parallel()
 	in := copyCorpus(t, "zeek-quic-merlinc2-isb-ifdrop.pcapng")
 	out := filepath.Join(t.TempDir(), "out.pcapng")
 	st, err := Run(Config{Inputs: []string{in}, Output: out})
@@ -346,6 +351,7 @@ func TestAnnotateNoLossKnown(t *testing.T) {
 // TestAnnotateRotatedSet: two inputs read as one; the first input's tail
 // moves to the second input's first frame on the same interface.
 func TestAnnotateRotatedSet(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var inputs []string
 	for i, model := range []string{"list:2,4,420", "list:1,3"} {

@@ -91,8 +91,8 @@ func ExtractTo(w io.Writer, cfg ExtractConfig) (ExtractStats, error) {
 		created = time.Now().UnixNano()
 	}
 	var (
-		sw      *sidecar.Writer
-		hdr     = sidecar.Header{Source: sidecar.SourcePcapng, CreatedNs: created, Tool: ExtractTool}
+		sw   *sidecar.Writer
+		hdr  = sidecar.Header{Source: sidecar.SourcePcapng, CreatedNs: created, Tool: ExtractTool}
 		sums []uint64 // per interface: sum of epb_dropcount
 	)
 	for {

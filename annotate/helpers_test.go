@@ -72,12 +72,12 @@ func capinfosComment(t testing.TB, file string) string {
 }
 
 type frameCopy struct {
-	number      uint64
-	ts          int64
-	origLen     int
-	iface       int
-	data        []byte
-	dropCount   uint64
+	number       uint64
+	ts           int64
+	origLen      int
+	iface        int
+	data         []byte
+	dropCount    uint64
 	hasDropCount bool
 }
 

@@ -148,17 +148,17 @@ func (w *Writer) WriteFrame(id int, f *reader.Frame, gapBefore uint64, counted b
 		}
 	}
 	origLen := f.OrigLen
-	if origLen < f.CapLen {
-		origLen = f.CapLen
+	if origLen < len(f.Data) {
+		origLen = len(f.Data)
 		w.fixedLengths++
 	}
 	ci := gopacket.CaptureInfo{
 		Timestamp:      time.Unix(0, f.TimestampNs),
-		CaptureLength:  f.CapLen,
+		CaptureLength:  len(f.Data),
 		Length:         origLen,
 		InterfaceIndex: id,
 	}
-	if err := w.ng.WritePacketWithOptions(ci, f.Data[:f.CapLen], w.pkt); err != nil {
+	if err := w.ng.WritePacketWithOptions(ci, f.Data, w.pkt); err != nil {
 		return err
 	}
 	if st.frames == 0 {

@@ -91,6 +91,7 @@ type acct struct {
 	lastFrame  uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
 	isRTP      bool
+	endRound   uint64 // explanation round during which the flow ended
 }
 
 // Engine runs gapan's loss accounting over a joined stream: decoding, the
@@ -134,6 +135,7 @@ func NewEngine(cfg Config) *Engine {
 	}
 	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1}
 	e.cap.KeepGaps = cfg.KeepGaps
+	e.exp.round = 1
 	e.est.init(cfg.EstWindow)
 	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
 	return e
@@ -176,7 +178,7 @@ func (e *Engine) Add(f *join.Frame) *FrameInfo {
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
 	}
-	e.est.push(gi, a)
+	e.est.push(gi, a, e.exp.round)
 	if gi%uint64(e.cfg.Epoch) == 0 {
 		e.round(false)
 	}
@@ -242,6 +244,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 		}
 	}
 	a.tcpEnd()
+	a.endRound = e.exp.round
 	e.ended = append(e.ended, a)
 }
 
@@ -271,9 +274,12 @@ func protoName(p layers.IPProtocol) string {
 // figures are final. At the end (final) every ended flow is final.
 func (e *Engine) round(final bool) {
 	e.exp.resolve(e.gi)
+	// Gaps whose window completed before the round just resolved have
+	// had a whole round for their capacity to be claimed.
+	e.est.distribute(e.exp.round-1, final, e.exp.left)
 	keep := e.ended[:0]
 	for _, a := range e.ended {
-		if !final && a.lastFrame+uint64(2*e.cfg.EstWindow) >= e.gi {
+		if !final && a.endRound+2 > e.exp.round {
 			keep = append(keep, a)
 			continue
 		}
@@ -315,7 +321,6 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 			}
 		}
 	}
-	e.est.finish()
 	e.tbl.Flush()
 	e.round(true)
 	s := &e.sum

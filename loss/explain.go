@@ -29,7 +29,7 @@ type recGap struct {
 }
 
 // explainer assigns the frames of recorded gaps to capture-loss pieces,
-// capacity-limited and tightest bracket first (docs/metrics.md).
+// capacity-limited, earliest deadline first (docs/metrics.md).
 type explainer struct {
 	gaps []recGap
 	// nextCap is a union-find over gaps: following it from i leads to the
@@ -52,9 +52,6 @@ func (x *explainer) addGap(frame, lost uint64) {
 
 // add queues p and returns its index and round, for merge.
 func (x *explainer) add(p piece) (int, uint64) {
-	if x.round == 0 {
-		x.round = 1
-	}
 	x.pending = append(x.pending, p)
 	return len(x.pending) - 1, x.round
 }
@@ -69,6 +66,16 @@ func (x *explainer) merge(idx int, round, bytes, segs uint64) bool {
 	x.pending[idx].bytes += bytes
 	x.pending[idx].segs += segs
 	return true
+}
+
+// left returns the capacity the explanation left of the gap recorded at
+// global frame at (0 if it is no longer kept).
+func (x *explainer) left(at uint64) float64 {
+	i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame >= at })
+	if i < len(x.gaps) && x.gaps[i].frame == at {
+		return float64(x.gaps[i].left)
+	}
+	return 0
 }
 
 // hasGap reports whether a recorded gap lies in (lo, hi].
@@ -88,16 +95,20 @@ func (x *explainer) find(i int32) int32 {
 // resolve explains every pending piece and books the result in its flow.
 // now is the current global frame index, used to forget old gaps.
 func (x *explainer) resolve(now uint64) {
+	// Earliest deadline first: pieces in order of the end of their
+	// bracket (then the narrower first), each taking the earliest gap
+	// capacity inside its bracket. For points with capacities and
+	// intervals with demands this greedy explains as many lost frames as
+	// any assignment can (docs/metrics.md).
 	slices.SortStableFunc(x.pending, func(a, b piece) int {
-		wa, wb := a.hi-a.lo, b.hi-b.lo
 		switch {
-		case wa < wb:
+		case a.hi < b.hi:
 			return -1
-		case wa > wb:
+		case a.hi > b.hi:
 			return 1
-		case a.lo < b.lo:
-			return -1
 		case a.lo > b.lo:
+			return -1
+		case a.lo < b.lo:
 			return 1
 		}
 		return 0
@@ -119,6 +130,9 @@ func (x *explainer) resolve(now uint64) {
 			t := min(g.left, p.demand-taken)
 			g.left -= t
 			taken += t
+			// The frames a flow's own evidence claims are its estimated
+			// loss too.
+			p.acct.EstLost += float64(t)
 			if g.left == 0 {
 				x.nextCap[i] = i + 1
 			}

@@ -33,6 +33,10 @@ type Counters struct {
 	DownstreamLostBytes        uint64 `json:"downstream_lost_bytes"`
 	SpuriousRetransmissions    uint64 `json:"spurious_retransmissions"`
 	MissedBytes                uint64 `json:"missed_bytes"`
+	HoleEvents                 uint64 `json:"hole_events"`
+	AckLostEvents              uint64 `json:"ack_lost_events"`
+	ImplausibleAcks            uint64 `json:"implausible_acks"`
+	SeqRebases                 uint64 `json:"seq_rebases"`
 	RTPPackets                 uint64 `json:"rtp_packets"`
 	RTPLostUpstream            uint64 `json:"rtp_lost_upstream"`
 	RTPLostCapture             uint64 `json:"rtp_lost_capture"`
@@ -66,6 +70,10 @@ func (c *Counters) Add(o *Counters) {
 	c.DownstreamLostBytes += o.DownstreamLostBytes
 	c.SpuriousRetransmissions += o.SpuriousRetransmissions
 	c.MissedBytes += o.MissedBytes
+	c.HoleEvents += o.HoleEvents
+	c.AckLostEvents += o.AckLostEvents
+	c.ImplausibleAcks += o.ImplausibleAcks
+	c.SeqRebases += o.SeqRebases
 	c.RTPPackets += o.RTPPackets
 	c.RTPLostUpstream += o.RTPLostUpstream
 	c.RTPLostCapture += o.RTPLostCapture

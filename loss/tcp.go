@@ -50,20 +50,26 @@ type segSig struct {
 
 // tcpDir is the sequence-space state of one direction of a TCP flow.
 type tcpDir struct {
-	init     bool
-	ackSeen  bool
-	synSeen  bool
-	wsOpt    bool  // the SYN carried a window scale option
-	ws       uint8 // its shift count
-	isn      uint32
-	winMax   int64 // largest receive window this side advertised, in bytes
-	window0  bool  // the last segment advertised a zero window
-	tso      bool  // segments larger than an Ethernet MTU: captured on the sending host
-	lastRaw  uint32
-	lastAbs  int64
-	next     int64 // end of the highest sequence number seen
-	acked    int64 // highest cumulative ACK the peer sent for this direction
-	lastFrm  uint64
+	init    bool
+	ackSeen bool
+	synSeen bool
+	wsOpt   bool  // the SYN carried a window scale option
+	ws      uint8 // its shift count
+	isn     uint32
+	winMax  int64 // largest receive window this side advertised, in bytes
+	window0 bool  // the last segment advertised a zero window
+	tso     bool  // segments larger than an Ethernet MTU: captured on the sending host
+	lastRaw uint32
+	lastAbs int64
+	next    int64 // end of the highest sequence number seen
+	acked   int64 // highest cumulative ACK the peer sent for this direction
+	// tops holds the last frames that advanced the highest sequence number
+	// (ring, newest at topN-1). Data beyond the highest sequence number
+	// was sent after the frame that first carried it; but the latest such
+	// frame may be a retransmission of data lost upstream that merely
+	// looks new, so brackets start at the oldest of the last few.
+	tops     [bracketDepth]uint64
+	topN     uint8
 	maxPay   int
 	mss      int
 	ipIDSeq  int32 // evidence that IP IDs increase per segment: >0 sequential
@@ -90,6 +96,27 @@ func (d *tcpDir) scale(peer *tcpDir) uint8 {
 		return 0
 	}
 	return unknownScale
+}
+
+// bracketDepth is how many of the latest frames that advanced the highest
+// sequence number a bracket reaches back over (docs/metrics.md).
+const bracketDepth = 4
+
+func (d *tcpDir) pushTop(gi uint64) {
+	d.tops[d.topN%bracketDepth] = gi
+	d.topN++
+}
+
+// bracketStart is the frame after which data beyond the highest sequence
+// number seen was sent.
+func (d *tcpDir) bracketStart() uint64 {
+	if d.topN == 0 {
+		return 0
+	}
+	if d.topN < bracketDepth {
+		return d.tops[0]
+	}
+	return d.tops[d.topN%bracketDepth]
 }
 
 // abs unwraps a 32-bit sequence number near the direction's last one.
@@ -173,6 +200,8 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		// challenge ACK, RFC 5961): it must not count as loss.
 		if !(peer.synSeen && !d.synSeen && t.Flags&decode.TCPSyn == 0) {
 			e.tcpAck(a, peer, d, p, gi, ns)
+		} else if peer.init && peer.abs(t.Ack) != peer.next {
+			a.ImplausibleAcks++
 		}
 	}
 	d.window0 = t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0
@@ -189,6 +218,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	// A SYN sets the direction's sequence base: whatever was seen before
 	// with another base (a stray ACK, a previous connection) is forgotten.
 	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.synSeen || d.isn != t.Seq) {
+		if d.init {
+			a.SeqRebases++
+		}
 		d.init, d.ackSeen, d.holes = false, false, d.holes[:0]
 		d.synSeen, d.isn = true, t.Seq
 	}
@@ -197,17 +229,14 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		d.lastRaw = t.Seq
 		d.lastAbs = 1 << 32
 		d.next = d.lastAbs + seqLen
-		d.lastFrm = gi
+		d.pushTop(gi)
 		return
 	}
 	if t.Flags&decode.TCPRst != 0 {
-		// A reset's sequence number says nothing reliable about data.
-		d.lastFrm = gi
-		return
+		return // a reset's sequence number says nothing reliable about data
 	}
 	s := d.abs(t.Seq)
 	if s-d.next > maxSeqJump || d.next-s > maxSeqJump {
-		d.lastFrm = gi
 		return
 	}
 	d.lastRaw, d.lastAbs = t.Seq, s
@@ -215,11 +244,11 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 
 	// Keep-alive: one byte (or none) just below what was sent.
 	if seqLen <= 1 && s == d.next-1 && t.Flags&(decode.TCPSyn|decode.TCPFin) == 0 {
-		d.lastFrm = gi
 		return
 	}
 	if s > d.next {
-		e.addHole(a, d, hole{start: d.next, end: s, lo: d.lastFrm, hi: gi, det: gi, detectNs: ns,
+		a.HoleEvents++
+		e.addHole(a, d, hole{start: d.next, end: s, lo: d.bracketStart(), hi: gi, det: gi, detectNs: ns,
 			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
 		d.next = s
@@ -227,10 +256,10 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if s < d.next && seqLen > 0 {
 		e.tcpResend(a, d, peer, p, s, min(end, d.next), gi, ns)
 	}
-	if end > d.next {
+	if end >= d.next {
 		d.next = end
+		d.pushTop(gi)
 	}
-	d.lastFrm = gi
 }
 
 // isDuplicate reports whether sig repeats a recent segment exactly: same
@@ -391,6 +420,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	t := &p.TCP
 	ack := d.abs(t.Ack)
 	if ack-d.next > maxSeqJump || d.next-ack > maxSeqJump {
+		a.ImplausibleAcks++
 		return
 	}
 	// The sender cannot have sent more than the acker's window beyond
@@ -401,6 +431,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 		base = d.acked
 	}
 	if ack > base+max(acker.winMax, 65535)+1 {
+		a.ImplausibleAcks++
 		return
 	}
 	if !d.ackSeen || ack > d.acked {
@@ -427,7 +458,7 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 			continue
 		}
 		hi := min(h.end, ack)
-		e.captureLost(a, d, h.start, hi, h)
+		e.captureLost(a, d, h.start, hi, h, gi)
 		if hi == h.end {
 			d.holes = append(d.holes[:i], d.holes[i+1:]...)
 			i--
@@ -436,7 +467,8 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 		}
 	}
 	if ack > d.next {
-		e.captureLost(a, d, d.next, ack, &hole{lo: d.lastFrm, hi: gi})
+		a.AckLostEvents++
+		e.captureLost(a, d, d.next, ack, &hole{lo: d.bracketStart()}, gi)
 		d.next = ack
 	}
 }
@@ -449,25 +481,29 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 		if lo >= hi {
 			continue
 		}
-		e.captureLost(a, d, lo, hi, h)
+		e.captureLost(a, d, lo, hi, h, gi)
 		i = a.cutHole(d, i, lo, hi, 0)
 	}
 	if r > d.next {
+		a.AckLostEvents++
 		if l > d.next {
-			e.addHole(a, d, hole{start: d.next, end: l, lo: d.lastFrm, hi: gi, det: gi, detectNs: ns})
-			e.captureLost(a, d, l, r, &hole{lo: d.lastFrm, hi: gi})
+			a.HoleEvents++
+			e.addHole(a, d, hole{start: d.next, end: l, lo: d.bracketStart(), hi: gi, det: gi, detectNs: ns})
+			e.captureLost(a, d, l, r, &hole{lo: d.bracketStart()}, gi)
 		} else {
-			e.captureLost(a, d, d.next, r, &hole{lo: d.lastFrm, hi: gi})
+			e.captureLost(a, d, d.next, r, &hole{lo: d.bracketStart()}, gi)
 		}
 		d.next = r
 	}
 }
 
 // captureLost counts [s, end) of direction d as capture loss and queues it
-// for explanation by the recorded gaps in h's bracket. Pieces of one hole
+// for explanation by the recorded gaps after h's start of bracket and up
+// to global frame ack, the frame whose acknowledgement shows the receiver
+// had the data (it passed the tap somewhere in between). Pieces of one hole
 // taken in several steps (a SACK, then the cumulative ACK) together need
 // only the frames the whole would: h.charged remembers what was taken.
-func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole) {
+func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint64) {
 	n := end - s
 	if n <= 0 {
 		return
@@ -486,7 +522,7 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole) {
 		}
 		demand = 1
 	}
-	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: h.hi, demand: demand, bytes: uint64(n), segs: segs})
+	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs})
 }
 
 // tcpEnd gives up the holes still open when a flow ends: unknown.

@@ -30,8 +30,9 @@ var (
 // FormatError reports damaged or unreadable capture input and where it
 // happened. Frame is the number of the frame being read when the damage
 // was found (FramesRead+1, also for damage in a file or section header);
-// Offset is the byte offset, in the decompressed stream, of the record,
-// block or file header that could not be read. Err is the cause and wraps
+// Offset is the byte offset, in the decompressed stream, of the record or
+// block that could not be read (of the version field for an unsupported
+// pcap version, 0 for other file header damage). Err is the cause and wraps
 // one of the package's sentinel errors or the error of the layer below
 // (a gzip checksum error, a read error).
 type FormatError struct {

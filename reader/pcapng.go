@@ -630,4 +630,3 @@ func (r *Reader) applyNg(consumed int64) int {
 	}
 	return packets
 }
-

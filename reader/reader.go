@@ -139,14 +139,14 @@ type Reader struct {
 	format      Format
 	compression Compression
 
-	file    *os.File  // closed by Close when the Reader opened it
-	zdec    *zstd.Decoder
-	raw     countingReader // bytes read from the underlying (compressed) input
-	detect  *bufio.Reader  // over raw, sniffs compression magic
-	stream  countingReader // bytes of the decompressed stream
-	shim    headerShim
-	src     *bufio.Reader // over stream
-	size    int64
+	file   *os.File // closed by Close when the Reader opened it
+	zdec   *zstd.Decoder
+	raw    countingReader // bytes read from the underlying (compressed) input
+	detect *bufio.Reader  // over raw, sniffs compression magic
+	stream countingReader // bytes of the decompressed stream
+	shim   headerShim
+	src    *bufio.Reader // over stream
+	size   int64
 
 	frame  Frame
 	frames uint64

@@ -204,17 +204,17 @@ func tsharkFrames(t *testing.T, tshark, file string) []tsharkFrame {
 func TestAgainstTshark(t *testing.T) {
 	tshark := needTool(t, "tshark")
 	files := []string{
-		"gopacket-pcapng-be-test101.pcapng",     // big-endian pcapng, 3 interfaces, simple packet block
-		"gopacket-pcapng-epb-dropcount.pcapng",  // EPB options
-		"ndpi-sites-22if.pcapng",                // 22 interfaces, tsresol 9 and 6 mixed
-		"zeek-pcapng-multi-interface.pcapng",    // 2 interfaces, tsresol 9 and 6
-		"zeek-ldap-gap-data-missing.pcapng",     // 126 interfaces
-		"zeek-quic-merlinc2-isb-ifdrop.pcapng",  // ISB at the end
-		"ndpi-alexa-app.pcapng",                 // 3103 frames
-		"suricata-nfs3-bigendian.pcap",          // BE, v2.1
-		"zeek-get-to-ssh-server-nsec.pcap",      // nanosecond magic
-		"suricata-decode-sll2-02.pcap",          // 65 kB frames
-		"ndpi-sip-rtp-t38-fax.pcap",             // usec LE
+		"gopacket-pcapng-be-test101.pcapng",    // big-endian pcapng, 3 interfaces, simple packet block
+		"gopacket-pcapng-epb-dropcount.pcapng", // EPB options
+		"ndpi-sites-22if.pcapng",               // 22 interfaces, tsresol 9 and 6 mixed
+		"zeek-pcapng-multi-interface.pcapng",   // 2 interfaces, tsresol 9 and 6
+		"zeek-ldap-gap-data-missing.pcapng",    // 126 interfaces
+		"zeek-quic-merlinc2-isb-ifdrop.pcapng", // ISB at the end
+		"ndpi-alexa-app.pcapng",                // 3103 frames
+		"suricata-nfs3-bigendian.pcap",         // BE, v2.1
+		"zeek-get-to-ssh-server-nsec.pcap",     // nanosecond magic
+		"suricata-decode-sll2-02.pcap",         // 65 kB frames
+		"ndpi-sip-rtp-t38-fax.pcap",            // usec LE
 		"suricata-http-range-multiflows-null.pcap",
 	}
 	for _, name := range files {
@@ -639,13 +639,13 @@ func TestCorrupt(t *testing.T) {
 	mime := cut(t, "suricata-http-mime-truncated.pcap", 2715460)
 
 	tests := []struct {
-		name       string
-		data       []byte
-		open       bool // the error comes from Open
-		sentinel   error
-		frames     uint64
-		offset     int64
-		msg        string
+		name     string
+		data     []byte
+		open     bool // the error comes from Open
+		sentinel error
+		frames   uint64
+		offset   int64
+		msg      string
 	}{
 		{name: "smtp-garbage-record-header", data: cut(t, "suricata-smtp-to-comma-corrupt.pcap", 129208), sentinel: ErrRecordTooLarge, frames: 18, offset: 3695,
 			msg: "x: frame 19 at byte offset 3695: record length 3925868813 exceeds snap length 262144 (18 frames read)"},

@@ -57,7 +57,7 @@ sequence evidence, whether the capture or the network lost them.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(newVersionCmd(), newSidecarCmd())
+	root.AddCommand(newVersionCmd(), newSidecarCmd(), newRecordCmd())
 	for _, c := range extraCommands {
 		root.AddCommand(c())
 	}

@@ -29,7 +29,7 @@ func newRecordCmd() *cobra.Command {
 nanosecond timestamps) and FILE.gaps, the gap sidecar that says how many frames
 the kernel dropped before each captured frame. The counts come from the
 kernel's own per-socket drop counter (AF_PACKET with SO_RXQ_OVFL), not from
-guesses, so "gapan FILE" later reports exactly where the capture lost frames.
+guesses, so "gapan" report FILE" later reports exactly where the capture lost frames.
 
 Flags follow tcpdump where the meaning is the same. Trailing arguments form a
 capture filter in tcpdump syntax; it is compiled by running "tcpdump -ddd",
@@ -42,7 +42,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
   sudo gapan record -i eth0 -w capture.pcap -B 1024
   # 10 s of DNS traffic, then analyse it
   sudo gapan record -i eth0 -w dns.pcap --duration 10s udp port 53
-  gapan dns.pcap
+  gapan report dns.pcap
   # rotate every 100 MB (capture.pcap, capture.pcap1, ...; one sidecar each)
   sudo gapan record -i eth0 -w capture.pcap -C 100`,
 		Args: cobra.ArbitraryArgs,
@@ -52,7 +52,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 			cfg.Filter = strings.Join(args, " ")
 			if bpfText != "" {
 				if cfg.Filter != "" {
-					return fmt.Errorf("%s: give either a filter expression or --bpf, not both", cmd.CommandPath())
+					return usagef("give either a filter expression or --bpf, not both")
 				}
 				prog, err := recorder.ParseBPF(bpfText)
 				if err != nil {
@@ -61,7 +61,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 				cfg.FilterProgram = prog
 			}
 			if cfg.Interface == "" || cfg.Output == "" {
-				return fmt.Errorf("%s: -i IFACE and -w FILE are required", cmd.CommandPath())
+				return usagef("-i IFACE and -w FILE are required")
 			}
 			if !quiet {
 				cfg.Progress = cmd.ErrOrStderr()

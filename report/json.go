@@ -1,0 +1,324 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"time"
+
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/sidecar"
+)
+
+// Schema names the version of the JSON and NDJSON report layout
+// (docs/report.md). It changes only when a field changes meaning or goes
+// away; new fields may appear without a change.
+const Schema = "gapan.report/1"
+
+// Document is the JSON report: what WriteJSON writes. Its field names are
+// the stable schema of docs/report.md; each figure's meaning is in
+// docs/metrics.md.
+type Document struct {
+	Schema   string        `json:"schema"`
+	Captures []CaptureJSON `json:"captures"`
+	Summary  SummaryJSON   `json:"summary"`
+	// Gaps lists every gap in stream order (capture by capture, frame by
+	// frame); the text report lists them largest first.
+	Gaps     []GapJSON     `json:"gaps"`
+	Timeline []loss.Second `json:"timeline"`
+	// Flows are sorted by flow_id.
+	Flows    []*loss.Flow `json:"flows"`
+	Warnings []string     `json:"warnings"`
+	Stopped  *StoppedJSON `json:"stopped"`
+}
+
+// CaptureJSON describes one capture of the set.
+type CaptureJSON struct {
+	Name string `json:"name"`
+	// Sidecar is the path of the sidecar used, null when none was.
+	Sidecar *string `json:"sidecar"`
+	// Source is where the gap counts came from: "sidecar",
+	// "pcapng-dropcount" or "none".
+	Source string `json:"source"`
+	// SidecarSource is what the sidecar says produced it ("recorder",
+	// "simulated", "imported"...), "" without a sidecar.
+	SidecarSource string `json:"sidecar_source,omitempty"`
+	SidecarTool   string `json:"sidecar_tool,omitempty"`
+	// Trailer says whether the sidecar ended with its trailer (false for a
+	// sidecar cut short, e.g. by a killed recorder).
+	Trailer   bool   `json:"trailer"`
+	Frames    uint64 `json:"frames"`
+	GapEvents uint64 `json:"gap_events"`
+	Lost      uint64 `json:"lost"`
+	Tail      uint64 `json:"tail_gap"`
+	// Truncated says the capture was damaged and read only up to the
+	// damage (--keep-going).
+	Truncated bool   `json:"truncated"`
+	FirstNs   int64  `json:"first_ts_ns"`
+	LastNs    int64  `json:"last_ts_ns"`
+	FirstTs   string `json:"first_ts"`
+	LastTs    string `json:"last_ts"`
+	// KernelPackets and KernelDrops are the kernel's counters from the
+	// sidecar trailer, when it recorded them.
+	KernelPackets *uint64 `json:"kernel_packets,omitempty"`
+	KernelDrops   *uint64 `json:"kernel_drops,omitempty"`
+	// InterfaceStats are the pcapng Interface Statistics Blocks' drop
+	// counters (isb_ifdrop, isb_osdrop), when present.
+	InterfaceStats []InterfaceStatsJSON `json:"interface_stats,omitempty"`
+}
+
+// InterfaceStatsJSON is one interface's last pcapng statistics.
+type InterfaceStatsJSON struct {
+	Interface int     `json:"interface"`
+	Received  *uint64 `json:"received,omitempty"`
+	Dropped   *uint64 `json:"dropped,omitempty"`
+	OSDropped *uint64 `json:"os_dropped,omitempty"`
+}
+
+// SummaryJSON holds the capture totals (loss.Totals) and the sums of the
+// per-flow counters over all flows (loss.Counters), under the same names as
+// in each flow.
+type SummaryJSON struct {
+	loss.Totals
+	// LargestGap replaces loss.Totals' largest_gap with the form of the
+	// gaps[] entries; null when there was no gap.
+	LargestGap *GapJSON `json:"largest_gap"`
+	loss.Counters
+	// PositionUnknown is the loss known only as a capture-wide total
+	// (isb_ifdrop, --kernel-drops) beyond what the gaps locate.
+	PositionUnknown uint64 `json:"position_unknown"`
+	// KernelDrops echoes --kernel-drops; null when not given.
+	KernelDrops *int64 `json:"kernel_drops"`
+	// Consistency is the fraction of capture-lost TCP segments that the
+	// recorded gaps explain; null when no segment was capture-lost.
+	Consistency *float64 `json:"consistency"`
+	// Flows is the number of flows; Evictions how many the --max-flows cap
+	// ended early; FlowTable the flow table's other counters.
+	Flows     uint64        `json:"flows"`
+	Evictions uint64        `json:"evictions"`
+	FlowTable FlowTableJSON `json:"flow_table"`
+	// EstOther is the estimated loss of frames that belong to no flow.
+	EstOther float64 `json:"est_other"`
+	// Complete is false when a capture was read only up to damage.
+	Complete bool `json:"complete"`
+}
+
+// FlowTableJSON are the flow table's counters.
+type FlowTableJSON struct {
+	PeakLive   int    `json:"peak_live"`
+	Idle       uint64 `json:"idle_timeouts"`
+	Evicted    uint64 `json:"evicted"`
+	PortReuse  uint64 `json:"port_reuse"`
+	EndOfInput uint64 `json:"end_of_input"`
+}
+
+// GapJSON is one gap: Lost frames lost just before frame Frame of capture
+// Capture, since frame PrevFrame on the same interface (0 when Frame is
+// the interface's first frame in its capture).
+type GapJSON struct {
+	Capture   string `json:"capture"`
+	Frame     uint64 `json:"frame"`
+	Lost      uint64 `json:"lost"`
+	PrevFrame uint64 `json:"prev_frame"`
+	Interface int    `json:"interface"`
+	Ts        string `json:"ts"`
+	PrevTs    string `json:"prev_ts,omitempty"`
+	Ns        int64  `json:"ts_ns"`
+	PrevNs    int64  `json:"prev_ts_ns"`
+	// Text is the gap in words, in UTC.
+	Text string `json:"text"`
+}
+
+// StoppedJSON says where a damaged capture stopped being read.
+type StoppedJSON struct {
+	File       string `json:"file"`
+	Frame      uint64 `json:"frame"`
+	Offset     int64  `json:"offset"`
+	FramesRead uint64 `json:"frames_read"`
+	Error      string `json:"error"`
+}
+
+// rfc3339 formats ns as the flows' first_ts does.
+func rfc3339(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+
+// round6 rounds x to 6 decimal places, so that estimates print the same on
+// every platform (fused multiply-add may change the last bits).
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// roundFlow returns f with its floating point figures rounded for output.
+func roundFlow(f *loss.Flow) *loss.Flow {
+	c := *f
+	c.EstLost = round6(c.EstLost)
+	return &c
+}
+
+// captureJSON describes the files of r.
+func capturesJSON(r *Report) []CaptureJSON {
+	out := make([]CaptureJSON, 0, len(r.Files))
+	for i := range r.Files {
+		fi := &r.Files[i]
+		c := CaptureJSON{
+			Name: fi.Name, Source: string(fi.Source), Trailer: fi.HasTrailer,
+			Frames: fi.Frames, GapEvents: fi.Gaps, Lost: fi.Lost, Tail: fi.TailTotal(),
+			Truncated: fi.Truncated, FirstNs: fi.FirstNs, LastNs: fi.LastNs,
+		}
+		if fi.Frames > 0 {
+			c.FirstTs, c.LastTs = rfc3339(fi.FirstNs), rfc3339(fi.LastNs)
+		}
+		if fi.Sidecar != "" {
+			s := fi.Sidecar
+			c.Sidecar = &s
+			c.SidecarSource = fi.Header.Source.String()
+			c.SidecarTool = fi.Header.Tool
+		}
+		if fi.HasTrailer && fi.Trailer.HasKernel {
+			p, d := fi.Trailer.KernelPackets, fi.Trailer.KernelDrops
+			c.KernelPackets, c.KernelDrops = &p, &d
+		}
+		for _, st := range fi.Stats {
+			if !st.HasReceived && !st.HasDropped && !st.HasOSDropped {
+				continue
+			}
+			is := InterfaceStatsJSON{Interface: st.InterfaceID}
+			if st.HasReceived {
+				v := st.Received
+				is.Received = &v
+			}
+			if st.HasDropped {
+				v := st.Dropped
+				is.Dropped = &v
+			}
+			if st.HasOSDropped {
+				v := st.OSDropped
+				is.OSDropped = &v
+			}
+			c.InterfaceStats = append(c.InterfaceStats, is)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// summaryJSON returns the summary block of r.
+func summaryJSON(r *Report) SummaryJSON {
+	s := r.Summary
+	out := SummaryJSON{
+		Totals:          s.Totals,
+		Counters:        s.Flows,
+		PositionUnknown: r.PositionUnknown(),
+		Consistency:     s.Consistency,
+		Flows:           s.FlowCount,
+		Evictions:       s.FlowStats.Evicted,
+		FlowTable: FlowTableJSON{
+			PeakLive: s.FlowStats.PeakLive, Idle: s.FlowStats.Idle, Evicted: s.FlowStats.Evicted,
+			PortReuse: s.FlowStats.PortReuse, EndOfInput: s.FlowStats.EndOfInput,
+		},
+		EstOther: round6(s.EstOther),
+		Complete: r.Stopped == nil,
+	}
+	out.EstLost = round6(out.EstLost)
+	if g := s.LargestGap; g != nil {
+		gj := gapJSON(r, *g)
+		out.LargestGap = &gj
+	}
+	if r.KernelDrops >= 0 {
+		k := r.KernelDrops
+		out.KernelDrops = &k
+	}
+	for i := range r.Files {
+		if r.Files[i].Truncated {
+			out.Complete = false
+		}
+	}
+	return out
+}
+
+// gapJSON converts a gap, naming its capture.
+func gapJSON(r *Report, g loss.GapRef) GapJSON {
+	name := g.Capture
+	if name == "" && g.File < len(r.Files) {
+		name = r.Files[g.File].Name
+	}
+	out := GapJSON{
+		Capture: name, Frame: g.Frame, Lost: g.Lost, PrevFrame: g.PrevFrame, Interface: g.Interface,
+		Ts: rfc3339(g.Ns), Ns: g.Ns, PrevNs: g.PrevNs, Text: DescribeGap(g, nil),
+	}
+	if g.PrevFrame > 0 {
+		out.PrevTs = rfc3339(g.PrevNs)
+	}
+	return out
+}
+
+// stoppedJSON says where r stopped reading, nil when it read everything.
+func stoppedJSON(r *Report) *StoppedJSON {
+	if r.Stopped == nil {
+		return nil
+	}
+	st := &StoppedJSON{Error: r.Stopped.Error()}
+	var w join.Warning
+	if errors.As(r.Stopped, &w) {
+		st.File, st.Frame = w.File, w.Frame
+	}
+	cause := r.Stopped
+	if w.Err != nil {
+		// join.Warning has no Unwrap; look inside it.
+		cause = w.Err
+	}
+	var fe *reader.FormatError
+	if errors.As(cause, &fe) {
+		st.File, st.Frame, st.Offset, st.FramesRead = fe.File, fe.Frame, fe.Offset, fe.FramesRead
+	}
+	return st
+}
+
+// NewDocument builds the JSON report of r. Gaps and flows are included as
+// far as the run kept them (loss.Config.KeepGaps, KeepFlows).
+func NewDocument(r *Report) *Document {
+	d := &Document{
+		Schema:   Schema,
+		Captures: capturesJSON(r),
+		Summary:  summaryJSON(r),
+		Gaps:     make([]GapJSON, 0, len(r.Summary.Gaps)),
+		Timeline: r.Summary.Timeline,
+		Flows:    make([]*loss.Flow, 0, len(r.Summary.List)),
+		Warnings: warningStrings(r),
+		Stopped:  stoppedJSON(r),
+	}
+	if d.Timeline == nil {
+		d.Timeline = []loss.Second{}
+	}
+	for _, g := range r.Summary.Gaps {
+		d.Gaps = append(d.Gaps, gapJSON(r, g))
+	}
+	for _, f := range r.Summary.List {
+		d.Flows = append(d.Flows, roundFlow(f))
+	}
+	return d
+}
+
+func warningStrings(r *Report) []string {
+	out := make([]string, 0, len(r.Warnings))
+	for _, w := range r.Warnings {
+		out = append(out, w.Error())
+	}
+	return out
+}
+
+// WriteJSON writes r as one indented JSON document (schema in
+// docs/report.md).
+func WriteJSON(w io.Writer, r *Report) error {
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(NewDocument(r)); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// sidecarLookedFor is the sidecar path join looks for next to a capture.
+func sidecarLookedFor(name string) string { return sidecar.PathFor(name) }

@@ -1,0 +1,75 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+
+	"github.com/gapan/gapan/loss"
+)
+
+// NDJSONWriter streams a report as newline-delimited JSON: one flow object
+// per line (the same object as in the JSON report's flows[]) as each flow's
+// figures become final, then one last line
+//
+//	{"schema":"gapan.report/1","summary":{...},"captures":[...],"warnings":[...],"stopped":null}
+//
+// Its Flow method is a loss.Config.OnFlow, so a capture with millions of
+// flows needs no memory for them:
+//
+//	nw := report.NewNDJSONWriter(os.Stdout)
+//	r, err := report.Run(report.Config{Captures: names, Engine: loss.Config{OnFlow: nw.Flow}})
+//	if err == nil { err = nw.Finish(r) }
+//
+// Flow lines come in the order flows become final (roughly the order they
+// end), not sorted. A line is a flow if it has "flow_id", the summary if it
+// has "summary".
+type NDJSONWriter struct {
+	bw    *bufio.Writer
+	enc   *json.Encoder
+	flows uint64
+	err   error
+}
+
+// NewNDJSONWriter returns an NDJSONWriter on w.
+func NewNDJSONWriter(w io.Writer) *NDJSONWriter {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	return &NDJSONWriter{bw: bw, enc: json.NewEncoder(bw)}
+}
+
+// Flow writes one flow line. Errors are kept and returned by Finish.
+func (n *NDJSONWriter) Flow(f *loss.Flow) {
+	if n.err != nil {
+		return
+	}
+	n.err = n.enc.Encode(roundFlow(f))
+	n.flows++
+}
+
+// Flows returns the number of flow lines written.
+func (n *NDJSONWriter) Flows() uint64 { return n.flows }
+
+// ndjsonTail is the last line of an NDJSON report.
+type ndjsonTail struct {
+	Schema   string        `json:"schema"`
+	Summary  SummaryJSON   `json:"summary"`
+	Captures []CaptureJSON `json:"captures"`
+	Warnings []string      `json:"warnings"`
+	Stopped  *StoppedJSON  `json:"stopped"`
+}
+
+// Finish writes the summary line of r, flushes, and returns the first
+// error of the whole stream. r may be nil when the run failed: then Finish
+// only flushes the flow lines written so far.
+func (n *NDJSONWriter) Finish(r *Report) error {
+	if r != nil && n.err == nil {
+		n.err = n.enc.Encode(ndjsonTail{
+			Schema: Schema, Summary: summaryJSON(r), Captures: capturesJSON(r),
+			Warnings: warningStrings(r), Stopped: stoppedJSON(r),
+		})
+	}
+	if err := n.bw.Flush(); n.err == nil {
+		n.err = err
+	}
+	return n.err
+}

@@ -1,0 +1,469 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
+)
+
+// Options controls the text and Markdown reports.
+type Options struct {
+	// Top is how many flows to list, largest loss first (0: 10, negative:
+	// none).
+	Top int
+	// Gaps is how many gaps to list, largest first (0: 10, negative: none).
+	Gaps int
+	// Seconds is how many seconds with loss of the timeline to list, in
+	// time order (0: 10, negative: none).
+	Seconds int
+	// Loc is the time zone of the times printed (nil: UTC).
+	Loc *time.Location
+	// NoSidecar says sidecars were ignored on purpose (--no-sidecar), so
+	// the report does not say it looked for one.
+	NoSidecar bool
+}
+
+func (o Options) withDefaults() Options {
+	def := func(n *int) {
+		if *n == 0 {
+			*n = 10
+		} else if *n < 0 {
+			*n = 0
+		}
+	}
+	def(&o.Top)
+	def(&o.Gaps)
+	def(&o.Seconds)
+	return o
+}
+
+// HowToRead is the line at the top of the text and Markdown reports.
+const HowToRead = `How to read this: "frames lost" are frames that reached the capture point but are not in the file (gaps plus the tail); TCP "capture lost" segments were on the wire but missed by the capture, "upstream lost" ones were lost before it (the sender retransmitted them). Definitions: docs/metrics.md.`
+
+// section is one block of the human-readable reports: key/value rows, a
+// list, and/or a table, rendered as aligned text or as Markdown.
+type section struct {
+	title string
+	kv    [][2]string
+	list  []string
+	table *table
+	note  string
+}
+
+// table is a table with its header; numeric columns align right.
+type table struct {
+	header []string
+	right  []bool
+	rows   [][]string
+}
+
+// num formats n with thousands separators: 1234567 -> "1,234,567".
+func num(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	pre := len(s) % 3
+	if pre > 0 {
+		b.WriteString(s[:pre])
+	}
+	for i := pre; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// humanBytes formats a byte count in SI units: "512 B", "30.2 kB", "1.6 MB".
+func humanBytes(n uint64) string {
+	if n < 1000 {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
+	v := float64(n)
+	i := -1
+	for v >= 999.95 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
+}
+
+// est formats a loss estimate with one decimal place.
+func est(x float64) string { return strconv.FormatFloat(round6(x), 'f', 1, 64) }
+
+// percent formats a ratio as a percentage with enough digits to show small
+// loss: 0.01625 -> "1.625%", 0.0000123 -> "0.00123%".
+func percent(r float64) string {
+	p := 100 * r
+	switch {
+	case p == 0:
+		return "0%"
+	case p >= 10:
+		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	case p >= 0.01:
+		return strconv.FormatFloat(p, 'f', 3, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'g', 3, 64) + "%"
+}
+
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return num(n) + " " + many
+}
+
+// segBytes formats a count of segments with their bytes.
+func segBytes(segs, bytes uint64) string {
+	if segs == 0 {
+		return "0"
+	}
+	return plural(segs, "segment", "segments") + ", " + humanBytes(bytes)
+}
+
+// endpoint formats one end of a flow.
+func endpoint(ip string, port uint16, f *loss.Flow) string {
+	if ip == "" {
+		return ""
+	}
+	switch f.Proto {
+	case "tcp", "udp", "sctp":
+	default:
+		return ip
+	}
+	if strings.Contains(ip, ":") {
+		return "[" + ip + "]:" + strconv.Itoa(int(port))
+	}
+	return ip + ":" + strconv.Itoa(int(port))
+}
+
+// sourceLine says in words where a capture's gap counts came from.
+func sourceLine(fi *join.FileInfo, opt Options) string {
+	switch fi.Source {
+	case join.SourceSidecar:
+		s := fmt.Sprintf("%s (source %s", fi.Sidecar, fi.Header.Source)
+		if fi.Header.Tool != "" {
+			s += ", written by " + fi.Header.Tool
+		}
+		if fi.HasTrailer {
+			s += ", trailer present)"
+		} else {
+			s += ", no trailer: cut short, the tail gap is unknown)"
+		}
+		return s
+	case join.SourceDropCount:
+		if opt.NoSidecar {
+			return "ignored (--no-sidecar); gaps from pcapng epb_dropcount"
+		}
+		if fi.Name == "-" {
+			return "none for standard input; gaps from pcapng epb_dropcount"
+		}
+		return fmt.Sprintf("no sidecar found (looked for %s); gaps from pcapng epb_dropcount", sidecarLookedFor(fi.Name))
+	}
+	if opt.NoSidecar {
+		return "ignored (--no-sidecar): loss positions unknown"
+	}
+	if fi.Name == "-" {
+		return "none for standard input (give --sidecar FILE): loss positions unknown"
+	}
+	return fmt.Sprintf("no sidecar found (looked for %s): loss positions unknown", sidecarLookedFor(fi.Name))
+}
+
+// positionUnknownFrom names where a capture-wide loss total came from.
+func positionUnknownFrom(r *Report) string {
+	var from []string
+	for _, fi := range r.Files {
+		for _, st := range fi.Stats {
+			if st.HasDropped && !slices.Contains(from, "pcapng isb_ifdrop") {
+				from = append(from, "pcapng isb_ifdrop")
+			}
+			if st.HasOSDropped && !slices.Contains(from, "pcapng isb_osdrop") {
+				from = append(from, "pcapng isb_osdrop")
+			}
+		}
+	}
+	if r.KernelDrops > 0 {
+		from = append(from, "--kernel-drops "+strconv.FormatInt(r.KernelDrops, 10))
+	}
+	return strings.Join(from, ", ")
+}
+
+// lossKnown reports whether any capture had a source of gap counts.
+func lossKnown(r *Report) bool {
+	for _, fi := range r.Files {
+		if fi.Source != join.SourceNone {
+			return true
+		}
+	}
+	return false
+}
+
+// captureSection is the summary block.
+func captureSection(r *Report, opt Options) section {
+	s := r.Summary
+	sec := section{title: "Capture"}
+	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
+	if len(r.Files) == 1 {
+		fi := &r.Files[0]
+		add("file", fi.Name)
+		add("sidecar", sourceLine(fi, opt))
+	} else {
+		add("files", fmt.Sprintf("%d, read in order as one capture; frame numbers are per file", len(r.Files)))
+	}
+	var first, last int64
+	seen := false
+	for _, fi := range r.Files {
+		if fi.Frames == 0 {
+			continue
+		}
+		if !seen || fi.FirstNs < first {
+			first = fi.FirstNs
+		}
+		if !seen || fi.LastNs > last {
+			last = fi.LastNs
+		}
+		seen = true
+	}
+	if seen {
+		d := time.Duration(last - first)
+		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
+	}
+	add("frames captured", num(s.FramesCaptured))
+	pu := r.PositionUnknown()
+	switch {
+	case s.FramesLost > 0:
+		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
+	case pu > 0:
+		add("frames lost", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
+	case !lossKnown(r):
+		add("frames lost", "not recorded: no sidecar and no pcapng drop counts")
+	default:
+		add("frames lost", "0: no loss recorded")
+	}
+	if pu > 0 && s.FramesLost > 0 {
+		add("position unknown", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
+	}
+	add("gap events", num(s.GapEvents))
+	if g := s.LargestGap; g != nil {
+		add("largest gap", DescribeGap(*g, opt.Loc))
+	} else {
+		add("largest gap", "none")
+	}
+	add("tail gap", plural(s.TailGap, "frame", "frames")+" lost after the last frame")
+	for _, fi := range r.Files {
+		if fi.HasTrailer && fi.Trailer.HasKernel {
+			name := ""
+			if len(r.Files) > 1 {
+				name = " (" + fi.Name + ")"
+			}
+			add("kernel counters"+name, fmt.Sprintf("%s received, %s dropped", num(fi.Trailer.KernelPackets), num(fi.Trailer.KernelDrops)))
+		}
+	}
+	fl := fmt.Sprintf("%s (at most %s at once", num(s.FlowCount), num(uint64(s.FlowStats.PeakLive)))
+	if s.FlowStats.Evicted > 0 {
+		fl += fmt.Sprintf("; %s ended early by --max-flows", num(s.FlowStats.Evicted))
+	}
+	add("flows", fl+")")
+	if r.Stopped != nil {
+		st := stoppedJSON(r)
+		add("stopped at", fmt.Sprintf("%s frame %d, byte offset %d: the figures cover the %s before the damage", st.File, st.Frame, st.Offset, plural(st.FramesRead, "frame", "frames")))
+	}
+	return sec
+}
+
+// filesSection lists the captures of a rotated set.
+func filesSection(r *Report, opt Options) *section {
+	if len(r.Files) < 2 {
+		return nil
+	}
+	t := &table{header: []string{"#", "FILE", "FRAMES", "GAPS", "LOST", "TAIL", "GAPS FROM"}, right: []bool{true, false, true, true, true, true, false}}
+	for i := range r.Files {
+		fi := &r.Files[i]
+		name := fi.Name
+		if fi.Truncated {
+			name += " (damaged: read up to the damage)"
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), name, num(fi.Frames), num(fi.Gaps), num(fi.Lost), num(fi.TailTotal()), sourceLine(fi, opt)})
+	}
+	return &section{title: "Captures", table: t}
+}
+
+// tcpSection is the TCP (and RTP) evidence block.
+func tcpSection(r *Report) section {
+	c := &r.Summary.Flows
+	sec := section{title: "TCP evidence"}
+	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
+	add("capture lost", segBytes(c.CaptureLostSegments, c.CaptureLostBytes)+" (on the wire, missed by the capture)")
+	add("  in a recorded gap", segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
+	add("  unexplained", segBytes(c.CaptureUnexplainedSegments, c.CaptureUnexplainedBytes))
+	if cs := r.Summary.Consistency; cs != nil {
+		add("consistency", percent(*cs)+" of capture-lost segments fall in a recorded gap")
+	} else {
+		add("consistency", "n/a (no capture-lost segment)")
+	}
+	add("upstream lost", segBytes(c.UpstreamLostSegments, c.UpstreamLostBytes)+" (lost before the capture point)")
+	add("ambiguous", segBytes(c.AmbiguousSegments, c.AmbiguousBytes))
+	add("unknown", segBytes(c.UnknownSegments, c.UnknownBytes))
+	add("downstream lost", segBytes(c.DownstreamLostSegments, c.DownstreamLostBytes))
+	add("spurious retransmissions", num(c.SpuriousRetransmissions))
+	add("retransmissions", num(c.Retransmission))
+	add("reordered", num(c.Reordered))
+	add("duplicates", num(c.Duplicates))
+	add("missed bytes", humanBytes(c.MissedBytes))
+	add("estimated loss over flows", est(c.EstLost)+" frames")
+	if c.RTPPackets > 0 {
+		add("RTP packets", num(c.RTPPackets))
+		add("RTP lost in capture", num(c.RTPLostCapture))
+		add("RTP lost upstream", num(c.RTPLostUpstream))
+		add("RTP late", num(c.RTPLate))
+		sec.title = "TCP and RTP evidence"
+	}
+	return sec
+}
+
+// largestGaps returns up to n gaps, largest first, stream order on ties.
+func largestGaps(gaps []loss.GapRef, n int) []loss.GapRef {
+	g := slices.Clone(gaps)
+	slices.SortStableFunc(g, func(a, b loss.GapRef) int { return cmp.Compare(b.Lost, a.Lost) })
+	if len(g) > n {
+		g = g[:n]
+	}
+	return g
+}
+
+func gapsSection(r *Report, opt Options) *section {
+	s := r.Summary
+	if opt.Gaps == 0 || s.GapEvents == 0 {
+		return nil
+	}
+	sec := &section{title: fmt.Sprintf("Largest gaps (%d of %s)", min(uint64(opt.Gaps), s.GapEvents), num(s.GapEvents))}
+	gaps := largestGaps(s.Gaps, opt.Gaps)
+	if len(gaps) == 0 && s.LargestGap != nil {
+		gaps = []loss.GapRef{*s.LargestGap}
+		sec.title = fmt.Sprintf("Largest gap (of %s)", num(s.GapEvents))
+	}
+	for _, g := range gaps {
+		sec.list = append(sec.list, DescribeGap(g, opt.Loc))
+	}
+	return sec
+}
+
+func timelineSection(r *Report, opt Options) *section {
+	tl := r.Summary.Timeline
+	if opt.Seconds == 0 || len(tl) == 0 {
+		return nil
+	}
+	var withLoss []loss.Second
+	for _, s := range tl {
+		if s.Lost > 0 {
+			withLoss = append(withLoss, s)
+		}
+	}
+	if len(withLoss) == 0 {
+		return nil
+	}
+	sec := &section{title: fmt.Sprintf("Loss per second (%s of %s seconds had loss)", num(uint64(len(withLoss))), num(uint64(len(tl))))}
+	t := &table{header: []string{"SECOND", "CAPTURED", "LOST", "LOSS"}, right: []bool{false, true, true, true}}
+	for i, s := range withLoss {
+		if i == opt.Seconds {
+			sec.note = fmt.Sprintf("%d more seconds with loss; the whole timeline is in the JSON report.", len(withLoss)-i)
+			break
+		}
+		ts := time.Unix(s.UnixSec, 0)
+		if opt.Loc != nil {
+			ts = ts.In(opt.Loc)
+		} else {
+			ts = ts.UTC()
+		}
+		t.rows = append(t.rows, []string{ts.Format("2006-01-02 15:04:05 MST"), num(s.Captured), num(s.Lost), percent(float64(s.Lost) / float64(s.Captured+s.Lost))})
+	}
+	sec.table = t
+	return sec
+}
+
+// topFlows returns up to n flows with loss, most loss first, flow id order
+// on ties, and how many flows had loss.
+func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
+	var lossy []*loss.Flow
+	for _, f := range flows {
+		if f.LossScore > 0 {
+			lossy = append(lossy, f)
+		}
+	}
+	slices.SortStableFunc(lossy, func(a, b *loss.Flow) int {
+		if c := cmp.Compare(round6(b.LossScore), round6(a.LossScore)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.FlowID, b.FlowID)
+	})
+	total := len(lossy)
+	if len(lossy) > n {
+		lossy = lossy[:n]
+	}
+	return lossy, total
+}
+
+func flowsSection(r *Report, opt Options) *section {
+	if opt.Top == 0 || len(r.Summary.List) == 0 {
+		return nil
+	}
+	top, total := topFlows(r.Summary.List, opt.Top)
+	sec := &section{title: fmt.Sprintf("Flows that lost most (%d of %s with loss; %s in all)", len(top), num(uint64(total)), plural(r.Summary.FlowCount, "flow", "flows"))}
+	if total == 0 {
+		sec.title = "Flows that lost most"
+		sec.note = "No flow shows loss."
+		return sec
+	}
+	t := &table{
+		header: []string{"FLOW", "PROTO", "FROM", "TO", "PACKETS", "BYTES", "EST LOST", "CAPTURE LOST", "UPSTREAM LOST", "AMBIGUOUS", "RTP LOST"},
+		right:  []bool{true, false, false, false, true, true, true, true, true, true, true},
+	}
+	for _, f := range top {
+		from, to := endpoint(f.SrcIP, f.SrcPort, f), endpoint(f.DstIP, f.DstPort, f)
+		if f.Proto == "eth" {
+			from = "ethertype " + f.EtherType
+		}
+		t.rows = append(t.rows, []string{
+			strconv.FormatUint(f.FlowID, 10), f.Proto, from, to, num(f.Packets), humanBytes(f.Bytes), est(f.EstLost),
+			num(f.CaptureLostSegments), num(f.UpstreamLostSegments), num(f.AmbiguousSegments), num(f.RTPLostCapture + f.RTPLostUpstream),
+		})
+	}
+	sec.table = t
+	sec.note = "CAPTURE/UPSTREAM LOST and AMBIGUOUS count TCP segments; EST LOST is the flow's estimated share of the lost frames."
+	return sec
+}
+
+func warningsSection(r *Report) *section {
+	if len(r.Warnings) == 0 {
+		return nil
+	}
+	return &section{title: "Warnings", list: warningStrings(r)}
+}
+
+// sections builds the human-readable report.
+func sections(r *Report, opt Options) []section {
+	opt = opt.withDefaults()
+	out := []section{captureSection(r, opt)}
+	for _, s := range []*section{filesSection(r, opt)} {
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
+	out = append(out, tcpSection(r))
+	for _, s := range []*section{gapsSection(r, opt), timelineSection(r, opt), flowsSection(r, opt), warningsSection(r)} {
+		if s != nil {
+			out = append(out, *s)
+		}
+	}
+	return out
+}
