@@ -1,0 +1,59 @@
+// Command reportprof runs the report pipeline (report.Run, then the JSON
+// rendering to /dev/null) over captures under the CPU profiler, for
+// docs/performance.md: where the time of a full run goes.
+//
+//	go run ./bench/reportprof -cpuprofile docs/report.cpu.pprof big.pcap
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"time"
+
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/report"
+)
+
+func main() {
+	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
+	mem := flag.String("memprofile", "", "write a heap profile to `FILE` at the end")
+	flag.Parse()
+	if *cpu != "" {
+		f, err := os.Create(*cpu)
+		if err != nil {
+			fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	start := time.Now()
+	r, err := report.Run(report.Config{Captures: flag.Args(), KernelDrops: -1,
+		Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+	if err != nil {
+		fatal(err)
+	}
+	if err := report.WriteJSON(io.Discard, r); err != nil {
+		fatal(err)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(os.Stderr, "%d frames, %d flows in %v: %.2f M frames/s\n", r.Summary.FramesCaptured, r.Summary.FlowCount,
+		el.Round(time.Millisecond), float64(r.Summary.FramesCaptured)/el.Seconds()/1e6)
+	if *mem != "" {
+		f, err := os.Create(*mem)
+		if err != nil {
+			fatal(err)
+		}
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "reportprof:", err)
+	os.Exit(1)
+}
