@@ -64,7 +64,8 @@ type Flow[S any] struct {
 
 	initiatorIsA bool
 	tcp          tcpTrack
-	prev, next   int32 // activity list, least recently active first
+	prev, next   int32  // activity list, least recently active first
+	hash         uint32 // the key's hash in the table's index
 }
 
 // tcpTrack is what the port-reuse rule needs: per endpoint (index 0 = A,
@@ -134,7 +135,7 @@ type Table[S any] struct {
 	opt    Options[S]
 	idleNs int64
 	max    int
-	index  map[Key]int32
+	idx    index
 	chunks [][]Flow[S]
 	used   int32   // slots handed out so far
 	free   []int32 // slots of ended flows
@@ -151,7 +152,7 @@ func NewTable[S any](opt Options[S]) *Table[S] {
 	if t.max <= 0 {
 		t.max = DefaultMaxFlows
 	}
-	t.index = make(map[Key]int32, min(t.max, 1024))
+	t.idx = newIndex(min(t.max, 1024))
 	return t
 }
 
@@ -162,12 +163,12 @@ func (t *Table[S]) at(i int32) *Flow[S] {
 // Stats returns the table's counters.
 func (t *Table[S]) Stats() Stats {
 	s := t.stats
-	s.Live = len(t.index)
+	s.Live = t.idx.n
 	return s
 }
 
 // Len returns the number of live flows.
-func (t *Table[S]) Len() int { return len(t.index) }
+func (t *Table[S]) Len() int { return t.idx.n }
 
 // Lookup finds or creates the flow of packet p, seen at capture time tsNs,
 // counts the frame (p.WireLen() bytes) in it and returns it with the
@@ -179,6 +180,17 @@ func (t *Table[S]) Len() int { return len(t.index) }
 // (ReasonPortReuse) and starts a new one, as Wireshark starts a new
 // tcp.stream; a retransmitted SYN (same sequence number) stays in its flow.
 func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
+	k, fromA := KeyOf(p)
+	return t.LookupKey(p, &k, fromA, t.idx.hashKey(&k), tsNs)
+}
+
+// Hasher returns the hasher of the table's index, for LookupKey.
+func (t *Table[S]) Hasher() Hasher { return t.idx.hs }
+
+// LookupKey is Lookup with p's key, direction and hash already computed:
+// k, fromA = KeyOf(p) and h = t.Hasher().Hash(k), which can be done on
+// another goroutine.
+func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsNs int64) (*Flow[S], Direction) {
 	if tsNs > t.nowNs {
 		t.nowNs = tsNs
 	}
@@ -187,12 +199,12 @@ func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
 			t.end(t.head, ReasonIdle)
 		}
 	}
-	k, fromA := KeyOf(p)
 	side := 1 // index of the sending endpoint in tcpTrack
 	if fromA {
 		side = 0
 	}
-	i, ok := t.index[k]
+	i := find(t, k, h)
+	ok := i != none
 	if ok && p.Flags&decode.FlagTCP != 0 && k.Proto == uint8(layers.IPProtocolTCP) &&
 		p.TCP.Flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn {
 		tr := &t.at(i).tcp
@@ -206,20 +218,21 @@ func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
 		f = t.at(i)
 		t.touch(i)
 	} else {
-		if len(t.index) >= t.max {
+		if t.idx.n >= t.max {
 			t.end(t.head, ReasonEvicted)
 		}
 		i = t.alloc()
 		f = t.at(i)
 		f.ID = t.nextID
 		t.nextID++
-		f.Key = k
+		f.Key = *k
 		f.FirstNs, f.LastNs = tsNs, tsNs
 		f.initiatorIsA = fromA
-		t.index[k] = i
+		f.hash = h
+		t.idx.insert(h, i)
 		t.pushTail(i)
 		t.stats.Flows++
-		if n := len(t.index); n > t.stats.PeakLive {
+		if n := t.idx.n; n > t.stats.PeakLive {
 			t.stats.PeakLive = n
 		}
 	}
@@ -247,7 +260,7 @@ func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
 // Flush ends every live flow with ReasonEndOfCapture, calling OnEnd in
 // flow-id order. Call it once at the end of the capture.
 func (t *Table[S]) Flush() {
-	live := make([]int32, 0, len(t.index))
+	live := make([]int32, 0, t.idx.n)
 	for i := t.head; i != none; i = t.at(i).next {
 		live = append(live, i)
 	}
@@ -294,7 +307,7 @@ func (t *Table[S]) end(i int32, r Reason) {
 		t.stats.EndOfInput++
 	}
 	t.unlink(i)
-	delete(t.index, f.Key)
+	t.idx.remove(f.hash, i)
 	if t.opt.OnEnd != nil {
 		t.opt.OnEnd(f)
 	}

@@ -114,6 +114,9 @@ type Engine struct {
 	ended []*acct
 	sum   Summary
 
+	pf   []*acct // Prefetch's scratch
+	sink uint64  // what Prefetch read, so that the reads stay
+
 	secCur int64
 	secIdx int
 	tl     []Second
@@ -147,6 +150,83 @@ func (e *Engine) hasGap(lo, hi uint64) bool { return e.exp.hasGap(lo, hi) }
 
 // Add accounts one joined frame. Frames must come in stream order.
 func (e *Engine) Add(f *join.Frame) *FrameInfo {
+	p := &e.pkt
+	e.dec.Decode(f.LinkType, f.Data, p)
+	p.OrigLen = f.OrigLen
+	return e.AddDecoded(f, p)
+}
+
+// AddDecoded accounts one joined frame that the caller has already
+// decoded into p (with decode.Decoder.Decode, one Decoder for the whole
+// stream, and p.OrigLen set to f.OrigLen): Add is Decode then AddDecoded.
+// It lets decoding run ahead on another goroutine. f.Data is not used;
+// of p's bytes only the first RTPHeadLen bytes of a UDP payload are read.
+// p must stay unchanged until the next call. Frames must come in stream
+// order.
+func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet) *FrameInfo {
+	var k FlowKey
+	k.Compute(p, e.tbl.Hasher())
+	return e.AddKeyed(f, p, &k)
+}
+
+// FlowKey is a frame's flow key, its direction and its hash in an
+// Engine's flow table, computed ahead of the accounting (possibly on
+// another goroutine) by Compute with the Engine's Hasher.
+type FlowKey struct {
+	Key   flow.Key
+	FromA bool
+	Hash  uint32
+}
+
+// Compute sets k from p. h is the Engine's Hasher.
+func (k *FlowKey) Compute(p *decode.Packet, h flow.Hasher) {
+	k.Key, k.FromA = flow.KeyOf(p)
+	k.Hash = h.Hash(&k.Key)
+}
+
+// Hasher returns the hasher of the Engine's flow table, for
+// FlowKey.Compute. It is a value safe to use from any goroutine.
+func (e *Engine) Hasher() flow.Hasher { return e.tbl.Hasher() }
+
+// prefetchMax bounds the keys one Prefetch call handles.
+const prefetchMax = 512
+
+// Prefetch reads, and discards, the flow table entries, flow records and
+// accounting state that the frames with keys ks will most likely touch.
+// It changes nothing; calling it for a batch of frames before accounting
+// them lets the batch's cache misses overlap instead of coming one after
+// the other, which is most of the cost of a frame when flows are many.
+func (e *Engine) Prefetch(ks []FlowKey) {
+	ks = ks[:min(len(ks), prefetchMax)]
+	// Three passes, each of independent reads: index entries, records,
+	// accounting state.
+	var hs [prefetchMax]uint32
+	var slots [prefetchMax]uint64
+	for i := range ks {
+		hs[i] = ks[i].Hash
+	}
+	e.tbl.PeekSlots(hs[:len(ks)], slots[:len(ks)])
+	as := e.pf[:0]
+	for _, sl := range slots[:len(ks)] {
+		if fl := e.tbl.PeekFlow(sl); fl != nil && fl.State.a != nil {
+			as = append(as, fl.State.a)
+		}
+	}
+	var sink uint64
+	for _, a := range as {
+		sink += a.lastFrame + a.GapsDuring
+		for i := range a.tcp {
+			d := &a.tcp[i]
+			sink += uint64(d.lastRaw) + uint64(d.next) + uint64(d.recent[0].seq) + uint64(d.recent[2].seq) + uint64(d.tops[0]) + uint64(len(d.holes))
+		}
+	}
+	clear(as)
+	e.pf = as[:0]
+	e.sink += sink
+}
+
+// AddKeyed is AddDecoded with the frame's flow key already computed.
+func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInfo {
 	e.gi++
 	gi := e.gi
 	if f.File != e.file {
@@ -161,10 +241,7 @@ func (e *Engine) Add(f *join.Frame) *FrameInfo {
 	}
 	e.second(f.TimestampNs, f.GapBefore)
 
-	p := &e.pkt
-	e.dec.Decode(f.LinkType, f.Data, p)
-	p.OrigLen = f.OrigLen
-	fl, dir := e.tbl.Lookup(p, f.TimestampNs)
+	fl, dir := e.tbl.LookupKey(p, &k.Key, k.FromA, k.Hash, f.TimestampNs)
 	a := fl.State.a
 	if a == nil {
 		a = &acct{firstFrame: gi, g0: e.gapN, l0: e.lostN}

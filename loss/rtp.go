@@ -16,6 +16,11 @@ const rtpConfirm = 4
 // stream; a larger one starts a new stream.
 const rtpMaxStep = 3000
 
+// RTPHeadLen is how many bytes of a UDP datagram's payload the RTP
+// accounting reads (the fixed RTP header): a caller of AddDecoded that
+// reuses frame buffers keeps at least these bytes of the payload.
+const RTPHeadLen = 12
+
 type rtpDir struct {
 	started   bool
 	confirmed bool
@@ -30,7 +35,7 @@ type rtpDir struct {
 func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	b := p.Payload
 	d := &a.rtp[dir]
-	if len(b) < 12 || b[0]>>6 != 2 {
+	if len(b) < RTPHeadLen || b[0]>>6 != 2 {
 		d.started, d.confirmed, d.run = false, false, 0
 		return
 	}

@@ -5,8 +5,11 @@ import (
 )
 
 // maxHoles bounds the open holes kept per TCP direction; when a direction
-// has more, its oldest hole is given up as unknown.
-const maxHoles = 32
+// has more, its oldest hole is given up as unknown. A capture that misses
+// most of a fast flow's frames keeps many holes open at once (one per
+// window's worth of missing runs), so the bound is generous; holes are kept
+// sorted by sequence number and allocated only when a flow has one.
+const maxHoles = 256
 
 // maxSeqJump is the largest jump in sequence space taken as real; larger
 // jumps (garbage, or a sequence number from another connection) are
@@ -53,6 +56,7 @@ type tcpDir struct {
 	init    bool
 	ackSeen bool
 	synSeen bool
+	ackFlag bool  // this side has sent a segment with the ACK flag
 	wsOpt   bool  // the SYN carried a window scale option
 	ws      uint8 // its shift count
 	isn     uint32
@@ -70,6 +74,7 @@ type tcpDir struct {
 	// looks new, so brackets start at the oldest of the last few.
 	tops     [bracketDepth]uint64
 	topN     uint8
+	topNs    int64 // time of the latest frame that advanced the highest sequence number
 	maxPay   int
 	mss      int
 	ipIDSeq  int32 // evidence that IP IDs increase per segment: >0 sequential
@@ -102,9 +107,25 @@ func (d *tcpDir) scale(peer *tcpDir) uint8 {
 // sequence number a bracket reaches back over (docs/metrics.md).
 const bracketDepth = 4
 
-func (d *tcpDir) pushTop(gi uint64) {
+func (d *tcpDir) pushTop(gi uint64, ns int64) {
 	d.tops[d.topN%bracketDepth] = gi
 	d.topN++
+	d.topNs = ns
+}
+
+// maxBytesPerNs bounds how fast a sender can have sent data the capture
+// did not see: 12.5 bytes/ns is 100 Gbit/s.
+const maxBytesPerNs = 12.5
+
+// plausibleAhead is how far beyond the highest sequence number seen an
+// acknowledgement (or SACK block) of d may reach at time ns: the acker's
+// largest window plus what a 100 Gbit/s link could have carried since the
+// frame that carried the highest sequence number. The capture may have
+// missed both data and ACKs, so the window alone is no bound; but no
+// sender outruns its link.
+func (d *tcpDir) plausibleAhead(acker *tcpDir, ns int64) int64 {
+	dt := max(ns-d.topNs, 0)
+	return max(acker.winMax, 65535) + 1 + int64(float64(dt)*maxBytesPerNs)
 }
 
 // bracketStart is the frame after which data beyond the highest sequence
@@ -195,16 +216,20 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 
 	// The segment's acknowledgement concerns the other direction.
 	if t.Flags&decode.TCPAck != 0 && t.Flags&decode.TCPRst == 0 {
-		// While the peer's SYN is unanswered, an ACK from this side that
-		// is not a SYN/ACK answers nothing the peer sent (a stray or
-		// challenge ACK, RFC 5961): it must not count as loss.
-		if !(peer.synSeen && !d.synSeen && t.Flags&decode.TCPSyn == 0) {
+		// While the peer's SYN is unanswered (the peer has sent nothing
+		// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
+		// side that is not a SYN/ACK answers nothing the peer sent (a
+		// stray or challenge ACK, RFC 5961): it must not count as loss.
+		if !(peer.synSeen && !peer.ackFlag && !d.synSeen && t.Flags&decode.TCPSyn == 0) {
 			e.tcpAck(a, peer, d, p, gi, ns)
 		} else if peer.init && peer.abs(t.Ack) != peer.next {
 			a.ImplausibleAcks++
 		}
 	}
 	d.window0 = t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0
+	if t.Flags&decode.TCPAck != 0 {
+		d.ackFlag = true
+	}
 	if t.Flags&decode.TCPRst == 0 {
 		win := int64(t.Window)
 		if t.Flags&decode.TCPSyn != 0 {
@@ -229,7 +254,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		d.lastRaw = t.Seq
 		d.lastAbs = 1 << 32
 		d.next = d.lastAbs + seqLen
-		d.pushTop(gi)
+		d.pushTop(gi, ns)
 		return
 	}
 	if t.Flags&decode.TCPRst != 0 {
@@ -258,7 +283,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if end >= d.next {
 		d.next = end
-		d.pushTop(gi)
+		d.pushTop(gi, ns)
 	}
 }
 
@@ -430,7 +455,8 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	if d.ackSeen && d.acked < base {
 		base = d.acked
 	}
-	if ack > base+max(acker.winMax, 65535)+1 {
+	ahead := d.plausibleAhead(acker, ns)
+	if ack > base+ahead {
 		a.ImplausibleAcks++
 		return
 	}
@@ -443,7 +469,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	}
 	for i := 0; i < int(t.SACKCount) && i < len(t.SACK); i++ {
 		l, r := d.abs(t.SACK[i].Left), d.abs(t.SACK[i].Right)
-		if r <= l || r <= d.acked || r > base+max(acker.winMax, 65535)+1 || d.next-l > maxSeqJump {
+		if r <= l || r <= d.acked || r > base+ahead || d.next-l > maxSeqJump {
 			continue // D-SACK, stale or nonsense
 		}
 		e.received(a, d, l, r, gi, ns)
@@ -455,7 +481,7 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 	for i := 0; i < len(d.holes); i++ {
 		h := &d.holes[i]
 		if h.start >= ack {
-			continue
+			break // holes are sorted: none further is acknowledged
 		}
 		hi := min(h.end, ack)
 		e.captureLost(a, d, h.start, hi, h, gi)

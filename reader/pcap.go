@@ -174,7 +174,19 @@ func (r *Reader) nextPcap() (*Frame, error) {
 		return nil, r.fail(off, newCause(ErrRecordTooLarge, "record length %d exceeds snap length %d", capLen, st.snapLen))
 	}
 	f := &r.frame
-	if capLen > origLen {
+	if n := 16 + int(capLen); capLen <= origLen && n <= bufSize {
+		// The hot path: the record is served from the read buffer itself,
+		// without the copy pcapgo makes into its own buffer.
+		d, err := r.src.Peek(n)
+		if len(d) < n {
+			if err == nil || err == io.EOF {
+				return nil, r.fail(off, newCause(ErrTruncated, "record data cut short: %d of %d bytes", len(d)-16, capLen))
+			}
+			return nil, r.fail(off, r.readCause(err, "record data"))
+		}
+		f.Data = d[16:n:n]
+		r.src.Discard(n)
+	} else if capLen > origLen {
 		// pcapgo refuses such records; libpcap and Wireshark read them.
 		data, err := r.readOwn(int(capLen))
 		if err != nil {

@@ -3,7 +3,10 @@ package report
 import (
 	"errors"
 	"io"
+	"runtime"
 
+	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/flow"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
@@ -25,8 +28,17 @@ type Config struct {
 	// the current file, its size (-1 if unknown), and frames so far.
 	Progress func(file int, bytesRead, size int64, frames uint64)
 	// Frame, if set, is called for every frame after the accounting saw it
-	// (the Parquet writer uses it).
+	// (the Parquet writer uses it). On the pipelined path (Workers) f.Data
+	// is nil: the frame's bytes are gone by then; info.Packet holds what
+	// was decoded from them.
 	Frame func(f *join.Frame, info *loss.FrameInfo)
+	// Workers is how many goroutines the run keeps busy. 1 reads, decodes
+	// and accounts every frame on the calling goroutine: the plain
+	// reference path. 2 or more pipelines the run: one goroutine reads,
+	// joins and decodes frames in batches while the calling goroutine
+	// accounts them, in the same order, so every figure is identical. 0
+	// means 2 when GOMAXPROCS is at least 2, else 1.
+	Workers int
 }
 
 // Report is the result of a run: the accounting summary plus what the join
@@ -53,6 +65,31 @@ func Run(cfg Config) (*Report, error) {
 	}
 	defer s.Close()
 	e := loss.NewEngine(cfg.Engine)
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = min(runtime.GOMAXPROCS(0), 2)
+	}
+	if workers > 1 {
+		err = runPipelined(cfg, s, e)
+	} else {
+		err = runSequential(cfg, s, e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
+	for _, w := range r.Warnings {
+		var fe *reader.FormatError
+		if errors.As(w.Err, &fe) {
+			r.Stopped = w
+		}
+	}
+	return r, nil
+}
+
+// runSequential is the reference path: read, join, decode and account
+// each frame in turn.
+func runSequential(cfg Config, s *join.Stream, e *loss.Engine) error {
 	var n uint64
 	for {
 		f, err := s.Next()
@@ -60,7 +97,7 @@ func Run(cfg Config) (*Report, error) {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		info := e.Add(f)
 		if cfg.Frame != nil {
@@ -72,14 +109,126 @@ func Run(cfg Config) (*Report, error) {
 			cfg.Progress(s.Current(), s.BytesRead(), fi.Size, n)
 		}
 	}
-	r := &Report{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
-	for _, w := range r.Warnings {
-		var fe *reader.FormatError
-		if errors.As(w.Err, &fe) {
-			r.Stopped = w
+	return nil
+}
+
+// batchLen is how many frames the pipeline hands over at once: enough to
+// make the hand-over cheap, few enough that a batch stays in cache.
+const batchLen = 256
+
+// prefetchLen is how many frames' flow state is prefetched at once.
+const prefetchLen = 64
+
+// batchCount is how many batches circulate between the two goroutines.
+const batchCount = 8
+
+// decoded is one frame on the pipelined path: what the join said of it,
+// decoded, without its bytes (but for the head of its payload, which the
+// RTP accounting reads).
+type decoded struct {
+	jf   join.Frame
+	rf   reader.Frame
+	pkt  decode.Packet
+	head [loss.RTPHeadLen]byte
+}
+
+// batch is a run of frames in stream order; err ends the stream after
+// them (io.EOF at its end). keys are the frames' flow keys.
+
+type batch struct {
+	frames []decoded
+	keys   []loss.FlowKey
+	n      int
+	err    error
+	// Where the reading stood after the batch, for Progress.
+	file      int
+	bytesRead int64
+	size      int64
+}
+
+// runPipelined reads, joins and decodes frames on a second goroutine
+// while this one accounts them in the same order. Batches go round
+// between the two through a pair of channels, so nothing is allocated
+// per frame.
+func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
+	full := make(chan *batch, batchCount)
+	free := make(chan *batch, batchCount)
+	for range batchCount {
+		free <- &batch{frames: make([]decoded, batchLen), keys: make([]loss.FlowKey, batchLen)}
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go produce(s, e.Hasher(), full, free, stop)
+	var n uint64
+	for {
+		b := <-full
+		for lo := 0; lo < b.n; lo += prefetchLen {
+			hi := min(lo+prefetchLen, b.n)
+			e.Prefetch(b.keys[lo:hi])
+			for i := lo; i < hi; i++ {
+				d := &b.frames[i]
+				info := e.AddKeyed(&d.jf, &d.pkt, &b.keys[i])
+				if cfg.Frame != nil {
+					cfg.Frame(&d.jf, info)
+				}
+				n++
+				if cfg.Progress != nil && n%progressEvery == 0 {
+					cfg.Progress(b.file, b.bytesRead, b.size, n)
+				}
+			}
+		}
+		err := b.err
+		free <- b
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
 		}
 	}
-	return r, nil
+}
+
+// produce fills batches from the stream until it ends or fails.
+func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *batch, stop <-chan struct{}) {
+	dec := decode.NewDecoder()
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		b.n, b.err = 0, nil
+		for b.n < len(b.frames) {
+			f, err := s.Next()
+			if err != nil {
+				b.err = err
+				break
+			}
+			d := &b.frames[b.n]
+			d.rf = *f.Frame
+			d.rf.Data = nil
+			d.jf = join.Frame{Frame: &d.rf, GapBefore: f.GapBefore, File: f.File}
+			dec.Decode(f.LinkType, f.Data, &d.pkt)
+			d.pkt.OrigLen = f.OrigLen
+			if d.pkt.Payload != nil {
+				d.pkt.Payload = d.head[:copy(d.head[:], d.pkt.Payload)]
+			}
+			b.keys[b.n].Compute(&d.pkt, hs)
+			b.n++
+		}
+		if cur := s.Current(); cur >= 0 && cur < len(s.Files()) {
+			b.file, b.bytesRead, b.size = cur, s.BytesRead(), s.Files()[cur].Size
+		}
+		select {
+		case full <- b:
+		case <-stop:
+			return
+		}
+		if b.err != nil {
+			return
+		}
+	}
 }
 
 // PositionUnknown returns the loss known only as a capture-wide total

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/gapan/gapan/loss"
@@ -20,6 +21,7 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile to `FILE` at the end")
+	workers := flag.Int("workers", 0, "report.Config.Workers (0: the default)")
 	flag.Parse()
 	if *cpu != "" {
 		f, err := os.Create(*cpu)
@@ -32,17 +34,20 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	r, err := report.Run(report.Config{Captures: flag.Args(), KernelDrops: -1,
+	r, err := report.Run(report.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers,
 		Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 	if err != nil {
 		fatal(err)
 	}
-	if err := report.WriteJSON(io.Discard, r); err != nil {
+	if err := report.WriteText(io.Discard, r, report.Options{}); err != nil {
 		fatal(err)
 	}
 	el := time.Since(start)
-	fmt.Fprintf(os.Stderr, "%d frames, %d flows in %v: %.2f M frames/s\n", r.Summary.FramesCaptured, r.Summary.FlowCount,
-		el.Round(time.Millisecond), float64(r.Summary.FramesCaptured)/el.Seconds()/1e6)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	cpuTime := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	fmt.Fprintf(os.Stderr, "%d frames, %d flows in %v (cpu %v): %.2f M frames/s\n", r.Summary.FramesCaptured, r.Summary.FlowCount,
+		el.Round(time.Millisecond), cpuTime.Round(time.Millisecond), float64(r.Summary.FramesCaptured)/el.Seconds()/1e6)
 	if *mem != "" {
 		f, err := os.Create(*mem)
 		if err != nil {

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
+	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
@@ -29,6 +31,7 @@ type reportFlags struct {
 	kernelDrops   int64
 	idleTimeout   time.Duration
 	maxFlows      int
+	quiet         bool
 }
 
 func newReportCmd() *cobra.Command {
@@ -54,7 +57,8 @@ Loss known only as a capture-wide total (pcapng isb_ifdrop, or tcpdump's
 
 Formats: text (default), json (schema "gapan.report/1", docs/report.md),
 csv (one row per flow), ndjson (one flow per line as flows end, then a
-summary line; for captures with millions of flows), markdown.
+summary line; for captures with millions of flows), markdown, html (one
+self-contained page with charts and sortable tables, docs/html.md).
 
 Damaged input stops the report with an error naming the file, frame and
 byte offset; --keep-going reports what was read up to the damage instead,
@@ -62,6 +66,7 @@ says where it stopped, and exits 0.`,
 		Example: `  gapan report testdata/demo/demo.pcap
   gapan report testdata/demo/demo.pcap --format json -o /tmp/demo.json
   gapan report testdata/demo/demo.pcap --format csv --top 0
+  gapan report testdata/demo/demo.pcap --format html -o /tmp/demo.html
   gapan report testdata/corpus/zeek-http-1000-requests-one-dropped-response.pcap --kernel-drops 1
   gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
 		Args: args(cobra.MinimumNArgs(1)),
@@ -70,7 +75,7 @@ says where it stopped, and exits 0.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&fl.format, "format", "text", "output format: text, json, csv, ndjson or markdown")
+	f.StringVar(&fl.format, "format", "text", "output format: text, json, csv, ndjson, markdown or html")
 	f.StringVarP(&fl.out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
 	f.BoolVar(&fl.force, "force", false, "replace an existing output file")
 	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
@@ -83,11 +88,12 @@ says where it stopped, and exits 0.`,
 	f.Int64Var(&fl.kernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
 	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
 	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
+	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
 }
 
 func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) error {
-	if err := checkFormat(fl.format, "text", "json", "csv", "ndjson", "markdown"); err != nil {
+	if err := checkFormat(fl.format, "text", "json", "csv", "ndjson", "markdown", "html"); err != nil {
 		return err
 	}
 	if len(fl.sidecars) > len(captures) {
@@ -133,7 +139,16 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	} else {
 		cfg.Engine.KeepFlows, cfg.Engine.KeepGaps = true, true
 	}
+	var tl *report.Timeline
+	if fl.format == "html" {
+		tl = report.NewTimeline(0)
+		cfg.Frame = tl.Frame
+	}
+	meter := progressMeter(stderr, fl.quiet, "report")
+	meter.Start()
+	cfg.Progress = meter.Files(progress.Sizes(captures))
 	r, err := report.Run(cfg)
+	meter.Done()
 	if err != nil {
 		if nw != nil {
 			nw.Finish(nil)
@@ -157,6 +172,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		err = report.WriteMarkdown(o, r, opt)
 	case "json":
 		err = report.WriteJSON(o, r)
+	case "html":
+		err = report.WriteHTML(o, r, report.HTMLOptions{Options: opt, Timeline: tl})
 	case "csv":
 		err = report.WriteCSV(o, r.Summary.List)
 	case "ndjson":
@@ -185,4 +202,14 @@ func explainRunError(err error) error {
 		return fmt.Errorf("%w; --keep-going reports the %d frames before the damage", err, fe.FramesRead)
 	}
 	return err
+}
+
+// progressMeter returns a progress meter on stderr when it is a terminal
+// and quiet is not set, else nil (no progress).
+func progressMeter(stderr io.Writer, quiet bool, label string) *progress.Meter {
+	f, ok := stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	return progress.ForTerminal(f, quiet, label)
 }
