@@ -321,6 +321,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 		}
 	}
 	a.tcpEnd()
+	e.rtpEnd(a)
 	a.endRound = e.exp.round
 	e.ended = append(e.ended, a)
 }

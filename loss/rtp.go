@@ -21,6 +21,12 @@ const rtpMaxStep = 3000
 // reuses frame buffers keeps at least these bytes of the payload.
 const RTPHeadLen = 12
 
+// rtpReorder is how many sequence numbers a stream may advance past a
+// missing packet before it counts as lost: a packet arriving late within
+// that window fills its place (late, not lost), so that gapan's loss equals
+// Wireshark's "expected minus received" for streams that reorder.
+const rtpReorder = 64
+
 type rtpDir struct {
 	started   bool
 	confirmed bool
@@ -28,6 +34,64 @@ type rtpDir struct {
 	lastSeq   uint16
 	run       uint16 // consecutive packets fitting the stream before confirmation
 	lastFrm   uint64
+	missing   []rtpMiss // missing sequence numbers still within the reorder window, oldest first
+}
+
+// rtpMiss is a run of missing sequence numbers [seq, seq+n) found between
+// frames lo and hi.
+type rtpMiss struct {
+	seq    uint16
+	n      uint16
+	lo, hi uint64
+}
+
+// settle turns the missing runs that the stream has moved past by more
+// than rtpReorder (all of them when final) into loss to explain.
+func (e *Engine) rtpSettle(a *acct, d *rtpDir, final bool) {
+	k := 0
+	for ; k < len(d.missing); k++ {
+		m := d.missing[k]
+		if !final && d.lastSeq-(m.seq+m.n-1) < rtpReorder {
+			break
+		}
+		e.exp.add(piece{acct: a, lo: m.lo, hi: m.hi, demand: uint64(m.n), rtp: true})
+	}
+	d.missing = append(d.missing[:0], d.missing[k:]...)
+}
+
+// rtpLate fills seq in the missing runs if it is there.
+func (d *rtpDir) rtpLate(seq uint16) bool {
+	for i := range d.missing {
+		m := &d.missing[i]
+		off := seq - m.seq
+		if off >= m.n {
+			continue
+		}
+		switch {
+		case m.n == 1:
+			d.missing = append(d.missing[:i], d.missing[i+1:]...)
+		case off == 0:
+			m.seq++
+			m.n--
+		case off == m.n-1:
+			m.n--
+		default:
+			right := rtpMiss{seq: seq + 1, n: m.n - off - 1, lo: m.lo, hi: m.hi}
+			m.n = off
+			d.missing = append(d.missing, rtpMiss{})
+			copy(d.missing[i+2:], d.missing[i+1:])
+			d.missing[i+1] = right
+		}
+		return true
+	}
+	return false
+}
+
+// rtpEnd settles every missing run when a flow ends.
+func (e *Engine) rtpEnd(a *acct) {
+	for i := range a.rtp {
+		e.rtpSettle(a, &a.rtp[i], true)
+	}
 }
 
 // rtpPacket accounts one UDP datagram of direction dir as a possible RTP
@@ -45,7 +109,8 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	ssrc := binary.BigEndian.Uint32(b[8:12])
 	seq := binary.BigEndian.Uint16(b[2:4])
 	if !d.started || ssrc != d.ssrc {
-		*d = rtpDir{started: true, ssrc: ssrc, lastSeq: seq, run: 1, lastFrm: gi}
+		e.rtpSettle(a, d, true)
+		*d = rtpDir{started: true, ssrc: ssrc, lastSeq: seq, run: 1, lastFrm: gi, missing: d.missing[:0]}
 		return
 	}
 	step := seq - d.lastSeq
@@ -57,10 +122,12 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 		if d.confirmed {
 			a.RTPLate++
 			a.RTPPackets++
+			d.rtpLate(seq)
 		}
 		return
 	case step > rtpMaxStep:
-		*d = rtpDir{started: true, ssrc: ssrc, lastSeq: seq, run: 1, lastFrm: gi}
+		e.rtpSettle(a, d, true)
+		*d = rtpDir{started: true, ssrc: ssrc, lastSeq: seq, run: 1, lastFrm: gi, missing: d.missing[:0]}
 		return
 	}
 	if !d.confirmed {
@@ -77,9 +144,12 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	} else {
 		a.RTPPackets++
 		if step > 1 {
-			e.exp.add(piece{acct: a, lo: d.lastFrm, hi: gi, demand: uint64(step - 1), rtp: true})
+			d.missing = append(d.missing, rtpMiss{seq: d.lastSeq + 1, n: step - 1, lo: d.lastFrm, hi: gi})
 		}
 	}
 	d.lastSeq = seq
 	d.lastFrm = gi
+	if len(d.missing) > 0 {
+		e.rtpSettle(a, d, false)
+	}
 }

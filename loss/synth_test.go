@@ -51,15 +51,19 @@ type coverage []rng
 // an oracle computed from the generator's log and the deletion list.
 func TestSyntheticGroundTruth(t *testing.T) {
 	for _, tc := range []struct {
-		name     string
-		flows    int
-		upstream float64
-		drop     float64
-		seed     uint64
+		name      string
+		flows     int
+		upstream  float64
+		drop      float64
+		seed      uint64
+		isn       uint32 // server ISN; near 2^32 the sequence numbers wrap
+		midStream bool   // no handshake: flows first seen mid-stream
 	}{
-		{"uniform-2pct", 20, 0.02, 0.02, 1},
-		{"heavy-10pct", 7, 0.03, 0.10, 2},
-		{"one-flow", 1, 0.05, 0.05, 3},
+		{name: "uniform-2pct", flows: 20, upstream: 0.02, drop: 0.02, seed: 1},
+		{name: "heavy-10pct", flows: 7, upstream: 0.03, drop: 0.10, seed: 2},
+		{name: "one-flow", flows: 1, upstream: 0.05, drop: 0.05, seed: 3},
+		{name: "seq-wraparound", flows: 3, upstream: 0.03, drop: 0.05, seed: 4, isn: 1<<32 - 500_000},
+		{name: "mid-stream", flows: 5, upstream: 0.03, drop: 0.05, seed: 5, midStream: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -70,7 +74,8 @@ func TestSyntheticGroundTruth(t *testing.T) {
 			}
 			const payload = 1000
 			tr, err := synth.Generate(f, synth.Config{Flows: tc.flows, Frames: 4000, Payload: payload, AckEvery: 2,
-				Handshake: true, Upstream: tc.upstream, Seed: tc.seed, StartNs: 1_700_000_000_000_000_000, StepNs: 50_000}, true)
+				Handshake: !tc.midStream, Upstream: tc.upstream, Seed: tc.seed, StartNs: 1_700_000_000_000_000_000, StepNs: 50_000,
+				ServerISN: tc.isn}, true)
 			f.Close()
 			if err != nil {
 				t.Fatal(err)
@@ -82,6 +87,9 @@ func TestSyntheticGroundTruth(t *testing.T) {
 			deleted := map[int]bool{} // 0-based frame index in the original
 			var list []string
 			for i := 3 * tc.flows; i < len(tr.Frames); i++ {
+				if tc.midStream && i < 6*tc.flows {
+					continue // the first data segments give each flow its base
+				}
 				if r.Float64() < tc.drop {
 					deleted[i] = true
 					list = append(list, strconv.Itoa(i+1))

@@ -73,7 +73,7 @@ type tcpDir struct {
 	// frame may be a retransmission of data lost upstream that merely
 	// looks new, so brackets start at the oldest of the last few.
 	tops     [bracketDepth]uint64
-	topN     uint8
+	topN     uint32 // pushes so far (saturating use: only whether it reached bracketDepth and its value mod bracketDepth matter)
 	topNs    int64 // time of the latest frame that advanced the highest sequence number
 	maxPay   int
 	mss      int

@@ -25,6 +25,9 @@ type Config struct {
 	StartNs   int64 // timestamp of the first frame
 	StepNs    int64 // time between frames; 0 means 1000
 	Nanos     bool  // write a nanosecond pcap
+	// ServerISN is the server's initial sequence number (0 means
+	// 1,000,000); one near 2^32 makes the data's sequence numbers wrap.
+	ServerISN uint32
 }
 
 // Kind says what a frame is.
@@ -276,15 +279,19 @@ func writeFrame(buf []byte, cfg Config, fi int, f *flowState, fr *Frame, ns int6
 	binary.BigEndian.PutUint16(tcp[2:], dp)
 	var seq, ack uint32
 	var flags byte
+	isn := cfg.ServerISN
+	if isn == 0 {
+		isn = serverISN
+	}
 	switch fr.Kind {
 	case KindSyn:
 		seq, flags = clientISN, 0x02
 	case KindSynAck:
-		seq, ack, flags = serverISN, clientISN+1, 0x12
+		seq, ack, flags = isn, clientISN+1, 0x12
 	case KindAck:
-		seq, ack, flags = clientISN+1, serverISN+fr.Ack, 0x10
+		seq, ack, flags = clientISN+1, isn+fr.Ack, 0x10
 	default:
-		seq, ack, flags = serverISN+fr.Seq, clientISN+1, 0x18
+		seq, ack, flags = isn+fr.Seq, clientISN+1, 0x18
 	}
 	binary.BigEndian.PutUint32(tcp[4:], seq)
 	binary.BigEndian.PutUint32(tcp[8:], ack)

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# bench/run.sh: times `gapan report` against tshark's conversation
+# statistics, tcpdump, cat and a bare pcapgo read loop on the same large
+# captures, side by side in one run, and prints the ratios the performance
+# targets are stated in (docs/performance.md). Not part of the test run:
+# it takes several minutes and a few GB under $BENCH_DIR.
+#
+#   bash bench/run.sh            # everything
+#   QUICK=1 bash bench/run.sh    # primary capture only, no 10 GB pipe test
+#
+# Needs Go, tshark, tcpdump and GNU time (/usr/bin/time; Debian: apt-get
+# install time tshark tcpdump).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DIR=${BENCH_DIR:-/tmp/gapan-bench}
+RUNS=${RUNS:-3}
+mkdir -p "$DIR"
+for tool in tshark tcpdump /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "bench: $tool is missing (apt-get install tshark tcpdump time)" >&2; exit 1; }
+done
+
+echo "== build"
+go build -o "$DIR/gapan" ./cmd/gapan
+go build -o "$DIR/gencap" ./bench/gencap
+go build -o "$DIR/pcapgoloop" ./bench/pcapgoloop
+
+echo "== captures (kept in $DIR between runs)"
+GEN=$DIR/gen-50k.pcap
+[ -s "$GEN" ] || "$DIR/gencap" -flows 50000 -frames 3000000 -payload 500 -o "$GEN"
+REAL=$DIR/real-repeated.pcap
+CORPUS=../shared/corpus
+[ -d "$CORPUS" ] || CORPUS=testdata/corpus
+[ -s "$REAL" ] || "$DIR/gencap" -repeat "$CORPUS/tls-subjectaltname.pcap" -bytes 1.1e9 -o "$REAL"
+M1=$DIR/gen-1m.pcap
+[ -s "$M1" ] || "$DIR/gencap" -flows 1000000 -frames 3000000 -payload 100 -o "$M1"
+ls -l "$GEN" "$REAL" "$M1"
+
+# measure NAME CMD...: best wall time of $RUNS runs, and the peak RSS of
+# that run; sets SECS and RSS_MB.
+measure() {
+	local name=$1 runs=$RUNS best="" rss=""
+	shift
+	if [ "$name" = tshark ]; then runs=1; fi
+	for _ in $(seq "$runs"); do
+		/usr/bin/time -f "%e %M" -o "$DIR/time.out" "$@" >/dev/null 2>"$DIR/stderr.out" || { cat "$DIR/stderr.out" >&2; exit 1; }
+		read -r t m <"$DIR/time.out"
+		if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t rss=$m; fi
+	done
+	SECS=$best RSS_MB=$((rss / 1024))
+}
+
+# frames FILE: frame count (gapan's own count, cross-checked by the loop).
+frames() { "$DIR/pcapgoloop" "$1" | awk '{print $1}'; }
+
+bench() {
+	local label=$1 file=$2 n
+	n=$(frames "$file")
+	echo
+	echo "== $label: $file ($(($(stat -c %s "$file") / 1000000)) MB, $n frames)"
+	cat "$file" >/dev/null # page cache warm for everyone
+	printf '%-34s %9s %12s %9s\n' tool seconds "frames/s" "peak MB"
+	declare -gA T
+	for tool in cat pcapgo tcpdump gapan gapan-1core tshark; do
+		case $tool in
+		cat) measure cat sh -c "cat '$file' >/dev/null" ;;
+		pcapgo) measure pcapgo "$DIR/pcapgoloop" "$file" ;;
+		tcpdump) measure tcpdump tcpdump -r "$file" -w /dev/null ;;
+		gapan) measure gapan "$DIR/gapan" report "$file" ;;
+		gapan-1core) measure gapan env GOMAXPROCS=1 "$DIR/gapan" report "$file" ;;
+		tshark) measure tshark tshark -q -z conv,tcp -r "$file" ;;
+		esac
+		T[$tool]=$SECS
+		printf '%-34s %9.2f %12.0f %9d\n' "$tool" "$SECS" "$(awk "BEGIN{print $n / $SECS}")" "$RSS_MB"
+	done
+	awk -v ts="${T[tshark]}" -v g="${T[gapan]}" -v td="${T[tcpdump]}" -v pg="${T[pcapgo]}" -v primary="$3" 'BEGIN {
+		r1 = ts / g; r2 = g / td; r3 = g / pg
+		printf "ratio tshark/gapan   %6.1f  (target >= 40)  %s\n", r1, primary ? (r1 >= 40 ? "PASS" : "FAIL") : "(not held)"
+		printf "ratio gapan/tcpdump  %6.2f  (target <= 0.5) %s\n", r2, primary ? (r2 <= 0.5 ? "PASS" : "FAIL") : "(not held)"
+		printf "ratio gapan/pcapgo   %6.2f  (target <= 3)   %s\n", r3, primary ? (r3 <= 3 ? "PASS" : "FAIL") : "(not held)"
+	}'
+}
+
+echo
+echo "== machine"
+nproc
+grep -m1 'model name' /proc/cpuinfo || true
+free -g | head -2
+uptime
+
+bench "primary (generated: 3M frames, 50,000 flows, 500-byte segments)" "$GEN" 1
+[ -n "${QUICK:-}" ] && exit 0
+bench "real traffic repeated with time shifts (not held to the targets)" "$REAL" 0
+
+echo
+echo "== scale: 1 million concurrent flows (3M frames, 100-byte segments), default flags"
+measure gapan "$DIR/gapan" report "$M1"
+printf 'gapan report: %.2f s, peak RSS %d MB (target <= 400)\n' "$SECS" "$RSS_MB"
+"$DIR/gapan" report --format json "$M1" | grep -E '"(flows|evictions|evicted|peak_live)"' | sort -u | tr -d ' ,' | tr '\n' ' '
+echo
+
+echo
+echo "== memory as the capture grows: 50,000 flows streamed from a pipe"
+for gb in 1 10; do
+	n=$((gb * 2400000))
+	/usr/bin/time -f "%e %M" -o "$DIR/time.out" sh -c "'$DIR/gencap' -flows 50000 -frames $n -payload 500 | '$DIR/gapan' report - >/dev/null" 2>/dev/null
+	read -r t m <"$DIR/time.out"
+	printf '%2d GB (%d frames): %.1f s (generator included), peak RSS %d MB\n' "$gb" "$n" "$t" "$((m / 1024))"
+done

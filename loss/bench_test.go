@@ -1,0 +1,123 @@
+package loss
+
+import (
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/internal/synth"
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/reader"
+)
+
+// benchFrames generates a capture of the bench/run.sh kind (round-robin
+// over flows; data, data, ACK) and returns its frames decoded, with their
+// join records, ready for the accounting.
+func benchFrames(b *testing.B, flows, frames int) ([]join.Frame, []decode.Packet, int64) {
+	b.Helper()
+	var buf bytes.Buffer
+	if _, err := synth.Generate(&buf, synth.Config{Flows: flows, Frames: frames, Payload: 500, AckEvery: 2, StartNs: 1e18}, false); err != nil {
+		b.Fatal(err)
+	}
+	size := int64(buf.Len())
+	r, err := reader.NewReader(&buf, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dec := decode.NewDecoder()
+	rfs := make([]reader.Frame, 0, frames)
+	pkts := make([]decode.Packet, 0, frames)
+	for {
+		f, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		var p decode.Packet
+		dec.Decode(f.LinkType, f.Data, &p)
+		p.OrigLen = f.OrigLen
+		p.Payload = nil // TCP only: the accounting reads no TCP payload byte
+		rf := *f
+		rf.Data = nil
+		rfs = append(rfs, rf)
+		pkts = append(pkts, p)
+	}
+	jfs := make([]join.Frame, len(rfs))
+	for i := range rfs {
+		jfs[i] = join.Frame{Frame: &rfs[i]}
+	}
+	return jfs, pkts, size
+}
+
+// BenchmarkAccount measures the accounting stage alone (flow table, TCP
+// evidence, estimate) on decoded frames, one b.N per frame: 50,000
+// concurrent flows as in bench/run.sh. Frames repeat once the capture is
+// used up, and the Engine is renewed then, so every pass starts clean.
+// It reports frames/s and allocs per frame (0 once the flows exist: a pass
+// allocates only the 50,000 flows' state).
+func BenchmarkAccount(b *testing.B) {
+	for _, bc := range []struct {
+		name     string
+		prefetch bool
+	}{{"sequential", false}, {"prefetched", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			const flows, n = 50000, 600000
+			jfs, pkts, size := benchFrames(b, flows, n)
+			b.SetBytes(size / n)
+			b.ReportAllocs()
+			var e *Engine
+			keys := make([]FlowKey, n)
+			i := n
+			b.ResetTimer()
+			for b.Loop() {
+				if i == n {
+					b.StopTimer()
+					e = NewEngine(Config{})
+					for k := range pkts {
+						keys[k].Compute(&pkts[k], e.Hasher())
+					}
+					i = 0
+					b.StartTimer()
+				}
+				if bc.prefetch && i%64 == 0 {
+					e.Prefetch(keys[i:min(i+64, n)])
+				}
+				e.AddKeyed(&jfs[i], &pkts[i], &keys[i])
+				i++
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
+	}
+}
+
+// BenchmarkAccountWarm is BenchmarkAccount on flows that already exist:
+// the steady state of a long capture, where nothing is allocated.
+func BenchmarkAccountWarm(b *testing.B) {
+	const flows, n = 50000, 600000
+	jfs, pkts, size := benchFrames(b, flows, n)
+	e := NewEngine(Config{})
+	keys := make([]FlowKey, n)
+	for k := range pkts {
+		keys[k].Compute(&pkts[k], e.Hasher())
+	}
+	for i := range n { // warm up: every flow exists
+		e.AddKeyed(&jfs[i], &pkts[i], &keys[i])
+	}
+	b.SetBytes(size / n)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if i%64 == 0 {
+			e.Prefetch(keys[i:min(i+64, n)])
+		}
+		e.AddKeyed(&jfs[i], &pkts[i], &keys[i])
+		i++
+		if i == n {
+			i = 0
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+}
