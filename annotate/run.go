@@ -39,6 +39,10 @@ type Config struct {
 	KeepGoing bool
 	// NoComments leaves out the per-frame comments.
 	NoComments bool
+	// Progress, if set, is called every 65,536 frames with the input being
+	// read, the bytes of it read so far, its size (-1 if unknown) and the
+	// frames so far.
+	Progress func(file int, bytesRead, size int64, frames uint64)
 }
 
 // Stats says what an annotation wrote.
@@ -101,10 +105,11 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	defer s.Close()
 	a := &annotator{
-		cfg: cfg,
-		s:   s,
-		w:   NewWriter(w, Options{Comment: Provenance(cfg), NoComments: cfg.NoComments}),
-		cur: -1,
+		cfg:      cfg,
+		s:        s,
+		w:        NewWriter(w, Options{Comment: Provenance(cfg), NoComments: cfg.NoComments}),
+		cur:      -1,
+		progress: cfg.Progress,
 	}
 	defer a.closeScout()
 	if err := a.run(); err != nil {
@@ -147,7 +152,13 @@ type annotator struct {
 	curIfaces  []reader.Interface
 
 	scout *reader.Reader // a second reader of the current input, for its interfaces
+
+	progress func(file int, bytesRead, size int64, frames uint64)
+	frames   uint64
 }
+
+// progressEvery is how many frames pass between two Progress calls.
+const progressEvery = 1 << 16
 
 func (a *annotator) run() error {
 	for {
@@ -170,6 +181,11 @@ func (a *annotator) run() error {
 		counted := a.s.Files()[a.cur].Source != join.SourceNone
 		if err := a.w.WriteFrame(id, f.Frame, f.GapBefore, counted); err != nil {
 			return err
+		}
+		if a.progress != nil {
+			if a.frames++; a.frames%progressEvery == 0 {
+				a.progress(a.cur, a.s.BytesRead(), a.s.Files()[a.cur].Size, a.frames)
+			}
 		}
 	}
 	files := a.s.Files()

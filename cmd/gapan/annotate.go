@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gapan/gapan/annotate"
+	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 )
@@ -15,6 +16,7 @@ func newAnnotateCmd() *cobra.Command {
 		cfg      annotate.Config
 		out      string
 		sidecars []string
+		quiet    bool
 	)
 	c := &cobra.Command{
 		Use:   "annotate CAPTURE... -o OUT.pcapng",
@@ -55,7 +57,11 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			if err != nil {
 				return err
 			}
+			meter := progressMeter(cmd.ErrOrStderr(), quiet, "annotate")
+			meter.Start()
+			cfg.Progress = meter.Files(progress.Sizes(a))
 			st, err := annotate.Write(o, cfg)
+			meter.Done()
 			for _, w := range st.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %v\n", w)
 			}
@@ -78,5 +84,6 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
 }
