@@ -74,7 +74,7 @@ type tcpDir struct {
 	// looks new, so brackets start at the oldest of the last few.
 	tops     [bracketDepth]uint64
 	topN     uint32 // pushes so far (saturating use: only whether it reached bracketDepth and its value mod bracketDepth matter)
-	topNs    int64 // time of the latest frame that advanced the highest sequence number
+	topNs    int64  // time of the latest frame that advanced the highest sequence number
 	maxPay   int
 	mss      int
 	ipIDSeq  int32 // evidence that IP IDs increase per segment: >0 sequential
