@@ -214,7 +214,10 @@ Exits non-zero on any problem, warnings included.`,
 			if err := checkFormat(format, "text", "json"); err != nil {
 				return err
 			}
-			opt := join.Options{Force: force}
+			// Read on past damage: check reports everything it finds
+			// (a cut capture or sidecar from a killed recorder included)
+			// and exits non-zero for any of it.
+			opt := join.Options{Force: force, KeepGoing: true}
 			if sc != "" {
 				opt.Sidecars = []string{sc}
 			}

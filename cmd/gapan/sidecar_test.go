@@ -127,9 +127,19 @@ func TestSidecarCheckProblems(t *testing.T) {
 	bad := append([]byte(nil), sc...)
 	bad[len(bad)/2] ^= 1
 	os.WriteFile(capCopy+".gaps", bad, 0o644)
-	if _, _, err := execGapan(t, "sidecar", "check", capCopy); err == nil || !strings.Contains(err.Error(), "at byte") {
-		t.Errorf("flipped byte: err = %v, want a checksum error with its offset", err)
+	if _, errOut, err := execGapan(t, "sidecar", "check", capCopy); err == nil || !strings.Contains(errOut, "checksum mismatch") || !strings.Contains(errOut, "at byte") {
+		t.Errorf("flipped byte: err = %v, stderr %q; want a checksum error with its offset", err, errOut)
 	}
+	// A capture cut mid-record (a killed recorder): read up to the cut,
+	// totals printed, the truncation reported, exit non-zero.
+	os.WriteFile(capCopy+".gaps", sc, 0o644)
+	capBytes, _ := os.ReadFile(demo)
+	os.WriteFile(capCopy, capBytes[:len(capBytes)-100], 0o644)
+	out, errOut, err = execGapan(t, "sidecar", "check", capCopy)
+	if err == nil || !strings.Contains(errOut, "stopped reading at the damage") || !strings.Contains(out, "frames captured: 2296") {
+		t.Errorf("cut capture: err %v\nstdout %s\nstderr %s", err, out, errOut)
+	}
+	os.WriteFile(capCopy, capBytes, 0o644)
 	// The sidecar of another capture.
 	os.WriteFile(capCopy+".gaps", sc, 0o644)
 	other := filepath.Join(dir, "other.pcap")
