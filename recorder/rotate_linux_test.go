@@ -26,15 +26,23 @@ func TestRotation(t *testing.T) {
 	needRootAndIP(t)
 	const count, payload = 30000, 200
 	p := newNSPair(t)
-	out := filepath.Join(t.TempDir(), "rot.pcap")
-	before := softnetDrops(t)
-	st := p.capture(t, Config{Output: out, BufferKiB: 16, RotateMB: 1, IgnoreOutgoing: true}, "udp", count, 0, payload)
-	if after := softnetDrops(t); after != before {
-		t.Skipf("softnet_stat shows %d backlog drops outside the socket; not a clean run", after-before)
-	}
-	t.Logf("%d files, %d captured, %d dropped, %d gap events", len(st.Files), st.Frames, st.KernelDrops, st.GapEvents)
-	if len(st.Files) < 2 {
-		t.Fatalf("%d files, want a rotation (%d frames captured)", len(st.Files), st.Frames)
+	var st Stats
+	var out string
+	// A loaded machine can make the kernel drop so much that less than a
+	// file's worth is captured, or drop in the backlog outside the socket;
+	// such runs are repeated, not skipped.
+	for attempt := 1; ; attempt++ {
+		out = filepath.Join(t.TempDir(), "rot.pcap")
+		before := softnetDrops(t)
+		st = p.capture(t, Config{Output: out, BufferKiB: 64, RotateMB: 1, IgnoreOutgoing: true}, "udp", count, 0, payload)
+		clean := softnetDrops(t) == before
+		t.Logf("attempt %d: %d files, %d captured, %d dropped, %d gap events, clean %v", attempt, len(st.Files), st.Frames, st.KernelDrops, st.GapEvents, clean)
+		if clean && len(st.Files) >= 2 && st.KernelDrops > 0 {
+			break
+		}
+		if attempt == 4 {
+			t.Fatalf("no clean run with a rotation and kernel drops in %d attempts", attempt)
+		}
 	}
 	for i, name := range st.Files {
 		want := out
