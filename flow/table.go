@@ -258,7 +258,12 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsN
 }
 
 // Flush ends every live flow with ReasonEndOfCapture, calling OnEnd in
-// flow-id order. Call it once at the end of the capture.
+// flow-id order. Call it once at the end of the capture: the table must
+// not be used after it. Unlike the records of flows that end earlier,
+// the records Flush ends stay valid (and unchanged) as long as the caller
+// holds them, so an OnEnd that needs a flow's figures after it returns can
+// keep the pointer instead of copying the record: with a million live
+// flows at the end, a copy of each would double the table's memory.
 func (t *Table[S]) Flush() {
 	live := make([]int32, 0, t.idx.n)
 	for i := t.head; i != none; i = t.at(i).next {
@@ -310,6 +315,9 @@ func (t *Table[S]) end(i int32, r Reason) {
 	t.idx.remove(f.hash, i)
 	if t.opt.OnEnd != nil {
 		t.opt.OnEnd(f)
+	}
+	if r == ReasonEndOfCapture {
+		return // the record stays valid: see Flush
 	}
 	*f = Flow[S]{}
 	t.free = append(t.free, i)

@@ -37,8 +37,15 @@ type Config struct {
 	// OnFlow is called with each flow once its figures are final, in the
 	// order flows become final (roughly the order they end).
 	OnFlow func(*Flow)
-	// KeepFlows collects every final flow into Summary.Flows.
+	// KeepFlows collects every final flow into Summary.List.
 	KeepFlows bool
+	// KeepTop, when KeepFlows is not set and KeepTop > 0, collects only the
+	// KeepTop flows that lost most into Summary.List (by LossScore rounded
+	// to 6 decimals, largest first, then flow id; flows with a LossScore
+	// of 0 are not kept) and sets Summary.TopOnly. It is what a report
+	// that lists only the top flows needs, and it keeps the memory of a
+	// run with millions of flows bounded by the live flows.
+	KeepTop int
 	// KeepGaps collects every gap into Summary.Gaps.
 	KeepGaps bool
 }
@@ -76,22 +83,47 @@ type Summary struct {
 	EstOther float64
 	Timeline []Second
 	Gaps     []GapRef
-	List     []*Flow
+	// List holds the final flows in flow-id order: all of them with
+	// Config.KeepFlows, else the top ones with Config.KeepTop.
+	List []*Flow
+	// LossyFlows is the number of flows with a LossScore above 0.
+	LossyFlows uint64
+	// TopOnly says that List holds only the flows that lost most
+	// (Config.KeepTop), not every flow.
+	TopOnly bool
 }
 
 type state struct{ a *acct }
 
-// acct is the live accounting of one flow.
+// acct is the live accounting of one flow. It holds only what the
+// accounting of the next frame needs, the fields every frame touches
+// first: with many live flows each frame waits on cache misses on this
+// state, and with millions its size is the run's memory. The rarer
+// figures (ctr) and the RTP state are allocated when first needed, and the
+// output record (Flow, with its strings) is built only once the flow's
+// figures are final.
 type acct struct {
-	Counters
-	meta       Flow
-	tcp        [2]tcpDir
-	rtp        [2]rtpDir
 	firstFrame uint64
 	lastFrame  uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
-	isRTP      bool
-	endRound   uint64 // explanation round during which the flow ended
+	gapsDuring uint64 // Counters.GapsDuring as of the flow's latest frame
+	lostDuring uint64 // Counters.FramesLostDuring as of the flow's latest frame
+	ctr        *Counters
+	rtp        *[2]rtpDir
+	// rec is the flow's record once the flow ended: the table's own
+	// record for a flow ended by Flush (it stays valid), else a copy.
+	rec      *flow.Flow[state]
+	endRound uint64 // explanation round during which the flow ended
+	isRTP    bool
+	tcp      [2]tcpDir
+}
+
+// c returns the flow's counters, allocating them on first use.
+func (a *acct) c() *Counters {
+	if a.ctr == nil {
+		a.ctr = new(Counters)
+	}
+	return a.ctr
 }
 
 // Engine runs gapan's loss accounting over a joined stream: decoding, the
@@ -116,6 +148,7 @@ type Engine struct {
 
 	pf   []*acct // Prefetch's scratch
 	sink uint64  // what Prefetch read, so that the reads stay
+	top  topFlows
 
 	secCur int64
 	secIdx int
@@ -212,12 +245,13 @@ func (e *Engine) Prefetch(ks []FlowKey) {
 			as = append(as, fl.State.a)
 		}
 	}
+	// One read per cache line of the state a segment touches.
 	var sink uint64
 	for _, a := range as {
-		sink += a.lastFrame + a.GapsDuring
+		sink += a.lastFrame
 		for i := range a.tcp {
 			d := &a.tcp[i]
-			sink += uint64(d.lastRaw) + uint64(d.next) + uint64(d.recent[0].seq) + uint64(d.recent[2].seq) + uint64(d.tops[0]) + uint64(len(d.holes))
+			sink += uint64(d.next) + uint64(d.tops[0]) + uint64(d.recent[1].seq) + uint64(d.recent[3].seq) + uint64(len(d.holes))
 		}
 	}
 	clear(as)
@@ -248,8 +282,8 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 		fl.State.a = a
 	}
 	a.lastFrame = gi
-	a.GapsDuring = e.gapN - a.g0
-	a.FramesLostDuring = e.lostN - a.l0
+	a.gapsDuring = e.gapN - a.g0
+	a.lostDuring = e.lostN - a.l0
 	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
 		e.tcpSegment(a, int(dir), p, gi, f.TimestampNs)
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
@@ -289,15 +323,31 @@ func (e *Engine) second(ns int64, lost uint64) {
 	e.tl[e.secIdx].Lost += lost
 }
 
-// flowEnded is the flow table's OnEnd: it freezes the flow's identity and
-// queues it until its loss figures are final.
+// flowEnded is the flow table's OnEnd: it keeps the flow's record (see
+// acct.rec) and queues the flow until its loss figures are final.
 func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	a := fl.State.a
 	if a == nil {
 		return
 	}
-	m := &a.meta
+	if fl.Reason == flow.ReasonEndOfCapture {
+		a.rec = fl
+	} else {
+		rec := *fl
+		a.rec = &rec
+	}
+	a.tcpEnd()
+	e.rtpEnd(a)
+	a.endRound = e.exp.round
+	e.ended = append(e.ended, a)
+}
+
+// record builds the output record of a flow whose figures are final, with
+// its counters c and its LossScore.
+func (a *acct) record(c *Counters, score float64) *Flow {
+	fl := a.rec
 	k := &fl.Key
+	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.isRTP}
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = fl.FirstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
@@ -320,10 +370,9 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 			m.VLAN = append(m.VLAN, int(k.VLAN[1]))
 		}
 	}
-	a.tcpEnd()
-	e.rtpEnd(a)
-	a.endRound = e.exp.round
-	e.ended = append(e.ended, a)
+	m.FirstTs = time.Unix(0, m.FirstNs).UTC().Format(time.RFC3339Nano)
+	m.LastTs = time.Unix(0, m.LastNs).UTC().Format(time.RFC3339Nano)
+	return m
 }
 
 func protoName(p layers.IPProtocol) string {
@@ -367,24 +416,41 @@ func (e *Engine) round(final bool) {
 	e.ended = keep
 }
 
+// emit hands out a flow whose figures are final. The output record is
+// built only when something takes it: the caller (OnFlow), the full list
+// (KeepFlows) or the top list (KeepTop), when the flow enters it.
 func (e *Engine) emit(a *acct) {
-	f := &a.meta
-	f.Counters = a.Counters
-	f.Packets = f.PacketsFwd + f.PacketsRev
-	f.Bytes = f.BytesFwd + f.BytesRev
-	f.MissedBytes = f.CaptureLostBytes + f.UnknownBytes
-	f.IsRTP = a.isRTP
-	f.FirstTs = time.Unix(0, f.FirstNs).UTC().Format(time.RFC3339Nano)
-	f.LastTs = time.Unix(0, f.LastNs).UTC().Format(time.RFC3339Nano)
-	f.LossScore = f.EstLost + float64(f.CaptureLostSegments+f.UpstreamLostSegments+f.AmbiguousSegments+f.RTPLostCapture+f.RTPLostUpstream)
-	e.sum.Flows.Add(&f.Counters)
+	var c Counters
+	if a.ctr != nil {
+		c = *a.ctr
+	}
+	fl := a.rec
+	c.GapsDuring, c.FramesLostDuring = a.gapsDuring, a.lostDuring
+	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
+	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
+	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
+	score := c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream)
+	e.sum.Flows.Add(&c)
 	e.sum.FlowCount++
+	if score > 0 {
+		e.sum.LossyFlows++
+	}
+	var f *Flow
+	if e.cfg.KeepFlows || e.cfg.OnFlow != nil {
+		f = a.record(&c, score)
+	}
 	if e.cfg.KeepFlows {
 		e.sum.List = append(e.sum.List, f)
+	} else if e.cfg.KeepTop > 0 && score > 0 && e.top.admits(score, fl.ID, e.cfg.KeepTop) {
+		if f == nil {
+			f = a.record(&c, score)
+		}
+		e.top.push(f, e.cfg.KeepTop)
 	}
 	if e.cfg.OnFlow != nil {
 		e.cfg.OnFlow(f)
 	}
+	a.rec = nil // the table's record is not needed any more
 }
 
 // Finish ends every flow, shares out the tail gaps, explains what is left
@@ -412,6 +478,9 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	}
 	slices.SortFunc(e.tl, func(a, b Second) int { return int(a.UnixSec - b.UnixSec) })
 	s.Timeline = e.tl
+	if !e.cfg.KeepFlows && e.cfg.KeepTop > 0 {
+		s.List, s.TopOnly = e.top.flows, true
+	}
 	slices.SortFunc(s.List, func(a, b *Flow) int {
 		if a.FlowID < b.FlowID {
 			return -1

@@ -122,7 +122,7 @@ func (s *estimator) distribute(before uint64, final bool, left func(at uint64) f
 		part := rest / float64(r.frames)
 		for _, sh := range r.shares {
 			if sh.a != nil {
-				sh.a.EstLost += part * float64(sh.n)
+				sh.a.c().EstLost += part * float64(sh.n)
 			} else {
 				s.other += part * float64(sh.n)
 			}

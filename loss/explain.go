@@ -132,7 +132,7 @@ func (x *explainer) resolve(now uint64) {
 			taken += t
 			// The frames a flow's own evidence claims are its estimated
 			// loss too.
-			p.acct.EstLost += float64(t)
+			p.acct.c().EstLost += float64(t)
 			if g.left == 0 {
 				x.nextCap[i] = i + 1
 			}
@@ -148,8 +148,8 @@ func (x *explainer) resolve(now uint64) {
 func (x *explainer) book(p *piece, taken uint64) {
 	a := p.acct
 	if p.rtp {
-		a.RTPLostCapture += taken
-		a.RTPLostUpstream += p.demand - taken
+		a.c().RTPLostCapture += taken
+		a.c().RTPLostUpstream += p.demand - taken
 		return
 	}
 	eb, es := p.bytes, p.segs
@@ -157,10 +157,10 @@ func (x *explainer) book(p *piece, taken uint64) {
 		eb = p.bytes * taken / p.demand
 		es = p.segs * taken / p.demand
 	}
-	a.CaptureExplainedBytes += eb
-	a.CaptureExplainedSegments += es
-	a.CaptureUnexplainedBytes += p.bytes - eb
-	a.CaptureUnexplainedSegments += p.segs - es
+	a.c().CaptureExplainedBytes += eb
+	a.c().CaptureExplainedSegments += es
+	a.c().CaptureUnexplainedBytes += p.bytes - eb
+	a.c().CaptureUnexplainedSegments += p.segs - es
 }
 
 // trim forgets gaps older than gapRetention frames.

@@ -89,6 +89,9 @@ func (d *rtpDir) rtpLate(seq uint16) bool {
 
 // rtpEnd settles every missing run when a flow ends.
 func (e *Engine) rtpEnd(a *acct) {
+	if a.rtp == nil {
+		return
+	}
 	for i := range a.rtp {
 		e.rtpSettle(a, &a.rtp[i], true)
 	}
@@ -98,6 +101,9 @@ func (e *Engine) rtpEnd(a *acct) {
 // packet.
 func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	b := p.Payload
+	if a.rtp == nil {
+		a.rtp = new([2]rtpDir) // out of line: most flows are not UDP
+	}
 	d := &a.rtp[dir]
 	if len(b) < RTPHeadLen || b[0]>>6 != 2 {
 		d.started, d.confirmed, d.run = false, false, 0
@@ -116,12 +122,12 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	step := seq - d.lastSeq
 	switch {
 	case step == 0:
-		a.Duplicates++
+		a.c().Duplicates++
 		return
 	case step >= 0x8000:
 		if d.confirmed {
-			a.RTPLate++
-			a.RTPPackets++
+			a.c().RTPLate++
+			a.c().RTPPackets++
 			d.rtpLate(seq)
 		}
 		return
@@ -139,10 +145,10 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 		if d.run >= rtpConfirm {
 			d.confirmed = true
 			a.isRTP = true
-			a.RTPPackets += uint64(d.run)
+			a.c().RTPPackets += uint64(d.run)
 		}
 	} else {
-		a.RTPPackets++
+		a.c().RTPPackets++
 		if step > 1 {
 			d.missing = append(d.missing, rtpMiss{seq: d.lastSeq + 1, n: step - 1, lo: d.lastFrm, hi: gi})
 		}

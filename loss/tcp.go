@@ -52,36 +52,42 @@ type segSig struct {
 }
 
 // tcpDir is the sequence-space state of one direction of a TCP flow.
+// With tens of thousands of live flows each frame's accounting waits on
+// cache misses on this state, so it is kept small (about 240 bytes) with
+// the fields every segment touches first; the holes are allocated only
+// when the direction has one.
 type tcpDir struct {
-	init    bool
-	ackSeen bool
-	synSeen bool
-	ackFlag bool  // this side has sent a segment with the ACK flag
-	wsOpt   bool  // the SYN carried a window scale option
-	ws      uint8 // its shift count
-	isn     uint32
-	winMax  int64 // largest receive window this side advertised, in bytes
-	window0 bool  // the last segment advertised a zero window
-	tso     bool  // segments larger than an Ethernet MTU: captured on the sending host
-	lastRaw uint32
-	lastAbs int64
 	next    int64 // end of the highest sequence number seen
+	lastAbs int64
 	acked   int64 // highest cumulative ACK the peer sent for this direction
+	topNs   int64 // time of the latest frame that advanced the highest sequence number
+	winMax  int64 // largest receive window this side advertised, in bytes
+	lastRaw uint32
+	isn     uint32
+	topN    uint32 // pushes so far (saturating use: only whether it reached bracketDepth and its value mod bracketDepth matter)
+	maxPay  int32
+	// ipIDSeq is the evidence that IP IDs increase per segment: >0
+	// sequential (kept within -16..16).
+	ipIDSeq  int8
+	recentN  uint8
+	ws       uint8 // the SYN's window scale shift count
+	lastIPID uint16
+	mss      uint16
+	init     bool
+	ackSeen  bool
+	synSeen  bool
+	ackFlag  bool // this side has sent a segment with the ACK flag
+	wsOpt    bool // the SYN carried a window scale option
+	window0  bool // the last segment advertised a zero window
+	tso      bool // segments larger than an Ethernet MTU: captured on the sending host
 	// tops holds the last frames that advanced the highest sequence number
 	// (ring, newest at topN-1). Data beyond the highest sequence number
 	// was sent after the frame that first carried it; but the latest such
 	// frame may be a retransmission of data lost upstream that merely
 	// looks new, so brackets start at the oldest of the last few.
-	tops     [bracketDepth]uint64
-	topN     uint32 // pushes so far (saturating use: only whether it reached bracketDepth and its value mod bracketDepth matter)
-	topNs    int64  // time of the latest frame that advanced the highest sequence number
-	maxPay   int
-	mss      int
-	ipIDSeq  int32 // evidence that IP IDs increase per segment: >0 sequential
-	lastIPID uint16
-	recentN  uint8
-	recent   [4]segSig
-	holes    []hole
+	tops   [bracketDepth]uint64
+	recent [4]segSig
+	holes  []hole
 }
 
 // unknownScale is the window scale assumed for a flow whose handshake was
@@ -147,7 +153,7 @@ func (d *tcpDir) abs(raw uint32) int64 {
 
 func (d *tcpDir) segSize() int {
 	if d.mss > 0 {
-		return d.mss
+		return int(d.mss)
 	}
 	return 1460
 }
@@ -155,7 +161,7 @@ func (d *tcpDir) segSize() int {
 // framePayload is the most data a frame of this direction can carry: the
 // unit in which a gap's lost frames can explain missing bytes.
 func (d *tcpDir) framePayload() int {
-	return max(d.maxPay, d.segSize())
+	return max(int(d.maxPay), d.segSize())
 }
 
 func ceilDiv(a int64, b int) uint64 {
@@ -178,7 +184,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if t.Flags&decode.TCPSyn != 0 {
 		seqLen++
 		if t.Opts&decode.OptMSS != 0 && t.MSS > 0 {
-			d.mss = int(t.MSS)
+			d.mss = t.MSS
 		}
 	}
 	if t.Flags&decode.TCPFin != 0 {
@@ -188,7 +194,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	// Exact duplicates (a mirror port's second copy) change nothing.
 	sig := segSig{seq: t.Seq, ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
 	if d.init && e.isDuplicate(d, &sig, p) {
-		a.Duplicates++
+		a.c().Duplicates++
 		return
 	}
 	d.recent[d.recentN%uint8(len(d.recent))] = sig
@@ -207,8 +213,8 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		}
 		d.lastIPID = uint16(p.IPID)
 	}
-	if payLen > d.maxPay {
-		d.maxPay = payLen
+	if payLen > int(d.maxPay) {
+		d.maxPay = int32(payLen)
 	}
 	if p.IPLen > 1500 {
 		d.tso = true
@@ -223,7 +229,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		if !(peer.synSeen && !peer.ackFlag && !d.synSeen && t.Flags&decode.TCPSyn == 0) {
 			e.tcpAck(a, peer, d, p, gi, ns)
 		} else if peer.init && peer.abs(t.Ack) != peer.next {
-			a.ImplausibleAcks++
+			a.c().ImplausibleAcks++
 		}
 	}
 	d.window0 = t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0
@@ -244,7 +250,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	// with another base (a stray ACK, a previous connection) is forgotten.
 	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.synSeen || d.isn != t.Seq) {
 		if d.init {
-			a.SeqRebases++
+			a.c().SeqRebases++
 		}
 		d.init, d.ackSeen, d.holes = false, false, d.holes[:0]
 		d.synSeen, d.isn = true, t.Seq
@@ -272,7 +278,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		return
 	}
 	if s > d.next {
-		a.HoleEvents++
+		a.c().HoleEvents++
 		e.addHole(a, d, hole{start: d.next, end: s, lo: d.bracketStart(), hi: gi, det: gi, detectNs: ns,
 			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
@@ -326,8 +332,8 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 }
 
 func (a *acct) unknown(d *tcpDir, bytes int64) {
-	a.UnknownBytes += uint64(bytes)
-	a.UnknownSegments += ceilDiv(bytes, d.segSize())
+	a.c().UnknownBytes += uint64(bytes)
+	a.c().UnknownSegments += ceilDiv(bytes, d.segSize())
 }
 
 // cutHole removes [lo, hi) from hole i of d and returns the index to
@@ -399,22 +405,22 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
 			if d.tso || e.hasGap(h.lo, h.det) {
-				a.AmbiguousSegments++
-				a.AmbiguousBytes += uint64(n)
+				a.c().AmbiguousSegments++
+				a.c().AmbiguousBytes += uint64(n)
 			} else {
-				a.UpstreamLostSegments++
-				a.UpstreamLostBytes += uint64(n)
+				a.c().UpstreamLostSegments++
+				a.c().UpstreamLostBytes += uint64(n)
 			}
 		} else {
 			isReorder = true
-			a.ReorderedBytes += uint64(n)
+			a.c().ReorderedBytes += uint64(n)
 		}
 		// What is left of the hole may have been sent as late as this
 		// segment: widen its bracket to here.
 		i = a.cutHole(d, i, lo, hi, gi)
 	}
 	if isReorder && !isRetx {
-		a.Reordered++
+		a.c().Reordered++
 	}
 	if covered > 0 {
 		// Data the capture already saw, sent again.
@@ -422,15 +428,15 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		if !zeroWindowProbe {
 			isRetx = true
 			if peer.ackSeen && end <= peer.acked {
-				a.SpuriousRetransmissions++
+				a.c().SpuriousRetransmissions++
 			} else {
-				a.DownstreamLostSegments++
-				a.DownstreamLostBytes += uint64(covered)
+				a.c().DownstreamLostSegments++
+				a.c().DownstreamLostBytes += uint64(covered)
 			}
 		}
 	}
 	if isRetx {
-		a.Retransmission++
+		a.c().Retransmission++
 	}
 }
 
@@ -445,7 +451,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	t := &p.TCP
 	ack := d.abs(t.Ack)
 	if ack-d.next > maxSeqJump || d.next-ack > maxSeqJump {
-		a.ImplausibleAcks++
+		a.c().ImplausibleAcks++
 		return
 	}
 	// The sender cannot have sent more than the acker's window beyond
@@ -457,7 +463,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	}
 	ahead := d.plausibleAhead(acker, ns)
 	if ack > base+ahead {
-		a.ImplausibleAcks++
+		a.c().ImplausibleAcks++
 		return
 	}
 	if !d.ackSeen || ack > d.acked {
@@ -493,7 +499,7 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 		}
 	}
 	if ack > d.next {
-		a.AckLostEvents++
+		a.c().AckLostEvents++
 		e.captureLost(a, d, d.next, ack, &hole{lo: d.bracketStart()}, gi)
 		d.next = ack
 	}
@@ -511,9 +517,9 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 		i = a.cutHole(d, i, lo, hi, 0)
 	}
 	if r > d.next {
-		a.AckLostEvents++
+		a.c().AckLostEvents++
 		if l > d.next {
-			a.HoleEvents++
+			a.c().HoleEvents++
 			e.addHole(a, d, hole{start: d.next, end: l, lo: d.bracketStart(), hi: gi, det: gi, detectNs: ns})
 			e.captureLost(a, d, l, r, &hole{lo: d.bracketStart()}, gi)
 		} else {
@@ -535,8 +541,8 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 		return
 	}
 	segs := ceilDiv(n, d.segSize())
-	a.CaptureLostBytes += uint64(n)
-	a.CaptureLostSegments += segs
+	a.c().CaptureLostBytes += uint64(n)
+	a.c().CaptureLostSegments += segs
 	fp := d.framePayload()
 	demand := ceilDiv(h.charged+n, fp) - ceilDiv(h.charged, fp)
 	h.charged += n

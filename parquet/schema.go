@@ -1,0 +1,193 @@
+package parquet
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/gapan/gapan/loss"
+)
+
+// Table names, which are also the dataset's directory names.
+const (
+	FramesTable = "frames"
+	GapsTable   = "gaps"
+	FlowsTable  = "flows"
+)
+
+// Gap kinds of the gaps table's kind column.
+const (
+	KindGap  = "gap"  // frames lost just before a captured frame
+	KindTail = "tail" // frames lost after an interface's last frame
+)
+
+func field(name string, t arrow.DataType, nullable bool) arrow.Field {
+	return arrow.Field{Name: name, Type: t, Nullable: nullable}
+}
+
+var (
+	i16 = arrow.PrimitiveTypes.Int16
+	i32 = arrow.PrimitiveTypes.Int32
+	i64 = arrow.PrimitiveTypes.Int64
+	f64 = arrow.PrimitiveTypes.Float64
+	str = arrow.BinaryTypes.String
+)
+
+// Frames columns, in schema order.
+const (
+	fFrameNumber = iota
+	fTs
+	fTsNs
+	fCapLen
+	fOrigLen
+	fGapBefore
+	fFlowID
+	fDirection
+	fSrcIP
+	fDstIP
+	fSrcPort
+	fDstPort
+	fIPProto
+	fVLAN
+	fTCPFlags
+	fTCPSeq
+	fTCPAck
+	fPayloadLen
+	fInterfaceID
+)
+
+// FramesSchema returns the schema of the frames table (docs/parquet.md).
+// In a multi-capture dataset the capture column comes from the hive
+// partition (capture=NAME), not from the files.
+func FramesSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		field("frame_number", i64, false),
+		field("ts", tsType, false),
+		field("ts_ns", i64, false),
+		field("cap_len", i32, false),
+		field("orig_len", i32, false),
+		field("gap_before", i64, false),
+		field("flow_id", i64, false),
+		field("direction", str, false),
+		field("src_ip", str, true),
+		field("dst_ip", str, true),
+		field("src_port", i32, true),
+		field("dst_port", i32, true),
+		field("ip_proto", i16, true),
+		field("vlan", i32, true),
+		field("tcp_flags", i16, true),
+		field("tcp_seq", i64, true),
+		field("tcp_ack", i64, true),
+		field("payload_len", i32, true),
+		field("interface_id", i32, false),
+	}, nil)
+}
+
+// Gaps columns, in schema order.
+const (
+	gFrameNumber = iota
+	gPrevFrame
+	gInterfaceID
+	gTsBefore
+	gTsAfter
+	gTsBeforeNs
+	gTsAfterNs
+	gLost
+	gSource
+	gKind
+)
+
+// GapsSchema returns the schema of the gaps table (docs/parquet.md).
+func GapsSchema() *arrow.Schema {
+	return arrow.NewSchema([]arrow.Field{
+		field("frame_number", i64, true),
+		field("prev_frame", i64, true),
+		field("interface_id", i32, false),
+		field("ts_before", tsType, true),
+		field("ts_after", tsType, true),
+		field("ts_before_ns", i64, true),
+		field("ts_after_ns", i64, true),
+		field("lost", i64, false),
+		field("source", str, false),
+		field("kind", str, false),
+	}, nil)
+}
+
+// flowCol is how one field of loss.Flow becomes a column.
+type flowCol struct {
+	name  string
+	index []int // reflect field index in loss.Flow
+	kind  flowKind
+}
+
+type flowKind int
+
+const (
+	kindInt       flowKind = iota // unsigned or signed integer: int64 (uint8: int16, uint16: int32)
+	kindInt16                     // uint8
+	kindInt32                     // uint16
+	kindFloat                     // float64
+	kindBool                      // bool
+	kindString                    // string; null when empty
+	kindVLAN                      // []int: list<int32>; null when empty
+	kindTimestamp                 // the *_ts strings: a TIMESTAMP from the *_ts_ns field
+)
+
+// flowCols lists loss.Flow's JSON fields in declaration order, so that the
+// flows table carries every figure of the report under its JSON name.
+var flowCols, flowSchema = buildFlowSchema()
+
+func buildFlowSchema() ([]flowCol, *arrow.Schema) {
+	t := reflect.TypeFor[loss.Flow]()
+	var cols []flowCol
+	var fields []arrow.Field
+	for _, sf := range reflect.VisibleFields(t) {
+		if sf.Anonymous || !sf.IsExported() {
+			continue
+		}
+		tag, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if tag == "-" || tag == "" {
+			continue
+		}
+		c := flowCol{name: tag, index: sf.Index}
+		var dt arrow.DataType
+		nullable := false
+		switch sf.Type.Kind() {
+		case reflect.Uint8:
+			c.kind, dt, nullable = kindInt16, i16, strings.Contains(sf.Tag.Get("json"), "omitempty")
+		case reflect.Uint16:
+			c.kind, dt = kindInt32, i32
+		case reflect.Uint32, reflect.Uint64, reflect.Int, reflect.Int32, reflect.Int64:
+			c.kind, dt = kindInt, i64
+		case reflect.Float64:
+			c.kind, dt = kindFloat, f64
+		case reflect.Bool:
+			c.kind, dt = kindBool, arrow.FixedWidthTypes.Boolean
+		case reflect.String:
+			if tag == "first_ts" || tag == "last_ts" {
+				ns, ok := t.FieldByName(sf.Name[:len(sf.Name)-2] + "Ns")
+				if !ok {
+					panic("parquet: loss.Flow has " + sf.Name + " without its Ns field")
+				}
+				c.kind, c.index, dt = kindTimestamp, ns.Index, tsType
+			} else {
+				c.kind, dt, nullable = kindString, str, true
+			}
+		case reflect.Slice:
+			if sf.Type.Elem().Kind() != reflect.Int {
+				panic(fmt.Sprintf("parquet: no column type for loss.Flow.%s", sf.Name))
+			}
+			c.kind, dt, nullable = kindVLAN, arrow.ListOf(i32), true
+		default:
+			panic(fmt.Sprintf("parquet: no column type for loss.Flow.%s", sf.Name))
+		}
+		cols = append(cols, c)
+		fields = append(fields, field(tag, dt, nullable))
+	}
+	return cols, arrow.NewSchema(fields, nil)
+}
+
+// FlowsSchema returns the schema of the flows table: one column per field
+// of the report's JSON flow (loss.Flow), under the same name.
+func FlowsSchema() *arrow.Schema { return flowSchema }

@@ -1,0 +1,150 @@
+package parquet
+
+import (
+	"bufio"
+	"io"
+	"sync/atomic"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pq "github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+)
+
+// Defaults of WriterOptions.
+const (
+	// DefaultRowGroupRows is the number of rows per row group: about
+	// 5-10 MB of compressed frames, large enough for fast scans and small
+	// enough that engines skip row groups by their ts statistics.
+	DefaultRowGroupRows = 1 << 18
+	// DefaultBatchRows is the number of rows built in memory before they
+	// are encoded into the current row group.
+	DefaultBatchRows = 1 << 14
+)
+
+// tsType is the type of every timestamp column: microseconds, UTC (Spark 3
+// rejects nanosecond Parquet timestamps; DuckDB reads them as
+// microseconds anyway). The exact nanoseconds are in *_ns columns.
+var tsType = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+
+// micros converts nanoseconds since the epoch to microseconds, rounding
+// towards minus infinity so that ts <= ts_ns holds before the epoch too.
+func micros(ns int64) arrow.Timestamp {
+	us := ns / 1000
+	if ns%1000 < 0 {
+		us--
+	}
+	return arrow.Timestamp(us)
+}
+
+// table streams the rows of one Parquet file: rows are built into a record
+// of batch rows, which a goroutine of its own encodes into the current
+// buffered row group while the next batch is built (the pipeline and the
+// encoding overlap); a new row group starts every rowGroup rows.
+type table struct {
+	rb    *array.RecordBuilder
+	fw    *pqarrow.FileWriter
+	bw    *bufio.Writer
+	rows  int // rows in rb
+	batch int
+	total int64
+
+	recs chan arrow.Record // to the encoder; at most one waits
+	done chan error        // the encoder's result, once recs is closed
+	werr atomic.Pointer[error]
+}
+
+// writerProps returns the Parquet properties of a table: zstd, statistics
+// on every column (engines skip row groups by ts), dictionary encoding for
+// the string columns only (numbers compress better without it and cost
+// less to write).
+func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator) *pq.WriterProperties {
+	opts := []pq.WriterProperty{
+		pq.WithAllocator(mem),
+		pq.WithCompression(compress.Codecs.Zstd),
+		pq.WithCompressionLevel(1),
+		pq.WithStats(true),
+		pq.WithMaxRowGroupLength(int64(rowGroup)),
+		pq.WithDictionaryDefault(false),
+		pq.WithCreatedBy("gapan"),
+	}
+	for _, f := range s.Fields() {
+		if f.Type.ID() == arrow.STRING {
+			opts = append(opts, pq.WithDictionaryFor(f.Name, true))
+		}
+	}
+	return pq.NewWriterProperties(opts...)
+}
+
+func newTable(w io.Writer, s *arrow.Schema, rowGroup, batch int) (*table, error) {
+	mem := memory.NewGoAllocator()
+	bw := bufio.NewWriterSize(w, 1<<20)
+	fw, err := pqarrow.NewFileWriter(s, bw, writerProps(s, rowGroup, mem),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
+	if err != nil {
+		return nil, err
+	}
+	rb := array.NewRecordBuilder(mem, s)
+	rb.Reserve(batch)
+	t := &table{rb: rb, fw: fw, bw: bw, batch: batch, recs: make(chan arrow.Record, 1), done: make(chan error, 1)}
+	go t.encode()
+	return t, nil
+}
+
+// encode writes the records it is handed; after an error it only releases
+// them.
+func (t *table) encode() {
+	var err error
+	for rec := range t.recs {
+		if err == nil {
+			if err = t.fw.WriteBuffered(rec); err != nil {
+				t.werr.Store(&err)
+			}
+		}
+		rec.Release()
+	}
+	t.done <- err
+}
+
+// endRow counts a row whose every column has been appended.
+func (t *table) endRow() error {
+	t.rows++
+	t.total++
+	if t.rows >= t.batch {
+		return t.flush()
+	}
+	return nil
+}
+
+// flush hands the rows built so far to the encoder.
+func (t *table) flush() error {
+	if e := t.werr.Load(); e != nil {
+		return *e
+	}
+	if t.rows == 0 {
+		return nil
+	}
+	t.recs <- t.rb.NewRecord()
+	t.rows = 0
+	t.rb.Reserve(t.batch)
+	return nil
+}
+
+// close writes what is left and the footer.
+func (t *table) close() error {
+	err := t.flush()
+	close(t.recs)
+	if werr := <-t.done; err == nil {
+		err = werr
+	}
+	if cerr := t.fw.Close(); err == nil {
+		err = cerr
+	}
+	if ferr := t.bw.Flush(); err == nil {
+		err = ferr
+	}
+	t.rb.Release()
+	return err
+}

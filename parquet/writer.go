@@ -1,0 +1,415 @@
+package parquet
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"reflect"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/report"
+	"github.com/gapan/gapan/sidecar"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// ErrSourceMismatch is returned by Writer.Finish when the gap source the
+// Writer was told differs from the one the join used.
+var ErrSourceMismatch = errors.New("parquet: gap source differs from the join's")
+
+// WriterOptions controls a Writer.
+type WriterOptions struct {
+	// RowGroupRows is the number of rows per row group (0:
+	// DefaultRowGroupRows).
+	RowGroupRows int
+	// BatchRows is the number of rows built in memory between two encodes
+	// (0: DefaultBatchRows).
+	BatchRows int
+	// Sources names the gap source of each capture of the run, by file
+	// index (see GapSource); missing entries are filled in by Finish from
+	// the join, which means the gaps rows of such a file are held back
+	// until then.
+	Sources []string
+}
+
+// Writer streams one run of the pipeline into the three tables. Hook it to
+// report.Run with Frame (report.Config.Frame) and Flow
+// (loss.Config.OnFlow), then call Finish with the run's result:
+//
+//	w, _ := parquet.NewWriter(framesFile, gapsFile, flowsFile, parquet.WriterOptions{Sources: srcs})
+//	r, err := report.Run(report.Config{Captures: caps, Frame: w.Frame, Engine: loss.Config{OnFlow: w.Flow}})
+//	if err != nil { w.Abort(); ... }
+//	err = w.Finish(r)
+//
+// Frame numbers in the tables are per capture file; a run over several
+// files (a rotated set read as one) needs a capture column the Writer does
+// not write, so WriteDataset runs each capture on its own. The Writer does
+// not close the io.Writers.
+type Writer struct {
+	opt    WriterOptions
+	frames *table
+	gaps   *table
+	flows  *table
+	err    error
+
+	// frames builders
+	fNum, fTsNs, fGap, fFlow, fSeq, fAck          *array.Int64Builder
+	fTs                                           *array.TimestampBuilder
+	fCap, fOrig, fSport, fDport, fVLAN, fPay, fIf *array.Int32Builder
+	fProto, fTCPFlags                             *array.Int16Builder
+	fDir, fSrc, fDst                              *array.StringBuilder
+	ipBuf                                         []byte
+
+	// last frame per interface of the current file, for the gaps'
+	// prev_frame and ts_before (the same walk as loss.Capture)
+	file int
+	last []lastFrame
+	held []heldGap // gaps of files whose source is not known yet
+
+	stats Stats
+}
+
+type lastFrame struct {
+	number uint64
+	ns     int64
+}
+
+type heldGap struct {
+	file int
+	g    loss.GapRef
+}
+
+// Stats counts the rows written to each table.
+type Stats struct {
+	Frames, Gaps, Flows int64
+	// Lost is the sum of the gaps table's lost column (tail rows
+	// included).
+	Lost uint64
+}
+
+// NewWriter returns a Writer writing the frames, gaps and flows tables to
+// the three writers.
+func NewWriter(frames, gaps, flows io.Writer, opt WriterOptions) (*Writer, error) {
+	if opt.RowGroupRows <= 0 {
+		opt.RowGroupRows = DefaultRowGroupRows
+	}
+	if opt.BatchRows <= 0 {
+		opt.BatchRows = DefaultBatchRows
+	}
+	opt.BatchRows = min(opt.BatchRows, opt.RowGroupRows)
+	w := &Writer{opt: opt}
+	var err error
+	if w.frames, err = newTable(frames, FramesSchema(), opt.RowGroupRows, opt.BatchRows); err != nil {
+		return nil, err
+	}
+	// Gaps and flows are far fewer than frames: small batches keep their
+	// memory low.
+	if w.gaps, err = newTable(gaps, GapsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
+		return nil, err
+	}
+	if w.flows, err = newTable(flows, FlowsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
+		return nil, err
+	}
+	rb := w.frames.rb
+	w.fNum = rb.Field(fFrameNumber).(*array.Int64Builder)
+	w.fTs = rb.Field(fTs).(*array.TimestampBuilder)
+	w.fTsNs = rb.Field(fTsNs).(*array.Int64Builder)
+	w.fCap = rb.Field(fCapLen).(*array.Int32Builder)
+	w.fOrig = rb.Field(fOrigLen).(*array.Int32Builder)
+	w.fGap = rb.Field(fGapBefore).(*array.Int64Builder)
+	w.fFlow = rb.Field(fFlowID).(*array.Int64Builder)
+	w.fDir = rb.Field(fDirection).(*array.StringBuilder)
+	w.fSrc = rb.Field(fSrcIP).(*array.StringBuilder)
+	w.fDst = rb.Field(fDstIP).(*array.StringBuilder)
+	w.fSport = rb.Field(fSrcPort).(*array.Int32Builder)
+	w.fDport = rb.Field(fDstPort).(*array.Int32Builder)
+	w.fProto = rb.Field(fIPProto).(*array.Int16Builder)
+	w.fVLAN = rb.Field(fVLAN).(*array.Int32Builder)
+	w.fTCPFlags = rb.Field(fTCPFlags).(*array.Int16Builder)
+	w.fSeq = rb.Field(fTCPSeq).(*array.Int64Builder)
+	w.fAck = rb.Field(fTCPAck).(*array.Int64Builder)
+	w.fPay = rb.Field(fPayloadLen).(*array.Int32Builder)
+	w.fIf = rb.Field(fInterfaceID).(*array.Int32Builder)
+	w.ipBuf = make([]byte, 0, 64)
+	return w, nil
+}
+
+// GapSource returns the name of the source of a capture's gaps for the
+// gaps table: the sidecar header's source (kernel, simulated, imported...)
+// when the join used a sidecar, "pcapng" for pcapng epb_dropcount, "none"
+// otherwise.
+func GapSource(fi *join.FileInfo) string {
+	switch fi.Source {
+	case join.SourceSidecar:
+		return fi.Header.Source.String()
+	case join.SourceDropCount:
+		return sidecar.SourcePcapng.String()
+	}
+	return string(join.SourceNone)
+}
+
+// Err returns the first error met while writing, if any.
+func (w *Writer) Err() error { return w.err }
+
+// Stats returns the rows written so far.
+func (w *Writer) Stats() Stats { return w.stats }
+
+// Frame adds one frame to the frames table (and its gap, if any, to the
+// gaps table). It has the signature of report.Config.Frame. Errors are
+// kept and returned by Finish; after one, Frame does nothing.
+func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
+	if w.err != nil {
+		return
+	}
+	p := info.Packet
+	if f.File != w.file {
+		w.file = f.File
+		w.last = w.last[:0]
+	}
+	w.fNum.Append(int64(f.Number))
+	w.fTs.Append(micros(f.TimestampNs))
+	w.fTsNs.Append(f.TimestampNs)
+	w.fCap.Append(int32(f.CapLen))
+	w.fOrig.Append(int32(f.OrigLen))
+	w.fGap.Append(int64(f.GapBefore))
+	w.fFlow.Append(int64(info.FlowID))
+	w.fDir.Append(info.Dir.String())
+	if p.Flags&decode.FlagIP != 0 {
+		w.appendAddr(w.fSrc, p.Src)
+		w.appendAddr(w.fDst, p.Dst)
+		w.fProto.Append(int16(p.Proto))
+		w.fPay.Append(int32(p.PayloadLen))
+	} else {
+		w.fSrc.AppendNull()
+		w.fDst.AppendNull()
+		w.fProto.AppendNull()
+		w.fPay.AppendNull()
+	}
+	if p.Flags&decode.FlagPorts != 0 {
+		w.fSport.Append(int32(p.SrcPort))
+		w.fDport.Append(int32(p.DstPort))
+	} else {
+		w.fSport.AppendNull()
+		w.fDport.AppendNull()
+	}
+	if p.VLANCount > 0 {
+		w.fVLAN.Append(int32(p.VLAN[0]))
+	} else {
+		w.fVLAN.AppendNull()
+	}
+	if p.Flags&decode.FlagTCP != 0 && p.Proto == layers.IPProtocolTCP {
+		w.fTCPFlags.Append(int16(p.TCP.Flags))
+		w.fSeq.Append(int64(p.TCP.Seq))
+		w.fAck.Append(int64(p.TCP.Ack))
+	} else {
+		w.fTCPFlags.AppendNull()
+		w.fSeq.AppendNull()
+		w.fAck.AppendNull()
+	}
+	w.fIf.Append(int32(f.InterfaceID))
+	w.stats.Frames++
+	if err := w.frames.endRow(); err != nil {
+		w.err = fmt.Errorf("parquet: frames: %w", err)
+		return
+	}
+
+	id := f.InterfaceID
+	if id < 0 {
+		id = 0
+	}
+	for len(w.last) <= id {
+		w.last = append(w.last, lastFrame{})
+	}
+	prev := w.last[id]
+	w.last[id] = lastFrame{f.Number, f.TimestampNs}
+	if f.GapBefore > 0 {
+		w.gap(f.File, loss.GapRef{Frame: f.Number, Lost: f.GapBefore, PrevFrame: prev.number, PrevNs: prev.ns, Ns: f.TimestampNs, Interface: id, File: f.File})
+	}
+}
+
+func (w *Writer) appendAddr(b *array.StringBuilder, a netip.Addr) {
+	if !a.IsValid() {
+		b.AppendNull()
+		return
+	}
+	w.ipBuf = a.AppendTo(w.ipBuf[:0])
+	b.BinaryBuilder.Append(w.ipBuf)
+}
+
+// gap writes a gap row, or holds it until Finish when its file's source is
+// not known yet.
+func (w *Writer) gap(file int, g loss.GapRef) {
+	if file >= len(w.opt.Sources) || w.opt.Sources[file] == "" {
+		w.held = append(w.held, heldGap{file, g})
+		return
+	}
+	w.writeGap(g, w.opt.Sources[file], KindGap)
+}
+
+func (w *Writer) writeGap(g loss.GapRef, source, kind string) {
+	if w.err != nil {
+		return
+	}
+	rb := w.gaps.rb
+	num := rb.Field(gFrameNumber).(*array.Int64Builder)
+	prev := rb.Field(gPrevFrame).(*array.Int64Builder)
+	tsB := rb.Field(gTsBefore).(*array.TimestampBuilder)
+	tsA := rb.Field(gTsAfter).(*array.TimestampBuilder)
+	nsB := rb.Field(gTsBeforeNs).(*array.Int64Builder)
+	nsA := rb.Field(gTsAfterNs).(*array.Int64Builder)
+	if kind == KindTail {
+		num.AppendNull()
+		tsA.AppendNull()
+		nsA.AppendNull()
+	} else {
+		num.Append(int64(g.Frame))
+		tsA.Append(micros(g.Ns))
+		nsA.Append(g.Ns)
+	}
+	if g.PrevFrame > 0 {
+		prev.Append(int64(g.PrevFrame))
+		tsB.Append(micros(g.PrevNs))
+		nsB.Append(g.PrevNs)
+	} else {
+		prev.AppendNull()
+		tsB.AppendNull()
+		nsB.AppendNull()
+	}
+	rb.Field(gInterfaceID).(*array.Int32Builder).Append(int32(g.Interface))
+	rb.Field(gLost).(*array.Int64Builder).Append(int64(g.Lost))
+	rb.Field(gSource).(*array.StringBuilder).Append(source)
+	rb.Field(gKind).(*array.StringBuilder).Append(kind)
+	w.stats.Gaps++
+	w.stats.Lost += g.Lost
+	if err := w.gaps.endRow(); err != nil {
+		w.err = fmt.Errorf("parquet: gaps: %w", err)
+	}
+}
+
+// round6 rounds an estimate as the report's JSON does, so that the two
+// agree to the last digit.
+func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
+
+// Flow adds one final flow to the flows table. It has the signature of
+// loss.Config.OnFlow.
+func (w *Writer) Flow(fl *loss.Flow) {
+	if w.err != nil {
+		return
+	}
+	rb := w.flows.rb
+	v := reflect.ValueOf(fl).Elem()
+	for i, c := range flowCols {
+		fv := v.FieldByIndex(c.index)
+		b := rb.Field(i)
+		switch c.kind {
+		case kindInt:
+			if fv.CanUint() {
+				b.(*array.Int64Builder).Append(int64(fv.Uint()))
+			} else {
+				b.(*array.Int64Builder).Append(fv.Int())
+			}
+		case kindInt16:
+			if fv.Uint() == 0 {
+				b.AppendNull()
+			} else {
+				b.(*array.Int16Builder).Append(int16(fv.Uint()))
+			}
+		case kindInt32:
+			b.(*array.Int32Builder).Append(int32(fv.Uint()))
+		case kindFloat:
+			b.(*array.Float64Builder).Append(round6(fv.Float()))
+		case kindBool:
+			b.(*array.BooleanBuilder).Append(fv.Bool())
+		case kindString:
+			if s := fv.String(); s == "" {
+				b.AppendNull()
+			} else {
+				b.(*array.StringBuilder).Append(s)
+			}
+		case kindTimestamp:
+			b.(*array.TimestampBuilder).Append(micros(fv.Int()))
+		case kindVLAN:
+			lb := b.(*array.ListBuilder)
+			if fv.Len() == 0 {
+				lb.AppendNull()
+				break
+			}
+			lb.Append(true)
+			vb := lb.ValueBuilder().(*array.Int32Builder)
+			for j := 0; j < fv.Len(); j++ {
+				vb.Append(int32(fv.Index(j).Int()))
+			}
+		}
+	}
+	w.stats.Flows++
+	if err := w.flows.endRow(); err != nil {
+		w.err = fmt.Errorf("parquet: flows: %w", err)
+	}
+}
+
+// Finish writes the held gaps and the tail gaps (one row per interface
+// with a tail loss, from r.Files) and closes the three tables. r is the
+// result of the run that fed the Writer.
+func (w *Writer) Finish(r *report.Report) error {
+	srcs := make([]string, len(r.Files))
+	for i := range r.Files {
+		srcs[i] = GapSource(&r.Files[i])
+		hasGaps := r.Files[i].Gaps > 0 || r.Files[i].TailTotal() > 0
+		if hasGaps && i < len(w.opt.Sources) && w.opt.Sources[i] != "" && w.opt.Sources[i] != srcs[i] && w.err == nil {
+			w.err = fmt.Errorf("%w: %s: told %q, the join used %q", ErrSourceMismatch, r.Files[i].Name, w.opt.Sources[i], srcs[i])
+		}
+	}
+	for _, h := range w.held {
+		if h.file < len(srcs) {
+			w.writeGap(h.g, srcs[h.file], KindGap)
+		}
+	}
+	w.held = nil
+	last := len(r.Files) - 1
+	if last >= 0 {
+		for _, t := range r.Files[last].Tail {
+			if t.Lost == 0 {
+				continue
+			}
+			g := loss.GapRef{Lost: t.Lost, Interface: int(t.Interface), File: last}
+			if w.file == last && int(t.Interface) < len(w.last) {
+				g.PrevFrame, g.PrevNs = w.last[t.Interface].number, w.last[t.Interface].ns
+			}
+			w.writeGap(g, srcs[last], KindTail)
+		}
+	}
+	// In a run over a set, earlier files' tails have no last frame at
+	// hand (the walk keeps only the current file's).
+	for i := 0; i < last; i++ {
+		for _, t := range r.Files[i].Tail {
+			if t.Lost > 0 {
+				w.writeGap(loss.GapRef{Lost: t.Lost, Interface: int(t.Interface), File: i}, srcs[i], KindTail)
+			}
+		}
+	}
+	return w.close()
+}
+
+// Abort closes the tables after a failed run; what was written is not a
+// valid dataset and the caller should remove it.
+func (w *Writer) Abort() {
+	if w.err == nil {
+		w.err = errors.New("parquet: aborted")
+	}
+	w.close()
+}
+
+func (w *Writer) close() error {
+	err := w.err
+	for _, t := range []*table{w.frames, w.gaps, w.flows} {
+		if cerr := t.close(); err == nil && cerr != nil {
+			err = fmt.Errorf("parquet: %w", cerr)
+		}
+	}
+	w.err = err
+	return err
+}
