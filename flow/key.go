@@ -1,7 +1,7 @@
 package flow
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -51,8 +51,11 @@ func KeyOf(p *decode.Packet) (k Key, fromA bool) {
 	if p.Flags&decode.FlagPorts != 0 {
 		sp, dp = p.SrcPort, p.DstPort
 	}
-	c := bytes.Compare(src[:], dst[:])
-	if c < 0 || (c == 0 && sp <= dp) {
+	// Bytewise order of the 16-byte forms, as two big-endian halves: the
+	// same order as bytes.Compare, without the call (every frame does it).
+	sh, dh := binary.BigEndian.Uint64(src[:8]), binary.BigEndian.Uint64(dst[:8])
+	sl, dl := binary.BigEndian.Uint64(src[8:]), binary.BigEndian.Uint64(dst[8:])
+	if sh < dh || sh == dh && (sl < dl || sl == dl && sp <= dp) {
 		k.A, k.B, k.PortA, k.PortB = src, dst, sp, dp
 		return k, true
 	}

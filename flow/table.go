@@ -58,14 +58,17 @@ type Flow[S any] struct {
 	Bytes   [2]uint64
 	// Reason is ReasonActive while the flow is live, then why it ended.
 	Reason Reason
-	// State is the caller's per-flow state, stored inline so attaching it
-	// costs no allocation. It is zero when the flow starts.
-	State S
 
 	initiatorIsA bool
 	tcp          tcpTrack
 	prev, next   int32  // activity list, least recently active first
 	hash         uint32 // the key's hash in the table's index
+
+	// State is the caller's per-flow state, stored inline so attaching it
+	// costs no allocation. It is zero when the flow starts. It comes last
+	// so that a caller who reads its key, its counts and its state has
+	// touched every cache line of the record (see loss.Engine.Prefetch).
+	State S
 }
 
 // tcpTrack is what the port-reuse rule needs: per endpoint (index 0 = A,

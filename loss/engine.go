@@ -93,7 +93,15 @@ type Summary struct {
 	TopOnly bool
 }
 
-type state struct{ a *acct }
+// state is what the flow table keeps inline in each flow's record: the
+// figures every frame writes sit there, in cache lines the lookup has just
+// touched, and the rest of the accounting behind a.
+type state struct {
+	a         *acct
+	lastFrame uint64 // global index of the flow's latest frame
+	gapsAt    uint64 // gap events before or at the flow's latest frame
+	lostAt    uint64 // frames lost in them
+}
 
 // acct is the live accounting of one flow. It holds only what the
 // accounting of the next frame needs, the fields every frame touches
@@ -103,11 +111,9 @@ type state struct{ a *acct }
 // output record (Flow, with its strings) is built only once the flow's
 // figures are final.
 type acct struct {
+	tcp        [2]tcpDir // first: each direction's hot lines start on a cache line
 	firstFrame uint64
-	lastFrame  uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
-	gapsDuring uint64 // Counters.GapsDuring as of the flow's latest frame
-	lostDuring uint64 // Counters.FramesLostDuring as of the flow's latest frame
 	ctr        *Counters
 	rtp        *[2]rtpDir
 	// rec is the flow's record once the flow ended: the table's own
@@ -115,7 +121,6 @@ type acct struct {
 	rec      *flow.Flow[state]
 	endRound uint64 // explanation round during which the flow ended
 	isRTP    bool
-	tcp      [2]tcpDir
 }
 
 // c returns the flow's counters, allocating them on first use.
@@ -146,8 +151,10 @@ type Engine struct {
 	ended []*acct
 	sum   Summary
 
-	pf   []*acct // Prefetch's scratch
-	sink uint64  // what Prefetch read, so that the reads stay
+	pf   []*acct  // Prefetch's scratch
+	pfH  []uint32 // Prefetch's hashes and index entries: fields, not
+	pfS  []uint64 // local arrays, which would be zeroed at every call
+	sink uint64   // what Prefetch read, so that the reads stay
 	top  topFlows
 
 	secCur int64
@@ -233,25 +240,31 @@ func (e *Engine) Prefetch(ks []FlowKey) {
 	ks = ks[:min(len(ks), prefetchMax)]
 	// Three passes, each of independent reads: index entries, records,
 	// accounting state.
-	var hs [prefetchMax]uint32
-	var slots [prefetchMax]uint64
+	if e.pfH == nil {
+		e.pfH, e.pfS = make([]uint32, prefetchMax), make([]uint64, prefetchMax)
+	}
+	hs, slots := e.pfH, e.pfS
 	for i := range ks {
 		hs[i] = ks[i].Hash
 	}
 	e.tbl.PeekSlots(hs[:len(ks)], slots[:len(ks)])
+	var sink uint64
 	as := e.pf[:0]
 	for _, sl := range slots[:len(ks)] {
-		if fl := e.tbl.PeekFlow(sl); fl != nil && fl.State.a != nil {
-			as = append(as, fl.State.a)
+		if fl := e.tbl.PeekFlow(sl); fl != nil {
+			// The record spans three or four cache lines: its key, its
+			// counts, its state at the end.
+			sink += fl.ID + fl.Packets[0] + fl.State.lastFrame
+			if fl.State.a != nil {
+				as = append(as, fl.State.a)
+			}
 		}
 	}
 	// One read per cache line of the state a segment touches.
-	var sink uint64
 	for _, a := range as {
-		sink += a.lastFrame
 		for i := range a.tcp {
 			d := &a.tcp[i]
-			sink += uint64(d.next) + uint64(d.tops[0]) + uint64(d.recent[1].seq) + uint64(d.recent[3].seq) + uint64(len(d.holes))
+			sink += uint64(d.next) + uint64(d.lastRaw) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN%uint8(len(d.recent))].ns)
 		}
 	}
 	clear(as)
@@ -281,9 +294,7 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 		a = &acct{firstFrame: gi, g0: e.gapN, l0: e.lostN}
 		fl.State.a = a
 	}
-	a.lastFrame = gi
-	a.gapsDuring = e.gapN - a.g0
-	a.lostDuring = e.lostN - a.l0
+	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
 	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
 		e.tcpSegment(a, int(dir), p, gi, f.TimestampNs)
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
@@ -353,7 +364,7 @@ func (a *acct) record(c *Counters, score float64) *Flow {
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
 	m.BytesFwd, m.BytesRev = fl.Bytes[flow.Forward], fl.Bytes[flow.Reverse]
 	m.EndReason = fl.Reason.String()
-	m.FirstFrame, m.LastFrame = a.firstFrame, a.lastFrame
+	m.FirstFrame, m.LastFrame = a.firstFrame, fl.State.lastFrame
 	if k.IPVersion != 0 {
 		m.IPVersion = k.IPVersion
 		m.Proto = protoName(layers.IPProtocol(k.Proto))
@@ -425,7 +436,7 @@ func (e *Engine) emit(a *acct) {
 		c = *a.ctr
 	}
 	fl := a.rec
-	c.GapsDuring, c.FramesLostDuring = a.gapsDuring, a.lostDuring
+	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt-a.l0
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes

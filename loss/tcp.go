@@ -42,52 +42,60 @@ type hole struct {
 	hasTS      bool
 }
 
-// segSig identifies a segment for exact-duplicate detection.
+// segSig identifies a segment for exact-duplicate detection, but for its
+// sequence number, kept apart in tcpDir.recentSeq: only a segment whose
+// sequence number repeats a recent one reads the rest.
 type segSig struct {
-	seq, ack, tsVal uint32
-	length          int32
-	ipID            uint16
-	flags           decode.TCPFlags
-	ns              int64
+	ack, tsVal uint32
+	length     int32
+	ipID       uint16
+	flags      decode.TCPFlags
+	ns         int64
 }
 
 // tcpDir is the sequence-space state of one direction of a TCP flow.
 // With tens of thousands of live flows each frame's accounting waits on
-// cache misses on this state, so it is kept small (about 240 bytes) with
-// the fields every segment touches first; the holes are allocated only
-// when the direction has one.
+// cache misses on this state, and with a million its size is the run's
+// memory, so it is small (256 bytes) and ordered by use: the first 64
+// bytes are what the peer's acknowledgements read too, the next 48 what
+// every segment of this direction reads; of the duplicate ring a segment
+// that repeats no recent sequence number only writes one entry.
 type tcpDir struct {
 	next    int64 // end of the highest sequence number seen
 	lastAbs int64
 	acked   int64 // highest cumulative ACK the peer sent for this direction
 	topNs   int64 // time of the latest frame that advanced the highest sequence number
 	winMax  int64 // largest receive window this side advertised, in bytes
+	holes   []hole
+
 	lastRaw uint32
 	isn     uint32
 	topN    uint32 // pushes so far (saturating use: only whether it reached bracketDepth and its value mod bracketDepth matter)
 	maxPay  int32
 	// ipIDSeq is the evidence that IP IDs increase per segment: >0
 	// sequential (kept within -16..16).
-	ipIDSeq  int8
-	recentN  uint8
-	ws       uint8 // the SYN's window scale shift count
-	lastIPID uint16
-	mss      uint16
-	init     bool
-	ackSeen  bool
-	synSeen  bool
-	ackFlag  bool // this side has sent a segment with the ACK flag
-	wsOpt    bool // the SYN carried a window scale option
-	window0  bool // the last segment advertised a zero window
-	tso      bool // segments larger than an Ethernet MTU: captured on the sending host
+	ipIDSeq   int8
+	recentN   uint8
+	ws        uint8 // the SYN's window scale shift count
+	init      bool
+	ackSeen   bool
+	synSeen   bool
+	ackFlag   bool // this side has sent a segment with the ACK flag
+	wsOpt     bool // the SYN carried a window scale option
+	window0   bool // the last segment advertised a zero window
+	tso       bool // segments larger than an Ethernet MTU: captured on the sending host
+	lastIPID  uint16
+	mss       uint16
+	recentSeq [4]uint32 // sequence numbers of the duplicate ring, recent
+
 	// tops holds the last frames that advanced the highest sequence number
 	// (ring, newest at topN-1). Data beyond the highest sequence number
 	// was sent after the frame that first carried it; but the latest such
 	// frame may be a retransmission of data lost upstream that merely
 	// looks new, so brackets start at the oldest of the last few.
 	tops   [bracketDepth]uint64
-	recent [4]segSig
-	holes  []hole
+	recent [4]segSig // the last segments, for exact-duplicate detection
+	_      [16]byte  // to 256 bytes: the two directions' hot lines stay aligned
 }
 
 // unknownScale is the window scale assumed for a flow whose handshake was
@@ -192,11 +200,12 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 
 	// Exact duplicates (a mirror port's second copy) change nothing.
-	sig := segSig{seq: t.Seq, ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
-	if d.init && e.isDuplicate(d, &sig, p) {
+	sig := segSig{ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
+	if d.init && e.isDuplicate(d, t.Seq, &sig, p) {
 		a.c().Duplicates++
 		return
 	}
+	d.recentSeq[d.recentN%uint8(len(d.recent))] = t.Seq
 	d.recent[d.recentN%uint8(len(d.recent))] = sig
 	d.recentN++
 
@@ -296,11 +305,14 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 // isDuplicate reports whether sig repeats a recent segment exactly: same
 // sequence, acknowledgement, length and flags, and the same IPv4 ID (or,
 // without one, the same TCP timestamp), within dupWindowNs.
-func (e *Engine) isDuplicate(d *tcpDir, sig *segSig, p *decode.Packet) bool {
+func (e *Engine) isDuplicate(d *tcpDir, seq uint32, sig *segSig, p *decode.Packet) bool {
 	hasTS := p.TCP.Opts&decode.OptTimestamps != 0
 	for i := range d.recent {
+		if d.recentSeq[i] != seq {
+			continue
+		}
 		r := &d.recent[i]
-		if r.ns == 0 || r.seq != sig.seq || r.length != sig.length || r.ack != sig.ack || r.flags != sig.flags {
+		if r.ns == 0 || r.length != sig.length || r.ack != sig.ack || r.flags != sig.flags {
 			continue
 		}
 		if sig.ns-r.ns > dupWindowNs || sig.ns < r.ns {

@@ -57,6 +57,12 @@ type Options struct {
 	// Partitioned writes hive partitions (capture=NAME) even for a single
 	// capture; more than one capture always does.
 	Partitioned bool
+	// Progress, if set, is called now and then during each capture's run
+	// with the capture's index in the captures given, the bytes read of it
+	// so far, its size (-1 if unknown) and its frames so far. Captures run
+	// in parallel, so calls come from several goroutines at once
+	// (progress.Meter.Parallel takes them).
+	Progress func(capture int, bytesRead, size int64, frames uint64)
 }
 
 // CaptureResult is what was written for one capture.
@@ -357,6 +363,9 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 			}
 			w.Frame(f, info)
 		},
+	}
+	if opt.Progress != nil {
+		cfg.Progress = func(_ int, bytesRead, size int64, frames uint64) { opt.Progress(idx, bytesRead, size, frames) }
 	}
 	r, err := report.Run(cfg)
 	if err != nil {

@@ -414,10 +414,15 @@ func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 }
 
 func flowsSection(r *Report, opt Options) *section {
-	if opt.Top == 0 || len(r.Summary.List) == 0 {
+	// A top-only list (loss.Config.KeepTop) may be empty while flows
+	// exist: none lost anything.
+	if opt.Top == 0 || len(r.Summary.List) == 0 && (!r.Summary.TopOnly || r.Summary.FlowCount == 0) {
 		return nil
 	}
 	top, total := topFlows(r.Summary.List, opt.Top)
+	if r.Summary.TopOnly {
+		total = int(r.Summary.LossyFlows) // the list holds only the top flows
+	}
 	sec := &section{title: fmt.Sprintf("Flows that lost most (%d of %s with loss; %s in all)", len(top), num(uint64(total)), plural(r.Summary.FlowCount, "flow", "flows"))}
 	if total == 0 {
 		sec.title = "Flows that lost most"

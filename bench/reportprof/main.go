@@ -1,4 +1,4 @@
-// Command reportprof runs the report pipeline (report.Run, then the JSON
+// Command reportprof runs the report pipeline (report.Run, then the text
 // rendering to /dev/null) over captures under the CPU profiler, for
 // docs/performance.md: where the time of a full run goes.
 //
@@ -22,6 +22,7 @@ func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile to `FILE` at the end")
 	workers := flag.Int("workers", 0, "report.Config.Workers (0: the default)")
+	all := flag.Bool("all", false, "keep every flow (as the json and csv formats do) instead of the top 10 (the text format, the default)")
 	flag.Parse()
 	if *cpu != "" {
 		f, err := os.Create(*cpu)
@@ -34,8 +35,13 @@ func main() {
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	r, err := report.Run(report.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers,
-		Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+	// The engine configuration of `gapan report` (text format) or, with
+	// -all, of its json and csv formats.
+	ec := loss.Config{KeepTop: 10, KeepGaps: true}
+	if *all {
+		ec = loss.Config{KeepFlows: true, KeepGaps: true}
+	}
+	r, err := report.Run(report.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers, Engine: ec})
 	if err != nil {
 		fatal(err)
 	}

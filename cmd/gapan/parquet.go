@@ -7,11 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
@@ -33,6 +35,7 @@ type parquetFlags struct {
 	parallel      int
 	rowGroup      int
 	partitioned   bool
+	quiet         bool
 }
 
 func newParquetCmd() *cobra.Command {
@@ -80,6 +83,7 @@ an existing DIR is replaced only with --force.`,
 	f.IntVarP(&fl.parallel, "jobs", "j", 0, "captures processed at once (0: one per CPU)")
 	f.IntVar(&fl.rowGroup, "row-group-rows", parquet.DefaultRowGroupRows, "rows per Parquet row group")
 	f.BoolVar(&fl.partitioned, "partitioned", false, "write capture=NAME partitions even for a single capture")
+	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
 }
 
@@ -114,6 +118,9 @@ func expandCaptures(in []string) ([]string, error) {
 	return out, nil
 }
 
+// parquetMemoryLimit is gapan parquet's soft memory limit (runtime/debug).
+const parquetMemoryLimit = 384 << 20
+
 func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
 	if fl.out == "" || fl.out == "-" {
 		return usagef("parquet needs -o DIR (a dataset is a directory, not a stream)")
@@ -146,8 +153,19 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	if fl.idleTimeout == 0 {
 		opt.Engine.IdleTimeout = -1 // loss.Config: negative disables it
 	}
+	// The encoders' buffers come and go a row group at a time: a soft
+	// memory limit makes the collector return them before the heap
+	// doubles (GOGC), keeping the peak near the live set. GOMEMLIMIT, when
+	// set, wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(parquetMemoryLimit)
+	}
+	meter := progressMeter(stderr, fl.quiet, "parquet")
+	meter.Start()
+	opt.Progress = meter.Parallel(progress.Sizes(captures))
 	start := time.Now()
 	res, err := parquet.WriteDataset(fl.out, captures, opt)
+	meter.Done()
 	if err != nil {
 		return err
 	}

@@ -138,6 +138,11 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		cfg.Engine.OnFlow = nw.Flow
 	} else {
 		cfg.Engine.KeepFlows, cfg.Engine.KeepGaps = true, true
+		if fl.format == "text" || fl.format == "markdown" {
+			// These list only the top flows: keeping just those bounds
+			// the memory of a capture with millions of flows.
+			cfg.Engine.KeepFlows, cfg.Engine.KeepTop = false, max(fl.top, 1)
+		}
 	}
 	var tl *report.Timeline
 	if fl.format == "html" {

@@ -1,0 +1,77 @@
+package report
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gapan/gapan/loss"
+)
+
+// TestKeepTopMatchesKeepFlows holds the top-only run (loss.Config.KeepTop,
+// what the CLI uses for text and Markdown) to the run that keeps every
+// flow: for every corpus capture with a simulated sidecar, and for several
+// list sizes, the text and Markdown reports must be byte-identical, the
+// kept flows must be exactly the first ones of the report's ordering over
+// all flows, and LossyFlows must count the flows with loss.
+func TestKeepTopMatchesKeepFlows(t *testing.T) {
+	names, err := filepath.Glob(corpus + "*.pcap")
+	if err != nil || len(names) < 10 {
+		t.Fatalf("corpus: %d captures, %v", len(names), err)
+	}
+	dir := t.TempDir()
+	lossy := 0
+	for _, name := range names {
+		base := filepath.Base(name)
+		if strings.Contains(base, "invalid") || strings.Contains(base, "corrupt") || strings.Contains(base, "truncated") {
+			continue
+		}
+		caps := []string{simulated(t, dir, base, base, "list:3,10-12,50-90,200-203,1000,1001,5000-5100")}
+		all, err := Run(Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+		if err != nil {
+			t.Fatalf("%s: %v", base, err)
+		}
+		for _, n := range []int{1, 3, 10} {
+			top, err := Run(Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepTop: n, KeepGaps: true}})
+			if err != nil {
+				t.Fatalf("%s: %v", base, err)
+			}
+			want, wantTotal := topFlows(all.Summary.List, n)
+			got, _ := topFlows(top.Summary.List, n)
+			if !top.Summary.TopOnly || top.Summary.LossyFlows != uint64(wantTotal) || len(top.Summary.List) != len(want) {
+				t.Fatalf("%s top %d: TopOnly %v, LossyFlows %d (want %d), kept %d (want %d)", base, n,
+					top.Summary.TopOnly, top.Summary.LossyFlows, wantTotal, len(top.Summary.List), len(want))
+			}
+			for i := range want {
+				if got[i].FlowID != want[i].FlowID || got[i].LossScore != want[i].LossScore || got[i].SrcIP != want[i].SrcIP || got[i].Counters != want[i].Counters {
+					t.Fatalf("%s top %d: flow %d is %+v, want %+v", base, n, i, got[i], want[i])
+				}
+			}
+			if all.Summary.Flows != top.Summary.Flows || all.Summary.FlowCount != top.Summary.FlowCount {
+				t.Fatalf("%s top %d: flow sums differ", base, n)
+			}
+			for _, w := range []func(*bytes.Buffer, *Report) error{
+				func(b *bytes.Buffer, r *Report) error { return WriteText(b, r, Options{Top: n}) },
+				func(b *bytes.Buffer, r *Report) error { return WriteMarkdown(b, r, Options{Top: n}) },
+			} {
+				var a, b bytes.Buffer
+				if err := w(&a, all); err != nil {
+					t.Fatal(err)
+				}
+				if err := w(&b, top); err != nil {
+					t.Fatal(err)
+				}
+				if a.String() != b.String() {
+					t.Fatalf("%s top %d: report differs:\n%s\n----\n%s", base, n, a.String(), b.String())
+				}
+			}
+		}
+		if len(all.Summary.List) > 0 && all.Summary.LossyFlows > 0 {
+			lossy++
+		}
+	}
+	if lossy < 5 {
+		t.Errorf("only %d captures with lossy flows: the test compares little", lossy)
+	}
+}
