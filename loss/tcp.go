@@ -324,7 +324,9 @@ func (e *Engine) isDuplicate(d *tcpDir, seq uint32, sig *segSig, p *decode.Packe
 			}
 			continue
 		}
-		if hasTS && r.tsVal == sig.tsVal {
+		// Without an IP ID only data can be told apart: a repeated pure
+		// ACK with the same timestamp is a duplicate ACK, not a copy.
+		if hasTS && r.tsVal == sig.tsVal && sig.length > 0 {
 			return true
 		}
 	}
