@@ -436,8 +436,10 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 	if isReorder && !isRetx {
 		a.c().Reordered++
 	}
-	if covered > 0 {
-		// Data the capture already saw, sent again.
+	if covered > 0 && !isRetx && !isReorder {
+		// Data the capture already saw, sent again. (A segment that also
+		// fills a hole is one repacketized retransmission: the seen bytes
+		// it repeats are how the sender cut it, not another loss.)
 		zeroWindowProbe := peer.window0 && end-s <= 1
 		if !zeroWindowProbe {
 			isRetx = true
