@@ -49,7 +49,8 @@ type Flow[S any] struct {
 	// each protocol separately). The JSON, CSV and Parquet outputs share it.
 	ID uint64
 	// Key is the flow's canonical key.
-	Key Key
+	Key  Key
+	hash uint32 // the key's hash in the table's index (fills the key's 8-byte word)
 	// FirstNs and LastNs are the capture timestamps of the flow's first and
 	// latest frame (LastNs never decreases).
 	FirstNs, LastNs int64
@@ -61,8 +62,7 @@ type Flow[S any] struct {
 
 	initiatorIsA bool
 	tcp          tcpTrack
-	prev, next   int32  // activity list, least recently active first
-	hash         uint32 // the key's hash in the table's index
+	prev, next   int32 // activity list, least recently active first
 
 	// State is the caller's per-flow state, stored inline so attaching it
 	// costs no allocation. It is zero when the flow starts. It comes last

@@ -132,7 +132,7 @@ func TestCraftedTCP(t *testing.T) {
 			seg{seq: 101, ack: 1, len: 100, ipid: 4, notCapture: true},
 			seg{seq: 201, ack: 1, len: 100, ipid: 5, notCapture: true},
 			seg{fromB: true, seq: 1, ack: 101, sack: [][2]uint32{{201, 301}}, ipid: 2}, // B has 201..301, the tap never saw it
-			seg{fromB: true, seq: 1, ack: 301, ipid: 3},                                 // and 101..201 too
+			seg{fromB: true, seq: 1, ack: 301, ipid: 3},                                // and 101..201 too
 		), map[string]uint64{"captureLostBytes": 200, "ackLost": 1, "holes": 1, "unknown": 0, "upstream": 0}},
 
 		{"duplicate ACKs are not copies", append(handshake(),

@@ -156,6 +156,9 @@ type Engine struct {
 	pfS  []uint64 // local arrays, which would be zeroed at every call
 	sink uint64   // what Prefetch read, so that the reads stay
 	top  topFlows
+	// bigTops holds the bracket rings of the TCP directions of flows that
+	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
+	bigTops map[*tcpDir]*[bracketDepth]uint64
 
 	secCur int64
 	secIdx int
@@ -264,7 +267,7 @@ func (e *Engine) Prefetch(ks []FlowKey) {
 	for _, a := range as {
 		for i := range a.tcp {
 			d := &a.tcp[i]
-			sink += uint64(d.next) + uint64(d.lastRaw) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN%uint8(len(d.recent))].ns)
+			sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns)
 		}
 	}
 	clear(as)
@@ -348,6 +351,10 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 		a.rec = &rec
 	}
 	a.tcpEnd()
+	if e.bigTops != nil {
+		delete(e.bigTops, &a.tcp[0])
+		delete(e.bigTops, &a.tcp[1])
+	}
 	e.rtpEnd(a)
 	a.endRound = e.exp.round
 	e.ended = append(e.ended, a)

@@ -56,46 +56,96 @@ type segSig struct {
 // tcpDir is the sequence-space state of one direction of a TCP flow.
 // With tens of thousands of live flows each frame's accounting waits on
 // cache misses on this state, and with a million its size is the run's
-// memory, so it is small (256 bytes) and ordered by use: the first 64
-// bytes are what the peer's acknowledgements read too, the next 48 what
-// every segment of this direction reads; of the duplicate ring a segment
-// that repeats no recent sequence number only writes one entry.
+// memory, so it is small (192 bytes, three cache lines) and ordered by
+// use: the first 64 bytes are what the peer's acknowledgements and every
+// segment of this direction read; of the duplicate ring a segment that
+// repeats no recent sequence number only writes one entry.
 type tcpDir struct {
 	next    int64 // end of the highest sequence number seen
-	lastAbs int64
+	lastAbs int64 // unwrapped sequence number of the latest segment taken (lastRaw)
 	acked   int64 // highest cumulative ACK the peer sent for this direction
 	topNs   int64 // time of the latest frame that advanced the highest sequence number
-	winMax  int64 // largest receive window this side advertised, in bytes
-	holes   []hole
+	// hp holds the open holes, sorted; nil until the direction has one.
+	hp *[]hole
 
 	lastRaw uint32
 	isn     uint32
-	topN    uint32 // pushes so far (saturating use: only whether it reached bracketDepth and its value mod bracketDepth matter)
 	maxPay  int32
+	winMax  int32 // largest receive window this side advertised, in bytes (at most 65535<<14)
 	// ipIDSeq is the evidence that IP IDs increase per segment: >0
 	// sequential (kept within -16..16).
-	ipIDSeq   int8
-	recentN   uint8
-	ws        uint8 // the SYN's window scale shift count
-	init      bool
-	ackSeen   bool
-	synSeen   bool
-	ackFlag   bool // this side has sent a segment with the ACK flag
-	wsOpt     bool // the SYN carried a window scale option
-	window0   bool // the last segment advertised a zero window
-	tso       bool // segments larger than an Ethernet MTU: captured on the sending host
-	lastIPID  uint16
-	mss       uint16
-	recentSeq [4]uint32 // sequence numbers of the duplicate ring, recent
+	ipIDSeq int8
+	// rings holds the positions of the two rings: bits 0-2 the pushes
+	// into tops so far (topN), bits 3-4 the next entry of the
+	// duplicate ring.
+	rings    uint8
+	ws       uint8 // the SYN's window scale shift count
+	bits     dirBits
+	lastIPID uint16
+	mss      uint16
 
+	recentSeq [4]uint32 // sequence numbers of the duplicate ring, recent
 	// tops holds the last frames that advanced the highest sequence number
-	// (ring, newest at topN-1). Data beyond the highest sequence number
-	// was sent after the frame that first carried it; but the latest such
-	// frame may be a retransmission of data lost upstream that merely
-	// looks new, so brackets start at the oldest of the last few.
-	tops   [bracketDepth]uint64
+	// (ring, newest at topN-1), as offsets from the flow's first frame
+	// (acct.firstFrame); a flow that outlives 2^32 frames keeps them in
+	// Engine.bigTops instead (bitBigTops). Data beyond the highest
+	// sequence number was sent after the frame that first carried it; but
+	// the latest such frame may be a retransmission of data lost upstream
+	// that merely looks new, so brackets start at the oldest of the last
+	// few.
+	tops   [bracketDepth]uint32
 	recent [4]segSig // the last segments, for exact-duplicate detection
-	_      [16]byte  // to 256 bytes: the two directions' hot lines stay aligned
+}
+
+// dirBits are a tcpDir's flags.
+type dirBits uint8
+
+const (
+	bitInit    dirBits = 1 << iota // the direction has a sequence base
+	bitAckSeen                     // acked holds an acknowledgement
+	bitSynSeen                     // this side sent a SYN (isn holds it)
+	bitAckFlag                     // this side has sent a segment with the ACK flag
+	bitWSOpt                       // the SYN carried a window scale option
+	bitWindow0                     // the last segment advertised a zero window
+	bitTSO                         // segments larger than an Ethernet MTU: captured on the sending host
+	bitBigTops                     // tops are kept in Engine.bigTops
+)
+
+func (d *tcpDir) is(b dirBits) bool { return d.bits&b != 0 }
+
+func (d *tcpDir) set(b dirBits, v bool) {
+	if v {
+		d.bits |= b
+	} else {
+		d.bits &^= b
+	}
+}
+
+// topN is the number of pushes into tops so far, saturating: it stays
+// within 4..7 once it has reached bracketDepth, so that whether it
+// reached bracketDepth and its value mod bracketDepth, all that is used
+// of it, are those of the true count.
+func (d *tcpDir) topN() uint8 { return d.rings & 7 }
+
+func (d *tcpDir) incTopN() {
+	n := d.rings&7 + 1
+	if n == 2*bracketDepth {
+		n = bracketDepth
+	}
+	d.rings = d.rings&^7 | n
+}
+
+// recentN is the duplicate ring's next entry.
+func (d *tcpDir) recentN() uint8 { return d.rings >> 3 & 3 }
+
+func (d *tcpDir) incRecentN() { d.rings = d.rings&^(3<<3) | (d.recentN()+1)&3<<3 }
+
+// nHoles is the number of open holes.
+func (d *tcpDir) nHoles() int {
+	if d.hp == nil {
+		return 0
+	}
+	return len(*d.hp)
 }
 
 // unknownScale is the window scale assumed for a flow whose handshake was
@@ -106,12 +156,12 @@ const unknownScale = 10
 // scale returns the window scale shift of this side's window field.
 func (d *tcpDir) scale(peer *tcpDir) uint8 {
 	switch {
-	case d.synSeen && peer.synSeen:
-		if d.wsOpt && peer.wsOpt {
+	case d.is(bitSynSeen) && peer.is(bitSynSeen):
+		if d.is(bitWSOpt) && peer.is(bitWSOpt) {
 			return d.ws
 		}
 		return 0
-	case d.synSeen && !d.wsOpt:
+	case d.is(bitSynSeen) && !d.is(bitWSOpt):
 		return 0
 	}
 	return unknownScale
@@ -121,10 +171,33 @@ func (d *tcpDir) scale(peer *tcpDir) uint8 {
 // sequence number a bracket reaches back over (docs/metrics.md).
 const bracketDepth = 4
 
-func (d *tcpDir) pushTop(gi uint64, ns int64) {
-	d.tops[d.topN%bracketDepth] = gi
-	d.topN++
+// pushTop records global frame gi, at time ns, as the latest that
+// advanced the highest sequence number of d, a direction of a.
+func (e *Engine) pushTop(a *acct, d *tcpDir, gi uint64, ns int64) {
+	if off := gi - a.firstFrame; off>>32 == 0 && d.bits&bitBigTops == 0 {
+		d.tops[d.topN()%bracketDepth] = uint32(off)
+	} else {
+		e.pushBigTop(a, d, gi)
+	}
+	d.incTopN()
 	d.topNs = ns
+}
+
+// pushBigTop is pushTop's fallback for a flow that outlived 2^32 frames.
+func (e *Engine) pushBigTop(a *acct, d *tcpDir, gi uint64) {
+	if !d.is(bitBigTops) {
+		// Keep the flow's frame numbers whole from now on.
+		big := new([bracketDepth]uint64)
+		for i, t := range d.tops {
+			big[i] = a.firstFrame + uint64(t)
+		}
+		if e.bigTops == nil {
+			e.bigTops = make(map[*tcpDir]*[bracketDepth]uint64)
+		}
+		e.bigTops[d] = big
+		d.set(bitBigTops, true)
+	}
+	e.bigTops[d][d.topN()%bracketDepth] = gi
 }
 
 // maxBytesPerNs bounds how fast a sender can have sent data the capture
@@ -139,19 +212,24 @@ const maxBytesPerNs = 12.5
 // sender outruns its link.
 func (d *tcpDir) plausibleAhead(acker *tcpDir, ns int64) int64 {
 	dt := max(ns-d.topNs, 0)
-	return max(acker.winMax, 65535) + 1 + int64(float64(dt)*maxBytesPerNs)
+	return max(int64(acker.winMax), 65535) + 1 + int64(float64(dt)*maxBytesPerNs)
 }
 
 // bracketStart is the frame after which data beyond the highest sequence
-// number seen was sent.
-func (d *tcpDir) bracketStart() uint64 {
-	if d.topN == 0 {
+// number seen of d, a direction of a, was sent.
+func (e *Engine) bracketStart(a *acct, d *tcpDir) uint64 {
+	n := d.topN()
+	if n == 0 {
 		return 0
 	}
-	if d.topN < bracketDepth {
-		return d.tops[0]
+	i := n % bracketDepth
+	if n < bracketDepth {
+		i = 0
 	}
-	return d.tops[d.topN%bracketDepth]
+	if d.is(bitBigTops) {
+		return e.bigTops[d][i]
+	}
+	return a.firstFrame + uint64(d.tops[i])
 }
 
 // abs unwraps a 32-bit sequence number near the direction's last one.
@@ -201,16 +279,16 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 
 	// Exact duplicates (a mirror port's second copy) change nothing.
 	sig := segSig{ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
-	if d.init && e.isDuplicate(d, t.Seq, &sig, p) {
+	if d.is(bitInit) && e.isDuplicate(d, t.Seq, &sig, p) {
 		a.c().Duplicates++
 		return
 	}
-	d.recentSeq[d.recentN%uint8(len(d.recent))] = t.Seq
-	d.recent[d.recentN%uint8(len(d.recent))] = sig
-	d.recentN++
+	d.recentSeq[d.recentN()] = t.Seq
+	d.recent[d.recentN()] = sig
+	d.incRecentN()
 
 	if p.IPVersion == 4 {
-		if d.init {
+		if d.is(bitInit) {
 			delta := uint16(p.IPID) - d.lastIPID
 			if delta > 0 && delta < 64 {
 				if d.ipIDSeq < 16 {
@@ -226,7 +304,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		d.maxPay = int32(payLen)
 	}
 	if p.IPLen > 1500 {
-		d.tso = true
+		d.set(bitTSO, true)
 	}
 
 	// The segment's acknowledgement concerns the other direction.
@@ -235,41 +313,46 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
 		// side that is not a SYN/ACK answers nothing the peer sent (a
 		// stray or challenge ACK, RFC 5961): it must not count as loss.
-		if !(peer.synSeen && !peer.ackFlag && !d.synSeen && t.Flags&decode.TCPSyn == 0) {
+		if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) {
 			e.tcpAck(a, peer, d, p, gi, ns)
-		} else if peer.init && peer.abs(t.Ack) != peer.next {
+		} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
 			a.c().ImplausibleAcks++
 		}
 	}
-	d.window0 = t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0
+	d.set(bitWindow0, t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0)
 	if t.Flags&decode.TCPAck != 0 {
-		d.ackFlag = true
+		d.set(bitAckFlag, true)
 	}
 	if t.Flags&decode.TCPRst == 0 {
 		win := int64(t.Window)
 		if t.Flags&decode.TCPSyn != 0 {
-			d.wsOpt, d.ws = t.Opts&decode.OptWindowScale != 0, min(t.WindowScale, 14)
+			d.set(bitWSOpt, t.Opts&decode.OptWindowScale != 0)
+			d.ws = min(t.WindowScale, 14)
 		} else {
 			win <<= d.scale(peer)
 		}
-		d.winMax = max(d.winMax, win)
+		d.winMax = int32(max(int64(d.winMax), win))
 	}
 
 	// A SYN sets the direction's sequence base: whatever was seen before
 	// with another base (a stray ACK, a previous connection) is forgotten.
-	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.synSeen || d.isn != t.Seq) {
-		if d.init {
+	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.is(bitSynSeen) || d.isn != t.Seq) {
+		if d.is(bitInit) {
 			a.c().SeqRebases++
 		}
-		d.init, d.ackSeen, d.holes = false, false, d.holes[:0]
-		d.synSeen, d.isn = true, t.Seq
+		d.set(bitInit|bitAckSeen, false)
+		if d.hp != nil {
+			*d.hp = (*d.hp)[:0]
+		}
+		d.set(bitSynSeen, true)
+		d.isn = t.Seq
 	}
-	if !d.init {
-		d.init = true
+	if !d.is(bitInit) {
+		d.set(bitInit, true)
 		d.lastRaw = t.Seq
 		d.lastAbs = 1 << 32
 		d.next = d.lastAbs + seqLen
-		d.pushTop(gi, ns)
+		e.pushTop(a, d, gi, ns)
 		return
 	}
 	if t.Flags&decode.TCPRst != 0 {
@@ -288,7 +371,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if s > d.next {
 		a.c().HoleEvents++
-		e.addHole(a, d, hole{start: d.next, end: s, lo: d.bracketStart(), hi: gi, det: gi, detectNs: ns,
+		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns,
 			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
 		d.next = s
@@ -298,7 +381,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if end >= d.next {
 		d.next = end
-		d.pushTop(gi, ns)
+		e.pushTop(a, d, gi, ns)
 	}
 }
 
@@ -336,13 +419,17 @@ func (e *Engine) isDuplicate(d *tcpDir, seq uint32, sig *segSig, p *decode.Packe
 // addHole records a new hole, giving up the oldest one when there are too
 // many.
 func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
-	if len(d.holes) >= maxHoles {
-		old := d.holes[0]
-		a.unknown(d, old.end-old.start)
-		copy(d.holes, d.holes[1:])
-		d.holes = d.holes[:len(d.holes)-1]
+	if d.hp == nil {
+		d.hp = new([]hole)
 	}
-	d.holes = append(d.holes, h)
+	hs := *d.hp
+	if len(hs) >= maxHoles {
+		old := hs[0]
+		a.unknown(d, old.end-old.start)
+		copy(hs, hs[1:])
+		hs = hs[:len(hs)-1]
+	}
+	*d.hp = append(hs, h)
 }
 
 func (a *acct) unknown(d *tcpDir, bytes int64) {
@@ -354,13 +441,14 @@ func (a *acct) unknown(d *tcpDir, bytes int64) {
 // continue from. When widenTo is not 0, what remains of the hole gets its
 // bracket widened to end at global frame widenTo.
 func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
-	h := &d.holes[i]
+	hs := *d.hp
+	h := &hs[i]
 	if widenTo > h.hi {
 		h.hi = widenTo
 	}
 	switch {
 	case lo <= h.start && hi >= h.end:
-		d.holes = append(d.holes[:i], d.holes[i+1:]...)
+		*d.hp = append(hs[:i], hs[i+1:]...)
 		return i - 1
 	case lo <= h.start:
 		h.start = hi
@@ -370,13 +458,14 @@ func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 		right := *h
 		right.start, right.charged, right.round = hi, 0, 0
 		h.end = lo
-		if len(d.holes) >= maxHoles {
+		if len(hs) >= maxHoles {
 			a.unknown(d, right.end-right.start)
 			return i
 		}
-		d.holes = append(d.holes, hole{})
-		copy(d.holes[i+2:], d.holes[i+1:])
-		d.holes[i+1] = right
+		hs = append(hs, hole{})
+		copy(hs[i+2:], hs[i+1:])
+		hs[i+1] = right
+		*d.hp = hs
 		return i + 1
 	}
 	return i
@@ -408,8 +497,8 @@ func isRetransmission(h *hole, p *decode.Packet, d *tcpDir, ns int64) bool {
 func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end int64, gi uint64, ns int64) {
 	covered := end - s
 	isRetx, isReorder := false, false
-	for i := 0; i < len(d.holes); i++ {
-		h := &d.holes[i]
+	for i := 0; i < d.nHoles(); i++ {
+		h := &(*d.hp)[i]
 		lo, hi := max(s, h.start), min(end, h.end)
 		if lo >= hi {
 			continue
@@ -418,7 +507,7 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		covered -= n
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
-			if d.tso || e.hasGap(h.lo, h.det) {
+			if d.is(bitTSO) || e.hasGap(h.lo, h.det) {
 				a.c().AmbiguousSegments++
 				a.c().AmbiguousBytes += uint64(n)
 			} else {
@@ -440,10 +529,10 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		// Data the capture already saw, sent again. (A segment that also
 		// fills a hole is one repacketized retransmission: the seen bytes
 		// it repeats are how the sender cut it, not another loss.)
-		zeroWindowProbe := peer.window0 && end-s <= 1
+		zeroWindowProbe := peer.is(bitWindow0) && end-s <= 1
 		if !zeroWindowProbe {
 			isRetx = true
-			if peer.ackSeen && end <= peer.acked {
+			if peer.is(bitAckSeen) && end <= peer.acked {
 				a.c().SpuriousRetransmissions++
 			} else {
 				a.c().DownstreamLostSegments++
@@ -461,7 +550,7 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 // saw them (capture loss), and acknowledged data above the highest sequence
 // number seen is capture loss too (Wireshark's ack_lost_segment).
 func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, ns int64) {
-	if !d.init {
+	if !d.is(bitInit) {
 		return
 	}
 	t := &p.TCP
@@ -474,7 +563,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	// what was acknowledged: an ACK further ahead acknowledges nothing
 	// real (a forged or foreign segment) and is ignored.
 	base := d.next
-	if d.ackSeen && d.acked < base {
+	if d.is(bitAckSeen) && d.acked < base {
 		base = d.acked
 	}
 	ahead := d.plausibleAhead(acker, ns)
@@ -482,8 +571,9 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 		a.c().ImplausibleAcks++
 		return
 	}
-	if !d.ackSeen || ack > d.acked {
-		d.acked, d.ackSeen = ack, true
+	if !d.is(bitAckSeen) || ack > d.acked {
+		d.acked = ack
+		d.set(bitAckSeen, true)
 	}
 	e.receivedUpTo(a, d, d.acked, gi)
 	if t.Opts&decode.OptSACK == 0 {
@@ -500,15 +590,15 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 
 // receivedUpTo is received for a cumulative acknowledgement.
 func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
-	for i := 0; i < len(d.holes); i++ {
-		h := &d.holes[i]
+	for i := 0; i < d.nHoles(); i++ {
+		h := &(*d.hp)[i]
 		if h.start >= ack {
 			break // holes are sorted: none further is acknowledged
 		}
 		hi := min(h.end, ack)
 		e.captureLost(a, d, h.start, hi, h, gi)
 		if hi == h.end {
-			d.holes = append(d.holes[:i], d.holes[i+1:]...)
+			*d.hp = append((*d.hp)[:i], (*d.hp)[i+1:]...)
 			i--
 		} else {
 			h.start = hi
@@ -516,15 +606,15 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 	}
 	if ack > d.next {
 		a.c().AckLostEvents++
-		e.captureLost(a, d, d.next, ack, &hole{lo: d.bracketStart()}, gi)
+		e.captureLost(a, d, d.next, ack, &hole{lo: e.bracketStart(a, d)}, gi)
 		d.next = ack
 	}
 }
 
 // received marks [l, r) as received by the peer (a SACK block).
 func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
-	for i := 0; i < len(d.holes); i++ {
-		h := &d.holes[i]
+	for i := 0; i < d.nHoles(); i++ {
+		h := &(*d.hp)[i]
 		lo, hi := max(l, h.start), min(r, h.end)
 		if lo >= hi {
 			continue
@@ -536,10 +626,10 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 		a.c().AckLostEvents++
 		if l > d.next {
 			a.c().HoleEvents++
-			e.addHole(a, d, hole{start: d.next, end: l, lo: d.bracketStart(), hi: gi, det: gi, detectNs: ns})
-			e.captureLost(a, d, l, r, &hole{lo: d.bracketStart()}, gi)
+			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns})
+			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d)}, gi)
 		} else {
-			e.captureLost(a, d, d.next, r, &hole{lo: d.bracketStart()}, gi)
+			e.captureLost(a, d, d.next, r, &hole{lo: e.bracketStart(a, d)}, gi)
 		}
 		d.next = r
 	}
@@ -577,9 +667,12 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 func (a *acct) tcpEnd() {
 	for i := range a.tcp {
 		d := &a.tcp[i]
-		for _, h := range d.holes {
+		if d.hp == nil {
+			continue
+		}
+		for _, h := range *d.hp {
 			a.unknown(d, h.end-h.start)
 		}
-		d.holes = nil
+		d.hp = nil
 	}
 }

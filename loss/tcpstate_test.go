@@ -1,0 +1,85 @@
+package loss
+
+import (
+	"testing"
+	"unsafe"
+
+	"github.com/gapan/gapan/flow"
+)
+
+// TestTCPStateSize holds the per-flow accounting state to the size
+// docs/performance.md states: it is the memory of a run with a million
+// live flows.
+func TestTCPStateSize(t *testing.T) {
+	// tcpDir.rings packs the ring positions for rings of four.
+	if bracketDepth != 4 || len(tcpDir{}.recent) != 4 || len(tcpDir{}.recentSeq) != 4 {
+		t.Errorf("rings of %d and %d entries, want 4", bracketDepth, len(tcpDir{}.recent))
+	}
+	if got := unsafe.Sizeof(tcpDir{}); got != 192 {
+		t.Errorf("tcpDir is %d bytes, want 192", got)
+	}
+	if got := unsafe.Sizeof(acct{}); got != 448 {
+		t.Errorf("acct is %d bytes, want 448", got)
+	}
+	if got := unsafe.Sizeof(flow.Flow[state]{}); got != 160 {
+		t.Errorf("the flow record is %d bytes, want 160", got)
+	}
+	if got := unsafe.Offsetof(tcpDir{}.recentSeq); got != 64 {
+		t.Errorf("the first cache line of tcpDir ends at %d, want 64", got)
+	}
+}
+
+// TestBracketRingFallback checks that the bracket ring, kept as 32-bit
+// offsets from the flow's first frame, gives the same bracket starts as a
+// ring of whole frame numbers, also for a flow that outlives 2^32 frames
+// (its ring moves to Engine.bigTops) and after the flow ends.
+func TestBracketRingFallback(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first uint64
+		steps []uint64 // increments between pushes
+	}{
+		{"short", 7, []uint64{0, 1, 1, 5, 2, 9, 1}},
+		{"long: the saturating count wraps", 3, []uint64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}},
+		{"offset just fits", 1, []uint64{0, 3, 1<<32 - 5, 1, 2, 1}},
+		{"crosses 2^32 at first push after a few", 100, []uint64{0, 10, 20, 1 << 32, 1, 1, 1, 1 << 33}},
+		{"crosses before the ring is full", 1, []uint64{0, 1 << 32, 4, 4, 4, 4}},
+		{"first push already far", 5, []uint64{1<<32 + 7, 1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := NewEngine(Config{})
+			a := &acct{firstFrame: tc.first}
+			d := &a.tcp[1]
+			var ref []uint64
+			want := func() uint64 {
+				if len(ref) == 0 {
+					return 0
+				}
+				return ref[max(0, len(ref)-bracketDepth)]
+			}
+			if got := e.bracketStart(a, d); got != 0 {
+				t.Fatalf("empty ring: bracket start %d, want 0", got)
+			}
+			gi := tc.first
+			for i, s := range tc.steps {
+				gi += s
+				e.pushTop(a, d, gi, int64(i))
+				ref = append(ref, gi)
+				if got := e.bracketStart(a, d); got != want() {
+					t.Fatalf("after push %d (frame %d): bracket start %d, want %d", i, gi, got, want())
+				}
+				if d.topNs != int64(i) {
+					t.Fatalf("topNs %d, want %d", d.topNs, i)
+				}
+			}
+			big := gi-tc.first > 1<<32-1
+			if d.is(bitBigTops) != big || (e.bigTops[d] != nil) != big {
+				t.Errorf("fallback used %v (map entry %v), want %v", d.is(bitBigTops), e.bigTops[d] != nil, big)
+			}
+			e.flowEnded(&flow.Flow[state]{State: state{a: a}, Reason: flow.ReasonIdle})
+			if len(e.bigTops) != 0 {
+				t.Errorf("%d bigTops entries left after the flow ended", len(e.bigTops))
+			}
+		})
+	}
+}
