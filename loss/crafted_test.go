@@ -144,6 +144,19 @@ func TestCraftedTCP(t *testing.T) {
 			seg{seq: 101, ack: 1, len: 100, ipid: 4}, // a mirror port's copy: same IP ID
 		), map[string]uint64{"duplicates": 1, "retransmissions": 0}},
 
+		{"resent before the receiver acknowledged it: downstream loss", append(handshake(),
+			seg{seq: 1, ack: 1, len: 100, ipid: 3},
+			seg{seq: 1, ack: 1, len: 100, ipid: 4}, // RTO: the tap saw it, the receiver did not ack
+			seg{fromB: true, seq: 1, ack: 101, ipid: 2},
+		), map[string]uint64{"retransmissions": 1, "downstream": 1, "spurious": 0, "upstream": 0}},
+
+		{"resent after the receiver acknowledged it: spurious", append(handshake(),
+			seg{seq: 1, ack: 1, len: 100, ipid: 3},
+			seg{fromB: true, seq: 1, ack: 101, ipid: 2},
+			seg{seq: 1, ack: 1, len: 100, ipid: 4}, // the ACK crossed the retransmission
+			seg{fromB: true, seq: 1, ack: 101, sack: [][2]uint32{{1, 101}}, ipid: 3},
+		), map[string]uint64{"retransmissions": 1, "downstream": 0, "spurious": 1, "upstream": 0}},
+
 		{"lost FIN is one sequence number", append(handshake(),
 			seg{seq: 1, ack: 1, len: 100, ipid: 3},
 			seg{seq: 101, ack: 1, fin: true, ipid: 4, notCapture: true},

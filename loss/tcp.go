@@ -532,7 +532,7 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		zeroWindowProbe := peer.is(bitWindow0) && end-s <= 1
 		if !zeroWindowProbe {
 			isRetx = true
-			if peer.is(bitAckSeen) && end <= peer.acked {
+			if d.is(bitAckSeen) && end <= d.acked {
 				a.c().SpuriousRetransmissions++
 			} else {
 				a.c().DownstreamLostSegments++
