@@ -3,6 +3,7 @@ package annotate
 import (
 	"bytes"
 	"errors"
+	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -17,24 +18,10 @@ import (
 
 const corpus = "../testdata/corpus/"
 
-// needTool skips the test when name is not installed, except under CI=true
-// where a missing tool is a failure.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
 // tshark runs tshark on file and returns its tab-separated field rows.
 func tshark(t testing.TB, file, filter string, fields ...string) [][]string {
 	t.Helper()
-	bin := needTool(t, "tshark")
+	bin := testenv.NeedTool(t, "tshark")
 	args := []string{"-n", "-o", "frame.generate_md5_hash:TRUE", "-r", file, "-T", "fields"}
 	if filter != "" {
 		args = append(args, "-Y", filter)
@@ -63,7 +50,7 @@ func tshark(t testing.TB, file, filter string, fields ...string) [][]string {
 // reports for file.
 func capinfosComment(t testing.TB, file string) string {
 	t.Helper()
-	bin := needTool(t, "capinfos")
+	bin := testenv.NeedTool(t, "capinfos")
 	out, err := exec.Command(bin, "-k", file).Output()
 	if err != nil {
 		t.Fatalf("capinfos -k %s: %v", file, err)

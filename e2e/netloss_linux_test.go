@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -28,24 +29,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// skipOrFail skips on a developer's machine and fails in CI, where every
-// prerequisite is installed and the tests run as root.
-func skipOrFail(t *testing.T, reason string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s (CI=true: this test must run)", reason)
-	}
-	t.Skip(reason)
-}
-
 func need(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "needs root to create network namespaces and capture")
+		testenv.SkipOrFail(t, "needs root to create network namespaces and capture")
 	}
 	for _, tool := range []string{"ip", "nft"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, tool+" not installed (iproute2, nftables)")
+			testenv.SkipOrFail(t, tool+" not installed (iproute2, nftables)")
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"net/netip"
 	"os"
@@ -21,19 +22,6 @@ import (
 )
 
 const corpusDir = "../testdata/corpus"
-
-// needTool skips when a tool is missing, or fails when CI=true.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required when CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 // frameResult is what the decoder and flow table said about one frame.
 type frameResult struct {
@@ -96,7 +84,7 @@ func runCapture(t testing.TB, path string, opt flow.Options[struct{}]) ([]frameR
 // frames that are not TCP) and frame.len.
 func tsharkStreams(t testing.TB, path string) (stream map[int]int, length map[int]int) {
 	t.Helper()
-	ts := needTool(t, "tshark")
+	ts := testenv.NeedTool(t, "tshark")
 	out, err := exec.Command(ts, "-n", "-r", path, "-Y", "tcp && !icmp && !icmpv6",
 		"-T", "fields", "-e", "frame.number", "-e", "tcp.stream", "-e", "frame.len").Output()
 	if err != nil {
@@ -139,7 +127,7 @@ func parseAddrPort(t testing.TB, s string) netip.AddrPort {
 
 func tsharkConv(t testing.TB, path string) []convRow {
 	t.Helper()
-	ts := needTool(t, "tshark")
+	ts := testenv.NeedTool(t, "tshark")
 	out, err := exec.Command(ts, "-n", "-q", "-r", path, "-z", "conv,tcp").Output()
 	if err != nil {
 		t.Fatalf("tshark conv: %v", err)

@@ -145,7 +145,6 @@ type Engine struct {
 	est   estimator
 	info  FrameInfo
 	gi    uint64 // global frame index of the current frame
-	file  int
 	gapN  uint64 // gap events so far
 	lostN uint64 // frames lost in gaps so far
 	ended []*acct
@@ -279,9 +278,6 @@ func (e *Engine) Prefetch(ks []FlowKey) {
 func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInfo {
 	e.gi++
 	gi := e.gi
-	if f.File != e.file {
-		e.file = f.File
-	}
 	e.cap.Add(f)
 	if f.GapBefore > 0 {
 		e.gapN++

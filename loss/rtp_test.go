@@ -1,6 +1,7 @@
 package loss_test
 
 import (
+	"github.com/gapan/gapan/internal/testenv"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -17,7 +18,7 @@ import (
 // within the reorder window are not loss, as in tshark's expected minus
 // received.
 func TestRTPAgainstTshark(t *testing.T) {
-	needTshark(t)
+	testenv.NeedTool(t, "tshark")
 	row := regexp.MustCompile(`^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x[0-9A-Fa-f]+\s+.*?\s(\d+)\s+(-?\d+) \(`)
 	for _, tc := range []struct {
 		file      string

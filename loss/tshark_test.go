@@ -3,24 +3,13 @@ package loss_test
 import (
 	"bufio"
 	"bytes"
-	"os"
+	"github.com/gapan/gapan/internal/testenv"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 )
-
-// needTshark skips without tshark, except in CI where it must be there.
-func needTshark(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("tshark is required in CI (scripts/test installs it)")
-		}
-		t.Skip("tshark not installed: skipping the cross-check against Wireshark")
-	}
-}
 
 // tsharkStream is what tshark's TCP analysis says about one tcp.stream.
 type tsharkStream struct {
@@ -88,7 +77,7 @@ func tsharkTCP(t *testing.T, path string) map[int]*tsharkStream {
 // with a new initial sequence number, which resets gapan's sequence base
 // (seq_rebases) where tshark sees "previous segment not captured".
 func TestTsharkHoles(t *testing.T) {
-	needTshark(t)
+	testenv.NeedTool(t, "tshark")
 	files := []string{
 		"tls-subjectaltname.pcap", "ndpi-netflix.pcap", "gopacket-cip.pcap", "zeek-dcerpc-20-fids-no-close.pcap",
 		"zeek-http-1000-requests-one-dropped-response.pcap", "ndpi-teams.pcap", "ndpi-wechat.pcap", "ndpi-tumblr-ipv6.pcap",
@@ -145,7 +134,7 @@ func TestTsharkHoles(t *testing.T) {
 // on VLAN 80) is two one-way flows in gapan and one tcp.stream in
 // Wireshark, which ignores VLANs. Each one-way flow has no ACK evidence.
 func TestTsharkAsymmetricVLAN(t *testing.T) {
-	needTshark(t)
+	testenv.NeedTool(t, "tshark")
 	path := filepath.Join("..", "testdata", "corpus", "zeek-ldap-gap-data-missing.pcapng")
 	ts := tsharkTCP(t, path)
 	if len(ts) != 1 || ts[0].lost != 1 || ts[0].ackLost != 2 {
@@ -181,7 +170,7 @@ func TestTsharkAsymmetricVLAN(t *testing.T) {
 // FINs, repacketized resends), and the bound is what was measured over
 // these captures: 3,421 flows, 5 different.
 func TestTsharkRetransmissions(t *testing.T) {
-	needTshark(t)
+	testenv.NeedTool(t, "tshark")
 	var flows, differ int
 	for _, name := range []string{"tls-subjectaltname.pcap", "ndpi-netflix.pcap", "gopacket-cip.pcap", "ndpi-teams.pcap",
 		"ndpi-wechat.pcap", "ndpi-tumblr-ipv6.pcap", "ndpi-ultrasurf-vlan.pcap", "ndpi-alexa-app.pcapng",

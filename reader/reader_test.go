@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -130,18 +131,6 @@ type tsharkFrame struct {
 	hasTs                 bool
 }
 
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required when CI=true: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
 // parseEpoch turns tshark's "sec.frac" into ns exactly.
 func parseEpoch(s string) (int64, error) {
 	neg := strings.HasPrefix(s, "-")
@@ -202,7 +191,7 @@ func tsharkFrames(t *testing.T, tshark, file string) []tsharkFrame {
 // TestAgainstTshark compares every frame's timestamp, lengths and
 // interface with tshark for the corpus files both can read completely.
 func TestAgainstTshark(t *testing.T) {
-	tshark := needTool(t, "tshark")
+	tshark := testenv.NeedTool(t, "tshark")
 	files := []string{
 		"gopacket-pcapng-be-test101.pcapng",    // big-endian pcapng, 3 interfaces, simple packet block
 		"gopacket-pcapng-epb-dropcount.pcapng", // EPB options

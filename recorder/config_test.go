@@ -3,6 +3,7 @@ package recorder
 import (
 	"context"
 	"errors"
+	"github.com/gapan/gapan/internal/testenv"
 	"os/exec"
 	"reflect"
 	"strings"
@@ -92,7 +93,7 @@ func itoa(v uint64) string {
 
 func TestCompileFilter(t *testing.T) {
 	if _, err := exec.LookPath("tcpdump"); err != nil {
-		skipOrFailAnyOS(t, "CompileFilter needs tcpdump")
+		testenv.SkipOrFail(t, "CompileFilter needs tcpdump")
 	}
 	tests := []struct {
 		expr     string

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"os"
 	"os/exec"
@@ -210,7 +211,7 @@ func TestGroundTruth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.filter != "" {
 				if _, err := exec.LookPath("tcpdump"); err != nil {
-					skipOrFail(t, "compiling a capture filter needs tcpdump")
+					testenv.SkipOrFail(t, "compiling a capture filter needs tcpdump")
 				}
 			}
 			const attempts = 3

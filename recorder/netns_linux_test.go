@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/gapan/gapan/internal/testenv"
 	"net"
 	"os"
 	"os/exec"
@@ -22,20 +23,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// skipOrFail skips the test with reason, or fails it when CI=true, where
-// every environment the tests need must be present.
-func skipOrFail(t testing.TB, reason string) {
-	t.Helper()
-	skipOrFailAnyOS(t, reason)
-}
-
 func needRootAndIP(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "the network-namespace tests need root (they create namespaces and veth pairs)")
+		testenv.SkipOrFail(t, "the network-namespace tests need root (they create namespaces and veth pairs)")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		skipOrFail(t, "the network-namespace tests need the ip program (iproute2)")
+		testenv.SkipOrFail(t, "the network-namespace tests need the ip program (iproute2)")
 	}
 }
 

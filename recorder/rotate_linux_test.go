@@ -4,6 +4,7 @@ package recorder
 
 import (
 	"errors"
+	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"net"
 	"os"
@@ -220,11 +221,11 @@ func TestHelperNoCap(t *testing.T) {
 // that the error names the capability and no file is created.
 func TestNoCapability(t *testing.T) {
 	if os.Geteuid() != 0 {
-		skipOrFail(t, "dropping CAP_NET_RAW with setpriv needs root")
+		testenv.SkipOrFail(t, "dropping CAP_NET_RAW with setpriv needs root")
 	}
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
-		skipOrFail(t, "the test needs setpriv (util-linux) to drop CAP_NET_RAW")
+		testenv.SkipOrFail(t, "the test needs setpriv (util-linux) to drop CAP_NET_RAW")
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -1,0 +1,38 @@
+// Package testenv holds the rule every gapan test that needs something
+// from the machine follows: on a developer's machine a missing tool or
+// privilege skips the test with the reason; in CI (CI=true), where
+// scripts/test installs everything and runs as root, it fails instead.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+)
+
+// SkipOrFail skips t with reason, or fails it when CI=true.
+func SkipOrFail(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s (required when CI=true)", reason)
+	}
+	t.Skip(reason)
+}
+
+// NeedTool returns the path of the program name, or skips (fails in CI).
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		SkipOrFail(t, name+" not installed: "+err.Error())
+	}
+	return p
+}
+
+// NeedRoot skips (fails in CI) unless the test runs as root.
+func NeedRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		SkipOrFail(t, "needs root: "+why)
+	}
+}
