@@ -40,18 +40,25 @@ type rows struct {
 	groups int
 }
 
-// readParquet reads a whole Parquet file back with the Arrow reader.
-func readParquet(t testing.TB, path string) rows {
+// openParquet opens a Parquet file; closing the reader closes the file.
+func openParquet(t testing.TB, path string) *file.Reader {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	pr, err := file.NewParquetReader(f)
 	if err != nil {
+		f.Close()
 		t.Fatalf("%s: %v", path, err)
 	}
+	return pr
+}
+
+// readParquet reads a whole Parquet file back with the Arrow reader.
+func readParquet(t testing.TB, path string) rows {
+	t.Helper()
+	pr := openParquet(t, path)
 	defer pr.Close()
 	fr, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: 1 << 16}, memory.DefaultAllocator)
 	if err != nil {

@@ -44,23 +44,64 @@ func micros(ns int64) arrow.Timestamp {
 // buffered row group while the next batch is built (the pipeline and the
 // encoding overlap); a new row group starts every rowGroup rows.
 type table struct {
+	*sink
 	rb    *array.RecordBuilder
-	fw    *pqarrow.FileWriter
-	bw    *bufio.Writer
 	rows  int // rows in rb
 	batch int
 	total int64
 
 	recs chan arrow.Record // to the encoder; at most one waits
-	done chan error        // the encoder's result, once recs is closed
+}
+
+// sink is the end of a table's pipeline: the Parquet writer an encoding
+// goroutine of its own writes to, and that goroutine's errors.
+type sink struct {
+	fw   *pqarrow.FileWriter
+	bw   *bufio.Writer
+	done chan error // the encoder's result, once its input is closed
 	werr atomic.Pointer[error]
+}
+
+func newSink(w io.Writer, s *arrow.Schema, props *pq.WriterProperties, mem memory.Allocator) (*sink, error) {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	fw, err := pqarrow.NewFileWriter(s, bw, props,
+		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
+	return &sink{fw: fw, bw: bw, done: make(chan error, 1)}, err
+}
+
+// failed returns the encoder's first error, if any, so that the builder
+// stops early.
+func (k *sink) failed() error {
+	if e := k.werr.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// fail records the encoder's error.
+func (k *sink) fail(err error) { k.werr.Store(&err) }
+
+// finish waits for the encoder, whose input the caller has closed, then
+// writes the footer and flushes; it returns err or the first error after
+// it.
+func (k *sink) finish(err error) error {
+	if werr := <-k.done; err == nil {
+		err = werr
+	}
+	if cerr := k.fw.Close(); err == nil {
+		err = cerr
+	}
+	if ferr := k.bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // writerProps returns the Parquet properties of a table: zstd, statistics
 // on every column (engines skip row groups by ts), dictionary encoding for
 // the string columns only (numbers compress better without it and cost
 // less to write).
-func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator) *pq.WriterProperties {
+func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator, extra ...pq.WriterProperty) *pq.WriterProperties {
 	opts := []pq.WriterProperty{
 		pq.WithAllocator(mem),
 		pq.WithCompression(compress.Codecs.Zstd),
@@ -75,20 +116,18 @@ func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator) *pq.Writer
 			opts = append(opts, pq.WithDictionaryFor(f.Name, true))
 		}
 	}
-	return pq.NewWriterProperties(opts...)
+	return pq.NewWriterProperties(append(opts, extra...)...)
 }
 
 func newTable(w io.Writer, s *arrow.Schema, rowGroup, batch int) (*table, error) {
 	mem := memory.NewGoAllocator()
-	bw := bufio.NewWriterSize(w, 1<<20)
-	fw, err := pqarrow.NewFileWriter(s, bw, writerProps(s, rowGroup, mem),
-		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
+	k, err := newSink(w, s, writerProps(s, rowGroup, mem), mem)
 	if err != nil {
 		return nil, err
 	}
 	rb := array.NewRecordBuilder(mem, s)
 	rb.Reserve(batch)
-	t := &table{rb: rb, fw: fw, bw: bw, batch: batch, recs: make(chan arrow.Record, 1), done: make(chan error, 1)}
+	t := &table{sink: k, rb: rb, batch: batch, recs: make(chan arrow.Record, 1)}
 	go t.encode()
 	return t, nil
 }
@@ -100,7 +139,7 @@ func (t *table) encode() {
 	for rec := range t.recs {
 		if err == nil {
 			if err = t.fw.WriteBuffered(rec); err != nil {
-				t.werr.Store(&err)
+				t.fail(err)
 			}
 		}
 		rec.Release()
@@ -120,8 +159,8 @@ func (t *table) endRow() error {
 
 // flush hands the rows built so far to the encoder.
 func (t *table) flush() error {
-	if e := t.werr.Load(); e != nil {
-		return *e
+	if err := t.failed(); err != nil {
+		return err
 	}
 	if t.rows == 0 {
 		return nil
@@ -136,15 +175,7 @@ func (t *table) flush() error {
 func (t *table) close() error {
 	err := t.flush()
 	close(t.recs)
-	if werr := <-t.done; err == nil {
-		err = werr
-	}
-	if cerr := t.fw.Close(); err == nil {
-		err = cerr
-	}
-	if ferr := t.bw.Flush(); err == nil {
-		err = ferr
-	}
+	err = t.finish(err)
 	t.rb.Release()
 	return err
 }

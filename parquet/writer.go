@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/netip"
 	"reflect"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -26,8 +25,9 @@ type WriterOptions struct {
 	// RowGroupRows is the number of rows per row group (0:
 	// DefaultRowGroupRows).
 	RowGroupRows int
-	// BatchRows is the number of rows built in memory between two encodes
-	// (0: DefaultBatchRows).
+	// BatchRows is the number of rows of the gaps and flows tables built
+	// in memory between two encodes (0: DefaultBatchRows). The frames
+	// table is built and encoded a row group at a time.
 	BatchRows int
 	// Sources names the gap source of each capture of the run, by file
 	// index (see GapSource); missing entries are filled in by Finish from
@@ -51,18 +51,10 @@ type WriterOptions struct {
 // not close the io.Writers.
 type Writer struct {
 	opt    WriterOptions
-	frames *table
+	frames *framesTable
 	gaps   *table
 	flows  *table
 	err    error
-
-	// frames builders
-	fNum, fTsNs, fGap, fFlow, fSeq, fAck          *array.Int64Builder
-	fTs                                           *array.TimestampBuilder
-	fCap, fOrig, fSport, fDport, fVLAN, fPay, fIf *array.Int32Builder
-	fProto, fTCPFlags                             *array.Int16Builder
-	fDir, fSrc, fDst                              *array.StringBuilder
-	ipBuf                                         []byte
 
 	// last frame per interface of the current file, for the gaps'
 	// prev_frame and ts_before (the same walk as loss.Capture)
@@ -103,7 +95,7 @@ func NewWriter(frames, gaps, flows io.Writer, opt WriterOptions) (*Writer, error
 	opt.BatchRows = min(opt.BatchRows, opt.RowGroupRows)
 	w := &Writer{opt: opt}
 	var err error
-	if w.frames, err = newTable(frames, FramesSchema(), opt.RowGroupRows, opt.BatchRows); err != nil {
+	if w.frames, err = newFramesTable(frames, opt.RowGroupRows); err != nil {
 		return nil, err
 	}
 	// Gaps and flows are far fewer than frames: small batches keep their
@@ -114,27 +106,6 @@ func NewWriter(frames, gaps, flows io.Writer, opt WriterOptions) (*Writer, error
 	if w.flows, err = newTable(flows, FlowsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
 		return nil, err
 	}
-	rb := w.frames.rb
-	w.fNum = rb.Field(fFrameNumber).(*array.Int64Builder)
-	w.fTs = rb.Field(fTs).(*array.TimestampBuilder)
-	w.fTsNs = rb.Field(fTsNs).(*array.Int64Builder)
-	w.fCap = rb.Field(fCapLen).(*array.Int32Builder)
-	w.fOrig = rb.Field(fOrigLen).(*array.Int32Builder)
-	w.fGap = rb.Field(fGapBefore).(*array.Int64Builder)
-	w.fFlow = rb.Field(fFlowID).(*array.Int64Builder)
-	w.fDir = rb.Field(fDirection).(*array.StringBuilder)
-	w.fSrc = rb.Field(fSrcIP).(*array.StringBuilder)
-	w.fDst = rb.Field(fDstIP).(*array.StringBuilder)
-	w.fSport = rb.Field(fSrcPort).(*array.Int32Builder)
-	w.fDport = rb.Field(fDstPort).(*array.Int32Builder)
-	w.fProto = rb.Field(fIPProto).(*array.Int16Builder)
-	w.fVLAN = rb.Field(fVLAN).(*array.Int32Builder)
-	w.fTCPFlags = rb.Field(fTCPFlags).(*array.Int16Builder)
-	w.fSeq = rb.Field(fTCPSeq).(*array.Int64Builder)
-	w.fAck = rb.Field(fTCPAck).(*array.Int64Builder)
-	w.fPay = rb.Field(fPayloadLen).(*array.Int32Builder)
-	w.fIf = rb.Field(fInterfaceID).(*array.Int32Builder)
-	w.ipBuf = make([]byte, 0, 64)
 	return w, nil
 }
 
@@ -170,47 +141,52 @@ func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 		w.file = f.File
 		w.last = w.last[:0]
 	}
-	w.fNum.Append(int64(f.Number))
-	w.fTs.Append(micros(f.TimestampNs))
-	w.fTsNs.Append(f.TimestampNs)
-	w.fCap.Append(int32(f.CapLen))
-	w.fOrig.Append(int32(f.OrigLen))
-	w.fGap.Append(int64(f.GapBefore))
-	w.fFlow.Append(int64(info.FlowID))
-	w.fDir.Append(info.Dir.String())
-	if p.Flags&decode.FlagIP != 0 {
-		w.appendAddr(w.fSrc, p.Src)
-		w.appendAddr(w.fDst, p.Dst)
-		w.fProto.Append(int16(p.Proto))
-		w.fPay.Append(int32(p.PayloadLen))
-	} else {
-		w.fSrc.AppendNull()
-		w.fDst.AppendNull()
-		w.fProto.AppendNull()
-		w.fPay.AppendNull()
+	b := w.frames.cur
+	i := b.n
+	b.num[i] = int64(f.Number)
+	b.ts[i] = int64(micros(f.TimestampNs))
+	b.tsNs[i] = f.TimestampNs
+	b.capLen[i] = int32(f.CapLen)
+	b.origLen[i] = int32(f.OrigLen)
+	b.gap[i] = int64(f.GapBefore)
+	b.flow[i] = int64(info.FlowID)
+	b.dir[i] = int32(info.Dir & 1)
+	ip := p.Flags&decode.FlagIP != 0
+	setValid(b.vIP, i, ip, &b.nIP)
+	src, dst := ip && p.Src.IsValid(), ip && p.Dst.IsValid()
+	setValid(b.vSrc, i, src, &b.nSrc)
+	setValid(b.vDst, i, dst, &b.nDst)
+	b.proto[i], b.pay[i], b.src[i], b.dst[i] = 0, 0, 0, 0
+	if ip {
+		b.proto[i] = int16(p.Proto)
+		b.pay[i] = int32(p.PayloadLen)
+		switch {
+		case src && dst:
+			b.setAddrs(i, info.FlowID, b.dir[i], p.Src, p.Dst)
+		case src:
+			b.src[i] = b.addr(p.Src)
+		case dst:
+			b.dst[i] = b.addr(p.Dst)
+		}
 	}
-	if p.Flags&decode.FlagPorts != 0 {
-		w.fSport.Append(int32(p.SrcPort))
-		w.fDport.Append(int32(p.DstPort))
-	} else {
-		w.fSport.AppendNull()
-		w.fDport.AppendNull()
+	ports := p.Flags&decode.FlagPorts != 0
+	setValid(b.vPort, i, ports, &b.nPort)
+	b.sport[i], b.dport[i] = int32(p.SrcPort), int32(p.DstPort)
+	vlan := p.VLANCount > 0
+	setValid(b.vVLAN, i, vlan, &b.nVLAN)
+	b.vlan[i] = 0
+	if vlan {
+		b.vlan[i] = int32(p.VLAN[0])
 	}
-	if p.VLANCount > 0 {
-		w.fVLAN.Append(int32(p.VLAN[0]))
-	} else {
-		w.fVLAN.AppendNull()
+	tcp := p.Flags&decode.FlagTCP != 0 && p.Proto == layers.IPProtocolTCP
+	setValid(b.vTCP, i, tcp, &b.nTCP)
+	b.tcpFlags[i], b.seq[i], b.ack[i] = 0, 0, 0
+	if tcp {
+		b.tcpFlags[i] = int16(p.TCP.Flags)
+		b.seq[i] = int64(p.TCP.Seq)
+		b.ack[i] = int64(p.TCP.Ack)
 	}
-	if p.Flags&decode.FlagTCP != 0 && p.Proto == layers.IPProtocolTCP {
-		w.fTCPFlags.Append(int16(p.TCP.Flags))
-		w.fSeq.Append(int64(p.TCP.Seq))
-		w.fAck.Append(int64(p.TCP.Ack))
-	} else {
-		w.fTCPFlags.AppendNull()
-		w.fSeq.AppendNull()
-		w.fAck.AppendNull()
-	}
-	w.fIf.Append(int32(f.InterfaceID))
+	b.ifc[i] = int32(f.InterfaceID)
 	w.stats.Frames++
 	if err := w.frames.endRow(); err != nil {
 		w.err = fmt.Errorf("parquet: frames: %w", err)
@@ -229,15 +205,6 @@ func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 	if f.GapBefore > 0 {
 		w.gap(f.File, loss.GapRef{Frame: f.Number, Lost: f.GapBefore, PrevFrame: prev.number, PrevNs: prev.ns, Ns: f.TimestampNs, Interface: id, File: f.File})
 	}
-}
-
-func (w *Writer) appendAddr(b *array.StringBuilder, a netip.Addr) {
-	if !a.IsValid() {
-		b.AppendNull()
-		return
-	}
-	w.ipBuf = a.AppendTo(w.ipBuf[:0])
-	b.BinaryBuilder.Append(w.ipBuf)
 }
 
 // gap writes a gap row, or holds it until Finish when its file's source is
@@ -405,7 +372,7 @@ func (w *Writer) Abort() {
 
 func (w *Writer) close() error {
 	err := w.err
-	for _, t := range []*table{w.frames, w.gaps, w.flows} {
+	for _, t := range []interface{ close() error }{w.frames, w.gaps, w.flows} {
 		if cerr := t.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("parquet: %w", cerr)
 		}

@@ -1,0 +1,286 @@
+package parquet
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pq "github.com/apache/arrow/go/v15/parquet"
+)
+
+// framesTable streams the frames table, the one table with a row per
+// frame, without Arrow builders: each row group's columns are plain Go
+// slices filled by Frame (frameBatch), handed whole to a goroutine of its
+// own that wraps them as Arrow arrays without copying and encodes them as
+// one row group, while Frame fills the other of the two batches.
+//
+// The string columns (direction, src_ip, dst_ip) are handed to the encoder
+// as dictionary arrays whose indices the batch assigns itself (an address
+// is formatted once per row group), so the encoder writes the indices
+// without hashing a string per row. The file's schema still says string
+// (FramesSchema): readers see the same columns as with plain strings. A
+// dictionary array is written in one piece per row group (the write batch
+// size is the row group's size), as pqarrow requires the dictionary of a
+// column chunk not to change between writes.
+type framesTable struct {
+	*sink
+	cur   *frameBatch
+	full  chan *frameBatch // to the encoder
+	free  chan *frameBatch // back from it
+	total int64
+}
+
+// direction column: the dictionary ["fwd", "rev"] indexed by flow.Direction.
+var dirDict = func() arrow.Array {
+	b := array.NewStringBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues([]string{"fwd", "rev"}, nil)
+	return b.NewArray()
+}()
+
+var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+// frameBatch holds the columns of one row group. Nullable columns that
+// are null together share a validity bitmap.
+type frameBatch struct {
+	n, rows int
+
+	num, ts, tsNs, gap, flow, seq, ack            []int64
+	capLen, origLen, sport, dport, vlan, pay, ifc []int32
+	dir, src, dst                                 []int32 // dictionary indices
+	proto, tcpFlags                               []int16
+
+	// validity bitmaps and null counts: ip (ip_proto, payload_len), src,
+	// dst, ports, vlan, tcp (tcp_flags, tcp_seq, tcp_ack)
+	vIP, vSrc, vDst, vPort, vVLAN, vTCP []byte
+	nIP, nSrc, nDst, nPort, nVLAN, nTCP int
+
+	// the row group's address dictionary (src_ip and dst_ip share it)
+	addrs    map[netip.Addr]int32
+	addrData []byte
+	addrOffs []int32
+	// flows remembers the dictionary indices of recent flows' addresses
+	// (a flow's addresses are part of its key), so most frames look up
+	// neither map nor string
+	flows *[flowCacheSize]flowAddrs
+	gen   uint32 // batch generation: entries of older batches are stale
+}
+
+const flowCacheSize = 1 << 17
+
+type flowAddrs struct {
+	id       uint64
+	gen      uint32
+	fwd, rev int32 // indices of the forward sender's and receiver's address
+}
+
+func newFrameBatch(rows int) *frameBatch {
+	b := &frameBatch{rows: rows, addrs: make(map[netip.Addr]int32), flows: new([flowCacheSize]flowAddrs)}
+	for _, p := range []*[]int64{&b.num, &b.ts, &b.tsNs, &b.gap, &b.flow, &b.seq, &b.ack} {
+		*p = make([]int64, rows)
+	}
+	for _, p := range []*[]int32{&b.capLen, &b.origLen, &b.sport, &b.dport, &b.vlan, &b.pay, &b.ifc, &b.dir, &b.src, &b.dst} {
+		*p = make([]int32, rows)
+	}
+	b.proto = make([]int16, rows)
+	b.tcpFlags = make([]int16, rows)
+	for _, p := range []*[]byte{&b.vIP, &b.vSrc, &b.vDst, &b.vPort, &b.vVLAN, &b.vTCP} {
+		*p = make([]byte, bitutil.BytesForBits(int64(rows)))
+	}
+	b.reset()
+	return b
+}
+
+func (b *frameBatch) reset() {
+	b.n = 0
+	b.gen++
+	b.nIP, b.nSrc, b.nDst, b.nPort, b.nVLAN, b.nTCP = 0, 0, 0, 0, 0, 0
+	clear(b.addrs)
+	b.addrData = b.addrData[:0]
+	b.addrOffs = append(b.addrOffs[:0], 0)
+}
+
+// addr returns the dictionary index of a, adding it on first sight.
+func (b *frameBatch) addr(a netip.Addr) int32 {
+	if i, ok := b.addrs[a]; ok {
+		return i
+	}
+	i := int32(len(b.addrOffs) - 1)
+	b.addrData = a.AppendTo(b.addrData)
+	b.addrOffs = append(b.addrOffs, int32(len(b.addrData)))
+	b.addrs[a] = i
+	return i
+}
+
+// flowAddrs sets row i's src and dst indices for a frame of flow id
+// (0: none) in direction dir, from src and dst.
+func (b *frameBatch) setAddrs(i int, id uint64, dir int32, src, dst netip.Addr) {
+	e := &b.flows[id&(flowCacheSize-1)]
+	if id == 0 || e.id != id || e.gen != b.gen {
+		s, d := b.addr(src), b.addr(dst)
+		if id == 0 {
+			b.src[i], b.dst[i] = s, d
+			return
+		}
+		if dir != 0 {
+			s, d = d, s
+		}
+		*e = flowAddrs{id: id, gen: b.gen, fwd: s, rev: d}
+	}
+	if dir == 0 {
+		b.src[i], b.dst[i] = e.fwd, e.rev
+	} else {
+		b.src[i], b.dst[i] = e.rev, e.fwd
+	}
+}
+
+// setValid records row i's validity in bitmap v and counts a null.
+func setValid(v []byte, i int, ok bool, nulls *int) {
+	bitutil.SetBitTo(v, i, ok)
+	if !ok {
+		*nulls++
+	}
+}
+
+func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
+	mem := memory.NewGoAllocator()
+	s := FramesSchema()
+	props := writerProps(s, rowGroup, mem,
+		// One write per row group and column: see framesTable.
+		pq.WithBatchSize(int64(rowGroup)),
+		// Min/max only where engines prune by them; a string column's
+		// statistics would cost a pass over its dictionary per write.
+		pq.WithStatsFor("direction", false),
+		pq.WithStatsFor("src_ip", false),
+		pq.WithStatsFor("dst_ip", false),
+	)
+	k, err := newSink(w, s, props, mem)
+	if err != nil {
+		return nil, err
+	}
+	t := &framesTable{sink: k, full: make(chan *frameBatch, 1), free: make(chan *frameBatch, 1)}
+	t.cur = newFrameBatch(rowGroup)
+	t.free <- newFrameBatch(rowGroup)
+	go t.encode()
+	return t, nil
+}
+
+// encode writes each batch it is handed as a row group and hands the
+// batch back; after an error it only hands them back.
+func (t *framesTable) encode() {
+	var err error
+	for b := range t.full {
+		if err == nil {
+			if err = t.writeBatch(b); err != nil {
+				t.fail(err)
+			}
+		}
+		b.reset()
+		t.free <- b
+	}
+	t.done <- err
+}
+
+// endRow counts a row of the current batch and, when the batch is full,
+// hands it to the encoder and takes the other one.
+func (t *framesTable) endRow() error {
+	t.cur.n++
+	t.total++
+	if t.cur.n < t.cur.rows {
+		return nil
+	}
+	return t.flush()
+}
+
+func (t *framesTable) flush() error {
+	if err := t.failed(); err != nil {
+		return err
+	}
+	if t.cur.n == 0 {
+		return nil
+	}
+	t.full <- t.cur
+	t.cur = <-t.free
+	return nil
+}
+
+// close writes what is left and the footer.
+func (t *framesTable) close() error {
+	err := t.flush()
+	close(t.full)
+	return t.finish(err)
+}
+
+// writeBatch encodes a batch as one row group. The arrays wrap the
+// batch's slices: they are not used once the columns are written (the
+// column writers copy values into their pages).
+func (t *framesTable) writeBatch(b *frameBatch) error {
+	n := b.n
+	bits := func(v []byte, nulls int) *memory.Buffer {
+		if nulls == 0 {
+			return nil
+		}
+		return memory.NewBufferBytes(v[:bitutil.BytesForBits(int64(n))])
+	}
+	prim := func(dt arrow.DataType, valid *memory.Buffer, nulls int, data []byte) arrow.Array {
+		d := array.NewData(dt, n, []*memory.Buffer{valid, memory.NewBufferBytes(data)}, nil, nulls, 0)
+		defer d.Release()
+		return array.MakeFromData(d)
+	}
+	i64 := func(v []int64, valid *memory.Buffer, nulls int) arrow.Array {
+		return prim(arrow.PrimitiveTypes.Int64, valid, nulls, arrow.Int64Traits.CastToBytes(v[:n]))
+	}
+	i32 := func(v []int32, valid *memory.Buffer, nulls int) arrow.Array {
+		return prim(arrow.PrimitiveTypes.Int32, valid, nulls, arrow.Int32Traits.CastToBytes(v[:n]))
+	}
+	i16 := func(v []int16, valid *memory.Buffer, nulls int) arrow.Array {
+		return prim(arrow.PrimitiveTypes.Int16, valid, nulls, arrow.Int16Traits.CastToBytes(v[:n]))
+	}
+	addrDict := array.NewStringData(array.NewData(arrow.BinaryTypes.String, len(b.addrOffs)-1,
+		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(b.addrOffs)), memory.NewBufferBytes(b.addrData)}, nil, 0, 0))
+	defer addrDict.Release()
+	dict := func(idx []int32, valid *memory.Buffer, nulls int, values arrow.Array) arrow.Array {
+		ix := i32(idx, valid, nulls)
+		defer ix.Release()
+		return array.NewDictionaryArray(dictType, ix, values)
+	}
+	vIP, vSrc, vDst := bits(b.vIP, b.nIP), bits(b.vSrc, b.nSrc), bits(b.vDst, b.nDst)
+	vPort, vVLAN, vTCP := bits(b.vPort, b.nPort), bits(b.vVLAN, b.nVLAN), bits(b.vTCP, b.nTCP)
+	cols := [...]arrow.Array{
+		fFrameNumber: i64(b.num, nil, 0),
+		fTs:          prim(tsType, nil, 0, arrow.Int64Traits.CastToBytes(b.ts[:n])),
+		fTsNs:        i64(b.tsNs, nil, 0),
+		fCapLen:      i32(b.capLen, nil, 0),
+		fOrigLen:     i32(b.origLen, nil, 0),
+		fGapBefore:   i64(b.gap, nil, 0),
+		fFlowID:      i64(b.flow, nil, 0),
+		fDirection:   dict(b.dir, nil, 0, dirDict),
+		fSrcIP:       dict(b.src, vSrc, b.nSrc, addrDict),
+		fDstIP:       dict(b.dst, vDst, b.nDst, addrDict),
+		fSrcPort:     i32(b.sport, vPort, b.nPort),
+		fDstPort:     i32(b.dport, vPort, b.nPort),
+		fIPProto:     i16(b.proto, vIP, b.nIP),
+		fVLAN:        i32(b.vlan, vVLAN, b.nVLAN),
+		fTCPFlags:    i16(b.tcpFlags, vTCP, b.nTCP),
+		fTCPSeq:      i64(b.seq, vTCP, b.nTCP),
+		fTCPAck:      i64(b.ack, vTCP, b.nTCP),
+		fPayloadLen:  i32(b.pay, vIP, b.nIP),
+		fInterfaceID: i32(b.ifc, nil, 0),
+	}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
+	t.fw.NewRowGroup()
+	for i, c := range cols {
+		if err := t.fw.WriteColumnData(c); err != nil {
+			return fmt.Errorf("column %s: %w", FramesSchema().Field(i).Name, err)
+		}
+	}
+	return nil
+}
