@@ -157,6 +157,17 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 		pq.WithStatsFor("direction", false),
 		pq.WithStatsFor("src_ip", false),
 		pq.WithStatsFor("dst_ip", false),
+		pq.WithEncodingFor("frame_number", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("ts", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("ts_ns", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("flow_id", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("gap_before", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("cap_len", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("orig_len", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("payload_len", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("src_port", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("dst_port", pq.Encodings.DeltaBinaryPacked),
+		pq.WithEncodingFor("interface_id", pq.Encodings.DeltaBinaryPacked),
 	)
 	k, err := newSink(w, s, props, mem)
 	if err != nil {

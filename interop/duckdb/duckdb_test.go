@@ -155,6 +155,20 @@ func checkCapture(t *testing.T, db *sql.DB, ds, where string, r *report.Report) 
 	if n := one[int64](t, db, "SELECT coalesce(sum(lost), 0) FROM "+gaps+" AND kind = 'tail' AND frame_number IS NULL"); uint64(n) != s.TailGap {
 		t.Errorf("gaps: tail rows sum %d, gapan tail_gap %d", n, s.TailGap)
 	}
+	// Frame numbers run 1..N in order, timestamps as the capture's (the
+	// delta-encoded columns read back by another implementation).
+	if n := one[int64](t, db, "SELECT count(*) FROM (SELECT frame_number - lag(frame_number) OVER (ORDER BY frame_number) AS d FROM "+frames+") WHERE d <> 1"); n != 0 {
+		t.Errorf("frames: %d frame numbers that do not follow the previous one by 1", n)
+	}
+	if n := one[int64](t, db, "SELECT max(frame_number) - count(*) FROM "+frames); n != 0 {
+		t.Errorf("frames: max(frame_number) - count(*) = %d", n)
+	}
+	// Per flow from the frames table: packets and bytes (orig_len), joined
+	// with the flows table.
+	if n := one[int64](t, db, "SELECT count(*) FROM (SELECT flow_id, count(*) AS p, sum(orig_len) AS b FROM "+frames+
+		" GROUP BY flow_id) f FULL JOIN (SELECT flow_id, packets, bytes FROM "+flows+") l USING (flow_id) WHERE f.p IS DISTINCT FROM l.packets OR f.b IS DISTINCT FROM l.bytes"); n != 0 {
+		t.Errorf("%d flows whose frames' count or sum(orig_len) differ from the flows table", n)
+	}
 	if n := one[int64](t, db, "SELECT count(*) FROM "+flows); n != int64(len(s.List)) {
 		t.Errorf("flows: %d rows, gapan %d flows", n, len(s.List))
 	}
