@@ -1,15 +1,20 @@
 package decode
 
 import (
+	"encoding/binary"
+
 	"github.com/gopacket/gopacket/layers"
-	"hash/maphash"
 )
 
 // Fragment cache sizing. The cache is direct-mapped: a colliding datagram
 // replaces the older entry, so memory is fixed (fragCacheSize entries of
 // ~56 bytes) whatever the capture holds. An entry is ignored once
 // fragMaxAgeFrames frames were decoded after it was stored, so that a reused
-// IP ID much later does not inherit stale ports.
+// IP ID much later does not inherit stale ports. The slot is a fixed
+// function of the key (no per-process seed): which datagrams collide, and
+// so which later fragments find their ports, must be the same in every run
+// and in every Decoder, or the same capture could be accounted differently
+// twice.
 const (
 	fragCacheSize    = 1024
 	fragMaxAgeFrames = 1 << 16
@@ -32,8 +37,6 @@ type fragEntry struct {
 // ports of its first fragment, so later fragments (which carry no transport
 // header) can be attributed to the datagram's flow.
 type fragCache struct {
-	seed    maphash.Seed
-	seeded  bool
 	frames  uint64
 	entries [fragCacheSize]fragEntry
 }
@@ -43,12 +46,21 @@ func makeFragKey(p *Packet) fragKey {
 }
 
 func (c *fragCache) slot(k *fragKey) *fragEntry {
-	if !c.seeded {
-		c.seed = maphash.MakeSeed()
-		c.seeded = true
+	// A multiply-xorshift mix of the key's words (as in splitmix64).
+	h := uint64(k.id) | uint64(k.proto)<<32 | uint64(k.version)<<40
+	for _, a := range [2]*[16]byte{&k.src, &k.dst} {
+		h = fragMix(h ^ binary.LittleEndian.Uint64(a[:8]))
+		h = fragMix(h ^ binary.LittleEndian.Uint64(a[8:]))
 	}
-	h := maphash.Comparable(c.seed, *k)
-	return &c.entries[h%fragCacheSize]
+	return &c.entries[fragMix(h)%fragCacheSize]
+}
+
+func fragMix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // firstFragment remembers the ports of a first fragment (offset 0, more
