@@ -45,7 +45,9 @@ var dirDict = func() arrow.Array {
 var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
 
 // frameBatch holds the columns of one row group. Nullable columns that
-// are null together share a validity bitmap.
+// are null together share a validity bitmap. The columns grow with the
+// rows (up to rows), so a large row group size costs memory only when
+// the capture fills it.
 type frameBatch struct {
 	n, rows int
 
@@ -65,12 +67,16 @@ type frameBatch struct {
 	addrOffs []int32
 	// flows remembers the dictionary indices of recent flows' addresses
 	// (a flow's addresses are part of its key), so most frames look up
-	// neither map nor string
-	flows *[flowCacheSize]flowAddrs
-	gen   uint32 // batch generation: entries of older batches are stale
+	// neither map nor string; direct-mapped by flow id
+	flows []flowAddrs
+	gen   uint32 // batch generation (from 1): entries of older batches are stale
 }
 
-const flowCacheSize = 1 << 17
+// maxFlowCache is the largest flow cache (entries, a power of two): 3 MB.
+const maxFlowCache = 1 << 17
+
+// firstBatchRows is the capacity a batch starts with.
+const firstBatchRows = 1 << 12
 
 type flowAddrs struct {
 	id       uint64
@@ -79,20 +85,40 @@ type flowAddrs struct {
 }
 
 func newFrameBatch(rows int) *frameBatch {
-	b := &frameBatch{rows: rows, addrs: make(map[netip.Addr]int32), flows: new([flowCacheSize]flowAddrs)}
-	for _, p := range []*[]int64{&b.num, &b.ts, &b.tsNs, &b.gap, &b.flow, &b.seq, &b.ack} {
-		*p = make([]int64, rows)
+	cache := 1
+	for cache < rows && cache < maxFlowCache {
+		cache <<= 1
 	}
-	for _, p := range []*[]int32{&b.capLen, &b.origLen, &b.sport, &b.dport, &b.vlan, &b.pay, &b.ifc, &b.dir, &b.src, &b.dst} {
-		*p = make([]int32, rows)
-	}
-	b.proto = make([]int16, rows)
-	b.tcpFlags = make([]int16, rows)
-	for _, p := range []*[]byte{&b.vIP, &b.vSrc, &b.vDst, &b.vPort, &b.vVLAN, &b.vTCP} {
-		*p = make([]byte, bitutil.BytesForBits(int64(rows)))
-	}
+	b := &frameBatch{rows: rows, addrs: make(map[netip.Addr]int32), flows: make([]flowAddrs, cache)}
+	b.grow(min(rows, firstBatchRows))
 	b.reset()
 	return b
+}
+
+// grow gives every column room for n rows, keeping the rows so far.
+func (b *frameBatch) grow(n int) {
+	for _, p := range []*[]int64{&b.num, &b.ts, &b.tsNs, &b.gap, &b.flow, &b.seq, &b.ack} {
+		*p = append(make([]int64, 0, n), (*p)[:b.n]...)[:n]
+	}
+	for _, p := range []*[]int32{&b.capLen, &b.origLen, &b.sport, &b.dport, &b.vlan, &b.pay, &b.ifc, &b.dir, &b.src, &b.dst} {
+		*p = append(make([]int32, 0, n), (*p)[:b.n]...)[:n]
+	}
+	for _, p := range []*[]int16{&b.proto, &b.tcpFlags} {
+		*p = append(make([]int16, 0, n), (*p)[:b.n]...)[:n]
+	}
+	bytes := int(bitutil.BytesForBits(int64(n)))
+	for _, p := range []*[]byte{&b.vIP, &b.vSrc, &b.vDst, &b.vPort, &b.vVLAN, &b.vTCP} {
+		*p = append(make([]byte, 0, bytes), (*p)[:bitutil.BytesForBits(int64(b.n))]...)[:bytes]
+	}
+}
+
+// next returns the index of the row to fill, growing the columns when
+// they are full.
+func (b *frameBatch) next() int {
+	if b.n == len(b.num) {
+		b.grow(min(2*b.n, b.rows))
+	}
+	return b.n
 }
 
 func (b *frameBatch) reset() {
@@ -116,16 +142,12 @@ func (b *frameBatch) addr(a netip.Addr) int32 {
 	return i
 }
 
-// flowAddrs sets row i's src and dst indices for a frame of flow id
-// (0: none) in direction dir, from src and dst.
+// setAddrs sets row i's src and dst indices for a frame of flow id in
+// direction dir (0 or 1), from src and dst.
 func (b *frameBatch) setAddrs(i int, id uint64, dir int32, src, dst netip.Addr) {
-	e := &b.flows[id&(flowCacheSize-1)]
-	if id == 0 || e.id != id || e.gen != b.gen {
+	e := &b.flows[id&uint64(len(b.flows)-1)]
+	if e.id != id || e.gen != b.gen {
 		s, d := b.addr(src), b.addr(dst)
-		if id == 0 {
-			b.src[i], b.dst[i] = s, d
-			return
-		}
 		if dir != 0 {
 			s, d = d, s
 		}
@@ -157,6 +179,10 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 		pq.WithStatsFor("direction", false),
 		pq.WithStatsFor("src_ip", false),
 		pq.WithStatsFor("dst_ip", false),
+		// DELTA_BINARY_PACKED for the sorted or small integer columns
+		// that are never null: arrow v15's delta encoder dereferences a
+		// nil writer when a whole write is null (fixed in arrow-go v18),
+		// so the nullable ones (ports, payload_len) stay plain.
 		pq.WithEncodingFor("frame_number", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("ts", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("ts_ns", pq.Encodings.DeltaBinaryPacked),
@@ -164,9 +190,6 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 		pq.WithEncodingFor("gap_before", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("cap_len", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("orig_len", pq.Encodings.DeltaBinaryPacked),
-		pq.WithEncodingFor("payload_len", pq.Encodings.DeltaBinaryPacked),
-		pq.WithEncodingFor("src_port", pq.Encodings.DeltaBinaryPacked),
-		pq.WithEncodingFor("dst_port", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("interface_id", pq.Encodings.DeltaBinaryPacked),
 	)
 	k, err := newSink(w, s, props, mem)
@@ -186,7 +209,7 @@ func (t *framesTable) encode() {
 	var err error
 	for b := range t.full {
 		if err == nil {
-			if err = t.writeBatch(b); err != nil {
+			if err = encodeSafely(func() error { return t.writeBatch(b) }); err != nil {
 				t.fail(err)
 			}
 		}

@@ -2,6 +2,8 @@ package parquet
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
 
@@ -67,6 +69,23 @@ func newSink(w io.Writer, s *arrow.Schema, props *pq.WriterProperties, mem memor
 	fw, err := pqarrow.NewFileWriter(s, bw, props,
 		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
 	return &sink{fw: fw, bw: bw, done: make(chan error, 1)}, err
+}
+
+// ErrEncoder is returned when the Parquet encoder panicked; the table is
+// not written, and no other capture of the run is affected.
+var ErrEncoder = errors.New("encoder failed")
+
+// encodeSafely runs an encoding step, turning a panic of the encoder (a
+// bug of ours or of arrow's) into an error: it runs on a goroutine of its
+// own, where a panic would end the whole process and leave the temporary
+// dataset behind.
+func encodeSafely(write func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", ErrEncoder, r)
+		}
+	}()
+	return write()
 }
 
 // failed returns the encoder's first error, if any, so that the builder
@@ -138,7 +157,7 @@ func (t *table) encode() {
 	var err error
 	for rec := range t.recs {
 		if err == nil {
-			if err = t.fw.WriteBuffered(rec); err != nil {
+			if err = encodeSafely(func() error { return t.fw.WriteBuffered(rec) }); err != nil {
 				t.fail(err)
 			}
 		}

@@ -142,7 +142,7 @@ func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 		w.last = w.last[:0]
 	}
 	b := w.frames.cur
-	i := b.n
+	i := b.next()
 	b.num[i] = int64(f.Number)
 	b.ts[i] = int64(micros(f.TimestampNs))
 	b.tsNs[i] = f.TimestampNs

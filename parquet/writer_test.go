@@ -76,9 +76,9 @@ func expectedFrame(f *join.Frame, info *loss.FrameInfo) map[string]any {
 	return m
 }
 
-// writeRun runs the pipeline over capture with a Writer into dir and
-// returns the run (with every flow and gap kept) and the expected frames.
-func writeRun(t *testing.T, capture, dir string, opt parquet.WriterOptions) (*report.Report, []map[string]any, parquet.Stats) {
+// newWriter returns a Writer of frames.parquet, gaps.parquet and
+// flows.parquet in dir; the files are closed when the test ends.
+func newWriter(t testing.TB, dir string, opt parquet.WriterOptions) *parquet.Writer {
 	t.Helper()
 	var files []*os.File
 	for _, n := range []string{"frames", "gaps", "flows"} {
@@ -86,13 +86,21 @@ func writeRun(t *testing.T, capture, dir string, opt parquet.WriterOptions) (*re
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
+		t.Cleanup(func() { f.Close() })
 		files = append(files, f)
 	}
 	w, err := parquet.NewWriter(files[0], files[1], files[2], opt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return w
+}
+
+// writeRun runs the pipeline over capture with a Writer into dir and
+// returns the run (with every flow and gap kept) and the expected frames.
+func writeRun(t *testing.T, capture, dir string, opt parquet.WriterOptions) (*report.Report, []map[string]any, parquet.Stats) {
+	t.Helper()
+	w := newWriter(t, dir, opt)
 	var want []map[string]any
 	r, err := report.Run(report.Config{
 		Captures: []string{capture}, KernelDrops: -1,

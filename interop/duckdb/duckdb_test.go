@@ -169,6 +169,17 @@ func checkCapture(t *testing.T, db *sql.DB, ds, where string, r *report.Report) 
 		" GROUP BY flow_id) f FULL JOIN (SELECT flow_id, packets, bytes FROM "+flows+") l USING (flow_id) WHERE f.p IS DISTINCT FROM l.packets OR f.b IS DISTINCT FROM l.bytes"); n != 0 {
 		t.Errorf("%d flows whose frames' count or sum(orig_len) differ from the flows table", n)
 	}
+	// Each frame's addresses are its flow's, by direction (the frames
+	// table's dictionary-encoded string columns read by another
+	// implementation).
+	if n := one[int64](t, db, "SELECT count(*) FROM (SELECT flow_id, direction, src_ip, dst_ip FROM "+frames+
+		") f JOIN (SELECT flow_id, src_ip AS a, dst_ip AS b FROM "+flows+") l USING (flow_id) WHERE f.src_ip IS NOT NULL AND"+
+		" ((direction = 'fwd' AND (f.src_ip <> a OR f.dst_ip <> b)) OR (direction = 'rev' AND (f.src_ip <> b OR f.dst_ip <> a)) OR direction NOT IN ('fwd', 'rev'))"); n != 0 {
+		t.Errorf("%d frames whose addresses are not their flow's for their direction", n)
+	}
+	if n := one[int64](t, db, "SELECT count(*) FROM "+frames+" AND src_ip IS NOT NULL"); n == 0 {
+		t.Error("no frame with an address")
+	}
 	if n := one[int64](t, db, "SELECT count(*) FROM "+flows); n != int64(len(s.List)) {
 		t.Errorf("flows: %d rows, gapan %d flows", n, len(s.List))
 	}
