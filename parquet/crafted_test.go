@@ -1,13 +1,16 @@
 package parquet_test
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
@@ -207,5 +210,64 @@ func TestFramesMemoryFollowsRows(t *testing.T) {
 	def, huge := alloc(0), alloc(1<<26)
 	if huge > def+16<<20 {
 		t.Errorf("%d MB allocated with row groups of 2^26 rows, %d MB with the default", huge>>20, def>>20)
+	}
+}
+
+// failAfter is an io.Writer that fails once n bytes were written.
+type failAfter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		n := f.n
+		f.n = 0
+		return n, errDiskFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestWriterErrors: a table whose file fails (at once, or after its first
+// row groups) makes Finish fail with that error, without a hang or a
+// goroutine left behind; Abort after Finish, and a second Finish, do
+// nothing.
+func TestWriterErrors(t *testing.T) {
+	frames := genMixed(rand.New(rand.NewPCG(3, 4)), 3000, 40)
+	goroutines := runtime.NumGoroutine()
+	for _, tc := range []struct {
+		name  string
+		table int // 0 frames, 1 gaps, 2 flows
+		after int
+	}{{"frames-at-once", 0, 0}, {"frames-later", 0, 20000}, {"gaps", 1, 0}, {"flows", 2, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			outs := []io.Writer{io.Discard, io.Discard, io.Discard}
+			outs[tc.table] = &failAfter{tc.after}
+			w, err := parquet.NewWriter(outs[0], outs[1], outs[2], parquet.WriterOptions{RowGroupRows: 500})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := loss.NewEngine(loss.Config{OnFlow: w.Flow})
+			for i := range frames {
+				c := &frames[i]
+				jf := &join.Frame{Frame: &reader.Frame{Number: c.num, TimestampNs: c.ns, CapLen: c.capLen, OrigLen: c.origLen, InterfaceID: c.ifc}, GapBefore: c.gap}
+				p := c.p
+				w.Frame(jf, e.AddDecoded(jf, &p))
+			}
+			e.Finish(nil)
+			if err := w.Finish(&report.Report{}); !errors.Is(err, errDiskFull) {
+				t.Errorf("Finish: %v, want %v", err, errDiskFull)
+			}
+			w.Abort()
+			if err := w.Finish(&report.Report{}); !errors.Is(err, errDiskFull) {
+				t.Errorf("second Finish: %v", err)
+			}
+		})
+	}
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > goroutines && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines {
+		t.Errorf("%d goroutines left, %d before", n, goroutines)
 	}
 }

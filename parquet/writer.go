@@ -55,6 +55,7 @@ type Writer struct {
 	gaps   *table
 	flows  *table
 	err    error
+	closed bool // Finish or Abort ran: a second call does nothing
 
 	// last frame per interface of the current file, for the gaps'
 	// prev_frame and ts_before (the same walk as loss.Capture)
@@ -101,9 +102,12 @@ func NewWriter(frames, gaps, flows io.Writer, opt WriterOptions) (*Writer, error
 	// Gaps and flows are far fewer than frames: small batches keep their
 	// memory low.
 	if w.gaps, err = newTable(gaps, GapsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
+		w.frames.close()
 		return nil, err
 	}
 	if w.flows, err = newTable(flows, FlowsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
+		w.frames.close()
+		w.gaps.close()
 		return nil, err
 	}
 	return w, nil
@@ -371,6 +375,10 @@ func (w *Writer) Abort() {
 }
 
 func (w *Writer) close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
 	err := w.err
 	for _, t := range []interface{ close() error }{w.frames, w.gaps, w.flows} {
 		if cerr := t.close(); err == nil && cerr != nil {
