@@ -23,9 +23,8 @@ import (
 // is formatted once per row group), so the encoder writes the indices
 // without hashing a string per row. The file's schema still says string
 // (FramesSchema): readers see the same columns as with plain strings. A
-// dictionary array is written in one piece per row group (the write batch
-// size is the row group's size), as pqarrow requires the dictionary of a
-// column chunk not to change between writes.
+// dictionary array is written in one call per row group, as pqarrow
+// requires the dictionary of a column chunk not to change between calls.
 type framesTable struct {
 	*sink
 	cur   *frameBatch
@@ -172,7 +171,8 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 	mem := memory.NewGoAllocator()
 	s := FramesSchema()
 	props := writerProps(s, rowGroup, mem,
-		// One write per row group and column: see framesTable.
+		// One data page per column chunk: each page makes a zstd
+		// encoder of its own in arrow v15.
 		pq.WithBatchSize(int64(rowGroup)),
 		// Min/max only where engines prune by them; a string column's
 		// statistics would cost a pass over its dictionary per write.
