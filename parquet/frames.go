@@ -5,6 +5,11 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
@@ -157,6 +162,56 @@ func (b *frameBatch) setAddrs(i int, id uint64, dir int32, src, dst netip.Addr) 
 	} else {
 		b.src[i], b.dst[i] = e.rev, e.fwd
 	}
+}
+
+// add fills the next row with frame f, as the accounting saw it.
+func (b *frameBatch) add(f *join.Frame, info *loss.FrameInfo) {
+	i := b.next()
+	p := info.Packet
+	b.num[i] = int64(f.Number)
+	b.ts[i] = int64(micros(f.TimestampNs))
+	b.tsNs[i] = f.TimestampNs
+	b.capLen[i] = int32(f.CapLen)
+	b.origLen[i] = int32(f.OrigLen)
+	b.gap[i] = int64(f.GapBefore)
+	b.flow[i] = int64(info.FlowID)
+	b.dir[i] = int32(info.Dir & 1)
+	ip := p.Flags&decode.FlagIP != 0
+	setValid(b.vIP, i, ip, &b.nIP)
+	src, dst := ip && p.Src.IsValid(), ip && p.Dst.IsValid()
+	setValid(b.vSrc, i, src, &b.nSrc)
+	setValid(b.vDst, i, dst, &b.nDst)
+	b.proto[i], b.pay[i], b.src[i], b.dst[i] = 0, 0, 0, 0
+	if ip {
+		b.proto[i] = int16(p.Proto)
+		b.pay[i] = int32(p.PayloadLen)
+		switch {
+		case src && dst:
+			b.setAddrs(i, info.FlowID, b.dir[i], p.Src, p.Dst)
+		case src:
+			b.src[i] = b.addr(p.Src)
+		case dst:
+			b.dst[i] = b.addr(p.Dst)
+		}
+	}
+	ports := p.Flags&decode.FlagPorts != 0
+	setValid(b.vPort, i, ports, &b.nPort)
+	b.sport[i], b.dport[i] = int32(p.SrcPort), int32(p.DstPort)
+	vlan := p.VLANCount > 0
+	setValid(b.vVLAN, i, vlan, &b.nVLAN)
+	b.vlan[i] = 0
+	if vlan {
+		b.vlan[i] = int32(p.VLAN[0])
+	}
+	tcp := p.Flags&decode.FlagTCP != 0 && p.Proto == layers.IPProtocolTCP
+	setValid(b.vTCP, i, tcp, &b.nTCP)
+	b.tcpFlags[i], b.seq[i], b.ack[i] = 0, 0, 0
+	if tcp {
+		b.tcpFlags[i] = int16(p.TCP.Flags)
+		b.seq[i] = int64(p.TCP.Seq)
+		b.ack[i] = int64(p.TCP.Ack)
+	}
+	b.ifc[i] = int32(f.InterfaceID)
 }
 
 // setValid records row i's validity in bitmap v and counts a null.

@@ -8,12 +8,10 @@ import (
 	"reflect"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
-	"github.com/gopacket/gopacket/layers"
 )
 
 // ErrSourceMismatch is returned by Writer.Finish when the gap source the
@@ -140,57 +138,11 @@ func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 	if w.err != nil {
 		return
 	}
-	p := info.Packet
 	if f.File != w.file {
 		w.file = f.File
 		w.last = w.last[:0]
 	}
-	b := w.frames.cur
-	i := b.next()
-	b.num[i] = int64(f.Number)
-	b.ts[i] = int64(micros(f.TimestampNs))
-	b.tsNs[i] = f.TimestampNs
-	b.capLen[i] = int32(f.CapLen)
-	b.origLen[i] = int32(f.OrigLen)
-	b.gap[i] = int64(f.GapBefore)
-	b.flow[i] = int64(info.FlowID)
-	b.dir[i] = int32(info.Dir & 1)
-	ip := p.Flags&decode.FlagIP != 0
-	setValid(b.vIP, i, ip, &b.nIP)
-	src, dst := ip && p.Src.IsValid(), ip && p.Dst.IsValid()
-	setValid(b.vSrc, i, src, &b.nSrc)
-	setValid(b.vDst, i, dst, &b.nDst)
-	b.proto[i], b.pay[i], b.src[i], b.dst[i] = 0, 0, 0, 0
-	if ip {
-		b.proto[i] = int16(p.Proto)
-		b.pay[i] = int32(p.PayloadLen)
-		switch {
-		case src && dst:
-			b.setAddrs(i, info.FlowID, b.dir[i], p.Src, p.Dst)
-		case src:
-			b.src[i] = b.addr(p.Src)
-		case dst:
-			b.dst[i] = b.addr(p.Dst)
-		}
-	}
-	ports := p.Flags&decode.FlagPorts != 0
-	setValid(b.vPort, i, ports, &b.nPort)
-	b.sport[i], b.dport[i] = int32(p.SrcPort), int32(p.DstPort)
-	vlan := p.VLANCount > 0
-	setValid(b.vVLAN, i, vlan, &b.nVLAN)
-	b.vlan[i] = 0
-	if vlan {
-		b.vlan[i] = int32(p.VLAN[0])
-	}
-	tcp := p.Flags&decode.FlagTCP != 0 && p.Proto == layers.IPProtocolTCP
-	setValid(b.vTCP, i, tcp, &b.nTCP)
-	b.tcpFlags[i], b.seq[i], b.ack[i] = 0, 0, 0
-	if tcp {
-		b.tcpFlags[i] = int16(p.TCP.Flags)
-		b.seq[i] = int64(p.TCP.Seq)
-		b.ack[i] = int64(p.TCP.Ack)
-	}
-	b.ifc[i] = int32(f.InterfaceID)
+	w.frames.cur.add(f, info)
 	w.stats.Frames++
 	if err := w.frames.endRow(); err != nil {
 		w.err = fmt.Errorf("parquet: frames: %w", err)
