@@ -48,6 +48,12 @@ type Config struct {
 	KeepTop int
 	// KeepGaps collects every gap into Summary.Gaps.
 	KeepGaps bool
+	// Unpacked bounds the TCP flows whose state is kept unpacked: the
+	// state of the others, those with the least recent frames, is packed
+	// into a few dozen bytes until their next segment (0: DefaultUnpacked;
+	// negative: no bound, nothing is packed). It trades memory for time
+	// and changes no figure.
+	Unpacked int
 }
 
 // FrameInfo is what the Engine learned about one frame.
@@ -104,31 +110,46 @@ type state struct {
 }
 
 // acct is the live accounting of one flow. It holds only what the
-// accounting of the next frame needs, the fields every frame touches
-// first: with many live flows each frame waits on cache misses on this
-// state, and with millions its size is the run's memory. The rarer
-// figures (ctr) and the RTP state are allocated when first needed, and the
-// output record (Flow, with its strings) is built only once the flow's
-// figures are final.
+// accounting of the next frame needs: with many live flows each frame waits
+// on cache misses on this state, and with millions its size is the run's
+// memory (48 bytes, and the TCP state packed while the flow is idle: see
+// pack.go). The rarer figures and the RTP state (x) are allocated when
+// first needed, and the output record (Flow, with its strings) is built only
+// once the flow's figures are final.
 type acct struct {
-	tcp        [2]tcpDir // first: each direction's hot lines start on a cache line
+	// st is the TCP state, unpacked; nil while it is packed (pk), for a
+	// flow that is not TCP, and once the flow ended.
+	st *tcpState
+	x  *acctExtra
+	// pk is, while the flow is live, the reference of its packed TCP
+	// state in Engine.packs (0: none); once the flow ended, the
+	// explanation round during which it ended.
+	pk         uint64
 	firstFrame uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
-	ctr        *Counters
-	rtp        *[2]rtpDir
-	// rec is the flow's record once the flow ended: the table's own
-	// record for a flow ended by Flush (it stays valid), else a copy.
-	rec      *flow.Flow[state]
-	endRound uint64 // explanation round during which the flow ended
-	isRTP    bool
 }
+
+// acctExtra is the part of a flow's accounting that most flows never
+// need: its loss counters and its RTP state.
+type acctExtra struct {
+	Counters
+	rtp   *[2]rtpDir // out of line: most flows are not UDP
+	isRTP bool
+}
+
+// endRound is the explanation round during which the flow ended.
+func (a *acct) endRound() uint64 { return a.pk }
 
 // c returns the flow's counters, allocating them on first use.
 func (a *acct) c() *Counters {
-	if a.ctr == nil {
-		a.ctr = new(Counters)
+	return &a.extra().Counters
+}
+
+func (a *acct) extra() *acctExtra {
+	if a.x == nil {
+		a.x = new(acctExtra)
 	}
-	return a.ctr
+	return a.x
 }
 
 // Engine runs gapan's loss accounting over a joined stream: decoding, the
@@ -147,10 +168,26 @@ type Engine struct {
 	gi    uint64 // global frame index of the current frame
 	gapN  uint64 // gap events so far
 	lostN uint64 // frames lost in gaps so far
-	ended []*acct
+	// ended holds the records of the flows that ended, waiting for their
+	// figures to be final: the table's own record for a flow ended by
+	// Flush (it stays valid), else a copy. The record's State.a is the
+	// flow's accounting.
+	ended []*flow.Flow[state]
 	sum   Summary
 
-	pf   []*acct  // Prefetch's scratch
+	// Packing of idle TCP states (pack.go).
+	packs       packStore
+	codec       stateCodec
+	packBuf     []byte
+	spare       []*tcpState // unpacked states not in use, zeroed
+	stChunk     []tcpState  // states never handed out yet
+	queue       []liveRef   // the unpacked states, roughly least recently used first
+	queueHead   int
+	unpacked    int
+	maxUnpacked int // negative: no bound
+
+	pf   []*acct // Prefetch's scratch
+	pfT  []*tcpState
 	pfH  []uint32 // Prefetch's hashes and index entries: fields, not
 	pfS  []uint64 // local arrays, which would be zeroed at every call
 	sink uint64   // what Prefetch read, so that the reads stay
@@ -178,7 +215,10 @@ func NewEngine(cfg Config) *Engine {
 	} else if idle < 0 {
 		idle = 0
 	}
-	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1}
+	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1, maxUnpacked: cfg.Unpacked}
+	if cfg.Unpacked == 0 {
+		e.maxUnpacked = DefaultUnpacked
+	}
 	e.cap.KeepGaps = cfg.KeepGaps
 	e.exp.round = 1
 	e.est.init(cfg.EstWindow)
@@ -262,13 +302,24 @@ func (e *Engine) Prefetch(ks []FlowKey) {
 			}
 		}
 	}
-	// One read per cache line of the state a segment touches.
+	// The accounting state: the flows' acct, then one read per cache line
+	// of the TCP state a segment touches (or of the packed state).
+	sts := e.pfT[:0]
 	for _, a := range as {
-		for i := range a.tcp {
-			d := &a.tcp[i]
+		if a.st != nil {
+			sts = append(sts, a.st)
+		} else if a.pk != 0 {
+			sink += uint64(e.packs.bytes(a.pk)[0])
+		}
+	}
+	for _, st := range sts {
+		for i := range st.d {
+			d := &st.d[i]
 			sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns)
 		}
 	}
+	clear(sts)
+	e.pfT = sts[:0]
 	clear(as)
 	e.pf = as[:0]
 	e.sink += sink
@@ -295,7 +346,13 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
 	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
+		if a.st == nil {
+			e.unpack(a, fl)
+		}
 		e.tcpSegment(a, int(dir), p, gi, f.TimestampNs)
+		if e.unpacked > e.maxUnpacked && e.maxUnpacked >= 0 {
+			e.packIdle()
+		}
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
 	}
@@ -340,28 +397,37 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	if a == nil {
 		return
 	}
-	if fl.Reason == flow.ReasonEndOfCapture {
-		a.rec = fl
-	} else {
-		rec := *fl
-		a.rec = &rec
+	rec := fl
+	if fl.Reason != flow.ReasonEndOfCapture {
+		cp := *fl
+		rec = &cp
 	}
-	a.tcpEnd()
-	if e.bigTops != nil {
-		delete(e.bigTops, &a.tcp[0])
-		delete(e.bigTops, &a.tcp[1])
+	// At the end of the capture the TCP states are dropped all at once
+	// (Finish), not taken back one by one.
+	final := fl.Reason == flow.ReasonEndOfCapture
+	if st := a.st; st != nil {
+		a.tcpEnd(st)
+		if e.bigTops != nil {
+			delete(e.bigTops, &st.d[0])
+			delete(e.bigTops, &st.d[1])
+		}
+		a.st = nil
+		if !final {
+			e.releaseState(st)
+		}
+	} else if a.pk != 0 && !final {
+		e.packs.release(a.pk) // a packed state has no open hole
 	}
 	e.rtpEnd(a)
-	a.endRound = e.exp.round
-	e.ended = append(e.ended, a)
+	a.pk = e.exp.round
+	e.ended = append(e.ended, rec)
 }
 
 // record builds the output record of a flow whose figures are final, with
 // its counters c and its LossScore.
-func (a *acct) record(c *Counters, score float64) *Flow {
-	fl := a.rec
+func (a *acct) record(fl *flow.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.isRTP}
+	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP}
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = fl.FirstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
@@ -419,12 +485,12 @@ func (e *Engine) round(final bool) {
 	// had a whole round for their capacity to be claimed.
 	e.est.distribute(e.exp.round-1, final, e.exp.left)
 	keep := e.ended[:0]
-	for _, a := range e.ended {
-		if !final && a.endRound+2 > e.exp.round {
-			keep = append(keep, a)
+	for _, rec := range e.ended {
+		if !final && rec.State.a.endRound()+2 > e.exp.round {
+			keep = append(keep, rec)
 			continue
 		}
-		e.emit(a)
+		e.emit(rec.State.a, rec)
 	}
 	clear(e.ended[len(keep):])
 	e.ended = keep
@@ -433,12 +499,11 @@ func (e *Engine) round(final bool) {
 // emit hands out a flow whose figures are final. The output record is
 // built only when something takes it: the caller (OnFlow), the full list
 // (KeepFlows) or the top list (KeepTop), when the flow enters it.
-func (e *Engine) emit(a *acct) {
+func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 	var c Counters
-	if a.ctr != nil {
-		c = *a.ctr
+	if a.x != nil {
+		c = a.x.Counters
 	}
-	fl := a.rec
 	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt-a.l0
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
@@ -451,20 +516,19 @@ func (e *Engine) emit(a *acct) {
 	}
 	var f *Flow
 	if e.cfg.KeepFlows || e.cfg.OnFlow != nil {
-		f = a.record(&c, score)
+		f = a.record(fl, &c, score)
 	}
 	if e.cfg.KeepFlows {
 		e.sum.List = append(e.sum.List, f)
 	} else if e.cfg.KeepTop > 0 && score > 0 && e.top.admits(score, fl.ID, e.cfg.KeepTop) {
 		if f == nil {
-			f = a.record(&c, score)
+			f = a.record(fl, &c, score)
 		}
 		e.top.push(f, e.cfg.KeepTop)
 	}
 	if e.cfg.OnFlow != nil {
 		e.cfg.OnFlow(f)
 	}
-	a.rec = nil // the table's record is not needed any more
 }
 
 // Finish ends every flow, shares out the tail gaps, explains what is left
@@ -479,7 +543,11 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 			}
 		}
 	}
+	// Every live flow ends now: one allocation for the list instead of
+	// growing it by doubling (a million flows live at the end).
+	e.ended = slices.Grow(e.ended, e.tbl.Len())
 	e.tbl.Flush()
+	e.packs, e.spare, e.stChunk, e.queue = packStore{}, nil, nil, nil
 	e.round(true)
 	s := &e.sum
 	s.Totals = e.cap.Finish(files)

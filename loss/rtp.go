@@ -89,11 +89,11 @@ func (d *rtpDir) rtpLate(seq uint16) bool {
 
 // rtpEnd settles every missing run when a flow ends.
 func (e *Engine) rtpEnd(a *acct) {
-	if a.rtp == nil {
+	if a.x == nil || a.x.rtp == nil {
 		return
 	}
-	for i := range a.rtp {
-		e.rtpSettle(a, &a.rtp[i], true)
+	for i := range a.x.rtp {
+		e.rtpSettle(a, &a.x.rtp[i], true)
 	}
 }
 
@@ -101,10 +101,11 @@ func (e *Engine) rtpEnd(a *acct) {
 // packet.
 func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	b := p.Payload
-	if a.rtp == nil {
-		a.rtp = new([2]rtpDir) // out of line: most flows are not UDP
+	x := a.extra()
+	if x.rtp == nil {
+		x.rtp = new([2]rtpDir)
 	}
-	d := &a.rtp[dir]
+	d := &x.rtp[dir]
 	if len(b) < RTPHeadLen || b[0]>>6 != 2 {
 		d.started, d.confirmed, d.run = false, false, 0
 		return
@@ -144,7 +145,7 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 		}
 		if d.run >= rtpConfirm {
 			d.confirmed = true
-			a.isRTP = true
+			x.isRTP = true
 			a.c().RTPPackets += uint64(d.run)
 		}
 	} else {

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,26 +20,35 @@ import (
 )
 
 // run accounts a capture (with its sidecar unless noSidecar) and returns
-// the summary with every flow.
+// the summary with every flow. It runs the capture twice, with every TCP
+// state kept unpacked and with all but one packed after each segment, and
+// fails the test unless both give the same summary.
 func run(t testing.TB, path string, noSidecar bool) *loss.Summary {
 	t.Helper()
-	s, err := join.Open([]string{path}, join.Options{NoSidecar: noSidecar})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	e := loss.NewEngine(loss.Config{KeepFlows: true, KeepGaps: true})
-	for {
-		f, err := s.Next()
-		if err == io.EOF {
-			break
-		}
+	var sums [2]*loss.Summary
+	for i, unpacked := range []int{-1, 1} {
+		s, err := join.Open([]string{path}, join.Options{NoSidecar: noSidecar})
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.Add(f)
+		e := loss.NewEngine(loss.Config{KeepFlows: true, KeepGaps: true, Unpacked: unpacked})
+		for {
+			f, err := s.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.Add(f)
+		}
+		sums[i] = e.Finish(s.Files())
+		s.Close()
 	}
-	return e.Finish(s.Files())
+	if !reflect.DeepEqual(sums[0], sums[1]) {
+		t.Fatalf("%s: the summary with packed TCP states differs from the one without", path)
+	}
+	return sums[0]
 }
 
 type rng struct{ lo, hi uint32 }

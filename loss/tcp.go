@@ -260,8 +260,8 @@ func ceilDiv(a int64, b int) uint64 {
 // tcpSegment accounts one TCP segment sent in direction dir of flow a.
 func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns int64) {
 	t := &p.TCP
-	d := &a.tcp[dir]
-	peer := &a.tcp[1-dir]
+	d := &a.st.d[dir]
+	peer := &a.st.d[1-dir]
 	payLen := p.PayloadLen
 	if payLen < 0 {
 		payLen = 0
@@ -663,10 +663,10 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs})
 }
 
-// tcpEnd gives up the holes still open when a flow ends: unknown.
-func (a *acct) tcpEnd() {
-	for i := range a.tcp {
-		d := &a.tcp[i]
+// tcpEnd gives up the holes still open in st when flow a ends: unknown.
+func (a *acct) tcpEnd(st *tcpState) {
+	for i := range st.d {
+		d := &st.d[i]
 		if d.hp == nil {
 			continue
 		}

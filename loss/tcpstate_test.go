@@ -18,8 +18,11 @@ func TestTCPStateSize(t *testing.T) {
 	if got := unsafe.Sizeof(tcpDir{}); got != 192 {
 		t.Errorf("tcpDir is %d bytes, want 192", got)
 	}
-	if got := unsafe.Sizeof(acct{}); got != 448 {
-		t.Errorf("acct is %d bytes, want 448", got)
+	if got := unsafe.Sizeof(acct{}); got != 48 {
+		t.Errorf("acct is %d bytes, want 48", got)
+	}
+	if got := unsafe.Sizeof(tcpState{}); got != 384 {
+		t.Errorf("tcpState is %d bytes, want 384", got)
 	}
 	if got := unsafe.Sizeof(flow.Flow[state]{}); got != 160 {
 		t.Errorf("the flow record is %d bytes, want 160", got)
@@ -48,8 +51,8 @@ func TestBracketRingFallback(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := NewEngine(Config{})
-			a := &acct{firstFrame: tc.first}
-			d := &a.tcp[1]
+			a := &acct{firstFrame: tc.first, st: new(tcpState)}
+			d := &a.st.d[1]
 			var ref []uint64
 			want := func() uint64 {
 				if len(ref) == 0 {

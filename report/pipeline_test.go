@@ -20,12 +20,22 @@ import (
 // per-frame flow ids, and the errors.
 func runBoth(t *testing.T, captures []string, jo join.Options) (out [2]string, frames [2][]uint64, errs [2]error) {
 	t.Helper()
-	for i, workers := range []int{1, 2} {
+	return runPaths(t, captures, jo, [2]path{{workers: 1}, {workers: 2}})
+}
+
+// path is how runPaths runs a report: its Config.Workers and its
+// loss.Config.Unpacked.
+type path struct{ workers, unpacked int }
+
+// runPaths is runBoth over two given paths.
+func runPaths(t *testing.T, captures []string, jo join.Options, paths [2]path) (out [2]string, frames [2][]uint64, errs [2]error) {
+	t.Helper()
+	for i, pa := range paths {
 		var nd bytes.Buffer
 		nw := NewNDJSONWriter(&nd)
 		var ids []uint64
-		r, err := Run(Config{Captures: captures, Join: jo, KernelDrops: -1, Workers: workers,
-			Engine: loss.Config{KeepFlows: true, KeepGaps: true, OnFlow: nw.Flow},
+		r, err := Run(Config{Captures: captures, Join: jo, KernelDrops: -1, Workers: pa.workers,
+			Engine: loss.Config{KeepFlows: true, KeepGaps: true, OnFlow: nw.Flow, Unpacked: pa.unpacked},
 			Frame: func(f *join.Frame, info *loss.FrameInfo) {
 				ids = append(ids, info.FlowID, info.Global, uint64(info.Dir), f.Number, f.GapBefore, uint64(info.Packet.PayloadLen))
 			}})
@@ -52,6 +62,21 @@ func runBoth(t *testing.T, captures []string, jo join.Options) (out [2]string, f
 // figure, every flow, in the same order) and the same per-frame results,
 // or fail the same way.
 func TestPipelineMatchesSequential(t *testing.T) {
+	matchPaths(t, [2]path{{workers: 1}, {workers: 2}})
+}
+
+// TestPackedMatchesUnpacked holds the packing of idle TCP states
+// (loss.Config.Unpacked) to the plain path: the reference path with every
+// state unpacked, against the fast path with all states but one packed
+// after each segment, must give the same figures for every corpus
+// capture.
+func TestPackedMatchesUnpacked(t *testing.T) {
+	matchPaths(t, [2]path{{workers: 1, unpacked: -1}, {workers: 2, unpacked: 1}})
+}
+
+// matchPaths runs every corpus capture, with and without a simulated
+// sidecar, on both paths and requires the same output.
+func matchPaths(t *testing.T, paths [2]path) {
 	names, err := filepath.Glob(corpus + "*.pcap*")
 	if err != nil || len(names) < 20 {
 		t.Fatalf("corpus: %d captures, %v", len(names), err)
@@ -68,9 +93,9 @@ func TestPipelineMatchesSequential(t *testing.T) {
 		for kind, caps := range cases {
 			t.Run(base+"/"+kind, func(t *testing.T) {
 				for _, keepGoing := range []bool{false, true} {
-					out, frames, errs := runBoth(t, caps, join.Options{KeepGoing: keepGoing})
+					out, frames, errs := runPaths(t, caps, join.Options{KeepGoing: keepGoing}, paths)
 					if (errs[0] == nil) != (errs[1] == nil) || errs[0] != nil && errs[0].Error() != errs[1].Error() {
-						t.Fatalf("keep-going %v: errors differ: sequential %v, pipelined %v", keepGoing, errs[0], errs[1])
+						t.Fatalf("keep-going %v: errors differ: %+v: %v, %+v: %v", keepGoing, paths[0], errs[0], paths[1], errs[1])
 					}
 					if errs[0] != nil {
 						if len(frames[0]) != len(frames[1]) {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -54,6 +55,10 @@ func main() {
 	cpuTime := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	fmt.Fprintf(os.Stderr, "%d frames, %d flows in %v (cpu %v): %.2f M frames/s\n", r.Summary.FramesCaptured, r.Summary.FlowCount,
 		el.Round(time.Millisecond), cpuTime.Round(time.Millisecond), float64(r.Summary.FramesCaptured)/el.Seconds()/1e6)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(os.Stderr, "peak RSS %d MB; at the end: heap in use %d MB, idle %d MB (released %d MB), sys %d MB, %d GCs\n",
+		ru.Maxrss>>10, ms.HeapInuse>>20, ms.HeapIdle>>20, ms.HeapReleased>>20, ms.Sys>>20, ms.NumGC)
 	if *mem != "" {
 		f, err := os.Create(*mem)
 		if err != nil {
