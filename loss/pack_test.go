@@ -90,23 +90,7 @@ func TestPackRoundTrip(t *testing.T) {
 // TestPackedSize checks that the state of a typical short flow packs small:
 // the bench's flow of two data segments and an acknowledgement.
 func TestPackedSize(t *testing.T) {
-	var st tcpState
-	const first = 1_700_000_000_000_000_000
-	d, b := &st.d[0], &st.d[1]
-	d.lastRaw, d.lastAbs, d.next, d.acked, d.topNs = 1_000_500, 1<<32+500, 1<<32+1000, 1<<32+1000, first+1e9
-	d.maxPay, d.winMax, d.ipIDSeq, d.lastIPID = 500, 65535<<unknownScale, 1, 40001
-	d.bits = bitInit | bitAckSeen | bitAckFlag
-	d.recentSeq[0], d.recentSeq[1] = 1_000_000, 1_000_500
-	d.recent[0] = segSig{ack: 7_000_000, tsVal: 123456, length: 500, ipID: 40000, flags: 0x18, ns: first}
-	d.recent[1] = segSig{ack: 7_000_000, tsVal: 124456, length: 500, ipID: 40001, flags: 0x18, ns: first + 1e9}
-	d.tops[1] = 1_000_000
-	d.rings = 2 | 2<<3
-	b.lastRaw, b.lastAbs, b.next, b.topNs = 7_000_000, 1<<32, 1<<32, first+2e9
-	b.winMax, b.lastIPID, b.bits = 65535<<unknownScale, 9, bitInit|bitAckFlag
-	b.recentSeq[0] = 7_000_000
-	b.recent[0] = segSig{ack: 1_001_000, tsVal: 125456, ipID: 9, flags: 0x10, ns: first + 2e9}
-	b.tops[0] = 2_000_000
-	b.rings = 1 | 1<<3
+	st, first := typicalState()
 	n := roundTripState(t, &st, first)
 	if n > 64 {
 		t.Errorf("a flow of three segments packs into %d bytes, want at most 64", n)
@@ -181,4 +165,46 @@ func TestPackStore(t *testing.T) {
 	if len(s.free) != int(s.nOwn) {
 		t.Errorf("%d owner slots free of %d", len(s.free), s.nOwn)
 	}
+}
+
+// BenchmarkPack measures packing and unpacking the state of a typical short
+// flow (TestPackedSize's).
+func BenchmarkPack(b *testing.B) {
+	st, first := typicalState()
+	var c stateCodec
+	buf := c.pack(nil, &st, first)
+	b.Run("pack", func(b *testing.B) {
+		for range b.N {
+			buf = c.pack(buf[:0], &st, first)
+		}
+	})
+	b.Run("unpack", func(b *testing.B) {
+		var got tcpState
+		for range b.N {
+			got = tcpState{}
+			c.unpack(&got, buf, first)
+		}
+	})
+}
+
+// typicalState is the state of the bench's flows at the end: two data
+// segments one way, an acknowledgement the other, no handshake.
+func typicalState() (st tcpState, first int64) {
+	first = 1_700_000_000_000_000_000
+	d, b := &st.d[0], &st.d[1]
+	d.lastRaw, d.lastAbs, d.next, d.acked, d.topNs = 1_000_500, 1<<32+500, 1<<32+1000, 1<<32+1000, first+1e9
+	d.maxPay, d.winMax, d.ipIDSeq, d.lastIPID = 500, 65535<<unknownScale, 1, 40001
+	d.bits = bitInit | bitAckSeen | bitAckFlag
+	d.recentSeq[0], d.recentSeq[1] = 1_000_000, 1_000_500
+	d.recent[0] = segSig{ack: 7_000_000, tsVal: 123456, length: 500, ipID: 40000, flags: 0x18, ns: first}
+	d.recent[1] = segSig{ack: 7_000_000, tsVal: 124456, length: 500, ipID: 40001, flags: 0x18, ns: first + 1e9}
+	d.tops[1] = 1_000_000
+	d.rings = 2 | 2<<3
+	b.lastRaw, b.lastAbs, b.next, b.topNs = 7_000_000, 1<<32, 1<<32, first+2e9
+	b.winMax, b.lastIPID, b.bits = 65535<<unknownScale, 9, bitInit|bitAckFlag
+	b.recentSeq[0] = 7_000_000
+	b.recent[0] = segSig{ack: 1_001_000, tsVal: 125456, ipID: 9, flags: 0x10, ns: first + 2e9}
+	b.tops[0] = 2_000_000
+	b.rings = 1 | 1<<3
+	return st, first
 }
