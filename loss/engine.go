@@ -183,6 +183,7 @@ type Engine struct {
 	stChunk     []tcpState  // states never handed out yet
 	queue       []liveRef   // the unpacked states, roughly least recently used first
 	queueHead   int
+	stale       int // entries in queue of flows that ended
 	unpacked    int
 	maxUnpacked int // negative: no bound
 
@@ -391,7 +392,7 @@ func (e *Engine) second(ns int64, lost uint64) {
 }
 
 // flowEnded is the flow table's OnEnd: it keeps the flow's record (see
-// acct.rec) and queues the flow until its loss figures are final.
+// Engine.ended) and queues the flow until its loss figures are final.
 func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	a := fl.State.a
 	if a == nil {
@@ -414,6 +415,10 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 		a.st = nil
 		if !final {
 			e.releaseState(st)
+			if e.maxUnpacked >= 0 {
+				e.stale++ // its entry in the queue
+				e.dropStale()
+			}
 		}
 	} else if a.pk != 0 && !final {
 		e.packs.release(a.pk) // a packed state has no open hole
@@ -548,6 +553,7 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	e.ended = slices.Grow(e.ended, e.tbl.Len())
 	e.tbl.Flush()
 	e.packs, e.spare, e.stChunk, e.queue = packStore{}, nil, nil, nil
+	e.queueHead, e.stale, e.unpacked = 0, 0, 0
 	e.round(true)
 	s := &e.sum
 	s.Totals = e.cap.Finish(files)

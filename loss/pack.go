@@ -15,14 +15,15 @@ import (
 // CLOCK approximation of least recently used) are kept as tcpState
 // structs; the others are packed, losslessly, into a few dozen bytes of a
 // packStore and unpacked when the flow's next segment comes. Each field is
-// stored as the zigzag varint of its difference from a value the decoder
-// already has (the direction's latest raw sequence number, the next-newer
-// ring entry, the peer's next sequence number, the flow's first
-// timestamp, ...), and zero differences are left out under a presence
-// mask. Packing changes no figure: the unpacked state is the packed one,
-// field for field (TestPackRoundTrip, TestPackedMatchesUnpacked). A state
-// with open holes (which the explanation refers to) or with its bracket
-// ring in Engine.bigTops is not packed.
+// stored as the varint of its difference (zigzag; XOR for bytes of flags)
+// from a value the decoder already has: the direction's latest raw
+// sequence number, the next-newer ring entry, the peer's next sequence
+// number, the flow's first timestamp, ... Zero differences are left out
+// under a presence mask. Packing changes no figure: the unpacked state is
+// the packed one, field for field (TestPackRoundTrip,
+// TestPackDifferential, TestPackedMatchesUnpacked). A state with open
+// holes (which the explanation refers to) or with its bracket ring in
+// Engine.bigTops is not packed.
 
 // tcpState is the sequence-space state of both directions of a TCP flow,
 // indexed by flow.Direction.
@@ -36,7 +37,9 @@ const DefaultUnpacked = 1 << 16
 // Field layout of a packed state: per direction, dirFields values in the
 // order stateCodec.walk visits them.
 const (
-	dirFields    = 4 + 7*4 + 11 + 4
+	// bits, lastRaw, lastIPID, rings and the ring's entries in use; per
+	// entry its time and 6 fields; 10 more fields; the bracket ring.
+	dirFields    = 5 + 4*(1+6) + 10 + 4
 	packFields   = 2 * dirFields
 	packGroups   = (packFields + 7) / 8
 	maxPackedLen = 2 + packGroups + packFields*binary.MaxVarintLen64
@@ -132,7 +135,7 @@ func (c *stateCodec) walk(st *tcpState, firstNs int64) {
 			ackRef = fw.lastRaw + uint32(fw.next-fw.lastAbs)
 		}
 		c.u8((*uint8)(&d.bits), 0)
-		init := d.is(bitInit) // known from here on, both ways
+		isInit := d.is(bitInit) // known from here on, both ways
 		c.u32(&d.lastRaw, lastRawRef)
 		c.u16(&d.lastIPID, 0)
 		c.u8(&d.rings, 0)
@@ -198,7 +201,7 @@ func (c *stateCodec) walk(st *tcpState, firstNs int64) {
 		var absRef, ackedRef int64
 		var isnRef uint32
 		var winRef int32
-		if init {
+		if isInit {
 			// Without the handshake the window's scale is unknown and
 			// taken as unknownScale (scale).
 			absRef, winRef = 1<<32, 65535<<unknownScale
@@ -279,8 +282,9 @@ func (c *stateCodec) pack(dst []byte, st *tcpState, firstNs int64) []byte {
 }
 
 // unpack sets st, which must be zero, from b, the packed form of a state
-// of a flow whose first timestamp is firstNs. b was written by pack: a
-// malformed b is a bug, and unpack panics on one.
+// of a flow whose first timestamp is firstNs, possibly followed by
+// padding. b was written by pack: a malformed b is a bug, which unpack
+// does not try to detect beyond a varint that does not end.
 func (c *stateCodec) unpack(st *tcpState, b []byte, firstNs int64) {
 	c.v = [packGroups * 8]uint64{}
 	groups := binary.LittleEndian.Uint16(b)
@@ -382,8 +386,8 @@ func (s *packStore) block(k int, i uint32) []byte {
 	return s.cls[k].slabs[i/per][off : off+8*k]
 }
 
-// bytes returns the packed state of ref; it is valid until the next
-// release.
+// bytes returns the packed state of ref, with the padding to the block's
+// size; it is valid until the next release.
 func (s *packStore) bytes(ref uint64) []byte {
 	return s.block(int(ref>>32), uint32(ref))[4:]
 }
@@ -417,7 +421,8 @@ func (s *packStore) release(ref uint64) {
 }
 
 // liveRef is an entry of the Engine's queue of unpacked states: a flow's
-// record and accounting, and the global frame index it was queued at.
+// record and accounting, and the global frame index of the flow's latest
+// frame when the entry was queued (or requeued).
 type liveRef struct {
 	rec *flow.Flow[state]
 	a   *acct
@@ -458,22 +463,28 @@ func (e *Engine) unpack(a *acct, rec *flow.Flow[state]) {
 	}
 	a.st = st
 	e.unpacked++
-	e.queue = append(e.queue, liveRef{rec: rec, a: a, at: e.gi})
+	if e.maxUnpacked >= 0 {
+		e.queue = append(e.queue, liveRef{rec: rec, a: a, at: e.gi})
+	}
 }
 
 // packIdle packs the states longest without a frame while there are more
 // than maxUnpacked unpacked ones: a CLOCK approximation of least recently
-// used. The queue holds each unpacked state once, from when it was
+// used. Each unpacked state has one entry in the queue, from when it was
 // unpacked; an entry whose flow had a frame since goes back to the end of
-// the queue instead. Each call looks at a few entries only, so a frame's
-// cost stays bounded however many states cannot be packed.
+// the queue instead, as does one whose state cannot be packed now. The
+// queue also holds the entries of flows that ended unpacked (stale), until
+// they come up or the queue is compacted (dropStale). Each call looks at a
+// few entries only, so a frame's cost stays bounded however many states
+// cannot be packed.
 func (e *Engine) packIdle() {
 	for n := 0; n < 8 && e.unpacked > e.maxUnpacked && e.queueHead < len(e.queue); n++ {
 		r := e.queue[e.queueHead]
 		e.queue[e.queueHead] = liveRef{}
 		e.queueHead++
 		if r.a.st == nil {
-			continue // the flow ended
+			e.stale-- // the flow ended
+			continue
 		}
 		if last := r.rec.State.lastFrame; last > r.at {
 			r.at = last
@@ -491,6 +502,25 @@ func (e *Engine) packIdle() {
 		e.queue = e.queue[:n]
 		e.queueHead = 0
 	}
+}
+
+// dropStale compacts the queue when most of it is the entries of flows
+// that ended: below the bound packIdle does not run, and without this the
+// queue would grow with every TCP flow of the capture.
+func (e *Engine) dropStale() {
+	q := e.queue[e.queueHead:]
+	if e.stale < 1024 || 2*e.stale < len(q) {
+		return
+	}
+	n := 0
+	for _, r := range q {
+		if r.a.st != nil {
+			e.queue[n] = r
+			n++
+		}
+	}
+	clear(e.queue[n:])
+	e.queue, e.queueHead, e.stale = e.queue[:n], 0, 0
 }
 
 // pack packs the TCP state of flow a, whose record is rec, unless the

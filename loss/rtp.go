@@ -101,12 +101,16 @@ func (e *Engine) rtpEnd(a *acct) {
 // packet.
 func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	b := p.Payload
-	x := a.extra()
-	if x.rtp == nil {
-		x.rtp = new([2]rtpDir)
+	notRTP := len(b) < RTPHeadLen || b[0]>>6 != 2
+	if a.x == nil || a.x.rtp == nil {
+		if notRTP {
+			return // no stream to reset: most UDP flows never get RTP state
+		}
+		a.extra().rtp = new([2]rtpDir)
 	}
+	x := a.x
 	d := &x.rtp[dir]
-	if len(b) < RTPHeadLen || b[0]>>6 != 2 {
+	if notRTP {
 		d.started, d.confirmed, d.run = false, false, 0
 		return
 	}
