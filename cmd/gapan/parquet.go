@@ -7,12 +7,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gapan/gapan/internal/memlimit"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
@@ -118,8 +118,13 @@ func expandCaptures(in []string) ([]string, error) {
 	return out, nil
 }
 
-// parquetMemoryLimit is gapan parquet's soft memory limit (runtime/debug).
-const parquetMemoryLimit = 384 << 20
+// parquetMemoryLimit is gapan parquet's soft memory limit (runtime/debug)
+// while the live heap is below parquetMemoryLimit/parquetHeadroom; above,
+// the limit is parquetHeadroom times the live heap.
+const (
+	parquetMemoryLimit = 384 << 20
+	parquetHeadroom    = 1.5
+)
 
 func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
 	if fl.out == "" || fl.out == "-" {
@@ -155,10 +160,12 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	}
 	// The encoders' buffers come and go a row group at a time: a soft
 	// memory limit makes the collector return them before the heap
-	// doubles (GOGC), keeping the peak near the live set. GOMEMLIMIT, when
+	// doubles (GOGC), keeping the peak near the live set. The limit
+	// follows a live set larger than it (a million flows), which it would
+	// otherwise make the collector chase without end. GOMEMLIMIT, when
 	// set, wins.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(parquetMemoryLimit)
+		defer memlimit.Follow(parquetMemoryLimit, parquetHeadroom, 100*time.Millisecond)()
 	}
 	meter := progressMeter(stderr, fl.quiet, "parquet")
 	meter.Start()

@@ -1,0 +1,79 @@
+// Package memlimit keeps a soft memory limit (runtime/debug.SetMemoryLimit)
+// that follows the live heap.
+//
+// A fixed soft limit makes the collector return short-lived garbage before
+// the heap doubles, which keeps a run's peak near its live set; but once
+// the live set itself reaches the limit, the collector runs without end
+// (up to the runtime's cap of about half the CPU) and the run slows down
+// several times. Follow sets the limit to the larger of a base and a
+// multiple of the live heap, and raises it as the live heap grows.
+//
+//	stop := memlimit.Follow(384<<20, 1.5, 100*time.Millisecond)
+//	defer stop()
+package memlimit
+
+import (
+	"math"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"time"
+)
+
+const liveHeap = "/gc/heap/live:bytes"
+
+// Limit returns the soft memory limit for a live heap of live bytes: the
+// larger of base and headroom times live.
+func Limit(base int64, headroom float64, live uint64) int64 {
+	l := float64(live) * headroom
+	if l >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return max(base, int64(l))
+}
+
+// Follow sets the soft memory limit to Limit(base, headroom, live heap)
+// now and then every interval, never lowering it below what it set
+// before, until the returned function is called; that function stops the
+// updates and restores the limit in force before Follow.
+func Follow(base int64, headroom float64, interval time.Duration) (stop func()) {
+	prev := debug.SetMemoryLimit(-1)
+	sample := []metrics.Sample{{Name: liveHeap}}
+	var set int64
+	update := func() {
+		metrics.Read(sample)
+		var live uint64
+		if sample[0].Value.Kind() == metrics.KindUint64 {
+			live = sample[0].Value.Uint64()
+		}
+		if l := Limit(base, headroom, live); l > set {
+			set = l
+			debug.SetMemoryLimit(l)
+		}
+	}
+	update()
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				update()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			debug.SetMemoryLimit(prev)
+		})
+	}
+}
