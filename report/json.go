@@ -278,24 +278,31 @@ func stoppedJSON(r *Report) *StoppedJSON {
 // NewDocument builds the JSON report of r. Gaps and flows are included as
 // far as the run kept them (loss.Config.KeepGaps, KeepFlows).
 func NewDocument(r *Report) *Document {
+	d := documentHead(r)
+	d.Gaps = make([]GapJSON, 0, len(r.Summary.Gaps))
+	for _, g := range r.Summary.Gaps {
+		d.Gaps = append(d.Gaps, gapJSON(r, g))
+	}
+	d.Flows = make([]*loss.Flow, 0, len(r.Summary.List))
+	for _, f := range r.Summary.List {
+		d.Flows = append(d.Flows, roundFlow(f))
+	}
+	return d
+}
+
+// documentHead is NewDocument without the gaps and the flows, the parts
+// that grow with the capture.
+func documentHead(r *Report) *Document {
 	d := &Document{
 		Schema:   Schema,
 		Captures: capturesJSON(r),
 		Summary:  summaryJSON(r),
-		Gaps:     make([]GapJSON, 0, len(r.Summary.Gaps)),
 		Timeline: r.Summary.Timeline,
-		Flows:    make([]*loss.Flow, 0, len(r.Summary.List)),
 		Warnings: warningStrings(r),
 		Stopped:  stoppedJSON(r),
 	}
 	if d.Timeline == nil {
 		d.Timeline = []loss.Second{}
-	}
-	for _, g := range r.Summary.Gaps {
-		d.Gaps = append(d.Gaps, gapJSON(r, g))
-	}
-	for _, f := range r.Summary.List {
-		d.Flows = append(d.Flows, roundFlow(f))
 	}
 	return d
 }
@@ -308,16 +315,84 @@ func warningStrings(r *Report) []string {
 	return out
 }
 
-// WriteJSON writes r as one indented JSON document (schema in
-// docs/report.md).
+// WriteJSON writes the JSON report of r (NewDocument; schema in
+// docs/report.md), indented by two spaces, as encoding/json's Encoder would, but a gap and a flow at a
+// time: with a million flows the document is over a gigabyte, and the
+// Encoder builds it whole in memory (twice, to indent it).
 func WriteJSON(w io.Writer, r *Report) error {
 	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(NewDocument(r)); err != nil {
-		return err
+	d := documentHead(r)
+	js := jsonStream{w: bw}
+	js.w.WriteString("{")
+	js.field("schema", d.Schema)
+	js.field("captures", d.Captures)
+	js.field("summary", d.Summary)
+	js.array("gaps", len(r.Summary.Gaps), func(i int) any { return gapJSON(r, r.Summary.Gaps[i]) })
+	js.field("timeline", d.Timeline)
+	js.array("flows", len(r.Summary.List), func(i int) any { return roundFlow(r.Summary.List[i]) })
+	js.field("warnings", d.Warnings)
+	js.field("stopped", d.Stopped)
+	js.w.WriteString("\n}\n")
+	if js.err != nil {
+		return js.err
 	}
 	return bw.Flush()
+}
+
+// jsonStream writes the members of a JSON object at depth one, in the
+// layout of json.Encoder with SetIndent("", "  ").
+type jsonStream struct {
+	w      *bufio.Writer
+	err    error
+	fields int
+}
+
+func (s *jsonStream) key(name string) {
+	if s.fields > 0 {
+		s.w.WriteByte(',')
+	}
+	s.fields++
+	s.w.WriteString("\n  ")
+	k, _ := json.Marshal(name)
+	s.w.Write(k)
+	s.w.WriteString(": ")
+}
+
+// value writes v indented for the given prefix.
+func (s *jsonStream) value(prefix string, v any) {
+	if s.err != nil {
+		return
+	}
+	b, err := json.MarshalIndent(v, prefix, "  ")
+	if err != nil {
+		s.err = err
+		return
+	}
+	s.w.Write(b)
+}
+
+func (s *jsonStream) field(name string, v any) {
+	s.key(name)
+	s.value("  ", v)
+}
+
+// array writes a member whose value is an array of n elements, element i
+// given by elem(i) only when it is written.
+func (s *jsonStream) array(name string, n int, elem func(i int) any) {
+	s.key(name)
+	if n == 0 {
+		s.w.WriteString("[]")
+		return
+	}
+	s.w.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			s.w.WriteByte(',')
+		}
+		s.w.WriteString("\n    ")
+		s.value("    ", elem(i))
+	}
+	s.w.WriteString("\n  ]")
 }
 
 // sidecarLookedFor is the sidecar path join looks for next to a capture.
