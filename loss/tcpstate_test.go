@@ -51,7 +51,8 @@ func TestBracketRingFallback(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := NewEngine(Config{})
-			a := &acct{firstFrame: tc.first, st: new(tcpState)}
+			a := &acct{firstFrame: tc.first, st: e.newState()}
+			e.unpacked++ // as Engine.unpack counts it
 			d := &a.st.d[1]
 			var ref []uint64
 			want := func() uint64 {
@@ -82,6 +83,9 @@ func TestBracketRingFallback(t *testing.T) {
 			e.flowEnded(&flow.Flow[state]{State: state{a: a}, Reason: flow.ReasonIdle})
 			if len(e.bigTops) != 0 {
 				t.Errorf("%d bigTops entries left after the flow ended", len(e.bigTops))
+			}
+			if e.unpacked != 0 || a.st != nil {
+				t.Errorf("after the flow ended: %d states unpacked, state %p, want 0 and none", e.unpacked, a.st)
 			}
 		})
 	}
