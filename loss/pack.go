@@ -344,13 +344,16 @@ type packClass struct {
 // blocks.
 const slabBytes = 64 << 10
 
+// perSlab is how many blocks of size class k a slab holds.
+func perSlab(k int) uint32 { return uint32(slabBytes / (8 * k)) }
+
 // alloc stores b for owner a and returns its reference.
 func (s *packStore) alloc(b []byte, a *acct) uint64 {
 	k := (len(b) + 4 + 7) / 8
 	pc := &s.cls[k]
 	i := pc.n
 	pc.n++
-	per := uint32(slabBytes / (8 * k))
+	per := perSlab(k)
 	if int(i/per) == len(pc.slabs) {
 		var slab []byte
 		if n := len(s.pool); n > 0 {
@@ -381,7 +384,7 @@ func (s *packStore) alloc(b []byte, a *acct) uint64 {
 }
 
 func (s *packStore) block(k int, i uint32) []byte {
-	per := uint32(slabBytes / (8 * k))
+	per := perSlab(k)
 	off := int(i%per) * 8 * k
 	return s.cls[k].slabs[i/per][off : off+8*k]
 }
@@ -412,7 +415,7 @@ func (s *packStore) release(ref uint64) {
 	// Give the slab beyond the last block back to the pool, keeping one
 	// spare so that a class that shrinks and grows by one block does not
 	// go back and forth.
-	per := uint32(slabBytes / (8 * k))
+	per := perSlab(k)
 	if j := len(pc.slabs) - 1; j > 0 && uint32(j-1)*per >= pc.n {
 		s.pool = append(s.pool, pc.slabs[j])
 		pc.slabs[j] = nil
