@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh: times `gapan report` against tshark's conversation
-# statistics, tcpdump, cat and a bare pcapgo read loop on the same large
-# captures, side by side in one run, and prints the ratios the performance
+# statistics, tcpdump, cat, a bare pcapgo read loop and bench/floor (the
+# least work any per-flow accounting can do) on the same large captures, side by side in one run, and prints the ratios the performance
 # targets are stated in (docs/performance.md). Not part of the test run:
 # it takes several minutes and a few GB under $BENCH_DIR.
 #
@@ -23,6 +23,7 @@ echo "== build"
 go build -o "$DIR/gapan" ./cmd/gapan
 go build -o "$DIR/gencap" ./bench/gencap
 go build -o "$DIR/pcapgoloop" ./bench/pcapgoloop
+go build -o "$DIR/floor" ./bench/floor
 
 echo "== captures (kept in $DIR between runs)"
 GEN=$DIR/gen-50k.pcap
@@ -60,10 +61,14 @@ bench() {
 	cat "$file" >/dev/null # page cache warm for everyone
 	printf '%-34s %9s %12s %9s\n' tool seconds "frames/s" "peak MB"
 	declare -gA T
-	for tool in cat pcapgo tcpdump gapan gapan-1core tshark; do
+	local got
+	got=$("$DIR/floor" "$file" | awk '{print $1}')
+	[ "$got" = "$n" ] || { echo "bench: floor counted $got frames, pcapgo $n" >&2; exit 1; }
+	for tool in cat pcapgo floor tcpdump gapan gapan-1core tshark; do
 		case $tool in
 		cat) measure cat sh -c "cat '$file' >/dev/null" ;;
 		pcapgo) measure pcapgo "$DIR/pcapgoloop" "$file" ;;
+		floor) measure floor "$DIR/floor" "$file" ;;
 		tcpdump) measure tcpdump tcpdump -r "$file" -w /dev/null ;;
 		gapan) measure gapan "$DIR/gapan" report "$file" ;;
 		gapan-1core) measure gapan env GOMAXPROCS=1 "$DIR/gapan" report "$file" ;;
@@ -72,11 +77,13 @@ bench() {
 		T[$tool]=$SECS
 		printf '%-34s %9.2f %12.0f %9d\n' "$tool" "$SECS" "$(awk "BEGIN{print $n / $SECS}")" "$RSS_MB"
 	done
-	awk -v ts="${T[tshark]}" -v g="${T[gapan]}" -v td="${T[tcpdump]}" -v pg="${T[pcapgo]}" -v primary="$3" 'BEGIN {
+	awk -v ts="${T[tshark]}" -v g="${T[gapan]}" -v td="${T[tcpdump]}" -v pg="${T[pcapgo]}" -v fl="${T[floor]}" -v primary="$3" 'BEGIN {
 		r1 = ts / g; r2 = g / td; r3 = g / pg
 		printf "ratio tshark/gapan   %6.1f  (target >= 40)  %s\n", r1, primary ? (r1 >= 40 ? "PASS" : "FAIL") : "(not held)"
 		printf "ratio gapan/tcpdump  %6.2f  (target <= 0.5) %s\n", r2, primary ? (r2 <= 0.5 ? "PASS" : "FAIL") : "(not held)"
 		printf "ratio gapan/pcapgo   %6.2f  (target <= 3)   %s\n", r3, primary ? (r3 <= 3 ? "PASS" : "FAIL") : "(not held)"
+		printf "ratio floor/tcpdump  %6.2f  (the least any flow accounting does; docs/performance.md)\n", fl / td
+		printf "ratio gapan/floor    %6.2f\n", g / fl
 	}'
 }
 

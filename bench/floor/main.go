@@ -1,0 +1,229 @@
+//go:build linux
+
+// Command floor is the least work any per-flow accounting of a capture can
+// do, timed by bench/run.sh next to gapan report, to show where this
+// machine's floor lies (docs/performance.md, "The floor"). It is no
+// analyzer and is built to be optimistic:
+//
+//   - the file is mapped (MAP_POPULATE), so nothing is copied;
+//   - it is cut in two at a record boundary found by resynchronising on the
+//     record headers from the middle (no sequential walk to get there), and
+//     each half runs on its own core with a flow table of its own, with no
+//     communication at all (a real analyzer must see each flow's frames in
+//     order on one core, so it would have to exchange frames);
+//   - a frame is only keyed (IPv4 addresses and ports, ordered so that both
+//     directions meet), hashed, looked up in an open-addressing table of
+//     16-byte entries, and one 64-byte line of its flow's state is read and
+//     written: no decoding beyond that, no sequence numbers, no output.
+//
+// It prints the frames, the IPv4 TCP/UDP frames keyed, the flows found and
+// the wall time from open to the end; run.sh prints the time next to
+// tcpdump's. Little-endian classic pcap only (what bench/gencap writes).
+//
+//	floor FILE
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const (
+	hdrLen  = 16 // pcap record header
+	fileHdr = 24 // pcap file header
+	resync  = 16 // consecutive valid headers that confirm a boundary
+)
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: floor FILE")
+		os.Exit(2)
+	}
+	res, err := run(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "floor:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d frames %d keyed %d flows %.3f s\n", res.frames, res.keyed, res.flows, res.wall.Seconds())
+}
+
+type result struct {
+	frames, keyed, flows int
+	wall                 time.Duration
+}
+
+func run(name string) (result, error) {
+	start := time.Now()
+	f, err := os.Open(name)
+	if err != nil {
+		return result{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return result{}, err
+	}
+	if fi.Size() < fileHdr {
+		return result{}, errors.New("not a pcap file")
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	if err != nil {
+		return result{}, err
+	}
+	defer syscall.Munmap(data)
+	var frac uint32
+	switch binary.LittleEndian.Uint32(data) {
+	case 0xa1b2c3d4:
+		frac = 1e6
+	case 0xa1b23c4d:
+		frac = 1e9
+	default:
+		return result{}, errors.New("not a little-endian classic pcap file")
+	}
+	snap := binary.LittleEndian.Uint32(data[16:])
+	mid := boundary(data, len(data)/2, snap, frac)
+	bounds := [3]int{fileHdr, mid, len(data)}
+	var (
+		wg    sync.WaitGroup
+		parts [2]part
+	)
+	for w := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[w] = account(data, bounds[w], bounds[w+1])
+		}()
+	}
+	wg.Wait()
+	var res result
+	for _, p := range parts {
+		if p.err != nil {
+			return result{}, p.err
+		}
+		res.frames += p.frames
+		res.keyed += p.keyed
+		res.flows += p.flows
+	}
+	res.wall = time.Since(start)
+	return res, nil
+}
+
+// valid reports whether a record header at off is plausible: its lengths
+// fit the snapshot length and the file, its fraction is below a second.
+func valid(data []byte, off int, snap, frac uint32) (next int, ok bool) {
+	if off+hdrLen > len(data) {
+		return 0, false
+	}
+	h := data[off:]
+	usec := binary.LittleEndian.Uint32(h[4:])
+	incl := binary.LittleEndian.Uint32(h[8:])
+	orig := binary.LittleEndian.Uint32(h[12:])
+	if usec >= frac || incl > snap || incl > orig || off+hdrLen+int(incl) > len(data) {
+		return 0, false
+	}
+	return off + hdrLen + int(incl), true
+}
+
+// boundary finds the first record boundary at or after from: an offset
+// from which resync headers chain (or the chain reaches the end of the
+// file) with timestamps that do not go back. The cut is checked afterwards:
+// the first half's walk must end exactly on it.
+func boundary(data []byte, from int, snap, frac uint32) int {
+	if from < fileHdr {
+		from = fileHdr
+	}
+	for off := from; off < len(data); off++ {
+		at, prev, n := off, uint32(0), 0
+		for ; n < resync && at < len(data); n++ {
+			next, ok := valid(data, at, snap, frac)
+			sec := binary.LittleEndian.Uint32(data[at:])
+			if !ok || sec < prev {
+				break
+			}
+			prev, at = sec, next
+		}
+		if n == resync || at == len(data) {
+			return off
+		}
+	}
+	return len(data)
+}
+
+type part struct {
+	frames, keyed, flows int
+	err                  error
+}
+
+// entry is one slot of the open-addressing flow table.
+type entry struct {
+	addrs uint64 // the two IPv4 addresses, lower first
+	ports uint32 // the two ports, in the addresses' order
+	idx   int32  // 1 + index into state; 0 is empty
+}
+
+// state is what a flow keeps: the size of gapan's flow record, accounting
+// and TCP state together (160 + 48 + 384 bytes), of which one line is used.
+type state [592 / 8]uint64
+
+func account(data []byte, from, to int) part {
+	var (
+		p     part
+		table = make([]entry, 1<<17)
+		flows = make([]state, 0, 1<<16)
+	)
+	off := from
+	for off < to {
+		next := off + hdrLen + int(binary.LittleEndian.Uint32(data[off+8:]))
+		if next > len(data) {
+			p.err = fmt.Errorf("record at byte %d runs past the end of the file", off)
+			return p
+		}
+		d := data[off+hdrLen : next]
+		off = next
+		p.frames++
+		if len(d) < 34 || d[12] != 0x08 || d[13] != 0x00 || (d[23] != 6 && d[23] != 17) {
+			continue
+		}
+		l4 := 14 + int(d[14]&15)*4
+		if len(d) < l4+4 {
+			continue
+		}
+		src, dst := binary.BigEndian.Uint32(d[26:]), binary.BigEndian.Uint32(d[30:])
+		sp, dp := binary.BigEndian.Uint16(d[l4:]), binary.BigEndian.Uint16(d[l4+2:])
+		if src > dst || (src == dst && sp > dp) {
+			src, dst, sp, dp = dst, src, dp, sp
+		}
+		addrs, ports := uint64(src)<<32|uint64(dst), uint32(sp)<<16|uint32(dp)
+		h := addrs*0x9e3779b97f4a7c15 ^ uint64(ports)*0xc2b2ae3d27d4eb4f
+		h ^= h >> 31
+		mask := uint64(len(table) - 1)
+		for i := h & mask; ; i = (i + 1) & mask {
+			e := &table[i]
+			if e.idx == 0 {
+				if 2*(len(flows)+1) > len(table) {
+					p.err = errors.New("more than 65,536 flows in a half: floor is sized for the bench captures")
+					return p
+				}
+				flows = append(flows, state{})
+				*e = entry{addrs, ports, int32(len(flows))}
+				flows[len(flows)-1][0]++
+				break
+			}
+			if e.addrs == addrs && e.ports == ports {
+				flows[e.idx-1][0]++
+				break
+			}
+		}
+		p.keyed++
+	}
+	if off != to {
+		p.err = fmt.Errorf("the cut at byte %d is not a record boundary", to)
+	}
+	p.flows = len(flows)
+	return p
+}
