@@ -213,8 +213,11 @@ type transfer struct {
 }
 
 // run records one bulk transfer through the lossy router.
-func run(t *testing.T, dropPerMille, bufferKiB, totalBytes int) *transfer {
+func run(t *testing.T, tapIface string, dropPerMille, bufferKiB, totalBytes int) *transfer {
 	tp := newTopo(t, dropPerMille)
+	if tapIface == "" {
+		tapIface = tp.recvIf
+	}
 	out := filepath.Join(t.TempDir(), "cap.pcap")
 	if d := os.Getenv("GAPAN_E2E_KEEP"); d != "" {
 		keepN++
@@ -278,7 +281,7 @@ func run(t *testing.T, dropPerMille, bufferKiB, totalBytes int) *transfer {
 		t.Fatalf("receiver helper: %q", line)
 	}
 	err = <-goNS(tp.recv, func() {
-		st, recErr = recorder.Run(ctx, recorder.Config{Interface: tp.recvIf, Output: out, BufferKiB: bufferKiB, Promisc: true,
+		st, recErr = recorder.Run(ctx, recorder.Config{Interface: tapIface, Output: out, BufferKiB: bufferKiB, Promisc: true,
 			Started: func() { close(started) }})
 	})
 	if err == nil {
@@ -352,7 +355,7 @@ const dataHeader = 20 + 32
 func TestUpstreamLossRealTCP(t *testing.T) {
 	need(t)
 	for attempt := 1; ; attempt++ {
-		tr := run(t, 15, 16384, 8<<20)
+		tr := run(t, "", 15, 16384, 8<<20)
 		fl := tr.flow
 		t.Logf("attempt %d: network reordered %d; router dropped %d segments (%d bytes, %d tail losses); sender retransmitted %d; capture: %d frames, %d kernel drops; gapan: upstream %d segs / %d B, ambiguous %d, capture lost %d, downstream %d, spurious %d, reordered %d",
 			attempt, tr.reorderedAtTap, tr.nftPackets, tr.nftBytes, tr.tailSegs, tr.retrans, tr.framesCaptured, tr.kernelDrops,
@@ -397,12 +400,23 @@ func TestUpstreamLossRealTCP(t *testing.T) {
 // recorder with the smallest buffer, so the kernel drops frames at the
 // tap. The sidecar's gaps must add up to the kernel's count, and every TCP
 // range the capture missed but the receiver acknowledged must be explained
-// by a recorded gap: consistency 100 %.
+// by a recorded gap: consistency 100 %. The tap runs on the receiver's
+// interface (Ethernet frames) and on "any" (LINUX_SLL2 frames).
 func TestCaptureLossRealTCP(t *testing.T) {
+	for _, tap := range []string{"", recorder.AnyInterface} {
+		name := "veth"
+		if tap != "" {
+			name = tap
+		}
+		t.Run(name, func(t *testing.T) { captureLossRealTCP(t, tap) })
+	}
+}
+
+func captureLossRealTCP(t *testing.T, tap string) {
 	need(t)
 	for attempt := 1; ; attempt++ {
 		before := softnetDrops(t)
-		tr := run(t, 0, 1, 8<<20)
+		tr := run(t, tap, 0, 1, 8<<20)
 		if softnetDrops(t) != before && attempt < 6 {
 			// The kernel dropped frames in a CPU's input backlog, before
 			// any socket: loss no sidecar can see. Not a clean run.

@@ -22,6 +22,14 @@ var (
 	ErrFilter = errors.New("recorder: invalid capture filter")
 )
 
+// AnyInterface is the Interface that captures on every interface of the
+// network namespace, as tcpdump -i any: the frames are received from their
+// network header on and written with a LINUX_SLL2 header (link type 276:
+// protocol, interface index, ARPHRD_ type, packet type and link-layer
+// source address); a capture filter is compiled for raw IP, so it cannot
+// name link-layer fields (ether, vlan, arp); promiscuous mode is not set.
+const AnyInterface = "any"
+
 // DefaultSnaplen is the snapshot length used when Config.Snaplen is 0,
 // the same as tcpdump's.
 const DefaultSnaplen = 262144
@@ -32,7 +40,8 @@ const DefaultBatch = 64
 
 // Config describes one capture. Only Interface and Output are required.
 type Config struct {
-	// Interface is the name of the network interface to capture on.
+	// Interface is the name of the network interface to capture on, or
+	// AnyInterface for all of them.
 	Interface string
 	// Output is the pcap file name; its sidecar is Output + ".gaps". With
 	// rotation the later files are Output1, Output2, ... (tcpdump -C

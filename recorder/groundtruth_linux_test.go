@@ -87,10 +87,19 @@ func readGaps(t testing.TB, name string) (sidecar.Header, map[uint64]uint64, *si
 // udpSeq returns the sequence number of a test datagram in an Ethernet
 // frame, or ok=false for any other frame.
 func udpSeq(frame []byte) (seq uint32, ok bool) {
-	if len(frame) < 14+20+8+8 || binary.BigEndian.Uint16(frame[12:]) != 0x0800 {
+	return udpSeqLink(linkTypeEthernet, frame)
+}
+
+// udpSeqLink is udpSeq for a frame of an Ethernet or a LINUX_SLL2 capture.
+func udpSeqLink(linkType uint32, frame []byte) (seq uint32, ok bool) {
+	head, proto := 14, 12 // Ethernet
+	if linkType == linkTypeSLL2 {
+		head, proto = sll2Len, 0
+	}
+	if len(frame) < head+20+8+8 || binary.BigEndian.Uint16(frame[proto:]) != 0x0800 {
 		return 0, false
 	}
-	ip := frame[14:]
+	ip := frame[head:]
 	ihl := int(ip[0]&0x0f) * 4
 	if ip[9] != 17 || len(ip) < ihl+8+8 {
 		return 0, false
@@ -117,6 +126,12 @@ type seqResult struct {
 // captured.
 func verifySeq(t *testing.T, files []string, count int) seqResult {
 	t.Helper()
+	return verifySeqLink(t, files, count, linkTypeEthernet)
+}
+
+// verifySeqLink is verifySeq for captures of the given link type.
+func verifySeqLink(t *testing.T, files []string, count int, wantLink uint32) seqResult {
+	t.Helper()
 	var res seqResult
 	next := uint32(0) // sequence number expected if nothing was lost
 	for fi, name := range files {
@@ -125,8 +140,8 @@ func verifySeq(t *testing.T, files []string, count int) seqResult {
 		if err != nil {
 			t.Fatalf("%s: %v", sidecar.PathFor(name), err)
 		}
-		if linkType != 1 || snaplen != DefaultSnaplen {
-			t.Errorf("%s: link type %d snaplen %d, want 1 and %d", name, linkType, snaplen, DefaultSnaplen)
+		if linkType != wantLink || snaplen != DefaultSnaplen {
+			t.Errorf("%s: link type %d snaplen %d, want %d and %d", name, linkType, snaplen, wantLink, DefaultSnaplen)
 		}
 		if len(frames) == 0 {
 			t.Fatalf("%s: no frames", name)
@@ -134,13 +149,13 @@ func verifySeq(t *testing.T, files []string, count int) seqResult {
 		if tr.Frames != uint64(len(frames)) {
 			t.Errorf("%s: trailer says %d frames, pcap has %d", name, tr.Frames, len(frames))
 		}
-		want := sidecar.IdentityOf(1, DefaultSnaplen, frames[0].tsNs, frames[0].data)
+		want := sidecar.IdentityOf(wantLink, DefaultSnaplen, frames[0].tsNs, frames[0].data)
 		if hdr.Identity != want || hdr.Source != sidecar.SourceKernel {
 			t.Errorf("%s: sidecar header %+v, want source kernel, identity %+v", name, hdr, want)
 		}
 		var fileGaps uint64
 		for i, f := range frames {
-			seq, ok := udpSeq(f.data)
+			seq, ok := udpSeqLink(wantLink, f.data)
 			if !ok {
 				t.Fatalf("%s frame %d is not a test datagram: % x", name, i+1, f.data[:min(len(f.data), 48)])
 			}
@@ -200,12 +215,17 @@ func TestGroundTruth(t *testing.T) {
 	needRootAndIP(t)
 	tests := []struct {
 		name   string
+		iface  string // "" is the receiving veth
 		batch  int
 		filter string
 		count  int
 	}{
 		{name: "recvmmsg", batch: 64, count: 20000},
 		{name: "recvmsg+filter", batch: 1, filter: "udp and dst port 9999", count: 20000},
+		// -i any: a cooked socket on every interface of the namespace,
+		// the filter compiled for raw IP.
+		{name: "any", iface: AnyInterface, batch: 64, count: 20000},
+		{name: "any+filter", iface: AnyInterface, batch: 1, filter: "udp and dst port 9999", count: 20000},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,7 +236,7 @@ func TestGroundTruth(t *testing.T) {
 			}
 			const attempts = 3
 			for attempt := 1; ; attempt++ {
-				reason := groundTruthOnce(t, tc.batch, tc.filter, tc.count)
+				reason := groundTruthOnce(t, tc.iface, tc.batch, tc.filter, tc.count)
 				if reason == "" {
 					return
 				}
@@ -232,12 +252,12 @@ func TestGroundTruth(t *testing.T) {
 // groundTruthOnce runs one capture and checks it. It returns a reason when
 // the run cannot prove anything (backlog drops outside the socket, or no
 // drop at all) and fails the test on any wrong number.
-func groundTruthOnce(t *testing.T, batch int, filter string, count int) string {
+func groundTruthOnce(t *testing.T, iface string, batch int, filter string, count int) string {
 	p := newNSPair(t)
 	out := filepath.Join(t.TempDir(), "gt.pcap")
 	before := softnetDrops(t)
 	st := p.capture(t, Config{
-		Output: out, BufferKiB: 1, Batch: batch, Filter: filter, Promisc: true, IgnoreOutgoing: true,
+		Interface: iface, Output: out, BufferKiB: 1, Batch: batch, Filter: filter, Promisc: true, IgnoreOutgoing: true,
 	}, "udp", count, 0, 64)
 	if after := softnetDrops(t); after != before {
 		return fmt.Sprintf("softnet_stat shows %d backlog drops the socket counter cannot see", after-before)
@@ -248,7 +268,14 @@ func groundTruthOnce(t *testing.T, batch int, filter string, count int) string {
 		return "the kernel dropped nothing, so the run proves nothing"
 	}
 
-	v := verifySeq(t, st.Files, count)
+	wantLink := uint32(linkTypeEthernet)
+	if iface == AnyInterface {
+		wantLink = linkTypeSLL2
+	}
+	if st.LinkType != wantLink {
+		t.Errorf("Stats.LinkType %d, want %d", st.LinkType, wantLink)
+	}
+	v := verifySeqLink(t, st.Files, count, wantLink)
 	if v.frames != st.Frames || v.gapEvents != st.GapEvents || v.sumGaps != st.GapFrames || v.tail != st.TailGap {
 		t.Errorf("Stats %+v disagree with the files: %+v", st, v)
 	}

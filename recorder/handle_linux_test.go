@@ -17,7 +17,7 @@ import (
 // original length and the control messages (SO_RXQ_OVFL only when count is
 // not 0, as the kernel does, and SCM_TIMESTAMPNS).
 func fakeReceive(s *socket, i int, frame []byte, origLen int, count uint32, tsNs int64) {
-	copy(s.bufs[i], frame)
+	copy(s.bufs[i][s.head:], frame)
 	s.msgs[i].Len = uint32(origLen)
 	oob := s.oob[i*oobLen : (i+1)*oobLen]
 	n := 0

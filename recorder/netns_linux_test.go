@@ -276,7 +276,8 @@ func startSender(t testing.TB, ns, mode, dst string, count, rate, size int) *exe
 	return cmd
 }
 
-// capture runs the recorder in the receiving namespace while the sender
+// capture runs the recorder in the receiving namespace (on the receiving
+// veth unless cfg.Interface names another) while the sender
 // helper sends count datagrams, then stops it once the sender is done.
 // A UDP socket listens on the receiving side so that no ICMP port
 // unreachable goes back on the wire; for mode "mixed" a TCP listener
@@ -289,7 +290,13 @@ func (p *nsPair) capture(t testing.TB, cfg Config, mode string, count, rate, siz
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
 	defer cancel()
 	started := make(chan struct{})
-	cfg.Started = func() { close(started) }
+	prev := cfg.Started
+	cfg.Started = func() {
+		if prev != nil {
+			prev()
+		}
+		close(started)
+	}
 	senderDone := make(chan error, 1)
 	go func() {
 		select {
@@ -335,7 +342,9 @@ func (p *nsPair) capture(t testing.TB, cfg Config, mode string, count, rate, siz
 				}
 			}()
 		}
-		cfg.Interface = p.recvIf
+		if cfg.Interface == "" {
+			cfg.Interface = p.recvIf
+		}
 		st, runErr = Run(ctx, cfg)
 	})
 	if runErr != nil {

@@ -23,9 +23,12 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	if err := normalize(&cfg); err != nil {
 		return st, err
 	}
-	ifi, err := net.InterfaceByName(cfg.Interface)
-	if err != nil {
-		return st, fmt.Errorf("recorder: interface %q: %w", cfg.Interface, err)
+	var ifi *net.Interface // nil: every interface
+	if cfg.Interface != AnyInterface {
+		var err error
+		if ifi, err = net.InterfaceByName(cfg.Interface); err != nil {
+			return st, fmt.Errorf("recorder: interface %q: %w", cfg.Interface, err)
+		}
 	}
 	sock, err := openSocket(ctx, &cfg, ifi)
 	if err != nil {

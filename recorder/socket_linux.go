@@ -18,6 +18,7 @@ const (
 	linkTypeEthernet  = 1
 	linkTypeRaw       = 101
 	linkTypeRadiotap  = 127
+	linkTypeSLL2      = 276     // LINUX_SLL2: the cooked header of -i any
 	recvTimeoutMicros = 100_000 // how often a blocked receive wakes up to check for stop and flush
 )
 
@@ -55,9 +56,10 @@ func interfaceARPHRD(fd int, name string) (int, error) {
 	return int(ifr.family), nil
 }
 
-// oobLen is the control buffer per frame: SO_RXQ_OVFL (u32) and
-// SCM_TIMESTAMPNS (struct timespec), with room to spare.
-var oobLen = unix.CmsgSpace(4) + unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{}))) + 64
+// oobLen is the control buffer per frame: SO_RXQ_OVFL (u32),
+// SCM_TIMESTAMPNS (struct timespec) and PACKET_AUXDATA, with room to spare.
+var oobLen = unix.CmsgSpace(4) + unix.CmsgSpace(int(unsafe.Sizeof(unix.Timespec{}))) +
+	unix.CmsgSpace(int(unsafe.Sizeof(unix.TpacketAuxdata{}))) + 64
 
 // socket is an AF_PACKET socket bound to one interface, with preallocated
 // buffers so that receiving allocates nothing.
@@ -66,12 +68,19 @@ type socket struct {
 	ifindex  int
 	snaplen  int
 	linkType uint32
-	bufs     [][]byte
-	iovs     []unix.Iovec
-	oob      []byte
-	names    []unix.RawSockaddrLinklayer
-	msgs     []unix.Mmsghdr
-	batch    int
+	// cooked: a SOCK_DGRAM socket on every interface (-i any); each
+	// frame gets a LINUX_SLL2 header built from its sockaddr_ll.
+	cooked bool
+	// head is the room in front of each received frame: for its
+	// LINUX_SLL2 header, or for the VLAN tag the kernel took out of an
+	// Ethernet frame; iovLen is what the kernel may write behind it.
+	head, iovLen int
+	bufs         [][]byte
+	iovs         []unix.Iovec
+	oob          []byte
+	names        []unix.RawSockaddrLinklayer
+	msgs         []unix.Mmsghdr
+	batch        int
 }
 
 // frameInfo is what the control messages of one received frame say.
@@ -79,40 +88,67 @@ type frameInfo struct {
 	tsNs      int64
 	hasTs     bool
 	dropCount uint32 // cumulative socket drops when the frame was queued
+	// From PACKET_AUXDATA: the length before the filter's snapshot length
+	// cut the frame, and the VLAN tag the kernel took out of it.
+	hasAux   bool
+	origLen  uint32
+	vlan     bool
+	vlanTCI  uint16
+	vlanTPID uint16
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // openSocket creates the socket, configures it and binds it to the
-// interface. Frames are only queued after bind, so the filter and options
-// apply to every frame the socket ever sees.
+// interface (ifi nil: every interface, as tcpdump -i any). Frames are only
+// queued after bind, so the filter and options apply to every frame the
+// socket ever sees.
 func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, error) {
+	// On every interface the link headers differ, so the socket takes
+	// frames from the network header on (SOCK_DGRAM) and the recorder
+	// writes a LINUX_SLL2 header in front of each, as libpcap does.
+	cooked := ifi == nil
+	typ := unix.SOCK_RAW
+	if cooked {
+		typ = unix.SOCK_DGRAM
+	}
 	// Protocol 0: receive nothing until bind, so no frame from another
 	// interface or before the filter is attached ever reaches the queue.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_PACKET, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
 			return nil, fmt.Errorf("%w: socket(AF_PACKET): %w", ErrPermission, err)
 		}
 		return nil, fmt.Errorf("recorder: socket(AF_PACKET): %w", err)
 	}
-	s := &socket{fd: fd, ifindex: ifi.Index, snaplen: cfg.Snaplen}
+	s := &socket{fd: fd, snaplen: cfg.Snaplen, cooked: cooked}
 	fail := func(what string, err error) (*socket, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("recorder: %s: %w", what, err)
 	}
-	arphrd, err := interfaceARPHRD(fd, ifi.Name)
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	if s.linkType, err = linkTypeFor(arphrd); err != nil {
-		unix.Close(fd)
-		return nil, err
+	// The filter sees what the socket receives: from the link header on,
+	// or from the network header on for a cooked socket, which is what a
+	// program compiled for raw IP expects.
+	filterLink := uint32(linkTypeRaw)
+	name := AnyInterface
+	if cooked {
+		s.linkType = linkTypeSLL2
+	} else {
+		s.ifindex, name = ifi.Index, ifi.Name
+		arphrd, err := interfaceARPHRD(fd, ifi.Name)
+		if err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+		if s.linkType, err = linkTypeFor(arphrd); err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
+		filterLink = s.linkType
 	}
 	prog := cfg.FilterProgram
 	if len(prog) == 0 && cfg.Filter != "" {
-		if prog, err = CompileFilter(ctx, cfg.Filter, s.linkType, cfg.Snaplen); err != nil {
+		if prog, err = CompileFilter(ctx, cfg.Filter, filterLink, cfg.Snaplen); err != nil {
 			unix.Close(fd)
 			return nil, err
 		}
@@ -132,6 +168,10 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 			}
 		}
 	}
+	// The original length of frames the filter cut, and VLAN tags.
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
+		return fail("enabling PACKET_AUXDATA", err)
+	}
 	if cfg.IgnoreOutgoing {
 		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_IGNORE_OUTGOING, 1); err != nil {
 			return fail("setting PACKET_IGNORE_OUTGOING", err)
@@ -145,12 +185,14 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 			return fail("attaching the capture filter", err)
 		}
 	}
-	sll := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifi.Index}
+	sll := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: s.ifindex}
 	if err := unix.Bind(fd, sll); err != nil {
-		return fail("binding to "+ifi.Name, err)
+		return fail("binding to "+name, err)
 	}
-	if cfg.Promisc {
-		mreq := &unix.PacketMreq{Ifindex: int32(ifi.Index), Type: unix.PACKET_MR_PROMISC}
+	// Promiscuous mode is per interface: like libpcap, -i any leaves
+	// every interface as it is.
+	if cfg.Promisc && !cooked {
+		mreq := &unix.PacketMreq{Ifindex: int32(s.ifindex), Type: unix.PACKET_MR_PROMISC}
 		if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP, mreq); err != nil {
 			return fail("enabling promiscuous mode", err)
 		}
@@ -175,11 +217,22 @@ func (s *socket) setupBuffers(batch int) {
 	s.oob = make([]byte, batch*oobLen)
 	s.names = make([]unix.RawSockaddrLinklayer, batch)
 	s.msgs = make([]unix.Mmsghdr, batch)
-	backing := make([]byte, batch*s.snaplen)
+	// A cooked frame is received behind room for its LINUX_SLL2 header,
+	// header and data together cut to snaplen; an Ethernet frame behind
+	// room for a VLAN tag to put back.
+	s.head, s.iovLen = 0, s.snaplen
+	switch {
+	case s.cooked:
+		s.head, s.iovLen = sll2Len, max(s.snaplen-sll2Len, 1)
+	case s.linkType == linkTypeEthernet:
+		s.head = vlanTagLen
+	}
+	size := s.head + s.iovLen
+	backing := make([]byte, batch*size)
 	for i := range batch {
-		s.bufs[i] = backing[i*s.snaplen : (i+1)*s.snaplen : (i+1)*s.snaplen]
-		s.iovs[i].Base = &s.bufs[i][0]
-		s.iovs[i].SetLen(s.snaplen)
+		s.bufs[i] = backing[i*size : (i+1)*size : (i+1)*size]
+		s.iovs[i].Base = &s.bufs[i][s.head]
+		s.iovs[i].SetLen(s.iovLen)
 		h := &s.msgs[i].Hdr
 		h.Name = (*byte)(unsafe.Pointer(&s.names[i]))
 		h.Iov = &s.iovs[i]
@@ -225,12 +278,44 @@ func (s *socket) recv(nonblock bool) (int, error) {
 }
 
 // frame returns the i-th received frame's captured bytes, original length
-// and control-message information.
+// and control-message information. As libpcap does, a cooked frame gets its
+// LINUX_SLL2 header, and an Ethernet frame gets back the VLAN tag the kernel
+// took out of it on receive.
 func (s *socket) frame(i int) ([]byte, int, frameInfo) {
 	m := &s.msgs[i]
+	fi := s.control(i)
+	// With MSG_TRUNC the kernel reports the length of the frame as queued,
+	// which the filter's snapshot length may have cut; PACKET_AUXDATA has
+	// the length before that.
+	got := min(int(m.Len), s.iovLen)
 	origLen := int(m.Len)
-	capLen := min(origLen, s.snaplen)
+	if fi.hasAux {
+		origLen = int(fi.origLen)
+	}
+	buf := s.bufs[i]
+	var data []byte
+	switch {
+	case s.cooked:
+		putSLL2(buf[:sll2Len], &s.names[i])
+		data = buf[:sll2Len+got]
+		origLen += sll2Len
+	case fi.vlan && s.linkType == linkTypeEthernet && got >= 2*6:
+		// The two MAC addresses move to the front, the tag goes behind.
+		copy(buf, buf[vlanTagLen:vlanTagLen+2*6])
+		binary.BigEndian.PutUint16(buf[12:], fi.vlanTPID)
+		binary.BigEndian.PutUint16(buf[14:], fi.vlanTCI)
+		data = buf[:vlanTagLen+got]
+		origLen += vlanTagLen
+	default:
+		data = buf[s.head : s.head+got]
+	}
+	return data[:min(len(data), s.snaplen)], origLen, fi
+}
+
+// control reads the control messages of the i-th received frame.
+func (s *socket) control(i int) frameInfo {
 	var fi frameInfo
+	m := &s.msgs[i]
 	oob := s.oob[i*oobLen : i*oobLen+int(m.Hdr.Controllen)]
 	hdrLen := unix.CmsgLen(0)
 	for len(oob) >= hdrLen {
@@ -240,17 +325,28 @@ func (s *socket) frame(i int) ([]byte, int, frameInfo) {
 			break
 		}
 		data := oob[hdrLen:l]
-		if h.Level == unix.SOL_SOCKET {
-			switch h.Type {
-			case unix.SO_RXQ_OVFL:
-				if len(data) >= 4 {
-					fi.dropCount = binary.NativeEndian.Uint32(data)
-				}
-			case unix.SCM_TIMESTAMPNS:
-				if len(data) >= int(unsafe.Sizeof(unix.Timespec{})) {
-					ts := (*unix.Timespec)(unsafe.Pointer(&data[0]))
-					fi.tsNs = ts.Nano()
-					fi.hasTs = true
+		switch {
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL:
+			if len(data) >= 4 {
+				fi.dropCount = binary.NativeEndian.Uint32(data)
+			}
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS:
+			if len(data) >= int(unsafe.Sizeof(unix.Timespec{})) {
+				ts := (*unix.Timespec)(unsafe.Pointer(&data[0]))
+				fi.tsNs = ts.Nano()
+				fi.hasTs = true
+			}
+		case h.Level == unix.SOL_PACKET && h.Type == unix.PACKET_AUXDATA:
+			if len(data) >= int(unsafe.Sizeof(unix.TpacketAuxdata{})) {
+				aux := (*unix.TpacketAuxdata)(unsafe.Pointer(&data[0]))
+				fi.hasAux, fi.origLen = true, aux.Len
+				// libpcap's VLAN_VALID: a tag of 0 is valid only with
+				// the status bit (kernels before 3.0 had none).
+				if aux.Vlan_tci != 0 || aux.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+					fi.vlan, fi.vlanTCI, fi.vlanTPID = true, aux.Vlan_tci, unix.ETH_P_8021Q
+					if aux.Status&unix.TP_STATUS_VLAN_TPID_VALID != 0 {
+						fi.vlanTPID = aux.Vlan_tpid
+					}
 				}
 			}
 		}
@@ -260,7 +356,30 @@ func (s *socket) frame(i int) ([]byte, int, frameInfo) {
 		}
 		oob = oob[next:]
 	}
-	return s.bufs[i][:capLen], origLen, fi
+	return fi
+}
+
+// sll2Len is the length of a LINUX_SLL2 header, vlanTagLen of an 802.1Q
+// tag.
+const (
+	sll2Len    = 20
+	vlanTagLen = 4
+)
+
+// putSLL2 writes the LINUX_SLL2 header of a frame received on a cooked
+// socket from the address the kernel gave with it, field for field as
+// libpcap does (https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html):
+// protocol (network order already), reserved, interface index, ARPHRD_
+// type, packet type, address length and the first 8 address bytes.
+func putSLL2(h []byte, from *unix.RawSockaddrLinklayer) {
+	binary.NativeEndian.PutUint16(h[0:], from.Protocol)
+	binary.BigEndian.PutUint16(h[2:], 0)
+	binary.BigEndian.PutUint32(h[4:], uint32(from.Ifindex))
+	binary.BigEndian.PutUint16(h[8:], from.Hatype)
+	h[10] = from.Pkttype
+	h[11] = from.Halen
+	n := copy(h[12:20], from.Addr[:min(int(from.Halen), len(from.Addr))])
+	clear(h[12+n : 20])
 }
 
 // freeze stops the kernel from queueing (or counting) any more frames by

@@ -31,6 +31,13 @@ the kernel dropped before each captured frame. The counts come from the
 kernel's own per-socket drop counter (AF_PACKET with SO_RXQ_OVFL), not from
 guesses, so "gapan" report FILE" later reports exactly where the capture lost frames.
 
+"-i any" captures on every interface of the network namespace, as tcpdump
+does: the frames are written with a LINUX_SLL2 header (interface index,
+packet direction, link-layer source address), one sidecar counts the drops of
+all of them, a filter expression is compiled for raw IP, and promiscuous mode
+is not set. On an Ethernet interface, VLAN tags the kernel took out of the
+frames are put back, as libpcap does.
+
 Flags follow tcpdump where the meaning is the same. Trailing arguments form a
 capture filter in tcpdump syntax; it is compiled by running "tcpdump -ddd",
 so it needs tcpdump installed (or pass the compiled program with --bpf).
@@ -43,6 +50,8 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
   # 10 s of DNS traffic, then analyse it
   sudo gapan record -i eth0 -w dns.pcap --duration 10s udp port 53
   gapan report dns.pcap
+  # every interface, LINUX_SLL2 headers (which interface, which direction)
+  sudo gapan record -i any -w all.pcap tcp port 443
   # rotate every 100 MB (capture.pcap, capture.pcap1, ...; one sidecar each)
   sudo gapan record -i eth0 -w capture.pcap -C 100`,
 		Args: cobra.ArbitraryArgs,
@@ -65,6 +74,9 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 			}
 			if !quiet {
 				cfg.Progress = cmd.ErrOrStderr()
+				if cfg.Interface == recorder.AnyInterface && cfg.Promisc {
+					fmt.Fprintln(cmd.ErrOrStderr(), `gapan record: warning: promiscuous mode is not supported on the "any" device`)
+				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -82,7 +94,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&cfg.Interface, "interface", "i", "", "interface to capture on")
+	f.StringVarP(&cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
 	f.StringVarP(&cfg.Output, "write", "w", "", "pcap file to write; its sidecar is FILE.gaps")
 	f.IntVarP(&cfg.Snaplen, "snapshot-length", "s", 0, "bytes to keep of each frame (0 = 262144)")
 	f.IntVarP(&cfg.BufferKiB, "buffer-size", "B", 0, "socket receive buffer in KiB (0 = system default)")

@@ -1,0 +1,299 @@
+//go:build linux
+
+package recorder
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gapan/gapan/internal/testenv"
+	"github.com/gapan/gapan/sidecar"
+	"golang.org/x/sys/unix"
+)
+
+// ifIndex returns the interface index of ifname in namespace ns.
+func ifIndex(t testing.TB, ns, ifname string) uint32 {
+	t.Helper()
+	out := mustRun(t, "ip", "-n", ns, "-o", "link", "show", ifname)
+	i := strings.IndexByte(out, ':')
+	n, err := strconv.ParseUint(strings.TrimSpace(out[:max(i, 0)]), 10, 32)
+	if err != nil {
+		t.Fatalf("no interface index in %q", out)
+	}
+	return uint32(n)
+}
+
+// TestAnyInterface records with Interface "any" in a namespace where
+// numbered datagrams arrive on the veth and others go over the loopback,
+// and checks every LINUX_SLL2 header field against what was sent: the
+// protocol, the interface index of the interface each frame crossed, the
+// ARPHRD_ type, the packet type (in or out) and the sender's MAC address.
+// tshark must read the same fields.
+func TestAnyInterface(t *testing.T) {
+	needRootAndIP(t)
+	const count, loCount, loPort = 300, 40, 9998
+	p := newNSPair(t)
+	out := filepath.Join(t.TempDir(), "any.pcap")
+	var lo net.Conn
+	inNS(t, p.recv, func() {
+		ln, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(loPort))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		if lo, err = net.Dial("udp4", ln.LocalAddr().String()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { lo.Close() })
+	})
+	// Sent once the socket is bound, from a socket of the receiving
+	// namespace: each crosses its loopback twice (out, then in).
+	sendLo := func() {
+		buf := make([]byte, 16)
+		copy(buf, seqMagic[:])
+		for i := range loCount {
+			binary.BigEndian.PutUint32(buf[4:], uint32(1_000_000+i))
+			if _, err := lo.Write(buf); err != nil {
+				t.Errorf("loopback send: %v", err)
+			}
+		}
+	}
+	st := p.capture(t, Config{Interface: AnyInterface, Output: out, BufferKiB: 8192, Promisc: true, Started: sendLo}, "udp", count, 20000, 64)
+	if st.KernelDrops != 0 || st.LinkType != linkTypeSLL2 {
+		t.Fatalf("Stats %+v: want no drops and link type %d", st, linkTypeSLL2)
+	}
+	linkType, _, frames := readPcap(t, out)
+	if linkType != linkTypeSLL2 {
+		t.Fatalf("link type %d, want %d (LINUX_SLL2)", linkType, linkTypeSLL2)
+	}
+	vethIdx, loIdx := ifIndex(t, p.recv, p.recvIf), ifIndex(t, p.recv, "lo")
+	sendMAC, err := net.ParseMAC(p.mac(t, p.send, p.sendIf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pktHost, pktOutgoing = 0, 4
+	var veth, loIn, loOut int
+	next := uint32(0)
+	for i, f := range frames {
+		h := f.data
+		seq, ok := udpSeqLink(linkTypeSLL2, h)
+		if !ok {
+			t.Fatalf("frame %d is not a test datagram: % x", i+1, h[:min(len(h), 48)])
+		}
+		if f.origLen != len(h) {
+			t.Errorf("frame %d: caplen %d origlen %d", i+1, len(h), f.origLen)
+		}
+		if binary.BigEndian.Uint16(h[2:]) != 0 {
+			t.Errorf("frame %d: reserved field % x", i+1, h[2:4])
+		}
+		ifidx, hatype, pkttype, halen := binary.BigEndian.Uint32(h[4:]), binary.BigEndian.Uint16(h[8:]), h[10], int(h[11])
+		switch {
+		case seq < 1_000_000:
+			veth++
+			if seq != next {
+				t.Errorf("frame %d: datagram %d, want %d", i+1, seq, next)
+			}
+			next = seq + 1
+			if ifidx != vethIdx || hatype != 1 || pkttype != pktHost || halen != 6 || net.HardwareAddr(h[12:18]).String() != sendMAC.String() || binary.BigEndian.Uint16(h[18:]) != 0 {
+				t.Errorf("frame %d: ifindex %d hatype %d pkttype %d halen %d addr % x; want %d, 1 (Ethernet), 0 (host), 6, %s",
+					i+1, ifidx, hatype, pkttype, halen, h[12:20], vethIdx, sendMAC)
+			}
+		default:
+			if ifidx != loIdx || hatype != 772 {
+				t.Errorf("frame %d: loopback datagram with ifindex %d hatype %d, want %d and 772", i+1, ifidx, hatype, loIdx)
+			}
+			switch pkttype {
+			case pktHost:
+				loIn++
+			case pktOutgoing:
+				loOut++
+			default:
+				t.Errorf("frame %d: loopback packet type %d", i+1, pkttype)
+			}
+		}
+	}
+	if veth != count || loIn != loCount || loOut != loCount {
+		t.Errorf("frames: %d from the veth, %d in and %d out on lo; want %d, %d, %d", veth, loIn, loOut, count, loCount, loCount)
+	}
+	if _, gaps, tr, err := readGaps(t, sidecar.PathFor(out)); err != nil || len(gaps) != 0 || tr.Frames != uint64(len(frames)) {
+		t.Errorf("sidecar: %v, %d gaps, trailer %+v; want no gap and %d frames", err, len(gaps), tr, len(frames))
+	}
+
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		testenv.SkipOrFail(t, "reading the capture back with tshark needs tshark")
+	}
+	b, err := exec.Command(tshark, "-r", out, "-T", "fields", "-E", "separator=,",
+		"-e", "sll.ifindex", "-e", "sll.pkttype", "-e", "sll.etype", "-e", "sll.src.eth", "-e", "udp.dstport").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != len(frames) {
+		t.Fatalf("tshark reads %d frames, want %d", len(lines), len(frames))
+	}
+	want := func(h []byte) string {
+		f := []string{strconv.Itoa(int(binary.BigEndian.Uint32(h[4:]))), strconv.Itoa(int(h[10])), "0x0800", "", ""}
+		// Ethernet and loopback (ARPHRD 1, 772) addresses show as MACs.
+		if hatype := binary.BigEndian.Uint16(h[8:]); h[11] == 6 && (hatype == 1 || hatype == 772) {
+			f[3] = net.HardwareAddr(h[12:18]).String()
+		}
+		ihl := int(h[sll2Len]&0x0f) * 4
+		f[4] = strconv.Itoa(int(binary.BigEndian.Uint16(h[sll2Len+ihl+2:])))
+		return strings.Join(f, ",")
+	}
+	for i, line := range lines {
+		if w := want(frames[i].data); line != w {
+			t.Errorf("tshark frame %d: %q, want %q", i+1, line, w)
+		}
+	}
+}
+
+// TestSnaplen cuts frames to a snapshot length, on a veth and on "any",
+// with and without a filter (whose program returns the snapshot length):
+// every frame keeps snaplen bytes, its link header included, and its
+// original length is the whole frame's.
+func TestSnaplen(t *testing.T) {
+	needRootAndIP(t)
+	const count, size, snaplen = 50, 200, 100
+	for _, tc := range []struct {
+		name, iface, filter string
+		head                int
+	}{
+		{"veth", "", "", 14},
+		{"veth+filter", "", "udp", 14},
+		{"any", AnyInterface, "", sll2Len},
+		{"any+filter", AnyInterface, "udp", sll2Len},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.filter != "" {
+				if _, err := exec.LookPath("tcpdump"); err != nil {
+					testenv.SkipOrFail(t, "compiling a capture filter needs tcpdump")
+				}
+			}
+			p := newNSPair(t)
+			out := filepath.Join(t.TempDir(), "snap.pcap")
+			st := p.capture(t, Config{Interface: tc.iface, Output: out, Snaplen: snaplen, Filter: tc.filter,
+				BufferKiB: 4096, IgnoreOutgoing: true}, "udp", count, 20000, size)
+			_, fileSnap, frames := readPcap(t, out)
+			if fileSnap != snaplen || st.KernelDrops != 0 || len(frames) != count {
+				t.Fatalf("snaplen %d, %d frames, %d drops; want %d, %d, 0", fileSnap, len(frames), st.KernelDrops, snaplen, count)
+			}
+			for i, f := range frames {
+				if want := tc.head + 20 + 8 + size; len(f.data) != snaplen || f.origLen != want {
+					t.Fatalf("frame %d: caplen %d origlen %d, want %d and %d", i+1, len(f.data), f.origLen, snaplen, want)
+				}
+			}
+		})
+	}
+}
+
+// TestVLANTag sends 802.1Q-tagged frames over the veth pair (from a packet
+// socket: this kernel has no VLAN devices). The kernel takes the tag out of
+// a frame before any packet socket sees it; as libpcap does, the recorder
+// puts it back on an Ethernet interface, so the frames are written as they
+// were on the wire. On "any" the frames stay untagged, as with libpcap
+// (LINUX_SLL2 has no place for the tag).
+func TestVLANTag(t *testing.T) {
+	needRootAndIP(t)
+	const count, vid, prio = 100, 100, 5
+	for _, tc := range []struct {
+		name, iface string
+		tagged      bool
+	}{
+		{"ethernet", "", true},
+		{"any", AnyInterface, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newNSPair(t)
+			sendMAC, recvMAC := p.mac(t, p.send, p.sendIf), p.mac(t, p.recv, p.recvIf)
+			dst, _ := net.ParseMAC(recvMAC)
+			src, _ := net.ParseMAC(sendMAC)
+			var fd int
+			inNS(t, p.send, func() {
+				var err error
+				if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+					t.Fatal(err)
+				}
+				ifi, err := net.InterfaceByName(p.sendIf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+					t.Fatal(err)
+				}
+			})
+			t.Cleanup(func() { unix.Close(fd) })
+			// frame is datagram seq to the receiver's port 9999 behind a tag.
+			frame := func(seq uint32) []byte {
+				f := append(append([]byte{}, dst...), src...)
+				f = binary.BigEndian.AppendUint16(f, 0x8100)
+				f = binary.BigEndian.AppendUint16(f, prio<<13|vid)
+				f = binary.BigEndian.AppendUint16(f, 0x0800)
+				ip := []byte{0x45, 0, 0, 20 + 8 + 16, 0, 0, 0, 0, 64, 17, 0, 0}
+				ip = append(append(ip, net.ParseIP(p.sendIP).To4()...), net.ParseIP(p.recvIP).To4()...)
+				var sum uint32
+				for i := 0; i < 20; i += 2 {
+					sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+				}
+				binary.BigEndian.PutUint16(ip[10:], ^uint16(sum+sum>>16))
+				f = append(f, ip...)
+				f = binary.BigEndian.AppendUint16(f, 40000)
+				f = binary.BigEndian.AppendUint16(f, 9999)
+				f = binary.BigEndian.AppendUint16(f, 8+16)
+				f = binary.BigEndian.AppendUint16(f, 0)
+				f = append(f, seqMagic[:]...)
+				f = binary.BigEndian.AppendUint32(f, seq)
+				return append(f, make([]byte, 8)...)
+			}
+			send := func() {
+				for i := range count {
+					if _, err := unix.Write(fd, frame(uint32(i))); err != nil {
+						t.Errorf("sending frame %d: %v", i, err)
+					}
+				}
+			}
+			out := filepath.Join(t.TempDir(), "vlan.pcap")
+			st := p.capture(t, Config{Interface: tc.iface, Output: out, BufferKiB: 4096, IgnoreOutgoing: true, Started: send}, "udp", 0, 0, 64)
+			_, _, frames := readPcap(t, out)
+			if st.KernelDrops != 0 || len(frames) != count {
+				t.Fatalf("%d frames, %d drops; want %d, 0", len(frames), st.KernelDrops, count)
+			}
+			for i, f := range frames {
+				d := f.data
+				if f.origLen != len(d) {
+					t.Errorf("frame %d: caplen %d origlen %d", i+1, len(d), f.origLen)
+				}
+				if !tc.tagged {
+					if seq, ok := udpSeqLink(linkTypeSLL2, d); !ok || seq != uint32(i) {
+						t.Fatalf("frame %d: not datagram %d: % x", i+1, i, d[:min(len(d), 48)])
+					}
+					continue
+				}
+				if want := frame(uint32(i)); !bytes.Equal(d, want) {
+					t.Fatalf("frame %d:\n% x\nwant the frame as sent:\n% x", i+1, d, want)
+				}
+			}
+			if !tc.tagged {
+				return
+			}
+			tshark, err := exec.LookPath("tshark")
+			if err != nil {
+				testenv.SkipOrFail(t, "reading the capture back with tshark needs tshark")
+			}
+			b, err := exec.Command(tshark, "-r", out, "-Y", "vlan.id == 100 && vlan.priority == 5 && udp.dstport == 9999", "-T", "fields", "-e", "frame.number").Output()
+			if err != nil {
+				t.Fatalf("tshark: %v", err)
+			}
+			if n := len(strings.Fields(string(b))); n != count {
+				t.Errorf("tshark finds %d frames of VLAN %d to port 9999, want %d", n, vid, count)
+			}
+		})
+	}
+}
