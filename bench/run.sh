@@ -64,11 +64,12 @@ bench() {
 	local got
 	got=$("$DIR/floor" "$file" | awk '{print $1}')
 	[ "$got" = "$n" ] || { echo "bench: floor counted $got frames, pcapgo $n" >&2; exit 1; }
-	for tool in cat pcapgo floor tcpdump gapan gapan-1core tshark; do
+	for tool in cat pcapgo floor floor-ordered tcpdump gapan gapan-1core tshark; do
 		case $tool in
 		cat) measure cat sh -c "cat '$file' >/dev/null" ;;
 		pcapgo) measure pcapgo "$DIR/pcapgoloop" "$file" ;;
 		floor) measure floor "$DIR/floor" "$file" ;;
+		floor-ordered) measure floor "$DIR/floor" -shard -lines 6 "$file" ;;
 		tcpdump) measure tcpdump tcpdump -r "$file" -w /dev/null ;;
 		gapan) measure gapan "$DIR/gapan" report "$file" ;;
 		gapan-1core) measure gapan env GOMAXPROCS=1 "$DIR/gapan" report "$file" ;;
@@ -77,12 +78,13 @@ bench() {
 		T[$tool]=$SECS
 		printf '%-34s %9.2f %12.0f %9d\n' "$tool" "$SECS" "$(awk "BEGIN{print $n / $SECS}")" "$RSS_MB"
 	done
-	awk -v ts="${T[tshark]}" -v g="${T[gapan]}" -v td="${T[tcpdump]}" -v pg="${T[pcapgo]}" -v fl="${T[floor]}" -v primary="$3" 'BEGIN {
+	awk -v ts="${T[tshark]}" -v g="${T[gapan]}" -v td="${T[tcpdump]}" -v pg="${T[pcapgo]}" -v fl="${T[floor]}" -v fo="${T[floor-ordered]}" -v primary="$3" 'BEGIN {
 		r1 = ts / g; r2 = g / td; r3 = g / pg
 		printf "ratio tshark/gapan   %6.1f  (target >= 40)  %s\n", r1, primary ? (r1 >= 40 ? "PASS" : "FAIL") : "(not held)"
 		printf "ratio gapan/tcpdump  %6.2f  (target <= 0.5) %s\n", r2, primary ? (r2 <= 0.5 ? "PASS" : "FAIL") : "(not held)"
 		printf "ratio gapan/pcapgo   %6.2f  (target <= 3)   %s\n", r3, primary ? (r3 <= 3 ? "PASS" : "FAIL") : "(not held)"
 		printf "ratio floor/tcpdump  %6.2f  (the least any flow accounting does; docs/performance.md)\n", fl / td
+		printf "ratio floor-ordered/tcpdump %5.2f  (the same with each flow in order on one core, six lines of state)\n", fo / td
 		printf "ratio gapan/floor    %6.2f\n", g / fl
 	}'
 }

@@ -16,16 +16,26 @@
 //     16-byte entries, and one 64-byte line of its flow's state is read and
 //     written: no decoding beyond that, no sequence numbers, no output.
 //
-// It prints the frames, the IPv4 TCP/UDP frames keyed, the flows found and
-// the wall time from open to the end; run.sh prints the time next to
-// tcpdump's. Little-endian classic pcap only (what bench/gencap writes).
+// Two flags make it less optimistic, closer to what an analyzer must do:
+// -shard keeps each flow's frames in order on one core (both cores read
+// every record header and each accounts the flows of its half of the hash
+// space), and -lines N reads and writes N lines of the flow's state
+// instead of one (gapan's accounting of a TCP segment touches about six:
+// index entry, three of the flow record, the accounting, the direction's
+// first line).
 //
-//	floor FILE
+// It prints the frames, the IPv4 TCP/UDP frames keyed, the flow entries
+// (a flow in both halves counts twice without -shard) and the wall time
+// from open to the end; run.sh prints the time next to tcpdump's.
+// Little-endian classic pcap only (what bench/gencap writes).
+//
+//	floor [-shard] [-lines N] FILE
 package main
 
 import (
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"sync"
@@ -39,12 +49,18 @@ const (
 	resync  = 16 // consecutive valid headers that confirm a boundary
 )
 
+var (
+	shard = flag.Bool("shard", false, "keep each flow on one core: both cores read every record, each accounts half the flows")
+	lines = flag.Int("lines", 1, "64-byte lines of a flow's state read and written per frame (1 to 9)")
+)
+
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: floor FILE")
+	flag.Parse()
+	if flag.NArg() != 1 || *lines < 1 || *lines > len(state{})/8 {
+		fmt.Fprintln(os.Stderr, "usage: floor [-shard] [-lines 1..9] FILE")
 		os.Exit(2)
 	}
-	res, err := run(os.Args[1])
+	res, err := run(flag.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
@@ -88,6 +104,9 @@ func run(name string) (result, error) {
 	snap := binary.LittleEndian.Uint32(data[16:])
 	mid := boundary(data, len(data)/2, snap, frac)
 	bounds := [3]int{fileHdr, mid, len(data)}
+	if *shard {
+		bounds = [3]int{fileHdr, fileHdr, len(data)}
+	}
 	var (
 		wg    sync.WaitGroup
 		parts [2]part
@@ -96,7 +115,11 @@ func run(name string) (result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			parts[w] = account(data, bounds[w], bounds[w+1])
+			if *shard {
+				parts[w] = account(data, fileHdr, len(data), w)
+			} else {
+				parts[w] = account(data, bounds[w], bounds[w+1], -1)
+			}
 		}()
 	}
 	wg.Wait()
@@ -170,7 +193,16 @@ type entry struct {
 // and TCP state together (160 + 48 + 384 bytes), of which one line is used.
 type state [592 / 8]uint64
 
-func account(data []byte, from, to int) part {
+// touch reads and writes the first word of -lines cache lines of s.
+func touch(s *state) {
+	for l := range *lines {
+		s[l*8]++
+	}
+}
+
+// account walks the records from byte from to byte to; with half 0 or 1
+// it accounts only the flows whose hash falls in that half.
+func account(data []byte, from, to, half int) part {
 	var (
 		p     part
 		table = make([]entry, 1<<17)
@@ -185,7 +217,9 @@ func account(data []byte, from, to int) part {
 		}
 		d := data[off+hdrLen : next]
 		off = next
-		p.frames++
+		if half < 0 || half == 0 {
+			p.frames++
+		}
 		if len(d) < 34 || d[12] != 0x08 || d[13] != 0x00 || (d[23] != 6 && d[23] != 17) {
 			continue
 		}
@@ -201,6 +235,9 @@ func account(data []byte, from, to int) part {
 		addrs, ports := uint64(src)<<32|uint64(dst), uint32(sp)<<16|uint32(dp)
 		h := addrs*0x9e3779b97f4a7c15 ^ uint64(ports)*0xc2b2ae3d27d4eb4f
 		h ^= h >> 31
+		if half >= 0 && int(h>>63) != half {
+			continue
+		}
 		mask := uint64(len(table) - 1)
 		for i := h & mask; ; i = (i + 1) & mask {
 			e := &table[i]
@@ -211,11 +248,11 @@ func account(data []byte, from, to int) part {
 				}
 				flows = append(flows, state{})
 				*e = entry{addrs, ports, int32(len(flows))}
-				flows[len(flows)-1][0]++
+				touch(&flows[len(flows)-1])
 				break
 			}
 			if e.addrs == addrs && e.ports == ports {
-				flows[e.idx-1][0]++
+				touch(&flows[e.idx-1])
 				break
 			}
 		}
