@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -66,6 +67,13 @@ type Config struct {
 	// RotateEvery starts a new file when the current one is this old
 	// (tcpdump -G); the check happens when a frame arrives. 0 disables it.
 	RotateEvery time.Duration
+	// MaxFiles limits the number of files (tcpdump -W): with RotateMB the
+	// files form a ring, the next file after the last overwriting the
+	// first (with its sidecar); with RotateEvery alone the capture stops
+	// when the last file is full. The files are then numbered from 0 with
+	// leading zeros: Output0, Output1, ... (Output00 ... for 11 to 100
+	// files). 0 means no limit; it needs RotateMB or RotateEvery.
+	MaxFiles int
 	// Duration stops the capture after this long; 0 means no limit.
 	Duration time.Duration
 	// Filter is a capture filter in tcpdump syntax, compiled with
@@ -109,7 +117,8 @@ type Stats struct {
 	// KernelDrops is the kernel's count of frames dropped because the
 	// socket's receive buffer was full (PACKET_STATISTICS tp_drops).
 	KernelDrops uint64
-	// Files lists the pcap files written, in order.
+	// Files lists the pcap files that hold the capture, oldest first: all
+	// files written, or with MaxFiles ring the ones not overwritten.
 	Files []string
 	// LinkType is the pcap link type of the capture.
 	LinkType uint32
@@ -207,8 +216,15 @@ func splitFields(s string) []string {
 }
 
 // fileName returns the name of the index-th file of a capture (0-based),
-// following tcpdump -C: out, out1, out2, ...
-func fileName(out string, index int) string {
+// following tcpdump -C: out, out1, out2, ...; with maxFiles (-W) the index
+// wraps and every name has a number with as many digits as maxFiles-1:
+// out0 ... out9 for 10 files, out00 ... out99 for 100.
+func fileName(out string, index, maxFiles int) string {
+	if maxFiles > 0 {
+		n := strconv.Itoa(index % maxFiles)
+		width := len(strconv.Itoa(max(maxFiles-1, 0)))
+		return out + strings.Repeat("0", width-len(n)) + n
+	}
 	if index == 0 {
 		return out
 	}

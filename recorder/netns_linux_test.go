@@ -298,7 +298,9 @@ func (p *nsPair) capture(t testing.TB, cfg Config, mode string, count, rate, siz
 		close(started)
 	}
 	senderDone := make(chan error, 1)
+	finished := make(chan struct{}) // the sender is done or will never start
 	go func() {
+		defer close(finished)
 		select {
 		case <-started:
 		case <-ctx.Done():
@@ -346,6 +348,13 @@ func (p *nsPair) capture(t testing.TB, cfg Config, mode string, count, rate, siz
 			cfg.Interface = p.recvIf
 		}
 		st, runErr = Run(ctx, cfg)
+		if runErr != nil {
+			cancel()
+		}
+		// A capture that stops by itself (Count, MaxFiles) keeps the
+		// listeners open until the sender is done: a closed port would
+		// send ICMP errors back and fail its writes.
+		<-finished
 	})
 	if runErr != nil {
 		t.Fatalf("Run: %v", runErr)

@@ -245,3 +245,158 @@ func TestNoCapability(t *testing.T) {
 		t.Errorf("output file exists after a failed start: %v", err)
 	}
 }
+
+func TestFileName(t *testing.T) {
+	for _, tc := range []struct {
+		index, maxFiles int
+		want            string
+	}{
+		{0, 0, "c.pcap"}, {1, 0, "c.pcap1"}, {12, 0, "c.pcap12"},
+		// tcpdump -W: as many digits as maxFiles-1 has, from 0, wrapping.
+		{0, 1, "c.pcap0"}, {5, 1, "c.pcap0"},
+		{0, 3, "c.pcap0"}, {2, 3, "c.pcap2"}, {3, 3, "c.pcap0"}, {7, 3, "c.pcap1"},
+		{9, 10, "c.pcap9"}, {10, 10, "c.pcap0"},
+		{0, 11, "c.pcap00"}, {10, 11, "c.pcap10"}, {5, 100, "c.pcap05"}, {99, 100, "c.pcap99"},
+		{7, 101, "c.pcap007"},
+	} {
+		if got := fileName("c.pcap", tc.index, tc.maxFiles); got != tc.want {
+			t.Errorf("fileName(c.pcap, %d, %d) = %s, want %s", tc.index, tc.maxFiles, got, tc.want)
+		}
+	}
+	for _, cfg := range []Config{
+		{Interface: "lo", Output: "x", MaxFiles: 3},
+		{Interface: "lo", Output: "x", MaxFiles: -1, RotateMB: 1},
+	} {
+		if err := normalize(&cfg); !errors.Is(err, ErrConfig) {
+			t.Errorf("normalize(%+v) = %v, want ErrConfig", cfg, err)
+		}
+	}
+}
+
+// seqFrames returns the test datagrams' sequence numbers in a pcap, and
+// checks that its sidecar's gaps are the numbers skipped between them
+// (from prev, the last number before the file; -1 skips the first check).
+func seqFrames(t *testing.T, name string, prev int64) (seqs []uint32, tr *sidecar.Trailer) {
+	t.Helper()
+	_, _, frames := readPcap(t, name)
+	_, gaps, tr, err := readGaps(t, sidecar.PathFor(name))
+	if err != nil {
+		t.Fatalf("%s: %v", sidecar.PathFor(name), err)
+	}
+	if tr.Frames != uint64(len(frames)) {
+		t.Errorf("%s: trailer says %d frames, pcap has %d", name, tr.Frames, len(frames))
+	}
+	for i, f := range frames {
+		seq, ok := udpSeq(f.data)
+		if !ok {
+			t.Fatalf("%s frame %d is not a test datagram", name, i+1)
+		}
+		if prev >= 0 || i > 0 {
+			if int64(seq) <= prev {
+				t.Fatalf("%s frame %d: datagram %d after %d", name, i+1, seq, prev)
+			}
+			if got, want := gaps[uint64(i+1)], uint64(int64(seq)-prev-1); got != want {
+				t.Errorf("%s frame %d (datagram %d): gap %d, want %d", name, i+1, seq, got, want)
+			}
+		}
+		prev = int64(seq)
+		seqs = append(seqs, seq)
+	}
+	return seqs, tr
+}
+
+// TestRotationRing is tcpdump -C 1 -W 3: files capture.pcap0 to
+// capture.pcap2 in a ring. At the end only those three exist, Stats.Files
+// lists them oldest first, and read in that order they continue one
+// another: each first frame's gap is the datagrams lost since the previous
+// file's last frame, and only the newest file has a tail.
+func TestRotationRing(t *testing.T) {
+	needRootAndIP(t)
+	const count, payload, ring = 30000, 200, 3
+	p := newNSPair(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "ring.pcap")
+	st := p.capture(t, Config{Output: out, BufferKiB: 4096, RotateMB: 1, MaxFiles: ring, IgnoreOutgoing: true}, "udp", count, 0, payload)
+	t.Logf("%d frames captured, %d dropped; files %v", st.Frames, st.KernelDrops, st.Files)
+	if len(st.Files) != ring {
+		t.Fatalf("Stats.Files %v, want %d files", st.Files, ring)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := "ring.pcap0 ring.pcap0.gaps ring.pcap1 ring.pcap1.gaps ring.pcap2 ring.pcap2.gaps"; strings.Join(names, " ") != want {
+		t.Fatalf("files %v, want %s", names, want)
+	}
+	// Every frame of the capture that is still kept, in order.
+	var kept []uint32
+	prev := int64(-1)
+	for i, name := range st.Files {
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() > 1_000_000 {
+			t.Errorf("%s: %d bytes, more than -C 1 allows", name, fi.Size())
+		}
+		seqs, tr := seqFrames(t, name, prev)
+		if len(seqs) == 0 {
+			t.Fatalf("%s: no frames", name)
+		}
+		if i < ring-1 && tr.TailTotal() != 0 {
+			t.Errorf("%s: tail %d in a file that is not the newest", name, tr.TailTotal())
+		}
+		if i == ring-1 {
+			if want := uint64(count - 1 - int(seqs[len(seqs)-1])); tr.TailTotal() != want {
+				t.Errorf("%s: tail %d, want %d", name, tr.TailTotal(), want)
+			}
+		}
+		kept = append(kept, seqs...)
+		prev = int64(seqs[len(seqs)-1])
+	}
+	// The ring went round: older files were written and overwritten.
+	if uint64(len(kept)) >= st.Frames {
+		t.Errorf("the %d kept frames are all %d captured: the ring never came round", len(kept), st.Frames)
+	}
+	if st.KernelDrops != uint64(count)-st.Frames || st.KernelPackets != count {
+		t.Errorf("Stats: %d drops / %d packets, want %d / %d", st.KernelDrops, st.KernelPackets, uint64(count)-st.Frames, count)
+	}
+}
+
+// TestRotationStop is tcpdump -G 1 -W 2 without -C: the capture stops by
+// itself when the second file is a second old, before the datagram that
+// would start a third; the files are capture.pcap0 and capture.pcap1, with
+// nothing lost between them.
+func TestRotationStop(t *testing.T) {
+	needRootAndIP(t)
+	const count, rate = 4000, 1000 // four seconds of datagrams
+	p := newNSPair(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "stop.pcap")
+	st := p.capture(t, Config{Output: out, BufferKiB: 4096, RotateEvery: time.Second, MaxFiles: 2, IgnoreOutgoing: true}, "udp", count, rate, 64)
+	if want := []string{out + "0", out + "1"}; strings.Join(st.Files, " ") != strings.Join(want, " ") {
+		t.Fatalf("Stats.Files %v, want %v", st.Files, want)
+	}
+	if st.KernelDrops != 0 {
+		t.Fatalf("%d kernel drops with a 4 MiB buffer at %d datagrams/s", st.KernelDrops, rate)
+	}
+	first, _ := seqFrames(t, st.Files[0], -1)
+	second, tr := seqFrames(t, st.Files[1], int64(first[len(first)-1]))
+	all := append(first, second...)
+	for i, seq := range all {
+		if seq != uint32(i) {
+			t.Fatalf("datagram %d where %d was due", seq, i)
+		}
+	}
+	// About two seconds of four: it stopped by itself, not at the end.
+	if n := len(all); n < rate || n > count-rate/2 {
+		t.Errorf("%d datagrams captured, want about %d (two files of one second)", n, 2*rate)
+	}
+	if tr.TailTotal() != 0 || uint64(len(all)) != st.Frames {
+		t.Errorf("tail %d, Stats.Frames %d, files %d", tr.TailTotal(), st.Frames, len(all))
+	}
+}

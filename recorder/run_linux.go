@@ -59,8 +59,11 @@ func normalize(cfg *Config) error {
 	if cfg.BufferKiB < 0 || cfg.BufferKiB > 1<<21 {
 		return fmt.Errorf("%w: buffer size %d KiB out of range 0..%d", ErrConfig, cfg.BufferKiB, 1<<21)
 	}
-	if cfg.RotateMB < 0 || cfg.RotateEvery < 0 || cfg.Duration < 0 || cfg.FlushEvery < 0 {
-		return fmt.Errorf("%w: negative size or duration", ErrConfig)
+	if cfg.RotateMB < 0 || cfg.RotateEvery < 0 || cfg.Duration < 0 || cfg.FlushEvery < 0 || cfg.MaxFiles < 0 {
+		return fmt.Errorf("%w: negative size, duration or file count", ErrConfig)
+	}
+	if cfg.MaxFiles > 0 && cfg.RotateMB == 0 && cfg.RotateEvery == 0 {
+		return fmt.Errorf("%w: a file count (-W) needs rotation by size (-C) or time (-G)", ErrConfig)
 	}
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
@@ -136,14 +139,16 @@ func (r *run) loop(ctx context.Context) (err error) {
 func (r *run) handle(n int) (done bool, err error) {
 	for i := range n {
 		data, origLen, fi := r.sock.frame(i)
+		// A frame that does not fit the last file (-W) is neither
+		// captured nor lost, so its gap stays in the tail.
+		if last, err := r.maybeRotate(len(data)); err != nil || last {
+			return last, err
+		}
 		gap := uint64(fi.dropCount - r.lastCount) // uint32 arithmetic: survives the counter's wrap
 		r.lastCount = fi.dropCount
 		tsNs := fi.tsNs
 		if !fi.hasTs {
 			tsNs = time.Now().UnixNano()
-		}
-		if err := r.maybeRotate(len(data)); err != nil {
-			return false, err
 		}
 		if err := r.out.write(tsNs, data, origLen, gap); err != nil {
 			return false, err
@@ -161,12 +166,16 @@ func (r *run) handle(n int) (done bool, err error) {
 }
 
 func (r *run) open(now time.Time) error {
-	name := fileName(r.cfg.Output, r.fileIndex)
+	name := fileName(r.cfg.Output, r.fileIndex, r.cfg.MaxFiles)
 	o, err := openOutput(name, r.linkType, r.cfg.Snaplen, now)
 	if err != nil {
 		return err
 	}
 	r.out = o
+	if r.cfg.MaxFiles > 0 && len(r.st.Files) == r.cfg.MaxFiles {
+		// The ring came round: name is the oldest file, now overwritten.
+		r.st.Files = append(r.st.Files[:0], r.st.Files[1:]...)
+	}
 	r.st.Files = append(r.st.Files, name)
 	return nil
 }
@@ -175,10 +184,12 @@ func (r *run) open(now time.Time) error {
 // current file is full or old enough. Loss since the last frame of the old
 // file is the gap of the first frame of the new one, so the old file's tail
 // gap is 0; its kernel totals are PACKET_STATISTICS since the previous read.
-func (r *run) maybeRotate(capLen int) error {
+// It reports last when the file is full and MaxFiles without RotateMB says
+// it was the last one: the capture ends before that frame.
+func (r *run) maybeRotate(capLen int) (last bool, err error) {
 	o := r.out
 	if o.frames == 0 {
-		return nil
+		return false, nil
 	}
 	bySize := r.cfg.RotateMB > 0 && o.sizeBytes+16+int64(capLen) > int64(r.cfg.RotateMB)*1_000_000
 	now := time.Time{}
@@ -188,24 +199,30 @@ func (r *run) maybeRotate(capLen int) error {
 		byAge = now.Sub(o.openedAt) >= r.cfg.RotateEvery
 	}
 	if !bySize && !byAge {
-		return nil
+		return false, nil
+	}
+	if r.cfg.MaxFiles > 0 && r.cfg.RotateMB == 0 && r.fileIndex+1 == r.cfg.MaxFiles {
+		if r.cfg.Progress != nil {
+			fmt.Fprintf(r.cfg.Progress, "gapan record: maximum file limit reached: %d\n", r.cfg.MaxFiles)
+		}
+		return true, nil // as tcpdump -G -W
 	}
 	if now.IsZero() {
 		now = time.Now()
 	}
 	packets, drops, err := r.sock.statistics()
 	if err != nil {
-		return err
+		return false, err
 	}
 	r.st.KernelPackets += uint64(packets)
 	r.st.KernelDrops += uint64(drops)
 	if err := o.close(sidecar.Trailer{HasKernel: true, KernelPackets: uint64(packets), KernelDrops: uint64(drops)}); err != nil {
-		return err
+		return false, err
 	}
 	r.progress(o)
 	r.out = nil
 	r.fileIndex++
-	return r.open(now)
+	return false, r.open(now)
 }
 
 // finish ends the capture: freeze the socket's counters, drain what is

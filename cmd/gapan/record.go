@@ -53,7 +53,9 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
   # every interface, LINUX_SLL2 headers (which interface, which direction)
   sudo gapan record -i any -w all.pcap tcp port 443
   # rotate every 100 MB (capture.pcap, capture.pcap1, ...; one sidecar each)
-  sudo gapan record -i eth0 -w capture.pcap -C 100`,
+  sudo gapan record -i eth0 -w capture.pcap -C 100
+  # keep only the last 10 files of 100 MB (capture.pcap0 ... capture.pcap9)
+  sudo gapan record -i eth0 -w capture.pcap -C 100 -W 10`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg.Promisc = !noPromisc
@@ -101,6 +103,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 	f.Uint64VarP(&cfg.Count, "count", "c", 0, "stop after this many frames")
 	f.IntVarP(&cfg.RotateMB, "file-size", "C", 0, "start a new file when the current one would exceed this many MB (1,000,000 bytes)")
 	f.IntVarP(&rotateSeconds, "rotate-seconds", "G", 0, "start a new file every this many seconds")
+	f.IntVarP(&cfg.MaxFiles, "file-count", "W", 0, "with -C: a ring of this many files (FILE0, FILE1, ...), the oldest overwritten; with -G alone: stop after this many files")
 	f.BoolVarP(&noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
 	f.StringVar(&bpfText, "bpf", "", `compiled classic BPF filter as printed by "tcpdump -ddd" (lines or comma-separated)`)
