@@ -28,7 +28,10 @@ var (
 // network header on and written with a LINUX_SLL2 header (link type 276:
 // protocol, interface index, ARPHRD_ type, packet type and link-layer
 // source address); a capture filter is compiled for raw IP, so it cannot
-// name link-layer fields (ether, vlan, arp); promiscuous mode is not set.
+// name link-layer fields (ether, vlan, arp), and only IPv4 and IPv6 frames
+// pass it; promiscuous mode is not set; the snapshot length is at least 21.
+// On "any" and on the loopback device a frame over the loopback is
+// captured once (incoming), as with tcpdump.
 const AnyInterface = "any"
 
 // DefaultSnaplen is the snapshot length used when Config.Snaplen is 0,

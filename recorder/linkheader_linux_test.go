@@ -33,37 +33,17 @@ func ifIndex(t testing.TB, ns, ifname string) uint32 {
 // numbered datagrams arrive on the veth and others go over the loopback,
 // and checks every LINUX_SLL2 header field against what was sent: the
 // protocol, the interface index of the interface each frame crossed, the
-// ARPHRD_ type, the packet type (in or out) and the sender's MAC address.
-// tshark must read the same fields.
+// ARPHRD_ type, the packet type and the sender's MAC address. tshark must
+// read the same fields.
 func TestAnyInterface(t *testing.T) {
 	needRootAndIP(t)
 	const count, loCount, loPort = 300, 40, 9998
 	p := newNSPair(t)
 	out := filepath.Join(t.TempDir(), "any.pcap")
-	var lo net.Conn
-	inNS(t, p.recv, func() {
-		ln, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(loPort))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		if lo, err = net.Dial("udp4", ln.LocalAddr().String()); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { lo.Close() })
-	})
 	// Sent once the socket is bound, from a socket of the receiving
-	// namespace: each crosses its loopback twice (out, then in).
-	sendLo := func() {
-		buf := make([]byte, 16)
-		copy(buf, seqMagic[:])
-		for i := range loCount {
-			binary.BigEndian.PutUint32(buf[4:], uint32(1_000_000+i))
-			if _, err := lo.Write(buf); err != nil {
-				t.Errorf("loopback send: %v", err)
-			}
-		}
-	}
+	// namespace: each crosses its loopback twice (out, then in), and is
+	// captured once.
+	sendLo := loopbackSender(t, p.recv, loPort, 1_000_000, loCount)
 	st := p.capture(t, Config{Interface: AnyInterface, Output: out, BufferKiB: 8192, Promisc: true, Started: sendLo}, "udp", count, 20000, 64)
 	if st.KernelDrops != 0 || st.LinkType != linkTypeSLL2 {
 		t.Fatalf("Stats %+v: want no drops and link type %d", st, linkTypeSLL2)
@@ -118,8 +98,13 @@ func TestAnyInterface(t *testing.T) {
 			}
 		}
 	}
-	if veth != count || loIn != loCount || loOut != loCount {
-		t.Errorf("frames: %d from the veth, %d in and %d out on lo; want %d, %d, %d", veth, loIn, loOut, count, loCount, loCount)
+	// The outgoing copy of a loopback frame is rejected in the kernel, as
+	// libpcap rejects it: each datagram once.
+	if veth != count || loIn != loCount || loOut != 0 {
+		t.Errorf("frames: %d from the veth, %d in and %d out on lo; want %d, %d, 0", veth, loIn, loOut, count, loCount)
+	}
+	if st.KernelPackets != uint64(count+loCount) {
+		t.Errorf("kernel packets %d, want %d: a rejected outgoing copy is not received", st.KernelPackets, count+loCount)
 	}
 	if _, gaps, tr, err := readGaps(t, sidecar.PathFor(out)); err != nil || len(gaps) != 0 || tr.Frames != uint64(len(frames)) {
 		t.Errorf("sidecar: %v, %d gaps, trailer %+v; want no gap and %d frames", err, len(gaps), tr, len(frames))
@@ -194,15 +179,80 @@ func TestSnaplen(t *testing.T) {
 	}
 }
 
-// TestVLANTag sends 802.1Q-tagged frames over the veth pair (from a packet
-// socket: this kernel has no VLAN devices). The kernel takes the tag out of
-// a frame before any packet socket sees it; as libpcap does, the recorder
+// rawSocket returns a packet socket of namespace ns bound to ifname, to
+// send frames as they are.
+func rawSocket(t *testing.T, ns, ifname string) int {
+	t.Helper()
+	fd := -1
+	inNS(t, ns, func() {
+		var err error
+		if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
+			t.Error(err)
+			return
+		}
+		ifi, err := net.InterfaceByName(ifname)
+		if err == nil {
+			err = unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index})
+		}
+		if err != nil {
+			t.Error(err)
+		}
+	})
+	if fd < 0 || t.Failed() {
+		t.FailNow()
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// vlanTag is an 802.1Q or 802.1ad tag.
+type vlanTag struct{ tpid, tci uint16 }
+
+// udpFrame builds an Ethernet frame with the tags, holding the test
+// datagram seq from the pair's sender to its receiver's port 9999.
+func (p *nsPair) udpFrame(t *testing.T, seq uint32, tags ...vlanTag) []byte {
+	dst, err := net.ParseMAC(p.mac(t, p.recv, p.recvIf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := net.ParseMAC(p.mac(t, p.send, p.sendIf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := append(append([]byte{}, dst...), src...)
+	for _, tag := range tags {
+		f = binary.BigEndian.AppendUint16(f, tag.tpid)
+		f = binary.BigEndian.AppendUint16(f, tag.tci)
+	}
+	f = binary.BigEndian.AppendUint16(f, 0x0800)
+	ip := []byte{0x45, 0, 0, 20 + 8 + 16, 0, 0, 0, 0, 64, 17, 0, 0}
+	ip = append(append(ip, net.ParseIP(p.sendIP).To4()...), net.ParseIP(p.recvIP).To4()...)
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum+sum>>16))
+	f = append(f, ip...)
+	f = binary.BigEndian.AppendUint16(f, 40000)
+	f = binary.BigEndian.AppendUint16(f, 9999)
+	f = binary.BigEndian.AppendUint16(f, 8+16)
+	f = binary.BigEndian.AppendUint16(f, 0)
+	f = append(f, seqMagic[:]...)
+	f = binary.BigEndian.AppendUint32(f, seq)
+	return append(f, make([]byte, 8)...)
+}
+
+// TestVLANTag sends tagged frames over the veth pair from a packet socket
+// (this kernel has no VLAN devices): an 802.1Q tag with a priority, one
+// whose TCI is 0, and an 802.1ad tag. The kernel takes the tag out of a
+// frame before any packet socket sees it; as libpcap does, the recorder
 // puts it back on an Ethernet interface, so the frames are written as they
 // were on the wire. On "any" the frames stay untagged, as with libpcap
 // (LINUX_SLL2 has no place for the tag).
 func TestVLANTag(t *testing.T) {
 	needRootAndIP(t)
-	const count, vid, prio = 100, 100, 5
+	const count = 99
+	tags := []vlanTag{{0x8100, 5<<13 | 100}, {0x8100, 0}, {0x88a8, 200}}
 	for _, tc := range []struct {
 		name, iface string
 		tagged      bool
@@ -212,49 +262,14 @@ func TestVLANTag(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newNSPair(t)
-			sendMAC, recvMAC := p.mac(t, p.send, p.sendIf), p.mac(t, p.recv, p.recvIf)
-			dst, _ := net.ParseMAC(recvMAC)
-			src, _ := net.ParseMAC(sendMAC)
-			var fd int
-			inNS(t, p.send, func() {
-				var err error
-				if fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0); err != nil {
-					t.Fatal(err)
-				}
-				ifi, err := net.InterfaceByName(p.sendIf)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
-					t.Fatal(err)
-				}
-			})
-			t.Cleanup(func() { unix.Close(fd) })
-			// frame is datagram seq to the receiver's port 9999 behind a tag.
-			frame := func(seq uint32) []byte {
-				f := append(append([]byte{}, dst...), src...)
-				f = binary.BigEndian.AppendUint16(f, 0x8100)
-				f = binary.BigEndian.AppendUint16(f, prio<<13|vid)
-				f = binary.BigEndian.AppendUint16(f, 0x0800)
-				ip := []byte{0x45, 0, 0, 20 + 8 + 16, 0, 0, 0, 0, 64, 17, 0, 0}
-				ip = append(append(ip, net.ParseIP(p.sendIP).To4()...), net.ParseIP(p.recvIP).To4()...)
-				var sum uint32
-				for i := 0; i < 20; i += 2 {
-					sum += uint32(binary.BigEndian.Uint16(ip[i:]))
-				}
-				binary.BigEndian.PutUint16(ip[10:], ^uint16(sum+sum>>16))
-				f = append(f, ip...)
-				f = binary.BigEndian.AppendUint16(f, 40000)
-				f = binary.BigEndian.AppendUint16(f, 9999)
-				f = binary.BigEndian.AppendUint16(f, 8+16)
-				f = binary.BigEndian.AppendUint16(f, 0)
-				f = append(f, seqMagic[:]...)
-				f = binary.BigEndian.AppendUint32(f, seq)
-				return append(f, make([]byte, 8)...)
+			fd := rawSocket(t, p.send, p.sendIf)
+			sent := make([][]byte, count)
+			for i := range sent {
+				sent[i] = p.udpFrame(t, uint32(i), tags[i%len(tags)])
 			}
 			send := func() {
-				for i := range count {
-					if _, err := unix.Write(fd, frame(uint32(i))); err != nil {
+				for i, f := range sent {
+					if _, err := unix.Write(fd, f); err != nil {
 						t.Errorf("sending frame %d: %v", i, err)
 					}
 				}
@@ -276,8 +291,8 @@ func TestVLANTag(t *testing.T) {
 					}
 					continue
 				}
-				if want := frame(uint32(i)); !bytes.Equal(d, want) {
-					t.Fatalf("frame %d:\n% x\nwant the frame as sent:\n% x", i+1, d, want)
+				if !bytes.Equal(d, sent[i]) {
+					t.Fatalf("frame %d:\n% x\nwant the frame as sent:\n% x", i+1, d, sent[i])
 				}
 			}
 			if !tc.tagged {
@@ -287,13 +302,125 @@ func TestVLANTag(t *testing.T) {
 			if err != nil {
 				testenv.SkipOrFail(t, "reading the capture back with tshark needs tshark")
 			}
-			b, err := exec.Command(tshark, "-r", out, "-Y", "vlan.id == 100 && vlan.priority == 5 && udp.dstport == 9999", "-T", "fields", "-e", "frame.number").Output()
+			b, err := exec.Command(tshark, "-r", out, "-Y", "udp.dstport == 9999", "-T", "fields", "-E", "separator=,",
+				"-e", "vlan.etype", "-e", "vlan.id", "-e", "vlan.priority", "-e", "ieee8021ad.id").Output()
 			if err != nil {
 				t.Fatalf("tshark: %v", err)
 			}
-			if n := len(strings.Fields(string(b))); n != count {
-				t.Errorf("tshark finds %d frames of VLAN %d to port 9999, want %d", n, vid, count)
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			want := []string{"0x0800,100,5,", "0x0800,0,0,", ",,,200"}
+			if len(lines) != count {
+				t.Fatalf("tshark finds %d datagrams, want %d", len(lines), count)
+			}
+			for i, line := range lines {
+				if line != want[i%len(want)] {
+					t.Errorf("tshark frame %d: %q, want %q", i+1, line, want[i%len(want)])
+				}
 			}
 		})
+	}
+}
+
+// TestAnyFilterProtocol records on "any" with the filter "ip" while
+// 802.2 frames whose first payload byte is 0x42 (spanning tree's LLC
+// header, which a program compiled for raw IP reads as an IPv4 version
+// nibble) and IPv4 datagrams cross the veth: only the datagrams are
+// captured, and the others are not even received, as with tcpdump.
+func TestAnyFilterProtocol(t *testing.T) {
+	needRootAndIP(t)
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		testenv.SkipOrFail(t, "compiling a capture filter needs tcpdump")
+	}
+	const count = 50
+	p := newNSPair(t)
+	fd := rawSocket(t, p.send, p.sendIf)
+	var frames [][]byte
+	for i := range count {
+		frames = append(frames, p.udpFrame(t, uint32(i)))
+		llc := p.udpFrame(t, 0)[:14]
+		binary.BigEndian.PutUint16(llc[12:], 38) // an 802.3 length
+		llc = append(llc, 0x42, 0x42, 0x03, 0, 0, 0, 0)
+		frames = append(frames, append(llc, make([]byte, 31)...))
+	}
+	send := func() {
+		for i, f := range frames {
+			if _, err := unix.Write(fd, f); err != nil {
+				t.Errorf("sending frame %d: %v", i, err)
+			}
+		}
+	}
+	out := filepath.Join(t.TempDir(), "proto.pcap")
+	st := p.capture(t, Config{Interface: AnyInterface, Filter: "ip", Output: out, BufferKiB: 4096, IgnoreOutgoing: true, Started: send}, "udp", 0, 0, 64)
+	if st.Frames != count || st.KernelPackets != count || st.KernelDrops != 0 {
+		t.Errorf("Stats %+v: want %d frames and kernel packets, no drops", st, count)
+	}
+	verifySeqLink(t, st.Files, count, linkTypeSLL2)
+}
+
+// loopbackSender returns a function that sends count test datagrams,
+// numbered from first, to 127.0.0.1:port of namespace ns, where a socket
+// listens for them.
+func loopbackSender(t *testing.T, ns string, port, first, count int) func() {
+	t.Helper()
+	var lo net.Conn
+	// inNS runs this on a goroutine of its own: errors, not Fatal.
+	inNS(t, ns, func() {
+		ln, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { ln.Close() })
+		if lo, err = net.Dial("udp4", ln.LocalAddr().String()); err != nil {
+			t.Error(err)
+			return
+		}
+		t.Cleanup(func() { lo.Close() })
+	})
+	if lo == nil {
+		t.FailNow()
+	}
+	return func() {
+		buf := make([]byte, 16)
+		copy(buf, seqMagic[:])
+		for i := range count {
+			binary.BigEndian.PutUint32(buf[4:], uint32(first+i))
+			if _, err := lo.Write(buf); err != nil {
+				t.Errorf("loopback send: %v", err)
+			}
+		}
+	}
+}
+
+// TestLoopbackOnce records on the loopback device while datagrams go to
+// 127.0.0.1: the kernel hands the socket every frame twice (out, then
+// in); as tcpdump, the recorder captures each once.
+func TestLoopbackOnce(t *testing.T) {
+	needRootAndIP(t)
+	const count = 200
+	p := newNSPair(t)
+	send := loopbackSender(t, p.recv, 9997, 0, count)
+	out := filepath.Join(t.TempDir(), "lo.pcap")
+	st := p.capture(t, Config{Interface: "lo", Output: out, BufferKiB: 4096, Started: send}, "udp", 0, 0, 64)
+	if st.KernelPackets != count || st.KernelDrops != 0 {
+		t.Errorf("kernel: %d packets, %d drops; want %d, 0", st.KernelPackets, st.KernelDrops, count)
+	}
+	verifySeq(t, st.Files, count)
+}
+
+// TestAnySnaplen: on "any" the snapshot length is at least the LINUX_SLL2
+// header and a byte, as libpcap makes it.
+func TestAnySnaplen(t *testing.T) {
+	for _, tc := range []struct {
+		iface    string
+		in, want int
+	}{
+		{AnyInterface, 1, 21}, {AnyInterface, 20, 21}, {AnyInterface, 21, 21}, {AnyInterface, 0, DefaultSnaplen},
+		{"lo", 1, 1},
+	} {
+		cfg := Config{Interface: tc.iface, Output: "x", Snaplen: tc.in}
+		if err := normalize(&cfg); err != nil || cfg.Snaplen != tc.want {
+			t.Errorf("%s, snaplen %d: %d, %v; want %d", tc.iface, tc.in, cfg.Snaplen, err, tc.want)
+		}
 	}
 }

@@ -56,6 +56,10 @@ func normalize(cfg *Config) error {
 	if cfg.Snaplen < 0 || cfg.Snaplen > DefaultSnaplen {
 		return fmt.Errorf("%w: snaplen %d out of range 1..%d", ErrConfig, cfg.Snaplen, DefaultSnaplen)
 	}
+	if cfg.Interface == AnyInterface {
+		// As libpcap: room for the LINUX_SLL2 header and a byte.
+		cfg.Snaplen = max(cfg.Snaplen, sll2Len+1)
+	}
 	if cfg.BufferKiB < 0 || cfg.BufferKiB > 1<<21 {
 		return fmt.Errorf("%w: buffer size %d KiB out of range 0..%d", ErrConfig, cfg.BufferKiB, 1<<21)
 	}

@@ -131,6 +131,7 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 	// program compiled for raw IP expects.
 	filterLink := uint32(linkTypeRaw)
 	name := AnyInterface
+	loopback := cooked // the socket may see the loopback device
 	if cooked {
 		s.linkType = linkTypeSLL2
 	} else {
@@ -145,6 +146,7 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 			return nil, err
 		}
 		filterLink = s.linkType
+		loopback = arphrd == unix.ARPHRD_LOOPBACK
 	}
 	prog := cfg.FilterProgram
 	if len(prog) == 0 && cfg.Filter != "" {
@@ -152,6 +154,10 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 			unix.Close(fd)
 			return nil, err
 		}
+	}
+	if prog, err = guardProgram(prog, loopback, cooked, cfg.Snaplen); err != nil {
+		unix.Close(fd)
+		return nil, err
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1); err != nil {
 		return fail("enabling SO_RXQ_OVFL", err)
@@ -201,6 +207,74 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 	return s, nil
 }
 
+// Classic BPF for the guard: loads of the kernel's ancillary data
+// (SKF_AD_OFF + SKF_AD_*), a compare, a return.
+const (
+	bpfLdAbsW   = 0x20 // ld [k]
+	bpfJeqK     = 0x15 // jeq #k, jt, jf
+	bpfRetK     = 0x06 // ret #k
+	skfADOff    = 0xfffff000
+	skfProtocol = skfADOff + 0  // skb->protocol, host order
+	skfPktType  = skfADOff + 4  // skb->pkt_type
+	skfHaType   = skfADOff + 28 // skb->dev->type (ARPHRD_)
+)
+
+// guardProgram puts in front of the capture filter prog the checks that
+// libpcap makes in user space, so that a frame they reject counts neither
+// as received nor as dropped and the gaps stay exact:
+//
+//   - on a socket that can see the loopback device, an outgoing loopback
+//     frame is rejected: the same frame comes back in as incoming, and
+//     tcpdump shows it once;
+//   - on a cooked socket with a filter, a frame that is neither IPv4 nor
+//     IPv6 is rejected: the filter, compiled for raw IP, only tests the
+//     first nibble, which an 802.2 frame (spanning tree's 0x42) can pass.
+//
+// Without a filter the guard accepts snaplen bytes; nothing to guard
+// returns prog as it is. Jumps in classic BPF are relative, so the program
+// behind the guard is unchanged.
+func guardProgram(prog []BPFInstruction, loopback, cooked bool, snaplen int) ([]BPFInstruction, error) {
+	proto := cooked && len(prog) > 0
+	if !loopback && !proto {
+		return prog, nil
+	}
+	if len(prog) == 0 {
+		prog = []BPFInstruction{{Code: bpfRetK, K: uint32(snaplen)}}
+	}
+	n := 0 // guard instructions before the final "ret #0"
+	if loopback {
+		n += 4
+	}
+	if proto {
+		n += 3
+	}
+	reject, start := n, n+1 // indexes of "ret #0" and of prog
+	afterLo := start
+	if proto {
+		afterLo = 4
+	}
+	var g []BPFInstruction
+	if loopback {
+		g = append(g,
+			BPFInstruction{Code: bpfLdAbsW, K: skfPktType},
+			BPFInstruction{Code: bpfJeqK, Jt: 0, Jf: uint8(afterLo - 2), K: unix.PACKET_OUTGOING},
+			BPFInstruction{Code: bpfLdAbsW, K: skfHaType},
+			BPFInstruction{Code: bpfJeqK, Jt: uint8(reject - 4), Jf: uint8(afterLo - 4), K: unix.ARPHRD_LOOPBACK})
+	}
+	if proto {
+		at := len(g)
+		g = append(g,
+			BPFInstruction{Code: bpfLdAbsW, K: skfProtocol},
+			BPFInstruction{Code: bpfJeqK, Jt: uint8(start - (at + 2)), Jf: 0, K: unix.ETH_P_IP},
+			BPFInstruction{Code: bpfJeqK, Jt: uint8(start - (at + 3)), Jf: 0, K: unix.ETH_P_IPV6})
+	}
+	g = append(g, BPFInstruction{Code: bpfRetK, K: 0})
+	if len(g)+len(prog) > maxBPFLen {
+		return nil, fmt.Errorf("%w: %d instructions and the recorder's %d-instruction guard exceed the kernel's %d", ErrFilter, len(prog), len(g), maxBPFLen)
+	}
+	return append(g, prog...), nil
+}
+
 func attachFilter(fd int, prog []BPFInstruction) error {
 	ins := make([]unix.SockFilter, len(prog))
 	for i, p := range prog {
@@ -225,7 +299,9 @@ func (s *socket) setupBuffers(batch int) {
 	case s.cooked:
 		s.head, s.iovLen = sll2Len, max(s.snaplen-sll2Len, 1)
 	case s.linkType == linkTypeEthernet:
-		s.head = vlanTagLen
+		// The MAC addresses are received even below a snaplen of 12,
+		// so that a tag goes back whatever the snaplen.
+		s.head, s.iovLen = vlanTagLen, max(s.snaplen, 2*6)
 	}
 	size := s.head + s.iovLen
 	backing := make([]byte, batch*size)
