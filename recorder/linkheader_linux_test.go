@@ -5,6 +5,7 @@ package recorder
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -422,5 +423,104 @@ func TestAnySnaplen(t *testing.T) {
 		if err := normalize(&cfg); err != nil || cfg.Snaplen != tc.want {
 			t.Errorf("%s, snaplen %d: %d, %v; want %d", tc.iface, tc.in, cfg.Snaplen, err, tc.want)
 		}
+	}
+}
+
+// runBPF runs a classic BPF program of the instructions the guard and
+// tcpdump's raw-IP programs use (ld of an ancillary word or a packet byte,
+// and, jeq, ret) on a frame with the given ancillary data.
+func runBPF(t *testing.T, prog []BPFInstruction, pkttype, hatype, proto uint32, data []byte) uint32 {
+	t.Helper()
+	var a uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case bpfLdAbsW:
+			switch in.K {
+			case skfPktType:
+				a = pkttype
+			case skfHaType:
+				a = hatype
+			case skfProtocol:
+				a = proto
+			default:
+				t.Fatalf("pc %d: ld [%#x]", pc, in.K)
+			}
+		case 0x30: // ldb [k]
+			a = uint32(data[in.K])
+		case 0x54: // and #k
+			a &= in.K
+		case bpfJeqK:
+			if a == in.K {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case bpfRetK:
+			return in.K
+		default:
+			t.Fatalf("pc %d: code %#x", pc, in.Code)
+		}
+	}
+	t.Fatal("program ran off its end")
+	return 0
+}
+
+// TestGuardProgram runs the guard in all its forms: on a socket that can
+// see the loopback device or not, cooked or not, with a filter or not.
+func TestGuardProgram(t *testing.T) {
+	// "ip", as tcpdump compiles it for raw IP (accepting 1000 bytes).
+	ip := []BPFInstruction{{0x30, 0, 0, 0}, {0x54, 0, 0, 0xf0}, {bpfJeqK, 0, 1, 0x40}, {bpfRetK, 0, 0, 1000}, {bpfRetK, 0, 0, 0}}
+	// "ip or ip6".
+	ip46 := []BPFInstruction{{0x30, 0, 0, 0}, {0x54, 0, 0, 0xf0}, {bpfJeqK, 1, 0, 0x40}, {bpfJeqK, 0, 1, 0x60}, {bpfRetK, 0, 0, 1000}, {bpfRetK, 0, 0, 0}}
+	const out, host, ether, loop = unix.PACKET_OUTGOING, unix.PACKET_HOST, unix.ARPHRD_ETHER, unix.ARPHRD_LOOPBACK
+	ipv4, llc := []byte{0x45}, []byte{0x42}
+	type frame struct {
+		pkttype, hatype, proto uint32
+		data                   []byte
+	}
+	var (
+		inLo     = frame{host, loop, unix.ETH_P_IP, ipv4}
+		outLo    = frame{out, loop, unix.ETH_P_IP, ipv4}
+		outEth   = frame{out, ether, unix.ETH_P_IP, ipv4}
+		inIPv6   = frame{host, ether, unix.ETH_P_IPV6, []byte{0x60}}
+		inLLC    = frame{host, ether, 0x0004, llc}
+		inV4Eth  = frame{host, ether, unix.ETH_P_IP, ipv4}
+		outLoLLC = frame{out, loop, 0x0004, llc}
+	)
+	for _, tc := range []struct {
+		name             string
+		prog             []BPFInstruction
+		loopback, cooked bool
+		want             map[*frame]uint32
+	}{
+		{"eth, no filter", nil, false, false, nil},
+		// Off a cooked socket the filter reads the link header and
+		// checks the protocol itself: the guard leaves it alone.
+		{"eth, filter", ip, false, false, nil},
+		{"lo, no filter", nil, true, false, map[*frame]uint32{&inLo: 96, &outLo: 0, &outEth: 96}},
+		{"lo, filter", ip, true, false, map[*frame]uint32{&inLo: 1000, &outLo: 0, &outLoLLC: 0, &inLLC: 1000, &inIPv6: 0}},
+		{"any, no filter", nil, true, true, map[*frame]uint32{&inLo: 96, &outLo: 0, &outEth: 96, &inLLC: 96, &inIPv6: 96}},
+		{"any, ip or ip6", ip46, true, true, map[*frame]uint32{&inLo: 1000, &outLo: 0, &inIPv6: 1000, &inLLC: 0, &inV4Eth: 1000}},
+		{"any, filter", ip, true, true, map[*frame]uint32{&inLo: 1000, &outLo: 0, &outLoLLC: 0, &outEth: 1000, &inLLC: 0, &inIPv6: 0, &inV4Eth: 1000}},
+	} {
+		got, err := guardProgram(tc.prog, tc.loopback, tc.cooked, 96)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.want == nil {
+			if len(got) != len(tc.prog) {
+				t.Errorf("%s: a guard of %d instructions where none is needed", tc.name, len(got)-len(tc.prog))
+			}
+			continue
+		}
+		for f, want := range tc.want {
+			if r := runBPF(t, got, f.pkttype, f.hatype, f.proto, f.data); r != want {
+				t.Errorf("%s: frame %+v: program returns %d, want %d", tc.name, *f, r, want)
+			}
+		}
+	}
+	if _, err := guardProgram(make([]BPFInstruction, maxBPFLen-2), true, true, 96); !errors.Is(err, ErrFilter) {
+		t.Errorf("a filter of %d instructions with the guard: %v, want ErrFilter", maxBPFLen-2, err)
 	}
 }
