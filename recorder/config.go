@@ -75,7 +75,8 @@ type Config struct {
 	// first (with its sidecar); with RotateEvery alone the capture stops
 	// when the last file is full. The files are then numbered from 0 with
 	// leading zeros: Output0, Output1, ... (Output00 ... for 11 to 100
-	// files). 0 means no limit; it needs RotateMB or RotateEvery.
+	// files; Output alone for 1). 0 means no limit; it needs RotateMB or
+	// RotateEvery.
 	MaxFiles int
 	// Duration stops the capture after this long; 0 means no limit.
 	Duration time.Duration
@@ -221,8 +222,11 @@ func splitFields(s string) []string {
 // fileName returns the name of the index-th file of a capture (0-based),
 // following tcpdump -C: out, out1, out2, ...; with maxFiles (-W) the index
 // wraps and every name has a number with as many digits as maxFiles-1:
-// out0 ... out9 for 10 files, out00 ... out99 for 100.
+// out0 ... out9 for 10 files, out00 ... out99 for 100, just out for 1.
 func fileName(out string, index, maxFiles int) string {
+	if maxFiles == 1 {
+		return out // tcpdump: no digits for a single file
+	}
 	if maxFiles > 0 {
 		n := strconv.Itoa(index % maxFiles)
 		width := len(strconv.Itoa(max(maxFiles-1, 0)))

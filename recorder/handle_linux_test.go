@@ -129,3 +129,31 @@ func TestHandleAllocs(t *testing.T) {
 		t.Errorf("handle allocates %.1f times per batch of 64 frames", allocs)
 	}
 }
+
+// TestHandleFileLimit: with -G and -W the frame that would start one file
+// too many ends the capture unwritten, and the drops before it stay with
+// the socket's counter for the tail gap instead of vanishing.
+func TestHandleFileLimit(t *testing.T) {
+	s := &socket{snaplen: 64}
+	s.setupBuffers(2)
+	frame := make([]byte, 60)
+	fakeReceive(s, 0, frame, len(frame), 2, 1)
+	fakeReceive(s, 1, frame, len(frame), 9, 2)
+	var st Stats
+	r := &run{cfg: &Config{Output: filepath.Join(t.TempDir(), "w.pcap"), Snaplen: 64, RotateEvery: time.Nanosecond, MaxFiles: 1},
+		sock: s, st: &st, linkType: linkTypeEthernet}
+	if err := r.open(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	defer r.out.abort()
+	time.Sleep(time.Millisecond) // the file is older than RotateEvery
+	done, err := r.handle(2)
+	if err != nil || !done {
+		t.Fatalf("handle: done %v, %v; want the file limit reached", done, err)
+	}
+	// The first frame (2 lost before it) is written, the second is not:
+	// its 7 lost frames remain after lastCount, for the tail.
+	if st.Frames != 1 || st.GapFrames != 2 || r.lastCount != 2 {
+		t.Errorf("Stats %+v, lastCount %d; want 1 frame, 2 frames lost before it, lastCount 2", st, r.lastCount)
+	}
+}

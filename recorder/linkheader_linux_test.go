@@ -520,7 +520,11 @@ func TestGuardProgram(t *testing.T) {
 			}
 		}
 	}
-	if _, err := guardProgram(make([]BPFInstruction, maxBPFLen-2), true, true, 96); !errors.Is(err, ErrFilter) {
-		t.Errorf("a filter of %d instructions with the guard: %v, want ErrFilter", maxBPFLen-2, err)
+	// The largest guard is 8 instructions.
+	if _, err := guardProgram(make([]BPFInstruction, maxBPFLen-8), true, true, 96); err != nil {
+		t.Errorf("a filter of %d instructions with the guard: %v, want it to fit", maxBPFLen-8, err)
+	}
+	if _, err := guardProgram(make([]BPFInstruction, maxBPFLen-7), true, true, 96); !errors.Is(err, ErrFilter) {
+		t.Errorf("a filter of %d instructions with the guard: %v, want ErrFilter", maxBPFLen-7, err)
 	}
 }

@@ -253,7 +253,7 @@ func TestFileName(t *testing.T) {
 	}{
 		{0, 0, "c.pcap"}, {1, 0, "c.pcap1"}, {12, 0, "c.pcap12"},
 		// tcpdump -W: as many digits as maxFiles-1 has, from 0, wrapping.
-		{0, 1, "c.pcap0"}, {5, 1, "c.pcap0"},
+		{0, 1, "c.pcap"}, {5, 1, "c.pcap"},
 		{0, 3, "c.pcap0"}, {2, 3, "c.pcap2"}, {3, 3, "c.pcap0"}, {7, 3, "c.pcap1"},
 		{9, 10, "c.pcap9"}, {10, 10, "c.pcap0"},
 		{0, 11, "c.pcap00"}, {10, 11, "c.pcap10"}, {5, 100, "c.pcap05"}, {99, 100, "c.pcap99"},

@@ -103,7 +103,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 	f.Uint64VarP(&cfg.Count, "count", "c", 0, "stop after this many frames")
 	f.IntVarP(&cfg.RotateMB, "file-size", "C", 0, "start a new file when the current one would exceed this many MB (1,000,000 bytes)")
 	f.IntVarP(&rotateSeconds, "rotate-seconds", "G", 0, "start a new file every this many seconds")
-	f.IntVarP(&cfg.MaxFiles, "file-count", "W", 0, "with -C: a ring of this many files (FILE0, FILE1, ...), the oldest overwritten; with -G alone: stop after this many files")
+	f.IntVarP(&cfg.MaxFiles, "file-count", "W", 0, "with -C: a ring of this many files (FILE0, FILE1, ...; FILE alone for 1), the oldest overwritten; with -G alone: stop after this many files")
 	f.BoolVarP(&noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
 	f.StringVar(&bpfText, "bpf", "", `compiled classic BPF filter as printed by "tcpdump -ddd" (lines or comma-separated)`)
