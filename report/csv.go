@@ -118,6 +118,23 @@ func csvValue(v reflect.Value) string {
 	return ""
 }
 
+// WriteCSVFlows is WriteCSV of the flows of a FlowSpill made with
+// CSVFlowEncoding (the run's loss.Config.OnFlow), sorted by flow id: the
+// same output as WriteCSV of Summary.List, in memory bounded by the
+// spill's budget. It releases flows.
+func WriteCSVFlows(w io.Writer, flows *FlowSpill) error {
+	c := NewCSVWriter(w)
+	c.cw.Flush() // the header row, before the rows written directly
+	err := flows.Each(func(b []byte) error {
+		_, err := c.bw.Write(b)
+		return err
+	})
+	if ferr := c.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
 // WriteCSV writes flows as CSV: a header row of the flows' JSON names, then
 // one row per flow in the order given.
 func WriteCSV(w io.Writer, flows []*loss.Flow) error {

@@ -320,6 +320,20 @@ func warningStrings(r *Report) []string {
 // time: with a million flows the document is over a gigabyte, and the
 // Encoder builds it whole in memory (twice, to indent it).
 func WriteJSON(w io.Writer, r *Report) error {
+	return writeJSON(w, r, func(js *jsonStream) {
+		js.array("flows", len(r.Summary.List), func(i int) any { return roundFlow(r.Summary.List[i]) })
+	})
+}
+
+// WriteJSONFlows is WriteJSON with the flows taken from a FlowSpill made
+// with JSONFlowEncoding (the run's loss.Config.OnFlow) instead of
+// Summary.List: the same document, in memory bounded by the spill's
+// budget however many flows the capture has. It releases flows.
+func WriteJSONFlows(w io.Writer, r *Report, flows *FlowSpill) error {
+	return writeJSON(w, r, func(js *jsonStream) { js.rawArray("flows", flows) })
+}
+
+func writeJSON(w io.Writer, r *Report, writeFlows func(*jsonStream)) error {
 	bw := bufio.NewWriter(w)
 	d := documentHead(r)
 	js := jsonStream{w: bw}
@@ -329,7 +343,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 	js.field("summary", d.Summary)
 	js.array("gaps", len(r.Summary.Gaps), func(i int) any { return gapJSON(r, r.Summary.Gaps[i]) })
 	js.field("timeline", d.Timeline)
-	js.array("flows", len(r.Summary.List), func(i int) any { return roundFlow(r.Summary.List[i]) })
+	writeFlows(&js)
 	js.field("warnings", d.Warnings)
 	js.field("stopped", d.Stopped)
 	js.w.WriteString("\n}\n")
@@ -391,6 +405,32 @@ func (s *jsonStream) array(name string, n int, elem func(i int) any) {
 		}
 		s.w.WriteString("\n    ")
 		s.value("    ", elem(i))
+	}
+	s.w.WriteString("\n  ]")
+}
+
+// rawArray writes a member whose value is the array of the spilled,
+// already encoded, elements.
+func (s *jsonStream) rawArray(name string, flows *FlowSpill) {
+	s.key(name)
+	if flows.Len() == 0 {
+		flows.Close()
+		s.w.WriteString("[]")
+		return
+	}
+	s.w.WriteString("[")
+	first := true
+	err := flows.Each(func(b []byte) error {
+		if !first {
+			s.w.WriteByte(',')
+		}
+		first = false
+		s.w.WriteString("\n    ")
+		_, err := s.w.Write(b)
+		return err
+	})
+	if err != nil && s.err == nil {
+		s.err = err
 	}
 	s.w.WriteString("\n  ]")
 }

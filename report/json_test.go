@@ -14,17 +14,24 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// TestWriteJSONMatchesEncoder holds WriteJSON, which writes a gap and a
-// flow at a time, to what encoding/json's Encoder writes for the whole
-// NewDocument, byte for byte: for every corpus capture, plain and with a
-// simulated sidecar (gaps), also those that stop on damage.
-func TestWriteJSONMatchesEncoder(t *testing.T) {
+// corpusCaptureSets returns the capture sets the output tests go through:
+// every corpus capture alone, each undamaged .pcap also thinned by a
+// simulated loss with its sidecar, and a capture without a frame (written
+// in dir).
+func corpusCaptureSets(t *testing.T, dir string) [][]string {
+	t.Helper()
 	names, err := filepath.Glob(corpus + "*.pcap*")
 	if err != nil || len(names) < 20 {
 		t.Fatalf("corpus: %d captures, %v", len(names), err)
 	}
-	dir := t.TempDir()
-	// A capture without a frame: empty arrays.
+	var sets [][]string
+	for _, name := range names {
+		base := filepath.Base(name)
+		sets = append(sets, []string{name})
+		if strings.HasSuffix(base, ".pcap") && !strings.Contains(base, "invalid") && !strings.Contains(base, "corrupt") && !strings.Contains(base, "truncated") {
+			sets = append(sets, []string{simulated(t, dir, base, base, "list:3,10-12,50-90,200-203")})
+		}
+	}
 	empty := filepath.Join(dir, "empty.pcap")
 	f, err := os.Create(empty)
 	if err != nil {
@@ -34,39 +41,39 @@ func TestWriteJSONMatchesEncoder(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	names = append(names, empty)
+	return append(sets, []string{empty})
+}
+
+// TestWriteJSONMatchesEncoder holds WriteJSON, which writes a gap and a
+// flow at a time, to what encoding/json's Encoder writes for the whole
+// NewDocument, byte for byte: for every corpus capture, plain and with a
+// simulated sidecar (gaps), also those that stop on damage.
+func TestWriteJSONMatchesEncoder(t *testing.T) {
 	seen := map[string]bool{}
-	for _, name := range names {
-		base := filepath.Base(name)
-		caps := [][]string{{name}}
-		if name != empty && strings.HasSuffix(base, ".pcap") && !strings.Contains(base, "invalid") && !strings.Contains(base, "corrupt") && !strings.Contains(base, "truncated") {
-			caps = append(caps, []string{simulated(t, dir, base, base, "list:3,10-12,50-90,200-203")})
+	for _, c := range corpusCaptureSets(t, t.TempDir()) {
+		r, _ := Run(Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
+			Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+		if r == nil {
+			continue // not a capture at all: no report to write
 		}
-		for _, c := range caps {
-			r, _ := Run(Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
-				Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
-			if r == nil {
-				continue // not a capture at all: no report to write
-			}
-			var got, want bytes.Buffer
-			if err := WriteJSON(&got, r); err != nil {
-				t.Fatal(err)
-			}
-			enc := json.NewEncoder(&want)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(NewDocument(r)); err != nil {
-				t.Fatal(err)
-			}
-			if got.String() != want.String() {
-				t.Fatalf("%s: WriteJSON differs from the Encoder at %s", c[0], firstDiff(got.String(), want.String()))
-			}
-			doc := NewDocument(r)
-			seen["flows"] = seen["flows"] || len(doc.Flows) > 1
-			seen["no flows"] = seen["no flows"] || len(doc.Flows) == 0
-			seen["gaps"] = seen["gaps"] || len(doc.Gaps) > 1
-			seen["stopped"] = seen["stopped"] || doc.Stopped != nil
-			seen["warnings"] = seen["warnings"] || len(doc.Warnings) > 0
+		var got, want bytes.Buffer
+		if err := WriteJSON(&got, r); err != nil {
+			t.Fatal(err)
 		}
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(NewDocument(r)); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("%s: WriteJSON differs from the Encoder at %s", c[0], firstDiff(got.String(), want.String()))
+		}
+		doc := NewDocument(r)
+		seen["flows"] = seen["flows"] || len(doc.Flows) > 1
+		seen["no flows"] = seen["no flows"] || len(doc.Flows) == 0
+		seen["gaps"] = seen["gaps"] || len(doc.Gaps) > 1
+		seen["stopped"] = seen["stopped"] || doc.Stopped != nil
+		seen["warnings"] = seen["warnings"] || len(doc.Warnings) > 0
 	}
 	for _, k := range []string{"flows", "no flows", "gaps", "stopped", "warnings"} {
 		if !seen[k] {

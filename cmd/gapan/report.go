@@ -132,17 +132,30 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if err != nil {
 		return err
 	}
-	var nw *report.NDJSONWriter
-	if fl.format == "ndjson" {
+	var (
+		nw    *report.NDJSONWriter
+		spill *report.FlowSpill
+	)
+	switch fl.format {
+	case "ndjson":
 		nw = report.NewNDJSONWriter(o)
 		cfg.Engine.OnFlow = nw.Flow
-	} else {
-		cfg.Engine.KeepFlows, cfg.Engine.KeepGaps = true, true
-		if fl.format == "text" || fl.format == "markdown" {
-			// These list only the top flows: keeping just those bounds
-			// the memory of a capture with millions of flows.
-			cfg.Engine.KeepFlows, cfg.Engine.KeepTop = false, max(fl.top, 1)
+	case "text", "markdown":
+		// These list only the top flows: keeping just those bounds the
+		// memory of a capture with millions of flows.
+		cfg.Engine.KeepGaps, cfg.Engine.KeepTop = true, max(fl.top, 1)
+	case "json", "csv":
+		// Every flow, sorted by flow id: encoded as each ends, and
+		// spilled to a temporary file beyond a budget.
+		enc := report.JSONFlowEncoding
+		if fl.format == "csv" {
+			enc = report.CSVFlowEncoding
 		}
+		spill = report.NewFlowSpill("", 0, enc)
+		defer spill.Close()
+		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = spill.Flow, true
+	default:
+		cfg.Engine.KeepFlows, cfg.Engine.KeepGaps = true, true
 	}
 	var tl *report.Timeline
 	if fl.format == "html" {
@@ -176,11 +189,11 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	case "markdown":
 		err = report.WriteMarkdown(o, r, opt)
 	case "json":
-		err = report.WriteJSON(o, r)
+		err = report.WriteJSONFlows(o, r, spill)
 	case "html":
 		err = report.WriteHTML(o, r, report.HTMLOptions{Options: opt, Timeline: tl})
 	case "csv":
-		err = report.WriteCSV(o, r.Summary.List)
+		err = report.WriteCSVFlows(o, spill)
 	case "ndjson":
 		err = nw.Finish(r)
 	}

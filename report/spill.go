@@ -1,0 +1,269 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"container/heap"
+	"encoding/binary"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+
+	"github.com/gapan/gapan/loss"
+)
+
+// DefaultSpillBudget is the memory a FlowSpill keeps encoded flows in
+// before it writes them out, when NewFlowSpill is given 0.
+const DefaultSpillBudget = 64 << 20
+
+// FlowEncoding turns a final flow into the bytes an output lists for it.
+type FlowEncoding func(dst []byte, f *loss.Flow) ([]byte, error)
+
+// JSONFlowEncoding encodes a flow as an element of the JSON report's
+// flows array, exactly as WriteJSON writes it from Summary.List.
+func JSONFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
+	b, err := json.MarshalIndent(roundFlow(f), "    ", "  ")
+	return append(dst, b...), err
+}
+
+// CSVFlowEncoding encodes a flow as its CSV row, line end included,
+// exactly as WriteCSV writes it.
+func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	cw := csv.NewWriter(buf)
+	row := make([]string, len(flowColumns))
+	v := reflect.ValueOf(f).Elem()
+	for i, col := range flowColumns {
+		row[i] = csvValue(v.FieldByIndex(col.index))
+	}
+	if err := cw.Write(row); err != nil {
+		return dst, err
+	}
+	cw.Flush()
+	return buf.Bytes(), cw.Error()
+}
+
+// FlowSpill keeps the final flows of a run for an output that lists them
+// sorted by flow id (JSON, CSV) in bounded memory, however many flows the
+// capture has. Its Flow method is a loss.Config.OnFlow: each flow is
+// encoded when its figures are final (in the order flows end); when the
+// encoded flows reach the budget they are sorted by flow id and written to
+// a temporary file as a run, and Each merges the runs. The temporary file
+// is unlinked as soon as it is created, so nothing is left behind, even by
+// a killed process.
+type FlowSpill struct {
+	encode FlowEncoding
+	dir    string
+	budget int
+
+	arena []byte      // encoded flows not yet written out
+	recs  []spillRec  // their ids and places in arena
+	file  *os.File    // the runs, one after another
+	runs  []spillSpan // where each run is in file
+	size  int64       // bytes written to file
+	n     int
+	err   error
+}
+
+type spillRec struct {
+	id       uint64
+	off, len int
+}
+
+type spillSpan struct{ off, len int64 }
+
+// NewFlowSpill returns a FlowSpill that encodes flows with encode and
+// writes its runs to a temporary file in dir (os.TempDir when empty) once
+// budget bytes (DefaultSpillBudget when 0) of encoded flows are held.
+func NewFlowSpill(dir string, budget int, encode FlowEncoding) *FlowSpill {
+	if budget <= 0 {
+		budget = DefaultSpillBudget
+	}
+	return &FlowSpill{encode: encode, dir: dir, budget: budget}
+}
+
+// Flow takes one final flow. Errors are kept and returned by Each.
+func (s *FlowSpill) Flow(f *loss.Flow) {
+	if s.err != nil {
+		return
+	}
+	off := len(s.arena)
+	s.arena, s.err = s.encode(s.arena, f)
+	if s.err != nil {
+		return
+	}
+	s.recs = append(s.recs, spillRec{id: f.FlowID, off: off, len: len(s.arena) - off})
+	s.n++
+	if len(s.arena)+len(s.recs)*recOverhead >= s.budget {
+		s.err = s.writeRun()
+	}
+}
+
+// recOverhead is the memory a held flow costs besides its bytes.
+const recOverhead = 32
+
+// Len returns the number of flows taken.
+func (s *FlowSpill) Len() int { return s.n }
+
+// sortRecs orders the held flows by flow id.
+func (s *FlowSpill) sortRecs() {
+	slices.SortFunc(s.recs, func(a, b spillRec) int { return cmp.Compare(a.id, b.id) })
+}
+
+// writeRun writes the held flows, sorted by flow id, to the file as one
+// run: each as uvarint id, uvarint length, bytes.
+func (s *FlowSpill) writeRun() error {
+	if len(s.recs) == 0 {
+		return nil
+	}
+	if s.file == nil {
+		f, err := os.CreateTemp(s.dir, "gapan-flows-*")
+		if err != nil {
+			return fmt.Errorf("report: spilling flows: %w", err)
+		}
+		// Unlinked at once: the open file is all that is needed.
+		if err := os.Remove(f.Name()); err != nil {
+			f.Close()
+			return fmt.Errorf("report: spilling flows: %w", err)
+		}
+		s.file = f
+	}
+	s.sortRecs()
+	bw := bufio.NewWriterSize(io.NewOffsetWriter(s.file, s.size), 1<<20)
+	var hdr [2 * binary.MaxVarintLen64]byte
+	start := s.size
+	for _, r := range s.recs {
+		n := binary.PutUvarint(hdr[:], r.id)
+		n += binary.PutUvarint(hdr[n:], uint64(r.len))
+		bw.Write(hdr[:n])
+		bw.Write(s.arena[r.off : r.off+r.len])
+		s.size += int64(n + r.len)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: spilling flows: %w", err)
+	}
+	s.runs = append(s.runs, spillSpan{start, s.size - start})
+	s.arena, s.recs = s.arena[:0], s.recs[:0]
+	return nil
+}
+
+// Each calls fn with the encoded flows sorted by flow id, then releases
+// the FlowSpill. The bytes are valid only during the call.
+func (s *FlowSpill) Each(fn func(b []byte) error) error {
+	defer s.Close()
+	if s.err != nil {
+		return s.err
+	}
+	s.sortRecs()
+	h := &spillHeap{}
+	if len(s.recs) > 0 {
+		h.srcs = append(h.srcs, &spillSource{mem: s})
+	}
+	for _, run := range s.runs {
+		// A small buffer per run: a capture with thousands of runs
+		// merges them all at once.
+		r := bufio.NewReaderSize(io.NewSectionReader(s.file, run.off, run.len), 16<<10)
+		h.srcs = append(h.srcs, &spillSource{r: r})
+	}
+	for i := 0; i < len(h.srcs); {
+		ok, err := h.srcs[i].next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			h.srcs = slices.Delete(h.srcs, i, i+1)
+			continue
+		}
+		i++
+	}
+	heap.Init(h)
+	for h.Len() > 0 {
+		src := h.srcs[0]
+		if err := fn(src.cur); err != nil {
+			return err
+		}
+		ok, err := src.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			heap.Fix(h, 0)
+		} else {
+			heap.Pop(h)
+		}
+	}
+	return nil
+}
+
+// Close releases the memory and the temporary file.
+func (s *FlowSpill) Close() error {
+	s.arena, s.recs, s.runs = nil, nil, nil
+	if s.file == nil {
+		return nil
+	}
+	err := s.file.Close()
+	s.file = nil
+	return err
+}
+
+// spillSource is one sorted sequence of encoded flows: the held ones, or
+// a run in the file.
+type spillSource struct {
+	mem *FlowSpill    // the held flows, at mem.recs[i]
+	i   int           //
+	r   *bufio.Reader // a run
+	buf []byte
+	id  uint64
+	cur []byte
+}
+
+var errSpillCorrupt = errors.New("report: spilled flows do not read back")
+
+// next moves to the source's next flow; false at its end.
+func (src *spillSource) next() (bool, error) {
+	if src.mem != nil {
+		if src.i == len(src.mem.recs) {
+			return false, nil
+		}
+		r := src.mem.recs[src.i]
+		src.i++
+		src.id, src.cur = r.id, src.mem.arena[r.off:r.off+r.len]
+		return true, nil
+	}
+	id, err := binary.ReadUvarint(src.r)
+	if err == io.EOF {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", errSpillCorrupt, err)
+	}
+	n, err := binary.ReadUvarint(src.r)
+	if err != nil || n > 1<<30 {
+		return false, fmt.Errorf("%w: length %d: %v", errSpillCorrupt, n, err)
+	}
+	src.buf = slices.Grow(src.buf[:0], int(n))[:n]
+	if _, err := io.ReadFull(src.r, src.buf); err != nil {
+		return false, fmt.Errorf("%w: %w", errSpillCorrupt, err)
+	}
+	src.id, src.cur = id, src.buf
+	return true, nil
+}
+
+// spillHeap orders the sources by their current flow id.
+type spillHeap struct{ srcs []*spillSource }
+
+func (h *spillHeap) Len() int           { return len(h.srcs) }
+func (h *spillHeap) Less(i, j int) bool { return h.srcs[i].id < h.srcs[j].id }
+func (h *spillHeap) Swap(i, j int)      { h.srcs[i], h.srcs[j] = h.srcs[j], h.srcs[i] }
+func (h *spillHeap) Push(x any)         { h.srcs = append(h.srcs, x.(*spillSource)) }
+func (h *spillHeap) Pop() any {
+	x := h.srcs[len(h.srcs)-1]
+	h.srcs = h.srcs[:len(h.srcs)-1]
+	return x
+}
