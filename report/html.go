@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"cmp"
+	"container/heap"
 	"fmt"
 	"html/template"
 	"io"
@@ -34,6 +35,73 @@ type HTMLOptions struct {
 	// (Config.Frame = Timeline.Frame); without it the chart uses the
 	// per-second timeline of the summary.
 	Timeline *Timeline
+	// Flows, if set, are the flows the table lists, kept during the run
+	// (loss.Config.OnFlow = Flows.Flow) instead of every flow in
+	// Summary.List: the same page in memory bounded by MaxRows.
+	Flows *HTMLFlows
+}
+
+// HTMLFlows keeps, of the final flows handed to its Flow method (a
+// loss.Config.OnFlow), those the HTML report's flow table lists: the
+// MaxRows flows that lost most (the text report's loss score, on the
+// rounded figures), then by flow id, lossless flows included.
+type HTMLFlows struct {
+	max   int
+	count uint64
+	h     htmlFlowHeap // the worst-placed kept flow on top
+}
+
+// NewHTMLFlows returns an HTMLFlows for a page of maxRows rows
+// (0: HTMLMaxRows); give WriteHTML the same MaxRows.
+func NewHTMLFlows(maxRows int) *HTMLFlows {
+	if maxRows <= 0 {
+		maxRows = HTMLMaxRows
+	}
+	return &HTMLFlows{max: maxRows}
+}
+
+// Flow takes one final flow.
+func (k *HTMLFlows) Flow(f *loss.Flow) {
+	k.count++
+	r := roundFlow(f)
+	if len(k.h) < k.max {
+		heap.Push(&k.h, r)
+		return
+	}
+	if htmlFlowBefore(r, k.h[0]) {
+		k.h[0] = r
+		heap.Fix(&k.h, 0)
+	}
+}
+
+// htmlFlowScore is the loss a flow is listed by, as the text report's.
+func htmlFlowScore(f *loss.Flow) float64 {
+	return f.EstLost + float64(f.CaptureLostSegments+f.UpstreamLostSegments+f.AmbiguousSegments+f.RTPLostCapture+f.RTPLostUpstream)
+}
+
+// htmlFlowOrder orders flows as the table lists them: most loss first,
+// then by flow id.
+func htmlFlowOrder(a, b *loss.Flow) int {
+	if c := cmp.Compare(htmlFlowScore(b), htmlFlowScore(a)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.FlowID, b.FlowID)
+}
+
+func htmlFlowBefore(a, b *loss.Flow) bool { return htmlFlowOrder(a, b) < 0 }
+
+// htmlFlowHeap is a heap of flows whose top is the one listed last.
+type htmlFlowHeap []*loss.Flow
+
+func (h htmlFlowHeap) Len() int           { return len(h) }
+func (h htmlFlowHeap) Less(i, j int) bool { return htmlFlowBefore(h[j], h[i]) }
+func (h htmlFlowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *htmlFlowHeap) Push(x any)        { *h = append(*h, x.(*loss.Flow)) }
+func (h *htmlFlowHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 // WriteHTML writes r as one self-contained HTML page (no network fetches:
@@ -594,26 +662,22 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	}
 	// Flows most loss first, as the text report orders them, but keeping
 	// those without loss after them.
-	score := func(f *loss.Flow) float64 {
-		return f.EstLost + float64(f.CaptureLostSegments+f.UpstreamLostSegments+f.AmbiguousSegments+f.RTPLostCapture+f.RTPLostUpstream)
+	flows, total := doc.Flows, uint64(len(doc.Flows))
+	if opt.Flows != nil {
+		flows, total = opt.Flows.h, opt.Flows.count
 	}
-	flows := slices.Clone(doc.Flows)
-	slices.SortStableFunc(flows, func(a, b *loss.Flow) int {
-		if c := cmp.Compare(score(b), score(a)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.FlowID, b.FlowID)
-	})
+	flows = slices.Clone(flows)
+	slices.SortStableFunc(flows, htmlFlowOrder)
 	shown := min(len(flows), opt.MaxRows)
-	note := fmt.Sprintf("All %s flows, most loss first. Click a column heading to sort.", num(uint64(len(flows))))
+	note := fmt.Sprintf("All %s flows, most loss first. Click a column heading to sort.", num(total))
 	switch {
-	case len(flows) == 0 && doc.Summary.Flows > 0:
+	case total == 0 && doc.Summary.Flows > 0:
 		note = fmt.Sprintf("%s flows; the flow list was not kept in this run.", num(doc.Summary.Flows))
-	case len(flows) == 0:
+	case total == 0:
 		note = "No flows."
-	case shown < len(flows):
+	case uint64(shown) < total:
 		note = fmt.Sprintf("The %s flows that lost most, of %s (the page lists at most %s; the JSON and CSV reports have them all). Click a column heading to sort.",
-			num(uint64(shown)), num(uint64(len(flows))), num(uint64(opt.MaxRows)))
+			num(uint64(shown)), num(total), num(uint64(opt.MaxRows)))
 	}
 	rows := make([]htmlRow, 0, shown)
 	for _, f := range flows[:shown] {

@@ -345,3 +345,32 @@ func BenchmarkWriteHTML(b *testing.B) {
 	b.SetBytes(int64(buf.Len()))
 	b.ReportMetric(float64(r.Summary.FramesCaptured)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
+
+// TestHTMLFlowsMatches holds the HTML page written with only the flows
+// its table lists (HTMLFlows, the CLI's way) to the page written from
+// every flow (Summary.List), byte for byte, over the corpus: with the
+// default number of rows and with 3, so that the table leaves flows out.
+func TestHTMLFlowsMatches(t *testing.T) {
+	cut := false
+	eachCorpusRun(t, func(c []string, cfg Config, ref *Report) {
+		for _, rows := range []int{0, 3} {
+			var want, got bytes.Buffer
+			if err := WriteHTML(&want, ref, HTMLOptions{MaxRows: rows}); err != nil {
+				t.Fatal(err)
+			}
+			hf := NewHTMLFlows(rows)
+			cfg.Engine = loss.Config{KeepGaps: true, OnFlow: hf.Flow}
+			r, _ := Run(cfg)
+			if err := WriteHTML(&got, r, HTMLOptions{MaxRows: rows, Flows: hf}); err != nil {
+				t.Fatal(err)
+			}
+			if got.String() != want.String() {
+				t.Fatalf("%s, %d rows: the page differs at %s", c[0], rows, firstDiff(got.String(), want.String()))
+			}
+			cut = cut || rows > 0 && len(ref.Summary.List) > rows
+		}
+	})
+	if !cut {
+		t.Error("no capture had more flows than rows: the bounded table is not covered")
+	}
+}

@@ -44,6 +44,21 @@ func corpusCaptureSets(t *testing.T, dir string) [][]string {
 	return append(sets, []string{empty})
 }
 
+// eachCorpusRun runs every corpus capture set (corpusCaptureSets) with
+// every flow and gap kept, going on after damage, and calls fn with the
+// set, the configuration and the report; sets that are no capture at all
+// are skipped.
+func eachCorpusRun(t *testing.T, fn func(c []string, cfg Config, ref *Report)) {
+	t.Helper()
+	for _, c := range corpusCaptureSets(t, t.TempDir()) {
+		cfg := Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
+			Engine: loss.Config{KeepFlows: true, KeepGaps: true}}
+		if ref, _ := Run(cfg); ref != nil {
+			fn(c, cfg, ref)
+		}
+	}
+}
+
 // TestWriteJSONMatchesEncoder holds WriteJSON, which writes a gap and a
 // flow at a time, to what encoding/json's Encoder writes for the whole
 // NewDocument, byte for byte: for every corpus capture, plain and with a

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -19,13 +18,7 @@ import (
 func TestFlowSpillMatches(t *testing.T) {
 	spillDir := t.TempDir()
 	merged := false
-	for _, c := range corpusCaptureSets(t, t.TempDir()) {
-		cfg := Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
-			Engine: loss.Config{KeepFlows: true, KeepGaps: true}}
-		ref, _ := Run(cfg)
-		if ref == nil {
-			continue
-		}
+	eachCorpusRun(t, func(c []string, cfg Config, ref *Report) {
 		var wantJSON, wantCSV bytes.Buffer
 		if err := WriteJSON(&wantJSON, ref); err != nil {
 			t.Fatal(err)
@@ -59,7 +52,7 @@ func TestFlowSpillMatches(t *testing.T) {
 				t.Fatalf("%s, budget %d: CSV differs at %s", c[0], budget, firstDiff(gotCSV.String(), wantCSV.String()))
 			}
 		}
-	}
+	})
 	if !merged {
 		t.Error("no capture made more than 10 runs: the merge is not covered")
 	}

@@ -133,8 +133,9 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return err
 	}
 	var (
-		nw    *report.NDJSONWriter
-		spill *report.FlowSpill
+		nw        *report.NDJSONWriter
+		spill     *report.FlowSpill
+		htmlFlows *report.HTMLFlows
 	)
 	switch fl.format {
 	case "ndjson":
@@ -154,8 +155,10 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		spill = report.NewFlowSpill("", 0, enc)
 		defer spill.Close()
 		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = spill.Flow, true
-	default:
-		cfg.Engine.KeepFlows, cfg.Engine.KeepGaps = true, true
+	case "html":
+		// The page lists the flows that lost most: keep only those.
+		htmlFlows = report.NewHTMLFlows(0)
+		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = htmlFlows.Flow, true
 	}
 	var tl *report.Timeline
 	if fl.format == "html" {
@@ -191,7 +194,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	case "json":
 		err = report.WriteJSONFlows(o, r, spill)
 	case "html":
-		err = report.WriteHTML(o, r, report.HTMLOptions{Options: opt, Timeline: tl})
+		err = report.WriteHTML(o, r, report.HTMLOptions{Options: opt, Timeline: tl, Flows: htmlFlows})
 	case "csv":
 		err = report.WriteCSVFlows(o, spill)
 	case "ndjson":
