@@ -154,7 +154,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		}
 		spill = report.NewFlowSpill("", 0, enc)
 		defer spill.Close()
-		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = spill.Flow, true
+		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = spill.Flow, fl.format == "json"
 	case "html":
 		// The page lists the flows that lost most: keep only those.
 		htmlFlows = report.NewHTMLFlows(0)
