@@ -123,6 +123,10 @@ func csvValue(v reflect.Value) string {
 // same output as WriteCSV of Summary.List, in memory bounded by the
 // spill's budget. It releases flows.
 func WriteCSVFlows(w io.Writer, flows *FlowSpill) error {
+	if err := flows.Err(); err != nil {
+		flows.Close()
+		return err // before a byte is written
+	}
 	c := NewCSVWriter(w)
 	c.cw.Flush() // the header row, before the rows written directly
 	err := flows.Each(func(b []byte) error {

@@ -63,15 +63,19 @@ func NewHTMLFlows(maxRows int) *HTMLFlows {
 // Flow takes one final flow.
 func (k *HTMLFlows) Flow(f *loss.Flow) {
 	k.count++
-	r := roundFlow(f)
-	if len(k.h) < k.max {
-		heap.Push(&k.h, r)
+	r := *f // rounded as the page shows it
+	r.EstLost = round6(r.EstLost)
+	if len(k.h) == k.max && !htmlFlowBefore(&r, k.h[0]) {
 		return
 	}
-	if htmlFlowBefore(r, k.h[0]) {
-		k.h[0] = r
-		heap.Fix(&k.h, 0)
+	c := new(loss.Flow) // a copy only of a flow the table lists
+	*c = r
+	if len(k.h) < k.max {
+		heap.Push(&k.h, c)
+		return
 	}
+	k.h[0] = c
+	heap.Fix(&k.h, 0)
 }
 
 // htmlFlowScore is the loss a flow is listed by, as the text report's.
@@ -665,6 +669,7 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	flows, total := doc.Flows, uint64(len(doc.Flows))
 	if opt.Flows != nil {
 		flows, total = opt.Flows.h, opt.Flows.count
+		opt.MaxRows = min(opt.MaxRows, opt.Flows.max) // all it kept
 	}
 	flows = slices.Clone(flows)
 	slices.SortStableFunc(flows, htmlFlowOrder)

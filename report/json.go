@@ -330,6 +330,10 @@ func WriteJSON(w io.Writer, r *Report) error {
 // Summary.List: the same document, in memory bounded by the spill's
 // budget however many flows the capture has. It releases flows.
 func WriteJSONFlows(w io.Writer, r *Report, flows *FlowSpill) error {
+	if err := flows.Err(); err != nil {
+		flows.Close()
+		return err // before a byte is written
+	}
 	return writeJSON(w, r, func(js *jsonStream) { js.rawArray("flows", flows) })
 }
 

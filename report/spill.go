@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"container/heap"
 	"encoding/binary"
@@ -14,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"sync"
 
 	"github.com/gapan/gapan/loss"
 )
@@ -35,18 +35,41 @@ func JSONFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
 // CSVFlowEncoding encodes a flow as its CSV row, line end included,
 // exactly as WriteCSV writes it.
 func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
-	buf := bytes.NewBuffer(dst)
-	cw := csv.NewWriter(buf)
-	row := make([]string, len(flowColumns))
+	e := csvEncoders.Get().(*csvEncoder)
+	defer csvEncoders.Put(e)
+	e.out.b = dst
 	v := reflect.ValueOf(f).Elem()
 	for i, col := range flowColumns {
-		row[i] = csvValue(v.FieldByIndex(col.index))
+		e.row[i] = csvValue(v.FieldByIndex(col.index))
 	}
-	if err := cw.Write(row); err != nil {
-		return dst, err
+	err := e.cw.Write(e.row)
+	e.cw.Flush()
+	if err == nil {
+		err = e.cw.Error()
 	}
-	cw.Flush()
-	return buf.Bytes(), cw.Error()
+	dst, e.out.b = e.out.b, nil
+	return dst, err
+}
+
+// csvEncoder is a csv.Writer that appends to a byte slice, and its row.
+type csvEncoder struct {
+	out appendWriter
+	cw  *csv.Writer
+	row []string
+}
+
+var csvEncoders = sync.Pool{New: func() any {
+	e := &csvEncoder{row: make([]string, len(flowColumns))}
+	e.cw = csv.NewWriter(&e.out)
+	return e
+}}
+
+// appendWriter appends what is written to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }
 
 // FlowSpill keeps the final flows of a run for an output that lists them
@@ -88,10 +111,17 @@ func NewFlowSpill(dir string, budget int, encode FlowEncoding) *FlowSpill {
 	return &FlowSpill{encode: encode, dir: dir, budget: budget}
 }
 
-// Flow takes one final flow. Errors are kept and returned by Each.
+// spillSlack is room in the arena beyond the budget, so that the flow
+// that crosses it does not make append reallocate (and double) it.
+const spillSlack = 1 << 20
+
+// Flow takes one final flow. Errors are kept and returned by Err and Each.
 func (s *FlowSpill) Flow(f *loss.Flow) {
 	if s.err != nil {
 		return
+	}
+	if s.arena == nil {
+		s.arena = make([]byte, 0, s.budget+spillSlack)
 	}
 	off := len(s.arena)
 	s.arena, s.err = s.encode(s.arena, f)
@@ -110,6 +140,13 @@ const recOverhead = 32
 
 // Len returns the number of flows taken.
 func (s *FlowSpill) Len() int { return s.n }
+
+// Err returns the first error of encoding or spilling the flows, so that a
+// writer can fail before it writes anything.
+func (s *FlowSpill) Err() error { return s.err }
+
+// errSpillUsed is the error of a FlowSpill used after Each or Close.
+var errSpillUsed = errors.New("report: FlowSpill used after Each or Close")
 
 // sortRecs orders the held flows by flow id.
 func (s *FlowSpill) sortRecs() {
@@ -201,9 +238,13 @@ func (s *FlowSpill) Each(fn func(b []byte) error) error {
 	return nil
 }
 
-// Close releases the memory and the temporary file.
+// Close releases the memory and the temporary file; the FlowSpill cannot
+// be used afterwards.
 func (s *FlowSpill) Close() error {
 	s.arena, s.recs, s.runs = nil, nil, nil
+	if s.err == nil {
+		s.err = errSpillUsed
+	}
 	if s.file == nil {
 		return nil
 	}
@@ -244,8 +285,11 @@ func (src *spillSource) next() (bool, error) {
 		return false, fmt.Errorf("%w: %w", errSpillCorrupt, err)
 	}
 	n, err := binary.ReadUvarint(src.r)
-	if err != nil || n > 1<<30 {
-		return false, fmt.Errorf("%w: length %d: %v", errSpillCorrupt, n, err)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", errSpillCorrupt, err)
+	}
+	if n > 1<<30 {
+		return false, fmt.Errorf("%w: record of %d bytes", errSpillCorrupt, n)
 	}
 	src.buf = slices.Grow(src.buf[:0], int(n))[:n]
 	if _, err := io.ReadFull(src.r, src.buf); err != nil {

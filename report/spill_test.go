@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -58,18 +59,64 @@ func TestFlowSpillMatches(t *testing.T) {
 	}
 }
 
-// TestFlowSpillError: a spill that cannot create its file says so when
-// the flows are written, and writes none.
+// TestFlowSpillError: a spill that cannot encode a flow, create its file
+// or write a run says so when the flows are written, before a byte of the
+// report is; one used after Each or Close says so too.
 func TestFlowSpillError(t *testing.T) {
-	s := NewFlowSpill(t.TempDir()+"/missing", 1, CSVFlowEncoding)
-	s.Flow(&loss.Flow{FlowID: 1})
-	s.Flow(&loss.Flow{FlowID: 2})
-	var buf bytes.Buffer
-	err := WriteCSVFlows(&buf, s)
-	if err == nil || !strings.Contains(err.Error(), "spilling flows") {
-		t.Fatalf("WriteCSVFlows: %v, want the spill's error", err)
+	boom := errors.New("boom")
+	failing := func(dst []byte, f *loss.Flow) ([]byte, error) {
+		if f.FlowID == 2 {
+			return dst, boom
+		}
+		return JSONFlowEncoding(dst, f)
 	}
-	if strings.Count(buf.String(), "\n") > 1 {
-		t.Errorf("rows written despite the error: %q", buf.String())
+	r, err := Run(Config{Captures: []string{demoCapture}, KernelDrops: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		spill func() *FlowSpill
+		want  string
+	}{
+		{"encoding", func() *FlowSpill { return NewFlowSpill(t.TempDir(), 0, failing) }, "boom"},
+		{"first flow", func() *FlowSpill {
+			return NewFlowSpill(t.TempDir(), 0, func(dst []byte, _ *loss.Flow) ([]byte, error) { return dst, boom })
+		}, "boom"},
+		{"no directory", func() *FlowSpill { return NewFlowSpill(t.TempDir()+"/missing", 1, CSVFlowEncoding) }, "spilling flows"},
+		{"write", func() *FlowSpill {
+			s := NewFlowSpill(t.TempDir(), 1, CSVFlowEncoding)
+			s.Flow(&loss.Flow{FlowID: 7}) // the first run creates the file
+			s.file.Close()                // and the next cannot be written
+			return s
+		}, "spilling flows"},
+	} {
+		for _, format := range []string{"json", "csv"} {
+			s := tc.spill()
+			for id := uint64(1); id <= 3; id++ {
+				s.Flow(&loss.Flow{FlowID: id})
+			}
+			var buf bytes.Buffer
+			var err error
+			if format == "json" {
+				err = WriteJSONFlows(&buf, r, s)
+			} else {
+				err = WriteCSVFlows(&buf, s)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s, %s: %v, want an error saying %q", tc.name, format, err, tc.want)
+			}
+			if buf.Len() != 0 {
+				t.Errorf("%s, %s: %d bytes written despite the error", tc.name, format, buf.Len())
+			}
+		}
+	}
+	s := NewFlowSpill(t.TempDir(), 0, CSVFlowEncoding)
+	s.Flow(&loss.Flow{FlowID: 1})
+	if err := s.Each(func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Each(func([]byte) error { return nil }); !errors.Is(err, errSpillUsed) {
+		t.Errorf("Each after Each: %v, want errSpillUsed", err)
 	}
 }
