@@ -35,6 +35,9 @@ type Capture struct {
 	KeepGaps bool
 	// Gaps holds every gap in frame order when KeepGaps is set.
 	Gaps []GapRef
+	// OnGap, if set, is called with every gap, in frame order, as Add
+	// finds it (Capture not yet set).
+	OnGap func(GapRef)
 
 	t       Totals
 	largest GapRef
@@ -71,6 +74,9 @@ func (c *Capture) Add(f *join.Frame) {
 	}
 	if c.KeepGaps {
 		c.Gaps = append(c.Gaps, g)
+	}
+	if c.OnGap != nil {
+		c.OnGap(g)
 	}
 }
 

@@ -48,6 +48,11 @@ type Config struct {
 	KeepTop int
 	// KeepGaps collects every gap into Summary.Gaps.
 	KeepGaps bool
+	// OnGap, if set, is called with each gap as it is found, in stream
+	// order: a report can keep what it shows (the largest gaps) or spill
+	// the list, instead of KeepGaps holding every gap of the capture. Its
+	// Capture is empty; File indexes the set's files.
+	OnGap func(GapRef)
 	// Unpacked bounds the TCP flows whose state is kept unpacked: the
 	// state of the others, those with the least recent frames, is packed
 	// into a few dozen bytes until their next segment (0: DefaultUnpacked;
@@ -220,7 +225,7 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.Unpacked == 0 {
 		e.maxUnpacked = DefaultUnpacked
 	}
-	e.cap.KeepGaps = cfg.KeepGaps
+	e.cap.KeepGaps, e.cap.OnGap = cfg.KeepGaps, cfg.OnGap
 	e.exp.round = 1
 	e.est.init(cfg.EstWindow)
 	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})

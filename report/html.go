@@ -438,7 +438,19 @@ func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
 		tl = summaryTimeline(doc.Timeline)
 	}
 	v.Timeline = timelineChart(tl, opt.Loc)
-	v.Histogram = histogramChart(r.Summary.Gaps)
+	if k := opt.LargestGaps; k != nil {
+		v.Histogram = histogramChart(&k.bins, &k.binLost)
+	} else {
+		var bins, binLost [65]uint64
+		for _, g := range r.Summary.Gaps {
+			if g.Lost > 0 {
+				b := bits.Len64(g.Lost) - 1
+				bins[b]++
+				binLost[b] += g.Lost
+			}
+		}
+		v.Histogram = histogramChart(&bins, &binLost)
+	}
 	v.GapsNote, v.GapCols, v.Gaps = gapRows(r, doc, opt)
 	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt)
 	v.Warnings = doc.Warnings
@@ -542,17 +554,12 @@ func gapFor(bw float64) float64 {
 
 // histogramChart draws how many gaps there are of each size, in
 // power-of-two bins: 1, 2-3, 4-7, ...
-func histogramChart(gaps []loss.GapRef) *htmlChart {
-	var counts, frames [65]uint64
+func histogramChart(counts, frames *[65]uint64) *htmlChart {
 	top := 0
-	for _, g := range gaps {
-		if g.Lost == 0 {
-			continue
+	for b, n := range counts {
+		if n > 0 {
+			top = b + 1
 		}
-		b := bits.Len64(g.Lost) - 1
-		counts[b]++
-		frames[b] += g.Lost
-		top = max(top, b+1)
 	}
 	h := chartTop + panelH + chartBottom
 	c := &htmlChart{Width: chartW, Height: h}
@@ -610,24 +617,30 @@ func gapRows(r *Report, doc *Document, opt HTMLOptions) (string, []htmlCol, []ht
 		{Label: "time", Field: "gaps.ts_ns", Num: true, Title: "time of the frame after the gap"},
 		{Label: "interval", Field: "interval_ns", Num: true, Title: "time between the frames around the gap"},
 	}
-	idx := make([]int, len(doc.Gaps))
-	for i := range idx {
-		idx[i] = i
+	gaps, total := doc.Gaps, uint64(len(doc.Gaps))
+	if k := opt.LargestGaps; k != nil {
+		gaps, total = nil, k.Count()
+		for _, g := range k.Sorted(r) {
+			gaps = append(gaps, gapJSON(r, g))
+		}
+		opt.MaxRows = min(opt.MaxRows, k.n) // all it kept
+	} else {
+		gaps = slices.Clone(gaps)
+		slices.SortStableFunc(gaps, func(a, b GapJSON) int { return cmp.Compare(b.Lost, a.Lost) })
 	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(doc.Gaps[b].Lost, doc.Gaps[a].Lost) })
-	shown := min(len(idx), opt.MaxRows)
-	note := fmt.Sprintf("All %s gaps, largest first.", num(uint64(len(idx))))
+	shown := min(len(gaps), opt.MaxRows)
+	note := fmt.Sprintf("All %s gaps, largest first.", num(total))
 	switch {
-	case len(idx) == 0 && r.Summary.GapEvents > 0:
+	case total == 0 && r.Summary.GapEvents > 0:
 		note = fmt.Sprintf("%s gap events; the gap list was not kept in this run.", num(r.Summary.GapEvents))
-	case len(idx) == 0:
+	case total == 0:
 		note = "No gaps."
-	case shown < len(idx):
-		note = fmt.Sprintf("The %s largest of %s gaps (the page lists at most %s; the JSON report has them all).", num(uint64(shown)), num(uint64(len(idx))), num(uint64(opt.MaxRows)))
+	case uint64(shown) < total:
+		note = fmt.Sprintf("The %s largest of %s gaps (the page lists at most %s; the JSON report has them all).", num(uint64(shown)), num(total), num(uint64(opt.MaxRows)))
 	}
 	rows := make([]htmlRow, 0, shown)
-	for rank, i := range idx[:shown] {
-		g := &doc.Gaps[i]
+	for rank := range shown {
+		g := &gaps[rank]
 		interval, ivShown := int64(0), ""
 		if g.PrevFrame > 0 {
 			interval = g.Ns - g.PrevNs

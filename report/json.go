@@ -320,24 +320,28 @@ func warningStrings(r *Report) []string {
 // time: with a million flows the document is over a gigabyte, and the
 // Encoder builds it whole in memory (twice, to indent it).
 func WriteJSON(w io.Writer, r *Report) error {
-	return writeJSON(w, r, func(js *jsonStream) {
-		js.array("flows", len(r.Summary.List), func(i int) any { return roundFlow(r.Summary.List[i]) })
-	})
+	return WriteJSONSpilled(w, r, nil, nil)
 }
 
-// WriteJSONFlows is WriteJSON with the flows taken from a FlowSpill made
-// with JSONFlowEncoding (the run's loss.Config.OnFlow) instead of
-// Summary.List: the same document, in memory bounded by the spill's
-// budget however many flows the capture has. It releases flows.
-func WriteJSONFlows(w io.Writer, r *Report, flows *FlowSpill) error {
-	if err := flows.Err(); err != nil {
+// WriteJSONSpilled is WriteJSON with the gaps taken from a GapSpill and
+// the flows from a FlowSpill made with JSONFlowEncoding (the run's
+// loss.Config.OnGap and OnFlow) instead of Summary.Gaps and Summary.List:
+// the same document, in memory bounded by the spills' budgets however
+// many gaps and flows the capture has. A nil spill means the Summary's
+// list. It releases the spills.
+func WriteJSONSpilled(w io.Writer, r *Report, gaps *GapSpill, flows *FlowSpill) error {
+	var err error
+	if gaps != nil {
+		err = gaps.Err()
+	}
+	if err == nil && flows != nil {
+		err = flows.Err()
+	}
+	if err != nil {
+		gaps.Close()
 		flows.Close()
 		return err // before a byte is written
 	}
-	return writeJSON(w, r, func(js *jsonStream) { js.rawArray("flows", flows) })
-}
-
-func writeJSON(w io.Writer, r *Report, writeFlows func(*jsonStream)) error {
 	bw := bufio.NewWriter(w)
 	d := documentHead(r)
 	js := jsonStream{w: bw}
@@ -345,9 +349,17 @@ func writeJSON(w io.Writer, r *Report, writeFlows func(*jsonStream)) error {
 	js.field("schema", d.Schema)
 	js.field("captures", d.Captures)
 	js.field("summary", d.Summary)
-	js.array("gaps", len(r.Summary.Gaps), func(i int) any { return gapJSON(r, r.Summary.Gaps[i]) })
+	if gaps != nil {
+		js.gapArray("gaps", r, gaps)
+	} else {
+		js.array("gaps", len(r.Summary.Gaps), func(i int) any { return gapJSON(r, r.Summary.Gaps[i]) })
+	}
 	js.field("timeline", d.Timeline)
-	writeFlows(&js)
+	if flows != nil {
+		js.rawArray("flows", flows)
+	} else {
+		js.array("flows", len(r.Summary.List), func(i int) any { return roundFlow(r.Summary.List[i]) })
+	}
 	js.field("warnings", d.Warnings)
 	js.field("stopped", d.Stopped)
 	js.w.WriteString("\n}\n")
@@ -397,42 +409,69 @@ func (s *jsonStream) field(name string, v any) {
 // array writes a member whose value is an array of n elements, element i
 // given by elem(i) only when it is written.
 func (s *jsonStream) array(name string, n int, elem func(i int) any) {
-	s.key(name)
-	if n == 0 {
-		s.w.WriteString("[]")
+	if !s.openArray(name, n) {
 		return
 	}
-	s.w.WriteString("[")
 	for i := range n {
-		if i > 0 {
-			s.w.WriteByte(',')
-		}
-		s.w.WriteString("\n    ")
+		s.next(i)
 		s.value("    ", elem(i))
 	}
-	s.w.WriteString("\n  ]")
+	s.closeArray(nil)
+}
+
+// gapArray writes a member whose value is the array of the spilled gaps.
+func (s *jsonStream) gapArray(name string, r *Report, gaps *GapSpill) {
+	if !s.openArray(name, gaps.Len()) {
+		gaps.Close()
+		return
+	}
+	i := 0
+	s.closeArray(gaps.Each(func(g loss.GapRef) error {
+		s.next(i)
+		i++
+		s.value("    ", gapJSON(r, namedGap(r, g)))
+		return s.err
+	}))
 }
 
 // rawArray writes a member whose value is the array of the spilled,
 // already encoded, elements.
 func (s *jsonStream) rawArray(name string, flows *FlowSpill) {
-	s.key(name)
-	if flows.Len() == 0 {
+	if !s.openArray(name, flows.Len()) {
 		flows.Close()
-		s.w.WriteString("[]")
 		return
 	}
-	s.w.WriteString("[")
-	first := true
-	err := flows.Each(func(b []byte) error {
-		if !first {
-			s.w.WriteByte(',')
-		}
-		first = false
-		s.w.WriteString("\n    ")
+	i := 0
+	s.closeArray(flows.Each(func(b []byte) error {
+		s.next(i)
+		i++
 		_, err := s.w.Write(b)
 		return err
-	})
+	}))
+}
+
+// openArray starts a member whose value is an array of n elements; for
+// none it writes [] and returns false.
+func (s *jsonStream) openArray(name string, n int) bool {
+	s.key(name)
+	if n == 0 {
+		s.w.WriteString("[]")
+		return false
+	}
+	s.w.WriteString("[")
+	return true
+}
+
+// next starts element i of an open array.
+func (s *jsonStream) next(i int) {
+	if i > 0 {
+		s.w.WriteByte(',')
+	}
+	s.w.WriteString("\n    ")
+}
+
+// closeArray ends an open array, keeping err if it is the first.
+func (s *jsonStream) closeArray(err error) {
 	if err != nil && s.err == nil {
 		s.err = err
 	}

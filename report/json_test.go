@@ -16,8 +16,8 @@ import (
 
 // corpusCaptureSets returns the capture sets the output tests go through:
 // every corpus capture alone, each undamaged .pcap also thinned by a
-// simulated loss with its sidecar, and a capture without a frame (written
-// in dir).
+// simulated loss with its sidecar, a set of two thinned captures and a
+// capture without a frame (written in dir).
 func corpusCaptureSets(t *testing.T, dir string) [][]string {
 	t.Helper()
 	names, err := filepath.Glob(corpus + "*.pcap*")
@@ -41,6 +41,11 @@ func corpusCaptureSets(t *testing.T, dir string) [][]string {
 		t.Fatal(err)
 	}
 	f.Close()
+	// A set of two captures: gaps are labelled with their capture.
+	sets = append(sets, []string{
+		simulated(t, dir, "set-a.pcap", "ndpi-teams.pcap", "list:1-4,700-720,1540"),
+		simulated(t, dir, "set-b.pcap", "ndpi-netflix.pcap", "list:1,2,900-950"),
+	})
 	return append(sets, []string{empty})
 }
 

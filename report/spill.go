@@ -160,13 +160,8 @@ func (s *FlowSpill) writeRun() error {
 		return nil
 	}
 	if s.file == nil {
-		f, err := os.CreateTemp(s.dir, "gapan-flows-*")
+		f, err := spillFile(s.dir, "gapan-flows-*")
 		if err != nil {
-			return fmt.Errorf("report: spilling flows: %w", err)
-		}
-		// Unlinked at once: the open file is all that is needed.
-		if err := os.Remove(f.Name()); err != nil {
-			f.Close()
 			return fmt.Errorf("report: spilling flows: %w", err)
 		}
 		s.file = f
@@ -241,6 +236,9 @@ func (s *FlowSpill) Each(fn func(b []byte) error) error {
 // Close releases the memory and the temporary file; the FlowSpill cannot
 // be used afterwards.
 func (s *FlowSpill) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.arena, s.recs, s.runs = nil, nil, nil
 	if s.err == nil {
 		s.err = errSpillUsed

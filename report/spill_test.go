@@ -40,7 +40,7 @@ func TestFlowSpillMatches(t *testing.T) {
 				t.Fatalf("%s: the spill left %d files in its directory", c[0], len(entries))
 			}
 			var gotJSON, gotCSV bytes.Buffer
-			if err := WriteJSONFlows(&gotJSON, r, js); err != nil {
+			if err := WriteJSONSpilled(&gotJSON, r, nil, js); err != nil {
 				t.Fatal(err)
 			}
 			if err := WriteCSVFlows(&gotCSV, cs); err != nil {
@@ -99,7 +99,7 @@ func TestFlowSpillError(t *testing.T) {
 			var buf bytes.Buffer
 			var err error
 			if format == "json" {
-				err = WriteJSONFlows(&buf, r, s)
+				err = WriteJSONSpilled(&buf, r, nil, s)
 			} else {
 				err = WriteCSVFlows(&buf, s)
 			}

@@ -27,6 +27,11 @@ type Options struct {
 	// NoSidecar says sidecars were ignored on purpose (--no-sidecar), so
 	// the report does not say it looked for one.
 	NoSidecar bool
+	// LargestGaps, if set, are the gaps kept during the run
+	// (loss.Config.OnGap = LargestGaps.Gap) for the list of the largest,
+	// instead of every gap in Summary.Gaps: the same report in memory
+	// bounded by the number listed.
+	LargestGaps *LargestGaps
 }
 
 func (o Options) withDefaults() Options {
@@ -347,7 +352,13 @@ func gapsSection(r *Report, opt Options) *section {
 		return nil
 	}
 	sec := &section{title: fmt.Sprintf("Largest gaps (%d of %s)", min(uint64(opt.Gaps), s.GapEvents), num(s.GapEvents))}
-	gaps := largestGaps(s.Gaps, opt.Gaps)
+	var gaps []loss.GapRef
+	if opt.LargestGaps != nil {
+		gaps = opt.LargestGaps.Sorted(r)
+		gaps = gaps[:min(len(gaps), opt.Gaps)]
+	} else {
+		gaps = largestGaps(s.Gaps, opt.Gaps)
+	}
 	if len(gaps) == 0 && s.LargestGap != nil {
 		gaps = []loss.GapRef{*s.LargestGap}
 		sec.title = fmt.Sprintf("Largest gap (of %s)", num(s.GapEvents))

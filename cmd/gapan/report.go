@@ -132,33 +132,43 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if err != nil {
 		return err
 	}
+	// No output keeps every flow or gap of the capture: memory grows with
+	// the live flows, not with the capture.
 	var (
 		nw        *report.NDJSONWriter
 		spill     *report.FlowSpill
+		gapSpill  *report.GapSpill
 		htmlFlows *report.HTMLFlows
+		largest   *report.LargestGaps
 	)
 	switch fl.format {
 	case "ndjson":
 		nw = report.NewNDJSONWriter(o)
 		cfg.Engine.OnFlow = nw.Flow
 	case "text", "markdown":
-		// These list only the top flows: keeping just those bounds the
-		// memory of a capture with millions of flows.
-		cfg.Engine.KeepGaps, cfg.Engine.KeepTop = true, max(fl.top, 1)
+		// These list only the top flows and the largest gaps.
+		largest = report.NewLargestGaps(fl.gaps)
+		cfg.Engine.KeepTop, cfg.Engine.OnGap = max(fl.top, 1), largest.Gap
 	case "json", "csv":
 		// Every flow, sorted by flow id: encoded as each ends, and
-		// spilled to a temporary file beyond a budget.
+		// spilled to a temporary file beyond a budget; for JSON every
+		// gap, in stream order, likewise.
 		enc := report.JSONFlowEncoding
 		if fl.format == "csv" {
 			enc = report.CSVFlowEncoding
 		}
 		spill = report.NewFlowSpill("", 0, enc)
 		defer spill.Close()
-		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = spill.Flow, fl.format == "json"
+		cfg.Engine.OnFlow = spill.Flow
+		if fl.format == "json" {
+			gapSpill = report.NewGapSpill("", 0)
+			defer gapSpill.Close()
+			cfg.Engine.OnGap = gapSpill.Gap
+		}
 	case "html":
-		// The page lists the flows that lost most: keep only those.
-		htmlFlows = report.NewHTMLFlows(0)
-		cfg.Engine.OnFlow, cfg.Engine.KeepGaps = htmlFlows.Flow, true
+		// The page lists the flows that lost most and the largest gaps.
+		htmlFlows, largest = report.NewHTMLFlows(0), report.NewLargestGaps(report.HTMLMaxRows)
+		cfg.Engine.OnFlow, cfg.Engine.OnGap = htmlFlows.Flow, largest.Gap
 	}
 	var tl *report.Timeline
 	if fl.format == "html" {
@@ -176,7 +186,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		}
 		return o.finish(explainRunError(err))
 	}
-	opt := report.Options{Top: fl.top, Gaps: fl.gaps, NoSidecar: fl.noSidecar}
+	opt := report.Options{Top: fl.top, Gaps: fl.gaps, NoSidecar: fl.noSidecar, LargestGaps: largest}
 	if fl.top == 0 {
 		opt.Top = -1
 	}
@@ -192,7 +202,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	case "markdown":
 		err = report.WriteMarkdown(o, r, opt)
 	case "json":
-		err = report.WriteJSONFlows(o, r, spill)
+		err = report.WriteJSONSpilled(o, r, gapSpill, spill)
 	case "html":
 		err = report.WriteHTML(o, r, report.HTMLOptions{Options: opt, Timeline: tl, Flows: htmlFlows})
 	case "csv":
