@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/bits"
 	"os"
 	"slices"
@@ -70,7 +71,7 @@ func (s *GapSpill) flush() error {
 	bw := bufio.NewWriterSize(io.NewOffsetWriter(s.file, s.size), 1<<20)
 	var b [gapRecLen]byte
 	for _, g := range s.mem {
-		if g.Interface < 0 || g.Interface > 1<<31 || g.File < 0 || g.File > 1<<31 {
+		if uint64(g.Interface) > math.MaxUint32 || uint64(g.File) > math.MaxUint32 {
 			return fmt.Errorf("report: spilling gaps: interface %d, file %d out of range", g.Interface, g.File)
 		}
 		binary.LittleEndian.PutUint64(b[0:], g.Frame)

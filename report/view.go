@@ -351,14 +351,16 @@ func gapsSection(r *Report, opt Options) *section {
 	if opt.Gaps == 0 || s.GapEvents == 0 {
 		return nil
 	}
-	sec := &section{title: fmt.Sprintf("Largest gaps (%d of %s)", min(uint64(opt.Gaps), s.GapEvents), num(s.GapEvents))}
+	listed := min(uint64(opt.Gaps), s.GapEvents)
 	var gaps []loss.GapRef
-	if opt.LargestGaps != nil {
-		gaps = opt.LargestGaps.Sorted(r)
+	if k := opt.LargestGaps; k != nil {
+		gaps = k.Sorted(r)
 		gaps = gaps[:min(len(gaps), opt.Gaps)]
+		listed = min(listed, uint64(k.n)) // all it kept
 	} else {
 		gaps = largestGaps(s.Gaps, opt.Gaps)
 	}
+	sec := &section{title: fmt.Sprintf("Largest gaps (%d of %s)", listed, num(s.GapEvents))}
 	if len(gaps) == 0 && s.LargestGap != nil {
 		gaps = []loss.GapRef{*s.LargestGap}
 		sec.title = fmt.Sprintf("Largest gap (of %s)", num(s.GapEvents))

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/simulate"
 )
 
@@ -246,5 +249,65 @@ func TestReportRotatedSetSidecars(t *testing.T) {
 	if len(doc.Captures) != 2 || doc.Captures[0].Source != "sidecar" || doc.Captures[1].Source != "none" ||
 		doc.Summary.FramesCaptured != 404+9 || doc.Summary.FramesLost != 16 {
 		t.Errorf("doc = %+v", doc)
+	}
+}
+
+// TestReportKeepsWhatItShows holds every format of the command, which
+// keeps only the flows and gaps each output lists (or spills them), to
+// the library's writers given every flow and gap of the run, byte for
+// byte: on a corpus capture of 86 flows thinned by 5 % with its sidecar,
+// with the default lists (10) and with 3 and 40 gaps and flows listed, so
+// that the wiring of each format's keepers is checked, not only the
+// keepers.
+func TestReportKeepsWhatItShows(t *testing.T) {
+	m, err := simulate.ParseModel("uniform:0.05")
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := filepath.Join(t.TempDir(), "thinned.pcap")
+	if _, err := simulate.Run(simulate.Config{Input: testCorpus + "ndpi-teams.pcap", Output: demo, Model: m, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tl := report.NewTimeline(0)
+	r, err := report.Run(report.Config{Captures: []string{demo}, KernelDrops: -1, Frame: tl.Frame,
+		Engine: loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: -1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.GapEvents < 50 || len(r.Summary.List) < 50 {
+		t.Fatalf("the demo capture has %d gaps and %d flows: too few to cut the lists", r.Summary.GapEvents, len(r.Summary.List))
+	}
+	for _, n := range []int{0, 3, 40} {
+		var lists []string
+		opt := report.Options{}
+		if n > 0 {
+			lists = []string{"--gaps", strconv.Itoa(n), "--top", strconv.Itoa(n)}
+			opt = report.Options{Gaps: n, Top: n}
+		}
+		for _, format := range []string{"text", "markdown", "json", "csv", "html"} {
+			var want bytes.Buffer
+			switch format {
+			case "text":
+				err = report.WriteText(&want, r, opt)
+			case "markdown":
+				err = report.WriteMarkdown(&want, r, opt)
+			case "json":
+				err = report.WriteJSON(&want, r)
+			case "csv":
+				err = report.WriteCSV(&want, r.Summary.List)
+			case "html":
+				err = report.WriteHTML(&want, r, report.HTMLOptions{Options: opt, Timeline: tl})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := execGapan(t, append([]string{"report", demo, "--format", format}, lists...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want.String() {
+				t.Errorf("%s %v: the command's output differs from the library's with every flow and gap", format, lists)
+			}
+		}
 	}
 }
