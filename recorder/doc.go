@@ -35,5 +35,12 @@
 // binding is linked into gapan); [ParseBPF] accepts the same
 // "count,code jt jf k,..." text directly, for systems without tcpdump.
 //
+// Like tcpdump and libpcap: Interface [AnyInterface] captures on every
+// interface with LINUX_SLL2 headers; VLAN tags the kernel took out of
+// Ethernet frames are put back and the original length of frames the
+// filter cut is kept (both from PACKET_AUXDATA); the outgoing copy of a
+// loopback frame is rejected, so each is captured once; RotateMB,
+// RotateEvery and MaxFiles are tcpdump's -C, -G and -W.
+//
 // Only Linux is supported; on other systems Run returns [ErrUnsupported].
 package recorder
