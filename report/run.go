@@ -32,6 +32,11 @@ type Config struct {
 	// is nil: the frame's bytes are gone by then; info.Packet holds what
 	// was decoded from them.
 	Frame func(f *join.Frame, info *loss.FrameInfo)
+	// Check, if set, is called on the accounting goroutine every so often
+	// (with Progress); an error stops the run with it. The gapan command
+	// checks its spills, so that a full disk stops the run at once
+	// instead of after the whole capture.
+	Check func() error
 	// Workers is how many goroutines the run keeps busy. 1 reads, decodes
 	// and accounts every frame on the calling goroutine: the plain
 	// reference path. 2 or more pipelines the run: one goroutine reads,
@@ -104,12 +109,25 @@ func runSequential(cfg Config, s *join.Stream, e *loss.Engine) error {
 			cfg.Frame(f, info)
 		}
 		n++
-		if cfg.Progress != nil && n%progressEvery == 0 {
-			fi := &s.Files()[s.Current()]
-			cfg.Progress(s.Current(), s.BytesRead(), fi.Size, n)
+		if n%progressEvery == 0 {
+			if cfg.Progress != nil {
+				fi := &s.Files()[s.Current()]
+				cfg.Progress(s.Current(), s.BytesRead(), fi.Size, n)
+			}
+			if err := check(cfg); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+// check runs cfg.Check, if any.
+func check(cfg Config) error {
+	if cfg.Check == nil {
+		return nil
+	}
+	return cfg.Check()
 }
 
 // batchLen is how many frames the pipeline hands over at once: enough to
@@ -172,8 +190,14 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 					cfg.Frame(&d.jf, info)
 				}
 				n++
-				if cfg.Progress != nil && n%progressEvery == 0 {
-					cfg.Progress(b.file, b.bytesRead, b.size, n)
+				if n%progressEvery == 0 {
+					if cfg.Progress != nil {
+						cfg.Progress(b.file, b.bytesRead, b.size, n)
+					}
+					if err := check(cfg); err != nil {
+						free <- b
+						return err
+					}
 				}
 			}
 		}

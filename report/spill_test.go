@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -118,5 +120,35 @@ func TestFlowSpillError(t *testing.T) {
 	}
 	if err := s.Each(func([]byte) error { return nil }); !errors.Is(err, errSpillUsed) {
 		t.Errorf("Each after Each: %v, want errSpillUsed", err)
+	}
+}
+
+// TestRunCheckStops: a Config.Check that fails stops the run with its
+// error, on both paths, well before the end of the capture; with
+// MaxFlows 100 the evicted flows reach a FlowSpill whose directory is
+// missing, and the check that the gapan command installs sees it.
+func TestRunCheckStops(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "many.pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := synth.Generate(f, synth.Config{Flows: 1000, Frames: 600000, Payload: 10, AckEvery: 2, Seed: 1}, false); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for _, workers := range []int{1, 2} {
+		spill := NewFlowSpill(t.TempDir()+"/missing", 1, CSVFlowEncoding)
+		var frames uint64
+		_, err := Run(Config{Captures: []string{name}, KernelDrops: -1, Workers: workers,
+			Engine:   loss.Config{MaxFlows: 100, OnFlow: spill.Flow},
+			Progress: func(_ int, _, _ int64, n uint64) { frames = n },
+			Check:    spill.Err})
+		if err == nil || !strings.Contains(err.Error(), "spilling flows") {
+			t.Errorf("workers %d: Run: %v, want the spill's error", workers, err)
+		}
+		if frames >= 600000/2 {
+			t.Errorf("workers %d: stopped after %d frames, want well before the end", workers, frames)
+		}
 	}
 }

@@ -170,6 +170,16 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		htmlFlows, largest = report.NewHTMLFlows(0), report.NewLargestGaps(report.HTMLMaxRows)
 		cfg.Engine.OnFlow, cfg.Engine.OnGap = htmlFlows.Flow, largest.Gap
 	}
+	// A spill that failed (disk full) stops the run at once.
+	cfg.Check = func() error {
+		if spill != nil && spill.Err() != nil {
+			return spill.Err()
+		}
+		if gapSpill != nil && gapSpill.Err() != nil {
+			return gapSpill.Err()
+		}
+		return nil
+	}
 	var tl *report.Timeline
 	if fl.format == "html" {
 		tl = report.NewTimeline(0)
