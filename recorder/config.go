@@ -219,11 +219,11 @@ func splitFields(s string) []string {
 	return out
 }
 
-// fileName returns the name of the index-th file of a capture (0-based),
+// FileName returns the name of the index-th file of a capture (0-based),
 // following tcpdump -C: out, out1, out2, ...; with maxFiles (-W) the index
 // wraps and every name has a number with as many digits as maxFiles-1:
 // out0 ... out9 for 10 files, out00 ... out99 for 100, just out for 1.
-func fileName(out string, index, maxFiles int) string {
+func FileName(out string, index, maxFiles int) string {
 	if maxFiles == 1 {
 		return out // tcpdump: no digits for a single file
 	}

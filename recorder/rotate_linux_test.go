@@ -259,8 +259,8 @@ func TestFileName(t *testing.T) {
 		{0, 11, "c.pcap00"}, {10, 11, "c.pcap10"}, {5, 100, "c.pcap05"}, {99, 100, "c.pcap99"},
 		{7, 101, "c.pcap007"},
 	} {
-		if got := fileName("c.pcap", tc.index, tc.maxFiles); got != tc.want {
-			t.Errorf("fileName(c.pcap, %d, %d) = %s, want %s", tc.index, tc.maxFiles, got, tc.want)
+		if got := FileName("c.pcap", tc.index, tc.maxFiles); got != tc.want {
+			t.Errorf("FileName(c.pcap, %d, %d) = %s, want %s", tc.index, tc.maxFiles, got, tc.want)
 		}
 	}
 	for _, cfg := range []Config{

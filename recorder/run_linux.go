@@ -170,7 +170,7 @@ func (r *run) handle(n int) (done bool, err error) {
 }
 
 func (r *run) open(now time.Time) error {
-	name := fileName(r.cfg.Output, r.fileIndex, r.cfg.MaxFiles)
+	name := FileName(r.cfg.Output, r.fileIndex, r.cfg.MaxFiles)
 	o, err := openOutput(name, r.linkType, r.cfg.Snaplen, now)
 	if err != nil {
 		return err

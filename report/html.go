@@ -505,7 +505,11 @@ func timelineChart(t *Timeline, loc *time.Location) *htmlChart {
 		lostMax = max(lostMax, b.Lost)
 	}
 	c.Attrs = []htmlKV{{"captured", u(capSum)}, {"lost", u(lostSum)}, {"buckets", strconv.Itoa(len(bs))}, {"width-ns", strconv.FormatInt(int64(t.Width()), 10)}}
-	c.Caption = fmt.Sprintf("Frames captured and frames lost per %s (%d buckets); lost frames count in the bucket of the frame they were lost before, the tail gap in the last bucket.", width, len(bs))
+	buckets := "buckets"
+	if len(bs) == 1 {
+		buckets = "bucket"
+	}
+	c.Caption = fmt.Sprintf("Frames captured and frames lost per %s (%d %s); lost frames count in the bucket of the frame they were lost before, the tail gap in the last bucket.", width, len(bs), buckets)
 	if len(bs) == 0 {
 		c.Caption = "No frames: nothing to chart."
 		return c

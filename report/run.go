@@ -174,9 +174,18 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	for range batchCount {
 		free <- &batch{frames: make([]decoded, batchLen), keys: make([]loss.FlowKey, batchLen)}
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go produce(s, e.Hasher(), full, free, stop)
+	// The reading goroutine is stopped and waited for on every return:
+	// one that stops early (Check) must not leave it reading the stream
+	// that Run then closes.
+	stop, done := make(chan struct{}), make(chan struct{})
+	defer func() {
+		close(stop)
+		<-done
+	}()
+	go func() {
+		defer close(done)
+		produce(s, e.Hasher(), full, free, stop)
+	}()
 	var n uint64
 	for {
 		b := <-full

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -29,7 +30,7 @@ func newRecordCmd() *cobra.Command {
 nanosecond timestamps) and FILE.gaps, the gap sidecar that says how many frames
 the kernel dropped before each captured frame. The counts come from the
 kernel's own per-socket drop counter (AF_PACKET with SO_RXQ_OVFL), not from
-guesses, so "gapan" report FILE" later reports exactly where the capture lost frames.
+guesses, so "gapan report FILE" later reports exactly where the capture lost frames.
 
 "-i any" captures on every interface of the network namespace, as tcpdump
 does: the frames are written with a LINUX_SLL2 header (interface index,
@@ -84,13 +85,17 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 			defer stop()
 			if !quiet {
 				cfg.Started = func() {
+					first := recorder.FileName(cfg.Output, 0, cfg.MaxFiles)
 					fmt.Fprintf(cmd.ErrOrStderr(), "gapan record: listening on %s, writing %s and %s\n",
-						cfg.Interface, cfg.Output, recorder.SidecarName(cfg.Output))
+						cfg.Interface, first, recorder.SidecarName(first))
 				}
 			}
 			st, err := recorder.Run(ctx, cfg)
 			if len(st.Files) > 0 {
 				printRecordSummary(cmd, st)
+			}
+			if errors.Is(err, recorder.ErrConfig) {
+				return usageError{err} // flags that do not go together
 			}
 			return err
 		},
@@ -123,4 +128,7 @@ func printRecordSummary(cmd *cobra.Command, st recorder.Stats) {
 	fmt.Fprintf(w, "%d packets dropped by kernel\n", st.KernelDrops)
 	fmt.Fprintf(w, "%d gap events (%d frames lost before captured frames, %d after the last one)\n",
 		st.GapEvents, st.GapFrames, st.TailGap)
+	if len(st.Files) > 1 {
+		fmt.Fprintf(w, "files, oldest first (give them to gapan report in this order): %s\n", strings.Join(st.Files, " "))
+	}
 }
