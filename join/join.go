@@ -285,11 +285,25 @@ func (s *Stream) Next() (*Frame, error) {
 	}
 }
 
+// lastWithFrames returns the last file before the current one that had a
+// frame, nil if none.
+func (s *Stream) lastWithFrames() *FileInfo {
+	for i := s.cur - 1; i >= 0; i-- {
+		if s.files[i].Frames > 0 {
+			return &s.files[i]
+		}
+	}
+	return nil
+}
+
 func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 	fi := &s.files[s.cur]
 	s.frame.Frame, s.frame.File, s.frame.GapBefore = f, s.cur, 0
 	if f.Number == 1 {
 		fi.FirstNs = f.TimestampNs
+		if prev := s.lastWithFrames(); prev != nil && f.TimestampNs < prev.LastNs {
+			s.warn(fi.Name, 1, fmt.Errorf("starts before %s ends: the captures of a set are read in the order given, so rotated files must be given oldest first", prev.Name))
+		}
 		if s.sc != nil {
 			if err := s.checkIdentity(f); err != nil {
 				return nil, err

@@ -287,3 +287,44 @@ func TestJoinTextSidecar(t *testing.T) {
 		t.Fatalf("warnings %v", r.warnings)
 	}
 }
+
+// TestJoinSetOrder: a set whose captures are given in the wrong order (a
+// later one first) is read as given, with a warning on the file that
+// starts before the previous one ends; in the right order, no warning.
+func TestJoinSetOrder(t *testing.T) {
+	dir := t.TempDir()
+	a := copyFile(t, "zeek-dcerpc-20-fids-no-close.pcap", dir)
+	b := copyFile(t, "zeek-get-to-ssh-server-nsec.pcap", dir)
+	ra, err := joinAll([]string{a}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := joinAll([]string{b}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, late := a, b
+	if rb.files[0].LastNs < ra.files[0].FirstNs {
+		early, late = b, a
+	} else if ra.files[0].LastNs >= rb.files[0].FirstNs {
+		t.Fatal("the two captures overlap in time: pick others")
+	}
+	r, err := joinAll([]string{early, late}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.warnings) != 0 {
+		t.Errorf("in order: warnings %v, want none", r.warnings)
+	}
+	r, err = joinAll([]string{late, early}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.warnings) != 1 || r.warnings[0].File != early || r.warnings[0].Frame != 1 ||
+		!strings.Contains(r.warnings[0].Error(), "starts before "+late+" ends") {
+		t.Errorf("out of order: warnings %v, want one on %s frame 1", r.warnings, early)
+	}
+	if r.frames != ra.frames+rb.frames {
+		t.Errorf("%d frames read, want %d: the set is still read whole", r.frames, ra.frames+rb.frames)
+	}
+}
