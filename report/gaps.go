@@ -2,7 +2,7 @@ package report
 
 import (
 	"bufio"
-	"container/heap"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,7 +10,6 @@ import (
 	"math"
 	"math/bits"
 	"os"
-	"slices"
 
 	"github.com/gapan/gapan/loss"
 )
@@ -170,29 +169,30 @@ func spillFile(dir, pattern string) (*os.File, error) {
 // counts every gap by size: what the text, Markdown and HTML reports show
 // of the gaps, in memory bounded by n however many gaps the capture has.
 type LargestGaps struct {
-	n     int
 	seq   uint64
-	h     gapHeap
+	top   topN[seqGap]
 	count uint64
 	// bins count the gaps, and their frames, by bits.Len64(lost)-1.
 	bins, binLost [65]uint64
 }
 
 // NewLargestGaps returns a LargestGaps that keeps n gaps.
-func NewLargestGaps(n int) *LargestGaps { return &LargestGaps{n: max(n, 0)} }
+func NewLargestGaps(n int) *LargestGaps {
+	return &LargestGaps{top: topN[seqGap]{n: max(n, 0), order: gapOrder}}
+}
 
 type seqGap struct {
 	g   loss.GapRef
 	seq uint64
 }
 
-// gapBefore orders gaps as the reports list them: largest first, then in
+// gapOrder orders gaps as the reports list them: largest first, then in
 // stream order.
-func gapBefore(a, b *seqGap) bool {
-	if a.g.Lost != b.g.Lost {
-		return a.g.Lost > b.g.Lost
+func gapOrder(a, b *seqGap) int {
+	if c := cmp.Compare(b.g.Lost, a.g.Lost); c != 0 {
+		return c
 	}
-	return a.seq < b.seq
+	return cmp.Compare(a.seq, b.seq)
 }
 
 // Gap takes one gap.
@@ -203,16 +203,8 @@ func (k *LargestGaps) Gap(g loss.GapRef) {
 		k.bins[b]++
 		k.binLost[b] += g.Lost
 	}
-	sg := seqGap{g, k.seq}
+	k.top.offer(seqGap{g, k.seq})
 	k.seq++
-	if len(k.h) < k.n {
-		heap.Push(&k.h, sg)
-		return
-	}
-	if k.n > 0 && gapBefore(&sg, &k.h[0]) {
-		k.h[0] = sg
-		heap.Fix(&k.h, 0)
-	}
 }
 
 // Count returns the number of gaps taken.
@@ -221,17 +213,7 @@ func (k *LargestGaps) Count() uint64 { return k.count }
 // Sorted returns the kept gaps, largest first, labelled with their
 // capture's name when r has more than one capture (as Summary.Gaps are).
 func (k *LargestGaps) Sorted(r *Report) []loss.GapRef {
-	s := make([]seqGap, len(k.h))
-	copy(s, k.h)
-	slices.SortFunc(s, func(a, b seqGap) int {
-		switch {
-		case gapBefore(&a, &b):
-			return -1
-		case gapBefore(&b, &a):
-			return 1
-		}
-		return 0 // a gap and itself
-	})
+	s := k.top.sorted()
 	out := make([]loss.GapRef, len(s))
 	for i := range s {
 		out[i] = namedGap(r, s[i].g)
@@ -246,18 +228,4 @@ func namedGap(r *Report, g loss.GapRef) loss.GapRef {
 		g.Capture = r.Files[g.File].Name
 	}
 	return g
-}
-
-// gapHeap is a heap of gaps whose top is the one listed last.
-type gapHeap []seqGap
-
-func (h gapHeap) Len() int           { return len(h) }
-func (h gapHeap) Less(i, j int) bool { return gapBefore(&h[j], &h[i]) }
-func (h gapHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *gapHeap) Push(x any)        { *h = append(*h, x.(seqGap)) }
-func (h *gapHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }

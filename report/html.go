@@ -3,7 +3,6 @@ package report
 import (
 	"bufio"
 	"cmp"
-	"container/heap"
 	"fmt"
 	"html/template"
 	"io"
@@ -46,9 +45,8 @@ type HTMLOptions struct {
 // MaxRows flows that lost most (the text report's loss score, on the
 // rounded figures), then by flow id, lossless flows included.
 type HTMLFlows struct {
-	max   int
 	count uint64
-	h     htmlFlowHeap // the worst-placed kept flow on top
+	top   topN[*loss.Flow]
 }
 
 // NewHTMLFlows returns an HTMLFlows for a page of maxRows rows
@@ -57,7 +55,7 @@ func NewHTMLFlows(maxRows int) *HTMLFlows {
 	if maxRows <= 0 {
 		maxRows = HTMLMaxRows
 	}
-	return &HTMLFlows{max: maxRows}
+	return &HTMLFlows{top: topN[*loss.Flow]{n: maxRows, order: func(a, b **loss.Flow) int { return htmlFlowOrder(*a, *b) }}}
 }
 
 // Flow takes one final flow.
@@ -65,17 +63,12 @@ func (k *HTMLFlows) Flow(f *loss.Flow) {
 	k.count++
 	r := *f // rounded as the page shows it
 	r.EstLost = round6(r.EstLost)
-	if len(k.h) == k.max && !htmlFlowBefore(&r, k.h[0]) {
+	if k.top.full() && htmlFlowOrder(&r, *k.top.last()) >= 0 {
 		return
 	}
 	c := new(loss.Flow) // a copy only of a flow the table lists
 	*c = r
-	if len(k.h) < k.max {
-		heap.Push(&k.h, c)
-		return
-	}
-	k.h[0] = c
-	heap.Fix(&k.h, 0)
+	k.top.add(c)
 }
 
 // htmlFlowScore is the loss a flow is listed by, as the text report's.
@@ -90,22 +83,6 @@ func htmlFlowOrder(a, b *loss.Flow) int {
 		return c
 	}
 	return cmp.Compare(a.FlowID, b.FlowID)
-}
-
-func htmlFlowBefore(a, b *loss.Flow) bool { return htmlFlowOrder(a, b) < 0 }
-
-// htmlFlowHeap is a heap of flows whose top is the one listed last.
-type htmlFlowHeap []*loss.Flow
-
-func (h htmlFlowHeap) Len() int           { return len(h) }
-func (h htmlFlowHeap) Less(i, j int) bool { return htmlFlowBefore(h[j], h[i]) }
-func (h htmlFlowHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *htmlFlowHeap) Push(x any)        { *h = append(*h, x.(*loss.Flow)) }
-func (h *htmlFlowHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // WriteHTML writes r as one self-contained HTML page (no network fetches:
@@ -627,7 +604,7 @@ func gapRows(r *Report, doc *Document, opt HTMLOptions) (string, []htmlCol, []ht
 		for _, g := range k.Sorted(r) {
 			gaps = append(gaps, gapJSON(r, g))
 		}
-		opt.MaxRows = min(opt.MaxRows, k.n) // all it kept
+		opt.MaxRows = min(opt.MaxRows, k.top.n) // all it kept
 	} else {
 		gaps = slices.Clone(gaps)
 		slices.SortStableFunc(gaps, func(a, b GapJSON) int { return cmp.Compare(b.Lost, a.Lost) })
@@ -685,8 +662,8 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	// those without loss after them.
 	flows, total := doc.Flows, uint64(len(doc.Flows))
 	if opt.Flows != nil {
-		flows, total = opt.Flows.h, opt.Flows.count
-		opt.MaxRows = min(opt.MaxRows, opt.Flows.max) // all it kept
+		flows, total = opt.Flows.top.h, opt.Flows.count
+		opt.MaxRows = min(opt.MaxRows, opt.Flows.top.n) // all it kept
 	}
 	flows = slices.Clone(flows)
 	slices.SortStableFunc(flows, htmlFlowOrder)

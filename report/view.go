@@ -356,7 +356,7 @@ func gapsSection(r *Report, opt Options) *section {
 	if k := opt.LargestGaps; k != nil {
 		gaps = k.Sorted(r)
 		gaps = gaps[:min(len(gaps), opt.Gaps)]
-		listed = min(listed, uint64(k.n)) // all it kept
+		listed = min(listed, uint64(k.top.n)) // all it kept
 	} else {
 		gaps = largestGaps(s.Gaps, opt.Gaps)
 	}
