@@ -200,19 +200,26 @@ func (e *Engine) pushBigTop(a *acct, d *tcpDir, gi uint64) {
 	e.bigTops[d][d.topN()%bracketDepth] = gi
 }
 
-// maxBytesPerNs bounds how fast a sender can have sent data the capture
-// did not see: 12.5 bytes/ns is 100 Gbit/s.
-const maxBytesPerNs = 12.5
-
-// plausibleAhead is how far beyond the highest sequence number seen an
-// acknowledgement (or SACK block) of d may reach at time ns: the acker's
-// largest window plus what a 100 Gbit/s link could have carried since the
-// frame that carried the highest sequence number. The capture may have
-// missed both data and ACKs, so the window alone is no bound; but no
-// sender outruns its link.
-func (d *tcpDir) plausibleAhead(acker *tcpDir, ns int64) int64 {
-	dt := max(ns-d.topNs, 0)
-	return max(int64(acker.winMax), 65535) + 1 + int64(float64(dt)*maxBytesPerNs)
+// plausibleAhead is how far beyond base, the lower of the highest
+// sequence number seen of d and the peer's latest acknowledgement of it,
+// an acknowledgement (or SACK block) sent by acker may reach at global
+// frame gi: what the sender can have sent that the capture did not show.
+// A sender keeps at most the receiver's window in flight beyond what the
+// receiver acknowledged, so one window (the acker's largest, at least
+// 64 KiB); the capture may have missed the acknowledgements that let the
+// sender move on, and the data they acknowledged, but not more of them
+// than the data it did show of the direction, or than the frames the
+// recorded gaps since the direction last advanced can have carried. An
+// acknowledgement beyond all three acknowledges data nobody sent
+// (docs/metrics.md, gopacket-cip.pcap frame 6889).
+func (e *Engine) plausibleAhead(a *acct, d, acker *tcpDir, base, ack int64, gi uint64) bool {
+	win := max(int64(acker.winMax), 65535) + 1
+	shown := max(d.next-1<<32, 0)
+	if ack <= base+win+shown {
+		return true
+	}
+	lost := e.exp.lostIn(e.lastTop(a, d), gi)
+	return ack <= base+win+shown+int64(lost)*int64(d.framePayload())
 }
 
 // bracketStart is the frame after which data beyond the highest sequence
@@ -226,6 +233,21 @@ func (e *Engine) bracketStart(a *acct, d *tcpDir) uint64 {
 	if n < bracketDepth {
 		i = 0
 	}
+	if d.is(bitBigTops) {
+		return e.bigTops[d][i]
+	}
+	return a.firstFrame + uint64(d.tops[i])
+}
+
+// lastTop is the latest frame that advanced the highest sequence number
+// of d, a direction of a (0: none): the last frame of d before data
+// beyond it.
+func (e *Engine) lastTop(a *acct, d *tcpDir) uint64 {
+	n := d.topN()
+	if n == 0 {
+		return 0
+	}
+	i := (n - 1) % bracketDepth
 	if d.is(bitBigTops) {
 		return e.bigTops[d][i]
 	}
@@ -566,8 +588,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	if d.is(bitAckSeen) && d.acked < base {
 		base = d.acked
 	}
-	ahead := d.plausibleAhead(acker, ns)
-	if ack > base+ahead {
+	if ack > base && !e.plausibleAhead(a, d, acker, base, ack, gi) {
 		a.c().ImplausibleAcks++
 		return
 	}
@@ -581,7 +602,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	}
 	for i := 0; i < int(t.SACKCount) && i < len(t.SACK); i++ {
 		l, r := d.abs(t.SACK[i].Left), d.abs(t.SACK[i].Right)
-		if r <= l || r <= d.acked || r > base+ahead || d.next-l > maxSeqJump {
+		if r <= l || r <= d.acked || d.next-l > maxSeqJump || r > base && !e.plausibleAhead(a, d, acker, base, r, gi) {
 			continue // D-SACK, stale or nonsense
 		}
 		e.received(a, d, l, r, gi, ns)

@@ -1,0 +1,124 @@
+package loss_test
+
+// Regression tests for the attribution errors of issue 15, each on the
+// corpus frames the issue names. Expected figures come from the frames
+// themselves (read with gopacket's layers) or from the frames that
+// simulate deleted, never from the engine's own output.
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/simulate"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+func corpusPath(name string) string { return filepath.Join("..", "testdata", "corpus", name) }
+
+// frames returns every frame of a pcap decoded by gopacket, indexed by
+// Wireshark's frame number (frames[0] is nil).
+func frames(t *testing.T, path string) []gopacket.Packet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []gopacket.Packet{nil}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
+		p.Metadata().CaptureInfo = ci
+		out = append(out, p)
+	}
+	return out
+}
+
+func tcpOf(p gopacket.Packet) *layers.TCP {
+	if l, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+		return l
+	}
+	return nil
+}
+
+func ip4Of(p gopacket.Packet) *layers.IPv4 {
+	if l, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		return l
+	}
+	return nil
+}
+
+// simulated deletes the frames of model from a corpus capture and
+// returns the thinned capture (with its ground-truth sidecar).
+func simulated(t *testing.T, name, model string, seed uint64) string {
+	t.Helper()
+	m, err := simulate.ParseModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sim.pcap")
+	if _, err := simulate.Run(simulate.Config{Input: corpusPath(name), Output: out, Model: m, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// flowWithPort returns the flow with an endpoint on TCP/UDP port port
+// (and, when ip is not empty, that address).
+func flowWithPort(t *testing.T, sum *loss.Summary, ip string, port uint16) *loss.Flow {
+	t.Helper()
+	for _, f := range sum.List {
+		if (f.SrcPort == port && (ip == "" || f.SrcIP == ip)) || (f.DstPort == port && (ip == "" || f.DstIP == ip)) {
+			return f
+		}
+	}
+	t.Fatalf("no flow with %s port %d", ip, port)
+	return nil
+}
+
+// Error 1: frame 6889 of gopacket-cip.pcap acknowledges 357,918,410 bytes
+// beyond the server's ISN (SYN/ACK frame 4163) although the server never
+// sent a byte of data: no capture loss, and the ACK is implausible.
+func TestIssue15ImplausibleAck(t *testing.T) {
+	path := corpusPath("gopacket-cip.pcap")
+	fr := frames(t, path)
+	synAck, ack := tcpOf(fr[4163]), tcpOf(fr[6889])
+	if synAck == nil || ack == nil || !synAck.SYN || !synAck.ACK || synAck.DstPort != 1054 || ack.SrcPort != 1054 {
+		t.Fatal("frames 4163 and 6889 are not the SYN/ACK and the ACK of the client at port 1054")
+	}
+	if claim := ack.Ack - synAck.Seq - 1; claim != 357_918_410 {
+		t.Fatalf("frame 6889 acknowledges %d bytes, the issue says 357,918,410", claim)
+	}
+	var served int
+	for _, p := range fr[1:] {
+		if tcp := tcpOf(p); tcp != nil && tcp.SrcPort == 80 && tcp.DstPort == 1054 {
+			served += len(tcp.Payload)
+		}
+	}
+	if served != 0 {
+		t.Fatalf("the server sent %d bytes of data; the premise is that it sent none", served)
+	}
+	sum := run(t, path, false)
+	fl := flowWithPort(t, sum, "10.200.1.18", 1054)
+	if fl.CaptureLostBytes != 0 || fl.CaptureLostSegments != 0 || fl.UnknownBytes != 0 {
+		t.Errorf("capture lost %d bytes (%d segments), unknown %d; the server sent nothing", fl.CaptureLostBytes, fl.CaptureLostSegments, fl.UnknownBytes)
+	}
+	if fl.ImplausibleAcks == 0 {
+		t.Error("implausible_acks 0; frame 6889's acknowledgement is implausible")
+	}
+}
