@@ -122,3 +122,40 @@ func TestIssue15ImplausibleAck(t *testing.T) {
 		t.Error("implausible_acks 0; frame 6889's acknowledgement is implausible")
 	}
 }
+
+// Error 3: in tls-subjectaltname.pcap the server of stream 19 answers
+// with a SYN/ACK of IP ID 0 (frame 409, DF set, as Linux does); its data
+// segments count up from 0xc0b7. Frame 589 reveals a hole; the segments
+// that fill it later carry older IDs than frame 589: originals arriving
+// late, not retransmissions. Deleting frame 409 must change nothing.
+func TestIssue15IPIDZero(t *testing.T) {
+	path := corpusPath("tls-subjectaltname.pcap")
+	fr := frames(t, path)
+	synAck, rev := tcpOf(fr[409]), tcpOf(fr[589])
+	if synAck == nil || !synAck.SYN || !synAck.ACK || ip4Of(fr[409]).Id != 0 || ip4Of(fr[409]).Flags&layers.IPv4DontFragment == 0 {
+		t.Fatal("frame 409 is not a SYN/ACK with IP ID 0 and DF")
+	}
+	client := uint16(synAck.DstPort)
+	revID := ip4Of(fr[589]).Id
+	// The late originals: segments of the server after frame 589 below
+	// its sequence number, with an older IP ID.
+	var late int
+	for n := 590; n < len(fr); n++ {
+		tcp := tcpOf(fr[n])
+		if tcp == nil || tcp.SrcPort != synAck.SrcPort || tcp.DstPort != synAck.DstPort || len(tcp.Payload) == 0 {
+			continue
+		}
+		if int32(tcp.Seq-rev.Seq) < 0 && int16(ip4Of(fr[n]).Id-revID) < 0 {
+			late++
+		}
+	}
+	if late < 6 {
+		t.Fatalf("%d late originals after frame 589; the issue names 6 in frames 612-628 alone", late)
+	}
+	for _, p := range []string{path, simulated(t, "tls-subjectaltname.pcap", "list:409", 1)} {
+		fl := flowWithPort(t, run(t, p, false), "", client)
+		if fl.UpstreamLostSegments != 0 || fl.AmbiguousSegments != 0 || fl.Reordered != uint64(late) {
+			t.Errorf("%s: upstream %d ambiguous %d reordered %d; want 0, 0, %d", filepath.Base(p), fl.UpstreamLostSegments, fl.AmbiguousSegments, fl.Reordered, late)
+		}
+	}
+}

@@ -81,7 +81,7 @@ type tcpDir struct {
 	rings    uint8
 	ws       uint8 // the SYN's window scale shift count
 	bits     dirBits
-	lastIPID uint16
+	lastIPID uint16 // latest non-zero IPv4 ID (0: none yet)
 	mss      uint16
 
 	recentSeq [4]uint32 // sequence numbers of the duplicate ring, recent
@@ -309,8 +309,11 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	d.recent[d.recentN()] = sig
 	d.incRecentN()
 
-	if p.IPVersion == 4 {
-		if d.is(bitInit) {
+	// An IPv4 ID of 0 says nothing about the sender's counter: Linux
+	// sends 0 with DF set on SYN/ACKs (and on other segments of sockets
+	// that do not count), so it is skipped, not taken as a step.
+	if p.IPVersion == 4 && p.IPID != 0 {
+		if d.lastIPID != 0 { // 0: no ID seen yet
 			delta := uint16(p.IPID) - d.lastIPID
 			if delta > 0 && delta < 64 {
 				if d.ipIDSeq < 16 {
@@ -394,7 +397,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if s > d.next {
 		a.c().HoleEvents++
 		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns,
-			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && d.ipIDSeq > 0,
+			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
 		d.next = s
 	}
@@ -498,7 +501,7 @@ func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 // the segment that revealed the hole means a retransmission; older means
 // the original arriving late. Without evidence, timing decides.
 func isRetransmission(h *hole, p *decode.Packet, d *tcpDir, ns int64) bool {
-	if h.hasIPID && p.IPVersion == 4 && d.ipIDSeq > 0 {
+	if h.hasIPID && p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0 {
 		delta := uint16(p.IPID) - h.ipID
 		if delta != 0 {
 			return delta < 0x8000
