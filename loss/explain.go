@@ -79,12 +79,6 @@ func (x *explainer) left(at uint64) float64 {
 	return 0
 }
 
-// hasGap reports whether a recorded gap lies in (lo, hi].
-func (x *explainer) hasGap(lo, hi uint64) bool {
-	i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > lo })
-	return i < len(x.gaps) && x.gaps[i].frame <= hi
-}
-
 // lostIn returns the frames lost in the recorded gaps in (lo, hi].
 func (x *explainer) lostIn(lo, hi uint64) uint64 {
 	var n uint64

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/gapan/gapan/loss"
@@ -156,6 +157,43 @@ func TestIssue15IPIDZero(t *testing.T) {
 		fl := flowWithPort(t, run(t, p, false), "", client)
 		if fl.UpstreamLostSegments != 0 || fl.AmbiguousSegments != 0 || fl.Reordered != uint64(late) {
 			t.Errorf("%s: upstream %d ambiguous %d reordered %d; want 0, 0, %d", filepath.Base(p), fl.UpstreamLostSegments, fl.AmbiguousSegments, fl.Reordered, late)
+		}
+	}
+}
+
+type flowKey struct {
+	src, dst         string
+	srcPort, dstPort uint16
+}
+
+func keyOf(f *loss.Flow) flowKey { return flowKey{f.SrcIP, f.DstIP, f.SrcPort, f.DstPort} }
+
+// Error 2: deleting one pure ACK (frame 1228 or 1261 of
+// tls-subjectaltname.pcap) cannot have hidden the original of any data
+// segment, so the fates of the capture's own upstream loss must not
+// change: the only recorded gap lies outside every hole's bracket (for
+// the hole revealed at frame 1244, (1243, 1244]).
+func TestIssue15AmbiguityBracket(t *testing.T) {
+	name := "tls-subjectaltname.pcap"
+	fr := frames(t, corpusPath(name))
+	base := map[flowKey]*loss.Flow{}
+	for _, f := range run(t, corpusPath(name), false).List {
+		base[keyOf(f)] = f
+	}
+	for _, n := range []int{1228, 1261} {
+		if tcp := tcpOf(fr[n]); tcp == nil || len(tcp.Payload) != 0 || tcp.SYN || tcp.FIN {
+			t.Fatalf("frame %d is not a pure ACK", n)
+		}
+		sum := run(t, simulated(t, name, "list:"+strconv.Itoa(n), 1), false)
+		for _, f := range sum.List {
+			b := base[keyOf(f)]
+			if b == nil {
+				t.Fatalf("list:%d: flow %v is not in the original capture", n, keyOf(f))
+			}
+			if f.UpstreamLostSegments != b.UpstreamLostSegments || f.AmbiguousSegments != b.AmbiguousSegments || f.UpstreamLostBytes != b.UpstreamLostBytes {
+				t.Errorf("list:%d: flow %v upstream %d ambiguous %d; without the deletion %d, %d",
+					n, keyOf(f), f.UpstreamLostSegments, f.AmbiguousSegments, b.UpstreamLostSegments, b.AmbiguousSegments)
+			}
 		}
 	}
 }

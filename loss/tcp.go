@@ -31,11 +31,16 @@ const dupWindowNs = 200_000_000
 type hole struct {
 	start, end int64  // [start, end) in unwrapped sequence numbers
 	lo, hi     uint64 // bracket: after global frame lo, up to and including hi
-	det        uint64 // the frame that revealed the hole: hi before any widening
 	detectNs   int64  // when the hole was discovered
 	charged    int64  // bytes of the hole already counted as capture loss
 	piece      int    // index of the hole's last capture-loss piece in its round
 	round      uint64 // explanation round of that piece (0: none)
+	// gapFrames is what is left of the frames lost in the recorded gaps
+	// of the hole's exact bracket (after the direction's last frame
+	// before the hole, up to the frame that revealed it): each
+	// retransmission filling the hole that one of them may have carried
+	// the original of is ambiguous, and takes one.
+	gapFrames uint64
 	ipID       uint16 // IP ID of the segment that revealed the hole
 	tsVal      uint32 // TSval of the segment that revealed the hole
 	hasIPID    bool
@@ -396,7 +401,8 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if s > d.next {
 		a.c().HoleEvents++
-		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns,
+		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+			gapFrames: e.exp.lostIn(e.lastTop(a, d), gi),
 			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
 		d.next = s
@@ -532,7 +538,10 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		covered -= n
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
-			if d.is(bitTSO) || e.hasGap(h.lo, h.det) {
+			if d.is(bitTSO) || h.gapFrames > 0 {
+				if h.gapFrames > 0 {
+					h.gapFrames--
+				}
 				a.c().AmbiguousSegments++
 				a.c().AmbiguousBytes += uint64(n)
 			} else {
@@ -650,7 +659,8 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 		a.c().AckLostEvents++
 		if l > d.next {
 			a.c().HoleEvents++
-			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns})
+			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+				gapFrames: e.exp.lostIn(e.lastTop(a, d), gi)})
 			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d)}, gi)
 		} else {
 			e.captureLost(a, d, d.next, r, &hole{lo: e.bracketStart(a, d)}, gi)
