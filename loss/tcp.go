@@ -41,10 +41,10 @@ type hole struct {
 	// retransmission filling the hole that one of them may have carried
 	// the original of is ambiguous, and takes one.
 	gapFrames uint64
-	ipID       uint16 // IP ID of the segment that revealed the hole
-	tsVal      uint32 // TSval of the segment that revealed the hole
-	hasIPID    bool
-	hasTS      bool
+	ipID      uint16 // IP ID of the segment that revealed the hole
+	tsVal     uint32 // TSval of the segment that revealed the hole
+	hasIPID   bool
+	hasTS     bool
 }
 
 // segSig identifies a segment for exact-duplicate detection, but for its
@@ -403,7 +403,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		a.c().HoleEvents++
 		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
 			gapFrames: e.exp.lostIn(e.lastTop(a, d), gi),
-			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
+			ipID:      uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
 		d.next = s
 	}
