@@ -197,3 +197,24 @@ func TestIssue15AmbiguityBracket(t *testing.T) {
 		}
 	}
 }
+
+// Error 7: in ndpi-ultrasurf-vlan.pcap the frames of 65.49.68.25 arrive
+// with TTL 55 and up to 2,628 IP bytes (frame 2): GRO merges at the
+// receiving host, after routers, not TSO on the sender. With no frame lost
+// by the capture nothing can be ambiguous.
+func TestIssue15GRONotTSO(t *testing.T) {
+	path := corpusPath("ndpi-ultrasurf-vlan.pcap")
+	fr := frames(t, path)
+	ip := ip4Of(fr[2])
+	if ip == nil || ip.SrcIP.String() != "65.49.68.25" || ip.TTL != 55 || ip.Length <= 1500 {
+		t.Fatal("frame 2 is not a large frame from 65.49.68.25 with TTL 55")
+	}
+	sum := run(t, path, false)
+	if sum.FramesLost != 0 {
+		t.Fatalf("the capture lost %d frames; the premise is none", sum.FramesLost)
+	}
+	fl := flowWithPort(t, sum, "65.49.68.25", uint16(tcpOf(fr[2]).SrcPort))
+	if fl.AmbiguousSegments != 0 || fl.UpstreamLostSegments == 0 {
+		t.Errorf("ambiguous %d, upstream %d; with no capture loss every hole filled by a retransmission is upstream loss", fl.AmbiguousSegments, fl.UpstreamLostSegments)
+	}
+}

@@ -112,7 +112,7 @@ const (
 	bitAckFlag                     // this side has sent a segment with the ACK flag
 	bitWSOpt                       // the SYN carried a window scale option
 	bitWindow0                     // the last segment advertised a zero window
-	bitTSO                         // segments larger than an Ethernet MTU: captured on the sending host
+	bitTSO                         // segments larger than an Ethernet MTU with a sender's TTL: captured on the sending host
 	bitBigTops                     // tops are kept in Engine.bigTops
 )
 
@@ -284,6 +284,15 @@ func ceilDiv(a int64, b int) uint64 {
 	return uint64((a + int64(b) - 1) / int64(b))
 }
 
+// initialTTL reports whether ttl is one that senders start with (64:
+// Linux, macOS; 128: Windows; 255: network gear; 32: old Windows). A frame
+// with a smaller TTL (or IPv6 hop limit) crossed routers: the capture is
+// not on its sending host, so a frame larger than the MTU is a receiver's
+// GRO merge, not TSO.
+func initialTTL(ttl uint8) bool {
+	return ttl == 64 || ttl == 128 || ttl == 255 || ttl == 32
+}
+
 // tcpSegment accounts one TCP segment sent in direction dir of flow a.
 func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns int64) {
 	t := &p.TCP
@@ -333,7 +342,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if payLen > int(d.maxPay) {
 		d.maxPay = int32(payLen)
 	}
-	if p.IPLen > 1500 {
+	if p.IPLen > 1500 && initialTTL(p.TTL) {
 		d.set(bitTSO, true)
 	}
 
