@@ -218,3 +218,42 @@ func TestIssue15GRONotTSO(t *testing.T) {
 		t.Errorf("ambiguous %d, upstream %d; with no capture loss every hole filled by a retransmission is upstream loss", fl.AmbiguousSegments, fl.UpstreamLostSegments)
 	}
 }
+
+// Error 8: a keep-alive (no data, sequence number one below the sender's
+// next) as a direction's first captured segment. The later frame either
+// acknowledges one above it or carries data from one above it: the
+// sender's next sequence number, not a missed byte.
+func TestIssue15KeepAliveFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		first, later int
+	}{
+		{"ndpi-tumblr-ipv6.pcap", 2, 429},
+		{"ndpi-tumblr-ipv6.pcap", 32, 37}, {"ndpi-tumblr-ipv6.pcap", 378, 387},
+		{"ndpi-wechat.pcap", 41, 43}, {"ndpi-wechat.pcap", 303, 304},
+	} {
+		path := corpusPath(tc.name)
+		fr := frames(t, path)
+		ka, later := tcpOf(fr[tc.first]), tcpOf(fr[tc.later])
+		if ka == nil || later == nil || len(ka.Payload) != 0 || ka.SYN || ka.FIN || ka.RST {
+			t.Fatalf("%s frame %d is not a segment without data", tc.name, tc.first)
+		}
+		// The keep-alive's sender is not seen before it.
+		for n := 1; n < tc.first; n++ {
+			if p := tcpOf(fr[n]); p != nil && p.SrcPort == ka.SrcPort && p.DstPort == ka.DstPort {
+				t.Fatalf("%s: frame %d is not the direction's first", tc.name, tc.first)
+			}
+		}
+		next := later.Ack
+		if later.SrcPort == ka.SrcPort {
+			next = later.Seq
+		}
+		if next != ka.Seq+1 {
+			t.Fatalf("%s: frame %d shows %d as the next sequence number after frame %d's %d", tc.name, tc.later, next, tc.first, ka.Seq)
+		}
+		fl := flowWithPort(t, run(t, path, false), "", uint16(ka.SrcPort))
+		if fl.CaptureLostBytes != 0 || fl.UnknownBytes != 0 || fl.HoleEvents != 0 {
+			t.Errorf("%s frames %d -> %d: capture lost %d bytes, unknown %d, %d holes; want none", tc.name, tc.first, tc.later, fl.CaptureLostBytes, fl.UnknownBytes, fl.HoleEvents)
+		}
+	}
+}

@@ -82,7 +82,9 @@ type tcpDir struct {
 	ipIDSeq int8
 	// rings holds the positions of the two rings: bits 0-2 the pushes
 	// into tops so far (topN), bits 3-4 the next entry of the
-	// duplicate ring.
+	// duplicate ring; bit 5 (ringKeepAlive) says the direction's sequence
+	// base comes from a segment without data that may have been a
+	// keep-alive (one below the sender's next sequence number).
 	rings    uint8
 	ws       uint8 // the SYN's window scale shift count
 	bits     dirBits
@@ -138,6 +140,23 @@ func (d *tcpDir) incTopN() {
 		n = bracketDepth
 	}
 	d.rings = d.rings&^7 | n
+}
+
+// ringKeepAlive is the bit of tcpDir.rings that says the direction's
+// first segment was a segment without data, possibly a keep-alive: the
+// sender's next sequence number may be one above what it showed.
+const ringKeepAlive = 1 << 5
+
+// keepAliveBase reports whether the direction's base may be a keep-alive's
+// and x, the start of a segment or an acknowledgement, is one above it:
+// then x is the sender's real next sequence number, and nothing was
+// missed. It clears the possibility either way once the base is used.
+func (d *tcpDir) keepAliveBase(x int64) bool {
+	if d.rings&ringKeepAlive == 0 {
+		return false
+	}
+	d.rings &^= ringKeepAlive
+	return x == d.next+1
 }
 
 // recentN is the duplicate ring's next entry.
@@ -391,6 +410,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		d.lastRaw = t.Seq
 		d.lastAbs = 1 << 32
 		d.next = d.lastAbs + seqLen
+		if seqLen == 0 && t.Flags&decode.TCPRst == 0 {
+			d.rings |= ringKeepAlive
+		}
 		e.pushTop(a, d, gi, ns)
 		return
 	}
@@ -408,6 +430,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if seqLen <= 1 && s == d.next-1 && t.Flags&(decode.TCPSyn|decode.TCPFin) == 0 {
 		return
 	}
+	if s > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(s) {
+		d.next = s // the first segment was a keep-alive: nothing missed
+	}
 	if s > d.next {
 		a.c().HoleEvents++
 		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
@@ -420,6 +445,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		e.tcpResend(a, d, peer, p, s, min(end, d.next), gi, ns)
 	}
 	if end >= d.next {
+		if end > d.next {
+			d.rings &^= ringKeepAlive
+		}
 		d.next = end
 		e.pushTop(a, d, gi, ns)
 	}
@@ -612,6 +640,9 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	if ack > base && !e.plausibleAhead(a, d, acker, base, ack, gi) {
 		a.c().ImplausibleAcks++
 		return
+	}
+	if ack > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(ack) {
+		d.next = ack // the first segment was a keep-alive: nothing missed
 	}
 	if !d.is(bitAckSeen) || ack > d.acked {
 		d.acked = ack
