@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/simulate"
 	"github.com/gopacket/gopacket"
@@ -255,5 +256,90 @@ func TestIssue15KeepAliveFirst(t *testing.T) {
 		if fl.CaptureLostBytes != 0 || fl.UnknownBytes != 0 || fl.HoleEvents != 0 {
 			t.Errorf("%s frames %d -> %d: capture lost %d bytes, unknown %d, %d holes; want none", tc.name, tc.first, tc.later, fl.CaptureLostBytes, fl.UnknownBytes, fl.HoleEvents)
 		}
+	}
+}
+
+// runDamaged is run for a capture damaged at its end: it accounts the
+// frames up to the damage (gapan report --keep-going).
+func runDamaged(t *testing.T, path string) *loss.Summary {
+	t.Helper()
+	s, err := join.Open([]string{path}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := loss.NewEngine(loss.Config{KeepFlows: true})
+	for {
+		f, err := s.Next()
+		if err != nil {
+			break
+		}
+		e.Add(f)
+	}
+	return e.Finish(s.Files())
+}
+
+// Error 9: suricata-http-mime-truncated.pcap, server port 80: the client
+// closes its window, the server sends one-byte zero-window probes (frame
+// 399) that the client does not accept (frame 400 acknowledges below
+// it), and once the window opens (frame 401) sends the probe's byte again
+// with the data after it (frame 402). Nothing was lost.
+func TestIssue15ZeroWindowProbeResent(t *testing.T) {
+	path := corpusPath("suricata-http-mime-truncated.pcap")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Walk the server's data: count probes re-sent with data, and
+	// segments that repeat anything else already seen.
+	var highest, probeSeq uint32
+	var started, probe, clientZero bool
+	var resentProbes, repeats int
+	for n := 1; ; n++ {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break // the capture is cut short at frame 2697
+		}
+		tcp := tcpOf(gopacket.NewPacket(data, r.LinkType(), gopacket.Default))
+		if tcp == nil || tcp.SYN {
+			continue
+		}
+		if tcp.DstPort == 80 {
+			clientZero = tcp.Window == 0
+			continue
+		}
+		if tcp.SrcPort != 80 || len(tcp.Payload) == 0 {
+			continue
+		}
+		seq, end := tcp.Seq, tcp.Seq+uint32(len(tcp.Payload))
+		switch {
+		case !started || int32(seq-highest) >= 0:
+		case probe && seq == probeSeq && int32(end-highest) > 0:
+			resentProbes++
+			if n == 402 && seq != highest-1 {
+				t.Fatal("frame 402 does not resend the probe's byte")
+			}
+		case len(tcp.Payload) == 1 && clientZero:
+			// a probe repeated while the window is still closed
+		default:
+			repeats++
+		}
+		if !started || int32(end-highest) > 0 {
+			probe, probeSeq = len(tcp.Payload) == 1 && clientZero, seq
+			highest, started = end, true
+		}
+	}
+	if resentProbes != 5 {
+		t.Fatalf("%d probes re-sent with data; the issue counts 5", resentProbes)
+	}
+	fl := flowWithPort(t, runDamaged(t, path), "", 80)
+	if got := fl.DownstreamLostSegments + fl.SpuriousRetransmissions; got != uint64(repeats) || fl.Retransmission != uint64(repeats) {
+		t.Errorf("downstream %d, spurious %d, retransmissions %d; the server repeated %d segments other than probes",
+			fl.DownstreamLostSegments, fl.SpuriousRetransmissions, fl.Retransmission, repeats)
 	}
 }

@@ -84,7 +84,8 @@ type tcpDir struct {
 	// into tops so far (topN), bits 3-4 the next entry of the
 	// duplicate ring; bit 5 (ringKeepAlive) says the direction's sequence
 	// base comes from a segment without data that may have been a
-	// keep-alive (one below the sender's next sequence number).
+	// keep-alive (one below the sender's next sequence number); bit 6
+	// (ringProbe) that the last advancing segment was a zero-window probe.
 	rings    uint8
 	ws       uint8 // the SYN's window scale shift count
 	bits     dirBits
@@ -146,6 +147,13 @@ func (d *tcpDir) incTopN() {
 // first segment was a segment without data, possibly a keep-alive: the
 // sender's next sequence number may be one above what it showed.
 const ringKeepAlive = 1 << 5
+
+// ringProbe is the bit of tcpDir.rings that says the segment that last
+// advanced the highest sequence number was a zero-window probe: one byte
+// sent while the peer advertised a zero window, which the receiver
+// usually drops and the sender sends again with the data that follows
+// once the window opens.
+const ringProbe = 1 << 6
 
 // keepAliveBase reports whether the direction's base may be a keep-alive's
 // and x, the start of a segment or an acknowledgement, is one above it:
@@ -446,7 +454,10 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if end >= d.next {
 		if end > d.next {
-			d.rings &^= ringKeepAlive
+			d.rings &^= ringKeepAlive | ringProbe
+			if payLen == 1 && seqLen == 1 && peer.is(bitWindow0) {
+				d.rings |= ringProbe
+			}
 		}
 		d.next = end
 		e.pushTop(a, d, gi, ns)
@@ -601,7 +612,11 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		// fills a hole is one repacketized retransmission: the seen bytes
 		// it repeats are how the sender cut it, not another loss.)
 		zeroWindowProbe := peer.is(bitWindow0) && end-s <= 1
-		if !zeroWindowProbe {
+		// The byte of the last zero-window probe, sent again with the
+		// data after it once the window opened: the receiver had dropped
+		// the probe, nothing was lost.
+		probeResent := d.rings&ringProbe != 0 && s == d.next-1 && covered == 1
+		if !zeroWindowProbe && !probeResent {
 			isRetx = true
 			if d.is(bitAckSeen) && end <= d.acked {
 				a.c().SpuriousRetransmissions++
