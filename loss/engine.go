@@ -139,6 +139,9 @@ type acct struct {
 type acctExtra struct {
 	Counters
 	rtp   *[2]rtpDir // out of line: most flows are not UDP
+	// tails are, per TCP direction, the latest run of data acknowledged
+	// beyond the highest sequence number seen (nil until there is one).
+	tails *[2]ackTail
 	isRTP bool
 }
 
