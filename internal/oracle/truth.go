@@ -37,6 +37,8 @@ type Flow struct {
 	// Frames counts the flow's surviving frames, Deleted its deleted
 	// frames: the true loss that gapan's est_lost estimates.
 	Frames, Deleted uint64
+	// DeletedFrames lists the original numbers of the deleted frames.
+	DeletedFrames []uint64
 	// Exact says that the flow is one flow of the original capture minus
 	// the deleted frames: the deletions neither merged two flows of the
 	// original (a deleted SYN) nor split one (an idle gap they opened).
@@ -200,10 +202,14 @@ func (c *Capture) Compute(deleted map[uint64]bool) *Truth {
 				t.Vanished = append(t.Vanished, v)
 			}
 			v.Deleted++
-		case lastDmg[o] >= 0:
-			flows[lastDmg[o]].Deleted++
+			v.DeletedFrames = append(v.DeletedFrames, fr[i].num)
 		default:
-			flows[firstDmg[o]].Deleted++
+			d := firstDmg[o]
+			if lastDmg[o] >= 0 {
+				d = lastDmg[o]
+			}
+			flows[d].Deleted++
+			flows[d].DeletedFrames = append(flows[d].DeletedFrames, fr[i].num)
 		}
 	}
 
