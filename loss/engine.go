@@ -232,10 +232,6 @@ func NewEngine(cfg Config) *Engine {
 	return e
 }
 
-// hasGap reports whether a recorded gap lies after global frame lo and up
-// to and including hi.
-func (e *Engine) hasGap(lo, hi uint64) bool { return e.exp.hasGap(lo, hi) }
-
 // Add accounts one joined frame. Frames must come in stream order.
 func (e *Engine) Add(f *join.Frame) *FrameInfo {
 	p := &e.pkt

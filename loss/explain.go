@@ -25,7 +25,8 @@ type piece struct {
 // recGap is a recorded gap with the capacity it has left for explaining.
 type recGap struct {
 	frame uint64 // global frame index of the frame after the gap
-	left  uint64
+	lost  uint64 // frames lost in the gap
+	left  uint64 // of them, not yet assigned to a piece
 }
 
 // explainer assigns the frames of recorded gaps to capture-loss pieces,
@@ -46,7 +47,7 @@ func (x *explainer) addGap(frame, lost uint64) {
 	}
 	// The sentinel's slot becomes the new gap's, which has capacity, so
 	// exhausted gaps that pointed at the sentinel now lead to it.
-	x.gaps = append(x.gaps, recGap{frame: frame, left: lost})
+	x.gaps = append(x.gaps, recGap{frame: frame, lost: lost, left: lost})
 	x.nextCap = append(x.nextCap, int32(len(x.gaps)))
 }
 
@@ -78,10 +79,13 @@ func (x *explainer) left(at uint64) float64 {
 	return 0
 }
 
-// hasGap reports whether a recorded gap lies in (lo, hi].
-func (x *explainer) hasGap(lo, hi uint64) bool {
-	i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > lo })
-	return i < len(x.gaps) && x.gaps[i].frame <= hi
+// lostIn returns the frames lost in the recorded gaps in (lo, hi].
+func (x *explainer) lostIn(lo, hi uint64) uint64 {
+	var n uint64
+	for i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > lo }); i < len(x.gaps) && x.gaps[i].frame <= hi; i++ {
+		n += x.gaps[i].lost
+	}
+	return n
 }
 
 func (x *explainer) find(i int32) int32 {

@@ -207,6 +207,7 @@ func oracle(tr *synth.Truth, deleted map[int]bool, flows int) []expect {
 		present                 coverage
 		maxAck, highest         uint32
 		lastSrv                 int // bracket start: the 4th-last kept server frame that advanced the highest sequence number
+		lastTop                 int // the last kept server frame that advanced the highest sequence number
 		tops                    []int
 		holes                   []hole
 		retxPresent, origAbsent map[uint32]bool
@@ -214,6 +215,7 @@ func oracle(tr *synth.Truth, deleted map[int]bool, flows int) []expect {
 	st := make([]seen, flows)
 	for i := range st {
 		st[i].lastSrv = -1
+		st[i].lastTop = -1
 		st[i].highest = 1
 	}
 	for i, f := range tr.Frames {
@@ -230,17 +232,27 @@ func oracle(tr *synth.Truth, deleted map[int]bool, flows int) []expect {
 		case synth.KindData, synth.KindRetx:
 			end := f.Seq + uint32(f.Len)
 			if f.Seq > s.highest {
-				s.holes = append(s.holes, hole{lo: s.lastSrv, det: i, start: s.highest, end: f.Seq})
+				// The hole's exact bracket: after the last kept frame
+				// that advanced the highest sequence number, up to this
+				// one. Each deleted frame in it may have carried one
+				// original of the hole.
+				h := hole{start: s.highest, end: f.Seq}
+				for j := s.lastTop + 1; j <= i; j++ {
+					if deleted[j] {
+						h.gapFrames++
+					}
+				}
+				s.holes = append(s.holes, h)
 			}
 			if f.Kind == synth.KindRetx {
-				// Fills part of an earlier hole: upstream or ambiguous.
-				for _, h := range s.holes {
+				// Fills part of an earlier hole: upstream, or ambiguous
+				// while the deleted frames of its bracket last.
+				for k := range s.holes {
+					h := &s.holes[k]
 					if f.Seq >= h.start && end <= h.end {
-						amb := false
-						for j := h.lo + 1; j <= h.det; j++ {
-							if deleted[j] {
-								amb = true
-							}
+						amb := h.gapFrames > 0
+						if amb {
+							h.gapFrames--
 						}
 						if amb {
 							out[f.Flow].ambiguous += uint64(f.Len)
@@ -258,6 +270,7 @@ func oracle(tr *synth.Truth, deleted map[int]bool, flows int) []expect {
 				s.highest = end
 				s.tops = append(s.tops, i)
 				s.lastSrv = s.tops[max(0, len(s.tops)-4)]
+				s.lastTop = i
 			}
 		}
 	}
@@ -291,6 +304,6 @@ func oracle(tr *synth.Truth, deleted map[int]bool, flows int) []expect {
 }
 
 type hole struct {
-	lo, det    int
+	gapFrames  int // deleted frames in the hole's exact bracket not yet taken
 	start, end uint32
 }

@@ -31,15 +31,20 @@ const dupWindowNs = 200_000_000
 type hole struct {
 	start, end int64  // [start, end) in unwrapped sequence numbers
 	lo, hi     uint64 // bracket: after global frame lo, up to and including hi
-	det        uint64 // the frame that revealed the hole: hi before any widening
 	detectNs   int64  // when the hole was discovered
 	charged    int64  // bytes of the hole already counted as capture loss
 	piece      int    // index of the hole's last capture-loss piece in its round
 	round      uint64 // explanation round of that piece (0: none)
-	ipID       uint16 // IP ID of the segment that revealed the hole
-	tsVal      uint32 // TSval of the segment that revealed the hole
-	hasIPID    bool
-	hasTS      bool
+	// gapFrames is what is left of the frames lost in the recorded gaps
+	// of the hole's exact bracket (after the direction's last frame
+	// before the hole, up to the frame that revealed it): each
+	// retransmission filling the hole that one of them may have carried
+	// the original of is ambiguous, and takes one.
+	gapFrames uint64
+	ipID      uint16 // IP ID of the segment that revealed the hole
+	tsVal     uint32 // TSval of the segment that revealed the hole
+	hasIPID   bool
+	hasTS     bool
 }
 
 // segSig identifies a segment for exact-duplicate detection, but for its
@@ -77,11 +82,14 @@ type tcpDir struct {
 	ipIDSeq int8
 	// rings holds the positions of the two rings: bits 0-2 the pushes
 	// into tops so far (topN), bits 3-4 the next entry of the
-	// duplicate ring.
+	// duplicate ring; bit 5 (ringKeepAlive) says the direction's sequence
+	// base comes from a segment without data that may have been a
+	// keep-alive (one below the sender's next sequence number); bit 6
+	// (ringProbe) that the last advancing segment was a zero-window probe.
 	rings    uint8
 	ws       uint8 // the SYN's window scale shift count
 	bits     dirBits
-	lastIPID uint16
+	lastIPID uint16 // latest non-zero IPv4 ID (0: none yet)
 	mss      uint16
 
 	recentSeq [4]uint32 // sequence numbers of the duplicate ring, recent
@@ -107,7 +115,7 @@ const (
 	bitAckFlag                     // this side has sent a segment with the ACK flag
 	bitWSOpt                       // the SYN carried a window scale option
 	bitWindow0                     // the last segment advertised a zero window
-	bitTSO                         // segments larger than an Ethernet MTU: captured on the sending host
+	bitTSO                         // segments larger than an Ethernet MTU with a sender's TTL: captured on the sending host
 	bitBigTops                     // tops are kept in Engine.bigTops
 )
 
@@ -133,6 +141,30 @@ func (d *tcpDir) incTopN() {
 		n = bracketDepth
 	}
 	d.rings = d.rings&^7 | n
+}
+
+// ringKeepAlive is the bit of tcpDir.rings that says the direction's
+// first segment was a segment without data, possibly a keep-alive: the
+// sender's next sequence number may be one above what it showed.
+const ringKeepAlive = 1 << 5
+
+// ringProbe is the bit of tcpDir.rings that says the segment that last
+// advanced the highest sequence number was a zero-window probe: one byte
+// sent while the peer advertised a zero window, which the receiver
+// usually drops and the sender sends again with the data that follows
+// once the window opens.
+const ringProbe = 1 << 6
+
+// keepAliveBase reports whether the direction's base may be a keep-alive's
+// and x, the start of a segment or an acknowledgement, is one above it:
+// then x is the sender's real next sequence number, and nothing was
+// missed. It clears the possibility either way once the base is used.
+func (d *tcpDir) keepAliveBase(x int64) bool {
+	if d.rings&ringKeepAlive == 0 {
+		return false
+	}
+	d.rings &^= ringKeepAlive
+	return x == d.next+1
 }
 
 // recentN is the duplicate ring's next entry.
@@ -200,19 +232,26 @@ func (e *Engine) pushBigTop(a *acct, d *tcpDir, gi uint64) {
 	e.bigTops[d][d.topN()%bracketDepth] = gi
 }
 
-// maxBytesPerNs bounds how fast a sender can have sent data the capture
-// did not see: 12.5 bytes/ns is 100 Gbit/s.
-const maxBytesPerNs = 12.5
-
-// plausibleAhead is how far beyond the highest sequence number seen an
-// acknowledgement (or SACK block) of d may reach at time ns: the acker's
-// largest window plus what a 100 Gbit/s link could have carried since the
-// frame that carried the highest sequence number. The capture may have
-// missed both data and ACKs, so the window alone is no bound; but no
-// sender outruns its link.
-func (d *tcpDir) plausibleAhead(acker *tcpDir, ns int64) int64 {
-	dt := max(ns-d.topNs, 0)
-	return max(int64(acker.winMax), 65535) + 1 + int64(float64(dt)*maxBytesPerNs)
+// plausibleAhead is how far beyond base, the lower of the highest
+// sequence number seen of d and the peer's latest acknowledgement of it,
+// an acknowledgement (or SACK block) sent by acker may reach at global
+// frame gi: what the sender can have sent that the capture did not show.
+// A sender keeps at most the receiver's window in flight beyond what the
+// receiver acknowledged, so one window (the acker's largest, at least
+// 64 KiB); the capture may have missed the acknowledgements that let the
+// sender move on, and the data they acknowledged, but not more of them
+// than the data it did show of the direction, or than the frames the
+// recorded gaps since the direction last advanced can have carried. An
+// acknowledgement beyond all three acknowledges data nobody sent
+// (docs/metrics.md, gopacket-cip.pcap frame 6889).
+func (e *Engine) plausibleAhead(a *acct, d, acker *tcpDir, base, ack int64, gi uint64) bool {
+	win := max(int64(acker.winMax), 65535) + 1
+	shown := max(d.next-1<<32, 0)
+	if ack <= base+win+shown {
+		return true
+	}
+	lost := e.exp.lostIn(e.lastTop(a, d), gi)
+	return ack <= base+win+shown+int64(lost)*int64(d.framePayload())
 }
 
 // bracketStart is the frame after which data beyond the highest sequence
@@ -226,6 +265,21 @@ func (e *Engine) bracketStart(a *acct, d *tcpDir) uint64 {
 	if n < bracketDepth {
 		i = 0
 	}
+	if d.is(bitBigTops) {
+		return e.bigTops[d][i]
+	}
+	return a.firstFrame + uint64(d.tops[i])
+}
+
+// lastTop is the latest frame that advanced the highest sequence number
+// of d, a direction of a (0: none): the last frame of d before data
+// beyond it.
+func (e *Engine) lastTop(a *acct, d *tcpDir) uint64 {
+	n := d.topN()
+	if n == 0 {
+		return 0
+	}
+	i := (n - 1) % bracketDepth
 	if d.is(bitBigTops) {
 		return e.bigTops[d][i]
 	}
@@ -255,6 +309,15 @@ func ceilDiv(a int64, b int) uint64 {
 		b = 1
 	}
 	return uint64((a + int64(b) - 1) / int64(b))
+}
+
+// initialTTL reports whether ttl is one that senders start with (64:
+// Linux, macOS; 128: Windows; 255: network gear; 32: old Windows). A frame
+// with a smaller TTL (or IPv6 hop limit) crossed routers: the capture is
+// not on its sending host, so a frame larger than the MTU is a receiver's
+// GRO merge, not TSO.
+func initialTTL(ttl uint8) bool {
+	return ttl == 64 || ttl == 128 || ttl == 255 || ttl == 32
 }
 
 // tcpSegment accounts one TCP segment sent in direction dir of flow a.
@@ -287,8 +350,11 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	d.recent[d.recentN()] = sig
 	d.incRecentN()
 
-	if p.IPVersion == 4 {
-		if d.is(bitInit) {
+	// An IPv4 ID of 0 says nothing about the sender's counter: Linux
+	// sends 0 with DF set on SYN/ACKs (and on other segments of sockets
+	// that do not count), so it is skipped, not taken as a step.
+	if p.IPVersion == 4 && p.IPID != 0 {
+		if d.lastIPID != 0 { // 0: no ID seen yet
 			delta := uint16(p.IPID) - d.lastIPID
 			if delta > 0 && delta < 64 {
 				if d.ipIDSeq < 16 {
@@ -303,7 +369,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if payLen > int(d.maxPay) {
 		d.maxPay = int32(payLen)
 	}
-	if p.IPLen > 1500 {
+	if p.IPLen > 1500 && initialTTL(p.TTL) {
 		d.set(bitTSO, true)
 	}
 
@@ -352,6 +418,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		d.lastRaw = t.Seq
 		d.lastAbs = 1 << 32
 		d.next = d.lastAbs + seqLen
+		if seqLen == 0 && t.Flags&decode.TCPRst == 0 {
+			d.rings |= ringKeepAlive
+		}
 		e.pushTop(a, d, gi, ns)
 		return
 	}
@@ -369,10 +438,14 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if seqLen <= 1 && s == d.next-1 && t.Flags&(decode.TCPSyn|decode.TCPFin) == 0 {
 		return
 	}
+	if s > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(s) {
+		d.next = s // the first segment was a keep-alive: nothing missed
+	}
 	if s > d.next {
 		a.c().HoleEvents++
-		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns,
-			ipID: uint16(p.IPID), hasIPID: p.IPVersion == 4 && d.ipIDSeq > 0,
+		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+			gapFrames: e.exp.lostIn(e.lastTop(a, d), gi),
+			ipID:      uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
 		d.next = s
 	}
@@ -380,6 +453,12 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		e.tcpResend(a, d, peer, p, s, min(end, d.next), gi, ns)
 	}
 	if end >= d.next {
+		if end > d.next {
+			d.rings &^= ringKeepAlive | ringProbe
+			if payLen == 1 && seqLen == 1 && peer.is(bitWindow0) {
+				d.rings |= ringProbe
+			}
+		}
 		d.next = end
 		e.pushTop(a, d, gi, ns)
 	}
@@ -476,7 +555,7 @@ func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 // the segment that revealed the hole means a retransmission; older means
 // the original arriving late. Without evidence, timing decides.
 func isRetransmission(h *hole, p *decode.Packet, d *tcpDir, ns int64) bool {
-	if h.hasIPID && p.IPVersion == 4 && d.ipIDSeq > 0 {
+	if h.hasIPID && p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0 {
 		delta := uint16(p.IPID) - h.ipID
 		if delta != 0 {
 			return delta < 0x8000
@@ -507,7 +586,10 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		covered -= n
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
-			if d.is(bitTSO) || e.hasGap(h.lo, h.det) {
+			if d.is(bitTSO) || h.gapFrames > 0 {
+				if h.gapFrames > 0 {
+					h.gapFrames--
+				}
 				a.c().AmbiguousSegments++
 				a.c().AmbiguousBytes += uint64(n)
 			} else {
@@ -530,7 +612,11 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		// fills a hole is one repacketized retransmission: the seen bytes
 		// it repeats are how the sender cut it, not another loss.)
 		zeroWindowProbe := peer.is(bitWindow0) && end-s <= 1
-		if !zeroWindowProbe {
+		// The byte of the last zero-window probe, sent again with the
+		// data after it once the window opened: the receiver had dropped
+		// the probe, nothing was lost.
+		probeResent := d.rings&ringProbe != 0 && s == d.next-1 && covered == 1
+		if !zeroWindowProbe && !probeResent {
 			isRetx = true
 			if d.is(bitAckSeen) && end <= d.acked {
 				a.c().SpuriousRetransmissions++
@@ -566,10 +652,12 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	if d.is(bitAckSeen) && d.acked < base {
 		base = d.acked
 	}
-	ahead := d.plausibleAhead(acker, ns)
-	if ack > base+ahead {
+	if ack > base && !e.plausibleAhead(a, d, acker, base, ack, gi) {
 		a.c().ImplausibleAcks++
 		return
+	}
+	if ack > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(ack) {
+		d.next = ack // the first segment was a keep-alive: nothing missed
 	}
 	if !d.is(bitAckSeen) || ack > d.acked {
 		d.acked = ack
@@ -581,7 +669,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	}
 	for i := 0; i < int(t.SACKCount) && i < len(t.SACK); i++ {
 		l, r := d.abs(t.SACK[i].Left), d.abs(t.SACK[i].Right)
-		if r <= l || r <= d.acked || r > base+ahead || d.next-l > maxSeqJump {
+		if r <= l || r <= d.acked || d.next-l > maxSeqJump || r > base && !e.plausibleAhead(a, d, acker, base, r, gi) {
 			continue // D-SACK, stale or nonsense
 		}
 		e.received(a, d, l, r, gi, ns)
@@ -626,7 +714,8 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 		a.c().AckLostEvents++
 		if l > d.next {
 			a.c().HoleEvents++
-			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, det: gi, detectNs: ns})
+			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+				gapFrames: e.exp.lostIn(e.lastTop(a, d), gi)})
 			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d)}, gi)
 		} else {
 			e.captureLost(a, d, d.next, r, &hole{lo: e.bracketStart(a, d)}, gi)

@@ -1,0 +1,345 @@
+package loss_test
+
+// Regression tests for the attribution errors of issue 15, each on the
+// corpus frames the issue names. Expected figures come from the frames
+// themselves (read with gopacket's layers) or from the frames that
+// simulate deleted, never from the engine's own output.
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/simulate"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+func corpusPath(name string) string { return filepath.Join("..", "testdata", "corpus", name) }
+
+// frames returns every frame of a pcap decoded by gopacket, indexed by
+// Wireshark's frame number (frames[0] is nil).
+func frames(t *testing.T, path string) []gopacket.Packet {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []gopacket.Packet{nil}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
+		p.Metadata().CaptureInfo = ci
+		out = append(out, p)
+	}
+	return out
+}
+
+func tcpOf(p gopacket.Packet) *layers.TCP {
+	if l, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+		return l
+	}
+	return nil
+}
+
+func ip4Of(p gopacket.Packet) *layers.IPv4 {
+	if l, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		return l
+	}
+	return nil
+}
+
+// simulated deletes the frames of model from a corpus capture and
+// returns the thinned capture (with its ground-truth sidecar).
+func simulated(t *testing.T, name, model string, seed uint64) string {
+	t.Helper()
+	m, err := simulate.ParseModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sim.pcap")
+	if _, err := simulate.Run(simulate.Config{Input: corpusPath(name), Output: out, Model: m, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// flowWithPort returns the flow with an endpoint on TCP/UDP port port
+// (and, when ip is not empty, that address).
+func flowWithPort(t *testing.T, sum *loss.Summary, ip string, port uint16) *loss.Flow {
+	t.Helper()
+	for _, f := range sum.List {
+		if (f.SrcPort == port && (ip == "" || f.SrcIP == ip)) || (f.DstPort == port && (ip == "" || f.DstIP == ip)) {
+			return f
+		}
+	}
+	t.Fatalf("no flow with %s port %d", ip, port)
+	return nil
+}
+
+// Error 1: frame 6889 of gopacket-cip.pcap acknowledges 357,918,410 bytes
+// beyond the server's ISN (SYN/ACK frame 4163) although the server never
+// sent a byte of data: no capture loss, and the ACK is implausible.
+func TestIssue15ImplausibleAck(t *testing.T) {
+	path := corpusPath("gopacket-cip.pcap")
+	fr := frames(t, path)
+	synAck, ack := tcpOf(fr[4163]), tcpOf(fr[6889])
+	if synAck == nil || ack == nil || !synAck.SYN || !synAck.ACK || synAck.DstPort != 1054 || ack.SrcPort != 1054 {
+		t.Fatal("frames 4163 and 6889 are not the SYN/ACK and the ACK of the client at port 1054")
+	}
+	if claim := ack.Ack - synAck.Seq - 1; claim != 357_918_410 {
+		t.Fatalf("frame 6889 acknowledges %d bytes, the issue says 357,918,410", claim)
+	}
+	var served int
+	for _, p := range fr[1:] {
+		if tcp := tcpOf(p); tcp != nil && tcp.SrcPort == 80 && tcp.DstPort == 1054 {
+			served += len(tcp.Payload)
+		}
+	}
+	if served != 0 {
+		t.Fatalf("the server sent %d bytes of data; the premise is that it sent none", served)
+	}
+	sum := run(t, path, false)
+	fl := flowWithPort(t, sum, "10.200.1.18", 1054)
+	if fl.CaptureLostBytes != 0 || fl.CaptureLostSegments != 0 || fl.UnknownBytes != 0 {
+		t.Errorf("capture lost %d bytes (%d segments), unknown %d; the server sent nothing", fl.CaptureLostBytes, fl.CaptureLostSegments, fl.UnknownBytes)
+	}
+	if fl.ImplausibleAcks == 0 {
+		t.Error("implausible_acks 0; frame 6889's acknowledgement is implausible")
+	}
+}
+
+// Error 3: in tls-subjectaltname.pcap the server of stream 19 answers
+// with a SYN/ACK of IP ID 0 (frame 409, DF set, as Linux does); its data
+// segments count up from 0xc0b7. Frame 589 reveals a hole; the segments
+// that fill it later carry older IDs than frame 589: originals arriving
+// late, not retransmissions. Deleting frame 409 must change nothing.
+func TestIssue15IPIDZero(t *testing.T) {
+	path := corpusPath("tls-subjectaltname.pcap")
+	fr := frames(t, path)
+	synAck, rev := tcpOf(fr[409]), tcpOf(fr[589])
+	if synAck == nil || !synAck.SYN || !synAck.ACK || ip4Of(fr[409]).Id != 0 || ip4Of(fr[409]).Flags&layers.IPv4DontFragment == 0 {
+		t.Fatal("frame 409 is not a SYN/ACK with IP ID 0 and DF")
+	}
+	client := uint16(synAck.DstPort)
+	revID := ip4Of(fr[589]).Id
+	// The late originals: segments of the server after frame 589 below
+	// its sequence number, with an older IP ID.
+	var late int
+	for n := 590; n < len(fr); n++ {
+		tcp := tcpOf(fr[n])
+		if tcp == nil || tcp.SrcPort != synAck.SrcPort || tcp.DstPort != synAck.DstPort || len(tcp.Payload) == 0 {
+			continue
+		}
+		if int32(tcp.Seq-rev.Seq) < 0 && int16(ip4Of(fr[n]).Id-revID) < 0 {
+			late++
+		}
+	}
+	if late < 6 {
+		t.Fatalf("%d late originals after frame 589; the issue names 6 in frames 612-628 alone", late)
+	}
+	for _, p := range []string{path, simulated(t, "tls-subjectaltname.pcap", "list:409", 1)} {
+		fl := flowWithPort(t, run(t, p, false), "", client)
+		if fl.UpstreamLostSegments != 0 || fl.AmbiguousSegments != 0 || fl.Reordered != uint64(late) {
+			t.Errorf("%s: upstream %d ambiguous %d reordered %d; want 0, 0, %d", filepath.Base(p), fl.UpstreamLostSegments, fl.AmbiguousSegments, fl.Reordered, late)
+		}
+	}
+}
+
+type flowKey struct {
+	src, dst         string
+	srcPort, dstPort uint16
+}
+
+func keyOf(f *loss.Flow) flowKey { return flowKey{f.SrcIP, f.DstIP, f.SrcPort, f.DstPort} }
+
+// Error 2: deleting one pure ACK (frame 1228 or 1261 of
+// tls-subjectaltname.pcap) cannot have hidden the original of any data
+// segment, so the fates of the capture's own upstream loss must not
+// change: the only recorded gap lies outside every hole's bracket (for
+// the hole revealed at frame 1244, (1243, 1244]).
+func TestIssue15AmbiguityBracket(t *testing.T) {
+	name := "tls-subjectaltname.pcap"
+	fr := frames(t, corpusPath(name))
+	base := map[flowKey]*loss.Flow{}
+	for _, f := range run(t, corpusPath(name), false).List {
+		base[keyOf(f)] = f
+	}
+	for _, n := range []int{1228, 1261} {
+		if tcp := tcpOf(fr[n]); tcp == nil || len(tcp.Payload) != 0 || tcp.SYN || tcp.FIN {
+			t.Fatalf("frame %d is not a pure ACK", n)
+		}
+		sum := run(t, simulated(t, name, "list:"+strconv.Itoa(n), 1), false)
+		for _, f := range sum.List {
+			b := base[keyOf(f)]
+			if b == nil {
+				t.Fatalf("list:%d: flow %v is not in the original capture", n, keyOf(f))
+			}
+			if f.UpstreamLostSegments != b.UpstreamLostSegments || f.AmbiguousSegments != b.AmbiguousSegments || f.UpstreamLostBytes != b.UpstreamLostBytes {
+				t.Errorf("list:%d: flow %v upstream %d ambiguous %d; without the deletion %d, %d",
+					n, keyOf(f), f.UpstreamLostSegments, f.AmbiguousSegments, b.UpstreamLostSegments, b.AmbiguousSegments)
+			}
+		}
+	}
+}
+
+// Error 7: in ndpi-ultrasurf-vlan.pcap the frames of 65.49.68.25 arrive
+// with TTL 55 and up to 2,628 IP bytes (frame 2): GRO merges at the
+// receiving host, after routers, not TSO on the sender. With no frame lost
+// by the capture nothing can be ambiguous.
+func TestIssue15GRONotTSO(t *testing.T) {
+	path := corpusPath("ndpi-ultrasurf-vlan.pcap")
+	fr := frames(t, path)
+	ip := ip4Of(fr[2])
+	if ip == nil || ip.SrcIP.String() != "65.49.68.25" || ip.TTL != 55 || ip.Length <= 1500 {
+		t.Fatal("frame 2 is not a large frame from 65.49.68.25 with TTL 55")
+	}
+	sum := run(t, path, false)
+	if sum.FramesLost != 0 {
+		t.Fatalf("the capture lost %d frames; the premise is none", sum.FramesLost)
+	}
+	fl := flowWithPort(t, sum, "65.49.68.25", uint16(tcpOf(fr[2]).SrcPort))
+	if fl.AmbiguousSegments != 0 || fl.UpstreamLostSegments == 0 {
+		t.Errorf("ambiguous %d, upstream %d; with no capture loss every hole filled by a retransmission is upstream loss", fl.AmbiguousSegments, fl.UpstreamLostSegments)
+	}
+}
+
+// Error 8: a keep-alive (no data, sequence number one below the sender's
+// next) as a direction's first captured segment. The later frame either
+// acknowledges one above it or carries data from one above it: the
+// sender's next sequence number, not a missed byte.
+func TestIssue15KeepAliveFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		first, later int
+	}{
+		{"ndpi-tumblr-ipv6.pcap", 2, 429},
+		{"ndpi-tumblr-ipv6.pcap", 32, 37}, {"ndpi-tumblr-ipv6.pcap", 378, 387},
+		{"ndpi-wechat.pcap", 41, 43}, {"ndpi-wechat.pcap", 303, 304},
+	} {
+		path := corpusPath(tc.name)
+		fr := frames(t, path)
+		ka, later := tcpOf(fr[tc.first]), tcpOf(fr[tc.later])
+		if ka == nil || later == nil || len(ka.Payload) != 0 || ka.SYN || ka.FIN || ka.RST {
+			t.Fatalf("%s frame %d is not a segment without data", tc.name, tc.first)
+		}
+		// The keep-alive's sender is not seen before it.
+		for n := 1; n < tc.first; n++ {
+			if p := tcpOf(fr[n]); p != nil && p.SrcPort == ka.SrcPort && p.DstPort == ka.DstPort {
+				t.Fatalf("%s: frame %d is not the direction's first", tc.name, tc.first)
+			}
+		}
+		next := later.Ack
+		if later.SrcPort == ka.SrcPort {
+			next = later.Seq
+		}
+		if next != ka.Seq+1 {
+			t.Fatalf("%s: frame %d shows %d as the next sequence number after frame %d's %d", tc.name, tc.later, next, tc.first, ka.Seq)
+		}
+		fl := flowWithPort(t, run(t, path, false), "", uint16(ka.SrcPort))
+		if fl.CaptureLostBytes != 0 || fl.UnknownBytes != 0 || fl.HoleEvents != 0 {
+			t.Errorf("%s frames %d -> %d: capture lost %d bytes, unknown %d, %d holes; want none", tc.name, tc.first, tc.later, fl.CaptureLostBytes, fl.UnknownBytes, fl.HoleEvents)
+		}
+	}
+}
+
+// runDamaged is run for a capture damaged at its end: it accounts the
+// frames up to the damage (gapan report --keep-going).
+func runDamaged(t *testing.T, path string) *loss.Summary {
+	t.Helper()
+	s, err := join.Open([]string{path}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := loss.NewEngine(loss.Config{KeepFlows: true})
+	for {
+		f, err := s.Next()
+		if err != nil {
+			break
+		}
+		e.Add(f)
+	}
+	return e.Finish(s.Files())
+}
+
+// Error 9: suricata-http-mime-truncated.pcap, server port 80: the client
+// closes its window, the server sends one-byte zero-window probes (frame
+// 399) that the client does not accept (frame 400 acknowledges below
+// it), and once the window opens (frame 401) sends the probe's byte again
+// with the data after it (frame 402). Nothing was lost.
+func TestIssue15ZeroWindowProbeResent(t *testing.T) {
+	path := corpusPath("suricata-http-mime-truncated.pcap")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Walk the server's data: count probes re-sent with data, and
+	// segments that repeat anything else already seen.
+	var highest, probeSeq uint32
+	var started, probe, clientZero bool
+	var resentProbes, repeats int
+	for n := 1; ; n++ {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			break // the capture is cut short at frame 2697
+		}
+		tcp := tcpOf(gopacket.NewPacket(data, r.LinkType(), gopacket.Default))
+		if tcp == nil || tcp.SYN {
+			continue
+		}
+		if tcp.DstPort == 80 {
+			clientZero = tcp.Window == 0
+			continue
+		}
+		if tcp.SrcPort != 80 || len(tcp.Payload) == 0 {
+			continue
+		}
+		seq, end := tcp.Seq, tcp.Seq+uint32(len(tcp.Payload))
+		switch {
+		case !started || int32(seq-highest) >= 0:
+		case probe && seq == probeSeq && int32(end-highest) > 0:
+			resentProbes++
+			if n == 402 && seq != highest-1 {
+				t.Fatal("frame 402 does not resend the probe's byte")
+			}
+		case len(tcp.Payload) == 1 && clientZero:
+			// a probe repeated while the window is still closed
+		default:
+			repeats++
+		}
+		if !started || int32(end-highest) > 0 {
+			probe, probeSeq = len(tcp.Payload) == 1 && clientZero, seq
+			highest, started = end, true
+		}
+	}
+	if resentProbes != 5 {
+		t.Fatalf("%d probes re-sent with data; the issue counts 5", resentProbes)
+	}
+	fl := flowWithPort(t, runDamaged(t, path), "", 80)
+	if got := fl.DownstreamLostSegments + fl.SpuriousRetransmissions; got != uint64(repeats) || fl.Retransmission != uint64(repeats) {
+		t.Errorf("downstream %d, spurious %d, retransmissions %d; the server repeated %d segments other than probes",
+			fl.DownstreamLostSegments, fl.SpuriousRetransmissions, fl.Retransmission, repeats)
+	}
+}
