@@ -43,8 +43,8 @@ type hole struct {
 	gapFrames uint64
 	ipID      uint16 // IP ID of the segment that revealed the hole
 	tsVal     uint32 // TSval of the segment that revealed the hole
-	hasIPID    bool
-	hasTS      bool
+	hasIPID   bool
+	hasTS     bool
 	// acked marks data acknowledged before the capture saw it (beyond
 	// the highest sequence number seen): capture loss, unless the data
 	// still arrives as the original (a mirror port that delivers the two
