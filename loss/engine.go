@@ -213,6 +213,10 @@ type Engine struct {
 	ackTSecr uint32
 	ackHasTS bool
 
+	// finished is set once Finish has begun; tailLost holds the tail gaps.
+	finished bool
+	tailLost uint64
+
 	secCur int64
 	secIdx int
 	tl     []Second
@@ -354,7 +358,12 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 	fl, dir := e.tbl.LookupKey(p, &k.Key, k.FromA, k.Hash, f.TimestampNs)
 	a := fl.State.a
 	if a == nil {
-		a = &acct{firstFrame: gi, g0: e.gapN, l0: e.lostN}
+		// The gap just before the flow's first frame may hold its first
+		// frames: it counts as during the flow.
+		a = &acct{firstFrame: gi, g0: e.gapN, l0: e.lostN - f.GapBefore}
+		if f.GapBefore > 0 {
+			a.g0--
+		}
 		fl.State.a = a
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
@@ -522,6 +531,16 @@ func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 		c = a.x.Counters
 	}
 	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt-a.l0
+	// So may the gap just after its last frame, or the tail.
+	if last := fl.State.lastFrame; last == e.gi && e.finished {
+		if e.tailLost > 0 {
+			c.GapsDuring++
+			c.FramesLostDuring += e.tailLost
+		}
+	} else if n := e.exp.lostIn(last, last+1); n > 0 {
+		c.GapsDuring++
+		c.FramesLostDuring += n
+	}
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
@@ -551,8 +570,10 @@ func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 // Finish ends every flow, shares out the tail gaps, explains what is left
 // and returns the summary. files are the join's files (for the tails).
 func (e *Engine) Finish(files []join.FileInfo) *Summary {
+	e.finished = true
 	for i := range files {
 		if t := files[i].TailTotal(); t > 0 {
+			e.tailLost += t
 			e.lostN += t
 			e.est.tail(float64(t))
 			if len(e.tl) > 0 {
