@@ -434,7 +434,10 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
 		// side that is not a SYN/ACK answers nothing the peer sent (a
 		// stray or challenge ACK, RFC 5961): it must not count as loss.
-		if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) {
+		// A recorded gap since the SYN may hold the SYN/ACK and the
+		// peer's ACK: then the ACK is taken.
+		if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) ||
+			e.exp.lostIn(e.lastTop(a, peer), gi) > 0 {
 			e.tcpAck(a, peer, d, p, gi, ns)
 		} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
 			a.c().ImplausibleAcks++
@@ -473,7 +476,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		d.lastRaw = t.Seq
 		d.lastAbs = 1 << 32
 		d.next = d.lastAbs + seqLen
-		if seqLen == 0 && t.Flags&decode.TCPRst == 0 {
+		// Not after the peer's SYN: then the segment completes (or
+		// follows) the handshake and its sequence number is the next.
+		if seqLen == 0 && t.Flags&decode.TCPRst == 0 && !peer.is(bitSynSeen) {
 			d.rings |= ringKeepAlive
 		}
 		e.pushTop(a, d, gi)
