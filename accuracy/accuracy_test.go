@@ -553,46 +553,100 @@ func describe(g *loss.Flow) string {
 	return fmt.Sprintf("gapan has %s %s:%d -> %s:%d", g.Proto, g.SrcIP, g.SrcPort, g.DstIP, g.DstPort)
 }
 
-// renderTable renders the rows as the Markdown table of docs/accuracy.md.
+// merge adds o's figures to r (for the totals per model).
+func (r *row) merge(o *row) {
+	r.deleted += o.deleted
+	r.tcpChecked += o.tcpChecked
+	r.unverifiable += o.unverifiable
+	r.oracleCap += o.oracleCap
+	r.gapanCap += o.gapanCap
+	r.capWrong += o.capWrong
+	r.falseCap += o.falseCap
+	r.unexplGrowth += o.unexplGrowth
+	r.capDel += o.capDel
+	r.explainedNS += o.explainedNS
+	r.flips += o.flips
+	r.flipN += o.flipN
+	r.segOracle += o.segOracle
+	r.segGapan += o.segGapan
+	r.rtpDetectable += o.rtpDetectable
+	r.rtpGapan += o.rtpGapan
+	r.estAbs += o.estAbs
+	r.estN += o.estN
+	r.estWorst = max(r.estWorst, o.estWorst)
+	r.lostDuringLow += o.lostDuringLow
+	r.vanished += o.vanished
+	for k, n := range o.fail {
+		for range n {
+			r.failed(k)
+		}
+	}
+}
+
+const tableHead = " deleted | TCP flows | capture-lost bytes: oracle / gapan | flows wrong | false capture-loss flows | deleted bytes explained (sidecar) | bytes explained without sidecar | fate flips / flows checked | segments: oracle / gapan | RTP seen missing: oracle / gapan | est_lost MAE / worst | flows with frames_lost_during < loss | frames of vanished flows | failing assertions |\n"
+
+// cells renders r's figures as table cells.
+func (r *row) cells() string {
+	explained := "–"
+	if r.capDel > 0 {
+		explained = fmt.Sprintf("%.1f %%", 100*float64(r.capDel-r.unexplGrowth)/float64(r.capDel))
+	}
+	est := "–"
+	if r.estN > 0 {
+		est = fmt.Sprintf("%.2f / %.1f", r.estAbs/float64(r.estN), r.estWorst)
+	}
+	var kinds []string
+	for k, n := range r.fail {
+		kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(kinds)
+	fails := strings.Join(kinds, ", ")
+	if fails == "" {
+		fails = "none"
+	}
+	unver := ""
+	if r.unverifiable > 0 {
+		unver = fmt.Sprintf(" (+%d unverifiable)", r.unverifiable)
+	}
+	return fmt.Sprintf(" %d | %d%s | %d / %d | %d | %d | %s | %d | %d / %d | %d / %d | %d / %d | %s | %d | %d | %s |\n",
+		r.deleted, r.tcpChecked, unver, r.oracleCap, r.gapanCap, r.capWrong, r.falseCap,
+		explained, r.explainedNS, r.flips, r.flipN, r.segOracle, r.segGapan,
+		r.rtpDetectable, r.rtpGapan, est, r.lostDuringLow, r.vanished, fails)
+}
+
+// renderTable renders the rows as the Markdown tables of docs/accuracy.md:
+// totals per model, then every capture.
 func renderTable(rows []*row) string {
 	var b strings.Builder
-	b.WriteString("| capture | model | deleted | TCP flows | capture-lost bytes: oracle / gapan | flows wrong | false capture-loss flows | deleted bytes explained (sidecar) | bytes explained without sidecar | fate flips / flows checked | segments: oracle / gapan | RTP seen missing: oracle / gapan | est_lost MAE / worst | frames of vanished flows | failing assertions |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	totals := make([]row, len(models))
 	var skipped []string
 	for _, r := range rows {
 		if r.note != "" {
 			skipped = append(skipped, fmt.Sprintf("%s (%s)", r.capture, r.note))
 			continue
 		}
+		for i, m := range models {
+			if m.name == r.model {
+				totals[i].merge(r)
+			}
+		}
+	}
+	b.WriteString("| model |" + tableHead)
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for i, m := range models {
+		b.WriteString("| " + m.name + " |" + totals[i].cells())
+	}
+	b.WriteString("\n| capture | model |" + tableHead)
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		if r.note != "" {
+			continue
+		}
 		m := r.model
 		if r.gapFrames > 0 && r.gapFrames != gapLen {
 			m = fmt.Sprintf("one %d-frame gap", r.gapFrames)
 		}
-		explained := "–"
-		if r.capDel > 0 {
-			explained = fmt.Sprintf("%.1f %%", 100*float64(r.capDel-r.unexplGrowth)/float64(r.capDel))
-		}
-		est := "–"
-		if r.estN > 0 {
-			est = fmt.Sprintf("%.2f / %.1f", r.estAbs/float64(r.estN), r.estWorst)
-		}
-		var kinds []string
-		for k, n := range r.fail {
-			kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
-		}
-		sort.Strings(kinds)
-		fails := strings.Join(kinds, ", ")
-		if fails == "" {
-			fails = "none"
-		}
-		unver := ""
-		if r.unverifiable > 0 {
-			unver = fmt.Sprintf(" (+%d unverifiable)", r.unverifiable)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d%s | %d / %d | %d | %d | %s | %d | %d / %d | %d / %d | %d / %d | %s | %d | %s |\n",
-			r.capture, m, r.deleted, r.tcpChecked, unver, r.oracleCap, r.gapanCap, r.capWrong, r.falseCap,
-			explained, r.explainedNS, r.flips, r.flipN, r.segOracle, r.segGapan,
-			r.rtpDetectable, r.rtpGapan, est, r.vanished, fails)
+		b.WriteString("| " + r.capture + " | " + m + " |" + r.cells())
 	}
 	if len(skipped) > 0 {
 		b.WriteString("\nNot in the suite: " + strings.Join(skipped, "; ") + ".\n")
