@@ -138,7 +138,10 @@ type acct struct {
 // need: its loss counters and its RTP state.
 type acctExtra struct {
 	Counters
-	rtp   *[2]rtpDir // out of line: most flows are not UDP
+	rtp *[2]rtpDir // out of line: most flows are not UDP
+	// tails are, per TCP direction, the latest run of data acknowledged
+	// beyond the highest sequence number seen (nil until there is one).
+	tails *[2]ackTail
 	isRTP bool
 }
 

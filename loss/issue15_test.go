@@ -7,8 +7,10 @@ package loss_test
 
 import (
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"testing"
 
@@ -341,5 +343,106 @@ func TestIssue15ZeroWindowProbeResent(t *testing.T) {
 	if got := fl.DownstreamLostSegments + fl.SpuriousRetransmissions; got != uint64(repeats) || fl.Retransmission != uint64(repeats) {
 		t.Errorf("downstream %d, spurious %d, retransmissions %d; the server repeated %d segments other than probes",
 			fl.DownstreamLostSegments, fl.SpuriousRetransmissions, fl.Retransmission, repeats)
+	}
+}
+
+// Error 5: tls-subjectaltname.pcap frames 2398 and 2399 (two data
+// segments of stream 41) deleted; frame 2400 acknowledges the middle of
+// 2398's data, 2401 its end, 2402 the end of 2399's. Two frames carried
+// the missing data: two segments, both explained by the two-frame gap.
+func TestIssue15AckSplitsSegment(t *testing.T) {
+	name := "tls-subjectaltname.pcap"
+	fr := frames(t, corpusPath(name))
+	a, b := tcpOf(fr[2398]), tcpOf(fr[2399])
+	ack := tcpOf(fr[2400])
+	if a == nil || b == nil || ack == nil || a.SrcPort != b.SrcPort || b.Seq != a.Seq+uint32(len(a.Payload)) || len(b.Payload) == 0 {
+		t.Fatal("frames 2398 and 2399 are not two contiguous data segments of one direction")
+	}
+	if ack.DstPort != a.SrcPort || int32(ack.Ack-a.Seq) <= 0 || int32(ack.Ack-b.Seq) >= 0 {
+		t.Fatal("frame 2400 does not acknowledge the middle of frame 2398's data")
+	}
+	sum := run(t, simulated(t, name, "list:2398-2399", 1), false)
+	fl := flowWithPort(t, sum, "", uint16(a.DstPort))
+	bytes := uint64(len(a.Payload) + len(b.Payload))
+	if fl.CaptureLostBytes != bytes || fl.CaptureLostSegments != 2 || fl.CaptureExplainedSegments != 2 || fl.CaptureUnexplainedSegments != 0 {
+		t.Errorf("capture lost %d bytes in %d segments, %d explained, %d unexplained; want %d bytes, 2, 2, 0",
+			fl.CaptureLostBytes, fl.CaptureLostSegments, fl.CaptureExplainedSegments, fl.CaptureUnexplainedSegments, bytes)
+	}
+	if sum.Consistency == nil || *sum.Consistency != 1 {
+		t.Errorf("consistency %v, want 1", sum.Consistency)
+	}
+}
+
+// Error 6: zeek-http-1000-requests-one-dropped-response.pcap runs over
+// loopback (MSS 65,476) with segments of 144, 238 and 615 bytes. A gap of
+// 200 frames (3001-3200) loses the data segments among them; segment
+// counts must come from the sizes the flow showed, within 5 %.
+func TestIssue15SegmentCounts(t *testing.T) {
+	name := "zeek-http-1000-requests-one-dropped-response.pcap"
+	fr := frames(t, corpusPath(name))
+	deleted := map[int]bool{}
+	var truth, truthBytes int
+	for n := 3001; n <= 3200; n++ {
+		deleted[n] = true
+		if tcp := tcpOf(fr[n]); tcp != nil && len(tcp.Payload) > 0 {
+			truth++
+			truthBytes += len(tcp.Payload)
+		}
+	}
+	// The capture's own loss (the dropped response): per direction, the
+	// runs of sequence space below the peer's highest acknowledgement
+	// that no frame of the original capture carries, one segment each.
+	type span struct{ lo, hi uint32 }
+	seen := map[layers.TCPPort][]span{}
+	maxAck := map[layers.TCPPort]uint32{}
+	isn := map[layers.TCPPort]uint32{}
+	for _, p := range fr[1:] {
+		tcp := tcpOf(p)
+		if tcp == nil {
+			continue
+		}
+		if tcp.SYN {
+			isn[tcp.SrcPort] = tcp.Seq
+		}
+		if n := len(tcp.Payload); n > 0 || tcp.FIN {
+			if tcp.FIN {
+				n++ // a FIN takes one sequence number
+			}
+			seen[tcp.SrcPort] = append(seen[tcp.SrcPort], span{tcp.Seq, tcp.Seq + uint32(n)})
+		}
+		if tcp.ACK && int32(tcp.Ack-maxAck[tcp.DstPort]) > 0 {
+			maxAck[tcp.DstPort] = tcp.Ack
+		}
+	}
+	var ownSegs, ownBytes int
+	for port, rs := range seen {
+		sort.Slice(rs, func(i, j int) bool { return int32(rs[i].lo-rs[j].lo) < 0 })
+		at := isn[port] + 1
+		for _, r := range rs {
+			if int32(r.lo-at) > 0 {
+				ownSegs++
+				ownBytes += int(r.lo - at)
+			}
+			if int32(r.hi-at) > 0 {
+				at = r.hi
+			}
+		}
+		if int32(maxAck[port]-at) > 0 {
+			ownSegs++
+			ownBytes += int(maxAck[port] - at)
+		}
+	}
+	sum := run(t, simulated(t, name, "list:3001-3200", 1), false)
+	var segs, bytes uint64
+	for _, f := range sum.List {
+		segs += f.CaptureLostSegments
+		bytes += f.CaptureLostBytes
+	}
+	if bytes != uint64(truthBytes+ownBytes) {
+		t.Errorf("capture lost %d bytes, want %d deleted + %d the capture's own", bytes, truthBytes, ownBytes)
+	}
+	want := float64(truth + ownSegs)
+	if d := math.Abs(float64(segs) - want); d > 0.05*want {
+		t.Errorf("capture lost %d segments; %d deleted data frames and %d missing of the original: off by %.1f %%", segs, truth, ownSegs, 100*d/want)
 	}
 }

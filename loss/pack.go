@@ -187,17 +187,16 @@ func (c *stateCodec) walk(st *tcpState, firstNs int64) {
 			}
 			nx, nxSeq = r, d.recentSeq[i]
 		}
-		var newestNs int64
 		var newestLen, maxLen int32
 		if newest >= 0 {
-			newestNs, newestLen = d.recent[newest].ns, d.recent[newest].length
+			newestLen = d.recent[newest].length
 			for i := range d.recent {
 				if set&(1<<i) != 0 {
 					maxLen = max(maxLen, d.recent[i].length)
 				}
 			}
 		}
-		c.i64(&d.topNs, newestNs)
+		c.u32(&d.avgPay, uint32(newestLen)<<4)
 		var absRef, ackedRef int64
 		var isnRef uint32
 		var winRef int32

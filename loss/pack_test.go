@@ -21,7 +21,7 @@ func stateFrom(b []byte) (st tcpState, firstNs int64) {
 	firstNs = int64(next(8))
 	for k := range st.d {
 		d := &st.d[k]
-		d.next, d.lastAbs, d.acked, d.topNs = int64(next(8)), int64(next(8)), int64(next(8)), int64(next(8))
+		d.next, d.lastAbs, d.acked, d.avgPay = int64(next(8)), int64(next(8)), int64(next(8)), uint32(next(8))
 		d.lastRaw, d.isn, d.maxPay, d.winMax = uint32(next(4)), uint32(next(4)), int32(next(4)), int32(next(4))
 		d.ipIDSeq, d.rings, d.ws, d.bits = int8(next(1)), uint8(next(1)), uint8(next(1)), dirBits(next(1))
 		d.lastIPID, d.mss = uint16(next(2)), uint16(next(2))
@@ -192,7 +192,7 @@ func BenchmarkPack(b *testing.B) {
 func typicalState() (st tcpState, first int64) {
 	first = 1_700_000_000_000_000_000
 	d, b := &st.d[0], &st.d[1]
-	d.lastRaw, d.lastAbs, d.next, d.acked, d.topNs = 1_000_500, 1<<32+500, 1<<32+1000, 1<<32+1000, first+1e9
+	d.lastRaw, d.lastAbs, d.next, d.acked, d.avgPay = 1_000_500, 1<<32+500, 1<<32+1000, 1<<32+1000, 500<<4
 	d.maxPay, d.winMax, d.ipIDSeq, d.lastIPID = 500, 65535<<unknownScale, 1, 40001
 	d.bits = bitInit | bitAckSeen | bitAckFlag
 	d.recentSeq[0], d.recentSeq[1] = 1_000_000, 1_000_500
@@ -200,7 +200,7 @@ func typicalState() (st tcpState, first int64) {
 	d.recent[1] = segSig{ack: 7_000_000, tsVal: 124456, length: 500, ipID: 40001, flags: 0x18, ns: first + 1e9}
 	d.tops[1] = 1_000_000
 	d.rings = 2 | 2<<3
-	b.lastRaw, b.lastAbs, b.next, b.topNs = 7_000_000, 1<<32, 1<<32, first+2e9
+	b.lastRaw, b.lastAbs, b.next = 7_000_000, 1<<32, 1<<32
 	b.winMax, b.lastIPID, b.bits = 65535<<unknownScale, 9, bitInit|bitAckFlag
 	b.recentSeq[0] = 7_000_000
 	b.recent[0] = segSig{ack: 1_001_000, tsVal: 125456, ipID: 9, flags: 0x10, ns: first + 2e9}

@@ -69,7 +69,12 @@ type tcpDir struct {
 	next    int64 // end of the highest sequence number seen
 	lastAbs int64 // unwrapped sequence number of the latest segment taken (lastRaw)
 	acked   int64 // highest cumulative ACK the peer sent for this direction
-	topNs   int64 // time of the latest frame that advanced the highest sequence number
+	// avgPay is the mean payload of the direction's data segments that
+	// advanced its highest sequence number, in 1/16 bytes, a moving
+	// average over about the last 32: the unit in which missing bytes are
+	// counted as segments.
+	avgPay uint32
+	_      uint32
 	// hp holds the open holes, sorted; nil until the direction has one.
 	hp *[]hole
 
@@ -203,16 +208,15 @@ func (d *tcpDir) scale(peer *tcpDir) uint8 {
 // sequence number a bracket reaches back over (docs/metrics.md).
 const bracketDepth = 4
 
-// pushTop records global frame gi, at time ns, as the latest that
+// pushTop records global frame gi as the latest that
 // advanced the highest sequence number of d, a direction of a.
-func (e *Engine) pushTop(a *acct, d *tcpDir, gi uint64, ns int64) {
+func (e *Engine) pushTop(a *acct, d *tcpDir, gi uint64) {
 	if off := gi - a.firstFrame; off>>32 == 0 && d.bits&bitBigTops == 0 {
 		d.tops[d.topN()%bracketDepth] = uint32(off)
 	} else {
 		e.pushBigTop(a, d, gi)
 	}
 	d.incTopN()
-	d.topNs = ns
 }
 
 // pushBigTop is pushTop's fallback for a flow that outlived 2^32 frames.
@@ -296,6 +300,41 @@ func (d *tcpDir) segSize() int {
 		return int(d.mss)
 	}
 	return 1460
+}
+
+// avgPayShift sets the weight of the newest segment in tcpDir.avgPay:
+// 1/32.
+const avgPayShift = 5
+
+// notePayload folds the payload of a data segment that advanced the
+// highest sequence number into d.avgPay.
+func (d *tcpDir) notePayload(payLen int) {
+	x := uint32(payLen) << 4
+	if d.avgPay == 0 {
+		d.avgPay = x
+		return
+	}
+	d.avgPay = uint32(int64(d.avgPay) + (int64(x)-int64(d.avgPay))>>avgPayShift)
+}
+
+// segments estimates how many segments carried the bytes [charged,
+// charged+n) of a range of missing data that starts a run (the bytes
+// before charged were counted already): the run's bytes divided by the
+// mean payload the direction showed (the MSS, at most, when it has shown
+// none), rounded, at least one for the run. Counting by the MSS
+// undercounts when segments are smaller: on loopback the MSS is 65,476.
+func (d *tcpDir) segments(charged, n int64) uint64 {
+	unit := int64(d.avgPay)
+	if unit < 16 {
+		unit = int64(d.segSize()) << 4
+	}
+	count := func(b int64) uint64 {
+		if b <= 0 {
+			return 0
+		}
+		return max(uint64((b<<4+unit/2)/unit), 1)
+	}
+	return count(charged+n) - count(charged)
 }
 
 // framePayload is the most data a frame of this direction can carry: the
@@ -421,7 +460,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		if seqLen == 0 && t.Flags&decode.TCPRst == 0 {
 			d.rings |= ringKeepAlive
 		}
-		e.pushTop(a, d, gi, ns)
+		e.pushTop(a, d, gi)
 		return
 	}
 	if t.Flags&decode.TCPRst != 0 {
@@ -454,13 +493,16 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if end >= d.next {
 		if end > d.next {
+			if payLen > 0 {
+				d.notePayload(payLen)
+			}
 			d.rings &^= ringKeepAlive | ringProbe
 			if payLen == 1 && seqLen == 1 && peer.is(bitWindow0) {
 				d.rings |= ringProbe
 			}
 		}
 		d.next = end
-		e.pushTop(a, d, gi, ns)
+		e.pushTop(a, d, gi)
 	}
 }
 
@@ -513,7 +555,7 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 
 func (a *acct) unknown(d *tcpDir, bytes int64) {
 	a.c().UnknownBytes += uint64(bytes)
-	a.c().UnknownSegments += ceilDiv(bytes, d.segSize())
+	a.c().UnknownSegments += d.segments(0, bytes)
 }
 
 // cutHole removes [lo, hi) from hole i of d and returns the index to
@@ -676,6 +718,43 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	}
 }
 
+// ackTail is the latest run of data acknowledged beyond the highest
+// sequence number seen of a direction, as one hole: acknowledgements that
+// each take a piece of it (one mid-segment, the next at its end) need
+// together only the frames the whole run would, and count the segments
+// the whole would.
+type ackTail struct {
+	end int64 // where the run ends: the next piece continues it if it starts here
+	h   hole
+}
+
+// tail returns the hole that accounts for acknowledged data beyond the
+// highest sequence number seen of d, a direction of a: the run so far when
+// it ends at d.next, else a new one.
+func (e *Engine) tail(a *acct, d *tcpDir) *hole {
+	x := a.extra()
+	if x.tails == nil {
+		x.tails = new([2]ackTail)
+	}
+	t := &x.tails[0]
+	if d == &a.st.d[1] {
+		t = &x.tails[1]
+	}
+	if t.end != d.next || t.h.lo == 0 && t.h.charged == 0 {
+		t.h = hole{lo: e.bracketStart(a, d)}
+	}
+	return &t.h
+}
+
+// tailTo records that the acknowledged run of d now ends at end.
+func (a *acct) tailTo(d *tcpDir, end int64) {
+	t := &a.x.tails[0]
+	if d == &a.st.d[1] {
+		t = &a.x.tails[1]
+	}
+	t.end = end
+}
+
 // receivedUpTo is received for a cumulative acknowledgement.
 func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 	for i := 0; i < d.nHoles(); i++ {
@@ -694,7 +773,8 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 	}
 	if ack > d.next {
 		a.c().AckLostEvents++
-		e.captureLost(a, d, d.next, ack, &hole{lo: e.bracketStart(a, d)}, gi)
+		e.captureLost(a, d, d.next, ack, e.tail(a, d), gi)
+		a.tailTo(d, ack)
 		d.next = ack
 	}
 }
@@ -718,7 +798,8 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 				gapFrames: e.exp.lostIn(e.lastTop(a, d), gi)})
 			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d)}, gi)
 		} else {
-			e.captureLost(a, d, d.next, r, &hole{lo: e.bracketStart(a, d)}, gi)
+			e.captureLost(a, d, d.next, r, e.tail(a, d), gi)
+			a.tailTo(d, r)
 		}
 		d.next = r
 	}
@@ -735,7 +816,7 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 	if n <= 0 {
 		return
 	}
-	segs := ceilDiv(n, d.segSize())
+	segs := d.segments(h.charged, n)
 	a.c().CaptureLostBytes += uint64(n)
 	a.c().CaptureLostSegments += segs
 	fp := d.framePayload()

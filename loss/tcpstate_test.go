@@ -67,13 +67,13 @@ func TestBracketRingFallback(t *testing.T) {
 			gi := tc.first
 			for i, s := range tc.steps {
 				gi += s
-				e.pushTop(a, d, gi, int64(i))
+				e.pushTop(a, d, gi)
 				ref = append(ref, gi)
 				if got := e.bracketStart(a, d); got != want() {
 					t.Fatalf("after push %d (frame %d): bracket start %d, want %d", i, gi, got, want())
 				}
-				if d.topNs != int64(i) {
-					t.Fatalf("topNs %d, want %d", d.topNs, i)
+				if got := e.lastTop(a, d); got != gi {
+					t.Fatalf("after push %d: last top %d, want %d", i, got, gi)
 				}
 			}
 			big := gi-tc.first > 1<<32-1
