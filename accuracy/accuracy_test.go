@@ -366,6 +366,7 @@ func check(t *testing.T, r *row, a checkArgs) {
 	dmgFlows, origFlows := byFirst(a.dmg, a.kept), byFirst(a.orig, nil)
 	var (
 		segO, segG int64
+		segFlows   []segDiff
 		estAbs     float64
 		estN       int
 		estWorst   float64
@@ -414,7 +415,7 @@ func check(t *testing.T, r *row, a checkArgs) {
 			}
 		}
 		if tt := of.TCP; tt != nil {
-			checkTCP(fl, r, a, tt, o, g, where, &segO, &segG)
+			checkTCP(fl, r, a, tt, o, g, where, &segO, &segG, &segFlows)
 		}
 		if rt := of.RTP; rt != nil && rt.Streams > 0 {
 			dc := int64(g.RTPLostCapture) - int64(o.RTPLostCapture)
@@ -436,7 +437,12 @@ func check(t *testing.T, r *row, a checkArgs) {
 	r.segOracle += segO
 	r.segGapan += segG
 	if d := math.Abs(float64(segG - segO)); d > segmentTol*float64(segO) {
-		fl.add("segments", "capture-lost segments changed by %d, the oracle counts %d deleted segments (more than %.0f %% apart)", segG, segO, 100*segmentTol)
+		sort.Slice(segFlows, func(i, j int) bool { return abs(segFlows[i].d) > abs(segFlows[j].d) })
+		var most []string
+		for _, f := range segFlows[:min(3, len(segFlows))] {
+			most = append(most, f.msg)
+		}
+		fl.add("segments", "capture-lost segments changed by %d, the oracle counts %d deleted segments (more than %.0f %% apart); most apart: %s", segG, segO, 100*segmentTol, strings.Join(most, "; "))
 	}
 	if a.sidecar && estN > 0 {
 		r.estAbs += estAbs
@@ -449,6 +455,19 @@ func check(t *testing.T, r *row, a checkArgs) {
 			fl.add("est_lost", "worst flow's est_lost error %.1f frames (flow from original frame %d) near a %d-frame gap (bound %.0f %%)", estWorst, estWorstAt, a.gap, 100*estWorstGapFrac)
 		}
 	}
+}
+
+// segDiff is one flow's capture-lost segment count against the oracle's.
+type segDiff struct {
+	d   int64
+	msg string
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // checkGaps compares the damaged capture's gaps with the deletions.
@@ -499,7 +518,7 @@ func checkGaps(fl *failures, a checkArgs) {
 }
 
 // checkTCP holds one exact TCP flow against the oracle.
-func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow, where string, segO, segG *int64) {
+func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow, where string, segO, segG *int64, segFlows *[]segDiff) {
 	r.tcpChecked++
 	own := int64(tt.OwnLostBytesDamaged) - int64(tt.OwnLostBytesOrig)
 	want := int64(tt.CaptureLostBytes) + own + tt.AckFirstDelta
@@ -518,9 +537,15 @@ func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow
 			r.falseCap++
 			fl.add("false capture loss", "%s: %d capture-lost bytes where the deletions caused none", where, got)
 		}
-		if own == 0 && tt.AckFirstDelta == 0 {
+		// Segments are counted where the original has no capture loss of
+		// its own: the oracle cannot count segments no frame shows, and an
+		// estimate of them may change with what the deletions leave.
+		if own == 0 && tt.AckFirstDelta == 0 && o.CaptureLostBytes == 0 {
 			*segO += int64(tt.CaptureLostSegments)
 			*segG += int64(g.CaptureLostSegments) - int64(o.CaptureLostSegments)
+			if d := int64(g.CaptureLostSegments) - int64(o.CaptureLostSegments) - int64(tt.CaptureLostSegments); d != 0 {
+				*segFlows = append(*segFlows, segDiff{d, fmt.Sprintf("%s: %d segments, the oracle %d", where, int64(g.CaptureLostSegments)-int64(o.CaptureLostSegments), tt.CaptureLostSegments)})
+			}
 		}
 	}
 	du := int64(g.CaptureUnexplainedBytes) - int64(o.CaptureUnexplainedBytes)
