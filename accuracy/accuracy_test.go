@@ -537,10 +537,11 @@ func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow
 			r.falseCap++
 			fl.add("false capture loss", "%s: %d capture-lost bytes where the deletions caused none", where, got)
 		}
-		// Segments are counted where the original has no capture loss of
-		// its own: the oracle cannot count segments no frame shows, and an
-		// estimate of them may change with what the deletions leave.
-		if own == 0 && tt.AckFirstDelta == 0 && o.CaptureLostBytes == 0 {
+		// Segments are compared where the deletions left the original's
+		// own capture loss as it was: its segments (which no frame shows,
+		// so the oracle cannot count them) are the same segments, and
+		// gapan's count of them must not move either.
+		if own == 0 && tt.AckFirstDelta == 0 {
 			*segO += int64(tt.CaptureLostSegments)
 			*segG += int64(g.CaptureLostSegments) - int64(o.CaptureLostSegments)
 			if d := int64(g.CaptureLostSegments) - int64(o.CaptureLostSegments) - int64(tt.CaptureLostSegments); d != 0 {
