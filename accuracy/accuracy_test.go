@@ -320,7 +320,7 @@ type checkArgs struct {
 	gap      int // frames of the one-gap model; 0 for the others
 }
 
-// report collects a run's failures, printing the first few of each kind.
+// failures collects a run's failures, printing the first few of each kind.
 type failures struct {
 	t     *testing.T
 	r     *row
@@ -374,12 +374,19 @@ func check(t *testing.T, r *row, a checkArgs) {
 	)
 	for _, of := range a.truth.Flows {
 		g := dmgFlows[of.FirstFrame]
+		// est: one flow's est_lost error, for the mean and the worst.
+		est := func(g, o *loss.Flow) {
+			e := math.Abs(g.EstLost - o.EstLost - float64(of.Deleted))
+			estAbs += e
+			estN++
+			if e > estWorst {
+				estWorst, estWorstAt = e, of.FirstFrame
+			}
+		}
 		if of.Proto != "tcp" && of.Proto != "udp" {
 			if g != nil && a.sidecar && of.Exact {
 				if o := origFlows[of.OrigFirstFrame]; o != nil {
-					e := math.Abs(g.EstLost - o.EstLost - float64(of.Deleted))
-					estAbs += e
-					estN++
+					est(g, o)
 				}
 			}
 			continue
@@ -404,12 +411,7 @@ func check(t *testing.T, r *row, a checkArgs) {
 		}
 		where := fmt.Sprintf("flow %s %v -> %v (original frames from %d, damaged flow_id %d, its deleted frames %v)", of.Proto, of.Src, of.Dst, of.OrigFirstFrame, g.FlowID, dl)
 		if a.sidecar {
-			e := math.Abs(g.EstLost - o.EstLost - float64(of.Deleted))
-			estAbs += e
-			estN++
-			if e > estWorst {
-				estWorst, estWorstAt = e, of.FirstFrame
-			}
+			est(g, o)
 			if g.FramesLostDuring < o.FramesLostDuring+of.Deleted {
 				r.lostDuringLow++
 			}
