@@ -144,6 +144,15 @@ func TestAccuracy(t *testing.T) {
 		name := filepath.Base(p)
 		t.Run(name, func(t *testing.T) { rows = append(rows, runCapture(t, p)...) })
 	}
+	var ran int
+	for _, r := range rows {
+		if r.note == "" {
+			ran++
+		}
+	}
+	if ran < 20 {
+		t.Fatalf("only %d capture × model rows ran; the corpus is missing from ../testdata", ran)
+	}
 	table := renderTable(rows)
 	t.Logf("accuracy suite, %s:\n%s", time.Since(start).Round(time.Second), table)
 	if *updateDoc {
