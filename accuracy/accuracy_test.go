@@ -100,6 +100,7 @@ func oneGap(frames int) int { return min(gapLen, frames/4) }
 type row struct {
 	capture, model string
 	note           string // why the capture is not in the suite
+	note2          string // what is reported but not asserted
 	deleted        uint64
 	gapFrames      int
 	tcpChecked     int   // exact TCP flow comparisons
@@ -455,14 +456,21 @@ func check(t *testing.T, r *row, a checkArgs) {
 		}
 		fl.add("segments", "capture-lost segments changed by %d, the oracle counts %d deleted segments (more than %.0f %% apart); most apart: %s", segG, segO, 100*segmentTol, strings.Join(most, "; "))
 	}
+	// Where the original has gaps of its own (demo.pcap's kernel drops),
+	// the truth of their shares is unknown and moves with the deletions
+	// (they change the rates around those gaps): the error is reported,
+	// not asserted.
+	ownGaps := len(a.origGaps) > 0 || a.origTail > 0
 	if a.sidecar && estN > 0 {
 		r.estAbs += estAbs
 		r.estN += estN
 		r.estWorst = max(r.estWorst, estWorst)
-		if mae := estAbs / float64(estN); mae > estMAEBound {
+		if ownGaps {
+			r.note2 = "est_lost reported only: the original has gaps of its own"
+		} else if mae := estAbs / float64(estN); mae > estMAEBound {
 			fl.add("est_lost", "per-flow est_lost mean absolute error %.2f frames over %d flows (bound %.1f)", mae, estN, estMAEBound)
 		}
-		if a.gap > 0 && estWorst > estWorstGapFrac*float64(a.gap) {
+		if !ownGaps && a.gap > 0 && estWorst > estWorstGapFrac*float64(a.gap) {
 			fl.add("est_lost", "worst flow's est_lost error %.1f frames (flow from original frame %d) near a %d-frame gap (bound %.0f %%)", estWorst, estWorstAt, a.gap, 100*estWorstGapFrac)
 		}
 	}
@@ -640,6 +648,9 @@ func (r *row) cells() string {
 	fails := strings.Join(kinds, ", ")
 	if fails == "" {
 		fails = "none"
+	}
+	if r.note2 != "" {
+		fails += " (" + r.note2 + ")"
 	}
 	unver := ""
 	if r.unverifiable > 0 {
