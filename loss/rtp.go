@@ -35,6 +35,38 @@ type rtpDir struct {
 	run       uint16 // consecutive packets fitting the stream before confirmation
 	lastFrm   uint64
 	missing   []rtpMiss // missing sequence numbers still within the reorder window, oldest first
+	// arrivals holds the frames of the stream's latest packets (ring,
+	// newest at arrN-1), and maxLate the furthest a late packet has
+	// arrived behind the newest (at most len(arrivals)-1): a stream that
+	// reorders may have sent a packet found missing now before packets
+	// that arrived ahead of it, so its bracket reaches back that far.
+	arrivals [8]uint64
+	arrN     uint8
+	maxLate  uint8
+}
+
+// arrived records global frame gi as the stream's latest packet.
+func (d *rtpDir) arrived(gi uint64) {
+	d.arrivals[d.arrN%uint8(len(d.arrivals))] = gi
+	d.arrN++
+}
+
+// bracketStart is the frame after which packets found missing at the
+// stream's next packet were sent: its previous packet, or for a stream
+// that reorders, the packet maxLate+1 arrivals before that.
+func (d *rtpDir) bracketStart() uint64 {
+	back := int(d.maxLate)
+	if back == 0 {
+		return d.lastFrm
+	}
+	back++
+	if back > int(d.arrN) {
+		back = int(d.arrN)
+	}
+	if back >= len(d.arrivals) {
+		back = len(d.arrivals) - 1
+	}
+	return d.arrivals[(int(d.arrN)-1-back)&(len(d.arrivals)-1)]
 }
 
 // rtpMiss is a run of missing sequence numbers [seq, seq+n) found between
@@ -134,6 +166,8 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 			a.c().RTPLate++
 			a.c().RTPPackets++
 			d.rtpLate(seq)
+			d.maxLate = uint8(min(max(int(d.maxLate), int(d.lastSeq-seq)), len(d.arrivals)-2))
+			d.arrived(gi)
 		}
 		return
 	case step > rtpMaxStep:
@@ -155,11 +189,12 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	} else {
 		a.c().RTPPackets++
 		if step > 1 {
-			d.missing = append(d.missing, rtpMiss{seq: d.lastSeq + 1, n: step - 1, lo: d.lastFrm, hi: gi})
+			d.missing = append(d.missing, rtpMiss{seq: d.lastSeq + 1, n: step - 1, lo: d.bracketStart(), hi: gi})
 		}
 	}
 	d.lastSeq = seq
 	d.lastFrm = gi
+	d.arrived(gi)
 	if len(d.missing) > 0 {
 		e.rtpSettle(a, d, false)
 	}

@@ -303,16 +303,17 @@ func (d *tcpDir) segSize() int {
 }
 
 // avgPayShift sets the weight of the newest segment in tcpDir.avgPay:
-// 1/32.
-const avgPayShift = 5
+// 1/8, so that the mean follows the sizes of the segments around a loss
+// (a bulk transfer after a handshake of small records).
+const avgPayShift = 3
 
 // notePayload folds the payload of a data segment that advanced the
 // highest sequence number into d.avgPay.
 func (d *tcpDir) notePayload(payLen int) {
 	x := uint32(payLen) << 4
 	if d.avgPay == 0 {
-		d.avgPay = x
-		return
+		// The prior: the MSS, until the direction has shown its sizes.
+		d.avgPay = uint32(d.segSize()) << 4
 	}
 	d.avgPay = uint32(int64(d.avgPay) + (int64(x)-int64(d.avgPay))>>avgPayShift)
 }
@@ -334,7 +335,9 @@ func (d *tcpDir) segments(charged, n int64) uint64 {
 		}
 		return max(uint64((b<<4+unit/2)/unit), 1)
 	}
-	return count(charged+n) - count(charged)
+	// No fewer than the frames the bytes need at the largest payload.
+	fp := d.framePayload()
+	return max(count(charged+n), ceilDiv(charged+n, fp)) - max(count(charged), ceilDiv(charged, fp))
 }
 
 // framePayload is the most data a frame of this direction can carry: the
