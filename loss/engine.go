@@ -205,6 +205,14 @@ type Engine struct {
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64
 
+	// prevIPID is the IPv4 ID of the previous segment of the direction
+	// of the segment being accounted (tcpSegment).
+	prevIPID uint16
+	// ackTSecr is the TSecr of the acknowledgement being applied
+	// (tcpAck), ackHasTS whether it has one.
+	ackTSecr uint32
+	ackHasTS bool
+
 	secCur int64
 	secIdx int
 	tl     []Second
@@ -411,7 +419,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	// (Finish), not taken back one by one.
 	final := fl.Reason == flow.ReasonEndOfCapture
 	if st := a.st; st != nil {
-		a.tcpEnd(st)
+		e.tcpEnd(a, st)
 		if e.bigTops != nil {
 			delete(e.bigTops, &st.d[0])
 			delete(e.bigTops, &st.d[1])

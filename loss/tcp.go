@@ -45,6 +45,14 @@ type hole struct {
 	tsVal     uint32 // TSval of the segment that revealed the hole
 	hasIPID   bool
 	hasTS     bool
+	// acked marks data acknowledged before the capture saw it (beyond
+	// the highest sequence number seen): capture loss, unless the data
+	// still arrives as the original (a mirror port that delivers the two
+	// directions out of order). Its ipID is the direction's last ID
+	// before the acknowledgement, tsVal the acknowledgement's TSecr, hi
+	// the acknowledging frame. It is counted when the direction moves on
+	// (settleAcked).
+	acked bool
 }
 
 // segSig identifies a segment for exact-duplicate detection, but for its
@@ -159,6 +167,10 @@ const ringKeepAlive = 1 << 5
 // usually drops and the sender sends again with the data that follows
 // once the window opens.
 const ringProbe = 1 << 6
+
+// ringAcked is the bit of tcpDir.rings that says the direction has holes
+// marked acked (hole.acked) waiting to be settled.
+const ringAcked = 1 << 7
 
 // keepAliveBase reports whether the direction's base may be a keep-alive's
 // and x, the start of a segment or an acknowledgement, is one above it:
@@ -395,6 +407,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	// An IPv4 ID of 0 says nothing about the sender's counter: Linux
 	// sends 0 with DF set on SYN/ACKs (and on other segments of sockets
 	// that do not count), so it is skipped, not taken as a step.
+	e.prevIPID = d.lastIPID
 	if p.IPVersion == 4 && p.IPID != 0 {
 		if d.lastIPID != 0 { // 0: no ID seen yet
 			delta := uint16(p.IPID) - d.lastIPID
@@ -480,6 +493,9 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if seqLen <= 1 && s == d.next-1 && t.Flags&(decode.TCPSyn|decode.TCPFin) == 0 {
 		return
 	}
+	if d.rings&ringAcked != 0 && s >= d.next && seqLen > 0 {
+		e.settleAcked(a, d)
+	}
 	if s > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(s) {
 		d.next = s // the first segment was a keep-alive: nothing missed
 	}
@@ -549,7 +565,11 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 	hs := *d.hp
 	if len(hs) >= maxHoles {
 		old := hs[0]
-		a.unknown(d, old.end-old.start)
+		if old.acked {
+			e.captureLost(a, d, old.start, old.end, &old, old.hi)
+		} else {
+			a.unknown(d, old.end-old.start)
+		}
 		copy(hs, hs[1:])
 		hs = hs[:len(hs)-1]
 	}
@@ -614,6 +634,41 @@ func isRetransmission(h *hole, p *decode.Packet, d *tcpDir, ns int64) bool {
 	return ns-h.detectNs >= reorderWindowNs
 }
 
+// lateOriginal reports whether p, carrying data of the acked hole h of
+// d, is the original arriving after its acknowledgement (a mirror port
+// that delays one direction), not a resend. With TCP timestamps: its
+// TSval is at most the TSecr of the acknowledgement (the receiver echoes
+// the TSval of the data it acknowledges; a resend is sent after that, a
+// tail-loss probe or a timeout later, with a later TSval). Otherwise, when
+// the direction's IPv4 IDs count, its ID is among the next few after the
+// direction's previous segment (prev); without either, it arrives within
+// 3 ms of the acknowledgement.
+func lateOriginal(h *hole, d *tcpDir, p *decode.Packet, prev uint16, ns int64) bool {
+	if h.hasTS && p.TCP.Opts&decode.OptTimestamps != 0 {
+		return int32(p.TCP.TSVal-h.tsVal) <= 0
+	}
+	if h.hasIPID && d.ipIDSeq > 0 && p.IPVersion == 4 && p.IPID != 0 && prev != 0 {
+		delta := uint16(p.IPID) - prev
+		return delta >= 1 && delta <= 16
+	}
+	return ns-h.detectNs < reorderWindowNs
+}
+
+// settleAcked counts the acked holes of d (hole.acked) that no segment
+// filled as capture loss: the direction moved on without sending them.
+func (e *Engine) settleAcked(a *acct, d *tcpDir) {
+	d.rings &^= ringAcked
+	for i := 0; i < d.nHoles(); i++ {
+		h := &(*d.hp)[i]
+		if !h.acked {
+			continue
+		}
+		e.captureLost(a, d, h.start, h.end, h, h.hi)
+		*d.hp = append((*d.hp)[:i], (*d.hp)[i+1:]...)
+		i--
+	}
+}
+
 // tcpResend handles the part [s, e) of a segment that lies below the
 // highest sequence number seen: it fills holes (upstream loss, ambiguous,
 // or reordering) or repeats data already seen (downstream loss or a
@@ -629,6 +684,20 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		}
 		n := hi - lo
 		covered -= n
+		if h.acked {
+			// Data acknowledged before the capture saw it: the original
+			// arriving after its acknowledgement, or a resend of data the
+			// receiver had (the capture missed the original).
+			if lateOriginal(h, d, p, e.prevIPID, ns) {
+				i = a.cutHole(d, i, lo, hi, 0)
+				continue
+			}
+			isRetx = true
+			a.c().SpuriousRetransmissions++
+			e.captureLost(a, d, lo, hi, h, h.hi)
+			i = a.cutHole(d, i, lo, hi, 0)
+			continue
+		}
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
 			if d.is(bitTSO) || h.gapFrames > 0 {
@@ -704,11 +773,12 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 	if ack > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(ack) {
 		d.next = ack // the first segment was a keep-alive: nothing missed
 	}
+	e.ackTSecr, e.ackHasTS = t.TSEcr, t.Opts&decode.OptTimestamps != 0 && t.TSEcr != 0
 	if !d.is(bitAckSeen) || ack > d.acked {
 		d.acked = ack
 		d.set(bitAckSeen, true)
 	}
-	e.receivedUpTo(a, d, d.acked, gi)
+	e.receivedUpTo(a, d, d.acked, gi, ns)
 	if t.Opts&decode.OptSACK == 0 {
 		return
 	}
@@ -759,11 +829,14 @@ func (a *acct) tailTo(d *tcpDir, end int64) {
 }
 
 // receivedUpTo is received for a cumulative acknowledgement.
-func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
+func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64, ns int64) {
 	for i := 0; i < d.nHoles(); i++ {
 		h := &(*d.hp)[i]
 		if h.start >= ack {
 			break // holes are sorted: none further is acknowledged
+		}
+		if h.acked {
+			continue
 		}
 		hi := min(h.end, ack)
 		e.captureLost(a, d, h.start, hi, h, gi)
@@ -776,8 +849,15 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64) {
 	}
 	if ack > d.next {
 		a.c().AckLostEvents++
-		e.captureLost(a, d, d.next, ack, e.tail(a, d), gi)
-		a.tailTo(d, ack)
+		if n := d.nHoles(); n > 0 && (*d.hp)[n-1].acked && (*d.hp)[n-1].end == d.next {
+			h := &(*d.hp)[n-1]
+			h.end, h.hi = ack, gi // the same run, acknowledged further
+			h.tsVal, h.hasTS = e.ackTSecr, e.ackHasTS
+		} else {
+			e.addHole(a, d, hole{start: d.next, end: ack, lo: e.bracketStart(a, d), hi: gi, detectNs: ns, acked: true,
+				ipID: d.lastIPID, hasIPID: d.lastIPID != 0 && d.ipIDSeq > 0, tsVal: e.ackTSecr, hasTS: e.ackHasTS})
+		}
+		d.rings |= ringAcked
 		d.next = ack
 	}
 }
@@ -787,7 +867,7 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 	for i := 0; i < d.nHoles(); i++ {
 		h := &(*d.hp)[i]
 		lo, hi := max(l, h.start), min(r, h.end)
-		if lo >= hi {
+		if lo >= hi || h.acked {
 			continue
 		}
 		e.captureLost(a, d, lo, hi, h, gi)
@@ -836,16 +916,22 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs})
 }
 
-// tcpEnd gives up the holes still open in st when flow a ends: unknown.
-func (a *acct) tcpEnd(st *tcpState) {
+// tcpEnd gives up the holes still open in st when flow a ends: unknown,
+// but for data acknowledged before the capture saw it: capture loss.
+func (e *Engine) tcpEnd(a *acct, st *tcpState) {
 	for i := range st.d {
 		d := &st.d[i]
 		if d.hp == nil {
 			continue
 		}
-		for _, h := range *d.hp {
-			a.unknown(d, h.end-h.start)
+		for k := range *d.hp {
+			if h := &(*d.hp)[k]; h.acked {
+				e.captureLost(a, d, h.start, h.end, h, h.hi)
+			} else {
+				a.unknown(d, h.end-h.start)
+			}
 		}
 		d.hp = nil
+		d.rings &^= ringAcked
 	}
 }
