@@ -100,6 +100,7 @@ func oneGap(frames int) int { return min(gapLen, frames/4) }
 type row struct {
 	capture, model string
 	note           string // why the capture is not in the suite
+	note2          string // what is reported but not asserted
 	deleted        uint64
 	gapFrames      int
 	tcpChecked     int   // exact TCP flow comparisons
@@ -143,6 +144,15 @@ func TestAccuracy(t *testing.T) {
 	for _, p := range paths {
 		name := filepath.Base(p)
 		t.Run(name, func(t *testing.T) { rows = append(rows, runCapture(t, p)...) })
+	}
+	var ran int
+	for _, r := range rows {
+		if r.note == "" {
+			ran++
+		}
+	}
+	if ran < 20 {
+		t.Fatalf("only %d capture × model rows ran; the corpus is missing from ../testdata", ran)
 	}
 	table := renderTable(rows)
 	t.Logf("accuracy suite, %s:\n%s", time.Since(start).Round(time.Second), table)
@@ -320,7 +330,7 @@ type checkArgs struct {
 	gap      int // frames of the one-gap model; 0 for the others
 }
 
-// report collects a run's failures, printing the first few of each kind.
+// failures collects a run's failures, printing the first few of each kind.
 type failures struct {
 	t     *testing.T
 	r     *row
@@ -366,6 +376,7 @@ func check(t *testing.T, r *row, a checkArgs) {
 	dmgFlows, origFlows := byFirst(a.dmg, a.kept), byFirst(a.orig, nil)
 	var (
 		segO, segG int64
+		segFlows   []segDiff
 		estAbs     float64
 		estN       int
 		estWorst   float64
@@ -373,12 +384,19 @@ func check(t *testing.T, r *row, a checkArgs) {
 	)
 	for _, of := range a.truth.Flows {
 		g := dmgFlows[of.FirstFrame]
+		// est: one flow's est_lost error, for the mean and the worst.
+		est := func(g, o *loss.Flow) {
+			e := math.Abs(g.EstLost - o.EstLost - float64(of.Deleted))
+			estAbs += e
+			estN++
+			if e > estWorst {
+				estWorst, estWorstAt = e, of.FirstFrame
+			}
+		}
 		if of.Proto != "tcp" && of.Proto != "udp" {
 			if g != nil && a.sidecar && of.Exact {
 				if o := origFlows[of.OrigFirstFrame]; o != nil {
-					e := math.Abs(g.EstLost - o.EstLost - float64(of.Deleted))
-					estAbs += e
-					estN++
+					est(g, o)
 				}
 			}
 			continue
@@ -403,18 +421,13 @@ func check(t *testing.T, r *row, a checkArgs) {
 		}
 		where := fmt.Sprintf("flow %s %v -> %v (original frames from %d, damaged flow_id %d, its deleted frames %v)", of.Proto, of.Src, of.Dst, of.OrigFirstFrame, g.FlowID, dl)
 		if a.sidecar {
-			e := math.Abs(g.EstLost - o.EstLost - float64(of.Deleted))
-			estAbs += e
-			estN++
-			if e > estWorst {
-				estWorst, estWorstAt = e, of.FirstFrame
-			}
+			est(g, o)
 			if g.FramesLostDuring < o.FramesLostDuring+of.Deleted {
 				r.lostDuringLow++
 			}
 		}
 		if tt := of.TCP; tt != nil {
-			checkTCP(fl, r, a, tt, o, g, where, &segO, &segG)
+			checkTCP(fl, r, a, tt, o, g, where, &segO, &segG, &segFlows)
 		}
 		if rt := of.RTP; rt != nil && rt.Streams > 0 {
 			dc := int64(g.RTPLostCapture) - int64(o.RTPLostCapture)
@@ -436,19 +449,44 @@ func check(t *testing.T, r *row, a checkArgs) {
 	r.segOracle += segO
 	r.segGapan += segG
 	if d := math.Abs(float64(segG - segO)); d > segmentTol*float64(segO) {
-		fl.add("segments", "capture-lost segments changed by %d, the oracle counts %d deleted segments (more than %.0f %% apart)", segG, segO, 100*segmentTol)
+		sort.Slice(segFlows, func(i, j int) bool { return abs(segFlows[i].d) > abs(segFlows[j].d) })
+		var most []string
+		for _, f := range segFlows[:min(3, len(segFlows))] {
+			most = append(most, f.msg)
+		}
+		fl.add("segments", "capture-lost segments changed by %d, the oracle counts %d deleted segments (more than %.0f %% apart); most apart: %s", segG, segO, 100*segmentTol, strings.Join(most, "; "))
 	}
+	// Where the original has gaps of its own (demo.pcap's kernel drops),
+	// the truth of their shares is unknown and moves with the deletions
+	// (they change the rates around those gaps): the error is reported,
+	// not asserted.
+	ownGaps := len(a.origGaps) > 0 || a.origTail > 0
 	if a.sidecar && estN > 0 {
 		r.estAbs += estAbs
 		r.estN += estN
 		r.estWorst = max(r.estWorst, estWorst)
-		if mae := estAbs / float64(estN); mae > estMAEBound {
+		if ownGaps {
+			r.note2 = "est_lost reported only: the original has gaps of its own"
+		} else if mae := estAbs / float64(estN); mae > estMAEBound {
 			fl.add("est_lost", "per-flow est_lost mean absolute error %.2f frames over %d flows (bound %.1f)", mae, estN, estMAEBound)
 		}
-		if a.gap > 0 && estWorst > estWorstGapFrac*float64(a.gap) {
+		if !ownGaps && a.gap > 0 && estWorst > estWorstGapFrac*float64(a.gap) {
 			fl.add("est_lost", "worst flow's est_lost error %.1f frames (flow from original frame %d) near a %d-frame gap (bound %.0f %%)", estWorst, estWorstAt, a.gap, 100*estWorstGapFrac)
 		}
 	}
+}
+
+// segDiff is one flow's capture-lost segment count against the oracle's.
+type segDiff struct {
+	d   int64
+	msg string
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // checkGaps compares the damaged capture's gaps with the deletions.
@@ -499,7 +537,7 @@ func checkGaps(fl *failures, a checkArgs) {
 }
 
 // checkTCP holds one exact TCP flow against the oracle.
-func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow, where string, segO, segG *int64) {
+func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow, where string, segO, segG *int64, segFlows *[]segDiff) {
 	r.tcpChecked++
 	own := int64(tt.OwnLostBytesDamaged) - int64(tt.OwnLostBytesOrig)
 	want := int64(tt.CaptureLostBytes) + own + tt.AckFirstDelta
@@ -518,9 +556,16 @@ func checkTCP(fl *failures, r *row, a checkArgs, tt *oracle.TCP, o, g *loss.Flow
 			r.falseCap++
 			fl.add("false capture loss", "%s: %d capture-lost bytes where the deletions caused none", where, got)
 		}
+		// Segments are compared where the deletions left the original's
+		// own capture loss as it was: its segments (which no frame shows,
+		// so the oracle cannot count them) are the same segments, and
+		// gapan's count of them must not move either.
 		if own == 0 && tt.AckFirstDelta == 0 {
 			*segO += int64(tt.CaptureLostSegments)
 			*segG += int64(g.CaptureLostSegments) - int64(o.CaptureLostSegments)
+			if d := int64(g.CaptureLostSegments) - int64(o.CaptureLostSegments) - int64(tt.CaptureLostSegments); d != 0 {
+				*segFlows = append(*segFlows, segDiff{d, fmt.Sprintf("%s: %d segments, the oracle %d", where, int64(g.CaptureLostSegments)-int64(o.CaptureLostSegments), tt.CaptureLostSegments)})
+			}
 		}
 	}
 	du := int64(g.CaptureUnexplainedBytes) - int64(o.CaptureUnexplainedBytes)
@@ -553,46 +598,103 @@ func describe(g *loss.Flow) string {
 	return fmt.Sprintf("gapan has %s %s:%d -> %s:%d", g.Proto, g.SrcIP, g.SrcPort, g.DstIP, g.DstPort)
 }
 
-// renderTable renders the rows as the Markdown table of docs/accuracy.md.
+// merge adds o's figures to r (for the totals per model).
+func (r *row) merge(o *row) {
+	r.deleted += o.deleted
+	r.tcpChecked += o.tcpChecked
+	r.unverifiable += o.unverifiable
+	r.oracleCap += o.oracleCap
+	r.gapanCap += o.gapanCap
+	r.capWrong += o.capWrong
+	r.falseCap += o.falseCap
+	r.unexplGrowth += o.unexplGrowth
+	r.capDel += o.capDel
+	r.explainedNS += o.explainedNS
+	r.flips += o.flips
+	r.flipN += o.flipN
+	r.segOracle += o.segOracle
+	r.segGapan += o.segGapan
+	r.rtpDetectable += o.rtpDetectable
+	r.rtpGapan += o.rtpGapan
+	r.estAbs += o.estAbs
+	r.estN += o.estN
+	r.estWorst = max(r.estWorst, o.estWorst)
+	r.lostDuringLow += o.lostDuringLow
+	r.vanished += o.vanished
+	for k, n := range o.fail {
+		for range n {
+			r.failed(k)
+		}
+	}
+}
+
+const tableHead = " deleted | TCP flows | capture-lost bytes: oracle / gapan | flows wrong | false capture-loss flows | deleted bytes explained (sidecar) | bytes explained without sidecar | fate flips / flows checked | segments: oracle / gapan | RTP seen missing: oracle / gapan | est_lost MAE / worst | flows with frames_lost_during < loss | frames of vanished flows | failing assertions |\n"
+
+// cells renders r's figures as table cells.
+func (r *row) cells() string {
+	explained := "–"
+	if r.capDel > 0 {
+		explained = fmt.Sprintf("%.1f %%", 100*float64(r.capDel-r.unexplGrowth)/float64(r.capDel))
+	}
+	est := "–"
+	if r.estN > 0 {
+		est = fmt.Sprintf("%.2f / %.1f", r.estAbs/float64(r.estN), r.estWorst)
+	}
+	var kinds []string
+	for k, n := range r.fail {
+		kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
+	}
+	sort.Strings(kinds)
+	fails := strings.Join(kinds, ", ")
+	if fails == "" {
+		fails = "none"
+	}
+	if r.note2 != "" {
+		fails += " (" + r.note2 + ")"
+	}
+	unver := ""
+	if r.unverifiable > 0 {
+		unver = fmt.Sprintf(" (+%d unverifiable)", r.unverifiable)
+	}
+	return fmt.Sprintf(" %d | %d%s | %d / %d | %d | %d | %s | %d | %d / %d | %d / %d | %d / %d | %s | %d | %d | %s |\n",
+		r.deleted, r.tcpChecked, unver, r.oracleCap, r.gapanCap, r.capWrong, r.falseCap,
+		explained, r.explainedNS, r.flips, r.flipN, r.segOracle, r.segGapan,
+		r.rtpDetectable, r.rtpGapan, est, r.lostDuringLow, r.vanished, fails)
+}
+
+// renderTable renders the rows as the Markdown tables of docs/accuracy.md:
+// totals per model, then every capture.
 func renderTable(rows []*row) string {
 	var b strings.Builder
-	b.WriteString("| capture | model | deleted | TCP flows | capture-lost bytes: oracle / gapan | flows wrong | false capture-loss flows | deleted bytes explained (sidecar) | bytes explained without sidecar | fate flips / flows checked | segments: oracle / gapan | RTP seen missing: oracle / gapan | est_lost MAE / worst | frames of vanished flows | failing assertions |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	totals := make([]row, len(models))
 	var skipped []string
 	for _, r := range rows {
 		if r.note != "" {
 			skipped = append(skipped, fmt.Sprintf("%s (%s)", r.capture, r.note))
 			continue
 		}
+		for i, m := range models {
+			if m.name == r.model {
+				totals[i].merge(r)
+			}
+		}
+	}
+	b.WriteString("| model |" + tableHead)
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for i, m := range models {
+		b.WriteString("| " + m.name + " |" + totals[i].cells())
+	}
+	b.WriteString("\n| capture | model |" + tableHead)
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		if r.note != "" {
+			continue
+		}
 		m := r.model
 		if r.gapFrames > 0 && r.gapFrames != gapLen {
 			m = fmt.Sprintf("one %d-frame gap", r.gapFrames)
 		}
-		explained := "–"
-		if r.capDel > 0 {
-			explained = fmt.Sprintf("%.1f %%", 100*float64(r.capDel-r.unexplGrowth)/float64(r.capDel))
-		}
-		est := "–"
-		if r.estN > 0 {
-			est = fmt.Sprintf("%.2f / %.1f", r.estAbs/float64(r.estN), r.estWorst)
-		}
-		var kinds []string
-		for k, n := range r.fail {
-			kinds = append(kinds, fmt.Sprintf("%s ×%d", k, n))
-		}
-		sort.Strings(kinds)
-		fails := strings.Join(kinds, ", ")
-		if fails == "" {
-			fails = "none"
-		}
-		unver := ""
-		if r.unverifiable > 0 {
-			unver = fmt.Sprintf(" (+%d unverifiable)", r.unverifiable)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d%s | %d / %d | %d | %d | %s | %d | %d / %d | %d / %d | %d / %d | %s | %d | %s |\n",
-			r.capture, m, r.deleted, r.tcpChecked, unver, r.oracleCap, r.gapanCap, r.capWrong, r.falseCap,
-			explained, r.explainedNS, r.flips, r.flipN, r.segOracle, r.segGapan,
-			r.rtpDetectable, r.rtpGapan, est, r.vanished, fails)
+		b.WriteString("| " + r.capture + " | " + m + " |" + r.cells())
 	}
 	if len(skipped) > 0 {
 		b.WriteString("\nNot in the suite: " + strings.Join(skipped, "; ") + ".\n")

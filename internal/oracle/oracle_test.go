@@ -157,3 +157,118 @@ func TestTCPTruth(t *testing.T) {
 		})
 	}
 }
+
+// TestFlowsAndBrackets checks the flow identity (a SYN with a new ISN
+// starts a flow, a resent one does not) and the brackets of the original's
+// own holes.
+func TestFlowsAndBrackets(t *testing.T) {
+	path := writeConv(t, []seg{
+		{client: true, syn: true, noACK: true},              // 1
+		{client: true, syn: true, noACK: true},              // 2 resent SYN: same flow
+		{syn: true, ack: 1},                                 // 3
+		{client: true, seq: 1, ack: 1, n: 100},              // 4 [1,101)
+		{seq: 1, ack: 101},                                  // 5
+		{client: true, seq: 201, ack: 1, n: 100},            // 6 hole [101,201) revealed: bracket 5..6 (after 4)
+		{seq: 1, ack: 101},                                  // 7
+		{client: true, seq: 101, ack: 1, n: 50},             // 8 fills part: widens the bracket to 8
+		{client: true, seq: 151, ack: 1, n: 50},             // 9 fills the rest
+		{seq: 1, ack: 301},                                  // 10
+		{client: true, seq: 100000, syn: true, noACK: true}, // 11 a new ISN: a new flow
+		{seq: 7000, ack: 100001, syn: true},                 // 12
+	})
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := c.Compute(nil)
+	if len(tr.Flows) != 2 || tr.Flows[0].FirstFrame != 1 || tr.Flows[1].FirstFrame != 11 || tr.Flows[0].Frames != 10 || tr.Flows[1].Frames != 2 {
+		t.Fatalf("flows %+v, want frames 1-10 and 11-", tr.Flows)
+	}
+	tt := tr.Flows[0].TCP
+	if len(tt.Holes) != 1 || tt.Holes[0] != (Bracket{First: 5, Last: 8}) {
+		t.Errorf("holes %v, want one with bracket 5..8", tt.Holes)
+	}
+	for _, tc := range []struct {
+		deleted uint64
+		hit     bool
+	}{{3, false}, {5, true}, {7, true}, {8, true}, {10, false}} {
+		tr := c.Compute(map[uint64]bool{tc.deleted: true})
+		if got := tr.Flows[0].TCP.BracketHit; got != tc.hit {
+			t.Errorf("frame %d deleted: bracket hit %v, want %v", tc.deleted, got, tc.hit)
+		}
+	}
+	// Deleting the SYN that starts the second flow leaves its SYN/ACK in
+	// the first: that flow is not exact (the deletions merged two flows).
+	tr = c.Compute(map[uint64]bool{11: true})
+	if len(tr.Flows) != 1 || tr.Flows[0].Exact || tr.Flows[0].TCP != nil || tr.Flows[0].Deleted != 1 {
+		t.Errorf("without frame 11: %+v; want one flow, not exact, with the deleted frame", tr.Flows)
+	}
+	// Deleting the whole second flow: it vanishes, the first stays exact.
+	tr = c.Compute(map[uint64]bool{11: true, 12: true})
+	if len(tr.Flows) != 1 || !tr.Flows[0].Exact || len(tr.Vanished) != 1 || tr.Vanished[0].Deleted != 2 {
+		t.Errorf("without frames 11-12: flows %+v, vanished %+v; want one exact flow and one vanished with 2 frames", tr.Flows, tr.Vanished)
+	}
+}
+
+// TestRTPTruth checks which deleted RTP packets gapan can see missing: only
+// those after the stream is confirmed (its 4th consecutive packet) and
+// before its last surviving packet.
+func TestRTPTruth(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rtp.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+		udp := &layers.UDP{SrcPort: 5004, DstPort: 5006}
+		if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
+			t.Fatal(err)
+		}
+		rtp := make([]byte, 172)
+		rtp[0], rtp[1] = 0x80, 8 // version 2, PCMA
+		seq := uint16(65530 + i) // wraps
+		rtp[2], rtp[3] = byte(seq>>8), byte(seq)
+		copy(rtp[8:], []byte{0xde, 0xad, 0xbe, 0xef})
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(rtp)); err != nil {
+			t.Fatal(err)
+		}
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1_700_000_000, int64(i)*20e6), CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
+		if err := w.WritePacket(ci, buf.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		deleted         []uint64
+		streams         int
+		del, detectable uint64
+	}{
+		{nil, 1, 0, 0},
+		{[]uint64{6, 8, 9}, 1, 3, 3},        // across the sequence number wrap
+		{[]uint64{2}, 1, 1, 0},              // before the confirming packet (now frame 5)
+		{[]uint64{12}, 1, 1, 0},             // after the last surviving packet
+		{[]uint64{2, 4, 6, 8, 10}, 1, 5, 2}, // steps of 2 still confirm, at frame 7
+	} {
+		del := map[uint64]bool{}
+		for _, n := range tc.deleted {
+			del[n] = true
+		}
+		fl := c.Compute(del).Flows[0]
+		if fl.RTP == nil || fl.RTP.Streams != tc.streams || fl.RTP.Deleted != tc.del || fl.RTP.Detectable != tc.detectable {
+			t.Errorf("deleted %v: %+v, want %d stream, %d deleted, %d detectable", tc.deleted, fl.RTP, tc.streams, tc.del, tc.detectable)
+		}
+	}
+}
