@@ -650,7 +650,7 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 		{Label: "to", Field: "dst"},
 		{Label: "packets", Field: "packets", Num: true},
 		{Label: "bytes", Field: "bytes", Num: true},
-		{Label: "frames lost during", Field: "frames_lost_during", Num: true, Title: "frames lost in gaps while the flow was live (any flow's)"},
+		{Label: "frames lost during", Field: "frames_lost_during", Num: true, Title: "frames lost in gaps from just before the flow's first frame to just after its last (any flow's)"},
 		{Label: "est. lost", Field: "est_lost", Num: true, Title: "the flow's estimated share of the lost frames"},
 		{Label: "capture lost", Field: "capture_lost_segments", Num: true, Title: "TCP segments on the wire, missed by the capture"},
 		{Label: "upstream lost", Field: "upstream_lost_segments", Num: true, Title: "TCP segments lost before the capture point"},
