@@ -20,6 +20,10 @@ type piece struct {
 	bytes  uint64 // TCP bytes (0 for RTP)
 	segs   uint64 // TCP segments (0 for RTP)
 	rtp    bool
+	// after (RTP) holds the frames of the stream's packets with smaller
+	// sequence numbers that arrived inside the bracket: those after the
+	// gap that explains the piece arrived late behind its packets.
+	after []uint64
 }
 
 // recGap is a recorded gap with the capacity it has left for explaining.
@@ -123,7 +127,7 @@ func (x *explainer) resolve(now uint64) {
 	}
 	for k := range x.pending {
 		p := &x.pending[k]
-		var taken uint64
+		var taken, first uint64
 		i := int32(sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > p.lo }))
 		for taken < p.demand && i < n {
 			i = x.find(i)
@@ -132,6 +136,9 @@ func (x *explainer) resolve(now uint64) {
 			}
 			g := &x.gaps[i]
 			t := min(g.left, p.demand-taken)
+			if first == 0 && t > 0 {
+				first = g.frame
+			}
 			g.left -= t
 			taken += t
 			// The frames a flow's own evidence claims are its estimated
@@ -142,6 +149,13 @@ func (x *explainer) resolve(now uint64) {
 			}
 		}
 		x.book(p, taken)
+		if first != 0 {
+			for _, f := range p.after {
+				if f >= first {
+					p.acct.c().RTPLate++
+				}
+			}
+		}
 	}
 	x.pending = x.pending[:0]
 	x.round++

@@ -491,12 +491,51 @@ func rtpMissing(fr []gopacket.Packet, skip map[int]bool) (missing, packets int) 
 	return missing, packets
 }
 
+// rtpLateTruth counts the RTP packets that are not in skip and arrived
+// behind a packet of their stream with a newer sequence number, whether
+// the capture kept that packet or not (it passed the tap first).
+func rtpLateTruth(fr []gopacket.Packet, skip map[int]bool) int {
+	type key struct {
+		src, dst layers.UDPPort
+		ssrc     uint32
+	}
+	newest := map[key]uint16{}
+	count := map[key]int{}
+	late := map[key]int{}
+	for n, p := range fr[1:] {
+		udp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		if udp == nil || len(udp.Payload) < 12 || udp.Payload[0]>>6 != 2 {
+			continue
+		}
+		if pt := udp.Payload[1] & 0x7f; pt >= 72 && pt <= 76 {
+			continue
+		}
+		b := udp.Payload
+		k := key{udp.SrcPort, udp.DstPort, uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])}
+		seq := uint16(b[2])<<8 | uint16(b[3])
+		count[k]++
+		if nw, ok := newest[k]; !ok || int16(seq-nw) > 0 {
+			newest[k] = seq
+		} else if int16(seq-nw) < 0 && !skip[n+1] {
+			late[k]++
+		}
+	}
+	var total int
+	for k, n := range late {
+		if count[k] >= 50 {
+			total += n
+		}
+	}
+	return total
+}
+
 // Error 11: ndpi-kakaotalk-voice-sll.pcap, stream 23046 -> 10268 arrives
 // reordered at frames 2286-2288 (sequence numbers 20674, 20677, 20675);
 // deleting frames 236, 498, 1578-1580 and 2285-2287 (the burst model's
 // deletions on that flow with seed 1) makes 20677 go missing between two
 // packets that arrived after the gap. Every packet the deletions took is
-// capture loss with the sidecar; upstream loss stays the capture's own.
+// capture loss with the sidecar; upstream loss stays the capture's own;
+// 20675 and 20676 still arrived late behind 20677.
 func TestIssue15RTPReordered(t *testing.T) {
 	name := "ndpi-kakaotalk-voice-sll.pcap"
 	fr := frames(t, corpusPath(name))
@@ -513,6 +552,11 @@ func TestIssue15RTPReordered(t *testing.T) {
 	if sum.Flows.RTPLostCapture != uint64(all-own) || sum.Flows.RTPLostUpstream != uint64(own) {
 		t.Errorf("rtp lost capture %d, upstream %d; the deletions took %d packets, the capture's own loss is %d",
 			sum.Flows.RTPLostCapture, sum.Flows.RTPLostUpstream, all-own, own)
+	}
+	// Packets that arrived behind a deleted newer one were late all the
+	// same: the deleted packet passed the tap first.
+	if want := rtpLateTruth(fr, del); sum.Flows.RTPLate != uint64(want) {
+		t.Errorf("rtp_late %d; %d surviving packets arrived behind a newer one of their stream", sum.Flows.RTPLate, want)
 	}
 }
 

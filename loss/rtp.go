@@ -41,14 +41,36 @@ type rtpDir struct {
 	// reorders may have sent a packet found missing now before packets
 	// that arrived ahead of it, so its bracket reaches back that far.
 	arrivals [8]uint64
+	arrSeq   [8]uint16 // their sequence numbers
+	arrLate  uint8     // which of them arrived late (bit per entry)
 	arrN     uint8
 	maxLate  uint8
 }
 
-// arrived records global frame gi as the stream's latest packet.
-func (d *rtpDir) arrived(gi uint64) {
-	d.arrivals[d.arrN%uint8(len(d.arrivals))] = gi
+// arrived records global frame gi, with sequence number seq, as the
+// stream's latest packet; late says it arrived behind a newer one.
+func (d *rtpDir) arrived(gi uint64, seq uint16, late bool) {
+	i := d.arrN % uint8(len(d.arrivals))
+	d.arrivals[i], d.arrSeq[i] = gi, seq
+	d.arrLate &^= 1 << i
+	if late {
+		d.arrLate |= 1 << i
+	}
 	d.arrN++
+}
+
+// behind fills m.after with the frames of the stream's latest packets
+// that arrived after m.lo, in order, with sequence numbers below m's: if
+// the capture lost m's packets in a gap before them, they arrived late
+// behind those packets.
+func (d *rtpDir) behind(m *rtpMiss) {
+	for k := range min(int(d.arrN), len(d.arrivals)) {
+		i := (int(d.arrN) - 1 - k) & (len(d.arrivals) - 1)
+		if d.arrivals[i] > m.lo && d.arrLate&(1<<i) == 0 && int16(d.arrSeq[i]-m.seq) < 0 && int(m.nAfter) < len(m.after) {
+			m.after[m.nAfter] = d.arrivals[i]
+			m.nAfter++
+		}
+	}
 }
 
 // bracketStart is the frame after which packets found missing at the
@@ -75,6 +97,10 @@ type rtpMiss struct {
 	seq    uint16
 	n      uint16
 	lo, hi uint64
+	// after holds the frames of packets with smaller sequence numbers
+	// that arrived in the bracket after lo (behind).
+	after  [7]uint64
+	nAfter uint8
 }
 
 // settle turns the missing runs that the stream has moved past by more
@@ -86,7 +112,11 @@ func (e *Engine) rtpSettle(a *acct, d *rtpDir, final bool) {
 		if !final && d.lastSeq-(m.seq+m.n-1) < rtpReorder {
 			break
 		}
-		e.exp.add(piece{acct: a, lo: m.lo, hi: m.hi, demand: uint64(m.n), rtp: true})
+		pc := piece{acct: a, lo: m.lo, hi: m.hi, demand: uint64(m.n), rtp: true}
+		if m.nAfter > 0 {
+			pc.after = append([]uint64(nil), m.after[:m.nAfter]...)
+		}
+		e.exp.add(pc)
 	}
 	d.missing = append(d.missing[:0], d.missing[k:]...)
 }
@@ -108,7 +138,7 @@ func (d *rtpDir) rtpLate(seq uint16) bool {
 		case off == m.n-1:
 			m.n--
 		default:
-			right := rtpMiss{seq: seq + 1, n: m.n - off - 1, lo: m.lo, hi: m.hi}
+			right := rtpMiss{seq: seq + 1, n: m.n - off - 1, lo: m.lo, hi: m.hi, after: m.after, nAfter: m.nAfter}
 			m.n = off
 			d.missing = append(d.missing, rtpMiss{})
 			copy(d.missing[i+2:], d.missing[i+1:])
@@ -167,7 +197,7 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 			a.c().RTPPackets++
 			d.rtpLate(seq)
 			d.maxLate = uint8(min(max(int(d.maxLate), int(d.lastSeq-seq)), len(d.arrivals)-2))
-			d.arrived(gi)
+			d.arrived(gi, seq, true)
 		}
 		return
 	case step > rtpMaxStep:
@@ -189,12 +219,16 @@ func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	} else {
 		a.c().RTPPackets++
 		if step > 1 {
-			d.missing = append(d.missing, rtpMiss{seq: d.lastSeq + 1, n: step - 1, lo: d.bracketStart(), hi: gi})
+			m := rtpMiss{seq: d.lastSeq + 1, n: step - 1, lo: d.bracketStart(), hi: gi}
+			if d.maxLate > 0 {
+				d.behind(&m)
+			}
+			d.missing = append(d.missing, m)
 		}
 	}
 	d.lastSeq = seq
 	d.lastFrm = gi
-	d.arrived(gi)
+	d.arrived(gi, seq, false)
 	if len(d.missing) > 0 {
 		e.rtpSettle(a, d, false)
 	}
