@@ -26,9 +26,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxFlows caps the live flows (0: flow.DefaultMaxFlows).
 	MaxFlows int
-	// EstWindow is the number of frames on each side of a gap over which
-	// its lost frames are shared out to estimate each flow's own loss
-	// (0: DefaultEstWindow).
+	// EstWindow is the least number of frames on each side of a gap over
+	// which its lost frames are shared out to estimate each flow's own
+	// loss; a larger gap is seen through as many frames as it lost, up to
+	// 256 (0: DefaultEstWindow).
 	EstWindow int
 	// Epoch is the number of frames between two rounds of explaining
 	// capture loss with the recorded gaps (0: DefaultEpoch). Within a round
@@ -90,7 +91,8 @@ type Summary struct {
 	// recorded gaps explain; nil when there was no capture-lost segment.
 	Consistency *float64
 	// EstOther is the estimated loss attributed to frames that belong to
-	// no flow (undecodable frames); usually 0.
+	// no flow (undecodable frames) or to flows the capture never shows
+	// (docs/metrics.md, est_lost).
 	EstOther float64
 	Timeline []Second
 	Gaps     []GapRef
