@@ -441,6 +441,9 @@ func check(t *testing.T, r *row, a checkArgs) {
 				if du > 0 {
 					fl.add("rtp", "%s: rtp_lost_upstream grew by %d with a perfect sidecar", where, du)
 				}
+				if dl := int64(g.RTPLate) - int64(o.RTPLate); dl != -int64(rt.LateDeleted) {
+					fl.add("rtp", "%s: rtp_late changed by %d with a perfect sidecar; %d of the original's late packets were deleted", where, dl, rt.LateDeleted)
+				}
 			} else if g.RTPLostCapture != 0 {
 				fl.add("rtp", "%s: rtp_lost_capture %d without a sidecar", where, g.RTPLostCapture)
 			}

@@ -129,6 +129,10 @@ type RTP struct {
 	// that no surviving packet of the stream repeats: gapan can see them
 	// missing.
 	Detectable uint64
+	// LateDeleted counts deleted packets that were late in the original
+	// (older than their stream's newest packet before them): the
+	// damaged capture's late packets are the original's minus these.
+	LateDeleted uint64
 }
 
 // Compute works out the truth for the capture with the given frames
