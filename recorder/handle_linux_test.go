@@ -60,13 +60,13 @@ func TestHandleGaps(t *testing.T) {
 	cfg := &Config{Output: out, Snaplen: snaplen}
 	var st Stats
 	r := &run{cfg: cfg, sock: s, st: &st, linkType: linkTypeEthernet}
-	if err := r.open(time.Now()); err != nil {
+	if err := r.start(time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if done, err := r.handle(len(counts)); err != nil || done {
 		t.Fatalf("handle: %v %v", done, err)
 	}
-	if err := r.out.close(sidecar.Trailer{}); err != nil {
+	if err := stopRun(r, sidecar.Trailer{}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, frames := readPcap(t, out)
@@ -103,11 +103,11 @@ func TestHandleAllocs(t *testing.T) {
 	frame := make([]byte, 90)
 	out := filepath.Join(t.TempDir(), "a.pcap")
 	var st Stats
-	r := &run{cfg: &Config{Output: out, Snaplen: 128}, sock: s, st: &st, linkType: linkTypeEthernet}
-	if err := r.open(time.Now()); err != nil {
+	r := &run{cfg: &Config{Output: out, Snaplen: 128, FlushEvery: time.Hour}, sock: s, st: &st, linkType: linkTypeEthernet}
+	if err := r.start(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	defer r.out.abort()
+	defer r.end()
 	count := uint32(0)
 	fill := func() {
 		for i := range 64 {
@@ -117,8 +117,13 @@ func TestHandleAllocs(t *testing.T) {
 			fakeReceive(s, i, frame, len(frame), count, int64(i))
 		}
 	}
-	fill()
-	r.handle(64) // the first frame starts the sidecar
+	// Warm up: chunks go to the writer and come back. Then no new chunk
+	// may be made (a chunk is 1 MiB, made at most queueChunks times).
+	for range 200 {
+		fill()
+		r.handle(64)
+	}
+	r.w.made = queueChunks
 	allocs := testing.AllocsPerRun(50, func() {
 		fill()
 		if _, err := r.handle(64); err != nil {
@@ -142,18 +147,32 @@ func TestHandleFileLimit(t *testing.T) {
 	var st Stats
 	r := &run{cfg: &Config{Output: filepath.Join(t.TempDir(), "w.pcap"), Snaplen: 64, RotateEvery: time.Nanosecond, MaxFiles: 1},
 		sock: s, st: &st, linkType: linkTypeEthernet}
-	if err := r.open(time.Now()); err != nil {
+	if err := r.start(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	defer r.out.abort()
-	time.Sleep(time.Millisecond) // the file is older than RotateEvery
+	r.now = time.Now().Add(time.Millisecond) // the file is older than RotateEvery
 	done, err := r.handle(2)
 	if err != nil || !done {
 		t.Fatalf("handle: done %v, %v; want the file limit reached", done, err)
+	}
+	if err := stopRun(r, sidecar.Trailer{}); err != nil {
+		t.Fatal(err)
 	}
 	// The first frame (2 lost before it) is written, the second is not:
 	// its 7 lost frames remain after lastCount, for the tail.
 	if st.Frames != 1 || st.GapFrames != 2 || r.lastCount != 2 {
 		t.Errorf("Stats %+v, lastCount %d; want 1 frame, 2 frames lost before it, lastCount 2", st, r.lastCount)
 	}
+}
+
+// stopRun has the writer close the file with trailer t, as finish does
+// after draining the socket.
+func stopRun(r *run, t sidecar.Trailer) error {
+	if r.cur == nil {
+		r.cur = r.w.wait()
+	}
+	r.cur.end = &fileEnd{trailer: t}
+	r.w.put(r.cur)
+	r.cur = nil
+	return r.end()
 }

@@ -19,7 +19,7 @@ const (
 	linkTypeRaw       = 101
 	linkTypeRadiotap  = 127
 	linkTypeSLL2      = 276     // LINUX_SLL2: the cooked header of -i any
-	recvTimeoutMicros = 100_000 // how often a blocked receive wakes up to check for stop and flush
+	recvTimeoutMicros = 100_000 // how often (at most) a blocked receive wakes up to check for stop and flush
 )
 
 // linkTypeFor maps the interface's ARPHRD_ type to the pcap link type of the
@@ -166,7 +166,8 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 		return fail("enabling SO_TIMESTAMPNS", err)
 	}
 	if cfg.BufferKiB > 0 {
-		size := cfg.BufferKiB * 1024
+		// The kernel doubles the value it is given.
+		size := cfg.BufferKiB * 1024 * bufferScale / 2
 		// SO_RCVBUFFORCE (CAP_NET_ADMIN) is not capped by net.core.rmem_max.
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size); err != nil {
 			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size); err != nil {
@@ -183,7 +184,8 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 			return fail("setting PACKET_IGNORE_OUTGOING", err)
 		}
 	}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: recvTimeoutMicros}); err != nil {
+	wake := min(recvTimeoutMicros, max(cfg.FlushEvery.Microseconds(), 1000))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: wake}); err != nil {
 		return fail("setting SO_RCVTIMEO", err)
 	}
 	if len(prog) > 0 {
@@ -435,12 +437,8 @@ func (s *socket) control(i int) frameInfo {
 	return fi
 }
 
-// sll2Len is the length of a LINUX_SLL2 header, vlanTagLen of an 802.1Q
-// tag.
-const (
-	sll2Len    = 20
-	vlanTagLen = 4
-)
+// vlanTagLen is the length of an 802.1Q tag.
+const vlanTagLen = 4
 
 // putSLL2 writes the LINUX_SLL2 header of a frame received on a cooked
 // socket from the address the kernel gave with it, field for field as
