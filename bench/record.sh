@@ -10,6 +10,7 @@
 #   sudo bash bench/record.sh                 # the whole matrix, 3 runs
 #   RUNS=1 N=100000 sudo bash bench/record.sh # quicker
 #   GAPAN=/path/to/gapan ...                  # an already built gapan
+#   RECORDERS="gapan tcpdump" ...             # a subset
 #
 # Tests, each with 64- and 1,400-byte payloads, N datagrams:
 #   rate   50 k/s, 150 k/s and flat out (rate 0), -B 4 MiB for every recorder
@@ -39,8 +40,10 @@ if [ -z "${GAPAN:-}" ]; then
 fi
 go build -o "$DIR/udpsend" ./bench/udpsend
 go build -o "$DIR/recordcheck" ./bench/recordcheck
-RECORDERS="gapan tcpdump"
-command -v dumpcap >/dev/null && RECORDERS="$RECORDERS dumpcap"
+if [ -z "${RECORDERS:-}" ]; then
+	RECORDERS="gapan tcpdump"
+	command -v dumpcap >/dev/null && RECORDERS="$RECORDERS dumpcap"
+fi
 
 id=$$
 S=gbr-s-$id R=gbr-r-$id SI=gbs$id RI=gbr$id

@@ -69,9 +69,20 @@ const bufferScale = 5
 // holds to the writer when Config.FlushEvery is 0.
 const DefaultFlushEvery = 100 * time.Millisecond
 
+// DefaultHoldoff is Config.Holdoff when it is 0.
+const DefaultHoldoff = 5 * time.Millisecond
+
+// holdoffFrames is the least number of frames in a receive that makes the
+// receiver wait before the next; holdoffMaxFrames the most frames it lets
+// gather meanwhile, at the rate last seen.
+const (
+	holdoffFrames    = 4
+	holdoffMaxFrames = 1024
+)
+
 // DefaultBatch is the number of frames received per recvmmsg call when
 // Config.Batch is 0.
-const DefaultBatch = 64
+const DefaultBatch = 256
 
 // Config describes one capture. Only Interface and Output are required.
 type Config struct {
@@ -124,6 +135,16 @@ type Config struct {
 	// Batch is the number of frames received per recvmmsg call; 0 means
 	// DefaultBatch, 1 receives with plain recvmsg.
 	Batch int
+	// Holdoff is the longest the receiver waits, after a receive that
+	// emptied the kernel's queue while traffic flows (at least 4 frames,
+	// fewer than Batch), before it receives again: frames gather in the
+	// kernel's buffer and come in one call instead of one wake-up each,
+	// which is most of the recorder's CPU time at high rates (tcpdump's
+	// ring likewise wakes it once per block). The wait is shortened so
+	// that at the rate just seen at most 1,024 frames arrive meanwhile,
+	// which the default buffer holds at any frame size. 0 means
+	// DefaultHoldoff; negative disables it.
+	Holdoff time.Duration
 	// FlushEvery bounds how long a received frame waits before the writer
 	// gets it (it gets frames sooner in chunks of 1 MiB or 4,096 frames);
 	// each chunk is written to the pcap and then its gaps to the sidecar,
@@ -335,6 +356,9 @@ func normalize(cfg *Config) error {
 	}
 	if cfg.FlushEvery == 0 {
 		cfg.FlushEvery = DefaultFlushEvery
+	}
+	if cfg.Holdoff == 0 {
+		cfg.Holdoff = DefaultHoldoff
 	}
 	return nil
 }

@@ -103,11 +103,12 @@ func (r *run) loop(ctx context.Context) (err error) {
 	if r.cfg.Started != nil {
 		r.cfg.Started()
 	}
+	prev := start // when the previous receive returned
 	for {
 		if ctx.Err() != nil || r.w.failed.Load() {
 			break
 		}
-		_, done, err := r.receive(false)
+		n, done, err := r.receive(false)
 		if err != nil {
 			r.end()
 			return err
@@ -115,6 +116,10 @@ func (r *run) loop(ctx context.Context) (err error) {
 		if done {
 			return r.finish(false)
 		}
+		if d := r.holdoff(n, prev); d > 0 {
+			time.Sleep(d)
+		}
+		prev = r.now
 		if !deadline.IsZero() && !r.now.Before(deadline) {
 			break
 		}
@@ -129,6 +134,20 @@ func (r *run) loop(ctx context.Context) (err error) {
 		return r.end()
 	}
 	return r.finish(true)
+}
+
+// holdoff returns how long to wait before the next receive, after one
+// that returned n frames (prev: when the one before returned). When traffic
+// flows and the queue is empty, frames are left to gather in the kernel's
+// buffer, so that they come in one call instead of one wake-up each; the
+// wait is Config.Holdoff at most, and short enough that, at the rate just
+// seen, no more than holdoffMaxFrames arrive meanwhile.
+func (r *run) holdoff(n int, prev time.Time) time.Duration {
+	if n < holdoffFrames || n >= r.cfg.Batch || r.cfg.Holdoff <= 0 {
+		return 0
+	}
+	el := r.now.Sub(prev)
+	return min(r.cfg.Holdoff, el*holdoffMaxFrames/time.Duration(n))
 }
 
 // receive takes one batch from the socket and queues it; done reports
