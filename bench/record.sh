@@ -11,6 +11,8 @@
 #   RUNS=1 N=100000 sudo bash bench/record.sh # quicker
 #   GAPAN=/path/to/gapan ...                  # an already built gapan
 #   RECORDERS="gapan tcpdump" ...             # a subset
+#   GAPAN_OLD=/path/to/old/gapan RECORDERS="gapan gapan-old tcpdump" ...
+#                                             # an older gapan alongside
 #
 # Tests, each with 64- and 1,400-byte payloads, N datagrams:
 #   rate   50 k/s, 150 k/s and flat out (rate 0), -B 4 MiB for every recorder
@@ -24,6 +26,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${BENCH_DIR:-/tmp/gapan-record-bench}
+# The captures go to a tmpfs, so that a disk shared with other work does not
+# decide who loses frames; BENCH_OUT=/some/disk/dir measures with the disk.
+OUT=${BENCH_OUT:-/dev/shm/gapan-record-bench-$$}
 RUNS=${RUNS:-3}
 N=${N:-300000}
 SIZES=${SIZES:-"64 1400"}
@@ -33,7 +38,7 @@ STALL=${STALL:-1}
 for tool in ip nft taskset tcpdump /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "bench/record.sh: $tool is missing" >&2; exit 1; }
 done
-mkdir -p "$DIR"
+mkdir -p "$DIR" "$OUT"
 if [ -z "${GAPAN:-}" ]; then
 	go build -o "$DIR/gapan" ./cmd/gapan
 	GAPAN=$DIR/gapan
@@ -48,7 +53,11 @@ fi
 id=$$
 S=gbr-s-$id R=gbr-r-$id SI=gbs$id RI=gbr$id
 SIP=10.214.$((id % 250)).1 RIP=10.214.$((id % 250)).2
-cleanup() { ip netns del "$S" 2>/dev/null || true; ip netns del "$R" 2>/dev/null || true; }
+cleanup() {
+	ip netns del "$S" 2>/dev/null || true
+	ip netns del "$R" 2>/dev/null || true
+	[ -z "${BENCH_OUT:-}" ] && rm -rf "$OUT"
+}
 trap cleanup EXIT
 ip netns add "$S"
 ip netns add "$R"
@@ -77,13 +86,14 @@ NFT
 # record TEST SIZE RATE RUN RECORDER: one run, one line on stdout.
 record() {
 	local test=$1 size=$2 rate=$3 run=$4 rec=$5
-	local out=$DIR/$rec.pcap buf=() cmd
+	local out=$OUT/$rec.pcap buf=() cmd
 	rm -f "$out" "$out.gaps" "$DIR/err" "$DIR/cpu"
 	if [ "$test" = rate ]; then
-		case $rec in gapan|tcpdump) buf=(-B 4096) ;; dumpcap) buf=(-B 4) ;; esac
+		case $rec in gapan*|tcpdump) buf=(-B 4096) ;; dumpcap) buf=(-B 4) ;; esac
 	fi
 	case $rec in
 	gapan) cmd=("$GAPAN" record -i "$RI" -w "$out" "${buf[@]}") ;;
+	gapan-old) cmd=("$GAPAN_OLD" record -i "$RI" -w "$out" "${buf[@]}") ;;
 	tcpdump) cmd=(tcpdump -i "$RI" -w "$out" -Z root -n "${buf[@]}") ;;
 	dumpcap) cmd=(dumpcap -i "$RI" -w "$out" -P -q "${buf[@]}") ;;
 	esac
@@ -96,32 +106,33 @@ record() {
 		(sleep 1; kill -STOP "$pid"; sleep 2; kill -CONT "$pid") &
 		local stopper=$!
 	fi
-	sendout=$(ip netns exec "$S" taskset -c 0 "$DIR/udpsend" -dst "$RIP:9" -n "$N" -size "$size" -rate "$rate")
+	sendout=$(/usr/bin/time -f "%U %S" -o "$DIR/scpu" ip netns exec "$S" taskset -c 0 "$DIR/udpsend" -dst "$RIP:9" -n "$N" -size "$size" -rate "$rate")
 	[ "$test" = stall ] && wait "$stopper"
 	sleep 1
 	kill -INT "$pid"
 	wait "$tpid" || true
-	local cpu own check sentrate
+	local cpu scpu own check sentrate
 	cpu=$(awk '{printf "%.3f", $1+$2}' "$DIR/cpu")
+	scpu=$(awk '{printf "%.3f", $1+$2}' "$DIR/scpu")
 	sentrate=$(echo "$sendout" | sed -n 's/.*: \([0-9]*\)\/s/\1/p')
 	case $rec in
-	gapan) own=$(awk '/dropped by kernel/{k=$1} /dropped by the recorder/{u=$1} END{print k+u}' "$DIR/err") ;;
+	gapan*) own=$(awk '/dropped by kernel/{k=$1} /dropped by the recorder/{u=$1} END{print k+u}' "$DIR/err") ;;
 	tcpdump) own=$(awk '/dropped by kernel/{print $1}' "$DIR/err") ;;
 	dumpcap) own=$(sed -n "s/.*received\/dropped on interface '[^']*': [0-9]*\/\([0-9]*\).*/\1/p" "$DIR/err") ;;
 	esac
-	if [ "$rec" = gapan ]; then
+	if [ "${rec%-old}" = gapan ]; then
 		check=$("$DIR/recordcheck" -n "$N" -sidecar "$out.gaps" "$out" 2>>"$DIR/mismatch.log")
 	else
 		check=$("$DIR/recordcheck" -n "$N" "$out")
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$size" "$rate" "$run" "$rec" "$sentrate" "${own:-?}" "$cpu" "$check"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$size" "$rate" "$run" "$rec" "$sentrate" "${own:-?}" "$cpu" "$check" "$scpu"
 }
 
 RES=$DIR/results.tsv
 : >"$RES"
 : >"$DIR/mismatch.log"
 echo "gapan record benchmark: N=$N, runs=$RUNS, recorders: $RECORDERS ($(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs)"
-echo "per run: test size rate run recorder sent/s own-drops cpu-s captured missing holes [sidecar exact]"
+echo "per run: test size rate run recorder sent/s own-drops cpu-s captured missing holes [sidecar exact] sender-cpu-s"
 set -- $RECORDERS
 nrec=$#
 for size in $SIZES; do
@@ -144,7 +155,7 @@ for size in $SIZES; do
 done
 
 echo
-echo "== medians of $RUNS runs (CPU µs/frame = CPU s / frames captured; in the stall test, frames buffered during the stop = 100,000 sent then - missing, when N/rate >= 3 s)"
+echo "== medians of $RUNS runs (cpu-s: the recorder's user+system seconds; µs/frame = cpu-s / frames captured; send-cpu: the sender's, which includes the kernel's receive work done in its softirq, where a ring recorder's copying happens; in the stall test, frames buffered during the stop = 100,000 sent then - missing, when N/rate >= 3 s)"
 awk -F'\t' '
 function med(s,   a, n, i, j, t) {
 	n = split(s, a, " ")
@@ -160,14 +171,15 @@ function med(s,   a, n, i, j, t) {
 	sent[k] = sent[k] " " $6; own[k] = own[k] " " $7; cpu[k] = cpu[k] " " $8
 	cap[k] = cap[k] " " f["captured"]; miss[k] = miss[k] " " f["missing"]
 	us[k] = us[k] " " (f["captured"] > 0 ? $8 * 1e6 / f["captured"] : 0)
-	if ($5 == "gapan") { ex[k] = ex[k] (f["exact"] == "yes" ? "" : "NO ") ; side[k] = side[k] " " f["sidecar"] }
+	scpu[k] = scpu[k] " " $10
+	if ($5 ~ /^gapan/) { ex[k] = ex[k] (f["exact"] == "yes" ? "" : "NO ") ; side[k] = side[k] " " f["sidecar"] }
 }
 END {
-	printf "%-6s %5s %7s %-8s %9s %9s %8s %8s %7s %8s %s\n", "test", "size", "rate", "recorder", "sent/s", "captured", "missing", "own-drop", "cpu-s", "µs/frame", "sidecar=truth"
+	printf "%-6s %5s %7s %-9s %9s %9s %8s %8s %7s %8s %8s %s\n", "test", "size", "rate", "recorder", "sent/s", "captured", "missing", "own-drop", "cpu-s", "µs/frame", "send-cpu", "sidecar=truth"
 	for (i = 1; i <= nk; i++) {
 		k = keys[i]; split(k, p, "\t")
-		e = (p[4] == "gapan") ? (ex[k] == "" ? "yes in every run" : "NO in " gsub(/NO/, "", ex[k]) " runs") : "-"
-		printf "%-6s %5s %7s %-8s %9s %9s %8s %8s %7s %8.2f %s\n", p[1], p[2], p[3], p[4], med(sent[k]), med(cap[k]), med(miss[k]), med(own[k]), med(cpu[k]), med(us[k]), e
+		e = (p[4] ~ /^gapan/) ? (ex[k] == "" ? "yes in every run" : "NO in " gsub(/NO/, "", ex[k]) " runs") : "-"
+		printf "%-6s %5s %7s %-9s %9s %9s %8s %8s %7s %8.2f %8s %s\n", p[1], p[2], p[3], p[4], med(sent[k]), med(cap[k]), med(miss[k]), med(own[k]), med(cpu[k]), med(us[k]), med(scpu[k]), e
 	}
 }' "$RES"
 [ -s "$DIR/mismatch.log" ] && { echo "sidecar mismatches:"; cat "$DIR/mismatch.log"; }

@@ -94,7 +94,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 				}
 			}
 			st, err := recorder.Run(ctx, cfg)
-			if len(st.Files) > 0 {
+			if len(st.Files) > 0 && !quiet {
 				printRecordSummary(cmd, st)
 			}
 			if errors.Is(err, recorder.ErrConfig) {
