@@ -51,19 +51,19 @@ const DefaultSnaplen = 262144
 // tcpdump does with its own (see Config.BufferKiB).
 const DefaultBufferKiB = 2048
 
-// maxBufferKiB keeps the socket buffer (BufferKiB × bufferScale) within
-// the kernel's int.
-const maxBufferKiB = 800_000
+// maxBufferKiB keeps the socket buffer within what the kernel accepts:
+// it caps SO_RCVBUFFORCE at INT_MAX/2 before doubling it.
+const maxBufferKiB = (1<<31 - 1) / 2 / 1024 * 2 / bufferScale
 
 // bufferScale is how many bytes of socket receive buffer (sk_rcvbuf) the
 // recorder asks for per byte of -B. The kernel charges each queued frame
-// its whole buffer (skb truesize: about 830 bytes for a 106-byte frame and
+// its whole buffer (skb truesize: about 970 bytes for a 106-byte frame and
 // 2,300 for a 1,442-byte one on a veth), where tcpdump's TPACKET_V3 ring
-// spends the frame plus about 80 bytes of header and alignment (about 190
-// and 1,540 bytes). With 5 bytes per byte of -B, gapan -B N holds more
+// spends the frame plus about 100 bytes of header and alignment (about 210
+// and 1,550 bytes). With 6 bytes per byte of -B, gapan -B N holds more
 // frames than tcpdump -B N at every frame size (docs/recorder.md has the
 // table).
-const bufferScale = 5
+const bufferScale = 6
 
 // DefaultFlushEvery is the period at which the receiver hands the frames it
 // holds to the writer when Config.FlushEvery is 0.
@@ -99,10 +99,10 @@ type Config struct {
 	// BufferKiB sizes the kernel's buffer for frames the recorder has not
 	// yet read, in the units of tcpdump -B (KiB of its ring), so that the
 	// same -B buffers at least as many frames in gapan as in tcpdump: the
-	// socket receive buffer is set to 5 × BufferKiB KiB (SO_RCVBUFFORCE,
+	// socket receive buffer is set to 6 × BufferKiB KiB (SO_RCVBUFFORCE,
 	// not capped by net.core.rmem_max), because the kernel charges a
 	// queued frame far more than its bytes. 0 means DefaultBufferKiB; at
-	// most 800000.
+	// most 349525 (a 2 GiB socket buffer, the kernel's limit).
 	BufferKiB int
 	// Promisc puts the interface into promiscuous mode for the capture
 	// (tcpdump's default; -p disables it).

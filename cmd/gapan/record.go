@@ -107,7 +107,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 	f.StringVarP(&cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
 	f.StringVarP(&cfg.Output, "write", "w", "", "pcap file to write; its sidecar is FILE.gaps")
 	f.IntVarP(&cfg.Snaplen, "snapshot-length", "s", 0, "bytes to keep of each frame (0 = 262144)")
-	f.IntVarP(&cfg.BufferKiB, "buffer-size", "B", recorder.DefaultBufferKiB, "kernel buffer in KiB as tcpdump counts its ring: gapan -B N holds at least as many frames as tcpdump -B N (the socket gets 5×N KiB)")
+	f.IntVarP(&cfg.BufferKiB, "buffer-size", "B", recorder.DefaultBufferKiB, "kernel buffer in KiB as tcpdump counts its ring: gapan -B N holds at least as many frames as tcpdump -B N (the socket gets 6×N KiB)")
 	f.Uint64VarP(&cfg.Count, "count", "c", 0, "stop after this many frames")
 	f.IntVarP(&cfg.RotateMB, "file-size", "C", 0, "start a new file when the current one would exceed this many MB (1,000,000 bytes)")
 	f.IntVarP(&rotateSeconds, "rotate-seconds", "G", 0, "start a new file every this many seconds")
