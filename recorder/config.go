@@ -57,7 +57,7 @@ const maxBufferKiB = (1<<31 - 1) / 2 / 1024 * 2 / bufferScale
 
 // bufferScale is how many bytes of socket receive buffer (sk_rcvbuf) the
 // recorder asks for per byte of -B. The kernel charges each queued frame
-// its whole buffer (skb truesize: about 970 bytes for a 106-byte frame and
+// its whole buffer (skb truesize: 830 to 970 bytes for a 106-byte frame and
 // 2,300 for a 1,442-byte one on a veth), where tcpdump's TPACKET_V3 ring
 // spends the frame plus about 100 bytes of header and alignment (about 210
 // and 1,550 bytes). With 6 bytes per byte of -B, gapan -B N holds more
@@ -70,7 +70,7 @@ const bufferScale = 6
 const DefaultFlushEvery = 100 * time.Millisecond
 
 // DefaultHoldoff is Config.Holdoff when it is 0.
-const DefaultHoldoff = 5 * time.Millisecond
+const DefaultHoldoff = 20 * time.Millisecond
 
 // holdoffFrames is the least number of frames in a receive that makes the
 // receiver wait before the next; holdoffMaxFrames the most frames it lets
@@ -139,11 +139,11 @@ type Config struct {
 	// emptied the kernel's queue while traffic flows (at least 4 frames,
 	// fewer than Batch), before it receives again: frames gather in the
 	// kernel's buffer and come in one call instead of one wake-up each,
-	// which is most of the recorder's CPU time at high rates (tcpdump's
-	// ring likewise wakes it once per block). The wait is shortened so
-	// that at the rate just seen at most 1,024 frames arrive meanwhile,
-	// which the default buffer holds at any frame size. 0 means
-	// DefaultHoldoff; negative disables it.
+	// which is most of the recorder's CPU time (tcpdump's ring likewise
+	// wakes it once per block). The wait is shortened so that at the rate
+	// just seen at most 1,024 frames, and at most a quarter of the socket
+	// buffer at 2 KiB a frame, arrive meanwhile; with a buffer under 32 KiB
+	// there is no wait. 0 means DefaultHoldoff; negative disables it.
 	Holdoff time.Duration
 	// FlushEvery bounds how long a received frame waits before the writer
 	// gets it (it gets frames sooner in chunks of 1 MiB or 4,096 frames);

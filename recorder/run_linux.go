@@ -141,13 +141,17 @@ func (r *run) loop(ctx context.Context) (err error) {
 // flows and the queue is empty, frames are left to gather in the kernel's
 // buffer, so that they come in one call instead of one wake-up each; the
 // wait is Config.Holdoff at most, and short enough that, at the rate just
-// seen, no more than holdoffMaxFrames arrive meanwhile.
+// seen, no more than holdoffMaxFrames, nor a quarter of the socket's
+// buffer, arrive meanwhile.
 func (r *run) holdoff(n int, prev time.Time) time.Duration {
-	if n < holdoffFrames || n >= r.cfg.Batch || r.cfg.Holdoff <= 0 {
+	// At most a quarter of the buffer, counting 2 KiB per frame (a
+	// frame's charge on most drivers is below that).
+	most := min(holdoffMaxFrames, r.sock.rcvbufBytes/4/2048)
+	if n < holdoffFrames || n >= r.cfg.Batch || r.cfg.Holdoff <= 0 || most < holdoffFrames {
 		return 0
 	}
 	el := r.now.Sub(prev)
-	return min(r.cfg.Holdoff, el*holdoffMaxFrames/time.Duration(n))
+	return min(r.cfg.Holdoff, el*time.Duration(most)/time.Duration(n))
 }
 
 // receive takes one batch from the socket and queues it; done reports

@@ -75,6 +75,7 @@ type socket struct {
 	// LINUX_SLL2 header, or for the VLAN tag the kernel took out of an
 	// Ethernet frame; iovLen is what the kernel may write behind it.
 	head, iovLen int
+	rcvbufBytes  int // the socket's receive buffer as the kernel set it
 	bufs         [][]byte
 	iovs         []unix.Iovec
 	oob          []byte
@@ -174,6 +175,9 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 				return fail("setting the receive buffer", err)
 			}
 		}
+	}
+	if s.rcvbufBytes, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err != nil {
+		return fail("reading SO_RCVBUF", err)
 	}
 	// The original length of frames the filter cut, and VLAN tags.
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
