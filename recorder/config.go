@@ -70,14 +70,14 @@ const bufferScale = 6
 const DefaultFlushEvery = 100 * time.Millisecond
 
 // DefaultHoldoff is Config.Holdoff when it is 0.
-const DefaultHoldoff = 20 * time.Millisecond
+const DefaultHoldoff = 10 * time.Millisecond
 
 // holdoffFrames is the least number of frames in a receive that makes the
 // receiver wait before the next; holdoffMaxFrames the most frames it lets
 // gather meanwhile, at the rate last seen.
 const (
 	holdoffFrames    = 4
-	holdoffMaxFrames = 1024
+	holdoffMaxFrames = DefaultBatch
 )
 
 // DefaultBatch is the number of frames received per recvmmsg call when
@@ -141,12 +141,17 @@ type Config struct {
 	// kernel's buffer and come in one call instead of one wake-up each,
 	// which is most of the recorder's CPU time (tcpdump's ring likewise
 	// wakes it once per block). The wait is shortened so that at the rate
-	// just seen at most 1,024 frames, and at most a quarter of the socket
-	// buffer at 2 KiB a frame, arrive meanwhile; with a buffer under 32 KiB
-	// there is no wait. 0 means DefaultHoldoff; negative disables it.
+	// just seen at most 256 frames (one batch), and at most a quarter of
+	// the socket buffer at 2 KiB a frame, arrive meanwhile; with a buffer
+	// under 32 KiB there is no wait. Frames waiting in the socket stay
+	// charged to the socket that sent them (a local sender's send buffer
+	// holds about 270 small frames), so a longer wait slows a sender on
+	// the same host. 0 means DefaultHoldoff; negative disables it.
 	Holdoff time.Duration
 	// FlushEvery bounds how long a received frame waits before the writer
-	// gets it (it gets frames sooner in chunks of 1 MiB or 4,096 frames);
+	// gets it: FlushEvery plus the receive time-out (100 ms, or FlushEvery
+	// if shorter) and the hold-off (at most Holdoff). The writer gets
+	// frames sooner in chunks of 1 MiB or 4,096 frames;
 	// each chunk is written to the pcap and then its gaps to the sidecar,
 	// so a killed recorder leaves both readable up to the last chunk
 	// written. 0 means DefaultFlushEvery (100 ms).

@@ -116,7 +116,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
 	f.StringVar(&bpfText, "bpf", "", `compiled classic BPF filter as printed by "tcpdump -ddd" (lines or comma-separated)`)
 	f.IntVar(&cfg.Batch, "batch", 0, fmt.Sprintf("frames per recvmmsg call (0 = %d, 1 = recvmsg)", recorder.DefaultBatch))
-	f.DurationVar(&cfg.FlushEvery, "flush", recorder.DefaultFlushEvery, "a received frame reaches the pcap within this long (sooner in chunks of 1 MiB or 4096 frames), and the sidecar right after it, so a killed recorder leaves both readable")
+	f.DurationVar(&cfg.FlushEvery, "flush", recorder.DefaultFlushEvery, "a received frame goes to the pcap within this long plus 110 ms (sooner in chunks of 1 MiB or 4096 frames), and its gap to the sidecar right after, so a killed recorder leaves both readable")
 	f.BoolVar(&cfg.Overwrite, "force", false, "replace existing output files (the pcap, its sidecar, the files of a -C/-W ring)")
 	f.BoolVar(&cfg.IgnoreOutgoing, "ignore-outgoing", false, "do not capture frames this host sends (PACKET_IGNORE_OUTGOING)")
 	f.BoolVar(&quiet, "quiet", false, "no progress or summary on stderr")
