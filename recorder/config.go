@@ -57,7 +57,7 @@ const maxBufferKiB = (1<<31 - 1) / 2 / 1024 * 2 / bufferScale
 
 // bufferScale is how many bytes of socket receive buffer (sk_rcvbuf) the
 // recorder asks for per byte of -B. The kernel charges each queued frame
-// its whole buffer (skb truesize: 830 to 970 bytes for a 106-byte frame and
+// its whole buffer (skb truesize: about 860 bytes for a 106-byte frame and
 // 2,300 for a 1,442-byte one on a veth), where tcpdump's TPACKET_V3 ring
 // spends the frame plus about 100 bytes of header and alignment (about 210
 // and 1,550 bytes). With 6 bytes per byte of -B, gapan -B N holds more
