@@ -176,3 +176,87 @@ func stopRun(r *run, t sidecar.Trailer) error {
 	r.cur = nil
 	return r.end()
 }
+
+// gatedFile is a fullFile whose writes wait until gate is closed: a disk
+// that stalls.
+type gatedFile struct {
+	fullFile
+	gate chan struct{}
+}
+
+func (f *gatedFile) Write(p []byte) (int, error) {
+	<-f.gate
+	return f.fullFile.Write(p)
+}
+
+// TestRecorderDrops: when the writer stalls and every chunk is queued, the
+// receiver keeps taking frames and drops them itself; they are counted in
+// Stats.RecorderDrops and in the gap of the next frame written, so the
+// sidecar still says exactly what the pcap lacks.
+func TestRecorderDrops(t *testing.T) {
+	const batch = 64
+	s := &socket{snaplen: 128}
+	s.setupBuffers(batch)
+	pf := &gatedFile{fullFile: fullFile{name: "d.pcap", limit: 1 << 30}, gate: make(chan struct{})}
+	gf := &fullFile{name: "d.pcap.gaps", limit: 1 << 30}
+	o := &output{name: pf.name, pcapFile: pf, gapsFile: gf, linkType: linkTypeEthernet, snaplen: 128}
+	close(pf.gate) // the headers go through
+	if err := o.start(time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	pf.gate = make(chan struct{}) // from now on the disk stalls
+	var st Stats
+	cfg := &Config{Snaplen: 128, FlushEvery: time.Hour}
+	r := &run{cfg: cfg, sock: s, st: &st, linkType: linkTypeEthernet}
+	r.w = newDiskWriter(o, cfg, linkTypeEthernet)
+	r.cur = r.w.get()
+	frame := make([]byte, 100)
+	seq := 0
+	fill := func(count uint32) {
+		for i := range batch {
+			binary.BigEndian.PutUint32(frame[60:], uint32(seq))
+			seq++
+			fakeReceive(s, i, frame, len(frame), count, int64(seq))
+		}
+	}
+	// Every chunk holds chunkFrames frames; queueChunks of them fill the
+	// queue while the writer is stuck on the first. 3 kernel drops come
+	// before frame 1.
+	kept := queueChunks * chunkFrames
+	for seq < kept+3*batch {
+		fill(3)
+		if _, err := r.handle(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := uint64(seq - kept); st.RecorderDrops != want {
+		t.Fatalf("RecorderDrops %d, want %d (frames beyond the %d the queue holds)", st.RecorderDrops, want, kept)
+	}
+	close(pf.gate)     // the disk catches up
+	r.cur = r.w.wait() // and frees a chunk
+	fill(5)            // 2 more kernel drops
+	if _, err := r.handle(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopRun(r, sidecar.Trailer{}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Frames != uint64(kept+1) {
+		t.Fatalf("%d frames written, want %d", st.Frames, kept+1)
+	}
+	_, recs, err := readSidecarBytes(t, gf.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sidecar.Record{{Frame: 1, Gap: 3}, {Frame: uint64(kept + 1), Gap: st.RecorderDrops + 2}}
+	if len(recs) != 2 || recs[0] != want[0] || recs[1] != want[1] {
+		t.Fatalf("sidecar records %v, want %v", recs, want)
+	}
+	// The pcap: frame kept+1 is the first frame received after the
+	// stall, the ones in between are missing.
+	_, n := wholeRecords(pf.b[24:])
+	last := pf.b[24+n-16-100:]
+	if got := binary.BigEndian.Uint32(last[16+60:]); got != uint32(seq-batch) {
+		t.Errorf("last frame written is number %d, want %d", got, seq-batch)
+	}
+}
