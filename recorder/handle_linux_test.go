@@ -60,13 +60,13 @@ func TestHandleGaps(t *testing.T) {
 	cfg := &Config{Output: out, Snaplen: snaplen}
 	var st Stats
 	r := &run{cfg: cfg, sock: s, st: &st, linkType: linkTypeEthernet}
-	if err := r.open(time.Now()); err != nil {
+	if err := r.start(time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if done, err := r.handle(len(counts)); err != nil || done {
 		t.Fatalf("handle: %v %v", done, err)
 	}
-	if err := r.out.close(sidecar.Trailer{}); err != nil {
+	if err := stopRun(r, sidecar.Trailer{}); err != nil {
 		t.Fatal(err)
 	}
 	_, _, frames := readPcap(t, out)
@@ -103,11 +103,11 @@ func TestHandleAllocs(t *testing.T) {
 	frame := make([]byte, 90)
 	out := filepath.Join(t.TempDir(), "a.pcap")
 	var st Stats
-	r := &run{cfg: &Config{Output: out, Snaplen: 128}, sock: s, st: &st, linkType: linkTypeEthernet}
-	if err := r.open(time.Now()); err != nil {
+	r := &run{cfg: &Config{Output: out, Snaplen: 128, FlushEvery: time.Hour}, sock: s, st: &st, linkType: linkTypeEthernet}
+	if err := r.start(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	defer r.out.abort()
+	defer r.end()
 	count := uint32(0)
 	fill := func() {
 		for i := range 64 {
@@ -117,8 +117,13 @@ func TestHandleAllocs(t *testing.T) {
 			fakeReceive(s, i, frame, len(frame), count, int64(i))
 		}
 	}
-	fill()
-	r.handle(64) // the first frame starts the sidecar
+	// Warm up: chunks go to the writer and come back. Then no new chunk
+	// may be made (a chunk is 1 MiB, made at most queueChunks times).
+	for range 200 {
+		fill()
+		r.handle(64)
+	}
+	r.w.made = queueChunks
 	allocs := testing.AllocsPerRun(50, func() {
 		fill()
 		if _, err := r.handle(64); err != nil {
@@ -142,18 +147,116 @@ func TestHandleFileLimit(t *testing.T) {
 	var st Stats
 	r := &run{cfg: &Config{Output: filepath.Join(t.TempDir(), "w.pcap"), Snaplen: 64, RotateEvery: time.Nanosecond, MaxFiles: 1},
 		sock: s, st: &st, linkType: linkTypeEthernet}
-	if err := r.open(time.Now()); err != nil {
+	if err := r.start(time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	defer r.out.abort()
-	time.Sleep(time.Millisecond) // the file is older than RotateEvery
+	r.now = time.Now().Add(time.Millisecond) // the file is older than RotateEvery
 	done, err := r.handle(2)
 	if err != nil || !done {
 		t.Fatalf("handle: done %v, %v; want the file limit reached", done, err)
+	}
+	if err := stopRun(r, sidecar.Trailer{}); err != nil {
+		t.Fatal(err)
 	}
 	// The first frame (2 lost before it) is written, the second is not:
 	// its 7 lost frames remain after lastCount, for the tail.
 	if st.Frames != 1 || st.GapFrames != 2 || r.lastCount != 2 {
 		t.Errorf("Stats %+v, lastCount %d; want 1 frame, 2 frames lost before it, lastCount 2", st, r.lastCount)
+	}
+}
+
+// stopRun has the writer close the file with trailer t, as finish does
+// after draining the socket.
+func stopRun(r *run, t sidecar.Trailer) error {
+	if r.cur == nil {
+		r.cur = r.w.wait()
+	}
+	r.cur.end = &fileEnd{trailer: t}
+	r.w.put(r.cur)
+	r.cur = nil
+	return r.end()
+}
+
+// gatedFile is a fullFile whose writes wait until gate is closed: a disk
+// that stalls.
+type gatedFile struct {
+	fullFile
+	gate chan struct{}
+}
+
+func (f *gatedFile) Write(p []byte) (int, error) {
+	<-f.gate
+	return f.fullFile.Write(p)
+}
+
+// TestRecorderDrops: when the writer stalls and every chunk is queued, the
+// receiver keeps taking frames and drops them itself; they are counted in
+// Stats.RecorderDrops and in the gap of the next frame written, so the
+// sidecar still says exactly what the pcap lacks.
+func TestRecorderDrops(t *testing.T) {
+	const batch = 64
+	s := &socket{snaplen: 128}
+	s.setupBuffers(batch)
+	pf := &gatedFile{fullFile: fullFile{name: "d.pcap", limit: 1 << 30}, gate: make(chan struct{})}
+	gf := &fullFile{name: "d.pcap.gaps", limit: 1 << 30}
+	o := &output{name: pf.name, pcapFile: pf, gapsFile: gf, linkType: linkTypeEthernet, snaplen: 128}
+	close(pf.gate) // the headers go through
+	if err := o.start(time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
+	pf.gate = make(chan struct{}) // from now on the disk stalls
+	var st Stats
+	cfg := &Config{Snaplen: 128, FlushEvery: time.Hour}
+	r := &run{cfg: cfg, sock: s, st: &st, linkType: linkTypeEthernet}
+	r.w = newDiskWriter(o, cfg, linkTypeEthernet)
+	r.cur = r.w.get()
+	frame := make([]byte, 100)
+	seq := 0
+	fill := func(count uint32) {
+		for i := range batch {
+			binary.BigEndian.PutUint32(frame[60:], uint32(seq))
+			seq++
+			fakeReceive(s, i, frame, len(frame), count, int64(seq))
+		}
+	}
+	// Every chunk holds chunkFrames frames; queueChunks of them fill the
+	// queue while the writer is stuck on the first. 3 kernel drops come
+	// before frame 1.
+	kept := queueChunks * chunkFrames
+	for seq < kept+3*batch {
+		fill(3)
+		if _, err := r.handle(batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := uint64(seq - kept); st.RecorderDrops != want {
+		t.Fatalf("RecorderDrops %d, want %d (frames beyond the %d the queue holds)", st.RecorderDrops, want, kept)
+	}
+	close(pf.gate)     // the disk catches up
+	r.cur = r.w.wait() // and frees a chunk
+	fill(5)            // 2 more kernel drops
+	if _, err := r.handle(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := stopRun(r, sidecar.Trailer{}); err != nil {
+		t.Fatal(err)
+	}
+	if st.Frames != uint64(kept+1) {
+		t.Fatalf("%d frames written, want %d", st.Frames, kept+1)
+	}
+	_, recs, err := readSidecarBytes(t, gf.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []sidecar.Record{{Frame: 1, Gap: 3}, {Frame: uint64(kept + 1), Gap: st.RecorderDrops + 2}}
+	if len(recs) != 2 || recs[0] != want[0] || recs[1] != want[1] {
+		t.Fatalf("sidecar records %v, want %v", recs, want)
+	}
+	// The pcap: frame kept+1 is the first frame received after the
+	// stall, the ones in between are missing.
+	_, n := wholeRecords(pf.b[24:])
+	last := pf.b[24+n-16-100:]
+	if got := binary.BigEndian.Uint32(last[16+60:]); got != uint32(seq-batch) {
+		t.Errorf("last frame written is number %d, want %d", got, seq-batch)
 	}
 }

@@ -284,6 +284,16 @@ func startSender(t testing.TB, ns, mode, dst string, count, rate, size int) *exe
 // swallows the bulk transfer.
 func (p *nsPair) capture(t testing.TB, cfg Config, mode string, count, rate, size int) Stats {
 	t.Helper()
+	st, err := p.captureErr(t, cfg, mode, count, rate, size)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return st
+}
+
+// captureErr is capture for a run that may fail: Run's error is returned.
+func (p *nsPair) captureErr(t testing.TB, cfg Config, mode string, count, rate, size int) (Stats, error) {
+	t.Helper()
 	const port = 9999
 	var st Stats
 	var runErr error
@@ -357,10 +367,10 @@ func (p *nsPair) capture(t testing.TB, cfg Config, mode string, count, rate, siz
 		<-finished
 	})
 	if runErr != nil {
-		t.Fatalf("Run: %v", runErr)
+		return st, runErr
 	}
 	if err := <-senderDone; err != nil {
 		t.Fatalf("sender: %v", err)
 	}
-	return st
+	return st, nil
 }

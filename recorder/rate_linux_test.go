@@ -88,7 +88,7 @@ func TestMeasureDrainRate(t *testing.T) {
 				}
 				defer udp.Close()
 				st, err = Run(ctx, Config{
-					Interface: p.recvIf, Output: out, BufferKiB: 1 << 20, Batch: batch, IgnoreOutgoing: true,
+					Interface: p.recvIf, Output: out, BufferKiB: maxBufferKiB, Batch: batch, IgnoreOutgoing: true,
 					Started: func() {
 						// Runs in Run before its first receive: queue
 						// everything, then let Run drain it.

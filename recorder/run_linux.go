@@ -17,10 +17,18 @@ import (
 // more frames, drains the frames already queued, reads the socket's drop
 // counter and PACKET_STATISTICS, and writes the trailer (tail gap and kernel
 // totals) of the last file. The returned Stats are valid even when err is
-// not nil, for the part of the capture that succeeded.
+// not nil, for the part of the capture that succeeded: Stats.Frames counts
+// the frames that reached the files.
+//
+// Reception and writing run apart: this goroutine receives and formats the
+// frames, a second one writes them (see queue.go), so a slow write never
+// holds up reception.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	var st Stats
 	if err := normalize(&cfg); err != nil {
+		return st, err
+	}
+	if err := checkOutputs(&cfg); err != nil {
 		return st, err
 	}
 	var ifi *net.Interface // nil: every interface
@@ -40,55 +48,47 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	return st, r.loop(ctx)
 }
 
-func normalize(cfg *Config) error {
-	if cfg.Interface == "" {
-		return fmt.Errorf("%w: no interface", ErrConfig)
+type run struct {
+	cfg      *Config
+	sock     *socket
+	st       *Stats
+	linkType uint32
+	w        *diskWriter
+	cur      *chunk    // chunk being filled; nil while every chunk is with the writer
+	now      time.Time // when the last receive returned
+	// The current file as the receiver sees it: the frames it has given
+	// the writer for it, their size, and when it was started.
+	fileIndex    int
+	fileFrames   uint64
+	fileBytes    int64
+	fileOpenedAt time.Time
+	accepted     uint64 // frames given to the writer, for Count
+	lastCount    uint32 // drop count carried by the previous written frame
+	// pendingGap: frames the recorder dropped itself since the last
+	// written frame; they join the next frame's gap (or the tail).
+	pendingGap uint64
+}
+
+// start opens the first file and the writer.
+func (r *run) start(now time.Time) error {
+	o, err := openOutput(FileName(r.cfg.Output, 0, r.cfg.MaxFiles), r.linkType, r.cfg.Snaplen, r.cfg.Overwrite)
+	if err != nil {
+		return err
 	}
-	if cfg.Output == "" {
-		return fmt.Errorf("%w: no output file", ErrConfig)
-	}
-	if cfg.Output == "-" {
-		return fmt.Errorf("%w: the recorder writes a pcap and its sidecar and cannot write to stdout", ErrConfig)
-	}
-	if cfg.Snaplen == 0 {
-		cfg.Snaplen = DefaultSnaplen
-	}
-	if cfg.Snaplen < 0 || cfg.Snaplen > DefaultSnaplen {
-		return fmt.Errorf("%w: snaplen %d out of range 1..%d", ErrConfig, cfg.Snaplen, DefaultSnaplen)
-	}
-	if cfg.Interface == AnyInterface {
-		// As libpcap: room for the LINUX_SLL2 header and a byte.
-		cfg.Snaplen = max(cfg.Snaplen, sll2Len+1)
-	}
-	if cfg.BufferKiB < 0 || cfg.BufferKiB > 1<<21 {
-		return fmt.Errorf("%w: buffer size %d KiB out of range 0..%d", ErrConfig, cfg.BufferKiB, 1<<21)
-	}
-	if cfg.RotateMB < 0 || cfg.RotateEvery < 0 || cfg.Duration < 0 || cfg.FlushEvery < 0 || cfg.MaxFiles < 0 {
-		return fmt.Errorf("%w: negative size, duration or file count", ErrConfig)
-	}
-	if cfg.MaxFiles > 0 && cfg.RotateMB == 0 && cfg.RotateEvery == 0 {
-		return fmt.Errorf("%w: a file count (-W) needs rotation by size (-C) or time (-G)", ErrConfig)
-	}
-	if cfg.Batch == 0 {
-		cfg.Batch = DefaultBatch
-	}
-	if cfg.Batch < 1 || cfg.Batch > 1024 {
-		return fmt.Errorf("%w: batch %d out of range 1..1024", ErrConfig, cfg.Batch)
-	}
-	if cfg.FlushEvery == 0 {
-		cfg.FlushEvery = time.Second
-	}
+	r.w = newDiskWriter(o, r.cfg, r.linkType)
+	r.fileOpenedAt, r.fileBytes = now, 24
+	r.cur = r.w.get()
 	return nil
 }
 
-type run struct {
-	cfg       *Config
-	sock      *socket
-	st        *Stats
-	linkType  uint32
-	out       *output
-	fileIndex int
-	lastCount uint32 // drop count carried by the previous frame
+// end stops the writer and copies its figures into the Stats.
+func (r *run) end() error {
+	err := r.w.stop()
+	r.st.Frames = r.w.frames
+	r.st.GapEvents = r.w.gapEvents
+	r.st.GapFrames = r.w.gapFrames
+	r.st.Files = r.w.files
+	return err
 }
 
 func (r *run) loop(ctx context.Context) (err error) {
@@ -97,91 +97,138 @@ func (r *run) loop(ctx context.Context) (err error) {
 	if r.cfg.Duration > 0 {
 		deadline = start.Add(r.cfg.Duration)
 	}
-	if err := r.open(start); err != nil {
+	if err := r.start(start); err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil && r.out != nil {
-			r.out.abort()
-		}
-	}()
 	if r.cfg.Started != nil {
 		r.cfg.Started()
 	}
-	lastFlush := start
+	prev := start // when the previous receive returned
 	for {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.w.failed.Load() {
 			break
 		}
-		n, err := r.sock.recv(false)
+		n, done, err := r.receive(false)
 		if err != nil {
+			r.end()
 			return err
 		}
-		done, err := r.handle(n)
-		if err != nil || done {
-			if err != nil {
-				return err
-			}
+		if done {
 			return r.finish(false)
 		}
-		now := time.Now()
-		if !deadline.IsZero() && !now.Before(deadline) {
+		if d := r.holdoff(n, prev); d > 0 {
+			time.Sleep(d)
+		}
+		prev = r.now
+		if !deadline.IsZero() && !r.now.Before(deadline) {
 			break
 		}
-		if now.Sub(lastFlush) >= r.cfg.FlushEvery {
-			if err := r.out.flush(); err != nil {
-				return err
-			}
-			lastFlush = now
+		if r.cur != nil && r.cur.frames > 0 && r.now.Sub(r.cur.started) >= r.cfg.FlushEvery {
+			r.handOver()
 		}
+		if r.cur == nil {
+			r.cur = r.w.get()
+		}
+	}
+	if r.w.failed.Load() {
+		return r.end()
 	}
 	return r.finish(true)
 }
 
-// handle writes the n frames of the last receive; done reports that Count
-// frames have been captured.
+// holdoff returns how long to wait before the next receive, after one
+// that returned n frames (prev: when the one before returned). When traffic
+// flows and the queue is empty, frames are left to gather in the kernel's
+// buffer, so that they come in one call instead of one wake-up each; the
+// wait is Config.Holdoff at most, and short enough that, at the rate just
+// seen, no more than holdoffMaxFrames, nor a quarter of the socket's
+// buffer, arrive meanwhile.
+func (r *run) holdoff(n int, prev time.Time) time.Duration {
+	// At most a quarter of the buffer, counting 2 KiB per frame (a
+	// frame's charge on most drivers is below that).
+	most := min(holdoffMaxFrames, r.sock.rcvbufBytes/4/2048)
+	if n < holdoffFrames || n >= r.cfg.Batch || r.cfg.Holdoff <= 0 || most < holdoffFrames {
+		return 0
+	}
+	el := r.now.Sub(prev)
+	return min(r.cfg.Holdoff, el*time.Duration(most)/time.Duration(n))
+}
+
+// receive takes one batch from the socket and queues it; done reports
+// that Count frames have been captured or the file limit reached.
+func (r *run) receive(nonblock bool) (n int, done bool, err error) {
+	if n, err = r.sock.recv(nonblock); err != nil {
+		return 0, false, err
+	}
+	r.now = time.Now()
+	done, err = r.handle(n)
+	return n, done, err
+}
+
+// handOver queues the current chunk for the writer and takes a free one
+// (nil if there is none).
+func (r *run) handOver() {
+	r.w.put(r.cur)
+	r.cur = r.w.get()
+}
+
+// drop counts frames the recorder could not queue: they are lost, before
+// the next frame it writes.
+func (r *run) drop(n int) {
+	r.st.RecorderDrops += uint64(n)
+	r.pendingGap += uint64(n)
+}
+
+// handle queues the n frames of the last receive; done reports that Count
+// frames have been captured or the file limit reached.
 func (r *run) handle(n int) (done bool, err error) {
 	for i := range n {
+		if r.cur == nil {
+			if r.cur = r.w.get(); r.cur == nil {
+				r.drop(n - i)
+				return false, nil
+			}
+		}
 		data, origLen, fi := r.sock.frame(i)
+		if !r.cur.fits(len(data)) {
+			if r.handOver(); r.cur == nil {
+				r.drop(n - i)
+				return false, nil
+			}
+		}
 		// A frame that does not fit the last file (-W) is neither
 		// captured nor lost, so its gap stays in the tail.
-		if last, err := r.maybeRotate(len(data)); err != nil || last {
+		last, err := r.maybeRotate(len(data))
+		if err != nil || last {
 			return last, err
 		}
-		gap := uint64(fi.dropCount - r.lastCount) // uint32 arithmetic: survives the counter's wrap
-		r.lastCount = fi.dropCount
+		if r.cur == nil {
+			r.drop(n - i)
+			return false, nil
+		}
+		gap := uint64(fi.dropCount-r.lastCount) + r.pendingGap // uint32 arithmetic: survives the counter's wrap
+		r.lastCount, r.pendingGap = fi.dropCount, 0
 		tsNs := fi.tsNs
 		if !fi.hasTs {
 			tsNs = time.Now().UnixNano()
 		}
-		if err := r.out.write(tsNs, data, origLen, gap); err != nil {
-			return false, err
+		c := r.cur
+		if c.frames == 0 {
+			c.started = r.now
 		}
-		r.st.Frames++
+		c.pcap = appendPcapRecord(c.pcap, tsNs, data, origLen)
+		c.frames++
+		r.fileFrames++
+		r.fileBytes += 16 + int64(len(data))
 		if gap > 0 {
-			r.st.GapEvents++
-			r.st.GapFrames += gap
+			c.gaps = append(c.gaps, sidecar.Record{Frame: r.fileFrames, Gap: gap})
 		}
-		if r.cfg.Count > 0 && r.st.Frames >= r.cfg.Count {
+		r.accepted++
+		if r.cfg.Count > 0 && r.accepted >= r.cfg.Count {
 			return true, nil
 		}
 	}
 	return false, nil
-}
-
-func (r *run) open(now time.Time) error {
-	name := FileName(r.cfg.Output, r.fileIndex, r.cfg.MaxFiles)
-	o, err := openOutput(name, r.linkType, r.cfg.Snaplen, now)
-	if err != nil {
-		return err
-	}
-	r.out = o
-	if r.cfg.MaxFiles > 0 && len(r.st.Files) == r.cfg.MaxFiles {
-		// The ring came round: name is the oldest file, now overwritten.
-		r.st.Files = append(r.st.Files[:0], r.st.Files[1:]...)
-	}
-	r.st.Files = append(r.st.Files, name)
-	return nil
 }
 
 // maybeRotate starts the next file before a frame of capLen bytes if the
@@ -191,17 +238,11 @@ func (r *run) open(now time.Time) error {
 // It reports last when the file is full and MaxFiles without RotateMB says
 // it was the last one: the capture ends before that frame.
 func (r *run) maybeRotate(capLen int) (last bool, err error) {
-	o := r.out
-	if o.frames == 0 {
+	if r.fileFrames == 0 {
 		return false, nil
 	}
-	bySize := r.cfg.RotateMB > 0 && o.sizeBytes+16+int64(capLen) > int64(r.cfg.RotateMB)*1_000_000
-	now := time.Time{}
-	byAge := false
-	if r.cfg.RotateEvery > 0 {
-		now = time.Now()
-		byAge = now.Sub(o.openedAt) >= r.cfg.RotateEvery
-	}
+	bySize := r.cfg.RotateMB > 0 && r.fileBytes+16+int64(capLen) > int64(r.cfg.RotateMB)*1_000_000
+	byAge := r.cfg.RotateEvery > 0 && r.now.Sub(r.fileOpenedAt) >= r.cfg.RotateEvery
 	if !bySize && !byAge {
 		return false, nil
 	}
@@ -211,55 +252,51 @@ func (r *run) maybeRotate(capLen int) (last bool, err error) {
 		}
 		return true, nil // as tcpdump -G -W
 	}
-	if now.IsZero() {
-		now = time.Now()
-	}
 	packets, drops, err := r.sock.statistics()
 	if err != nil {
 		return false, err
 	}
 	r.st.KernelPackets += uint64(packets)
 	r.st.KernelDrops += uint64(drops)
-	if err := o.close(sidecar.Trailer{HasKernel: true, KernelPackets: uint64(packets), KernelDrops: uint64(drops)}); err != nil {
-		return false, err
-	}
-	r.progress(o)
-	r.out = nil
 	r.fileIndex++
-	return false, r.open(now)
+	r.cur.end = &fileEnd{
+		trailer: sidecar.Trailer{HasKernel: true, KernelPackets: uint64(packets), KernelDrops: uint64(drops)},
+		next:    FileName(r.cfg.Output, r.fileIndex, r.cfg.MaxFiles),
+		// A ring coming round replaces its own oldest file.
+		replace: r.cfg.Overwrite || r.cfg.MaxFiles > 0 && r.fileIndex >= r.cfg.MaxFiles,
+	}
+	r.handOver()
+	r.fileFrames, r.fileBytes, r.fileOpenedAt = 0, 24, r.now
+	return false, nil
 }
 
 // finish ends the capture: freeze the socket's counters, drain what is
-// queued (unless Count was reached), then write the last trailer.
+// queued (unless Count was reached), then have the writer write the last
+// trailer.
 func (r *run) finish(drain bool) error {
 	if err := r.sock.freeze(); err != nil {
+		r.end()
 		return err
 	}
-	if drain {
-		for {
-			n, err := r.sock.recv(true)
-			if err != nil {
-				return err
-			}
-			if n == 0 {
-				break
-			}
-			done, err := r.handle(n)
-			if err != nil {
-				return err
-			}
-			if done {
-				break
-			}
+	for drain && !r.w.failed.Load() {
+		n, done, err := r.receive(true)
+		if err != nil {
+			r.end()
+			return err
+		}
+		if n == 0 || done {
+			break
 		}
 	}
 	total, err := r.sock.drops()
 	if err != nil {
+		r.end()
 		return err
 	}
-	tail := uint64(total - r.lastCount)
+	tail := uint64(total-r.lastCount) + r.pendingGap
 	packets, drops, err := r.sock.statistics()
 	if err != nil {
+		r.end()
 		return err
 	}
 	r.st.TailGap = tail
@@ -269,19 +306,13 @@ func (r *run) finish(drain bool) error {
 	if tail > 0 {
 		t.Tail = []sidecar.InterfaceGap{{Interface: 0, Lost: tail}}
 	}
-	o := r.out
-	r.out = nil
-	if err := o.close(t); err != nil {
-		return err
+	if r.cur == nil {
+		if r.cur = r.w.wait(); r.cur == nil {
+			return r.end() // the writer failed
+		}
 	}
-	r.progress(o)
-	return nil
-}
-
-func (r *run) progress(o *output) {
-	if r.cfg.Progress == nil {
-		return
-	}
-	fmt.Fprintf(r.cfg.Progress, "gapan record: wrote %s: %d frames, %d gap events, %d frames lost before them\n",
-		o.name, o.frames, o.gapEvents, o.gapFrames)
+	r.cur.end = &fileEnd{trailer: t}
+	r.w.put(r.cur)
+	r.cur = nil
+	return r.end()
 }

@@ -19,7 +19,7 @@ const (
 	linkTypeRaw       = 101
 	linkTypeRadiotap  = 127
 	linkTypeSLL2      = 276     // LINUX_SLL2: the cooked header of -i any
-	recvTimeoutMicros = 100_000 // how often a blocked receive wakes up to check for stop and flush
+	recvTimeoutMicros = 100_000 // how often (at most) a blocked receive wakes up to check for stop and flush
 )
 
 // linkTypeFor maps the interface's ARPHRD_ type to the pcap link type of the
@@ -75,6 +75,7 @@ type socket struct {
 	// LINUX_SLL2 header, or for the VLAN tag the kernel took out of an
 	// Ethernet frame; iovLen is what the kernel may write behind it.
 	head, iovLen int
+	rcvbufBytes  int // the socket's receive buffer as the kernel set it
 	bufs         [][]byte
 	iovs         []unix.Iovec
 	oob          []byte
@@ -166,13 +167,17 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 		return fail("enabling SO_TIMESTAMPNS", err)
 	}
 	if cfg.BufferKiB > 0 {
-		size := cfg.BufferKiB * 1024
+		// The kernel doubles the value it is given.
+		size := cfg.BufferKiB * 1024 * bufferScale / 2
 		// SO_RCVBUFFORCE (CAP_NET_ADMIN) is not capped by net.core.rmem_max.
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, size); err != nil {
 			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, size); err != nil {
 				return fail("setting the receive buffer", err)
 			}
 		}
+	}
+	if s.rcvbufBytes, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF); err != nil {
+		return fail("reading SO_RCVBUF", err)
 	}
 	// The original length of frames the filter cut, and VLAN tags.
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_AUXDATA, 1); err != nil {
@@ -183,7 +188,8 @@ func openSocket(ctx context.Context, cfg *Config, ifi *net.Interface) (*socket, 
 			return fail("setting PACKET_IGNORE_OUTGOING", err)
 		}
 	}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: recvTimeoutMicros}); err != nil {
+	wake := min(recvTimeoutMicros, max(cfg.FlushEvery.Microseconds(), 1000))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: wake}); err != nil {
 		return fail("setting SO_RCVTIMEO", err)
 	}
 	if len(prog) > 0 {
@@ -435,12 +441,8 @@ func (s *socket) control(i int) frameInfo {
 	return fi
 }
 
-// sll2Len is the length of a LINUX_SLL2 header, vlanTagLen of an 802.1Q
-// tag.
-const (
-	sll2Len    = 20
-	vlanTagLen = 4
-)
+// vlanTagLen is the length of an 802.1Q tag.
+const vlanTagLen = 4
 
 // putSLL2 writes the LINUX_SLL2 header of a frame received on a cooked
 // socket from the address the kernel gave with it, field for field as

@@ -43,6 +43,9 @@ Flags follow tcpdump where the meaning is the same. Trailing arguments form a
 capture filter in tcpdump syntax; it is compiled by running "tcpdump -ddd",
 so it needs tcpdump installed (or pass the compiled program with --bpf).
 
+An existing FILE, FILE.gaps or file of the -C/-W ring is refused unless
+--force is given, and FILE may not itself be a sidecar (*.gaps).
+
 On SIGINT or SIGTERM the capture stops, both files are flushed, the sidecar
 trailer gets the tail gap and the kernel's totals, and a summary goes to
 stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
@@ -91,7 +94,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 				}
 			}
 			st, err := recorder.Run(ctx, cfg)
-			if len(st.Files) > 0 {
+			if len(st.Files) > 0 && !quiet {
 				printRecordSummary(cmd, st)
 			}
 			if errors.Is(err, recorder.ErrConfig) {
@@ -104,7 +107,7 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 	f.StringVarP(&cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
 	f.StringVarP(&cfg.Output, "write", "w", "", "pcap file to write; its sidecar is FILE.gaps")
 	f.IntVarP(&cfg.Snaplen, "snapshot-length", "s", 0, "bytes to keep of each frame (0 = 262144)")
-	f.IntVarP(&cfg.BufferKiB, "buffer-size", "B", 0, "socket receive buffer in KiB (0 = system default)")
+	f.IntVarP(&cfg.BufferKiB, "buffer-size", "B", recorder.DefaultBufferKiB, "kernel buffer in KiB as tcpdump counts its ring: gapan -B N holds at least as many frames as tcpdump -B N (the socket gets 6×N KiB)")
 	f.Uint64VarP(&cfg.Count, "count", "c", 0, "stop after this many frames")
 	f.IntVarP(&cfg.RotateMB, "file-size", "C", 0, "start a new file when the current one would exceed this many MB (1,000,000 bytes)")
 	f.IntVarP(&rotateSeconds, "rotate-seconds", "G", 0, "start a new file every this many seconds")
@@ -113,7 +116,8 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
 	f.StringVar(&bpfText, "bpf", "", `compiled classic BPF filter as printed by "tcpdump -ddd" (lines or comma-separated)`)
 	f.IntVar(&cfg.Batch, "batch", 0, fmt.Sprintf("frames per recvmmsg call (0 = %d, 1 = recvmsg)", recorder.DefaultBatch))
-	f.DurationVar(&cfg.FlushEvery, "flush", time.Second, "flush both files this often, so a killed recorder leaves a readable prefix")
+	f.DurationVar(&cfg.FlushEvery, "flush", recorder.DefaultFlushEvery, "a received frame goes to the pcap within this long plus 110 ms (sooner in chunks of 1 MiB or 4096 frames), and its gap to the sidecar right after, so a killed recorder leaves both readable")
+	f.BoolVar(&cfg.Overwrite, "force", false, "replace existing output files (the pcap, its sidecar, the files of a -C/-W ring)")
 	f.BoolVar(&cfg.IgnoreOutgoing, "ignore-outgoing", false, "do not capture frames this host sends (PACKET_IGNORE_OUTGOING)")
 	f.BoolVar(&quiet, "quiet", false, "no progress or summary on stderr")
 	return cmd
@@ -123,9 +127,12 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
 // figures.
 func printRecordSummary(cmd *cobra.Command, st recorder.Stats) {
 	w := cmd.ErrOrStderr()
-	fmt.Fprintf(w, "%d packets captured\n", st.Frames)
+	fmt.Fprintf(w, "%d packets captured\n", st.Frames) // what reached the file
 	fmt.Fprintf(w, "%d packets received by filter\n", st.KernelPackets)
 	fmt.Fprintf(w, "%d packets dropped by kernel\n", st.KernelDrops)
+	if st.RecorderDrops > 0 {
+		fmt.Fprintf(w, "%d packets dropped by the recorder (the disk was slower than the traffic; counted in the gaps)\n", st.RecorderDrops)
+	}
 	fmt.Fprintf(w, "%d gap events (%d frames lost before captured frames, %d after the last one)\n",
 		st.GapEvents, st.GapFrames, st.TailGap)
 	if len(st.Files) > 1 {
