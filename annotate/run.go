@@ -59,6 +59,10 @@ type Stats struct {
 	Sources []join.Source
 	// Warnings are the problems that did not stop the join.
 	Warnings []join.Warning
+	// Partial is set when Write failed after the pcapng began: Frames
+	// whole frames were written to w (flushed), without the statistics
+	// blocks that Close writes.
+	Partial bool
 }
 
 // Run annotates cfg.Inputs into the pcapng file cfg.Output, which appears
@@ -113,6 +117,11 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	defer a.closeScout()
 	if err := a.run(); err != nil {
+		// What is written stays written (a pipe): the frames buffered so
+		// far go out whole, so that st.Frames is exactly what w holds.
+		if ferr := a.w.Flush(); ferr == nil {
+			st.Frames, st.Partial = a.w.Frames(), true
+		}
 		st.Warnings = s.Warnings()
 		return st, err
 	}

@@ -258,6 +258,16 @@ func (w *Writer) Close() error {
 	return w.ng.Flush()
 }
 
+// Flush writes out what is buffered: every frame WriteFrame accepted.
+// After an error it lets the caller say exactly how many frames a stream
+// holds.
+func (w *Writer) Flush() error {
+	if w.ng == nil {
+		return nil
+	}
+	return w.ng.Flush()
+}
+
 // Frames returns the number of frames written.
 func (w *Writer) Frames() uint64 { return w.frames }
 

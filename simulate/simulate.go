@@ -229,6 +229,13 @@ func Run(cfg Config) (Stats, error) {
 	defer in.Close()
 	scPath := sidecar.PathFor(cfg.Output)
 	inputs := []string{cfg.Input, sidecar.PathFor(cfg.Input)}
+	if cfg.Sidecar != "" {
+		inputs = append(inputs, cfg.Sidecar)
+	}
+	if atomicfile.IsStream(cfg.Output) {
+		// OUT.gaps next to a device or a pipe would be a file in /dev.
+		return st, fmt.Errorf("simulate: %s is a device or a pipe; the ground-truth sidecar goes to OUTPUT.gaps, so the output must be a file", cfg.Output)
+	}
 	out, err := atomicfile.Create(cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs})
 	if err != nil {
 		return st, err

@@ -65,6 +65,9 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			for _, w := range st.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %v\n", w)
 			}
+			if err != nil && o.stream() && st.Partial {
+				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
+			}
 			if err := o.finish(err); err != nil {
 				return err
 			}
