@@ -37,6 +37,8 @@ type Config struct {
 	// KeepGoing stops reading a damaged capture or sidecar at the damage,
 	// with a warning, instead of failing (join.Options.KeepGoing).
 	KeepGoing bool
+	// Strict makes capture anomalies errors (join.Options.Strict).
+	Strict bool
 	// NoComments leaves out the per-frame comments.
 	NoComments bool
 	// Progress, if set, is called every 65,536 frames with the input being
@@ -103,6 +105,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		NoSidecar: cfg.NoSidecar,
 		Force:     cfg.AllowMismatch,
 		KeepGoing: cfg.KeepGoing,
+		Strict:    cfg.Strict,
 	})
 	if err != nil {
 		return st, err

@@ -236,3 +236,24 @@ func TestJoinTailOnMissingInterface(t *testing.T) {
 		t.Errorf("warnings %v", r.warnings)
 	}
 }
+
+// TestJoinKernelDropsBeyondPackets: the kernel counts its drops among the
+// packets it received, so more drops than packets is a damaged or forged
+// trailer: an error, or with Force a warning.
+func TestJoinKernelDropsBeyondPackets(t *testing.T) {
+	dir := t.TempDir()
+	capPath := copyFile(t, "zeek-echo-connections.pcap", dir)
+	id, frames := identity(t, capPath)
+	writeSidecar(t, sidecar.PathFor(capPath), id, nil, &sidecar.Trailer{Frames: frames, HasKernel: true, KernelPackets: 5, KernelDrops: 9})
+	if _, err := joinAll([]string{capPath}, join.Options{}); !errors.Is(err, sidecar.ErrImplausible) {
+		t.Fatalf("err = %v, want ErrImplausible", err)
+	}
+	r, err := joinAll([]string{capPath}, join.Options{Force: true})
+	if err != nil || len(r.warnings) != 1 || !errors.Is(r.warnings[0].Err, sidecar.ErrImplausible) {
+		t.Fatalf("Force: %v, warnings %v", err, r.warnings)
+	}
+	writeSidecar(t, sidecar.PathFor(capPath), id, nil, &sidecar.Trailer{Frames: frames, HasKernel: true, KernelPackets: 9, KernelDrops: 9})
+	if _, err := joinAll([]string{capPath}, join.Options{}); err != nil {
+		t.Fatalf("drops = packets: %v", err)
+	}
+}

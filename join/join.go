@@ -39,6 +39,9 @@ var (
 	// ErrFrameCount means the sidecar's trailer counts a different number of
 	// frames than the capture holds.
 	ErrFrameCount = errors.New("join: sidecar and capture disagree on the number of frames")
+	// ErrAnomaly means a capture anomaly (reader.Anomaly) met with
+	// Options.Strict.
+	ErrAnomaly = errors.New("join: capture anomaly (--strict)")
 	// ErrTailInterface means the sidecar's trailer has a tail gap on an
 	// interface the capture does not have.
 	ErrTailInterface = errors.New("join: tail gap on an interface the capture does not have")
@@ -95,6 +98,11 @@ type Options struct {
 	// KeepGoing stops reading a damaged capture or sidecar at the damage,
 	// with a warning, instead of failing.
 	KeepGoing bool
+	// Strict makes the capture anomalies readers accept (reader.Anomaly:
+	// snap length 0, captured length above the snap length or the
+	// original length, a sub-second field of a second or more) errors
+	// (ErrAnomaly) instead of one warning per kind and capture.
+	Strict bool
 }
 
 // Frame is a captured frame with the loss just before it.
@@ -136,7 +144,10 @@ type FileInfo struct {
 	Tail       []sidecar.InterfaceGap
 	Stats      []reader.InterfaceStats // pcapng interface statistics
 	Interfaces []reader.Interface
-	Truncated  bool // the capture was damaged and read up to the damage (KeepGoing, or cut after a recorder crash)
+	// Anomalies are what the reader accepted but flags (one warning per
+	// kind), known once the capture has been read to its end.
+	Anomalies []reader.Anomaly
+	Truncated bool // the capture was damaged and read up to the damage (KeepGoing, or cut after a recorder crash)
 	// SidecarIncomplete says the sidecar ends before the capture does: it
 	// has no trailer (the recorder did not close it: killed, crashed), it
 	// is empty, or it was damaged and read up to the damage (KeepGoing).
@@ -334,6 +345,10 @@ func (s *Stream) Next() (*Frame, error) {
 		}
 		f, err := s.rd.Next()
 		if err == nil {
+			if s.opt.Strict && s.rd.AnomalyCount() > 0 {
+				a := s.rd.Anomalies()[0]
+				return nil, fmt.Errorf("%s: %w: %v", s.files[s.cur].Name, ErrAnomaly, a)
+			}
 			return s.joinFrame(f)
 		}
 		fi := &s.files[s.cur]
@@ -457,6 +472,10 @@ func (s *Stream) finishFile() error {
 	fi.Stats = s.rd.Stats()
 	fi.BytesRead = s.rd.BytesRead()
 	fi.Done = true
+	fi.Anomalies = s.rd.Anomalies()
+	for _, a := range fi.Anomalies {
+		s.warn(fi.Name, a.First, fmt.Errorf("%v", a))
+	}
 	if s.sc == nil {
 		return nil
 	}
@@ -484,6 +503,15 @@ func (s *Stream) finishFile() error {
 		fi.Tail = fi.Trailer.Tail
 		if err := s.checkTail(fi); err != nil {
 			return err
+		}
+		if t := fi.Trailer; t.HasKernel && t.KernelDrops > t.KernelPackets {
+			// The kernel counts the frames it dropped among those it
+			// received (PACKET_STATISTICS adds tp_drops to tp_packets).
+			err := fmt.Errorf("%w: %s: the kernel counters say %d frames dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, t.KernelDrops, t.KernelPackets)
+			if !s.opt.Force {
+				return err
+			}
+			s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
 		}
 		if fi.Trailer.Frames != 0 && fi.Trailer.Frames != fi.Frames {
 			err := fmt.Errorf("%w: %s counts %d frames, %s has %d", ErrFrameCount, fi.Sidecar, fi.Trailer.Frames, fi.Name, fi.Frames)

@@ -602,6 +602,9 @@ func (r *Reader) nextPcapng() (*Frame, error) {
 	r.frame.Number = r.frames
 	r.frame.Data = data
 	r.frame.OrigLen = ci.Length
+	if id := r.frame.InterfaceID; id >= 0 && id < len(r.ifaces) {
+		r.anom.checkFrame(&r.frame, r.ifaces[id].SnapLen)
+	}
 	return &r.frame, nil
 }
 

@@ -86,6 +86,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 	f.BoolVar(&cfg.Force, "force", false, "replace an existing output file")
 	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
+	f.BoolVar(&cfg.Strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
