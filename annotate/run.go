@@ -190,7 +190,11 @@ func (a *annotator) run() error {
 		if err != nil {
 			return err
 		}
-		counted := a.s.Files()[a.cur].Source != join.SourceNone
+		fi := &a.s.Files()[a.cur]
+		counted := fi.Source != join.SourceNone
+		if fi.SidecarIncomplete && f.Number == fi.LossUnknownAfter+1 {
+			a.w.NoteNext(fmt.Sprintf("gapan: loss unknown from this frame on (the sidecar ends after frame %d)", fi.LossUnknownAfter))
+		}
 		if err := a.w.WriteFrame(id, f.Frame, f.GapBefore, counted); err != nil {
 			return err
 		}
@@ -260,6 +264,11 @@ func (a *annotator) finishFile() error {
 	for _, s := range fi.Stats {
 		if s.InterfaceID < len(a.out) {
 			a.w.SetInputStats(a.out[s.InterfaceID], s)
+		}
+	}
+	if fi.SidecarIncomplete {
+		for _, id := range a.out {
+			a.w.SetLossUnknown(id)
 		}
 	}
 	if fi.HasTrailer && fi.Trailer.HasKernel && len(a.out) == 1 && len(a.s.Files()) == 1 {
