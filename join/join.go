@@ -114,6 +114,10 @@ type Frame struct {
 	GapBefore uint64
 	// File is the index of the capture in the set, 0 for the first.
 	File int
+	// LossUnknown says the frame comes after the end of an incomplete
+	// sidecar (FileInfo.LossUnknownAfter): GapBefore is 0 because nothing
+	// is known, not because nothing was lost.
+	LossUnknown bool
 }
 
 // Warning is a problem that did not stop the join.
@@ -405,6 +409,7 @@ func (s *Stream) lastWithFrames() *FileInfo {
 func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 	fi := &s.files[s.cur]
 	s.frame.Frame, s.frame.File, s.frame.GapBefore = f, s.cur, 0
+	s.frame.LossUnknown = fi.SidecarIncomplete && f.Number > fi.LossUnknownAfter
 	if f.Number == 1 {
 		fi.FirstNs = f.TimestampNs
 		if prev := s.lastWithFrames(); prev != nil && f.TimestampNs < prev.LastNs {

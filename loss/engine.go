@@ -140,6 +140,9 @@ type acctExtra struct {
 	Counters
 	rtp   *[2]rtpDir // out of line: most flows are not UDP
 	isRTP bool
+	// lossUnknown: a frame of the flow came after the end of an
+	// incomplete sidecar (join.Frame.LossUnknown).
+	lossUnknown bool
 }
 
 // endRound is the explanation round during which the flow ended.
@@ -351,6 +354,9 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 		fl.State.a = a
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
+	if f.LossUnknown {
+		a.extra().lossUnknown = true
+	}
 	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
 		if a.st == nil {
 			e.unpack(a, fl)
@@ -437,7 +443,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 // its counters c and its LossScore.
 func (a *acct) record(fl *flow.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP}
+	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, LossUnknown: a.x != nil && a.x.lossUnknown}
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = fl.FirstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]

@@ -2,9 +2,12 @@ package report
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -88,6 +91,34 @@ func TestLossUnknownEveryOutput(t *testing.T) {
 	}
 	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
 		t.Fatal(err)
+	}
+	// Per flow, in CSV (which has no summary) as in JSON: a flow with a
+	// frame after the sidecar's end has its loss unknown.
+	var cs bytes.Buffer
+	if err := WriteCSV(&cs, r.Summary.List); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&cs).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(rows[0], "loss_unknown")
+	lastCol := slices.Index(rows[0], "last_frame")
+	if col < 0 || lastCol < 0 {
+		t.Fatalf("CSV header %v", rows[0])
+	}
+	unknown := 0
+	for _, row := range rows[1:] {
+		lastFrame, _ := strconv.ParseUint(row[lastCol], 10, 64)
+		if want := strconv.FormatBool(lastFrame > last); row[col] != want {
+			t.Errorf("flow ending at frame %d: loss_unknown %s, want %s", lastFrame, row[col], want)
+		}
+		if row[col] == "true" {
+			unknown++
+		}
+	}
+	if unknown == 0 {
+		t.Error("no flow has its loss unknown")
 	}
 	c := doc.Captures[0]
 	if doc.Summary.Complete || len(doc.Summary.LossUnknown) != 1 || doc.Summary.LossUnknown[0] != want ||

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -102,7 +104,7 @@ func TestMemoryManyInterfaces(t *testing.T) {
 		t.Fatalf("%d bytes", st.Size())
 	}
 	most := filepath.Join(dir, "most.pcapng")
-	writeIDBs(t, most, 16384, 10)
+	writeIDBs(t, most, reader.MaxInterfaces, 10)
 	for _, tc := range []struct {
 		argv []string
 		code int
@@ -118,7 +120,7 @@ func TestMemoryManyInterfaces(t *testing.T) {
 		if code != tc.code {
 			t.Errorf("%v: exit %d, want %d: %s", tc.argv, code, tc.code, stderr)
 		}
-		if tc.code == 1 && !strings.Contains(stderr, "at most 16384 interfaces") {
+		if tc.code == 1 && !strings.Contains(stderr, fmt.Sprintf("at most %d interfaces", reader.MaxInterfaces)) {
 			t.Errorf("%v: stderr %q does not name the limit", tc.argv, stderr)
 		}
 		if mb > 100 {
