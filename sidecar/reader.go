@@ -169,10 +169,7 @@ func (r *Reader) Next() (Record, error) {
 	if gap == 0 {
 		return Record{}, r.fail(at, fmt.Errorf("%w: frame %d", ErrZeroGap, frame))
 	}
-	if err := CheckCount(fmt.Sprintf("gap before frame %d", frame), gap); err != nil {
-		return Record{}, r.fail(at, err)
-	}
-	if err := CheckCount(fmt.Sprintf("sum of the gaps up to frame %d", frame), r.lost+gap); err != nil {
+	if err := checkGap(frame, gap, r.lost); err != nil {
 		return Record{}, r.fail(at, err)
 	}
 	r.pos += n1 + n2

@@ -112,6 +112,19 @@ func CheckCount(what string, v uint64) error {
 	return nil
 }
 
+// checkGap applies CheckCount to a record's gap and to the sum of the gaps
+// up to it (sum, without the gap). It formats nothing unless a count is
+// beyond the bound: it runs for every record.
+func checkGap(frame, gap, sum uint64) error {
+	if gap > MaxLost {
+		return CheckCount(fmt.Sprintf("gap before frame %d", frame), gap)
+	}
+	if sum+gap > MaxLost {
+		return CheckCount(fmt.Sprintf("sum of the gaps up to frame %d", frame), sum+gap)
+	}
+	return nil
+}
+
 // checkTrailer applies CheckCount to every count of t.
 func checkTrailer(t Trailer) error {
 	var sum uint64

@@ -377,10 +377,7 @@ func (tr *TextReader) scan() (Record, bool, error) {
 	if frame <= tr.prev {
 		return Record{}, false, tr.fail(fmt.Errorf("%w: frame %d after frame %d", ErrUnsorted, frame, tr.prev))
 	}
-	if err := CheckCount(fmt.Sprintf("gap before frame %d", frame), gap); err != nil {
-		return Record{}, false, tr.fail(err)
-	}
-	if err := CheckCount(fmt.Sprintf("sum of the gaps up to frame %d", frame), tr.lost+gap); err != nil {
+	if err := checkGap(frame, gap, tr.lost); err != nil {
 		return Record{}, false, tr.fail(err)
 	}
 	tr.lost += gap

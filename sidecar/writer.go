@@ -86,10 +86,7 @@ func (w *Writer) Add(r Record) error {
 	if r.Frame <= w.prev {
 		return fmt.Errorf("%w: frame %d after frame %d", ErrUnsorted, r.Frame, w.prev)
 	}
-	if err := CheckCount(fmt.Sprintf("gap before frame %d", r.Frame), r.Gap); err != nil {
-		return err
-	}
-	if err := CheckCount(fmt.Sprintf("sum of the gaps up to frame %d", r.Frame), w.lost+r.Gap); err != nil {
+	if err := checkGap(r.Frame, r.Gap, w.lost); err != nil {
 		return err
 	}
 	w.buf = binary.AppendUvarint(w.buf, r.Frame-w.prev)
