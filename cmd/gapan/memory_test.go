@@ -94,8 +94,8 @@ func writeIDBs(t *testing.T, path string, n, frames int) {
 // at most reader.MaxInterfaces interfaces (a typed error beyond), and at
 // that many every command stays within 100 MB.
 func TestMemoryManyInterfaces(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race: memory is measured without the race detector")
 	}
 	dir := t.TempDir()
 	hostile := filepath.Join(dir, "idb.pcapng")
@@ -134,8 +134,8 @@ func TestMemoryManyInterfaces(t *testing.T) {
 // capture (report 335 MB before); report and parquet stay within the
 // budgets docs/performance.md gives.
 func TestMemoryGapEveryFrame(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
+	if testing.Short() || raceEnabled {
+		t.Skip("-short or -race: memory is measured without the race detector")
 	}
 	const n = 2_000_000
 	dir := t.TempDir()
