@@ -297,8 +297,11 @@ func checkDest(dir string, inputs []string, force bool) error {
 	if !force {
 		return fmt.Errorf("%w: %s (use --force to replace it)", ErrExists, dir)
 	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%w: %s is a symbolic link (not followed: give the dataset's own path)", ErrNotDataset, dir)
+	}
 	if !st.IsDir() {
-		return fmt.Errorf("%w: %s exists and is not a directory (a symbolic link is not followed)", ErrNotDataset, dir)
+		return fmt.Errorf("%w: %s exists and is not a directory", ErrNotDataset, dir)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
