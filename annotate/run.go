@@ -37,6 +37,8 @@ type Config struct {
 	// KeepGoing stops reading a damaged capture or sidecar at the damage,
 	// with a warning, instead of failing (join.Options.KeepGoing).
 	KeepGoing bool
+	// Strict makes capture anomalies errors (join.Options.Strict).
+	Strict bool
 	// NoComments leaves out the per-frame comments.
 	NoComments bool
 	// Progress, if set, is called every 65,536 frames with the input being
@@ -59,6 +61,10 @@ type Stats struct {
 	Sources []join.Source
 	// Warnings are the problems that did not stop the join.
 	Warnings []join.Warning
+	// Partial is set when Write failed after the pcapng began: Frames
+	// whole frames were written to w (flushed), without the statistics
+	// blocks that Close writes.
+	Partial bool
 }
 
 // Run annotates cfg.Inputs into the pcapng file cfg.Output, which appears
@@ -99,6 +105,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		NoSidecar: cfg.NoSidecar,
 		Force:     cfg.AllowMismatch,
 		KeepGoing: cfg.KeepGoing,
+		Strict:    cfg.Strict,
 	})
 	if err != nil {
 		return st, err
@@ -113,6 +120,11 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	defer a.closeScout()
 	if err := a.run(); err != nil {
+		// What is written stays written (a pipe): the frames buffered so
+		// far go out whole, so that st.Frames is exactly what w holds.
+		if ferr := a.w.Flush(); ferr == nil {
+			st.Frames, st.Partial = a.w.Frames(), true
+		}
 		st.Warnings = s.Warnings()
 		return st, err
 	}
@@ -178,7 +190,11 @@ func (a *annotator) run() error {
 		if err != nil {
 			return err
 		}
-		counted := a.s.Files()[a.cur].Source != join.SourceNone
+		fi := &a.s.Files()[a.cur]
+		counted := fi.Source != join.SourceNone
+		if fi.SidecarIncomplete && f.Number == fi.LossUnknownAfter+1 {
+			a.w.NoteNext(fmt.Sprintf("gapan: loss unknown from this frame on (the sidecar ends after frame %d)", fi.LossUnknownAfter))
+		}
 		if err := a.w.WriteFrame(id, f.Frame, f.GapBefore, counted); err != nil {
 			return err
 		}
@@ -248,6 +264,11 @@ func (a *annotator) finishFile() error {
 	for _, s := range fi.Stats {
 		if s.InterfaceID < len(a.out) {
 			a.w.SetInputStats(a.out[s.InterfaceID], s)
+		}
+	}
+	if fi.SidecarIncomplete {
+		for _, id := range a.out {
+			a.w.SetLossUnknown(id)
 		}
 	}
 	if fi.HasTrailer && fi.Trailer.HasKernel && len(a.out) == 1 && len(a.s.Files()) == 1 {

@@ -49,7 +49,8 @@ type Writer struct {
 
 	pkt     pcapgo.NgPacketOptions
 	drop    uint64
-	comment [1]string
+	comment [2]string
+	note    string // comment for the next frame (NoteNext)
 	buf     []byte
 
 	frames, gapFrames, lost uint64
@@ -65,6 +66,7 @@ type ifaceState struct {
 
 	inDropped, received       uint64
 	hasInDropped, hasReceived bool
+	unknown                   bool // the interface's total loss is unknown
 }
 
 // NewWriter returns a Writer to w. Nothing is written until the first
@@ -144,8 +146,13 @@ func (w *Writer) WriteFrame(id int, f *reader.Frame, gapBefore uint64, counted b
 		st.lost += gap
 		if !w.opt.NoComments {
 			w.comment[0] = LossComment(w.buf[:0], gap)
-			w.pkt.Comments = w.comment[:]
+			w.pkt.Comments = w.comment[:1]
 		}
+	}
+	if w.note != "" {
+		w.comment[len(w.pkt.Comments)] = w.note
+		w.pkt.Comments = w.comment[:len(w.pkt.Comments)+1]
+		w.note = ""
 	}
 	origLen := f.OrigLen
 	if origLen < len(f.Data) {
@@ -238,6 +245,7 @@ func (w *Writer) Close() error {
 		st := &w.ifaces[id]
 		s := pcapgo.NgInterfaceStatistics{PacketsReceived: pcapgo.NgNoValue64, PacketsDropped: pcapgo.NgNoValue64}
 		switch {
+		case st.unknown: // no isb_ifdrop: a part is not the total
 		case st.counted:
 			s.PacketsDropped = st.lost + st.pending
 		case st.hasInDropped:
@@ -254,6 +262,30 @@ func (w *Writer) Close() error {
 		if err := w.ng.WriteInterfaceStats(id, s); err != nil {
 			return err
 		}
+	}
+	return w.ng.Flush()
+}
+
+// SetLossUnknown says that the total loss of interface id is unknown (its
+// sidecar ends before the capture): Close writes no isb_ifdrop for it.
+func (w *Writer) SetLossUnknown(id int) error {
+	if id < 0 || id >= len(w.ifaces) {
+		return fmt.Errorf("%w: loss note for interface %d of %d", ErrNoInterface, id, len(w.ifaces))
+	}
+	w.ifaces[id].unknown = true
+	return nil
+}
+
+// NoteNext adds comment to the comments of the next frame written (also
+// with Options.NoComments: it is not a loss count).
+func (w *Writer) NoteNext(comment string) { w.note = comment }
+
+// Flush writes out what is buffered: every frame WriteFrame accepted.
+// After an error it lets the caller say exactly how many frames a stream
+// holds.
+func (w *Writer) Flush() error {
+	if w.ng == nil {
+		return nil
 	}
 	return w.ng.Flush()
 }

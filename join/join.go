@@ -39,7 +39,39 @@ var (
 	// ErrFrameCount means the sidecar's trailer counts a different number of
 	// frames than the capture holds.
 	ErrFrameCount = errors.New("join: sidecar and capture disagree on the number of frames")
+	// ErrAnomaly means a capture anomaly (reader.Anomaly) met with
+	// Options.Strict.
+	ErrAnomaly = errors.New("join: capture anomaly (--strict)")
+	// ErrTailInterface means the sidecar's trailer has a tail gap on an
+	// interface the capture does not have.
+	ErrTailInterface = errors.New("join: tail gap on an interface the capture does not have")
 )
+
+// CountError is a loss count (a gap, a pcapng epb_dropcount, a tail or a
+// sum of them) that is beyond sidecar.MaxLost: summing it could wrap
+// around 2⁶⁴ and no capture loses that many frames. It wraps
+// sidecar.ErrImplausible.
+type CountError struct {
+	File   string // the capture or sidecar holding the count
+	Frame  uint64 // the frame it is attached to, 0 for a tail
+	Offset int64  // byte offset of the frame's record in the capture, -1 if none
+	What   string // what the count is
+	Value  uint64 // the count, or the sum that went beyond the bound
+}
+
+func (e *CountError) Error() string {
+	where := e.File
+	if e.Frame > 0 {
+		where += fmt.Sprintf(": frame %d", e.Frame)
+	}
+	if e.Offset >= 0 {
+		where += fmt.Sprintf(" (byte offset %d)", e.Offset)
+	}
+	return fmt.Sprintf("%s: %v: %s %d is beyond %d (2^48): the file is damaged or forged", where, sidecar.ErrImplausible, e.What, e.Value, uint64(sidecar.MaxLost))
+}
+
+// Unwrap returns sidecar.ErrImplausible.
+func (e *CountError) Unwrap() error { return sidecar.ErrImplausible }
 
 // Source says where a capture's gap counts came from.
 type Source string
@@ -66,6 +98,11 @@ type Options struct {
 	// KeepGoing stops reading a damaged capture or sidecar at the damage,
 	// with a warning, instead of failing.
 	KeepGoing bool
+	// Strict makes the capture anomalies readers accept (reader.Anomaly:
+	// snap length 0, captured length above the snap length or the
+	// original length, a sub-second field of a second or more) errors
+	// (ErrAnomaly) instead of one warning per kind and capture.
+	Strict bool
 }
 
 // Frame is a captured frame with the loss just before it.
@@ -77,6 +114,10 @@ type Frame struct {
 	GapBefore uint64
 	// File is the index of the capture in the set, 0 for the first.
 	File int
+	// LossUnknown says the frame comes after the end of an incomplete
+	// sidecar (FileInfo.LossUnknownAfter): GapBefore is 0 because nothing
+	// is known, not because nothing was lost.
+	LossUnknown bool
 }
 
 // Warning is a problem that did not stop the join.
@@ -107,12 +148,23 @@ type FileInfo struct {
 	Tail       []sidecar.InterfaceGap
 	Stats      []reader.InterfaceStats // pcapng interface statistics
 	Interfaces []reader.Interface
-	Truncated  bool  // the capture was damaged and read up to the damage (KeepGoing)
-	Done       bool  // the capture has been read to its end
-	Size       int64 // the file's size in bytes, -1 if unknown
-	FirstNs    int64
-	LastNs     int64
-	BytesRead  int64 // bytes of the capture file consumed so far
+	// Anomalies are what the reader accepted but flags (one warning per
+	// kind), known once the capture has been read to its end.
+	Anomalies []reader.Anomaly
+	Truncated bool // the capture was damaged and read up to the damage (KeepGoing, or cut after a recorder crash)
+	// SidecarIncomplete says the sidecar ends before the capture does: it
+	// has no trailer (the recorder did not close it: killed, crashed), it
+	// is empty, or it was damaged and read up to the damage (KeepGoing).
+	// The loss after frame LossUnknownAfter is then unknown, not 0.
+	SidecarIncomplete bool
+	// LossUnknownAfter is, when SidecarIncomplete, the last frame the
+	// sidecar accounts for: its last record's frame (0 when it has none).
+	LossUnknownAfter uint64
+	Done             bool  // the capture has been read to its end
+	Size             int64 // the file's size in bytes, -1 if unknown
+	FirstNs          int64
+	LastNs           int64
+	BytesRead        int64 // bytes of the capture file consumed so far
 }
 
 // TailTotal returns the sum of the file's tail gaps.
@@ -137,6 +189,8 @@ type Stream struct {
 	scFile  *os.File
 	next    sidecar.Record // next sidecar record not yet reached
 	hasNext bool
+	scLast  uint64 // frame of the last sidecar record read
+	lostAll uint64 // frames lost over the whole set so far (bounded by sidecar.MaxLost)
 	frame   Frame
 }
 
@@ -207,6 +261,7 @@ func (s *Stream) openFile(i int) error {
 	fi.Size = rd.Size()
 	s.hasNext = false
 	s.sc = nil
+	s.scLast = 0
 	if s.opt.NoSidecar || fi.Name == "-" && len(s.opt.Sidecars) <= i {
 		return nil
 	}
@@ -219,6 +274,16 @@ func (s *Stream) openFile(i int) error {
 		return err
 	}
 	sc, err := sidecar.NewAutoReader(f, path)
+	if errors.Is(err, sidecar.ErrEmpty) {
+		// A recorder killed before its first frame leaves an empty
+		// sidecar: the loss is unknown from the start, which is not an
+		// error in the capture.
+		f.Close()
+		fi.Sidecar, fi.Source = path, SourceSidecar
+		fi.SidecarIncomplete, fi.LossUnknownAfter = true, 0
+		s.warn(path, 0, fmt.Errorf("%w: loss unknown after frame 0 (the sidecar ends there)", sidecar.ErrEmpty))
+		return nil
+	}
 	if err != nil {
 		f.Close()
 		return err
@@ -235,22 +300,44 @@ func (s *Stream) advanceSidecar() error {
 	switch {
 	case err == nil:
 		s.next, s.hasNext = rec, true
+		s.scLast = rec.Frame
 		return nil
 	case err == io.EOF:
 		s.hasNext = false
 		fi.Trailer, fi.HasTrailer = s.sc.Trailer()
+		for _, g := range fi.Trailer.Tail {
+			if err := s.addLost(fi.Sidecar, 0, -1, fmt.Sprintf("tail of interface %d", g.Interface), g.Lost); err != nil {
+				return err
+			}
+		}
 		return nil
 	case errors.Is(err, sidecar.ErrNoTrailer):
-		// A cut sidecar (a killed recorder): its valid prefix stands.
+		// A cut sidecar (a killed recorder): its valid prefix stands, and
+		// what came after it is unknown.
 		s.hasNext = false
-		s.warn(fi.Sidecar, 0, err)
+		fi.SidecarIncomplete, fi.LossUnknownAfter = true, s.scLast
+		s.warn(fi.Sidecar, 0, fmt.Errorf("%w: loss unknown after frame %d (the sidecar ends there)", err, s.scLast))
 		return nil
-	case s.opt.KeepGoing:
+	case s.opt.KeepGoing && !errors.Is(err, sidecar.ErrImplausible):
 		s.hasNext = false
-		s.warn(fi.Sidecar, 0, fmt.Errorf("ignoring the rest of the sidecar: %w", err))
+		fi.SidecarIncomplete, fi.LossUnknownAfter = true, s.scLast
+		s.warn(fi.Sidecar, 0, fmt.Errorf("ignoring the rest of the sidecar: %w; loss unknown after frame %d (the sidecar ends there)", err, s.scLast))
 		return nil
 	}
 	return err
+}
+
+// addLost adds n frames lost to the set's total, refusing a count or a sum
+// beyond sidecar.MaxLost (so no sum downstream can wrap).
+func (s *Stream) addLost(file string, frame uint64, off int64, what string, n uint64) error {
+	if n > sidecar.MaxLost {
+		return &CountError{File: file, Frame: frame, Offset: off, What: what, Value: n}
+	}
+	if s.lostAll+n > sidecar.MaxLost {
+		return &CountError{File: file, Frame: frame, Offset: off, What: "frames lost up to here (" + what + " included)", Value: s.lostAll + n}
+	}
+	s.lostAll += n
+	return nil
 }
 
 // Next returns the next frame of the set, io.EOF after the last one. The
@@ -262,18 +349,41 @@ func (s *Stream) Next() (*Frame, error) {
 		}
 		f, err := s.rd.Next()
 		if err == nil {
+			if s.opt.Strict && s.rd.AnomalyCount() > 0 {
+				a := s.rd.Anomalies()[0]
+				return nil, fmt.Errorf("%s: %w: %v", s.files[s.cur].Name, ErrAnomaly, a)
+			}
 			return s.joinFrame(f)
 		}
 		fi := &s.files[s.cur]
+		cut := false
 		if err != io.EOF {
-			if !s.opt.KeepGoing {
+			cut = errors.Is(err, reader.ErrTruncated) && (s.sc != nil || fi.SidecarIncomplete)
+			if !s.opt.KeepGoing && !cut {
 				return nil, err
 			}
 			fi.Truncated = true
-			s.warn(fi.Name, s.rd.FramesRead()+1, fmt.Errorf("stopped reading at the damage: %w", err))
+			if !cut {
+				s.warn(fi.Name, s.rd.FramesRead()+1, fmt.Errorf("stopped reading at the damage: %w", err))
+			}
 		}
-		if err := s.finishFile(); err != nil {
-			return nil, err
+		if ferr := s.finishFile(); ferr != nil {
+			return nil, ferr
+		}
+		if cut {
+			// A capture cut mid-record is what a recorder killed while
+			// writing leaves; its sidecar then has no trailer. A sidecar
+			// that was closed cleanly says the recorder was not killed,
+			// so the cut is damage (the rule of --keep-going applies).
+			if fi.HasTrailer && !s.opt.KeepGoing {
+				fi.Truncated = false
+				return nil, err
+			}
+			if fi.HasTrailer {
+				s.warn(fi.Name, s.rd.FramesRead()+1, fmt.Errorf("stopped reading at the damage: %w", err))
+			} else {
+				s.warn(fi.Name, s.rd.FramesRead()+1, fmt.Errorf("capture cut mid-record after frame %d and its sidecar has no trailer (the recorder did not close cleanly): read up to the last whole frame: %w", fi.Frames, err))
+			}
 		}
 		if s.cur+1 >= len(s.names) {
 			s.Close()
@@ -299,6 +409,7 @@ func (s *Stream) lastWithFrames() *FileInfo {
 func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 	fi := &s.files[s.cur]
 	s.frame.Frame, s.frame.File, s.frame.GapBefore = f, s.cur, 0
+	s.frame.LossUnknown = fi.SidecarIncomplete && f.Number > fi.LossUnknownAfter
 	if f.Number == 1 {
 		fi.FirstNs = f.TimestampNs
 		if prev := s.lastWithFrames(); prev != nil && f.TimestampNs < prev.LastNs {
@@ -324,7 +435,14 @@ func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 		fi.Source = SourceDropCount
 		s.frame.GapBefore = f.DropCount
 	}
-	if s.frame.GapBefore > 0 {
+	if g := s.frame.GapBefore; g > 0 {
+		what, file := "gap", fi.Sidecar
+		if s.sc == nil {
+			what, file = "epb_dropcount", fi.Name
+		}
+		if err := s.addLost(file, f.Number, f.Offset, what, g); err != nil {
+			return nil, err
+		}
 		fi.Gaps++
 		fi.Lost += s.frame.GapBefore
 	}
@@ -359,6 +477,10 @@ func (s *Stream) finishFile() error {
 	fi.Stats = s.rd.Stats()
 	fi.BytesRead = s.rd.BytesRead()
 	fi.Done = true
+	fi.Anomalies = s.rd.Anomalies()
+	for _, a := range fi.Anomalies {
+		s.warn(fi.Name, a.First, fmt.Errorf("%v", a))
+	}
 	if s.sc == nil {
 		return nil
 	}
@@ -384,6 +506,18 @@ func (s *Stream) finishFile() error {
 	}
 	if fi.HasTrailer {
 		fi.Tail = fi.Trailer.Tail
+		if err := s.checkTail(fi); err != nil {
+			return err
+		}
+		if t := fi.Trailer; t.HasKernel && t.KernelDrops > t.KernelPackets {
+			// The kernel counts the frames it dropped among those it
+			// received (PACKET_STATISTICS adds tp_drops to tp_packets).
+			err := fmt.Errorf("%w: %s: the kernel counters say %d frames dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, t.KernelDrops, t.KernelPackets)
+			if !s.opt.Force {
+				return err
+			}
+			s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
+		}
 		if fi.Trailer.Frames != 0 && fi.Trailer.Frames != fi.Frames {
 			err := fmt.Errorf("%w: %s counts %d frames, %s has %d", ErrFrameCount, fi.Sidecar, fi.Trailer.Frames, fi.Name, fi.Frames)
 			switch {
@@ -395,6 +529,37 @@ func (s *Stream) finishFile() error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkTail applies the one rule for a tail gap on an interface the
+// capture does not have (every command reads tails here): an error, or with
+// Force a warning and the tail is left out.
+func (s *Stream) checkTail(fi *FileInfo) error {
+	n := len(fi.Interfaces)
+	if n == 0 {
+		n = 1 // a capture with no interface description (an empty pcap) has the one of its header
+	}
+	var kept []sidecar.InterfaceGap
+	for i, g := range fi.Tail {
+		if int64(g.Interface) < int64(n) {
+			if kept != nil {
+				kept = append(kept, g)
+			}
+			continue
+		}
+		err := fmt.Errorf("%w: %s has a tail of %d frames on interface %d, %s has %d interface(s)", ErrTailInterface, fi.Sidecar, g.Lost, g.Interface, fi.Name, n)
+		if !s.opt.Force {
+			return err
+		}
+		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (left out: --force)", err))
+		if kept == nil {
+			kept = append(make([]sidecar.InterfaceGap, 0, len(fi.Tail)), fi.Tail[:i]...)
+		}
+	}
+	if kept != nil {
+		fi.Tail = kept
 	}
 	return nil
 }

@@ -145,6 +145,9 @@ type acctExtra struct {
 	// beyond the highest sequence number seen (nil until there is one).
 	tails *[2]ackTail
 	isRTP bool
+	// lossUnknown: a frame of the flow came after the end of an
+	// incomplete sidecar (join.Frame.LossUnknown).
+	lossUnknown bool
 }
 
 // endRound is the explanation round during which the flow ended.
@@ -370,6 +373,9 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
 	var ef estFlags
+	if f.LossUnknown {
+		a.extra().lossUnknown = true
+	}
 	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
 		if a.st == nil {
 			e.unpack(a, fl)
@@ -457,7 +463,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 // its counters c and its LossScore.
 func (a *acct) record(fl *flow.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP}
+	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, LossUnknown: a.x != nil && a.x.lossUnknown}
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = fl.FirstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
@@ -516,7 +522,7 @@ func (e *Engine) round(final bool) {
 	e.est.distribute(e.exp.round-1, final, &e.exp)
 	keep := e.ended[:0]
 	for _, rec := range e.ended {
-		if !final && rec.State.a.endRound()+2 > e.exp.round {
+		if !final && rec.State.a.endRound()+3 > e.exp.round {
 			keep = append(keep, rec)
 			continue
 		}

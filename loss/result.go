@@ -109,6 +109,10 @@ type Flow struct {
 	// the whole set) of the flow's first and last frame.
 	FirstFrame uint64 `json:"first_frame"`
 	LastFrame  uint64 `json:"last_frame"`
+	// LossUnknown says some of the flow's frames came after the end of an
+	// incomplete sidecar (a killed recorder): its loss figures cover only
+	// the part before, and the loss after is unknown, not 0.
+	LossUnknown bool `json:"loss_unknown"`
 	// LossScore orders flows by how much they lost (for --top).
 	LossScore float64 `json:"-"`
 }

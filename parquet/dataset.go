@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,8 +29,40 @@ var (
 	ErrDuplicateCapture = errors.New("parquet: two captures have the same name")
 	// ErrInputInside means a capture lies inside the dataset directory that
 	// would be replaced.
-	ErrInputInside = errors.New("parquet: a capture lies inside the dataset directory")
+	ErrInputInside = errors.New("parquet: an input lies inside the dataset directory")
+	// ErrNotDataset means the directory to replace is not a dataset gapan
+	// wrote (no manifest), or holds files gapan did not write there:
+	// Force replaces only gapan's own datasets.
+	ErrNotDataset = errors.New("parquet: not a dataset written by gapan")
 )
+
+// ManifestFile is the file every dataset WriteDataset writes holds at its
+// top: it marks the directory as gapan's (Force replaces nothing else)
+// and says what went into it (docs/parquet.md). Its name starts with "_",
+// which Spark, DuckDB's hive reader, pyarrow and polars skip.
+const ManifestFile = "_gapan_dataset.json"
+
+// ManifestSchema is the value of the manifest's "schema" field.
+const ManifestSchema = "gapan.parquet-dataset/1"
+
+// Manifest is the content of ManifestFile.
+type Manifest struct {
+	Schema   string            `json:"schema"`
+	Tool     string            `json:"tool"`
+	Captures []ManifestCapture `json:"captures"`
+}
+
+// ManifestCapture describes one capture of a dataset.
+type ManifestCapture struct {
+	Name      string `json:"name"`
+	Partition string `json:"partition,omitempty"`
+	Sidecar   string `json:"sidecar,omitempty"`
+	Frames    int64  `json:"frames"`
+	Lost      uint64 `json:"lost"`
+	// LossUnknown is report.LossUnknown's "loss unknown after frame N
+	// (the sidecar ends there)", empty when the loss is known throughout.
+	LossUnknown string `json:"loss_unknown,omitempty"`
+}
 
 // PartFile is the name of the one data file of each table (or partition).
 const PartFile = "part-0.parquet"
@@ -125,7 +158,8 @@ func WriteDataset(dir string, captures []string, opt Options) (*Result, error) {
 		ctx = context.Background()
 	}
 	dir = filepath.Clean(dir)
-	if err := checkDest(dir, captures, opt.Force); err != nil {
+	inputs := datasetInputs(captures, opt.Join)
+	if err := checkDest(dir, inputs, opt.Force); err != nil {
 		return nil, err
 	}
 	partitioned := opt.Partitioned || len(captures) > 1
@@ -218,21 +252,43 @@ func WriteDataset(dir string, captures []string, opt Options) (*Result, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := writeManifest(tmp, res); err != nil {
+		return nil, err
+	}
 	if err := syncDir(tmp); err != nil {
 		return nil, err
 	}
-	if err := replaceDir(tmp, dir, opt.Force); err != nil {
+	if err := replaceDir(tmp, dir, inputs, opt.Force); err != nil {
 		return nil, err
 	}
 	ok = true
 	return res, nil
 }
 
-// checkDest refuses an existing dir without force, and a dir that holds
-// one of the captures.
-func checkDest(dir string, captures []string, force bool) error {
-	st, err := os.Stat(dir)
+// datasetInputs lists the files a run reads: the captures and their
+// sidecars (given or next to them).
+func datasetInputs(captures []string, jo join.Options) []string {
+	in := append([]string(nil), captures...)
+	for i, c := range captures {
+		if i < len(jo.Sidecars) && jo.Sidecars[i] != "" {
+			in = append(in, jo.Sidecars[i])
+		} else if !jo.NoSidecar {
+			in = append(in, sidecar.PathFor(c))
+		}
+	}
+	return in
+}
+
+// checkDest refuses an existing dir without force; with force, one that
+// holds an input, one that is not a dataset gapan wrote (no manifest) and
+// one holding anything gapan does not write there.
+func checkDest(dir string, inputs []string, force bool) error {
+	st, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
+		parent := filepath.Dir(dir)
+		if pst, err := os.Stat(parent); err != nil || !pst.IsDir() {
+			return fmt.Errorf("parquet: the directory %s, where %s would go, does not exist", parent, dir)
+		}
 		return nil
 	}
 	if err != nil {
@@ -241,35 +297,115 @@ func checkDest(dir string, captures []string, force bool) error {
 	if !force {
 		return fmt.Errorf("%w: %s (use --force to replace it)", ErrExists, dir)
 	}
+	if st.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%w: %s is a symbolic link (not followed: give the dataset's own path)", ErrNotDataset, dir)
+	}
 	if !st.IsDir() {
-		return fmt.Errorf("parquet: %s exists and is not a directory", dir)
+		return fmt.Errorf("%w: %s exists and is not a directory", ErrNotDataset, dir)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	for _, c := range captures {
+	for _, c := range inputs {
 		ca, err := filepath.Abs(c)
 		if err != nil {
 			return err
 		}
 		if rel, err := filepath.Rel(abs, ca); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			return fmt.Errorf("%w: %s is in %s", ErrInputInside, c, dir)
+			if _, err := os.Lstat(ca); err == nil {
+				return fmt.Errorf("%w: %s is in %s", ErrInputInside, c, dir)
+			}
+		}
+	}
+	return checkOwnDataset(dir)
+}
+
+// checkOwnDataset reports whether dir is a dataset gapan wrote: its
+// manifest is there and reads, and it holds nothing else than the
+// manifest and the three tables' directories, each holding part files or
+// capture=NAME partitions of part files.
+func checkOwnDataset(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		return fmt.Errorf("%w: %s has no %s; --force replaces only a dataset gapan wrote (remove it yourself if it is one)", ErrNotDataset, dir, ManifestFile)
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil || m.Schema != ManifestSchema {
+		return fmt.Errorf("%w: %s: %s is not a gapan manifest", ErrNotDataset, dir, ManifestFile)
+	}
+	foreign := func(p string) error {
+		return fmt.Errorf("%w: %s holds %s, which gapan did not write; --force would delete it", ErrNotDataset, dir, p)
+	}
+	top, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range top {
+		name := e.Name()
+		if name == ManifestFile {
+			continue
+		}
+		if !e.IsDir() || (name != FramesTable && name != GapsTable && name != FlowsTable) {
+			return foreign(filepath.Join(dir, name))
+		}
+		parts, err := os.ReadDir(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			path := filepath.Join(dir, name, p.Name())
+			switch {
+			case p.Type().IsRegular() && p.Name() == PartFile:
+			case p.IsDir() && strings.HasPrefix(p.Name(), "capture="):
+				files, err := os.ReadDir(path)
+				if err != nil {
+					return err
+				}
+				for _, f := range files {
+					if !f.Type().IsRegular() || f.Name() != PartFile {
+						return foreign(filepath.Join(path, f.Name()))
+					}
+				}
+			default:
+				return foreign(path)
+			}
 		}
 	}
 	return nil
 }
 
-// replaceDir renames tmp to dir; an existing dir is first renamed away and
-// removed only once tmp is in its place.
-func replaceDir(tmp, dir string, force bool) error {
+// writeManifest writes the manifest of res into the dataset being built.
+func writeManifest(tmp string, res *Result) error {
+	m := Manifest{Schema: ManifestSchema, Tool: "gapan parquet", Captures: []ManifestCapture{}}
+	for _, c := range res.Captures {
+		mc := ManifestCapture{Name: c.Name, Partition: c.Partition, Frames: c.Frames, Lost: c.Lost}
+		if r := c.Report; r != nil {
+			if len(r.Files) > 0 {
+				mc.Sidecar = r.Files[0].Sidecar
+			}
+			mc.LossUnknown = strings.Join(report.LossUnknown(r), "; ")
+		}
+		m.Captures = append(m.Captures, mc)
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(tmp, ManifestFile), append(b, '\n'), 0o644)
+}
+
+// replaceDir renames tmp to dir; an existing dir (checked again: it may
+// have changed during the run) is first renamed away and removed only once
+// tmp is in its place.
+func replaceDir(tmp, dir string, inputs []string, force bool) error {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return os.Rename(tmp, dir)
 	} else if err != nil {
 		return err
 	}
-	if !force {
-		return fmt.Errorf("%w: %s (use --force to replace it)", ErrExists, dir)
+	if err := checkDest(dir, inputs, force); err != nil {
+		return err
 	}
 	parent, base := filepath.Split(dir)
 	if parent == "" {

@@ -58,6 +58,7 @@ type table struct {
 // sink is the end of a table's pipeline: the Parquet writer an encoding
 // goroutine of its own writes to, and that goroutine's errors.
 type sink struct {
+	meta [][2]string // key/value metadata written into the footer
 	fw   *pqarrow.FileWriter
 	bw   *bufio.Writer
 	done chan error // the encoder's result, once its input is closed
@@ -106,6 +107,11 @@ func (k *sink) fail(err error) { k.werr.Store(&err) }
 func (k *sink) finish(err error) error {
 	if werr := <-k.done; err == nil {
 		err = werr
+	}
+	for _, kv := range k.meta {
+		if merr := k.fw.AppendKeyValueMetadata(kv[0], kv[1]); err == nil {
+			err = merr
+		}
 	}
 	if cerr := k.fw.Close(); err == nil {
 		err = cerr

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/gapan/gapan/join"
@@ -314,8 +315,19 @@ func (w *Writer) Finish(r *report.Report) error {
 			}
 		}
 	}
+	if notes := report.LossUnknown(r); len(notes) > 0 {
+		meta := [][2]string{{MetaLossUnknown, strings.Join(notes, "; ")}}
+		w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
+	}
 	return w.close()
 }
+
+// MetaLossUnknown is the key of the Parquet key/value metadata that every
+// table of a run whose sidecar ends before its capture carries:
+// report.LossUnknown's "loss unknown after frame N (the sidecar ends
+// there)", joined by "; ". The frames after N have gap_before 0 because
+// nothing is known of them, not because nothing was lost.
+const MetaLossUnknown = "gapan.loss_unknown"
 
 // Abort closes the tables after a failed run; what was written is not a
 // valid dataset and the caller should remove it.

@@ -25,7 +25,18 @@ var (
 	// that does not match the header, option running past the block, an
 	// unknown interface id and the like.
 	ErrBadBlock = errors.New("reader: malformed pcapng block")
+	// ErrTooManyInterfaces means a pcapng file describes more than
+	// MaxInterfaces interfaces: each costs memory in the reader and in
+	// every consumer, so a hostile file of nothing but Interface
+	// Description Blocks would otherwise take gigabytes.
+	ErrTooManyInterfaces = errors.New("reader: too many interfaces")
 )
+
+// MaxInterfaces is the number of interfaces (Interface Description
+// Blocks, over all sections) a pcapng file may describe. Each costs about
+// 1.4 KB in the reader, pcapgo and the outputs (annotate reads an input
+// twice): at this many every command stays within 100 MB.
+const MaxInterfaces = 1 << 13
 
 // FormatError reports damaged or unreadable capture input and where it
 // happened. Frame is the number of the frame being read when the damage

@@ -131,6 +131,9 @@ func (r *Reader) openPcap() error {
 		return r.fail(4, newCause(ErrUnsupportedVersion, "pcap version %d.%d is not supported (only 2.x)", major, minor))
 	}
 	st.snapLen = bo.Uint32(h[16:20])
+	if st.snapLen == 0 {
+		r.anom.note(SnapLenZero, 0, 16)
+	}
 	// The upper bits of the link type field hold FCS information.
 	st.linkType = layers.LinkType(bo.Uint32(h[20:24]) & 0xFFFF)
 	st.limit = min(max(st.snapLen, minRecordLimit), maxRecordLimit)
@@ -213,8 +216,12 @@ func (r *Reader) nextPcap() (*Frame, error) {
 	f.OrigLen = int(origLen)
 	f.LinkType = st.linkType
 	f.InterfaceID = 0
+	if uint64(frac)*uint64(st.fracNs) >= 1e9 {
+		r.anom.note(FractionOverflow, f.Number, off)
+	}
 	f.DropCount, f.HasDropCount = 0, false
 	f.Offset = off
+	r.anom.checkFrame(f, st.snapLen)
 	return f, nil
 }
 

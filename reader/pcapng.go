@@ -331,6 +331,9 @@ func (f *ngFramer) interfaceDescription(off int64, b, body []byte) error {
 	if len(body) < 8 {
 		return blockErr(off, ErrBadBlock, "interface description of %d bytes is too short", len(b))
 	}
+	if f.nextID >= MaxInterfaces {
+		return blockErr(off, ErrTooManyInterfaces, "interface description %d: a capture may describe at most %d interfaces", f.nextID+1, MaxInterfaces)
+	}
 	ifc := Interface{
 		ID:                  f.nextID,
 		Section:             f.section,
@@ -599,6 +602,9 @@ func (r *Reader) nextPcapng() (*Frame, error) {
 	r.frame.Number = r.frames
 	r.frame.Data = data
 	r.frame.OrigLen = ci.Length
+	if id := r.frame.InterfaceID; id >= 0 && id < len(r.ifaces) {
+		r.anom.checkFrame(&r.frame, r.ifaces[id].SnapLen)
+	}
 	return &r.frame, nil
 }
 

@@ -158,6 +158,7 @@ type Reader struct {
 	ifaces []Interface
 	stats  []InterfaceStats // indexed by interface id; valid when statSeen
 	seen   []bool
+	anom   anomalies
 }
 
 // countingReader counts the bytes read through it.

@@ -57,11 +57,16 @@ type CaptureJSON struct {
 	Tail      uint64 `json:"tail_gap"`
 	// Truncated says the capture was damaged and read only up to the
 	// damage (--keep-going).
-	Truncated bool   `json:"truncated"`
-	FirstNs   int64  `json:"first_ts_ns"`
-	LastNs    int64  `json:"last_ts_ns"`
-	FirstTs   string `json:"first_ts"`
-	LastTs    string `json:"last_ts"`
+	Truncated bool `json:"truncated"`
+	// SidecarIncomplete says the sidecar ends before the capture (no
+	// trailer, empty, or damaged): the loss after frame LossUnknownAfter
+	// is unknown. LossUnknownAfter is null when the loss is known.
+	SidecarIncomplete bool    `json:"sidecar_incomplete"`
+	LossUnknownAfter  *uint64 `json:"loss_unknown_after"`
+	FirstNs           int64   `json:"first_ts_ns"`
+	LastNs            int64   `json:"last_ts_ns"`
+	FirstTs           string  `json:"first_ts"`
+	LastTs            string  `json:"last_ts"`
 	// KernelPackets and KernelDrops are the kernel's counters from the
 	// sidecar trailer, when it recorded them.
 	KernelPackets *uint64 `json:"kernel_packets,omitempty"`
@@ -103,8 +108,13 @@ type SummaryJSON struct {
 	FlowTable FlowTableJSON `json:"flow_table"`
 	// EstOther is the estimated loss of frames that belong to no flow.
 	EstOther float64 `json:"est_other"`
-	// Complete is false when a capture was read only up to damage.
+	// Complete is false when a capture was read only up to damage or its
+	// sidecar ends before it.
 	Complete bool `json:"complete"`
+	// LossUnknown holds "loss unknown after frame N (the sidecar ends
+	// there)" for each capture whose sidecar is incomplete; empty when
+	// the loss is known throughout.
+	LossUnknown []string `json:"loss_unknown"`
 }
 
 // FlowTableJSON are the flow table's counters.
@@ -165,6 +175,11 @@ func capturesJSON(r *Report) []CaptureJSON {
 			Name: fi.Name, Source: string(fi.Source), Trailer: fi.HasTrailer,
 			Frames: fi.Frames, GapEvents: fi.Gaps, Lost: fi.Lost, Tail: fi.TailTotal(),
 			Truncated: fi.Truncated, FirstNs: fi.FirstNs, LastNs: fi.LastNs,
+			SidecarIncomplete: fi.SidecarIncomplete,
+		}
+		if fi.SidecarIncomplete {
+			n := fi.LossUnknownAfter
+			c.LossUnknownAfter = &n
 		}
 		if fi.Frames > 0 {
 			c.FirstTs, c.LastTs = rfc3339(fi.FirstNs), rfc3339(fi.LastNs)
@@ -230,9 +245,13 @@ func summaryJSON(r *Report) SummaryJSON {
 		out.KernelDrops = &k
 	}
 	for i := range r.Files {
-		if r.Files[i].Truncated {
+		if r.Files[i].Truncated || r.Files[i].SidecarIncomplete {
 			out.Complete = false
 		}
+	}
+	out.LossUnknown = LossUnknown(r)
+	if out.LossUnknown == nil {
+		out.LossUnknown = []string{}
 	}
 	return out
 }

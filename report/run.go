@@ -241,7 +241,8 @@ func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *ba
 			d := &b.frames[b.n]
 			d.rf = *f.Frame
 			d.rf.Data = nil
-			d.jf = join.Frame{Frame: &d.rf, GapBefore: f.GapBefore, File: f.File}
+			d.jf = *f // every field the join gives, with the frame copied
+			d.jf.Frame = &d.rf
 			dec.Decode(f.LinkType, f.Data, &d.pkt)
 			d.pkt.OrigLen = f.OrigLen
 			if d.pkt.Payload != nil {

@@ -160,9 +160,12 @@ func sourceLine(fi *join.FileInfo, opt Options) string {
 		if fi.Header.Tool != "" {
 			s += ", written by " + fi.Header.Tool
 		}
-		if fi.HasTrailer {
+		switch {
+		case fi.HasTrailer:
 			s += ", trailer present)"
-		} else {
+		case fi.SidecarIncomplete:
+			s += fmt.Sprintf(", incomplete: loss unknown after frame %d)", fi.LossUnknownAfter)
+		default:
 			s += ", no trailer: cut short, the tail gap is unknown)"
 		}
 		return s
@@ -201,6 +204,27 @@ func positionUnknownFrom(r *Report) string {
 		from = append(from, "--kernel-drops "+strconv.FormatInt(r.KernelDrops, 10))
 	}
 	return strings.Join(from, ", ")
+}
+
+// LossUnknown returns, for each capture whose sidecar ends before the
+// capture does (no trailer: the recorder was killed; empty; or damaged and
+// read up to the damage), "loss unknown after frame N (the sidecar ends
+// there)", prefixed by the capture's name in a set of several. Every
+// output carries these words: the loss after frame N is unknown, not 0.
+func LossUnknown(r *Report) []string {
+	var out []string
+	for i := range r.Files {
+		fi := &r.Files[i]
+		if !fi.SidecarIncomplete {
+			continue
+		}
+		s := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", fi.LossUnknownAfter)
+		if len(r.Files) > 1 {
+			s = fi.Name + ": " + s
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 // lossKnown reports whether any capture had a source of gap counts.
@@ -246,6 +270,8 @@ func captureSection(r *Report, opt Options) section {
 	add("frames captured", num(s.FramesCaptured))
 	pu := r.PositionUnknown()
 	switch {
+	case len(LossUnknown(r)) > 0:
+		add("frames lost", fmt.Sprintf("%s recorded, then unknown: %s", num(s.FramesLost), strings.Join(LossUnknown(r), "; ")))
 	case s.FramesLost > 0:
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
@@ -297,6 +323,9 @@ func filesSection(r *Report, opt Options) *section {
 		name := fi.Name
 		if fi.Truncated {
 			name += " (damaged: read up to the damage)"
+		}
+		if fi.SidecarIncomplete {
+			name += fmt.Sprintf(" (loss unknown after frame %d)", fi.LossUnknownAfter)
 		}
 		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), name, num(fi.Frames), num(fi.Gaps), num(fi.Lost), num(fi.TailTotal()), sourceLine(fi, opt)})
 	}

@@ -132,7 +132,7 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 		tr := sidecar.Trailer{Frames: frame + uint64(len(data)%3)}
 		if len(data)%2 == 0 { // kernel totals are stored only when known
-			tr.HasKernel, tr.KernelPackets, tr.KernelDrops = true, uint64(len(data)), frame
+			tr.HasKernel, tr.KernelPackets, tr.KernelDrops = true, uint64(len(data)), frame%(sidecar.MaxLost+1)
 		}
 		if frame+uint64(len(data)%3) < frame {
 			tr.Frames = frame
@@ -149,8 +149,21 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatal(err)
 		}
 		w.SetBlockRecords(int(blockRecords))
+		var sum uint64
 		for i, r := range recs {
-			if err := w.Add(r); err != nil {
+			// A gap, or the sum of the gaps, beyond MaxLost is refused
+			// (it could wrap every sum downstream); the file stays whole
+			// up to the record before.
+			over := r.Gap > sidecar.MaxLost || sum+r.Gap > sidecar.MaxLost
+			sum += r.Gap
+			err := w.Add(r)
+			if over {
+				if !errors.Is(err, sidecar.ErrImplausible) {
+					t.Fatalf("record %v after %d lost: err = %v, want ErrImplausible", r, sum-r.Gap, err)
+				}
+				return
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			if i%5 == 4 {

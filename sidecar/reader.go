@@ -169,6 +169,9 @@ func (r *Reader) Next() (Record, error) {
 	if gap == 0 {
 		return Record{}, r.fail(at, fmt.Errorf("%w: frame %d", ErrZeroGap, frame))
 	}
+	if err := checkGap(frame, gap, r.lost); err != nil {
+		return Record{}, r.fail(at, err)
+	}
 	r.pos += n1 + n2
 	r.left--
 	r.prev = frame
@@ -315,6 +318,9 @@ func (r *Reader) parseTrailer(start int64, p []byte) error {
 	}
 	if pos != len(p) {
 		return bad(fmt.Sprintf("%d bytes after the last field", len(p)-pos))
+	}
+	if err := checkTrailer(t); err != nil {
+		return r.fail(start, fmt.Errorf("trailer: %w", err))
 	}
 	if records != r.n || lost != r.lost {
 		return r.fail(start, fmt.Errorf("%w: trailer counts %d records losing %d frames, file holds %d losing %d (a block is missing)", ErrMalformed, records, lost, r.n, r.lost))

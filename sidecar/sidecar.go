@@ -87,7 +87,66 @@ var (
 	ErrMalformed = errors.New("sidecar: malformed")
 	// ErrClosed is returned by Writer methods after Close.
 	ErrClosed = errors.New("sidecar: writer closed")
+	// ErrImplausible means a count (a gap, their sum, a tail or a kernel
+	// counter) is beyond MaxLost: no capture loses that many frames, so
+	// the file is damaged or forged, and summing such counts could wrap.
+	ErrImplausible = errors.New("sidecar: implausible count")
+	// ErrEmpty means the sidecar file is empty (0 bytes): the recorder
+	// stopped before writing its header, so nothing is known of the loss.
+	ErrEmpty = errors.New("empty sidecar: the recorder stopped before writing its header")
 )
+
+// MaxLost bounds every count a sidecar may hold: a gap, the sum of a file's
+// gaps, a tail, the sum of its tails and the kernel's packet and drop
+// counters are each at most 2⁴⁸ (a year at 8.9 million frames a second).
+// Readers reject larger values (ErrImplausible) and writers refuse them,
+// so sums of counts that passed can never wrap around 2⁶⁴.
+const MaxLost = 1 << 48
+
+// CheckCount returns an error wrapping ErrImplausible when v is beyond
+// MaxLost; what names the count in the message.
+func CheckCount(what string, v uint64) error {
+	if v > MaxLost {
+		return fmt.Errorf("%w: %s %d is beyond %d (2^48)", ErrImplausible, what, v, uint64(MaxLost))
+	}
+	return nil
+}
+
+// checkGap applies CheckCount to a record's gap and to the sum of the gaps
+// up to it (sum, without the gap). It formats nothing unless a count is
+// beyond the bound: it runs for every record.
+func checkGap(frame, gap, sum uint64) error {
+	if gap > MaxLost {
+		return CheckCount(fmt.Sprintf("gap before frame %d", frame), gap)
+	}
+	if sum+gap > MaxLost {
+		return CheckCount(fmt.Sprintf("sum of the gaps up to frame %d", frame), sum+gap)
+	}
+	return nil
+}
+
+// checkTrailer applies CheckCount to every count of t.
+func checkTrailer(t Trailer) error {
+	var sum uint64
+	for _, g := range t.Tail {
+		if err := CheckCount(fmt.Sprintf("tail of interface %d", g.Interface), g.Lost); err != nil {
+			return err
+		}
+		sum += g.Lost
+		if err := CheckCount("sum of the tails", sum); err != nil {
+			return err
+		}
+	}
+	if t.HasKernel {
+		if err := CheckCount("kernel packet count", t.KernelPackets); err != nil {
+			return err
+		}
+		if err := CheckCount("kernel drop count", t.KernelDrops); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // FormatError reports damaged or invalid sidecar input and where it is.
 type FormatError struct {

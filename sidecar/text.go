@@ -30,11 +30,16 @@ var (
 )
 
 // NewAutoReader returns a binary *Reader if r starts with Magic[0] (0x89)
-// and a *TextReader otherwise. name is used in error messages.
+// and a *TextReader otherwise. name is used in error messages. An empty
+// input is neither: a *FormatError wrapping ErrEmpty.
 func NewAutoReader(r io.Reader, name string) (RecordReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	if b, err := br.Peek(1); err == nil && b[0] == Magic[0] {
+	b, err := br.Peek(1)
+	if err == nil && b[0] == Magic[0] {
 		return NewReaderName(br, name)
+	}
+	if err == io.EOF {
+		return nil, &FormatError{File: name, Err: ErrEmpty}
 	}
 	return NewTextReader(br, name)
 }
@@ -238,7 +243,9 @@ type TextReader struct {
 	pending  *Record        // first record, read while scanning the header
 	prev     uint64
 	n        uint64
-	inTrail  bool // a trailer directive has been seen
+	lost     uint64 // sum of the gaps so far
+	tailSum  uint64 // sum of the tails so far
+	inTrail  bool   // a trailer directive has been seen
 	trailer  Trailer
 	done     bool
 	err      error
@@ -370,6 +377,10 @@ func (tr *TextReader) scan() (Record, bool, error) {
 	if frame <= tr.prev {
 		return Record{}, false, tr.fail(fmt.Errorf("%w: frame %d after frame %d", ErrUnsorted, frame, tr.prev))
 	}
+	if err := checkGap(frame, gap, tr.lost); err != nil {
+		return Record{}, false, tr.fail(err)
+	}
+	tr.lost += gap
 	tr.prev = frame
 	tr.n++
 	return Record{Frame: frame, Gap: gap}, true, nil
@@ -508,6 +519,13 @@ func (tr *TextReader) directive(line []byte) error {
 			return bad("%v", err)
 		}
 		g.Lost = v
+		if err := CheckCount("tail", v); err != nil {
+			return tr.fail(err)
+		}
+		tr.tailSum += v
+		if err := CheckCount("sum of the tails", tr.tailSum); err != nil {
+			return tr.fail(err)
+		}
 		if n := len(tr.trailer.Tail); n > 0 && g.Interface <= tr.trailer.Tail[n-1].Interface {
 			return tr.fail(fmt.Errorf("%w: tail interface %d after %d", ErrUnsorted, g.Interface, tr.trailer.Tail[n-1].Interface))
 		}
@@ -524,6 +542,12 @@ func (tr *TextReader) directive(line []byte) error {
 		d, err2 := strconv.ParseUint(kv["drops"], 10, 64)
 		if err1 != nil || err2 != nil {
 			return bad("want packets=P drops=D")
+		}
+		if err := CheckCount("kernel packet count", p); err != nil {
+			return tr.fail(err)
+		}
+		if err := CheckCount("kernel drop count", d); err != nil {
+			return tr.fail(err)
 		}
 		tr.trailer.HasKernel, tr.trailer.KernelPackets, tr.trailer.KernelDrops = true, p, d
 	}

@@ -17,7 +17,7 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 func TestTextGolden(t *testing.T) {
-	recs := []sidecar.Record{{Frame: 12, Gap: 3}, {Frame: 40, Gap: 1}, {Frame: 18446744073709551615, Gap: 18446744073709551615}}
+	recs := []sidecar.Record{{Frame: 12, Gap: 3}, {Frame: 40, Gap: 1}, {Frame: 18446744073709551615, Gap: sidecar.MaxLost - 4}}
 	tr := sidecar.Trailer{Frames: 18446744073709551615, Tail: []sidecar.InterfaceGap{{0, 12}, {3, 1}}, HasKernel: true, KernelPackets: 1016, KernelDrops: 16}
 	var b bytes.Buffer
 	if err := sidecar.WriteText(&b, testHeader, sidecar.Records(recs), &tr); err != nil {

@@ -86,6 +86,9 @@ func (w *Writer) Add(r Record) error {
 	if r.Frame <= w.prev {
 		return fmt.Errorf("%w: frame %d after frame %d", ErrUnsorted, r.Frame, w.prev)
 	}
+	if err := checkGap(r.Frame, r.Gap, w.lost); err != nil {
+		return err
+	}
 	w.buf = binary.AppendUvarint(w.buf, r.Frame-w.prev)
 	w.buf = binary.AppendUvarint(w.buf, r.Gap)
 	w.prev = r.Frame
@@ -124,6 +127,9 @@ func (w *Writer) Close(t Trailer) error {
 		return w.err
 	}
 	if err := validTail(t.Tail); err != nil {
+		return err
+	}
+	if err := checkTrailer(t); err != nil {
 		return err
 	}
 	if t.Frames != 0 && t.Frames < w.prev {

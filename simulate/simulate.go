@@ -7,11 +7,14 @@
 package simulate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -73,13 +76,26 @@ func (b *Burst) String() string {
 	return fmt.Sprintf("burst:p=%g,r=%g,k=%g,h=%g", b.P, b.R, b.K, b.H)
 }
 
-// List drops exactly the listed frames.
-type List struct{ Frames map[uint64]bool }
+// List drops exactly the listed frames: Ranges are inclusive [first, last]
+// frame ranges, sorted, not overlapping and not adjacent.
+type List struct{ Ranges [][2]uint64 }
 
 // Drop implements Model.
-func (l List) Drop(frame uint64, _ *rand.Rand) bool { return l.Frames[frame] }
+func (l List) Drop(frame uint64, _ *rand.Rand) bool {
+	i := sort.Search(len(l.Ranges), func(i int) bool { return l.Ranges[i][1] >= frame })
+	return i < len(l.Ranges) && l.Ranges[i][0] <= frame
+}
 
-func (l List) String() string { return fmt.Sprintf("list:(%d frames)", len(l.Frames)) }
+// Len returns the number of frames listed.
+func (l List) Len() uint64 {
+	var n uint64
+	for _, r := range l.Ranges {
+		n += r[1] - r[0] + 1
+	}
+	return n
+}
+
+func (l List) String() string { return fmt.Sprintf("list:(%d frames)", l.Len()) }
 
 // ParseModel parses a loss model:
 //
@@ -136,7 +152,8 @@ func ParseModel(s string) (Model, error) {
 		}
 		return b, nil
 	case "list":
-		l := List{Frames: map[uint64]bool{}}
+		var l List
+		var total uint64
 		for _, part := range strings.Split(arg, ",") {
 			lo, hi, isRange := strings.Cut(part, "-")
 			a, err := strconv.ParseUint(lo, 10, 64)
@@ -145,18 +162,36 @@ func ParseModel(s string) (Model, error) {
 			}
 			b := a
 			if isRange {
-				if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a || b-a > 1<<24 {
+				if b, err = strconv.ParseUint(hi, 10, 64); err != nil || b < a || b-a >= MaxListFrames {
 					return nil, fmt.Errorf("%w %q: bad range %q", ErrModel, s, part)
 				}
 			}
-			for n := a; n <= b; n++ {
-				l.Frames[n] = true
+			// The bound is on the whole list, not on each range (the
+			// frames go into the sidecar's records).
+			if total += b - a + 1; total > MaxListFrames {
+				return nil, fmt.Errorf("%w %q: more than %d frames listed", ErrModel, s, MaxListFrames)
 			}
+			l.Ranges = append(l.Ranges, [2]uint64{a, b})
 		}
+		slices.SortFunc(l.Ranges, func(x, y [2]uint64) int { return cmp.Compare(x[0], y[0]) })
+		merged := l.Ranges[:1]
+		for _, r := range l.Ranges[1:] {
+			m := &merged[len(merged)-1]
+			if r[0] <= m[1] || r[0]-1 == m[1] {
+				m[1] = max(m[1], r[1])
+				continue
+			}
+			merged = append(merged, r)
+		}
+		l.Ranges = merged
 		return l, nil
 	}
 	return nil, fmt.Errorf("%w %q: unknown model %q", ErrModel, s, kind)
 }
+
+// MaxListFrames bounds the frames a list model names in all (ranges
+// included), and so its memory.
+const MaxListFrames = 1 << 24
 
 // Config describes one simulation.
 type Config struct {
@@ -194,6 +229,13 @@ func Run(cfg Config) (Stats, error) {
 	defer in.Close()
 	scPath := sidecar.PathFor(cfg.Output)
 	inputs := []string{cfg.Input, sidecar.PathFor(cfg.Input)}
+	if cfg.Sidecar != "" {
+		inputs = append(inputs, cfg.Sidecar)
+	}
+	if atomicfile.IsStream(cfg.Output) {
+		// OUT.gaps next to a device or a pipe would be a file in /dev.
+		return st, fmt.Errorf("simulate: %s is a device or a pipe; the ground-truth sidecar goes to OUTPUT.gaps, so the output must be a file", cfg.Output)
+	}
 	out, err := atomicfile.Create(cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs})
 	if err != nil {
 		return st, err

@@ -65,6 +65,9 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			for _, w := range st.Warnings {
 				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %v\n", w)
 			}
+			if err != nil && o.stream() && st.Partial {
+				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
+			}
 			if err := o.finish(err); err != nil {
 				return err
 			}
@@ -83,6 +86,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 	f.BoolVar(&cfg.Force, "force", false, "replace an existing output file")
 	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
+	f.BoolVar(&cfg.Strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c

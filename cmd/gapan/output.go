@@ -13,6 +13,18 @@ type output struct {
 	file *atomicfile.File
 }
 
+// stream reports whether the output is written in place (standard output,
+// a character device, a FIFO): after an error what was written stays.
+func (o *output) stream() bool { return o.file == nil || o.file.Stream() }
+
+// name names the output in messages.
+func (o *output) name() string {
+	if o.file == nil {
+		return "standard output"
+	}
+	return o.file.Dest()
+}
+
 // openOutput opens path for writing ("" or "-" mean stdout). inputs are
 // files the output must never replace.
 func openOutput(stdout io.Writer, path string, force bool, inputs []string) (*output, error) {

@@ -30,6 +30,7 @@ type parquetFlags struct {
 	noSidecar     bool
 	allowMismatch bool
 	keepGoing     bool
+	strict        bool
 	idleTimeout   time.Duration
 	maxFlows      int
 	parallel      int
@@ -78,6 +79,7 @@ an existing DIR is replaced only with --force.`,
 	f.BoolVar(&fl.noSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
 	f.BoolVar(&fl.allowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture")
 	f.BoolVar(&fl.keepGoing, "keep-going", false, "on damaged input, write what was read up to the damage")
+	f.BoolVar(&fl.strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
 	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap)")
 	f.IntVarP(&fl.parallel, "jobs", "j", 0, "captures processed at once (0: one per CPU)")
@@ -148,7 +150,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	}
 	opt := parquet.Options{
 		Context:     ctx,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing},
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		Force:       fl.force,
 		Parallel:    fl.parallel,

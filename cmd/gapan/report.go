@@ -26,6 +26,7 @@ type reportFlags struct {
 	noSidecar     bool
 	allowMismatch bool
 	keepGoing     bool
+	strict        bool
 	top, gaps     int
 	local         bool
 	kernelDrops   int64
@@ -82,6 +83,7 @@ says where it stopped, and exits 0.`,
 	f.BoolVar(&fl.noSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
 	f.BoolVar(&fl.allowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture (identity, frame count)")
 	f.BoolVar(&fl.keepGoing, "keep-going", false, "on damaged input, report what was read up to the damage and say where it stopped")
+	f.BoolVar(&fl.strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	f.IntVar(&fl.top, "top", 10, "list the `N` flows that lost most (text, markdown; 0: none)")
 	f.IntVar(&fl.gaps, "gaps", 10, "list the `N` largest gaps (text, markdown; 0: none)")
 	f.BoolVar(&fl.local, "local", false, "print times in local time instead of UTC (text, markdown)")
@@ -113,7 +115,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	}
 	cfg := report.Config{
 		Captures:    captures,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing},
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		KernelDrops: fl.kernelDrops,
 	}

@@ -199,7 +199,7 @@ func trailerJSON(t sidecar.Trailer) map[string]any {
 
 func newSidecarCheckCmd() *cobra.Command {
 	var format, sc string
-	var force bool
+	var force, strict bool
 	c := &cobra.Command{
 		Use:   "check CAPTURE",
 		Short: "Validate a capture and its sidecar and print loss totals",
@@ -217,7 +217,7 @@ Exits non-zero on any problem, warnings included.`,
 			// Read on past damage: check reports everything it finds
 			// (a cut capture or sidecar from a killed recorder included)
 			// and exits non-zero for any of it.
-			opt := join.Options{Force: force, KeepGoing: true}
+			opt := join.Options{Force: force, KeepGoing: true, Strict: strict}
 			if sc != "" {
 				opt.Sidecars = []string{sc}
 			}
@@ -227,6 +227,7 @@ Exits non-zero on any problem, warnings included.`,
 	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	c.Flags().StringVar(&sc, "sidecar", "", "sidecar `FILE` (default CAPTURE.gaps)")
 	c.Flags().BoolVar(&force, "force", false, "continue when the sidecar does not match the capture (still exits non-zero)")
+	c.Flags().BoolVar(&strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	return c
 }
 
@@ -264,8 +265,15 @@ func sidecarCheck(stdout, stderr io.Writer, capture string, opt join.Options, fo
 			Source  string `json:"source"`
 			Trailer bool   `json:"trailer"`
 			loss.Totals
-			Warnings []string `json:"warnings"`
+			// LossUnknownAfter is the last frame an incomplete sidecar
+			// accounts for; null when it is complete.
+			LossUnknownAfter *uint64  `json:"loss_unknown_after"`
+			Warnings         []string `json:"warnings"`
 		}{Capture: capture, Sidecar: fi.Sidecar, Source: fi.Header.Source.String(), Trailer: fi.HasTrailer, Totals: t, Warnings: []string{}}
+		if fi.SidecarIncomplete {
+			n := fi.LossUnknownAfter
+			out.LossUnknownAfter = &n
+		}
 		for _, w := range warnings {
 			out.Warnings = append(out.Warnings, w.Error())
 		}
@@ -279,7 +287,11 @@ func sidecarCheck(stdout, stderr io.Writer, capture string, opt join.Options, fo
 		fmt.Fprintf(stdout, "sidecar:         %s (source %s, trailer %s)\n", fi.Sidecar, fi.Header.Source, yesNo(fi.HasTrailer))
 		fmt.Fprintf(stdout, "frames captured: %d\n", t.FramesCaptured)
 		fmt.Fprintf(stdout, "gap events:      %d\n", t.GapEvents)
-		fmt.Fprintf(stdout, "frames lost:     %d (%.4f%% of frames sent to the capture)\n", t.FramesLost, 100*t.LossRatio)
+		if fi.SidecarIncomplete {
+			fmt.Fprintf(stdout, "frames lost:     %d recorded, then unknown: loss unknown after frame %d (the sidecar ends there)\n", t.FramesLost, fi.LossUnknownAfter)
+		} else {
+			fmt.Fprintf(stdout, "frames lost:     %d (%.4f%% of frames sent to the capture)\n", t.FramesLost, 100*t.LossRatio)
+		}
 		fmt.Fprintf(stdout, "tail gap:        %d\n", t.TailGap)
 		if g := t.LargestGap; g != nil {
 			fmt.Fprintf(stdout, "largest gap:     %s\n", report.DescribeGap(*g, nil))
@@ -322,7 +334,7 @@ that capture's identity and is checked against it.`,
 			if out == "" || out == "-" {
 				return usagef("import needs -o FILE.gaps")
 			}
-			return sidecarImport(a[0], capture, out, force)
+			return sidecarImport(cmd.ErrOrStderr(), a[0], capture, out, force)
 		},
 	}
 	c.Flags().StringVar(&capture, "capture", "", "the `CAPTURE` the sidecar belongs to: take its identity and check against it")
@@ -365,7 +377,7 @@ func captureIdentity(path string) (sidecar.Identity, uint64, error) {
 	return id, rd.FramesRead(), nil
 }
 
-func sidecarImport(text, capture, out string, force bool) error {
+func sidecarImport(stderr io.Writer, text, capture, out string, force bool) error {
 	in, err := os.Open(text)
 	if err != nil {
 		return err
@@ -376,7 +388,16 @@ func sidecarImport(text, capture, out string, force bool) error {
 		return err
 	}
 	f, err := sidecar.ReadAll(tr)
-	if err != nil {
+	complete := err == nil
+	if errors.Is(err, sidecar.ErrNoTrailer) {
+		// What is there is imported, and stays without a trailer, so that
+		// every reader of the binary sidecar says the same as this.
+		var last uint64
+		if n := len(f.Records); n > 0 {
+			last = f.Records[n-1].Frame
+		}
+		fmt.Fprintf(stderr, "gapan: warning: %v: imported without a trailer: loss unknown after frame %d (the sidecar ends there)\n", err, last)
+	} else if err != nil {
 		return err
 	}
 	h := f.Header
@@ -423,6 +444,9 @@ func sidecarImport(text, capture, out string, force bool) error {
 			o.abort()
 			return err
 		}
+	}
+	if !complete {
+		return o.finish(w.Flush())
 	}
 	return o.finish(w.Close(t))
 }
