@@ -76,11 +76,7 @@ var models = []model{
 	}, func(_ string, frames, variant int) simulate.Model {
 		g := oneGap(frames)
 		start := uint64(frames*variant/3 - g/2 + 1)
-		l := simulate.List{Frames: map[uint64]bool{}}
-		for n := start; n < start+uint64(g); n++ {
-			l.Frames[n] = true
-		}
-		return l
+		return simulate.List{Ranges: [][2]uint64{{start, start + uint64(g) - 1}}}
 	}},
 	{"issue 15's frames", func(c string, _ int) int { return len(named[c]) }, func(c string, _, variant int) simulate.Model {
 		m, err := simulate.ParseModel(named[c][variant-1])
