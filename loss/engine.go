@@ -26,9 +26,10 @@ type Config struct {
 	IdleTimeout time.Duration
 	// MaxFlows caps the live flows (0: flow.DefaultMaxFlows).
 	MaxFlows int
-	// EstWindow is the number of frames on each side of a gap over which
-	// its lost frames are shared out to estimate each flow's own loss
-	// (0: DefaultEstWindow).
+	// EstWindow is the least number of frames on each side of a gap over
+	// which its lost frames are shared out to estimate each flow's own
+	// loss; a larger gap is seen through as many frames as it lost, up to
+	// 256 (0: DefaultEstWindow).
 	EstWindow int
 	// Epoch is the number of frames between two rounds of explaining
 	// capture loss with the recorded gaps (0: DefaultEpoch). Within a round
@@ -90,7 +91,8 @@ type Summary struct {
 	// recorded gaps explain; nil when there was no capture-lost segment.
 	Consistency *float64
 	// EstOther is the estimated loss attributed to frames that belong to
-	// no flow (undecodable frames); usually 0.
+	// no flow (undecodable frames) or to flows the capture never shows
+	// (docs/metrics.md, est_lost).
 	EstOther float64
 	Timeline []Second
 	Gaps     []GapRef
@@ -367,10 +369,12 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 		fl.State.a = a
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
+	var ef estFlags
 	if p.Flags&decode.FlagTCP != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Proto == layers.IPProtocolTCP {
 		if a.st == nil {
 			e.unpack(a, fl)
 		}
+		ef = estFlagsOf(&p.TCP, int(dir), a.st)
 		e.tcpSegment(a, int(dir), p, gi, f.TimestampNs)
 		if e.unpacked > e.maxUnpacked && e.maxUnpacked >= 0 {
 			e.packIdle()
@@ -378,7 +382,7 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
 	}
-	e.est.push(gi, a, e.exp.round)
+	e.est.push(gi, a, e.exp.round, f.TimestampNs, ef)
 	if gi%uint64(e.cfg.Epoch) == 0 {
 		e.round(false)
 	}
@@ -509,7 +513,7 @@ func (e *Engine) round(final bool) {
 	e.exp.resolve(e.gi)
 	// Gaps whose window completed before the round just resolved have
 	// had a whole round for their capacity to be claimed.
-	e.est.distribute(e.exp.round-1, final, e.exp.left)
+	e.est.distribute(e.exp.round-1, final, &e.exp)
 	keep := e.ended[:0]
 	for _, rec := range e.ended {
 		if !final && rec.State.a.endRound()+2 > e.exp.round {

@@ -43,6 +43,16 @@ type explainer struct {
 	nextCap []int32
 	pending []piece
 	round   uint64 // numbers the rounds of resolve, from 1
+	// claims holds, by the global frame after a gap, the frames of it
+	// assigned to each flow's capture-lost TCP data, until the estimator
+	// shares the gap out (estimator.distribute) and takes them.
+	claims map[uint64][]gapClaim
+}
+
+// gapClaim is frames of a gap that a flow's evidence claimed.
+type gapClaim struct {
+	a *acct
+	n uint64
 }
 
 func (x *explainer) addGap(frame, lost uint64) {
@@ -144,6 +154,9 @@ func (x *explainer) resolve(now uint64) {
 			// The frames a flow's own evidence claims are its estimated
 			// loss too.
 			p.acct.c().EstLost += float64(t)
+			if t > 0 && !p.rtp {
+				x.claim(g.frame, p.acct, t)
+			}
 			if g.left == 0 {
 				x.nextCap[i] = i + 1
 			}
@@ -160,6 +173,42 @@ func (x *explainer) resolve(now uint64) {
 	x.pending = x.pending[:0]
 	x.round++
 	x.trim(now)
+}
+
+// claim records that flow a's evidence took n frames of the gap before
+// global frame at.
+func (x *explainer) claim(at uint64, a *acct, n uint64) {
+	if x.claims == nil {
+		x.claims = map[uint64][]gapClaim{}
+	}
+	cs := x.claims[at]
+	for i := range cs {
+		if cs[i].a == a {
+			cs[i].n += n
+			return
+		}
+	}
+	x.claims[at] = append(cs, gapClaim{a: a, n: n})
+}
+
+// takeClaims returns the claims on the gap before global frame at and
+// forgets them.
+func (x *explainer) takeClaims(at uint64) []gapClaim {
+	cs, ok := x.claims[at]
+	if ok {
+		delete(x.claims, at)
+	}
+	return cs
+}
+
+// dropClaims forgets the claims on gaps up to global frame at: the
+// estimator has shared those gaps out.
+func (x *explainer) dropClaims(at uint64) {
+	for k := range x.claims {
+		if k <= at {
+			delete(x.claims, k)
+		}
+	}
 }
 
 // book records how much of piece p the gaps explained.
