@@ -421,6 +421,12 @@ func check(t *testing.T, r *row, a checkArgs) {
 			if g.FramesLostDuring < o.FramesLostDuring+of.Deleted {
 				r.lostDuringLow++
 			}
+			// The documented bound (metrics.md): frames_lost_during is at
+			// least what the flow lost between the frame before its first
+			// frame and the frame after its last.
+			if in := deletedInSpan(of, a.kept); g.FramesLostDuring < in {
+				fl.add("frames_lost_during", "%s: frames_lost_during %d, but %d of its frames were deleted between the frames around its span (%d-%d)", where, g.FramesLostDuring, in, of.FirstFrame, of.LastFrame)
+			}
 		}
 		if tt := of.TCP; tt != nil {
 			checkTCP(fl, r, a, tt, o, g, where, &segO, &segG, &segFlows)
@@ -486,6 +492,27 @@ func abs(x int64) int64 {
 		return -x
 	}
 	return x
+}
+
+// deletedInSpan counts the flow's deleted frames between the surviving
+// frame before its first surviving frame and the one after its last.
+func deletedInSpan(f *oracle.Flow, kept []uint64) uint64 {
+	i := sort.Search(len(kept), func(k int) bool { return kept[k] >= f.FirstFrame })
+	j := sort.Search(len(kept), func(k int) bool { return kept[k] > f.LastFrame })
+	lo, hi := uint64(0), ^uint64(0)
+	if i > 0 {
+		lo = kept[i-1]
+	}
+	if j < len(kept) {
+		hi = kept[j]
+	}
+	var n uint64
+	for _, d := range f.DeletedFrames {
+		if d > lo && d < hi {
+			n++
+		}
+	}
+	return n
 }
 
 // checkGaps compares the damaged capture's gaps with the deletions.

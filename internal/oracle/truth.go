@@ -31,6 +31,9 @@ type Flow struct {
 	// surviving frame (for a vanished flow: of its first frame). It
 	// identifies the flow: every frame belongs to one flow.
 	FirstFrame uint64
+	// LastFrame is the original frame number of the flow's last
+	// surviving frame.
+	LastFrame uint64
 	// OrigFirstFrame is the first frame of the original capture's flow
 	// that holds this flow's frames; 0 unless Exact.
 	OrigFirstFrame uint64
@@ -195,6 +198,7 @@ func (c *Capture) Compute(deleted map[uint64]bool) *Truth {
 		if !del(i) {
 			lastDmg[o] = dmgID[i]
 			flows[dmgID[i]].Frames++
+			flows[dmgID[i]].LastFrame = fr[i].num
 			continue
 		}
 		switch {
