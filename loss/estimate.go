@@ -376,7 +376,7 @@ func (s *estimator) distribute(before uint64, final bool, x *explainer) {
 		rest := r.lost
 		var claims []gapClaim
 		if !r.tail {
-			rest = x.left(r.at)
+			rest = x.share(r.at)
 			claims = x.takeClaims(r.at)
 			last = r.at
 		}
