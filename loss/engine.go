@@ -520,9 +520,16 @@ func (e *Engine) round(final bool) {
 	// Gaps whose window completed before the round just resolved have
 	// had a whole round for their capacity to be claimed.
 	e.est.distribute(e.exp.round-1, final, &e.exp)
+	// An ended flow is final once the rounds that explain its last
+	// pieces are over and no gap left to share out (registered or to
+	// come) has a window that holds its frames.
+	var reach uint64
+	if !final && len(e.ended) > 0 {
+		reach = e.est.reach(e.gi)
+	}
 	keep := e.ended[:0]
 	for _, rec := range e.ended {
-		if !final && rec.State.a.endRound()+3 > e.exp.round {
+		if !final && (rec.State.a.endRound()+3 > e.exp.round || rec.State.lastFrame >= reach) {
 			keep = append(keep, rec)
 			continue
 		}

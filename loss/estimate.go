@@ -166,6 +166,22 @@ func (s *estimator) push(gi uint64, a *acct, round uint64, ns int64, fl estFlags
 	}
 }
 
+// reach returns the earliest global frame that the window of a gap not
+// yet shared out can hold: of the gaps registered (waiting for their
+// window, or for their round) and of those still to come after frame now.
+// A flow whose last frame is before it gets no more share.
+func (s *estimator) reach(now uint64) uint64 {
+	lo := func(at, k uint64) uint64 { return at - min(at, k) }
+	r := lo(now+1, uint64(max(s.w, estMaxWindow)))
+	for _, g := range s.pend[s.head:] {
+		r = min(r, lo(g.at, g.k))
+	}
+	for i := range s.ready {
+		r = min(r, lo(s.ready[i].at, s.ready[i].k))
+	}
+	return r
+}
+
 // snapshot records which flows the frames of g's window belong to and
 // what each can be expected to have sent during the gap.
 func (s *estimator) snapshot(g pendGap, round uint64) {
@@ -360,7 +376,7 @@ func (s *estimator) distribute(before uint64, final bool, x *explainer) {
 		rest := r.lost
 		var claims []gapClaim
 		if !r.tail {
-			rest = x.left(r.at)
+			rest = x.share(r.at)
 			claims = x.takeClaims(r.at)
 			last = r.at
 		}

@@ -29,9 +29,24 @@ type piece struct {
 // recGap is a recorded gap with the capacity it has left for explaining.
 type recGap struct {
 	frame uint64 // global frame index of the frame after the gap
-	lost  uint64 // frames lost in the gap
-	left  uint64 // of them, not yet assigned to a piece
+	// lost is the frames lost in the gap, and gapShared once the
+	// estimator has given them out (share): a piece that takes capacity
+	// from it later is explained by it, but the frames no longer count
+	// in its flow's est_lost. A flag bit, not a field: the gaps of 4 Mi
+	// frames are kept, and a field would make each 8 bytes larger.
+	lost uint64
+	left uint64 // of them, not yet assigned to a piece
 }
+
+// gapShared marks recGap.lost of a gap the estimator has given out. A
+// gap's frames are far below it (join refuses counts beyond 2^48).
+const gapShared = 1 << 63
+
+// frames returns the frames lost in the gap.
+func (g *recGap) frames() uint64 { return g.lost &^ gapShared }
+
+// shared reports whether the estimator has given out the gap's frames.
+func (g *recGap) shared() bool { return g.lost&gapShared != 0 }
 
 // explainer assigns the frames of recorded gaps to capture-loss pieces,
 // capacity-limited, earliest deadline first (docs/metrics.md).
@@ -59,6 +74,7 @@ func (x *explainer) addGap(frame, lost uint64) {
 	if len(x.nextCap) == 0 {
 		x.nextCap = append(x.nextCap, 0)
 	}
+	lost = min(lost, gapShared-1)
 	// The sentinel's slot becomes the new gap's, which has capacity, so
 	// exhausted gaps that pointed at the sentinel now lead to it.
 	x.gaps = append(x.gaps, recGap{frame: frame, lost: lost, left: lost})
@@ -83,11 +99,13 @@ func (x *explainer) merge(idx int, round, bytes, segs uint64) bool {
 	return true
 }
 
-// left returns the capacity the explanation left of the gap recorded at
-// global frame at (0 if it is no longer kept).
-func (x *explainer) left(at uint64) float64 {
+// share returns the capacity the explanation left of the gap recorded at
+// global frame at (0 if it is no longer kept), which the estimator now
+// gives out, and marks the gap shared.
+func (x *explainer) share(at uint64) float64 {
 	i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame >= at })
 	if i < len(x.gaps) && x.gaps[i].frame == at {
+		x.gaps[i].lost |= gapShared
 		return float64(x.gaps[i].left)
 	}
 	return 0
@@ -97,7 +115,7 @@ func (x *explainer) left(at uint64) float64 {
 func (x *explainer) lostIn(lo, hi uint64) uint64 {
 	var n uint64
 	for i := sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > lo }); i < len(x.gaps) && x.gaps[i].frame <= hi; i++ {
-		n += x.gaps[i].lost
+		n += x.gaps[i].frames()
 	}
 	return n
 }
@@ -152,10 +170,13 @@ func (x *explainer) resolve(now uint64) {
 			g.left -= t
 			taken += t
 			// The frames a flow's own evidence claims are its estimated
-			// loss too.
-			p.acct.c().EstLost += float64(t)
-			if t > 0 && !p.rtp {
-				x.claim(g.frame, p.acct, t)
+			// loss too, unless the estimator has already given them
+			// out: each lost frame counts once.
+			if t > 0 && !g.shared() {
+				p.acct.c().EstLost += float64(t)
+				if !p.rtp {
+					x.claim(g.frame, p.acct, t)
+				}
 			}
 			if g.left == 0 {
 				x.nextCap[i] = i + 1
