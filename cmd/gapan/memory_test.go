@@ -202,7 +202,7 @@ func TestMemoryGapEveryFrame(t *testing.T) {
 		argv   []string
 		budget int64
 	}{
-		{[]string{"report", capture, "-o", filepath.Join(dir, "r.txt")}, 250},
+		{[]string{"report", capture, "-o", filepath.Join(dir, "r.txt")}, 330},
 		{[]string{"parquet", capture, "-o", filepath.Join(dir, "ds")}, 450},
 	} {
 		code, stderr, mb := peakRSS(t, append(tc.argv, "-q")...)
