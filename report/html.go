@@ -368,7 +368,11 @@ func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
 	} else {
 		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "none"})
 	}
-	v.Cards = append(v.Cards, card("tail gap", "summary.tail_gap", s.TailGap, "lost after the last frame"))
+	if len(LossUnknown(r)) > 0 {
+		v.Cards = append(v.Cards, htmlCard{Label: "tail gap", Field: "summary.loss_unknown", Value: "unknown", Shown: "unknown", Sub: "the sidecar ends before the capture", Warn: true})
+	} else {
+		v.Cards = append(v.Cards, card("tail gap", "summary.tail_gap", s.TailGap, "lost after the last frame"))
+	}
 	if s.PositionUnknown > 0 {
 		c := card("position unknown", "summary.position_unknown", s.PositionUnknown, "from "+positionUnknownFrom(r))
 		c.Warn = true

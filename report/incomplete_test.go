@@ -63,6 +63,9 @@ func TestLossUnknownEveryOutput(t *testing.T) {
 
 	if s := textOf(t, r, Options{}); !strings.Contains(s, want) || strings.Contains(s, "no loss recorded") {
 		t.Errorf("text does not say %q:\n%s", want, s)
+	} else if strings.Contains(s, "0 frames lost after the last frame") || !strings.Contains(s, "tail gap         unknown") {
+		// Without a trailer the tail is unknown, not 0.
+		t.Errorf("text gives the tail gap of an incomplete sidecar as known:\n%s", s)
 	}
 	var md, html, js bytes.Buffer
 	if err := WriteMarkdown(&md, r, Options{}); err != nil {
@@ -73,6 +76,9 @@ func TestLossUnknownEveryOutput(t *testing.T) {
 	}
 	if err := WriteJSON(&js, r); err != nil {
 		t.Fatal(err)
+	}
+	if h := html.String(); strings.Contains(h, "lost after the last frame") {
+		t.Error("html gives the tail gap of an incomplete sidecar as known")
 	}
 	for name, b := range map[string]*bytes.Buffer{"markdown": &md, "html": &html} {
 		if !strings.Contains(b.String(), want) {

@@ -290,7 +290,12 @@ func captureSection(r *Report, opt Options) section {
 	} else {
 		add("largest gap", "none")
 	}
-	add("tail gap", plural(s.TailGap, "frame", "frames")+" lost after the last frame")
+	if len(LossUnknown(r)) > 0 {
+		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
+		add("tail gap", "unknown: the sidecar ends before the capture")
+	} else {
+		add("tail gap", plural(s.TailGap, "frame", "frames")+" lost after the last frame")
+	}
 	for _, fi := range r.Files {
 		if fi.HasTrailer && fi.Trailer.HasKernel {
 			name := ""
