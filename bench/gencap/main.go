@@ -1,11 +1,11 @@
 // Command gencap writes the benchmark captures of bench/run.sh: either a
-// generated Ethernet/IPv4/TCP capture (internal/synth: round-robin over
-// concurrent flows, two data segments with correct sequence numbers then a
-// pure ACK), or a real capture repeated with time shifts until it reaches a
+// generated Ethernet/IPv4/TCP capture (internal/synth: concurrent flows
+// visited in round-robin, uniform random or Zipf order, two data segments
+// with correct sequence numbers then a pure ACK), or a real capture repeated with time shifts until it reaches a
 // size. It writes to stdout by default, so a 10 GB capture can be streamed
 // through a pipe without touching the disk.
 //
-//	gencap -flows 50000 -frames 3000000 -payload 500 -o big.pcap
+//	gencap -flows 50000 -frames 3000000 -payload 500 -order uniform -o big.pcap
 //	gencap -flows 50000 -frames 18000000 | gapan report --format json -
 //	gencap -repeat testdata/corpus/tls-subjectaltname.pcap -bytes 1e9 -o real.pcap
 package main
@@ -30,11 +30,17 @@ func main() {
 		ackEvery  = flag.Int("ack-every", 2, "a pure ACK after this many data segments")
 		handshake = flag.Bool("handshake", false, "start each flow with a SYN, SYN/ACK, ACK (default: all flows live from the first frame)")
 		seed      = flag.Uint64("seed", 1, "random seed")
+		order     = flag.String("order", "roundrobin", "how frames pick their flow: roundrobin (frame n: flow n mod flows; the best case for a flow table), uniform (at random) or zipf (heavy-tailed flow sizes)")
+		zipfS     = flag.Float64("zipf-s", 1.2, "with -order zipf: the exponent s > 1")
 		repeat    = flag.String("repeat", "", "repeat this pcap (microsecond or nanosecond, either byte order) with time shifts instead of generating")
 		bytes     = flag.Float64("bytes", 1e9, "with -repeat: write at least this many bytes")
 		out       = flag.String("o", "-", "output `FILE` (- is stdout)")
 	)
 	flag.Parse()
+	ord, err := synth.ParseOrder(*order)
+	if err != nil {
+		fatal(err)
+	}
 	var w io.Writer = os.Stdout
 	if *out != "-" {
 		f, err := os.Create(*out)
@@ -44,12 +50,11 @@ func main() {
 		defer f.Close()
 		w = f
 	}
-	var err error
 	if *repeat != "" {
 		err = repeatPcap(w, *repeat, int64(*bytes))
 	} else {
 		_, err = synth.Generate(w, synth.Config{Flows: *flows, Frames: *frames, Payload: *payload, AckEvery: *ackEvery,
-			Handshake: *handshake, Seed: *seed, StartNs: 1_700_000_000_000_000_000}, false)
+			Handshake: *handshake, Seed: *seed, StartNs: 1_700_000_000_000_000_000, Order: ord, ZipfS: *zipfS}, false)
 	}
 	if err != nil {
 		fatal(err)

@@ -8,13 +8,14 @@ package synth
 import (
 	"bufio"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math/rand/v2"
 )
 
 // Config describes a capture to generate.
 type Config struct {
-	Flows     int     // concurrent flows, interleaved round-robin
+	Flows     int     // concurrent flows, interleaved as Order says
 	Frames    int     // frames to write in all (handshakes included)
 	Payload   int     // bytes of payload per data segment
 	AckEvery  int     // one pure ACK after this many data segments (2: data, data, ack)
@@ -28,6 +29,66 @@ type Config struct {
 	// ServerISN is the server's initial sequence number (0 means
 	// 1,000,000); one near 2^32 makes the data's sequence numbers wrap.
 	ServerISN uint32
+	// Order is how frames pick their flow: RoundRobin (the zero value,
+	// frame n belongs to flow n mod Flows), Uniform or Zipf.
+	Order Order
+	// ZipfS is Zipf's exponent s > 1 (0 means 1.2): flow k (0-based)
+	// carries frames in proportion to 1/(k+1)^s.
+	ZipfS float64
+}
+
+// Order is the order in which frames visit the flows.
+type Order uint8
+
+// Flow orders. RoundRobin is the best case for a flow table (the flows'
+// state is walked in order, which the hardware prefetcher follows);
+// Uniform draws each frame's flow at random, as interleaved real traffic
+// does; Zipf draws it from a heavy-tailed distribution, so that a few flows
+// carry most frames while most flows carry a handful.
+const (
+	RoundRobin Order = iota
+	Uniform
+	Zipf
+)
+
+// ParseOrder reads an Order's name: roundrobin, uniform or zipf.
+func ParseOrder(s string) (Order, error) {
+	for o, name := range orderNames {
+		if s == name {
+			return Order(o), nil
+		}
+	}
+	return 0, fmt.Errorf("synth: unknown flow order %q (want roundrobin, uniform or zipf)", s)
+}
+
+var orderNames = [...]string{RoundRobin: "roundrobin", Uniform: "uniform", Zipf: "zipf"}
+
+func (o Order) String() string {
+	if int(o) < len(orderNames) {
+		return orderNames[o]
+	}
+	return fmt.Sprintf("Order(%d)", uint8(o))
+}
+
+// picker returns each frame's flow index in the order cfg asks for. Its
+// random draws come from their own stream, so that the loss draws (and
+// with them every round-robin capture) are the same whatever the order.
+func picker(cfg Config) func(n int) int {
+	switch cfg.Order {
+	case Uniform:
+		r := rand.New(rand.NewPCG(cfg.Seed, 0x0bde7))
+		return func(int) int { return r.IntN(cfg.Flows) }
+	case Zipf:
+		s := cfg.ZipfS
+		if s <= 1 {
+			s = 1.2
+		}
+		r := rand.New(rand.NewPCG(cfg.Seed, 0x21bf))
+		z := rand.NewZipf(r, s, 1, uint64(cfg.Flows-1))
+		return func(int) int { return int(z.Uint64()) }
+	default:
+		return func(n int) int { return n % cfg.Flows }
+	}
 }
 
 // Kind says what a frame is.
@@ -74,6 +135,7 @@ type flowState struct {
 	ipIDCli    uint16
 	ts         uint32
 	pending    []lost // lost segments waiting to be resent
+	frames     int    // frames of this flow written so far
 	delivered  map[uint32]int
 }
 
@@ -136,10 +198,15 @@ func Generate(w io.Writer, cfg Config, keepLog bool) (*Truth, error) {
 	}
 	buf := make([]byte, 16+hdrLen+cfg.Payload)
 	ns := cfg.StartNs
+	pick := picker(cfg)
 	for n := 0; n < cfg.Frames; n++ {
-		fi := n % cfg.Flows
-		round := n / cfg.Flows
+		fi := pick(n)
 		f := &flows[fi]
+		// round is the flow's own frame count so far (n / Flows in
+		// round-robin order): retransmissions are due RetxAfter frames of
+		// their flow after the loss, whatever the order.
+		round := f.frames
+		f.frames++
 		var fr Frame
 		fr.Flow = fi
 		f.ts++
