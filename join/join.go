@@ -221,6 +221,16 @@ func (s *Stream) Files() []FileInfo { return s.files }
 // Current returns the index of the capture being read.
 func (s *Stream) Current() int { return s.cur }
 
+// Interfaces returns the interfaces the capture being read has declared
+// so far (a pcapng may declare more later); FileInfo.Interfaces holds
+// them all once a capture has ended. Its IDs are those of Frame.InterfaceID.
+func (s *Stream) Interfaces() []reader.Interface {
+	if s.rd == nil {
+		return nil
+	}
+	return s.rd.Interfaces()
+}
+
 // Warnings returns the warnings so far.
 func (s *Stream) Warnings() []Warning { return s.warnings }
 

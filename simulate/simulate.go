@@ -21,6 +21,7 @@ import (
 
 	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -196,7 +197,7 @@ const MaxListFrames = 1 << 24
 // Config describes one simulation.
 type Config struct {
 	Input   string // capture to thin; its own sidecar, if any, is honoured
-	Output  string // pcap to write; the sidecar goes to sidecar.PathFor(Output)
+	Output  string // capture to write (pcapng when IsPcapng(Output), else pcap); the sidecar goes to sidecar.PathFor(Output)
 	Model   Model
 	Seed    uint64
 	Force   bool // replace existing outputs
@@ -249,11 +250,11 @@ func Run(cfg Config) (Stats, error) {
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
 	var (
-		pw      *pcapgo.Writer
+		fw      frameWriter
 		sw      *sidecar.Writer
 		pending []uint64 // per interface: frames missing since the last kept one
-		link    layers.LinkType
 	)
+	ng := IsPcapng(cfg.Output)
 	for {
 		f, err := in.Next()
 		if err == io.EOF {
@@ -264,8 +265,8 @@ func Run(cfg Config) (Stats, error) {
 		}
 		st.FramesIn++
 		id := f.InterfaceID
-		if id > 0 {
-			return st, fmt.Errorf("simulate: %s has frames on interface %d; only single-interface captures are supported", cfg.Input, id)
+		if id > 0 && !ng {
+			return st, fmt.Errorf("simulate: %s has frames on interface %d; a pcap output holds one interface: name the output OUT.pcapng to keep them all", cfg.Input, id)
 		}
 		for len(pending) <= id {
 			pending = append(pending, 0)
@@ -276,33 +277,35 @@ func Run(cfg Config) (Stats, error) {
 			pending[id]++
 			continue
 		}
-		if pw == nil {
-			link = f.LinkType
-			snap := uint32(65535)
-			if ifs := in.Files()[0].Interfaces; len(ifs) > 0 && ifs[0].SnapLen > 0 {
+		if fw == nil {
+			// The identity's snap length is the one the output declares
+			// for its first interface, as join computes it on reading.
+			var snap uint32
+			if ifs := in.Interfaces(); len(ifs) > 0 {
 				snap = ifs[0].SnapLen
 			}
-			pw = pcapgo.NewWriterNanos(out)
-			if err := pw.WriteFileHeader(snap, link); err != nil {
-				return st, err
+			if !ng && snap == 0 {
+				snap = 65535
+			}
+			if ng {
+				fw = &ngWriter{w: out}
+			} else {
+				fw = &pcapWriter{w: out, name: cfg.Input}
 			}
 			sw, err = sidecar.NewWriter(scOut, sidecar.Header{
 				Source:    sidecar.SourceSimulated,
-				Identity:  sidecar.IdentityOf(uint32(link), snap, f.TimestampNs, f.Data),
+				Identity:  sidecar.IdentityOf(uint32(f.LinkType), snap, f.TimestampNs, f.Data),
 				CreatedNs: time.Now().UnixNano(),
 				Tool:      "gapan simulate " + cfg.Model.String() + " seed " + strconv.FormatUint(cfg.Seed, 10),
 			})
 			if err != nil {
 				return st, err
 			}
-		} else if f.LinkType != link {
-			return st, fmt.Errorf("simulate: %s mixes link types %v and %v; pcap output holds one", cfg.Input, link, f.LinkType)
 		}
-		st.FramesOut++
-		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, f.TimestampNs), CaptureLength: f.CapLen, Length: f.OrigLen}
-		if err := pw.WritePacket(ci, f.Data); err != nil {
+		if err := fw.write(f, in.Interfaces()); err != nil {
 			return st, err
 		}
+		st.FramesOut++
 		if g := pending[id]; g > 0 {
 			st.GapEvents++
 			st.Lost += g
@@ -320,8 +323,11 @@ func Run(cfg Config) (Stats, error) {
 			pending[g.Interface] += g.Lost
 		}
 	}
-	if pw == nil {
+	if fw == nil {
 		return st, fmt.Errorf("simulate: every frame of %s was dropped; nothing to write", cfg.Input)
+	}
+	if err := fw.flush(); err != nil {
+		return st, err
 	}
 	var tail []sidecar.InterfaceGap
 	for i, p := range pending {
@@ -343,3 +349,80 @@ func Run(cfg Config) (Stats, error) {
 	}
 	return st, nil
 }
+
+// IsPcapng reports whether simulate writes name as pcapng: when it ends in
+// ".pcapng" (any case). Any other name gets a pcap, which holds a single
+// interface and link type.
+func IsPcapng(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".pcapng")
+}
+
+// frameWriter writes the kept frames in one capture format.
+type frameWriter interface {
+	// write writes f; ifs are the input's interfaces declared so far.
+	write(f *join.Frame, ifs []reader.Interface) error
+	flush() error
+}
+
+// pcapWriter writes a nanosecond pcap: one interface, one link type.
+type pcapWriter struct {
+	w    io.Writer
+	name string // the input, for errors
+	pw   *pcapgo.Writer
+	link layers.LinkType
+}
+
+func (p *pcapWriter) write(f *join.Frame, ifs []reader.Interface) error {
+	if p.pw == nil {
+		snap := uint32(65535) // pcap has no "unlimited"
+		if len(ifs) > 0 && ifs[0].SnapLen > 0 {
+			snap = ifs[0].SnapLen
+		}
+		p.link = f.LinkType
+		p.pw = pcapgo.NewWriterNanos(p.w)
+		if err := p.pw.WriteFileHeader(snap, p.link); err != nil {
+			return err
+		}
+	} else if f.LinkType != p.link {
+		return fmt.Errorf("simulate: %s mixes link types %v and %v; a pcap output holds one: name the output OUT.pcapng", p.name, p.link, f.LinkType)
+	}
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, f.TimestampNs), CaptureLength: f.CapLen, Length: f.OrigLen}
+	return p.pw.WritePacket(ci, f.Data)
+}
+
+func (p *pcapWriter) flush() error { return nil }
+
+// ngWriter writes pcapng with every interface of the input, in the
+// input's order (so interface IDs, and with them the sidecar's
+// per-interface gaps, keep their meaning), nanosecond timestamps.
+type ngWriter struct {
+	w     io.Writer
+	nw    *pcapgo.NgWriter
+	added int // interfaces written so far
+}
+
+func (n *ngWriter) write(f *join.Frame, ifs []reader.Interface) error {
+	for n.added <= f.InterfaceID {
+		ni := pcapgo.NgInterface{LinkType: f.LinkType, TimestampResolution: 9}
+		if n.added < len(ifs) {
+			in := ifs[n.added]
+			ni.LinkType, ni.SnapLength, ni.Name, ni.Description = in.LinkType, in.SnapLen, in.Name, in.Description
+		}
+		var err error
+		if n.nw == nil {
+			n.nw, err = pcapgo.NewNgWriterInterface(n.w, ni, pcapgo.NgWriterOptions{
+				SectionInfo: pcapgo.NgSectionInfo{Application: "gapan simulate"},
+			})
+		} else {
+			_, err = n.nw.AddInterface(ni)
+		}
+		if err != nil {
+			return err
+		}
+		n.added++
+	}
+	ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, f.TimestampNs), CaptureLength: f.CapLen, Length: f.OrigLen, InterfaceIndex: f.InterfaceID}
+	return n.nw.WritePacket(ci, f.Data)
+}
+
+func (n *ngWriter) flush() error { return n.nw.Flush() }

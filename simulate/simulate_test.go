@@ -92,23 +92,8 @@ func TestRunGroundTruth(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	sum := func(path string) (frames, lost uint64) {
-		s, err := join.Open([]string{path}, join.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Close()
-		for {
-			f, err := s.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			frames++
-			lost += f.GapBefore
-		}
-		return frames, lost + s.Files()[0].TailTotal()
+		frames, lost, _ = joined(t, path)
+		return frames, lost
 	}
 	frames, lost := sum(out)
 	if frames != st.FramesOut || lost != st.Dropped {
@@ -144,4 +129,27 @@ func TestRunGroundTruth(t *testing.T) {
 	if err != nil || sr.Header().Source != sidecar.SourceSimulated {
 		t.Errorf("sidecar header: %v, %v", sr, err)
 	}
+}
+
+// joined reads path with its sidecar through join and returns the frames,
+// the frames lost (gaps and tail) and join's warnings.
+func joined(t *testing.T, path string) (frames, lost uint64, warnings []join.Warning) {
+	t.Helper()
+	s, err := join.Open([]string{path}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for {
+		f, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames++
+		lost += f.GapBefore
+	}
+	return frames, lost + s.Files()[0].TailTotal(), s.Warnings()
 }

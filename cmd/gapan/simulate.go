@@ -16,11 +16,15 @@ func newSimulateCmd() *cobra.Command {
 		force          bool
 	)
 	c := &cobra.Command{
-		Use:   "simulate IN -o OUT.pcap --loss-model MODEL",
+		Use:   "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL",
 		Short: "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
 		Long: `Thin a capture by a loss model and write OUT.pcap with its exact ground-truth
 sidecar OUT.pcap.gaps (source "simulated"). Loss the input's own sidecar
-recorded is carried over. Models:
+recorded is carried over. OUT is written as pcapng when its name ends in
+.pcapng, with every interface of the input and nanosecond timestamps;
+otherwise as a nanosecond pcap, which holds one interface and one link type
+(a multi-interface input is refused there: name the output OUT.pcapng).
+Models:
 
   uniform:P                    each frame lost independently with probability P
   burst:p=P,r=R[,k=K][,h=H]    Gilbert-Elliott: Good->Bad with P, Bad->Good with R,
@@ -47,7 +51,7 @@ recorded is carried over. Models:
 			return nil
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "", "output `PCAP` (its sidecar is written next to it)")
+	c.Flags().StringVarP(&out, "output", "o", "", "output `CAPTURE`: pcapng when it ends in .pcapng, else pcap (its sidecar is written next to it)")
 	c.Flags().StringVar(&model, "loss-model", "uniform:0.01", "loss `MODEL`: uniform:P, burst:p=P,r=R[,k=K][,h=H] or list:N,N-M")
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	c.Flags().BoolVar(&force, "force", false, "replace existing output files")
