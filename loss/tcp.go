@@ -435,9 +435,14 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		// side that is not a SYN/ACK answers nothing the peer sent (a
 		// stray or challenge ACK, RFC 5961): it must not count as loss.
 		// A recorded gap since the SYN may hold the SYN/ACK and the
-		// peer's ACK: then the ACK is taken.
+		// peer's ACK: then the ACK is taken. So is one that acknowledges
+		// the SYN and at most 64 KiB beyond it (the most a SYN/ACK's
+		// unscaled window lets the peer send before it hears back): the
+		// capture missed the handshake's end and what followed, while a
+		// challenge ACK carries the old connection's number, unrelated to
+		// this SYN's.
 		if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) ||
-			e.exp.lostIn(e.lastTop(a, peer), gi) > 0 {
+			e.exp.lostIn(e.lastTop(a, peer), gi) > 0 || peer.is(bitInit) && inRange(peer.abs(t.Ack)-peer.next, 0, synAckWindow) {
 			e.tcpAck(a, peer, d, p, gi, ns)
 		} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
 			a.c().ImplausibleAcks++
@@ -529,6 +534,12 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		e.pushTop(a, d, gi)
 	}
 }
+
+func inRange(v, lo, hi int64) bool { return v >= lo && v <= hi }
+
+// synAckWindow is the largest window a SYN/ACK can offer: its window
+// field is never scaled (RFC 7323, section 2.2).
+const synAckWindow = 65535
 
 // isDuplicate reports whether sig repeats a recent segment exactly: same
 // sequence, acknowledgement, length and flags, and the same IPv4 ID (or,
