@@ -272,3 +272,45 @@ func TestRTPTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestKeepAliveBytes: a capture that starts mid-connection with the
+// client's keep-alive (sequence number 100, one below the next byte, no
+// payload), then data from 101. Deleting the data leaves the keep-alive
+// as the client's first surviving segment and the server's ACK beyond
+// it: the damaged capture cannot tell whether byte 100 was sent before
+// the capture (as here) or lost in it, and the oracle says so with one
+// KeepAliveBytes. Deleting nothing, or keeping the data, leaves no doubt.
+func TestKeepAliveBytes(t *testing.T) {
+	path := writeConv(t, []seg{
+		{client: true, seq: 100, ack: 1},         // 1 keep-alive
+		{client: true, seq: 101, ack: 1, n: 100}, // 2 [101,201)
+		{seq: 1, ack: 201},                       // 3 acks it
+		{client: true, seq: 201, ack: 1},         // 4 pure ACK
+	})
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name            string
+		deleted         []uint64
+		lost, keepAlive uint64
+	}{
+		{name: "nothing"},
+		{name: "data", deleted: []uint64{2}, lost: 100, keepAlive: 1},
+		{name: "keep-alive", deleted: []uint64{1}},
+	} {
+		del := map[uint64]bool{}
+		for _, n := range tc.deleted {
+			del[n] = true
+		}
+		tr := c.Compute(del)
+		if len(tr.Flows) != 1 || tr.Flows[0].TCP == nil {
+			t.Fatalf("%s: want one TCP flow, got %+v", tc.name, tr.Flows)
+		}
+		got := tr.Flows[0].TCP
+		if got.CaptureLostBytes != tc.lost || got.KeepAliveBytes != tc.keepAlive {
+			t.Errorf("%s: lost %d, keep-alive %d; want %d, %d", tc.name, got.CaptureLostBytes, got.KeepAliveBytes, tc.lost, tc.keepAlive)
+		}
+	}
+}

@@ -13,6 +13,10 @@ type tcpSide struct {
 
 	firstOrig, firstDmg       uint64 // first sequence number, original / surviving frames
 	hasFirstOrig, hasFirstDmg bool
+	firstDmgEmpty             bool // the first surviving segment carries no sequence number
+	// secondDmg is the sequence number of the second surviving segment.
+	secondDmg    uint64
+	hasSecondDmg bool
 
 	carriedAll, carriedDmg    set // sequence numbers carried (so far) by any / a surviving frame
 	ackOrig, ackDmg           set // covered (so far) by an acknowledgement in any / a surviving frame
@@ -81,7 +85,9 @@ func tcpTruth(fr []frame, m []int, del func(int) bool, deletedNums []uint64) *TC
 			x.trackHoles(f.num, lo, hi)
 			if !gone {
 				if !x.hasFirstDmg {
-					x.hasFirstDmg, x.firstDmg = true, lo
+					x.hasFirstDmg, x.firstDmg, x.firstDmgEmpty = true, lo, n == 0
+				} else if !x.hasSecondDmg {
+					x.hasSecondDmg, x.secondDmg = true, lo
 				}
 				x.carriedDmg.add(lo, hi)
 				x.seenDmg.add(lo, hi)
@@ -164,6 +170,12 @@ func tcpTruth(fr []frame, m []int, del func(int) bool, deletedNums []uint64) *TC
 		t.ReCarriedBytes += x.delUnseen.intersect(x.carriedDmg).minus(x.ackFirstDmg).clip(first, inf).size()
 		t.UndetectableBytes += x.delUnseen.clip(0, first).size()
 		t.UnknownBytes += x.delUnseen.minus(x.carriedDmg).minus(x.ackDmg).clip(first, inf).size()
+		// A second surviving segment starting one above the first shows
+		// the first was a keep-alive.
+		revealed := x.hasSecondDmg && x.secondDmg == first+1
+		if x.firstDmgEmpty && !revealed && !x.carriedAll.overlaps(first, first+1) && x.ackDmg.overlaps(first, first+1) {
+			t.KeepAliveBytes++
+		}
 		for _, h := range x.holes {
 			if len(h.fills) == 0 {
 				continue

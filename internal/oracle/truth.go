@@ -101,6 +101,16 @@ type TCP struct {
 	// UnknownBytes counts sequence numbers of deleted frames that no
 	// surviving frame carries and no surviving acknowledgement covers.
 	UnknownBytes uint64
+	// KeepAliveBytes counts, per direction, the one sequence number the
+	// damaged capture cannot place: the direction's first surviving
+	// segment carries nothing (no payload, SYN or FIN) and its sequence
+	// number S is carried by no frame of the original, yet a surviving
+	// acknowledgement covers it. The original shows the segment was a
+	// keep-alive (S is the last byte sent before the capture began), but
+	// the damaged capture reads the same whether it was one or a pure ACK
+	// followed by deleted data from S on: an analyzer may count S as
+	// capture loss or not, and both readings are right for some original.
+	KeepAliveBytes uint64
 	// DeletedData says a deleted frame of the flow carried payload or a
 	// FIN (a deleted pure ACK, SYN or RST does not set it).
 	DeletedData bool
