@@ -756,3 +756,27 @@ func TestIssue15HandshakeEndMissedNoSidecar(t *testing.T) {
 		t.Errorf("original capture: capture lost %d bytes, %d implausible ACKs; want 0 and the challenge ACK counted", orig.CaptureLostBytes, orig.ImplausibleAcks)
 	}
 }
+
+// Found by the accuracy suite: zeek-echo-connections.pcap under the
+// bursty model (seed 2) loses the client's FIN of port 38148 (original
+// frame 58879) in a 3-frame gap; the server's FIN/ACK acknowledges it and
+// the client's last ACK (sequence number above the FIN) shows it is not
+// coming late. It was counted only at the flow's end, in a later
+// explanation round, after pieces of other flows with wider brackets had
+// taken the gap's frames: 1 byte unexplained with a perfect sidecar.
+// Every deleted byte of this run is explained.
+func TestIssue15AckedFinSettledInItsRound(t *testing.T) {
+	sum := run(t, simulated(t, "zeek-echo-connections.pcap", "burst:p=0.002,r=0.2", 2), false)
+	var lost, unexplained uint64
+	for _, f := range sum.List {
+		lost += f.CaptureLostBytes
+		unexplained += f.CaptureUnexplainedBytes
+		if f.CaptureUnexplainedBytes > 0 {
+			t.Errorf("flow %s:%d -> %s:%d: %d of %d capture-lost bytes unexplained with a perfect sidecar",
+				f.SrcIP, f.SrcPort, f.DstIP, f.DstPort, f.CaptureUnexplainedBytes, f.CaptureLostBytes)
+		}
+	}
+	if lost == 0 {
+		t.Fatal("no capture loss at all: the deletions are not the ones described")
+	}
+}

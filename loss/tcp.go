@@ -503,7 +503,11 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if seqLen <= 1 && s == d.next-1 && t.Flags&(decode.TCPSyn|decode.TCPFin) == 0 {
 		return
 	}
-	if d.rings&ringAcked != 0 && s >= d.next && seqLen > 0 {
+	// A segment at or above the acknowledged holes, even a pure ACK
+	// (its sequence number is the sender's next), was sent after them:
+	// they are not coming late, and are capture loss now (in the
+	// explanation round of the acknowledgement, not at the flow's end).
+	if d.rings&ringAcked != 0 && s >= d.next {
 		e.settleAcked(a, d)
 	}
 	if s > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(s) {
