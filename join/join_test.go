@@ -136,9 +136,9 @@ func TestJoin(t *testing.T) {
 	}{
 		{name: "good", id: id, recs: recs, trailer: good, wantGaps: 3, wantTail: 3},
 		{name: "another capture's sidecar", id: otherID, recs: recs, trailer: good, wantErr: sidecar.ErrIdentity},
-		{name: "another capture's sidecar, forced", id: otherID, recs: recs, trailer: good, opt: join.Options{Force: true}, wantWarn: "does not belong", wantGaps: 3, wantTail: 3},
+		{name: "another capture's sidecar, allowed", id: otherID, recs: recs, trailer: good, opt: join.Options{AllowMismatch: true}, wantWarn: "does not belong", wantGaps: 3, wantTail: 3},
 		{name: "frame beyond the capture", id: id, recs: append(recs[:2:2], sidecar.Record{Frame: 421, Gap: 5}), trailer: longer, wantErr: join.ErrBeyondCapture},
-		{name: "frame beyond the capture, forced", id: id, recs: append(recs[:2:2], sidecar.Record{Frame: 421, Gap: 5}), trailer: longer, opt: join.Options{Force: true}, wantWarn: "names frame 421", wantGaps: 2, wantTail: 3},
+		{name: "frame beyond the capture, allowed", id: id, recs: append(recs[:2:2], sidecar.Record{Frame: 421, Gap: 5}), trailer: longer, opt: join.Options{AllowMismatch: true}, wantWarn: "names frame 421", wantGaps: 2, wantTail: 3},
 		{name: "frame count disagrees", id: id, recs: recs, trailer: &sidecar.Trailer{Frames: frames + 1}, wantErr: join.ErrFrameCount},
 		{name: "cut sidecar (killed writer)", id: id, recs: recs, trailer: nil, wantWarn: "missing trailer", wantGaps: 3, wantTail: 0},
 		{name: "flipped byte", id: id, recs: recs, trailer: good, corruptAt: 8, wantErr: sidecar.ErrChecksum},

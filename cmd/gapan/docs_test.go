@@ -227,6 +227,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"annotate", demo}, 2, "gapan: annotate needs -o OUT.pcapng", "Run 'gapan annotate --help' for usage."},
 		{[]string{"parquet", demo}, 2, "gapan: parquet needs -o DIR", "Run 'gapan parquet --help' for usage."},
 		{[]string{"sidecar", "dump", "--format", "xml", demo + ".gaps"}, 2, "gapan: ", "Run 'gapan sidecar dump --help' for usage."},
+		{[]string{"sidecar", "check", demo, "--force"}, 2, "gapan: --force no longer accepts a mismatched sidecar; use --allow-mismatch", "Run 'gapan sidecar check --help' for usage."},
 		{[]string{"record", "-i", "lo", "-w", "x.pcap", "-W", "2"}, 2, "gapan: recorder: invalid configuration: a file count (-W) needs", "Run 'gapan record --help' for usage."},
 		{[]string{"record", "-i", "lo", "-w", "-"}, 2, "gapan: recorder: invalid configuration: ", "Run 'gapan record --help' for usage."},
 		{[]string{"report", "no-such-capture.pcap"}, 1, "gapan: ", ""},

@@ -150,7 +150,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	}
 	opt := parquet.Options{
 		Context:     ctx,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		Force:       fl.force,
 		Parallel:    fl.parallel,

@@ -115,7 +115,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	}
 	cfg := report.Config{
 		Captures:    captures,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		KernelDrops: fl.kernelDrops,
 	}
