@@ -30,30 +30,6 @@ func copyFile(t *testing.T, name, dir string) string {
 	return p
 }
 
-// identity returns the identity of a capture.
-func identity(t *testing.T, path string) (sidecar.Identity, uint64) {
-	t.Helper()
-	rd, err := reader.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	var id sidecar.Identity
-	for {
-		f, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Number == 1 {
-			id = sidecar.IdentityOf(uint32(f.LinkType), rd.Interfaces()[0].SnapLen, f.TimestampNs, f.Data)
-		}
-	}
-	return id, rd.FramesRead()
-}
-
 // writeSidecar writes a binary sidecar; trailer nil leaves it cut (no
 // trailer).
 func writeSidecar(t *testing.T, path string, id sidecar.Identity, recs []sidecar.Record, tr *sidecar.Trailer) {
