@@ -21,22 +21,34 @@ number of frames lost just before a frame. See docs/sidecar.md.`,
 		Example: `  gapan sidecar check testdata/demo/demo.pcap
   gapan sidecar dump testdata/demo/demo.pcap.gaps --format json`,
 	}
-	c.AddCommand(newSidecarDumpCmd(), newSidecarCheckCmd(), newSidecarImportCmd(), newSidecarExportCmd())
-	c.AddCommand(sidecarExtraCommands()...)
+	c.AddCommand(newSidecarDumpCmd(), newSidecarCheckCmd(), newSidecarImportCmd(), newSidecarExportCmd(), newSidecarExtractCmd())
 	return c
 }
 
-func openSidecar(path string) (sidecar.RecordReader, io.Closer, error) {
-	f, err := os.Open(path)
+// convertSidecar writes the sidecar in (binary or text) to out (stdout
+// for "" or "-") in the form conv writes.
+func convertSidecar(stdout io.Writer, in, out string, force bool, conv func(io.Writer, sidecar.RecordReader) error) error {
+	f, err := os.Open(in)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	r, err := sidecar.NewAutoReader(f, path)
+	defer f.Close()
+	r, err := sidecar.NewAutoReader(f, in)
 	if err != nil {
-		f.Close()
-		return nil, nil, err
+		return err
 	}
-	return r, f, nil
+	o, err := openOutput(stdout, out, force, []string{in})
+	if err != nil {
+		return err
+	}
+	return o.finish(conv(o, r))
+}
+
+// outputFlags adds -o FILE (usage says what it is) and --force, which
+// replaces an existing output file.
+func outputFlags(c *cobra.Command, out *string, force *bool, usage string) {
+	c.Flags().StringVarP(out, "output", "o", "", usage)
+	c.Flags().BoolVar(force, "force", false, "replace an existing output file")
 }
 
 func checkFormat(format string, allowed ...string) error {
@@ -65,22 +77,12 @@ formats only.`,
 			if err := checkFormat(format, "text", "csv", "json"); err != nil {
 				return err
 			}
-			r, cl, err := openSidecar(a[0])
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			o, err := openOutput(cmd.OutOrStdout(), out, force, a)
-			if err != nil {
-				return err
-			}
 			dump := map[string]func(io.Writer, sidecar.RecordReader) error{"text": sidecar.ConvertToText, "csv": sidecar.WriteCSV, "json": sidecar.WriteJSON}[format]
-			return o.finish(dump(o, r))
+			return convertSidecar(cmd.OutOrStdout(), a[0], out, force, dump)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "text", "output format: text, csv or json")
-	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
 
@@ -111,7 +113,11 @@ Exits non-zero on any problem, warnings included.`,
 			if sc != "" {
 				opt.Sidecars = []string{sc}
 			}
-			return sidecarCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), a[0], opt, format)
+			r, err := check.Run(a[0], opt)
+			if err != nil {
+				return err
+			}
+			return sidecarCheckOutput(cmd.OutOrStdout(), cmd.ErrOrStderr(), r, format)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
@@ -126,17 +132,14 @@ Exits non-zero on any problem, warnings included.`,
 // errProblems is returned by sidecar check when it printed warnings.
 var errProblems = errors.New("problems found (see above)")
 
-func sidecarCheck(stdout, stderr io.Writer, capture string, opt join.Options, format string) error {
-	r, err := check.Run(capture, opt)
-	if err != nil {
-		return err
-	}
+// sidecarCheckOutput prints r on stdout, its warnings on stderr, and
+// returns errProblems when there are any.
+func sidecarCheckOutput(stdout, stderr io.Writer, r *check.Result, format string) error {
+	write := r.WriteText
 	if format == "json" {
-		err = r.WriteJSON(stdout)
-	} else {
-		err = r.WriteText(stdout)
+		write = r.WriteJSON
 	}
-	if err != nil {
+	if err := write(stdout); err != nil {
 		return err
 	}
 	for _, w := range r.Warnings {
@@ -168,8 +171,7 @@ that capture's identity and is checked against it.`,
 		},
 	}
 	c.Flags().StringVar(&capture, "capture", "", "the `CAPTURE` the sidecar belongs to: take its identity and check against it")
-	c.Flags().StringVarP(&out, "output", "o", "", "binary sidecar `FILE` to write")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlags(c, &out, &force, "binary sidecar `FILE` to write")
 	return c
 }
 
@@ -202,19 +204,9 @@ func newSidecarExportCmd() *cobra.Command {
 		Example: `  gapan sidecar export testdata/demo/demo.pcap.gaps -o /tmp/demo.txt`,
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			r, cl, err := openSidecar(a[0])
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
-			o, err := openOutput(cmd.OutOrStdout(), out, force, a)
-			if err != nil {
-				return err
-			}
-			return o.finish(sidecar.ConvertToText(o, r))
+			return convertSidecar(cmd.OutOrStdout(), a[0], out, force, sidecar.ConvertToText)
 		},
 	}
-	c.Flags().StringVarP(&out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
-	c.Flags().BoolVar(&force, "force", false, "replace an existing output file")
+	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
