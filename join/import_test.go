@@ -127,3 +127,13 @@ func TestImport(t *testing.T) {
 		t.Fatalf("without trailer lines: %v, %+v", err, im)
 	}
 }
+
+// TestInputs: the captures, then each one's sidecar: the given one, else
+// CAPTURE.gaps.
+func TestInputs(t *testing.T) {
+	got := join.Inputs([]string{"a.pcap", "b.pcap", "c.pcap"}, join.Options{Sidecars: []string{"x.gaps", ""}, NoSidecar: true})
+	want := []string{"a.pcap", "b.pcap", "c.pcap", "x.gaps", "b.pcap.gaps", "c.pcap.gaps"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("Inputs = %q, want %q", got, want)
+	}
+}

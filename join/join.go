@@ -245,10 +245,28 @@ func (s *Stream) warn(file string, frame uint64, err error) {
 }
 
 func (s *Stream) sidecarPath(i int) (path string, explicit bool) {
-	if i < len(s.opt.Sidecars) && s.opt.Sidecars[i] != "" {
-		return s.opt.Sidecars[i], true
+	return sidecarPath(s.names, s.opt, i)
+}
+
+// sidecarPath is the one rule for the sidecar path of captures[i]:
+// opt.Sidecars[i] when given (explicit), else sidecar.PathFor.
+func sidecarPath(captures []string, opt Options, i int) (path string, explicit bool) {
+	if i < len(opt.Sidecars) && opt.Sidecars[i] != "" {
+		return opt.Sidecars[i], true
 	}
-	return sidecar.PathFor(s.names[i]), false
+	return sidecar.PathFor(captures[i]), false
+}
+
+// Inputs returns the files Open(captures, opt) may read: the captures,
+// then the sidecar path of each (whether it exists, or opt.NoSidecar
+// ignores it, or not). An output of the run must replace none of them.
+func Inputs(captures []string, opt Options) []string {
+	in := append([]string(nil), captures...)
+	for i := range captures {
+		p, _ := sidecarPath(captures, opt, i)
+		in = append(in, p)
+	}
+	return in
 }
 
 func (s *Stream) openFile(i int) error {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/internal/progress"
-	"github.com/gapan/gapan/sidecar"
+	"github.com/gapan/gapan/join"
 	"github.com/spf13/cobra"
 )
 
@@ -45,15 +45,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 				return usagef("--sidecar and --no-sidecar exclude each other")
 			}
 			cfg.Inputs, cfg.Sidecars = a, sidecars
-			inputs := append([]string(nil), a...)
-			for i, in := range a {
-				if i < len(sidecars) && sidecars[i] != "" {
-					inputs = append(inputs, sidecars[i])
-				} else {
-					inputs = append(inputs, sidecar.PathFor(in))
-				}
-			}
-			o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, inputs)
+			o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(a, join.Options{Sidecars: sidecars}))
 			if err != nil {
 				return err
 			}
@@ -62,9 +54,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			cfg.Progress = meter.Files(progress.Sizes(a))
 			st, err := annotate.Write(o, cfg)
 			meter.Done()
-			for _, w := range st.Warnings {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %v\n", w)
-			}
+			warnAll(cmd.ErrOrStderr(), st.Warnings)
 			if err != nil && o.stream() && st.Partial {
 				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
 			}
@@ -74,16 +64,15 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
 				st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
 			if st.FixedLengths > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %d frames had a captured length above their original length; written with the original length raised\n", st.FixedLengths)
+				warnf(cmd.ErrOrStderr(), "%d frames had a captured length above their original length; written with the original length raised", st.FixedLengths)
 			}
 			return nil
 		},
 	}
+	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output)")
 	f := c.Flags()
-	f.StringVarP(&out, "output", "o", "", "pcapng `FILE` to write (atomically; - for standard output)")
 	f.StringArrayVar(&sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
 	f.BoolVar(&cfg.NoSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from the input's epb_dropcount only")
-	f.BoolVar(&cfg.Force, "force", false, "replace an existing output file")
 	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
 	f.BoolVar(&cfg.Strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")

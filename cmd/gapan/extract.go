@@ -33,7 +33,7 @@ Statistics Block) beyond the sum of its drop counts becomes its tail gap
 			if err := o.finish(err); err != nil {
 				return err
 			}
-			warn := func(format string, a ...any) { fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: "+format+"\n", a...) }
+			warn := func(format string, a ...any) { warnf(cmd.ErrOrStderr(), format, a...) }
 			if st.Damage != nil {
 				warn("stopped at damage (--keep-going): %v", st.Damage)
 			}

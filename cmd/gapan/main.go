@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -27,6 +28,18 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
+}
+
+// warnf prints a warning on stderr.
+func warnf(stderr io.Writer, format string, a ...any) {
+	fmt.Fprintf(stderr, "gapan: warning: "+format+"\n", a...)
+}
+
+// warnAll prints each warning on stderr.
+func warnAll[W error](stderr io.Writer, warnings []W) {
+	for _, w := range warnings {
+		warnf(stderr, "%v", w)
+	}
 }
 
 // args wraps a cobra positional-argument check so that its errors are

@@ -13,18 +13,6 @@ type output struct {
 	file *atomicfile.File
 }
 
-// stream reports whether the output is written in place (standard output,
-// a character device, a FIFO): after an error what was written stays.
-func (o *output) stream() bool { return o.file == nil || o.file.Stream() }
-
-// name names the output in messages.
-func (o *output) name() string {
-	if o.file == nil {
-		return "standard output"
-	}
-	return o.file.Dest()
-}
-
 // openOutput opens path for writing ("" or "-" mean stdout). inputs are
 // files the output must never replace.
 func openOutput(stdout io.Writer, path string, force bool, inputs []string) (*output, error) {
@@ -38,26 +26,28 @@ func openOutput(stdout io.Writer, path string, force bool, inputs []string) (*ou
 	return &output{Writer: f, file: f}, nil
 }
 
-// commit makes the output visible; after an error, call abort instead.
-func (o *output) commit() error {
+// stream reports whether the output is written in place (standard output,
+// a character device, a FIFO): after an error what was written stays.
+func (o *output) stream() bool { return o.file == nil || o.file.Stream() }
+
+// name names the output in messages.
+func (o *output) name() string {
 	if o.file == nil {
-		return nil
+		return "standard output"
 	}
-	return o.file.Commit()
+	return o.file.Dest()
 }
 
-// abort discards a file output; it does nothing after commit or for stdout.
-func (o *output) abort() {
-	if o.file != nil {
-		o.file.Abort()
-	}
-}
-
-// finish commits on success and aborts on failure, returning err.
+// finish makes a file output visible when err is nil and discards it
+// otherwise (a stream keeps what was written); it returns err, or the
+// error of making the file visible.
 func (o *output) finish(err error) error {
-	if err != nil {
-		o.abort()
+	switch {
+	case o.file == nil:
+		return err
+	case err != nil:
+		o.file.Abort()
 		return err
 	}
-	return o.commit()
+	return o.file.Commit()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -142,9 +141,7 @@ func sidecarCheckOutput(stdout, stderr io.Writer, r *check.Result, format string
 	if err := write(stdout); err != nil {
 		return err
 	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(stderr, "gapan: warning: %v\n", w)
-	}
+	warnAll(stderr, r.Warnings)
 	if len(r.Warnings) > 0 {
 		return errProblems
 	}
@@ -186,7 +183,7 @@ func sidecarImport(stderr io.Writer, text, capture, out string, force bool) erro
 		return err
 	}
 	if im.Incomplete != nil {
-		fmt.Fprintf(stderr, "gapan: warning: %v: imported without a trailer: loss unknown after frame %d (the sidecar ends there)\n", im.Incomplete, im.LossUnknownAfter)
+		warnf(stderr, "%v: imported without a trailer: loss unknown after frame %d (the sidecar ends there)", im.Incomplete, im.LossUnknownAfter)
 	}
 	o, err := openOutput(nil, out, force, []string{text, capture})
 	if err != nil {
