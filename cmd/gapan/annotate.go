@@ -45,28 +45,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 				return usagef("--sidecar and --no-sidecar exclude each other")
 			}
 			cfg.Inputs, cfg.Sidecars = a, sidecars
-			o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(a, join.Options{Sidecars: sidecars}))
-			if err != nil {
-				return err
-			}
-			meter := progressMeter(cmd.ErrOrStderr(), quiet, "annotate")
-			meter.Start()
-			cfg.Progress = meter.Files(progress.Sizes(a))
-			st, err := annotate.Write(o, cfg)
-			meter.Done()
-			warnAll(cmd.ErrOrStderr(), st.Warnings)
-			if err != nil && o.stream() && st.Partial {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
-			}
-			if err := o.finish(err); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
-				st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
-			if st.FixedLengths > 0 {
-				warnf(cmd.ErrOrStderr(), "%d frames had a captured length above their original length; written with the original length raised", st.FixedLengths)
-			}
-			return nil
+			return runAnnotate(cmd, cfg, out, quiet)
 		},
 	}
 	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output)")
@@ -79,4 +58,32 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
+}
+
+// runAnnotate writes the pcapng to out and its figures and warnings to
+// standard error.
+func runAnnotate(cmd *cobra.Command, cfg annotate.Config, out string, quiet bool) error {
+	stderr := cmd.ErrOrStderr()
+	o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}))
+	if err != nil {
+		return err
+	}
+	meter := progressMeter(stderr, quiet, "annotate")
+	meter.Start()
+	cfg.Progress = meter.Files(progress.Sizes(cfg.Inputs))
+	st, err := annotate.Write(o, cfg)
+	meter.Done()
+	warnAll(stderr, st.Warnings)
+	if err != nil && o.stream() && st.Partial {
+		fmt.Fprintf(stderr, "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
+	}
+	if err := o.finish(err); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
+		st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
+	if st.FixedLengths > 0 {
+		warnf(stderr, "%d frames had a captured length above their original length; written with the original length raised", st.FixedLengths)
+	}
+	return nil
 }
