@@ -38,11 +38,8 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
-			if len(sidecars) > len(a) {
-				return usagef("%d --sidecar files given for %d captures", len(sidecars), len(a))
-			}
-			if cfg.NoSidecar && len(sidecars) > 0 {
-				return usagef("--sidecar and --no-sidecar exclude each other")
+			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
+				return err
 			}
 			cfg.Inputs, cfg.Sidecars = a, sidecars
 			return runAnnotate(cmd, cfg, out, quiet)

@@ -30,6 +30,18 @@ func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
 }
 
+// checkSidecarFlags is the usage rule for --sidecar and --no-sidecar of
+// the commands that join captures with their sidecars.
+func checkSidecarFlags(captures int, sidecars []string, noSidecar bool) error {
+	if len(sidecars) > captures {
+		return usagef("%d --sidecar files given for %d captures", len(sidecars), captures)
+	}
+	if noSidecar && len(sidecars) > 0 {
+		return usagef("--sidecar and --no-sidecar exclude each other")
+	}
+	return nil
+}
+
 // warnf prints a warning on stderr.
 func warnf(stderr io.Writer, format string, a ...any) {
 	fmt.Fprintf(stderr, "gapan: warning: "+format+"\n", a...)
