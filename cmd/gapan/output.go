@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/spf13/cobra"
 )
 
 // output is where a command writes its data: stdout, or a file written
@@ -50,4 +51,21 @@ func (o *output) finish(err error) error {
 		return err
 	}
 	return o.file.Commit()
+}
+
+// outputFlags adds -o FILE (usage says what it is) and --force, which
+// replaces an existing output file.
+func outputFlags(c *cobra.Command, out *string, force *bool, usage string) {
+	c.Flags().StringVarP(out, "output", "o", "", usage)
+	c.Flags().BoolVar(force, "force", false, "replace an existing output file")
+}
+
+// checkFormat is the usage rule for --format.
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return usagef("unknown --format %q (want one of %v)", format, allowed)
 }

@@ -43,22 +43,6 @@ func convertSidecar(stdout io.Writer, in, out string, force bool, conv func(io.W
 	return o.finish(conv(o, r))
 }
 
-// outputFlags adds -o FILE (usage says what it is) and --force, which
-// replaces an existing output file.
-func outputFlags(c *cobra.Command, out *string, force *bool, usage string) {
-	c.Flags().StringVarP(out, "output", "o", "", usage)
-	c.Flags().BoolVar(force, "force", false, "replace an existing output file")
-}
-
-func checkFormat(format string, allowed ...string) error {
-	for _, a := range allowed {
-		if format == a {
-			return nil
-		}
-	}
-	return usagef("unknown --format %q (want one of %v)", format, allowed)
-}
-
 func newSidecarDumpCmd() *cobra.Command {
 	var format, out string
 	var force bool
