@@ -9,8 +9,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newAnnotateCmd) }
-
 func newAnnotateCmd() *cobra.Command {
 	var (
 		cfg      annotate.Config

@@ -82,16 +82,9 @@ sequence evidence, whether the capture or the network lost them.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(newVersionCmd(), newSidecarCmd(), newRecordCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c())
-	}
+	root.AddCommand(newReportCmd(), newParquetCmd(), newAnnotateCmd(), newSidecarCmd(), newSimulateCmd(), newRecordCmd(), newVersionCmd())
 	return root
 }
-
-// extraCommands holds the constructors of commands that live in their own
-// files and register themselves here (report, parquet, annotate, record...).
-var extraCommands []func() *cobra.Command
 
 func main() {
 	os.Exit(run(os.Args[1:]))

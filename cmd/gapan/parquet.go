@@ -20,8 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newParquetCmd) }
-
 // parquetFlags are the flags of gapan parquet.
 type parquetFlags struct {
 	out           string

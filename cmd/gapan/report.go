@@ -16,8 +16,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newReportCmd) }
-
 // reportFlags are the flags of gapan report.
 type reportFlags struct {
 	format, out   string
