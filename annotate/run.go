@@ -32,7 +32,7 @@ type Config struct {
 	// Force replaces an existing Output (never an input).
 	Force bool
 	// AllowMismatch continues, with a warning, when a sidecar does not
-	// belong to its capture (join.Options.Force).
+	// belong to its capture (join.Options.AllowMismatch).
 	AllowMismatch bool
 	// KeepGoing stops reading a damaged capture or sidecar at the damage,
 	// with a warning, instead of failing (join.Options.KeepGoing).
@@ -101,11 +101,11 @@ func sidecarPath(cfg Config, i int, input string) string {
 func Write(w io.Writer, cfg Config) (Stats, error) {
 	var st Stats
 	s, err := join.Open(cfg.Inputs, join.Options{
-		Sidecars:  cfg.Sidecars,
-		NoSidecar: cfg.NoSidecar,
-		Force:     cfg.AllowMismatch,
-		KeepGoing: cfg.KeepGoing,
-		Strict:    cfg.Strict,
+		Sidecars:      cfg.Sidecars,
+		NoSidecar:     cfg.NoSidecar,
+		AllowMismatch: cfg.AllowMismatch,
+		KeepGoing:     cfg.KeepGoing,
+		Strict:        cfg.Strict,
 	})
 	if err != nil {
 		return st, err

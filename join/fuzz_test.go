@@ -29,7 +29,7 @@ func FuzzJoin(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		for _, opt := range []join.Options{{}, {KeepGoing: true, Force: true}} {
+		for _, opt := range []join.Options{{}, {KeepGoing: true, AllowMismatch: true}} {
 			s, err := join.Open([]string{capPath}, opt)
 			if err != nil {
 				continue

@@ -59,7 +59,7 @@ func TestJoinDropCountOverflow(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeDropCounts(t, tc.drops)
-			_, err := joinAll([]string{p}, join.Options{KeepGoing: true, Force: true})
+			_, err := joinAll([]string{p}, join.Options{KeepGoing: true, AllowMismatch: true})
 			var ce *join.CountError
 			if !errors.As(err, &ce) || !errors.Is(err, sidecar.ErrImplausible) {
 				t.Fatalf("err = %v, want a *join.CountError wrapping sidecar.ErrImplausible", err)
@@ -82,7 +82,7 @@ func TestJoinDropCountOverflow(t *testing.T) {
 
 // TestJoinImplausibleSidecar: a sidecar gap, tail or kernel counter of
 // 2^64-1 (text form, as `sidecar import` reads it) is refused, also with
-// --keep-going and --force, instead of wrapping to "no loss".
+// --keep-going and --allow-mismatch, instead of wrapping to "no loss".
 func TestJoinImplausibleSidecar(t *testing.T) {
 	for name, body := range map[string]string{
 		"gap":    "1 18446744073709551615\n# frames 3\n",
@@ -96,7 +96,7 @@ func TestJoinImplausibleSidecar(t *testing.T) {
 			if err := os.WriteFile(sidecar.PathFor(capPath), []byte("# gapan-sidecar-text 1\n# frame gap\n"+body), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := joinAll([]string{capPath}, join.Options{KeepGoing: true, Force: true})
+			_, err := joinAll([]string{capPath}, join.Options{KeepGoing: true, AllowMismatch: true})
 			if !errors.Is(err, sidecar.ErrImplausible) {
 				t.Fatalf("err = %v, want sidecar.ErrImplausible", err)
 			}
@@ -216,7 +216,7 @@ func TestJoinCutCaptureAfterCrash(t *testing.T) {
 
 // TestJoinTailOnMissingInterface: one rule for every command (they all read
 // tails through the join): a tail on an interface the capture does not
-// have is an error; with Force it is left out, with a warning.
+// have is an error; with AllowMismatch it is left out, with a warning.
 func TestJoinTailOnMissingInterface(t *testing.T) {
 	dir := t.TempDir()
 	capPath := copyFile(t, "zeek-echo-connections.pcap", dir)
@@ -225,12 +225,12 @@ func TestJoinTailOnMissingInterface(t *testing.T) {
 	if _, err := joinAll([]string{capPath}, join.Options{}); !errors.Is(err, join.ErrTailInterface) {
 		t.Fatalf("err = %v, want ErrTailInterface", err)
 	}
-	r, err := joinAll([]string{capPath}, join.Options{Force: true})
+	r, err := joinAll([]string{capPath}, join.Options{AllowMismatch: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := r.files[0].TailTotal(); got != 2 {
-		t.Errorf("tail %d with --force, want 2 (interface 3's 7 left out)", got)
+		t.Errorf("tail %d with --allow-mismatch, want 2 (interface 3's 7 left out)", got)
 	}
 	if len(r.warnings) != 1 || !errors.Is(r.warnings[0].Err, join.ErrTailInterface) {
 		t.Errorf("warnings %v", r.warnings)
@@ -239,7 +239,7 @@ func TestJoinTailOnMissingInterface(t *testing.T) {
 
 // TestJoinKernelDropsBeyondPackets: the kernel counts its drops among the
 // packets it received, so more drops than packets is a damaged or forged
-// trailer: an error, or with Force a warning.
+// trailer: an error, or with AllowMismatch a warning.
 func TestJoinKernelDropsBeyondPackets(t *testing.T) {
 	dir := t.TempDir()
 	capPath := copyFile(t, "zeek-echo-connections.pcap", dir)
@@ -248,9 +248,9 @@ func TestJoinKernelDropsBeyondPackets(t *testing.T) {
 	if _, err := joinAll([]string{capPath}, join.Options{}); !errors.Is(err, sidecar.ErrImplausible) {
 		t.Fatalf("err = %v, want ErrImplausible", err)
 	}
-	r, err := joinAll([]string{capPath}, join.Options{Force: true})
+	r, err := joinAll([]string{capPath}, join.Options{AllowMismatch: true})
 	if err != nil || len(r.warnings) != 1 || !errors.Is(r.warnings[0].Err, sidecar.ErrImplausible) {
-		t.Fatalf("Force: %v, warnings %v", err, r.warnings)
+		t.Fatalf("AllowMismatch: %v, warnings %v", err, r.warnings)
 	}
 	writeSidecar(t, sidecar.PathFor(capPath), id, nil, &sidecar.Trailer{Frames: frames, HasKernel: true, KernelPackets: 9, KernelDrops: 9})
 	if _, err := joinAll([]string{capPath}, join.Options{}); err != nil {

@@ -91,10 +91,12 @@ type Options struct {
 	Sidecars []string
 	// NoSidecar ignores sidecar files altogether.
 	NoSidecar bool
-	// Force continues, with a warning, where the sidecar does not belong to
-	// the capture (identity mismatch, frames beyond the capture, frame
-	// count disagreement).
-	Force bool
+	// AllowMismatch continues, with a warning, where the sidecar does not
+	// belong to the capture (identity mismatch, frames beyond the capture,
+	// frame count disagreement, a tail on an interface the capture does
+	// not have, kernel drops above the kernel's packet count): the CLI's
+	// --allow-mismatch.
+	AllowMismatch bool
 	// KeepGoing stops reading a damaged capture or sidecar at the damage,
 	// with a warning, instead of failing.
 	KeepGoing bool
@@ -253,10 +255,28 @@ func (s *Stream) warn(file string, frame uint64, err error) {
 }
 
 func (s *Stream) sidecarPath(i int) (path string, explicit bool) {
-	if i < len(s.opt.Sidecars) && s.opt.Sidecars[i] != "" {
-		return s.opt.Sidecars[i], true
+	return sidecarPath(s.names, s.opt, i)
+}
+
+// sidecarPath is the one rule for the sidecar path of captures[i]:
+// opt.Sidecars[i] when given (explicit), else sidecar.PathFor.
+func sidecarPath(captures []string, opt Options, i int) (path string, explicit bool) {
+	if i < len(opt.Sidecars) && opt.Sidecars[i] != "" {
+		return opt.Sidecars[i], true
 	}
-	return sidecar.PathFor(s.names[i]), false
+	return sidecar.PathFor(captures[i]), false
+}
+
+// Inputs returns the files Open(captures, opt) may read: the captures,
+// then the sidecar path of each (whether it exists, or opt.NoSidecar
+// ignores it, or not). An output of the run must replace none of them.
+func Inputs(captures []string, opt Options) []string {
+	in := append([]string(nil), captures...)
+	for i := range captures {
+		p, _ := sidecarPath(captures, opt, i)
+		in = append(in, p)
+	}
+	return in
 }
 
 func (s *Stream) openFile(i int) error {
@@ -465,17 +485,12 @@ func (s *Stream) checkIdentity(f *reader.Frame) error {
 		s.warn(fi.Sidecar, 0, errors.New("sidecar carries no capture identity; cannot check it belongs to this capture"))
 		return nil
 	}
-	var snap uint32
-	if ifs := s.rd.Interfaces(); len(ifs) > 0 {
-		snap = ifs[0].SnapLen
-	}
-	capID := sidecar.IdentityOf(uint32(f.LinkType), snap, f.TimestampNs, f.Data)
-	if err := fi.Header.Identity.Check(capID); err != nil {
+	if err := fi.Header.Identity.Check(identityOf(s.rd, f)); err != nil {
 		err = fmt.Errorf("%s does not belong to %s: %w", fi.Sidecar, fi.Name, err)
-		if !s.opt.Force {
+		if !s.opt.AllowMismatch {
 			return err
 		}
-		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
+		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
 	}
 	return nil
 }
@@ -508,8 +523,8 @@ func (s *Stream) finishFile() error {
 		switch {
 		case fi.Truncated:
 			s.warn(fi.Sidecar, first, fmt.Errorf("capture is truncated: %w", err))
-		case s.opt.Force:
-			s.warn(fi.Sidecar, first, fmt.Errorf("%w (continuing: --force)", err))
+		case s.opt.AllowMismatch:
+			s.warn(fi.Sidecar, first, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
 		default:
 			return err
 		}
@@ -523,18 +538,18 @@ func (s *Stream) finishFile() error {
 			// The kernel counts the frames it dropped among those it
 			// received (PACKET_STATISTICS adds tp_drops to tp_packets).
 			err := fmt.Errorf("%w: %s: the kernel counters say %d frames dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, t.KernelDrops, t.KernelPackets)
-			if !s.opt.Force {
+			if !s.opt.AllowMismatch {
 				return err
 			}
-			s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
+			s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
 		}
 		if fi.Trailer.Frames != 0 && fi.Trailer.Frames != fi.Frames {
 			err := fmt.Errorf("%w: %s counts %d frames, %s has %d", ErrFrameCount, fi.Sidecar, fi.Trailer.Frames, fi.Name, fi.Frames)
 			switch {
 			case fi.Truncated || fi.Frames < fi.Trailer.Frames && s.opt.KeepGoing:
 				s.warn(fi.Sidecar, 0, fmt.Errorf("capture is truncated: %w", err))
-			case s.opt.Force:
-				s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --force)", err))
+			case s.opt.AllowMismatch:
+				s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
 			default:
 				return err
 			}
@@ -545,7 +560,7 @@ func (s *Stream) finishFile() error {
 
 // checkTail applies the one rule for a tail gap on an interface the
 // capture does not have (every command reads tails here): an error, or with
-// Force a warning and the tail is left out.
+// AllowMismatch a warning and the tail is left out.
 func (s *Stream) checkTail(fi *FileInfo) error {
 	n := len(fi.Interfaces)
 	if n == 0 {
@@ -560,10 +575,10 @@ func (s *Stream) checkTail(fi *FileInfo) error {
 			continue
 		}
 		err := fmt.Errorf("%w: %s has a tail of %d frames on interface %d, %s has %d interface(s)", ErrTailInterface, fi.Sidecar, g.Lost, g.Interface, fi.Name, n)
-		if !s.opt.Force {
+		if !s.opt.AllowMismatch {
 			return err
 		}
-		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (left out: --force)", err))
+		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (left out: --allow-mismatch)", err))
 		if kept == nil {
 			kept = append(make([]sidecar.InterfaceGap, 0, len(fi.Tail)), fi.Tail[:i]...)
 		}

@@ -30,30 +30,6 @@ func copyFile(t *testing.T, name, dir string) string {
 	return p
 }
 
-// identity returns the identity of a capture.
-func identity(t *testing.T, path string) (sidecar.Identity, uint64) {
-	t.Helper()
-	rd, err := reader.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	var id sidecar.Identity
-	for {
-		f, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Number == 1 {
-			id = sidecar.IdentityOf(uint32(f.LinkType), rd.Interfaces()[0].SnapLen, f.TimestampNs, f.Data)
-		}
-	}
-	return id, rd.FramesRead()
-}
-
 // writeSidecar writes a binary sidecar; trailer nil leaves it cut (no
 // trailer).
 func writeSidecar(t *testing.T, path string, id sidecar.Identity, recs []sidecar.Record, tr *sidecar.Trailer) {
@@ -136,9 +112,9 @@ func TestJoin(t *testing.T) {
 	}{
 		{name: "good", id: id, recs: recs, trailer: good, wantGaps: 3, wantTail: 3},
 		{name: "another capture's sidecar", id: otherID, recs: recs, trailer: good, wantErr: sidecar.ErrIdentity},
-		{name: "another capture's sidecar, forced", id: otherID, recs: recs, trailer: good, opt: join.Options{Force: true}, wantWarn: "does not belong", wantGaps: 3, wantTail: 3},
+		{name: "another capture's sidecar, allowed", id: otherID, recs: recs, trailer: good, opt: join.Options{AllowMismatch: true}, wantWarn: "does not belong", wantGaps: 3, wantTail: 3},
 		{name: "frame beyond the capture", id: id, recs: append(recs[:2:2], sidecar.Record{Frame: 421, Gap: 5}), trailer: longer, wantErr: join.ErrBeyondCapture},
-		{name: "frame beyond the capture, forced", id: id, recs: append(recs[:2:2], sidecar.Record{Frame: 421, Gap: 5}), trailer: longer, opt: join.Options{Force: true}, wantWarn: "names frame 421", wantGaps: 2, wantTail: 3},
+		{name: "frame beyond the capture, allowed", id: id, recs: append(recs[:2:2], sidecar.Record{Frame: 421, Gap: 5}), trailer: longer, opt: join.Options{AllowMismatch: true}, wantWarn: "names frame 421", wantGaps: 2, wantTail: 3},
 		{name: "frame count disagrees", id: id, recs: recs, trailer: &sidecar.Trailer{Frames: frames + 1}, wantErr: join.ErrFrameCount},
 		{name: "cut sidecar (killed writer)", id: id, recs: recs, trailer: nil, wantWarn: "missing trailer", wantGaps: 3, wantTail: 0},
 		{name: "flipped byte", id: id, recs: recs, trailer: good, corruptAt: 8, wantErr: sidecar.ErrChecksum},

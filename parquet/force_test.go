@@ -62,7 +62,7 @@ func TestForceReplacesOnlyOwnDatasets(t *testing.T) {
 		if err := os.WriteFile(sc, []byte("# gapan-sidecar-text 1\n# frame gap\n3 1\n# frames 86\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := parquet.WriteDataset(ds, []string{capture}, parquet.Options{Force: true, Join: join.Options{Sidecars: []string{sc}, Force: true}})
+		_, err := parquet.WriteDataset(ds, []string{capture}, parquet.Options{Force: true, Join: join.Options{Sidecars: []string{sc}, AllowMismatch: true}})
 		if !errors.Is(err, parquet.ErrInputInside) {
 			t.Fatalf("err = %v, want ErrInputInside", err)
 		}

@@ -5,51 +5,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/gapan/gapan/sidecar"
+	"github.com/gapan/gapan/internal/testfiles"
 )
-
-// cutSidecar rewrites the sidecar of capture without its trailer, as a
-// recorder killed with -9 leaves it, and returns its last record's frame.
-func cutSidecar(t *testing.T, capture string) uint64 {
-	t.Helper()
-	path := sidecar.PathFor(capture)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := sidecar.NewAutoReader(f, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	file, err := sidecar.ReadAll(rd)
-	f.Close()
-	if err != nil || len(file.Records) == 0 {
-		t.Fatalf("%v, %d records", err, len(file.Records))
-	}
-	var b bytes.Buffer
-	w, err := sidecar.NewWriter(&b, file.Header)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range file.Records {
-		if err := w.Add(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return file.Records[len(file.Records)-1].Frame
-}
 
 // TestLossUnknownEveryOutput: with a sidecar cut short, text, Markdown,
 // HTML and JSON all say from which frame on the loss is unknown, and JSON
@@ -57,7 +19,7 @@ func cutSidecar(t *testing.T, capture string) uint64 {
 func TestLossUnknownEveryOutput(t *testing.T) {
 	dir := t.TempDir()
 	capture := simulated(t, dir, "dcerpc.pcap", "zeek-dcerpc-20-fids-no-close.pcap", "list:5,17-19,40-49,200")
-	last := cutSidecar(t, capture)
+	last := testfiles.CutSidecar(t, capture)
 	want := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", last)
 	r := run(t, []string{capture}, true, nil)
 

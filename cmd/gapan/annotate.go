@@ -5,11 +5,9 @@ import (
 
 	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/internal/progress"
-	"github.com/gapan/gapan/sidecar"
+	"github.com/gapan/gapan/join"
 	"github.com/spf13/cobra"
 )
-
-func init() { extraCommands = append(extraCommands, newAnnotateCmd) }
 
 func newAnnotateCmd() *cobra.Command {
 	var (
@@ -38,56 +36,49 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
-			if len(sidecars) > len(a) {
-				return usagef("%d --sidecar files given for %d captures", len(sidecars), len(a))
-			}
-			if cfg.NoSidecar && len(sidecars) > 0 {
-				return usagef("--sidecar and --no-sidecar exclude each other")
+			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
+				return err
 			}
 			cfg.Inputs, cfg.Sidecars = a, sidecars
-			inputs := append([]string(nil), a...)
-			for i, in := range a {
-				if i < len(sidecars) && sidecars[i] != "" {
-					inputs = append(inputs, sidecars[i])
-				} else {
-					inputs = append(inputs, sidecar.PathFor(in))
-				}
-			}
-			o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, inputs)
-			if err != nil {
-				return err
-			}
-			meter := progressMeter(cmd.ErrOrStderr(), quiet, "annotate")
-			meter.Start()
-			cfg.Progress = meter.Files(progress.Sizes(a))
-			st, err := annotate.Write(o, cfg)
-			meter.Done()
-			for _, w := range st.Warnings {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %v\n", w)
-			}
-			if err != nil && o.stream() && st.Partial {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
-			}
-			if err := o.finish(err); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
-				st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
-			if st.FixedLengths > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %d frames had a captured length above their original length; written with the original length raised\n", st.FixedLengths)
-			}
-			return nil
+			return runAnnotate(cmd, cfg, out, quiet)
 		},
 	}
+	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output)")
 	f := c.Flags()
-	f.StringVarP(&out, "output", "o", "", "pcapng `FILE` to write (atomically; - for standard output)")
 	f.StringArrayVar(&sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
 	f.BoolVar(&cfg.NoSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from the input's epb_dropcount only")
-	f.BoolVar(&cfg.Force, "force", false, "replace an existing output file")
 	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
 	f.BoolVar(&cfg.Strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
+}
+
+// runAnnotate writes the pcapng to out and its figures and warnings to
+// standard error.
+func runAnnotate(cmd *cobra.Command, cfg annotate.Config, out string, quiet bool) error {
+	stderr := cmd.ErrOrStderr()
+	o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}))
+	if err != nil {
+		return err
+	}
+	meter := progressMeter(stderr, quiet, "annotate")
+	meter.Start()
+	cfg.Progress = meter.Files(progress.Sizes(cfg.Inputs))
+	st, err := annotate.Write(o, cfg)
+	meter.Done()
+	warnAll(stderr, st.Warnings)
+	if err != nil && o.stream() && st.Partial {
+		fmt.Fprintf(stderr, "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
+	}
+	if err := o.finish(err); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
+		st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
+	if st.FixedLengths > 0 {
+		warnf(stderr, "%d frames had a captured length above their original length; written with the original length raised", st.FixedLengths)
+	}
+	return nil
 }

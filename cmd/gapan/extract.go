@@ -7,21 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// sidecarSubcommands holds the constructors of `gapan sidecar` subcommands
-// that live in their own files; newSidecarCmd adds them.
-var sidecarSubcommands []func() *cobra.Command
-
-func init() { sidecarSubcommands = append(sidecarSubcommands, newSidecarExtractCmd) }
-
-// sidecarExtraCommands builds the commands registered in sidecarSubcommands.
-func sidecarExtraCommands() []*cobra.Command {
-	cs := make([]*cobra.Command, 0, len(sidecarSubcommands))
-	for _, c := range sidecarSubcommands {
-		cs = append(cs, c())
-	}
-	return cs
-}
-
 func newSidecarExtractCmd() *cobra.Command {
 	var cfg annotate.ExtractConfig
 	c := &cobra.Command{
@@ -48,24 +33,23 @@ Statistics Block) beyond the sum of its drop counts becomes its tail gap
 			if err := o.finish(err); err != nil {
 				return err
 			}
+			warn := func(format string, a ...any) { warnf(cmd.ErrOrStderr(), format, a...) }
 			if st.Damage != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: stopped at damage (--keep-going): %v\n", st.Damage)
+				warn("stopped at damage (--keep-going): %v", st.Damage)
 			}
 			if st.DropCountFrames == 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %s has no epb_dropcount option; the sidecar records no loss\n", a[0])
+				warn("%s has no epb_dropcount option; the sidecar records no loss", a[0])
 			}
 			if st.Inconsistent > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "gapan: warning: %d interfaces report an isb_ifdrop below the sum of their drop counts; no tail inferred for them\n", st.Inconsistent)
+				warn("%d interfaces report an isb_ifdrop below the sum of their drop counts; no tail inferred for them", st.Inconsistent)
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames, %d with epb_dropcount; %d records, %d frames lost (tail %d)\n",
 				st.Frames, st.DropCountFrames, st.Records, st.Lost+st.Tail, st.Tail)
 			return nil
 		},
 	}
-	f := c.Flags()
-	f.StringVarP(&cfg.Output, "output", "o", "", "sidecar `FILE` to write (atomically; - for standard output)")
-	f.BoolVar(&cfg.Force, "force", false, "replace an existing output file")
-	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
-	f.BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
+	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output)")
+	c.Flags().BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
+	c.Flags().BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
 	return c
 }

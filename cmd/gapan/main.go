@@ -6,6 +6,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -27,6 +28,30 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
+}
+
+// checkSidecarFlags is the usage rule for --sidecar and --no-sidecar of
+// the commands that join captures with their sidecars.
+func checkSidecarFlags(captures int, sidecars []string, noSidecar bool) error {
+	if len(sidecars) > captures {
+		return usagef("%d --sidecar files given for %d captures", len(sidecars), captures)
+	}
+	if noSidecar && len(sidecars) > 0 {
+		return usagef("--sidecar and --no-sidecar exclude each other")
+	}
+	return nil
+}
+
+// warnf prints a warning on stderr.
+func warnf(stderr io.Writer, format string, a ...any) {
+	fmt.Fprintf(stderr, "gapan: warning: "+format+"\n", a...)
+}
+
+// warnAll prints each warning on stderr.
+func warnAll[W error](stderr io.Writer, warnings []W) {
+	for _, w := range warnings {
+		warnf(stderr, "%v", w)
+	}
 }
 
 // args wraps a cobra positional-argument check so that its errors are
@@ -57,16 +82,9 @@ sequence evidence, whether the capture or the network lost them.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
-	root.AddCommand(newVersionCmd(), newSidecarCmd(), newRecordCmd())
-	for _, c := range extraCommands {
-		root.AddCommand(c())
-	}
+	root.AddCommand(newReportCmd(), newParquetCmd(), newAnnotateCmd(), newSidecarCmd(), newSimulateCmd(), newRecordCmd(), newVersionCmd())
 	return root
 }
-
-// extraCommands holds the constructors of commands that live in their own
-// files and register themselves here (report, parquet, annotate, record...).
-var extraCommands []func() *cobra.Command
 
 func main() {
 	os.Exit(run(os.Args[1:]))

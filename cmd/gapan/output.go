@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/spf13/cobra"
 )
 
 // output is where a command writes its data: stdout, or a file written
@@ -11,18 +12,6 @@ import (
 type output struct {
 	io.Writer
 	file *atomicfile.File
-}
-
-// stream reports whether the output is written in place (standard output,
-// a character device, a FIFO): after an error what was written stays.
-func (o *output) stream() bool { return o.file == nil || o.file.Stream() }
-
-// name names the output in messages.
-func (o *output) name() string {
-	if o.file == nil {
-		return "standard output"
-	}
-	return o.file.Dest()
 }
 
 // openOutput opens path for writing ("" or "-" mean stdout). inputs are
@@ -38,26 +27,45 @@ func openOutput(stdout io.Writer, path string, force bool, inputs []string) (*ou
 	return &output{Writer: f, file: f}, nil
 }
 
-// commit makes the output visible; after an error, call abort instead.
-func (o *output) commit() error {
+// stream reports whether the output is written in place (standard output,
+// a character device, a FIFO): after an error what was written stays.
+func (o *output) stream() bool { return o.file == nil || o.file.Stream() }
+
+// name names the output in messages.
+func (o *output) name() string {
 	if o.file == nil {
-		return nil
+		return "standard output"
+	}
+	return o.file.Dest()
+}
+
+// finish makes a file output visible when err is nil and discards it
+// otherwise (a stream keeps what was written); it returns err, or the
+// error of making the file visible.
+func (o *output) finish(err error) error {
+	switch {
+	case o.file == nil:
+		return err
+	case err != nil:
+		o.file.Abort()
+		return err
 	}
 	return o.file.Commit()
 }
 
-// abort discards a file output; it does nothing after commit or for stdout.
-func (o *output) abort() {
-	if o.file != nil {
-		o.file.Abort()
-	}
+// outputFlags adds -o FILE (usage says what it is) and --force, which
+// replaces an existing output file.
+func outputFlags(c *cobra.Command, out *string, force *bool, usage string) {
+	c.Flags().StringVarP(out, "output", "o", "", usage)
+	c.Flags().BoolVar(force, "force", false, "replace an existing output file")
 }
 
-// finish commits on success and aborts on failure, returning err.
-func (o *output) finish(err error) error {
-	if err != nil {
-		o.abort()
-		return err
+// checkFormat is the usage rule for --format.
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
 	}
-	return o.commit()
+	return usagef("unknown --format %q (want one of %v)", format, allowed)
 }

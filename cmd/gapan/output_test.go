@@ -2,15 +2,13 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
-	"github.com/gapan/gapan/internal/testenv"
+	"github.com/gapan/gapan/internal/testfiles"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -18,12 +16,8 @@ import (
 // temporary directory) writes to it as a stream, without --force, and with
 // --force it is still a device afterwards; for every command with -o.
 func TestOutputToDevice(t *testing.T) {
-	testenv.NeedRoot(t, "mknod needs CAP_MKNOD")
 	dir := t.TempDir()
-	null := filepath.Join(dir, "null")
-	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, int(1<<8|3)); err != nil {
-		testenv.SkipOrFail(t, "mknod c 1 3: "+err.Error())
-	}
+	null := testfiles.CharDevice(t, dir)
 	capture := simulatedCapture(t, dir)
 	for _, argv := range [][]string{
 		{"report", capture, "-o", null},
@@ -49,26 +43,12 @@ func TestOutputToDevice(t *testing.T) {
 // its other end gets the report, and the FIFO stays a FIFO.
 func TestOutputToFIFO(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "pipe")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		testenv.SkipOrFail(t, "mkfifo: "+err.Error())
-	}
+	fifo, read := testfiles.FIFO(t, dir)
 	capture := simulatedCapture(t, dir)
-	got := make(chan string)
-	go func() {
-		r, err := os.Open(fifo)
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(r)
-		r.Close()
-		got <- string(b)
-	}()
 	if _, stderr, err := execGapan(t, "report", capture, "-o", fifo, "--format", "json"); err != nil {
 		t.Fatalf("%v %s", err, stderr)
 	}
-	if s := <-got; !strings.Contains(s, `"frames_lost": 16`) {
+	if s := read(); !strings.Contains(s, `"frames_lost": 16`) {
 		t.Errorf("the FIFO's reader got %q", s)
 	}
 	if st, err := os.Lstat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {

@@ -20,8 +20,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newParquetCmd) }
-
 // parquetFlags are the flags of gapan parquet.
 type parquetFlags struct {
 	out           string
@@ -150,7 +148,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	}
 	opt := parquet.Options{
 		Context:     ctx,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		Force:       fl.force,
 		Parallel:    fl.parallel,

@@ -13,20 +13,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// newRecordCmd returns the `gapan record` command: live capture into a pcap
-// and its gap sidecar, with the loss taken from the kernel's drop counter.
-func newRecordCmd() *cobra.Command {
-	var (
-		cfg           recorder.Config
-		noPromisc     bool
-		bpfText       string
-		quiet         bool
-		rotateSeconds int
-	)
-	cmd := &cobra.Command{
-		Use:   "record -i IFACE -w FILE [flags] [filter expression]",
-		Short: "Capture from a live interface into a pcap plus its gap sidecar (Linux)",
-		Long: `record captures frames from a live interface into FILE (a standard pcap with
+const recordLong = `record captures frames from a live interface into FILE (a standard pcap with
 nanosecond timestamps) and FILE.gaps, the gap sidecar that says how many frames
 the kernel dropped before each captured frame. The counts come from the
 kernel's own per-socket drop counter (AF_PACKET with SO_RXQ_OVFL), not from
@@ -48,8 +35,9 @@ An existing FILE, FILE.gaps or file of the -C/-W ring is refused unless
 
 On SIGINT or SIGTERM the capture stops, both files are flushed, the sidecar
 trailer gets the tail gap and the kernel's totals, and a summary goes to
-stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
-		Example: `  # capture on eth0 until Ctrl-C, with a 1 MiB kernel buffer
+stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`
+
+const recordExample = `  # capture on eth0 until Ctrl-C, with a 1 MiB kernel buffer
   sudo gapan record -i eth0 -w capture.pcap -B 1024
   # 10 s of DNS traffic, then analyse it
   sudo gapan record -i eth0 -w dns.pcap --duration 10s udp port 53
@@ -59,68 +47,103 @@ stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`,
   # rotate every 100 MB (capture.pcap, capture.pcap1, ...; one sidecar each)
   sudo gapan record -i eth0 -w capture.pcap -C 100
   # keep only the last 10 files of 100 MB (capture.pcap0 ... capture.pcap9)
-  sudo gapan record -i eth0 -w capture.pcap -C 100 -W 10`,
-		Args: cobra.ArbitraryArgs,
+  sudo gapan record -i eth0 -w capture.pcap -C 100 -W 10`
+
+// recordFlags are gapan record's flags: recorder.Config's and those the
+// command turns into it.
+type recordFlags struct {
+	cfg           recorder.Config
+	noPromisc     bool
+	bpfText       string
+	quiet         bool
+	rotateSeconds int
+}
+
+// newRecordCmd returns the `gapan record` command: live capture into a pcap
+// and its gap sidecar, with the loss taken from the kernel's drop counter.
+func newRecordCmd() *cobra.Command {
+	var fl recordFlags
+	cmd := &cobra.Command{
+		Use:     "record -i IFACE -w FILE [flags] [filter expression]",
+		Short:   "Capture from a live interface into a pcap plus its gap sidecar (Linux)",
+		Long:    recordLong,
+		Example: recordExample,
+		Args:    cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg.Promisc = !noPromisc
-			cfg.RotateEvery = time.Duration(rotateSeconds) * time.Second
-			cfg.Filter = strings.Join(args, " ")
-			if bpfText != "" {
-				if cfg.Filter != "" {
-					return usagef("give either a filter expression or --bpf, not both")
-				}
-				prog, err := recorder.ParseBPF(bpfText)
-				if err != nil {
-					return err
-				}
-				cfg.FilterProgram = prog
+			cfg, err := fl.config(args)
+			if err != nil {
+				return err
 			}
-			if cfg.Interface == "" || cfg.Output == "" {
-				return usagef("-i IFACE and -w FILE are required")
-			}
-			if !quiet {
-				cfg.Progress = cmd.ErrOrStderr()
-				if cfg.Interface == recorder.AnyInterface && cfg.Promisc {
-					fmt.Fprintln(cmd.ErrOrStderr(), `gapan record: warning: promiscuous mode is not supported on the "any" device`)
-				}
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if !quiet {
-				cfg.Started = func() {
-					first := recorder.FileName(cfg.Output, 0, cfg.MaxFiles)
-					fmt.Fprintf(cmd.ErrOrStderr(), "gapan record: listening on %s, writing %s and %s\n",
-						cfg.Interface, first, recorder.SidecarName(first))
-				}
-			}
-			st, err := recorder.Run(ctx, cfg)
-			if len(st.Files) > 0 && !quiet {
-				printRecordSummary(cmd, st)
-			}
-			if errors.Is(err, recorder.ErrConfig) {
-				return usageError{err} // flags that do not go together
-			}
-			return err
+			return runRecord(cmd, cfg, fl.quiet)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
-	f.StringVarP(&cfg.Output, "write", "w", "", "pcap file to write; its sidecar is FILE.gaps")
-	f.IntVarP(&cfg.Snaplen, "snapshot-length", "s", 0, "bytes to keep of each frame (0 = 262144)")
-	f.IntVarP(&cfg.BufferKiB, "buffer-size", "B", recorder.DefaultBufferKiB, "kernel buffer in KiB as tcpdump counts its ring: gapan -B N holds at least as many frames as tcpdump -B N (the socket gets 6×N KiB)")
-	f.Uint64VarP(&cfg.Count, "count", "c", 0, "stop after this many frames")
-	f.IntVarP(&cfg.RotateMB, "file-size", "C", 0, "start a new file when the current one would exceed this many MB (1,000,000 bytes)")
-	f.IntVarP(&rotateSeconds, "rotate-seconds", "G", 0, "start a new file every this many seconds")
-	f.IntVarP(&cfg.MaxFiles, "file-count", "W", 0, "with -C: a ring of this many files (FILE0, FILE1, ...; FILE alone for 1), the oldest overwritten; with -G alone: stop after this many files")
-	f.BoolVarP(&noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
-	f.DurationVar(&cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
-	f.StringVar(&bpfText, "bpf", "", `compiled classic BPF filter as printed by "tcpdump -ddd" (lines or comma-separated)`)
-	f.IntVar(&cfg.Batch, "batch", 0, fmt.Sprintf("frames per recvmmsg call (0 = %d, 1 = recvmsg)", recorder.DefaultBatch))
-	f.DurationVar(&cfg.FlushEvery, "flush", recorder.DefaultFlushEvery, "a received frame goes to the pcap within this long plus 110 ms (sooner in chunks of 1 MiB or 4096 frames), and its gap to the sidecar right after, so a killed recorder leaves both readable")
-	f.BoolVar(&cfg.Overwrite, "force", false, "replace existing output files (the pcap, its sidecar, the files of a -C/-W ring)")
-	f.BoolVar(&cfg.IgnoreOutgoing, "ignore-outgoing", false, "do not capture frames this host sends (PACKET_IGNORE_OUTGOING)")
-	f.BoolVar(&quiet, "quiet", false, "no progress or summary on stderr")
+	f.StringVarP(&fl.cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
+	f.StringVarP(&fl.cfg.Output, "write", "w", "", "pcap file to write; its sidecar is FILE.gaps")
+	f.IntVarP(&fl.cfg.Snaplen, "snapshot-length", "s", 0, "bytes to keep of each frame (0 = 262144)")
+	f.IntVarP(&fl.cfg.BufferKiB, "buffer-size", "B", recorder.DefaultBufferKiB, "kernel buffer in KiB as tcpdump counts its ring: gapan -B N holds at least as many frames as tcpdump -B N (the socket gets 6×N KiB)")
+	f.Uint64VarP(&fl.cfg.Count, "count", "c", 0, "stop after this many frames")
+	f.IntVarP(&fl.cfg.RotateMB, "file-size", "C", 0, "start a new file when the current one would exceed this many MB (1,000,000 bytes)")
+	f.IntVarP(&fl.rotateSeconds, "rotate-seconds", "G", 0, "start a new file every this many seconds")
+	f.IntVarP(&fl.cfg.MaxFiles, "file-count", "W", 0, "with -C: a ring of this many files (FILE0, FILE1, ...; FILE alone for 1), the oldest overwritten; with -G alone: stop after this many files")
+	f.BoolVarP(&fl.noPromisc, "no-promiscuous-mode", "p", false, "do not put the interface into promiscuous mode")
+	f.DurationVar(&fl.cfg.Duration, "duration", 0, "stop after this long (e.g. 30s)")
+	f.StringVar(&fl.bpfText, "bpf", "", `compiled classic BPF filter as printed by "tcpdump -ddd" (lines or comma-separated)`)
+	f.IntVar(&fl.cfg.Batch, "batch", 0, fmt.Sprintf("frames per recvmmsg call (0 = %d, 1 = recvmsg)", recorder.DefaultBatch))
+	f.DurationVar(&fl.cfg.FlushEvery, "flush", recorder.DefaultFlushEvery, "a received frame goes to the pcap within this long plus 110 ms (sooner in chunks of 1 MiB or 4096 frames), and its gap to the sidecar right after, so a killed recorder leaves both readable")
+	f.BoolVar(&fl.cfg.Overwrite, "force", false, "replace existing output files (the pcap, its sidecar, the files of a -C/-W ring)")
+	f.BoolVar(&fl.cfg.IgnoreOutgoing, "ignore-outgoing", false, "do not capture frames this host sends (PACKET_IGNORE_OUTGOING)")
+	f.BoolVar(&fl.quiet, "quiet", false, "no progress or summary on stderr")
 	return cmd
+}
+
+// config returns the recorder configuration the flags and the filter
+// expression args ask for.
+func (fl *recordFlags) config(args []string) (recorder.Config, error) {
+	cfg := fl.cfg
+	cfg.Promisc = !fl.noPromisc
+	cfg.RotateEvery = time.Duration(fl.rotateSeconds) * time.Second
+	cfg.Filter = strings.Join(args, " ")
+	if fl.bpfText != "" {
+		if cfg.Filter != "" {
+			return cfg, usagef("give either a filter expression or --bpf, not both")
+		}
+		prog, err := recorder.ParseBPF(fl.bpfText)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.FilterProgram = prog
+	}
+	if cfg.Interface == "" || cfg.Output == "" {
+		return cfg, usagef("-i IFACE and -w FILE are required")
+	}
+	return cfg, nil
+}
+
+// runRecord captures until cfg's limits or SIGINT/SIGTERM, and prints
+// where it listens and the summary unless quiet.
+func runRecord(cmd *cobra.Command, cfg recorder.Config, quiet bool) error {
+	stderr := cmd.ErrOrStderr()
+	if !quiet {
+		cfg.Progress = stderr
+		if cfg.Interface == recorder.AnyInterface && cfg.Promisc {
+			fmt.Fprintln(stderr, `gapan record: warning: promiscuous mode is not supported on the "any" device`)
+		}
+		cfg.Started = func() {
+			first := recorder.FileName(cfg.Output, 0, cfg.MaxFiles)
+			fmt.Fprintf(stderr, "gapan record: listening on %s, writing %s and %s\n", cfg.Interface, first, recorder.SidecarName(first))
+		}
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	st, err := recorder.Run(ctx, cfg)
+	if len(st.Files) > 0 && !quiet {
+		printRecordSummary(cmd, st)
+	}
+	if errors.Is(err, recorder.ErrConfig) {
+		return usageError{err} // flags that do not go together
+	}
+	return err
 }
 
 // printRecordSummary prints tcpdump's end-of-capture lines plus the gap

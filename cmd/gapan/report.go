@@ -16,8 +16,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newReportCmd) }
-
 // reportFlags are the flags of gapan report.
 type reportFlags struct {
 	format, out   string
@@ -115,7 +113,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	}
 	cfg := report.Config{
 		Captures:    captures,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		KernelDrops: fl.kernelDrops,
 	}

@@ -148,6 +148,15 @@ func TestSidecarCheckProblems(t *testing.T) {
 	if _, _, err := execGapan(t, "sidecar", "check", other, "--sidecar", capCopy+".gaps"); err == nil || !strings.Contains(err.Error(), "does not belong") {
 		t.Errorf("wrong capture: err = %v", err)
 	}
+	// --allow-mismatch reads it all the same, says so, and still exits
+	// non-zero; --force (its old spelling) is refused, naming the new one.
+	out, errOut, err = execGapan(t, "sidecar", "check", other, "--sidecar", capCopy+".gaps", "--allow-mismatch")
+	if err != errProblems || !strings.Contains(errOut, "does not belong") || !strings.Contains(errOut, "continuing: --allow-mismatch") || !strings.Contains(out, "frames captured: 420") {
+		t.Errorf("wrong capture, --allow-mismatch: err %v\nstdout %s\nstderr %s", err, out, errOut)
+	}
+	if _, _, err := execGapan(t, "sidecar", "check", other, "--sidecar", capCopy+".gaps", "--force"); err == nil || !strings.Contains(err.Error(), "use --allow-mismatch") {
+		t.Errorf("wrong capture, --force: err = %v, want the pointer to --allow-mismatch", err)
+	}
 	// No sidecar at all.
 	if _, _, err := execGapan(t, "sidecar", "check", other); err == nil || !strings.Contains(err.Error(), "no sidecar found") {
 		t.Errorf("no sidecar: err = %v", err)

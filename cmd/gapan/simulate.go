@@ -7,8 +7,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func init() { extraCommands = append(extraCommands, newSimulateCmd) }
-
 func newSimulateCmd() *cobra.Command {
 	var (
 		out, model, sc string

@@ -2,7 +2,6 @@ package atomicfile
 
 import (
 	"errors"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,26 +10,13 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/internal/testenv"
+	"github.com/gapan/gapan/internal/testfiles"
 )
 
 // TestFIFOIsAStream: a FIFO is written in place, needs no Overwrite, and
 // is still a FIFO afterwards.
 func TestFIFOIsAStream(t *testing.T) {
-	dest := filepath.Join(t.TempDir(), "pipe")
-	if err := syscall.Mkfifo(dest, 0o600); err != nil {
-		testenv.SkipOrFail(t, "mkfifo: "+err.Error())
-	}
-	got := make(chan string)
-	go func() {
-		r, err := os.Open(dest)
-		if err != nil {
-			got <- err.Error()
-			return
-		}
-		b, _ := io.ReadAll(r)
-		r.Close()
-		got <- string(b)
-	}()
+	dest, read := testfiles.FIFO(t, t.TempDir())
 	f, err := Create(dest, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +28,7 @@ func TestFIFOIsAStream(t *testing.T) {
 	if err := f.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if s := <-got; s != "through the pipe" {
+	if s := read(); s != "through the pipe" {
 		t.Errorf("reader got %q", s)
 	}
 	if st, err := os.Lstat(dest); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
@@ -54,12 +40,8 @@ func TestFIFOIsAStream(t *testing.T) {
 // second /dev/null) is written as a stream, with or without Overwrite, and
 // stays a device; a block device is refused even with Overwrite.
 func TestDevicesAsRoot(t *testing.T) {
-	testenv.NeedRoot(t, "mknod needs CAP_MKNOD")
 	dir := t.TempDir()
-	null := filepath.Join(dir, "null")
-	if err := syscall.Mknod(null, syscall.S_IFCHR|0o666, int(1<<8|3)); err != nil {
-		testenv.SkipOrFail(t, "mknod c 1 3: "+err.Error())
-	}
+	null := testfiles.CharDevice(t, dir)
 	for _, overwrite := range []bool{false, true} {
 		f, err := Create(null, Options{Overwrite: overwrite})
 		if err != nil {
