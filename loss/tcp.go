@@ -374,31 +374,54 @@ func initialTTL(ttl uint8) bool {
 	return ttl == 64 || ttl == 128 || ttl == 255 || ttl == 32
 }
 
-// tcpSegment accounts one TCP segment sent in direction dir of flow a.
+// tcpSegment accounts one TCP segment sent in direction dir of flow a, in
+// four phases: what the segment shows of its sender (observe; an exact
+// duplicate stops there), its acknowledgement of the peer's data
+// (segmentAck), its window (noteWindow), and its place in the direction's
+// sequence space (sequenceBase, then advance).
 func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns int64) {
-	t := &p.TCP
 	d := &a.st.d[dir]
 	peer := &a.st.d[1-dir]
-	payLen := p.PayloadLen
-	if payLen < 0 {
-		payLen = 0
+	payLen := max(p.PayloadLen, 0)
+	seqLen := d.seqLen(&p.TCP, payLen)
+	if !e.observe(a, d, p, payLen, ns) {
+		return
 	}
-	seqLen := int64(payLen)
+	if t := &p.TCP; t.Flags&decode.TCPAck != 0 && t.Flags&decode.TCPRst == 0 {
+		e.segmentAck(a, d, peer, p, gi, ns)
+	}
+	d.noteWindow(peer, &p.TCP)
+	if e.sequenceBase(a, d, peer, &p.TCP, seqLen, gi) {
+		e.advance(a, d, peer, p, payLen, seqLen, gi, ns)
+	}
+}
+
+// seqLen returns the sequence space a segment of payLen bytes with header
+// t takes (SYN and FIN take one each), and notes the MSS a SYN announces.
+func (d *tcpDir) seqLen(t *decode.TCP, payLen int) int64 {
+	n := int64(payLen)
 	if t.Flags&decode.TCPSyn != 0 {
-		seqLen++
+		n++
 		if t.Opts&decode.OptMSS != 0 && t.MSS > 0 {
 			d.mss = t.MSS
 		}
 	}
 	if t.Flags&decode.TCPFin != 0 {
-		seqLen++
+		n++
 	}
+	return n
+}
 
-	// Exact duplicates (a mirror port's second copy) change nothing.
+// observe records what segment p shows of its sender, direction d of a:
+// the duplicate ring, the IPv4 ID counter, the largest payload and TSO. It
+// reports false for an exact duplicate (a mirror port's second copy),
+// which changes nothing else.
+func (e *Engine) observe(a *acct, d *tcpDir, p *decode.Packet, payLen int, ns int64) bool {
+	t := &p.TCP
 	sig := segSig{ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
 	if d.is(bitInit) && e.isDuplicate(d, t.Seq, &sig, p) {
 		a.c().Duplicates++
-		return
+		return false
 	}
 	d.recentSeq[d.recentN()] = t.Seq
 	d.recent[d.recentN()] = sig
@@ -427,22 +450,31 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if p.IPLen > 1500 && initialTTL(p.TTL) {
 		d.set(bitTSO, true)
 	}
+	return true
+}
 
-	// The segment's acknowledgement concerns the other direction.
-	if t.Flags&decode.TCPAck != 0 && t.Flags&decode.TCPRst == 0 {
-		// While the peer's SYN is unanswered (the peer has sent nothing
-		// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
-		// side that is not a SYN/ACK answers nothing the peer sent (a
-		// stray or challenge ACK, RFC 5961): it must not count as loss.
-		// A recorded gap since the SYN may hold the SYN/ACK and the
-		// peer's ACK: then the ACK is taken.
-		if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) ||
-			e.exp.lostIn(e.lastTop(a, peer), gi) > 0 {
-			e.tcpAck(a, peer, d, p, gi, ns)
-		} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
-			a.c().ImplausibleAcks++
-		}
+// segmentAck applies the acknowledgement of segment p, sent in direction
+// d, to the other direction, peer.
+func (e *Engine) segmentAck(a *acct, d, peer *tcpDir, p *decode.Packet, gi uint64, ns int64) {
+	t := &p.TCP
+	// While the peer's SYN is unanswered (the peer has sent nothing
+	// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
+	// side that is not a SYN/ACK answers nothing the peer sent (a
+	// stray or challenge ACK, RFC 5961): it must not count as loss.
+	// A recorded gap since the SYN may hold the SYN/ACK and the
+	// peer's ACK: then the ACK is taken.
+	if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) ||
+		e.exp.lostIn(e.lastTop(a, peer), gi) > 0 {
+		e.tcpAck(a, peer, d, p, gi, ns)
+	} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
+		a.c().ImplausibleAcks++
 	}
+}
+
+// noteWindow records the window a segment with header t advertises for
+// direction d (its zero-window flag, its largest window) and whether d
+// has sent an ACK.
+func (d *tcpDir) noteWindow(peer *tcpDir, t *decode.TCP) {
 	d.set(bitWindow0, t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0)
 	if t.Flags&decode.TCPAck != 0 {
 		d.set(bitAckFlag, true)
@@ -457,7 +489,13 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		}
 		d.winMax = int32(max(int64(d.winMax), win))
 	}
+}
 
+// sequenceBase sets the sequence base of d, a direction of a, from a SYN
+// or its first segment. It reports whether the segment's sequence number
+// is to be placed in the direction's sequence space (advance): not for
+// the segment that set the base, nor for a reset.
+func (e *Engine) sequenceBase(a *acct, d, peer *tcpDir, t *decode.TCP, seqLen int64, gi uint64) bool {
 	// A SYN sets the direction's sequence base: whatever was seen before
 	// with another base (a stray ACK, a previous connection) is forgotten.
 	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.is(bitSynSeen) || d.isn != t.Seq) {
@@ -482,11 +520,18 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 			d.rings |= ringKeepAlive
 		}
 		e.pushTop(a, d, gi)
-		return
+		return false
 	}
-	if t.Flags&decode.TCPRst != 0 {
-		return // a reset's sequence number says nothing reliable about data
-	}
+	// A reset's sequence number says nothing reliable about data.
+	return t.Flags&decode.TCPRst == 0
+}
+
+// advance places segment p, of payLen bytes taking seqLen of sequence
+// space, in direction d of a: a jump beyond the highest sequence number
+// seen opens a hole, data below it fills holes or repeats data
+// (tcpResend), and data beyond it moves it on.
+func (e *Engine) advance(a *acct, d, peer *tcpDir, p *decode.Packet, payLen int, seqLen int64, gi uint64, ns int64) {
+	t := &p.TCP
 	s := d.abs(t.Seq)
 	if s-d.next > maxSeqJump || d.next-s > maxSeqJump {
 		return
