@@ -60,6 +60,10 @@ type Config struct {
 	// negative: no bound, nothing is packed). It trades memory for time
 	// and changes no figure.
 	Unpacked int
+	// OnFate, if set, is called with the fate of every run of missing
+	// data and every retransmission once it is final (see Fate); the
+	// annotated pcapng tells them on their frames.
+	OnFate func(Fate)
 }
 
 // FrameInfo is what the Engine learned about one frame.
@@ -212,6 +216,8 @@ type Engine struct {
 	// (tcpAck), ackHasTS whether it has one.
 	ackTSecr uint32
 	ackHasTS bool
+	// fateFlow is the id of the flow being accounted, for its fates.
+	fateFlow uint64
 
 	// finished is set once Finish has begun; tailLost holds the tail gaps.
 	finished bool
@@ -249,7 +255,7 @@ func NewEngine(cfg Config) *Engine {
 		e.maxUnpacked = DefaultUnpacked
 	}
 	e.cap.KeepGaps, e.cap.OnGap = cfg.KeepGaps, cfg.OnGap
-	e.exp.round = 1
+	e.exp.round, e.exp.onFate = 1, cfg.OnFate
 	e.est.init(cfg.EstWindow)
 	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
 	return e
@@ -375,6 +381,7 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 		fl.State.a = a
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
+	e.fateFlow = fl.ID
 	var ef estFlags
 	if f.LossUnknown {
 		a.extra().lossUnknown = true
@@ -440,6 +447,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	// At the end of the capture the TCP states are dropped all at once
 	// (Finish), not taken back one by one.
 	final := fl.Reason == flow.ReasonEndOfCapture
+	e.fateFlow = fl.ID
 	if st := a.st; st != nil {
 		e.tcpEnd(a, st)
 		if e.bigTops != nil {

@@ -31,6 +31,7 @@ const dupWindowNs = 200_000_000
 type hole struct {
 	start, end int64  // [start, end) in unwrapped sequence numbers
 	lo, hi     uint64 // bracket: after global frame lo, up to and including hi
+	at         uint64 // the global frame that revealed the hole, which its fate is told on
 	detectNs   int64  // when the hole was discovered
 	charged    int64  // bytes of the hole already counted as capture loss
 	piece      int    // index of the hole's last capture-loss piece in its round
@@ -551,7 +552,7 @@ func (e *Engine) advance(a *acct, d, peer *tcpDir, p *decode.Packet, payLen int,
 	}
 	if s > d.next {
 		a.c().HoleEvents++
-		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, at: gi, detectNs: ns,
 			gapFrames: e.exp.lostIn(e.lastTop(a, d), gi),
 			ipID:      uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
@@ -618,7 +619,7 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 		if old.acked {
 			e.captureLost(a, d, old.start, old.end, &old, old.hi)
 		} else {
-			a.unknown(d, old.end-old.start)
+			e.unknown(a, d, old.end-old.start, old.at)
 		}
 		copy(hs, hs[1:])
 		hs = hs[:len(hs)-1]
@@ -626,15 +627,10 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 	*d.hp = append(hs, h)
 }
 
-func (a *acct) unknown(d *tcpDir, bytes int64) {
-	a.c().UnknownBytes += uint64(bytes)
-	a.c().UnknownSegments += d.segments(0, bytes)
-}
-
 // cutHole removes [lo, hi) from hole i of d and returns the index to
 // continue from. When widenTo is not 0, what remains of the hole gets its
 // bracket widened to end at global frame widenTo.
-func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
+func (e *Engine) cutHole(a *acct, d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 	hs := *d.hp
 	h := &hs[i]
 	if widenTo > h.hi {
@@ -653,7 +649,7 @@ func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 		right.start, right.charged, right.round = hi, 0, 0
 		h.end = lo
 		if len(hs) >= maxHoles {
-			a.unknown(d, right.end-right.start)
+			e.unknown(a, d, right.end-right.start, right.at)
 			return i
 		}
 		hs = append(hs, hole{})
@@ -739,26 +735,35 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 			// arriving after its acknowledgement, or a resend of data the
 			// receiver had (the capture missed the original).
 			if lateOriginal(h, d, p, e.prevIPID, ns) {
-				i = a.cutHole(d, i, lo, hi, 0)
+				i = e.cutHole(a, d, i, lo, hi, 0)
 				continue
 			}
 			isRetx = true
 			a.c().SpuriousRetransmissions++
 			e.captureLost(a, d, lo, hi, h, h.hi)
-			i = a.cutHole(d, i, lo, hi, 0)
+			if e.cfg.OnFate != nil {
+				e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
+			}
+			i = e.cutHole(a, d, i, lo, hi, 0)
 			continue
 		}
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
+			kind := FateUpstream
 			if d.is(bitTSO) || h.gapFrames > 0 {
 				if h.gapFrames > 0 {
 					h.gapFrames--
 				}
+				kind = FateAmbiguous
 				a.c().AmbiguousSegments++
 				a.c().AmbiguousBytes += uint64(n)
 			} else {
 				a.c().UpstreamLostSegments++
 				a.c().UpstreamLostBytes += uint64(n)
+			}
+			if e.cfg.OnFate != nil {
+				e.fate(Fate{Frame: h.at, Kind: kind, Bytes: uint64(n), Segments: 1, Ref: gi})
+				e.fate(Fate{Frame: gi, Kind: kind, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
 			}
 		} else {
 			isReorder = true
@@ -766,7 +771,7 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		}
 		// What is left of the hole may have been sent as late as this
 		// segment: widen its bracket to here.
-		i = a.cutHole(d, i, lo, hi, gi)
+		i = e.cutHole(a, d, i, lo, hi, gi)
 	}
 	if isReorder && !isRetx {
 		a.c().Reordered++
@@ -784,9 +789,15 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 			isRetx = true
 			if d.is(bitAckSeen) && end <= d.acked {
 				a.c().SpuriousRetransmissions++
+				if e.cfg.OnFate != nil {
+					e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(covered), Segments: 1})
+				}
 			} else {
 				a.c().DownstreamLostSegments++
 				a.c().DownstreamLostBytes += uint64(covered)
+				if e.cfg.OnFate != nil {
+					e.fate(Fate{Frame: gi, Kind: FateDownstream, Bytes: uint64(covered), Segments: 1})
+				}
 			}
 		}
 	}
@@ -854,7 +865,7 @@ type ackTail struct {
 // tail returns the hole that accounts for acknowledged data beyond the
 // highest sequence number seen of d, a direction of a: the run so far when
 // it ends at d.next, else a new one.
-func (e *Engine) tail(a *acct, d *tcpDir) *hole {
+func (e *Engine) tail(a *acct, d *tcpDir, gi uint64) *hole {
 	x := a.extra()
 	if x.tails == nil {
 		x.tails = new([2]ackTail)
@@ -864,7 +875,7 @@ func (e *Engine) tail(a *acct, d *tcpDir) *hole {
 		t = &x.tails[1]
 	}
 	if t.end != d.next || t.h.lo == 0 && t.h.charged == 0 {
-		t.h = hole{lo: e.bracketStart(a, d)}
+		t.h = hole{lo: e.bracketStart(a, d), at: gi, acked: true}
 	}
 	return &t.h
 }
@@ -904,7 +915,7 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64, ns int64
 			h.end, h.hi = ack, gi // the same run, acknowledged further
 			h.tsVal, h.hasTS = e.ackTSecr, e.ackHasTS
 		} else {
-			e.addHole(a, d, hole{start: d.next, end: ack, lo: e.bracketStart(a, d), hi: gi, detectNs: ns, acked: true,
+			e.addHole(a, d, hole{start: d.next, end: ack, lo: e.bracketStart(a, d), hi: gi, at: gi, detectNs: ns, acked: true,
 				ipID: d.lastIPID, hasIPID: d.lastIPID != 0 && d.ipIDSeq > 0, tsVal: e.ackTSecr, hasTS: e.ackHasTS})
 		}
 		d.rings |= ringAcked
@@ -921,17 +932,17 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 			continue
 		}
 		e.captureLost(a, d, lo, hi, h, gi)
-		i = a.cutHole(d, i, lo, hi, 0)
+		i = e.cutHole(a, d, i, lo, hi, 0)
 	}
 	if r > d.next {
 		a.c().AckLostEvents++
 		if l > d.next {
 			a.c().HoleEvents++
-			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, at: gi, detectNs: ns,
 				gapFrames: e.exp.lostIn(e.lastTop(a, d), gi)})
-			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d)}, gi)
+			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d), at: gi, acked: true}, gi)
 		} else {
-			e.captureLost(a, d, d.next, r, e.tail(a, d), gi)
+			e.captureLost(a, d, d.next, r, e.tail(a, d, gi), gi)
 			a.tailTo(d, r)
 		}
 		d.next = r
@@ -963,7 +974,8 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 		}
 		demand = 1
 	}
-	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs})
+	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs,
+		at: h.at, byAck: h.acked, flow: e.fateFlow})
 }
 
 // tcpEnd gives up the holes still open in st when flow a ends: unknown,
@@ -978,7 +990,7 @@ func (e *Engine) tcpEnd(a *acct, st *tcpState) {
 			if h := &(*d.hp)[k]; h.acked {
 				e.captureLost(a, d, h.start, h.end, h, h.hi)
 			} else {
-				a.unknown(d, h.end-h.start)
+				e.unknown(a, d, h.end-h.start, h.at)
 			}
 		}
 		d.hp = nil
