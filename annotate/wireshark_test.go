@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -117,6 +118,7 @@ func TestPluginFatesMatchReport(t *testing.T) {
 		{"netflix-simulated", simulatedCopy(t, "ndpi-netflix.pcap", "uniform:0.03", 1), []string{"capture", "unknown"}},
 		{"tls-upstream", corpus + "tls-subjectaltname.pcap", []string{"upstream", "downstream"}},
 		{"tls-simulated", simulatedCopy(t, "tls-subjectaltname.pcap", "burst:p=0.02,r=0.3", 5), []string{"capture", "upstream"}},
+		{"rtp-simulated", simulatedCopy(t, "sipp-g711a-rtp.pcap", "uniform:0.1", 7), []string{"capture"}},
 	}
 	kinds := []string{"capture", "capture_unexplained", "upstream", "downstream", "ambiguous", "unknown"}
 	for _, c := range cases {
@@ -130,28 +132,49 @@ func TestPluginFatesMatchReport(t *testing.T) {
 			for _, g := range doc.Gaps {
 				gaps[strconv.FormatUint(g.Frame, 10)] = g.Lost
 			}
-			// The command of docs/wireshark.md gives the frames and bytes.
+			all := tsharkLua(t, out, "gapan.fate", "frame.number", "gapan.flow_id", "gapan.fate", "gapan.fate_bytes",
+				"gapan.fate_segments", "gapan.fate_gap", "gapan.fate_gap_lost", "tcp.stream", "gapan.fate_acked",
+				"tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "gapan.fate_packets")
+			// The command of docs/wireshark.md gives the frames of the
+			// capture fates and their bytes.
+			rows := tsharkLua(t, out, `gapan.fate == "capture"`, "frame.number", "gapan.fate_bytes")
+			var want [][]string
+			for _, r := range all {
+				if contains(strings.Split(r[2], ";"), "capture") {
+					want = append(want, []string{r[0], r[3]})
+				}
+			}
+			if !reflect.DeepEqual(rows, want) && len(rows)+len(want) > 0 {
+				t.Errorf("gapan.fate == \"capture\": %v, want %v", rows, want)
+			}
 			for _, kind := range kinds {
-				rows := tsharkLua(t, out, `gapan.fate == "`+kind+`"`, "frame.number", "gapan.fate_bytes")
-				full := tsharkLua(t, out, `gapan.fate == "`+kind+`"`, "frame.number", "gapan.flow_id", "gapan.fate", "gapan.fate_bytes",
-					"gapan.fate_segments", "gapan.fate_gap", "gapan.fate_gap_lost", "tcp.stream", "gapan.fate_acked",
-					"tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment")
-				if len(rows) != len(full) {
-					t.Fatalf("%s: %d rows, %d with every field", kind, len(rows), len(full))
+				var full [][]string
+				for _, r := range all {
+					if contains(strings.Split(r[2], ";"), kind) {
+						full = append(full, r)
+					}
 				}
 				bytesOf := map[string]uint64{}
 				segsOf := map[string]uint64{}
+				packetsOf := map[string]uint64{}
 				streamOf := map[string]string{}
-				for i, r := range full {
-					if r[0] != rows[i][0] {
-						t.Fatalf("%s: row %d: frame %s, %s", kind, i, rows[i][0], r[0])
-					}
+				for _, r := range full {
 					flow := r[1]
 					if s, ok := streamOf[flow]; ok && s != r[7] {
 						t.Errorf("%s: flow %s on TCP streams %s and %s (frame %s)", kind, flow, s, r[7], r[0])
 					}
 					streamOf[flow] = r[7]
 					fs, bs, ss := strings.Split(r[2], ";"), strings.Split(r[3], ";"), strings.Split(r[4], ";")
+					if r[11] != "" {
+						// RTP: packets, no bytes or segments.
+						for j, p := range strings.Split(r[11], ";") {
+							if fs[j] == kind {
+								n, _ := strconv.ParseUint(p, 10, 64)
+								packetsOf[flow] += n
+							}
+						}
+						continue
+					}
 					if len(fs) != len(bs) || len(fs) != len(ss) {
 						t.Fatalf("%s: frame %s: fates %q, bytes %q, segments %q", kind, r[0], r[2], r[3], r[4])
 					}
@@ -190,14 +213,28 @@ func TestPluginFatesMatchReport(t *testing.T) {
 						t.Errorf("%s: flow %s: the plugin shows %d bytes in %d segments, the JSON report %d in %d", kind, id, bytesOf[id], segsOf[id], wb, ws)
 					}
 					delete(bytesOf, id)
+					var wp uint64
+					switch kind {
+					case "capture":
+						wp = uint64(fl["rtp_lost_capture"].(float64))
+					case "upstream":
+						wp = uint64(fl["rtp_lost_upstream"].(float64))
+					}
+					if packetsOf[id] != wp {
+						t.Errorf("%s: flow %s: the plugin shows %d RTP packets, the JSON report %d", kind, id, packetsOf[id], wp)
+					}
+					delete(packetsOf, id)
+				}
+				for id, n := range packetsOf {
+					t.Errorf("%s: %d RTP packets of flow %s, which the JSON report does not list", kind, n, id)
 				}
 				for id, b := range bytesOf {
 					t.Errorf("%s: %d bytes of flow %s, which the JSON report does not list", kind, b, id)
 				}
-				if len(rows) == 0 && contains(c.want, kind) {
+				if len(full) == 0 && contains(c.want, kind) {
 					t.Errorf("no %s fate: the case tests nothing", kind)
 				}
-				t.Logf("%s: %d frames", kind, len(rows))
+				t.Logf("%s: %d frames", kind, len(full))
 			}
 		})
 	}
