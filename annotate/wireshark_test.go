@@ -3,6 +3,7 @@ package annotate
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -247,4 +248,61 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// profileFilters reads the display filters of the Wireshark profile in
+// contrib/wireshark/profile: its colouring rules (@name@filter@colours)
+// and its filter buttons ("TRUE","label","filter","comment", with \x22
+// for a quote).
+func profileFilters(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	b, err := os.ReadFile("../contrib/wireshark/profile/colorfilters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "@") {
+			p := strings.Split(line, "@")
+			if len(p) != 4 || !strings.HasPrefix(p[3], "[") {
+				t.Fatalf("colorfilters line %q", line)
+			}
+			out["colour "+p[1]] = p[2]
+		}
+	}
+	b, err = os.ReadFile("../contrib/wireshark/profile/dfilter_buttons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, `"`) {
+			p := strings.Split(strings.Trim(line, `"`), `","`)
+			if len(p) != 4 || p[0] != "TRUE" {
+				t.Fatalf("dfilter_buttons line %q", line)
+			}
+			out["button "+p[1]] = strings.ReplaceAll(p[2], `\x22`, `"`)
+		}
+	}
+	return out
+}
+
+// TestProfileFilters requires every colouring rule and filter button of
+// the shipped profile to be a display filter tshark accepts with the
+// plugin, and each to pick frames of a capture with capture and network
+// loss.
+func TestProfileFilters(t *testing.T) {
+	sim := simulatedCopy(t, "tls-subjectaltname.pcap", "burst:p=0.02,r=0.3", 5)
+	out := filepath.Join(t.TempDir(), "annotated.pcapng")
+	if _, err := Run(Config{Inputs: []string{sim}, Output: out}); err != nil {
+		t.Fatal(err)
+	}
+	fs := profileFilters(t)
+	if len(fs) < 6 {
+		t.Fatalf("%d filters in the profile", len(fs))
+	}
+	for name, filter := range fs {
+		if rows := tsharkLua(t, out, filter, "frame.number"); len(rows) == 0 {
+			t.Errorf("%s (%s) picks no frame", name, filter)
+		}
+	}
 }
