@@ -68,7 +68,7 @@ func fateRecord(b []byte, gs []frameFate) []byte {
 			b = appendField(b, "gap", g.Gap)
 			b = appendField(b, "gap_lost", g.GapLost)
 		}
-		if g.Ref != 0 {
+		if g.Ref != 0 && g.Ref != g.Frame {
 			b = appendField(b, "ref", g.Ref)
 		}
 	}
@@ -97,13 +97,13 @@ func FateComment(f loss.Fate) string {
 	if f.Resend {
 		switch f.Kind {
 		case loss.FateUpstream:
-			b.WriteString("retransmission repairing upstream loss (" + what + ", missing before frame " + num(f.Ref) + ")")
+			b.WriteString("retransmission repairing upstream loss (" + what + ", missing before frame " + frameNum(f.Ref) + ")")
 		case loss.FateAmbiguous:
-			b.WriteString("retransmission of " + what + " lost by the capture or before it (ambiguous; missing before frame " + num(f.Ref) + ")")
+			b.WriteString("retransmission of " + what + " lost by the capture or before it (ambiguous; missing before frame " + frameNum(f.Ref) + ")")
 		default:
 			b.WriteString("spurious retransmission of " + what + " the receiver had acknowledged")
 			if f.Ref != 0 {
-				b.WriteString(" at frame " + num(f.Ref) + " (the capture missed the original)")
+				b.WriteString(" at frame " + frameNum(f.Ref) + " (the capture missed the original)")
 			}
 		}
 		return b.String()
@@ -124,17 +124,21 @@ func FateComment(f loss.Fate) string {
 		if f.GapLost != 1 {
 			b.WriteString("s")
 		}
-		b.WriteString(" before frame " + num(f.Gap))
+		b.WriteString(" before frame " + frameNum(f.Gap))
 	case loss.FateCaptureUnexplained:
 		b.WriteString(" lost by the capture, not explained by any recorded gap")
 	case loss.FateUpstream:
 		if f.RTP {
-			b.WriteString(" lost before the capture point (no recorded gap can hold them)")
+			them := "them"
+			if !plural {
+				them = "it"
+			}
+			b.WriteString(" lost before the capture point (no recorded gap can hold " + them + ")")
 		} else {
-			b.WriteString(" lost before the capture point: retransmitted at frame " + num(f.Ref))
+			b.WriteString(" lost before the capture point: retransmitted at frame " + frameNum(f.Ref))
 		}
 	case loss.FateAmbiguous:
-		b.WriteString(" lost by the capture or before it (ambiguous): retransmitted at frame " + num(f.Ref))
+		b.WriteString(" lost by the capture or before it (ambiguous): retransmitted at frame " + frameNum(f.Ref))
 	case loss.FateUnknown:
 		b.WriteString(" never retransmitted nor acknowledged while the capture saw the flow: fate unknown")
 	}
@@ -161,7 +165,10 @@ func amount(f loss.Fate) (string, bool) {
 	return s + ")", f.Segments != 1
 }
 
-// num formats n with thousands separators: 2,896.
+// frameNum formats a frame number as Wireshark shows it: 1452.
+func frameNum(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// num formats a count with thousands separators: 2,896.
 func num(n uint64) string {
 	s := strconv.FormatUint(n, 10)
 	if len(s) <= 3 {
