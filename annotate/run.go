@@ -6,12 +6,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -41,6 +45,9 @@ type Config struct {
 	Strict bool
 	// NoComments leaves out the per-frame comments.
 	NoComments bool
+	// NoFates writes only the gaps: no fates of the flows' missing data
+	// (see Write), and the input is read once instead of twice.
+	NoFates bool
 	// Progress, if set, is called every 65,536 frames with the input being
 	// read, the bytes of it read so far, its size (-1 if unknown) and the
 	// frames so far.
@@ -89,6 +96,42 @@ func Run(cfg Config) (Stats, error) {
 	return st, out.Commit()
 }
 
+// spoolStdin copies standard input, if it is among inputs ("-"), to a
+// temporary file, so that it can be read twice, and returns inputs with
+// its name in place of "-" and a function that removes the file. The file
+// sits alone in a new directory: no sidecar is found beside it, as none is
+// beside standard input.
+func spoolStdin(inputs []string) ([]string, func(), error) {
+	i := slices.Index(inputs, "-")
+	if i < 0 {
+		return inputs, func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "gapan-stdin-*")
+	if err != nil {
+		return nil, func() {}, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	path := filepath.Join(dir, "stdin")
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	_, err = io.Copy(f, os.Stdin)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("annotate: copying standard input: %w", err)
+	}
+	out := slices.Clone(inputs)
+	for j := range out {
+		if out[j] == "-" {
+			out[j] = path // the same stream given twice is read once
+		}
+	}
+	return out, cleanup, nil
+}
+
 func sidecarPath(cfg Config, i int, input string) string {
 	if i < len(cfg.Sidecars) && cfg.Sidecars[i] != "" {
 		return cfg.Sidecars[i]
@@ -98,25 +141,59 @@ func sidecarPath(cfg Config, i int, input string) string {
 
 // Write annotates cfg.Inputs as pcapng to w (cfg.Output and cfg.Force are
 // not used). On error, what was written to w is incomplete.
+//
+// Unless cfg.NoFates is set, every frame that revealed missing data of its
+// flow (the frame after a hole in a TCP sequence, an acknowledgement of
+// data the capture never saw, the RTP packet after missing ones) tells
+// that data's fate (loss.Fate) in a comment and in the machine-readable
+// RecordPrefix comment, and so does every retransmission. A fate is final
+// only later in the stream, so Write reads the input twice: a first pass
+// runs the accounting and keeps the fates by frame (in memory, or beyond
+// fateMemRecords sorted in a temporary file), the second writes the
+// frames with them. Standard input is first copied to a temporary file.
 func Write(w io.Writer, cfg Config) (Stats, error) {
 	var st Stats
-	s, err := join.Open(cfg.Inputs, join.Options{
+	jopt := join.Options{
 		Sidecars:      cfg.Sidecars,
 		NoSidecar:     cfg.NoSidecar,
 		AllowMismatch: cfg.AllowMismatch,
 		KeepGoing:     cfg.KeepGoing,
 		Strict:        cfg.Strict,
-	})
+	}
+	run := cfg // what the writing pass reads: standard input spooled
+	var fr *fateReader
+	var firstErr error // the fates pass's
+	if !cfg.NoFates {
+		inputs, cleanup, err := spoolStdin(cfg.Inputs)
+		defer cleanup()
+		if err != nil {
+			return st, err
+		}
+		run.Inputs = inputs
+		log := &fateLog{limit: fateMemRecords}
+		defer log.close()
+		// A capture that fails part way (a damaged record) fails the
+		// same way in the writing pass, which then writes the frames
+		// before the damage with the fates found up to there, and says
+		// how many it wrote; firstErr is returned if that pass does not
+		// meet it.
+		_, firstErr = report.Run(report.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}})
+		if fr, err = log.reader(); err != nil {
+			return st, fmt.Errorf("annotate: fates: %w", err)
+		}
+	}
+	s, err := join.Open(run.Inputs, jopt)
 	if err != nil {
 		return st, err
 	}
 	defer s.Close()
 	a := &annotator{
-		cfg:      cfg,
+		cfg:      run,
 		s:        s,
-		w:        NewWriter(w, Options{Comment: Provenance(cfg), NoComments: cfg.NoComments}),
+		w:        NewWriter(w, Options{Comment: Provenance(cfg), NoComments: cfg.NoComments, Records: !cfg.NoFates}),
 		cur:      -1,
 		progress: cfg.Progress,
+		fates:    fr,
 	}
 	defer a.closeScout()
 	if err := a.run(); err != nil {
@@ -144,7 +221,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	for _, fi := range s.Files() {
 		st.Sources = append(st.Sources, fi.Source)
 	}
-	return st, nil
+	return st, firstErr
 }
 
 // annotator maps each input's interfaces to output interfaces and feeds
@@ -167,6 +244,27 @@ type annotator struct {
 
 	progress func(file int, bytesRead, size int64, frames uint64)
 	frames   uint64
+
+	fates  *fateReader // nil: no fates
+	groups []frameFate
+	recBuf []byte
+}
+
+// noteFates gives the Writer the fates told on the next frame.
+func (a *annotator) noteFates() error {
+	fs, err := a.fates.take(a.w.Frames() + 1)
+	if err != nil || len(fs) == 0 {
+		return err
+	}
+	a.groups = groupFates(a.groups, fs)
+	if !a.cfg.NoComments {
+		for _, g := range a.groups {
+			a.w.NoteNext(FateComment(g.Fate))
+		}
+	}
+	a.recBuf = fateRecord(a.recBuf[:0], a.groups)
+	a.w.RecordNext(string(a.recBuf))
+	return nil
 }
 
 // progressEvery is how many frames pass between two Progress calls.
@@ -194,6 +292,11 @@ func (a *annotator) run() error {
 		counted := fi.Source != join.SourceNone
 		if fi.SidecarIncomplete && f.Number == fi.LossUnknownAfter+1 {
 			a.w.NoteNext(fmt.Sprintf("gapan: loss unknown from this frame on (the sidecar ends after frame %d)", fi.LossUnknownAfter))
+		}
+		if a.fates != nil {
+			if err := a.noteFates(); err != nil {
+				return err
+			}
 		}
 		if err := a.w.WriteFrame(id, f.Frame, f.GapBefore, counted); err != nil {
 			return err

@@ -32,7 +32,17 @@ type Options struct {
 	// NoComments leaves out the per-frame comments; the epb_dropcount
 	// options are still written.
 	NoComments bool
+	// Records adds the machine-readable comment that the Wireshark plugin
+	// reads (RecordPrefix) to every frame with fields given by
+	// RecordNext.
+	Records bool
 }
+
+// RecordPrefix starts the machine-readable comment of a frame: version 1
+// of its form, "gapan/1 flow=7 | fate=capture bytes=2896 ...":
+// space-separated key=value fields, the frame's own first, then one group
+// per fate after " | " (docs/wireshark.md).
+const RecordPrefix = "gapan/1"
 
 // Writer writes frames as pcapng with their gaps as epb_dropcount options
 // and comments, and one Interface Statistics Block per interface on Close.
@@ -47,11 +57,12 @@ type Writer struct {
 	ifaces []ifaceState
 	closed bool
 
-	pkt     pcapgo.NgPacketOptions
-	drop    uint64
-	comment [2]string
-	note    string // comment for the next frame (NoteNext)
-	buf     []byte
+	pkt      pcapgo.NgPacketOptions
+	drop     uint64
+	comments []string
+	notes    []string // comments for the next frame (NoteNext)
+	record   string   // machine-readable fields for the next frame (RecordNext)
+	buf      []byte
 
 	frames, gapFrames, lost uint64
 	fixedLengths            uint64
@@ -140,20 +151,26 @@ func (w *Writer) WriteFrame(id int, f *reader.Frame, gapBefore uint64, counted b
 		w.drop = gap
 		w.pkt.DropCount = &w.drop
 	}
+	cs := w.comments[:0]
 	if gap > 0 {
 		w.gapFrames++
 		w.lost += gap
 		st.lost += gap
 		if !w.opt.NoComments {
-			w.comment[0] = LossComment(w.buf[:0], gap)
-			w.pkt.Comments = w.comment[:1]
+			cs = append(cs, LossComment(w.buf[:0], gap))
 		}
 	}
-	if w.note != "" {
-		w.comment[len(w.pkt.Comments)] = w.note
-		w.pkt.Comments = w.comment[:len(w.pkt.Comments)+1]
-		w.note = ""
+	cs = append(cs, w.notes...)
+	if w.opt.Records && !w.opt.NoComments && w.record != "" {
+		b := append(w.buf[:0], RecordPrefix+" "...)
+		cs = append(cs, string(append(b, w.record...)))
 	}
+	clear(w.notes)
+	w.notes, w.record = w.notes[:0], ""
+	if len(cs) > 0 {
+		w.pkt.Comments = cs
+	}
+	w.comments = cs[:0]
 	origLen := f.OrigLen
 	if origLen < len(f.Data) {
 		origLen = len(f.Data)
@@ -277,8 +294,13 @@ func (w *Writer) SetLossUnknown(id int) error {
 }
 
 // NoteNext adds comment to the comments of the next frame written (also
-// with Options.NoComments: it is not a loss count).
-func (w *Writer) NoteNext(comment string) { w.note = comment }
+// with Options.NoComments: the caller decides).
+func (w *Writer) NoteNext(comment string) { w.notes = append(w.notes, comment) }
+
+// RecordNext sets the machine-readable fields of the next frame written,
+// which with Options.Records go into its RecordPrefix comment after the
+// frame's gap.
+func (w *Writer) RecordNext(fields string) { w.record = fields }
 
 // Flush writes out what is buffered: every frame WriteFrame accepted.
 // After an error it lets the caller say exactly how many frames a stream

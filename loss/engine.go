@@ -60,6 +60,10 @@ type Config struct {
 	// negative: no bound, nothing is packed). It trades memory for time
 	// and changes no figure.
 	Unpacked int
+	// OnFate, if set, is called with the fate of every run of missing
+	// data and every retransmission once it is final (see Fate); the
+	// annotated pcapng tells them on their frames.
+	OnFate func(Fate)
 }
 
 // FrameInfo is what the Engine learned about one frame.
@@ -124,14 +128,14 @@ type state struct {
 // first needed, and the output record (Flow, with its strings) is built only
 // once the flow's figures are final.
 type acct struct {
-	// st is the TCP state, unpacked; nil while it is packed (pk), for a
+	// st is the TCP state, unpacked; nil while it is packed (packed), for a
 	// flow that is not TCP, and once the flow ended.
 	st *tcpState
 	x  *acctExtra
-	// pk is, while the flow is live, the reference of its packed TCP
-	// state in Engine.packs (0: none); once the flow ended, the
-	// explanation round during which it ended.
-	pk         uint64
+	// packed is the reference of the flow's packed TCP state in
+	// Engine.packs (0: none). (When the flow ends, the round it ended
+	// in is kept with its record in Engine.ended.)
+	packed     uint64
 	firstFrame uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
 }
@@ -149,9 +153,6 @@ type acctExtra struct {
 	// incomplete sidecar (join.Frame.LossUnknown).
 	lossUnknown bool
 }
-
-// endRound is the explanation round during which the flow ended.
-func (a *acct) endRound() uint64 { return a.pk }
 
 // c returns the flow's counters, allocating them on first use.
 func (a *acct) c() *Counters {
@@ -181,11 +182,9 @@ type Engine struct {
 	gi    uint64 // global frame index of the current frame
 	gapN  uint64 // gap events so far
 	lostN uint64 // frames lost in gaps so far
-	// ended holds the records of the flows that ended, waiting for their
-	// figures to be final: the table's own record for a flow ended by
-	// Flush (it stays valid), else a copy. The record's State.a is the
-	// flow's accounting.
-	ended []*flow.Flow[state]
+	// ended holds the flows that ended, waiting for their figures to be
+	// final.
+	ended []endedFlow
 	sum   Summary
 
 	// Packing of idle TCP states (pack.go).
@@ -217,6 +216,8 @@ type Engine struct {
 	// (tcpAck), ackHasTS whether it has one.
 	ackTSecr uint32
 	ackHasTS bool
+	// fateFlow is the id of the flow being accounted, for its fates.
+	fateFlow uint64
 
 	// finished is set once Finish has begun; tailLost holds the tail gaps.
 	finished bool
@@ -225,6 +226,14 @@ type Engine struct {
 	secCur int64
 	secIdx int
 	tl     []Second
+}
+
+// endedFlow is a flow that ended: its record (the table's own for a flow
+// ended by Flush, which stays valid, else a copy), whose State.a is the
+// flow's accounting, and the explanation round during which it ended.
+type endedFlow struct {
+	rec      *flow.Flow[state]
+	endRound uint64
 }
 
 // NewEngine returns an Engine.
@@ -246,7 +255,7 @@ func NewEngine(cfg Config) *Engine {
 		e.maxUnpacked = DefaultUnpacked
 	}
 	e.cap.KeepGaps, e.cap.OnGap = cfg.KeepGaps, cfg.OnGap
-	e.exp.round = 1
+	e.exp.round, e.exp.onFate = 1, cfg.OnFate
 	e.est.init(cfg.EstWindow)
 	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
 	return e
@@ -330,8 +339,8 @@ func (e *Engine) Prefetch(ks []FlowKey) {
 	for _, a := range as {
 		if a.st != nil {
 			sts = append(sts, a.st)
-		} else if a.pk != 0 {
-			sink += uint64(e.packs.bytes(a.pk)[0])
+		} else if a.packed != 0 {
+			sink += uint64(e.packs.bytes(a.packed)[0])
 		}
 	}
 	for _, st := range sts {
@@ -372,6 +381,7 @@ func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInf
 		fl.State.a = a
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
+	e.fateFlow = fl.ID
 	var ef estFlags
 	if f.LossUnknown {
 		a.extra().lossUnknown = true
@@ -423,7 +433,7 @@ func (e *Engine) second(ns int64, lost uint64) {
 }
 
 // flowEnded is the flow table's OnEnd: it keeps the flow's record (see
-// Engine.ended) and queues the flow until its loss figures are final.
+// endedFlow) and queues the flow until its loss figures are final.
 func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	a := fl.State.a
 	if a == nil {
@@ -437,6 +447,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 	// At the end of the capture the TCP states are dropped all at once
 	// (Finish), not taken back one by one.
 	final := fl.Reason == flow.ReasonEndOfCapture
+	e.fateFlow = fl.ID
 	if st := a.st; st != nil {
 		e.tcpEnd(a, st)
 		if e.bigTops != nil {
@@ -451,12 +462,12 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 				e.dropStale()
 			}
 		}
-	} else if a.pk != 0 && !final {
-		e.packs.release(a.pk) // a packed state has no open hole
+	} else if a.packed != 0 && !final {
+		e.packs.release(a.packed) // a packed state has no open hole
 	}
+	a.packed = 0
 	e.rtpEnd(a)
-	a.pk = e.exp.round
-	e.ended = append(e.ended, rec)
+	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
 }
 
 // record builds the output record of a flow whose figures are final, with
@@ -528,12 +539,12 @@ func (e *Engine) round(final bool) {
 		reach = e.est.reach(e.gi)
 	}
 	keep := e.ended[:0]
-	for _, rec := range e.ended {
-		if !final && (rec.State.a.endRound()+3 > e.exp.round || rec.State.lastFrame >= reach) {
-			keep = append(keep, rec)
+	for _, ef := range e.ended {
+		if !final && (ef.endRound+3 > e.exp.round || ef.rec.State.lastFrame >= reach) {
+			keep = append(keep, ef)
 			continue
 		}
-		e.emit(rec.State.a, rec)
+		e.emit(ef.rec.State.a, ef.rec)
 	}
 	clear(e.ended[len(keep):])
 	e.ended = keep

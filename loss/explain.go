@@ -20,6 +20,11 @@ type piece struct {
 	bytes  uint64 // TCP bytes (0 for RTP)
 	segs   uint64 // TCP segments (0 for RTP)
 	rtp    bool
+	// byAck says that at, the frame the piece's fate is told on, is the
+	// acknowledgement that revealed the loss.
+	byAck bool
+	at    uint64 // global index of the frame that revealed the loss
+	flow  uint64 // the flow's id
 	// after (RTP) holds the frames of the stream's packets with smaller
 	// sequence numbers that arrived inside the bracket: those after the
 	// gap that explains the piece arrived late behind its packets.
@@ -62,6 +67,8 @@ type explainer struct {
 	// assigned to each flow's capture-lost TCP data, until the estimator
 	// shares the gap out (estimator.distribute) and takes them.
 	claims map[uint64][]gapClaim
+	// onFate, if set, receives the fate of every piece (Config.OnFate).
+	onFate func(Fate)
 }
 
 // gapClaim is frames of a gap that a flow's evidence claimed.
@@ -155,7 +162,7 @@ func (x *explainer) resolve(now uint64) {
 	}
 	for k := range x.pending {
 		p := &x.pending[k]
-		var taken, first uint64
+		var taken, first, firstLost uint64
 		i := int32(sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > p.lo }))
 		for taken < p.demand && i < n {
 			i = x.find(i)
@@ -165,7 +172,7 @@ func (x *explainer) resolve(now uint64) {
 			g := &x.gaps[i]
 			t := min(g.left, p.demand-taken)
 			if first == 0 && t > 0 {
-				first = g.frame
+				first, firstLost = g.frame, g.frames()
 			}
 			g.left -= t
 			taken += t
@@ -182,7 +189,7 @@ func (x *explainer) resolve(now uint64) {
 				x.nextCap[i] = i + 1
 			}
 		}
-		x.book(p, taken)
+		x.book(p, taken, first, firstLost)
 		if first != 0 {
 			for _, f := range p.after {
 				if f >= first {
@@ -232,12 +239,16 @@ func (x *explainer) dropClaims(at uint64) {
 	}
 }
 
-// book records how much of piece p the gaps explained.
-func (x *explainer) book(p *piece, taken uint64) {
+// book records how much of piece p the gaps explained: taken frames, the
+// first of them in the gap before global frame gap, of gapLost frames.
+func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 	a := p.acct
 	if p.rtp {
 		a.c().RTPLostCapture += taken
 		a.c().RTPLostUpstream += p.demand - taken
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, 0, gap, gapLost)
+		}
 		return
 	}
 	eb, es := p.bytes, p.segs
@@ -249,6 +260,9 @@ func (x *explainer) book(p *piece, taken uint64) {
 	a.c().CaptureExplainedSegments += es
 	a.c().CaptureUnexplainedBytes += p.bytes - eb
 	a.c().CaptureUnexplainedSegments += p.segs - es
+	if x.onFate != nil {
+		x.bookFates(p, taken, eb, es, gap, gapLost)
+	}
 }
 
 // trim forgets gaps older than gapRetention frames.

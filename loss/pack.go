@@ -323,7 +323,7 @@ func (c *stateCodec) unpack(st *tcpState, b []byte, firstNs int64) {
 type packStore struct {
 	cls    [(maxPackedLen+4)/8 + 2]packClass
 	pool   [][]byte  // slabs not in use
-	owners [][]*acct // the accounting whose pk refers to each block, in chunks of ownerChunk
+	owners [][]*acct // the accounting whose packed refers to each block, in chunks of ownerChunk
 	nOwn   uint32    // owner indexes handed out so far
 	free   []uint32  // unused owner indexes
 }
@@ -395,7 +395,7 @@ func (s *packStore) bytes(ref uint64) []byte {
 }
 
 // release frees the block of ref: the class's last block moves into its
-// place (and its owner's pk follows).
+// place (and its owner's packed follows).
 func (s *packStore) release(ref uint64) {
 	k := int(ref >> 32)
 	pc := &s.cls[k]
@@ -408,7 +408,7 @@ func (s *packStore) release(ref uint64) {
 	if i != last {
 		lb := s.block(k, last)
 		copy(blk, lb)
-		(*s.owner(binary.LittleEndian.Uint32(lb))).pk = uint64(k)<<32 | uint64(i)
+		(*s.owner(binary.LittleEndian.Uint32(lb))).packed = uint64(k)<<32 | uint64(i)
 	}
 	pc.n = last
 	// Give the slab beyond the last block back to the pool, keeping one
@@ -458,10 +458,10 @@ func (e *Engine) releaseState(st *tcpState) {
 // packed one, or a new one.
 func (e *Engine) unpack(a *acct, rec *flow.Flow[state]) {
 	st := e.newState()
-	if a.pk != 0 {
-		e.codec.unpack(st, e.packs.bytes(a.pk), rec.FirstNs)
-		e.packs.release(a.pk)
-		a.pk = 0
+	if a.packed != 0 {
+		e.codec.unpack(st, e.packs.bytes(a.packed), rec.FirstNs)
+		e.packs.release(a.packed)
+		a.packed = 0
 	}
 	a.st = st
 	e.unpacked++
@@ -535,7 +535,7 @@ func (e *Engine) pack(a *acct, rec *flow.Flow[state]) bool {
 		}
 	}
 	e.packBuf = e.codec.pack(e.packBuf[:0], st, rec.FirstNs)
-	a.pk = e.packs.alloc(e.packBuf, a)
+	a.packed = e.packs.alloc(e.packBuf, a)
 	a.st = nil
 	e.releaseState(st)
 	return true

@@ -123,7 +123,7 @@ func TestPackStore(t *testing.T) {
 	check := func() {
 		t.Helper()
 		for _, l := range ls {
-			got := s.bytes(l.a.pk)[:len(l.want)]
+			got := s.bytes(l.a.packed)[:len(l.want)]
 			if string(got) != string(l.want) {
 				t.Fatalf("block of owner %p: %x, want %x", l.a, got, l.want)
 			}
@@ -141,11 +141,11 @@ func TestPackStore(t *testing.T) {
 				b[i] = byte(r.Uint32())
 			}
 			a := new(acct)
-			a.pk = s.alloc(b, a)
+			a.packed = s.alloc(b, a)
 			ls = append(ls, live{a, b})
 		} else {
 			i := r.IntN(len(ls))
-			s.release(ls[i].a.pk)
+			s.release(ls[i].a.packed)
 			ls[i] = ls[len(ls)-1]
 			ls = ls[:len(ls)-1]
 		}
@@ -155,7 +155,7 @@ func TestPackStore(t *testing.T) {
 	}
 	check()
 	for _, l := range ls {
-		s.release(l.a.pk)
+		s.release(l.a.packed)
 	}
 	for k := range s.cls {
 		if pc := &s.cls[k]; pc.n != 0 || len(pc.slabs) > 1 {

@@ -31,6 +31,7 @@ const dupWindowNs = 200_000_000
 type hole struct {
 	start, end int64  // [start, end) in unwrapped sequence numbers
 	lo, hi     uint64 // bracket: after global frame lo, up to and including hi
+	at         uint64 // the global frame that revealed the hole, which its fate is told on
 	detectNs   int64  // when the hole was discovered
 	charged    int64  // bytes of the hole already counted as capture loss
 	piece      int    // index of the hole's last capture-loss piece in its round
@@ -374,31 +375,54 @@ func initialTTL(ttl uint8) bool {
 	return ttl == 64 || ttl == 128 || ttl == 255 || ttl == 32
 }
 
-// tcpSegment accounts one TCP segment sent in direction dir of flow a.
+// tcpSegment accounts one TCP segment sent in direction dir of flow a, in
+// four phases: what the segment shows of its sender (observe; an exact
+// duplicate stops there), its acknowledgement of the peer's data
+// (segmentAck), its window (noteWindow), and its place in the direction's
+// sequence space (sequenceBase, then advance).
 func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns int64) {
-	t := &p.TCP
 	d := &a.st.d[dir]
 	peer := &a.st.d[1-dir]
-	payLen := p.PayloadLen
-	if payLen < 0 {
-		payLen = 0
+	payLen := max(p.PayloadLen, 0)
+	seqLen := d.seqLen(&p.TCP, payLen)
+	if !e.observe(a, d, p, payLen, ns) {
+		return
 	}
-	seqLen := int64(payLen)
+	if t := &p.TCP; t.Flags&decode.TCPAck != 0 && t.Flags&decode.TCPRst == 0 {
+		e.segmentAck(a, d, peer, p, gi, ns)
+	}
+	d.noteWindow(peer, &p.TCP)
+	if e.sequenceBase(a, d, peer, &p.TCP, seqLen, gi) {
+		e.advance(a, d, peer, p, payLen, seqLen, gi, ns)
+	}
+}
+
+// seqLen returns the sequence space a segment of payLen bytes with header
+// t takes (SYN and FIN take one each), and notes the MSS a SYN announces.
+func (d *tcpDir) seqLen(t *decode.TCP, payLen int) int64 {
+	n := int64(payLen)
 	if t.Flags&decode.TCPSyn != 0 {
-		seqLen++
+		n++
 		if t.Opts&decode.OptMSS != 0 && t.MSS > 0 {
 			d.mss = t.MSS
 		}
 	}
 	if t.Flags&decode.TCPFin != 0 {
-		seqLen++
+		n++
 	}
+	return n
+}
 
-	// Exact duplicates (a mirror port's second copy) change nothing.
+// observe records what segment p shows of its sender, direction d of a:
+// the duplicate ring, the IPv4 ID counter, the largest payload and TSO. It
+// reports false for an exact duplicate (a mirror port's second copy),
+// which changes nothing else.
+func (e *Engine) observe(a *acct, d *tcpDir, p *decode.Packet, payLen int, ns int64) bool {
+	t := &p.TCP
 	sig := segSig{ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
 	if d.is(bitInit) && e.isDuplicate(d, t.Seq, &sig, p) {
 		a.c().Duplicates++
-		return
+		return false
 	}
 	d.recentSeq[d.recentN()] = t.Seq
 	d.recent[d.recentN()] = sig
@@ -427,27 +451,36 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	if p.IPLen > 1500 && initialTTL(p.TTL) {
 		d.set(bitTSO, true)
 	}
+	return true
+}
 
-	// The segment's acknowledgement concerns the other direction.
-	if t.Flags&decode.TCPAck != 0 && t.Flags&decode.TCPRst == 0 {
-		// While the peer's SYN is unanswered (the peer has sent nothing
-		// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
-		// side that is not a SYN/ACK answers nothing the peer sent (a
-		// stray or challenge ACK, RFC 5961): it must not count as loss.
-		// A recorded gap since the SYN may hold the SYN/ACK and the
-		// peer's ACK: then the ACK is taken. So is one that acknowledges
-		// the SYN and at most 64 KiB beyond it (the most a SYN/ACK's
-		// unscaled window lets the peer send before it hears back): the
-		// capture missed the handshake's end and what followed, while a
-		// challenge ACK carries the old connection's number, unrelated to
-		// this SYN's.
-		if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) ||
-			e.exp.lostIn(e.lastTop(a, peer), gi) > 0 || peer.is(bitInit) && inRange(peer.abs(t.Ack)-peer.next, 0, synAckWindow) {
-			e.tcpAck(a, peer, d, p, gi, ns)
-		} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
-			a.c().ImplausibleAcks++
-		}
+// segmentAck applies the acknowledgement of segment p, sent in direction
+// d, to the other direction, peer.
+func (e *Engine) segmentAck(a *acct, d, peer *tcpDir, p *decode.Packet, gi uint64, ns int64) {
+	t := &p.TCP
+	// While the peer's SYN is unanswered (the peer has sent nothing
+	// with an ACK yet, so it has not seen a SYN/ACK), an ACK from this
+	// side that is not a SYN/ACK answers nothing the peer sent (a
+	// stray or challenge ACK, RFC 5961): it must not count as loss.
+	// A recorded gap since the SYN may hold the SYN/ACK and the
+	// peer's ACK: then the ACK is taken. So is one that acknowledges
+	// the SYN and at most 64 KiB beyond it (the most a SYN/ACK's
+	// unscaled window lets the peer send before it hears back): the
+	// capture missed the handshake's end and what followed, while a
+	// challenge ACK carries the old connection's number, unrelated to
+	// this SYN's.
+	if !(peer.is(bitSynSeen) && !peer.is(bitAckFlag) && !d.is(bitSynSeen) && t.Flags&decode.TCPSyn == 0) ||
+		e.exp.lostIn(e.lastTop(a, peer), gi) > 0 || peer.is(bitInit) && inRange(peer.abs(t.Ack)-peer.next, 0, synAckWindow) {
+		e.tcpAck(a, peer, d, p, gi, ns)
+	} else if peer.is(bitInit) && peer.abs(t.Ack) != peer.next {
+		a.c().ImplausibleAcks++
 	}
+}
+
+// noteWindow records the window a segment with header t advertises for
+// direction d (its zero-window flag, its largest window) and whether d
+// has sent an ACK.
+func (d *tcpDir) noteWindow(peer *tcpDir, t *decode.TCP) {
 	d.set(bitWindow0, t.Window == 0 && t.Flags&(decode.TCPSyn|decode.TCPRst) == 0)
 	if t.Flags&decode.TCPAck != 0 {
 		d.set(bitAckFlag, true)
@@ -462,7 +495,13 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 		}
 		d.winMax = int32(max(int64(d.winMax), win))
 	}
+}
 
+// sequenceBase sets the sequence base of d, a direction of a, from a SYN
+// or its first segment. It reports whether the segment's sequence number
+// is to be placed in the direction's sequence space (advance): not for
+// the segment that set the base, nor for a reset.
+func (e *Engine) sequenceBase(a *acct, d, peer *tcpDir, t *decode.TCP, seqLen int64, gi uint64) bool {
 	// A SYN sets the direction's sequence base: whatever was seen before
 	// with another base (a stray ACK, a previous connection) is forgotten.
 	if t.Flags&decode.TCPSyn != 0 && t.Flags&decode.TCPRst == 0 && (!d.is(bitSynSeen) || d.isn != t.Seq) {
@@ -487,11 +526,18 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 			d.rings |= ringKeepAlive
 		}
 		e.pushTop(a, d, gi)
-		return
+		return false
 	}
-	if t.Flags&decode.TCPRst != 0 {
-		return // a reset's sequence number says nothing reliable about data
-	}
+	// A reset's sequence number says nothing reliable about data.
+	return t.Flags&decode.TCPRst == 0
+}
+
+// advance places segment p, of payLen bytes taking seqLen of sequence
+// space, in direction d of a: a jump beyond the highest sequence number
+// seen opens a hole, data below it fills holes or repeats data
+// (tcpResend), and data beyond it moves it on.
+func (e *Engine) advance(a *acct, d, peer *tcpDir, p *decode.Packet, payLen int, seqLen int64, gi uint64, ns int64) {
+	t := &p.TCP
 	s := d.abs(t.Seq)
 	if s-d.next > maxSeqJump || d.next-s > maxSeqJump {
 		return
@@ -515,7 +561,7 @@ func (e *Engine) tcpSegment(a *acct, dir int, p *decode.Packet, gi uint64, ns in
 	}
 	if s > d.next {
 		a.c().HoleEvents++
-		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+		e.addHole(a, d, hole{start: d.next, end: s, lo: e.bracketStart(a, d), hi: gi, at: gi, detectNs: ns,
 			gapFrames: e.exp.lostIn(e.lastTop(a, d), gi),
 			ipID:      uint16(p.IPID), hasIPID: p.IPVersion == 4 && p.IPID != 0 && d.ipIDSeq > 0,
 			tsVal: t.TSVal, hasTS: t.Opts&decode.OptTimestamps != 0})
@@ -588,7 +634,7 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 		if old.acked {
 			e.captureLost(a, d, old.start, old.end, &old, old.hi)
 		} else {
-			a.unknown(d, old.end-old.start)
+			e.unknown(a, d, old.end-old.start, old.at)
 		}
 		copy(hs, hs[1:])
 		hs = hs[:len(hs)-1]
@@ -596,15 +642,10 @@ func (e *Engine) addHole(a *acct, d *tcpDir, h hole) {
 	*d.hp = append(hs, h)
 }
 
-func (a *acct) unknown(d *tcpDir, bytes int64) {
-	a.c().UnknownBytes += uint64(bytes)
-	a.c().UnknownSegments += d.segments(0, bytes)
-}
-
 // cutHole removes [lo, hi) from hole i of d and returns the index to
 // continue from. When widenTo is not 0, what remains of the hole gets its
 // bracket widened to end at global frame widenTo.
-func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
+func (e *Engine) cutHole(a *acct, d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 	hs := *d.hp
 	h := &hs[i]
 	if widenTo > h.hi {
@@ -623,7 +664,7 @@ func (a *acct) cutHole(d *tcpDir, i int, lo, hi int64, widenTo uint64) int {
 		right.start, right.charged, right.round = hi, 0, 0
 		h.end = lo
 		if len(hs) >= maxHoles {
-			a.unknown(d, right.end-right.start)
+			e.unknown(a, d, right.end-right.start, right.at)
 			return i
 		}
 		hs = append(hs, hole{})
@@ -709,26 +750,35 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 			// arriving after its acknowledgement, or a resend of data the
 			// receiver had (the capture missed the original).
 			if lateOriginal(h, d, p, e.prevIPID, ns) {
-				i = a.cutHole(d, i, lo, hi, 0)
+				i = e.cutHole(a, d, i, lo, hi, 0)
 				continue
 			}
 			isRetx = true
 			a.c().SpuriousRetransmissions++
 			e.captureLost(a, d, lo, hi, h, h.hi)
-			i = a.cutHole(d, i, lo, hi, 0)
+			if e.cfg.OnFate != nil {
+				e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
+			}
+			i = e.cutHole(a, d, i, lo, hi, 0)
 			continue
 		}
 		if isRetransmission(h, p, d, ns) {
 			isRetx = true
+			kind := FateUpstream
 			if d.is(bitTSO) || h.gapFrames > 0 {
 				if h.gapFrames > 0 {
 					h.gapFrames--
 				}
+				kind = FateAmbiguous
 				a.c().AmbiguousSegments++
 				a.c().AmbiguousBytes += uint64(n)
 			} else {
 				a.c().UpstreamLostSegments++
 				a.c().UpstreamLostBytes += uint64(n)
+			}
+			if e.cfg.OnFate != nil {
+				e.fate(Fate{Frame: h.at, Kind: kind, Bytes: uint64(n), Segments: 1, Ref: gi})
+				e.fate(Fate{Frame: gi, Kind: kind, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
 			}
 		} else {
 			isReorder = true
@@ -736,7 +786,7 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 		}
 		// What is left of the hole may have been sent as late as this
 		// segment: widen its bracket to here.
-		i = a.cutHole(d, i, lo, hi, gi)
+		i = e.cutHole(a, d, i, lo, hi, gi)
 	}
 	if isReorder && !isRetx {
 		a.c().Reordered++
@@ -754,9 +804,15 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 			isRetx = true
 			if d.is(bitAckSeen) && end <= d.acked {
 				a.c().SpuriousRetransmissions++
+				if e.cfg.OnFate != nil {
+					e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(covered), Segments: 1})
+				}
 			} else {
 				a.c().DownstreamLostSegments++
 				a.c().DownstreamLostBytes += uint64(covered)
+				if e.cfg.OnFate != nil {
+					e.fate(Fate{Frame: gi, Kind: FateDownstream, Bytes: uint64(covered), Segments: 1})
+				}
 			}
 		}
 	}
@@ -824,7 +880,7 @@ type ackTail struct {
 // tail returns the hole that accounts for acknowledged data beyond the
 // highest sequence number seen of d, a direction of a: the run so far when
 // it ends at d.next, else a new one.
-func (e *Engine) tail(a *acct, d *tcpDir) *hole {
+func (e *Engine) tail(a *acct, d *tcpDir, gi uint64) *hole {
 	x := a.extra()
 	if x.tails == nil {
 		x.tails = new([2]ackTail)
@@ -834,7 +890,7 @@ func (e *Engine) tail(a *acct, d *tcpDir) *hole {
 		t = &x.tails[1]
 	}
 	if t.end != d.next || t.h.lo == 0 && t.h.charged == 0 {
-		t.h = hole{lo: e.bracketStart(a, d)}
+		t.h = hole{lo: e.bracketStart(a, d), at: gi, acked: true}
 	}
 	return &t.h
 }
@@ -874,7 +930,7 @@ func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64, ns int64
 			h.end, h.hi = ack, gi // the same run, acknowledged further
 			h.tsVal, h.hasTS = e.ackTSecr, e.ackHasTS
 		} else {
-			e.addHole(a, d, hole{start: d.next, end: ack, lo: e.bracketStart(a, d), hi: gi, detectNs: ns, acked: true,
+			e.addHole(a, d, hole{start: d.next, end: ack, lo: e.bracketStart(a, d), hi: gi, at: gi, detectNs: ns, acked: true,
 				ipID: d.lastIPID, hasIPID: d.lastIPID != 0 && d.ipIDSeq > 0, tsVal: e.ackTSecr, hasTS: e.ackHasTS})
 		}
 		d.rings |= ringAcked
@@ -891,17 +947,17 @@ func (e *Engine) received(a *acct, d *tcpDir, l, r int64, gi uint64, ns int64) {
 			continue
 		}
 		e.captureLost(a, d, lo, hi, h, gi)
-		i = a.cutHole(d, i, lo, hi, 0)
+		i = e.cutHole(a, d, i, lo, hi, 0)
 	}
 	if r > d.next {
 		a.c().AckLostEvents++
 		if l > d.next {
 			a.c().HoleEvents++
-			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, detectNs: ns,
+			e.addHole(a, d, hole{start: d.next, end: l, lo: e.bracketStart(a, d), hi: gi, at: gi, detectNs: ns,
 				gapFrames: e.exp.lostIn(e.lastTop(a, d), gi)})
-			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d)}, gi)
+			e.captureLost(a, d, l, r, &hole{lo: e.bracketStart(a, d), at: gi, acked: true}, gi)
 		} else {
-			e.captureLost(a, d, d.next, r, e.tail(a, d), gi)
+			e.captureLost(a, d, d.next, r, e.tail(a, d, gi), gi)
 			a.tailTo(d, r)
 		}
 		d.next = r
@@ -933,7 +989,8 @@ func (e *Engine) captureLost(a *acct, d *tcpDir, s, end int64, h *hole, ack uint
 		}
 		demand = 1
 	}
-	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs})
+	h.piece, h.round = e.exp.add(piece{acct: a, lo: h.lo, hi: ack, demand: demand, bytes: uint64(n), segs: segs,
+		at: h.at, byAck: h.acked, flow: e.fateFlow})
 }
 
 // tcpEnd gives up the holes still open in st when flow a ends: unknown,
@@ -948,7 +1005,7 @@ func (e *Engine) tcpEnd(a *acct, st *tcpState) {
 			if h := &(*d.hp)[k]; h.acked {
 				e.captureLost(a, d, h.start, h.end, h, h.hi)
 			} else {
-				a.unknown(d, h.end-h.start)
+				e.unknown(a, d, h.end-h.start, h.at)
 			}
 		}
 		d.hp = nil

@@ -15,6 +15,7 @@ func newAnnotateCmd() *cobra.Command {
 		out      string
 		sidecars []string
 		quiet    bool
+		fates    bool
 	)
 	c := &cobra.Command{
 		Use:   "annotate CAPTURE... -o OUT.pcapng",
@@ -26,11 +27,23 @@ before it carries epb_dropcount (Wireshark's frame.drop_count) and a comment
 interface holds everything lost on it (isb_ifdrop, tail included); the section
 header comment names the sidecar the gaps came from.
 
+Each frame that reveals missing data of its flow (the frame after a hole in a
+TCP sequence, an acknowledgement of data the capture never saw, the RTP
+packet after missing ones) also tells that data's fate: lost by the capture
+inside a recorded gap, lost by the capture but explained by no gap, lost
+before the capture point (upstream), after it (downstream), ambiguous or
+unknown; and each retransmission what it repaired. A comment says it in words
+and a machine-readable "gapan/1" comment feeds the Wireshark plugin
+contrib/wireshark/gapan.lua. Fates are final only later in the stream, so the
+input is read twice (standard input is first copied to a temporary file);
+--fates=false writes only the drop counts, in one pass.
+
 The gaps come from CAPTURE.gaps (or --sidecar), else from the input's own
 epb_dropcount options. Several captures are read in order as one (a rotated
 set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 		Example: `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
-  tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count`,
+  tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count
+  tshark -X lua_script:contrib/wireshark/gapan.lua -r /tmp/demo.pcapng -Y 'gapan.fate == "capture"' -T fields -e frame.number -e gapan.fate_bytes`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
@@ -39,7 +52,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
 				return err
 			}
-			cfg.Inputs, cfg.Sidecars = a, sidecars
+			cfg.Inputs, cfg.Sidecars, cfg.NoFates = a, sidecars, !fates
 			return runAnnotate(cmd, cfg, out, quiet)
 		},
 	}
@@ -51,6 +64,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")
 	f.BoolVar(&cfg.Strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
+	f.BoolVar(&fates, "fates", true, "tell the fate of each flow's missing data on the frame that reveals it (--fates=false: drop counts only, one pass)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
 }

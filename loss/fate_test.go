@@ -1,0 +1,130 @@
+package loss_test
+
+import (
+	"testing"
+
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/loss"
+)
+
+// fateSums adds up fates per flow and kind (Resend fates apart).
+type fateKey struct {
+	flow   uint64
+	kind   loss.FateKind
+	rtp    bool
+	resend bool
+}
+
+type fateSum struct{ bytes, segs uint64 }
+
+// runFates runs the engine over path (with its sidecar) collecting every
+// fate and the flow of every frame.
+func runFates(t *testing.T, path string) (*loss.Summary, []loss.Fate, []uint64) {
+	t.Helper()
+	s, err := join.Open([]string{path}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var fates []loss.Fate
+	flowOf := []uint64{0} // by global frame index
+	e := loss.NewEngine(loss.Config{KeepFlows: true, KeepGaps: true, Epoch: 97, OnFate: func(f loss.Fate) { fates = append(fates, f) }})
+	for {
+		f, err := s.Next()
+		if err != nil {
+			break
+		}
+		flowOf = append(flowOf, e.Add(f).FlowID)
+	}
+	return e.Finish(s.Files()), fates, flowOf
+}
+
+// TestFatesAddUp requires the fates of a run to add up, flow by flow and
+// kind by kind, to the flows' counters, and each to be told on a frame of
+// its own flow, with its explaining gap a recorded gap: on the demo
+// capture (capture loss), corpus captures thinned by simulate (capture
+// loss, RTP), and captures with upstream and downstream loss of their own.
+func TestFatesAddUp(t *testing.T) {
+	paths := map[string]string{
+		"demo":          "../testdata/demo/demo.pcap",
+		"netflix-sim":   simulated(t, "ndpi-netflix.pcap", "uniform:0.05", 3),
+		"tls-upstream":  corpusPath("tls-subjectaltname.pcap"),
+		"ultrasurf":     corpusPath("ndpi-ultrasurf-vlan.pcap"),
+		"tls-sim":       simulated(t, "tls-subjectaltname.pcap", "burst:p=0.02,r=0.3", 5),
+		"rtp-sim":       simulated(t, "sipp-g711a-rtp.pcap", "uniform:0.1", 7),
+		"rtp-fax":       corpusPath("ndpi-sip-rtp-t38-fax.pcap"),
+		"cip":           corpusPath("gopacket-cip.pcap"),
+		"netflix-burst": simulated(t, "ndpi-netflix.pcap", "burst:p=0.01,r=0.2", 11),
+	}
+	for name, path := range paths {
+		t.Run(name, func(t *testing.T) {
+			sum, fates, flowOf := runFates(t, path)
+			gaps := map[uint64]uint64{}
+			var global uint64
+			// Gap frames are per file; the run is one file.
+			for _, g := range sum.Gaps {
+				global = g.Frame
+				gaps[global] = g.Lost
+			}
+			got := map[fateKey]fateSum{}
+			for _, f := range fates {
+				if f.Frame == 0 || f.Frame >= uint64(len(flowOf)) || flowOf[f.Frame] != f.FlowID {
+					t.Errorf("fate %+v told on frame %d of another flow", f, f.Frame)
+				}
+				if f.Ref != 0 && !f.Resend && (f.Ref >= uint64(len(flowOf)) || flowOf[f.Ref] != f.FlowID) {
+					t.Errorf("fate %+v refers to frame %d of another flow", f, f.Ref)
+				}
+				if f.Kind == loss.FateCapture && gaps[f.Gap] != f.GapLost {
+					t.Errorf("fate %+v: no recorded gap of %d frames before frame %d (%d)", f, f.GapLost, f.Gap, gaps[f.Gap])
+				}
+				if f.Kind != loss.FateCapture && f.Gap != 0 {
+					t.Errorf("fate %+v names a gap", f)
+				}
+				k := fateKey{f.FlowID, f.Kind, f.RTP, f.Resend}
+				s := got[k]
+				s.bytes += f.Bytes
+				s.segs += f.Segments
+				got[k] = s
+			}
+			var n int
+			for _, fl := range sum.List {
+				want := map[fateKey]fateSum{
+					{fl.FlowID, loss.FateCapture, false, false}:            {fl.CaptureExplainedBytes, fl.CaptureExplainedSegments},
+					{fl.FlowID, loss.FateCaptureUnexplained, false, false}: {fl.CaptureUnexplainedBytes, fl.CaptureUnexplainedSegments},
+					{fl.FlowID, loss.FateUpstream, false, false}:           {fl.UpstreamLostBytes, fl.UpstreamLostSegments},
+					{fl.FlowID, loss.FateAmbiguous, false, false}:          {fl.AmbiguousBytes, fl.AmbiguousSegments},
+					{fl.FlowID, loss.FateDownstream, false, false}:         {fl.DownstreamLostBytes, fl.DownstreamLostSegments},
+					{fl.FlowID, loss.FateUnknown, false, false}:            {fl.UnknownBytes, fl.UnknownSegments},
+					{fl.FlowID, loss.FateCapture, true, false}:             {0, fl.RTPLostCapture},
+					{fl.FlowID, loss.FateUpstream, true, false}:            {0, fl.RTPLostUpstream},
+				}
+				for k, w := range want {
+					if got[k] != w {
+						t.Errorf("flow %d %v (rtp %v): fates add up to %+v, the flow's counters say %+v", fl.FlowID, k.kind, k.rtp, got[k], w)
+					}
+					if w != (fateSum{}) {
+						n++
+					}
+					delete(got, k)
+				}
+				// Retransmissions that repair upstream or ambiguous loss
+				// tell the same bytes again.
+				for _, kind := range []loss.FateKind{loss.FateUpstream, loss.FateAmbiguous} {
+					r := got[fateKey{fl.FlowID, kind, false, true}]
+					if w := want[fateKey{fl.FlowID, kind, false, false}]; r != w {
+						t.Errorf("flow %d: retransmissions repairing %v: %+v, want %+v", fl.FlowID, kind, r, w)
+					}
+				}
+			}
+			for k, s := range got {
+				if !k.resend && s != (fateSum{}) {
+					t.Errorf("fates of no flow's counter: %+v %+v", k, s)
+				}
+			}
+			if n == 0 {
+				t.Errorf("no loss at all: the case tests nothing")
+			}
+			t.Logf("%d fates, %d flow figures held", len(fates), n)
+		})
+	}
+}
