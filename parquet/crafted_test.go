@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
 	"github.com/gapan/gapan/reader"
-	"github.com/gapan/gapan/report"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -50,7 +50,7 @@ func writeCrafted(t testing.TB, dir string, opt parquet.WriterOptions, frames []
 		w.Frame(jf, info)
 	}
 	e.Finish(nil)
-	if err := w.Finish(&report.Report{}); err != nil {
+	if err := w.Finish(&analyze.Result{}); err != nil {
 		t.Fatal(err)
 	}
 	return want
@@ -255,11 +255,11 @@ func TestWriterErrors(t *testing.T) {
 				w.Frame(jf, e.AddDecoded(jf, &p))
 			}
 			e.Finish(nil)
-			if err := w.Finish(&report.Report{}); !errors.Is(err, errDiskFull) {
+			if err := w.Finish(&analyze.Result{}); !errors.Is(err, errDiskFull) {
 				t.Errorf("Finish: %v, want %v", err, errDiskFull)
 			}
 			w.Abort()
-			if err := w.Finish(&report.Report{}); !errors.Is(err, errDiskFull) {
+			if err := w.Finish(&analyze.Result{}); !errors.Is(err, errDiskFull) {
 				t.Errorf("second Finish: %v", err)
 			}
 		})

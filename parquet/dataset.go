@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -106,7 +106,7 @@ type CaptureResult struct {
 	Partition string
 	Stats
 	// Report is the run's accounting (without the flow list).
-	Report *report.Report
+	Report *analyze.Result
 }
 
 // Result describes a written dataset.
@@ -384,7 +384,7 @@ func writeManifest(tmp string, res *Result) error {
 			if len(r.Files) > 0 {
 				mc.Sidecar = r.Files[0].Sidecar
 			}
-			mc.LossUnknown = strings.Join(report.LossUnknown(r), "; ")
+			mc.LossUnknown = strings.Join(r.LossUnknown(), "; ")
 		}
 		m.Captures = append(m.Captures, mc)
 	}
@@ -487,7 +487,7 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	ec.KeepFlows, ec.KeepGaps = false, false
 	ec.OnFlow = w.Flow
 	var n uint64
-	cfg := report.Config{
+	cfg := analyze.Config{
 		Captures:    []string{capture},
 		Join:        jo,
 		Engine:      ec,
@@ -503,7 +503,7 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	if opt.Progress != nil {
 		cfg.Progress = func(_ int, bytesRead, size int64, frames uint64) { opt.Progress(idx, bytesRead, size, frames) }
 	}
-	r, err := report.Run(cfg)
+	r, err := analyze.Run(cfg)
 	if err != nil {
 		w.Abort()
 		return cr, err

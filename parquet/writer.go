@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -36,11 +36,11 @@ type WriterOptions struct {
 }
 
 // Writer streams one run of the pipeline into the three tables. Hook it to
-// report.Run with Frame (report.Config.Frame) and Flow
+// analyze.Run with Frame (analyze.Config.Frame) and Flow
 // (loss.Config.OnFlow), then call Finish with the run's result:
 //
 //	w, _ := parquet.NewWriter(framesFile, gapsFile, flowsFile, parquet.WriterOptions{Sources: srcs})
-//	r, err := report.Run(report.Config{Captures: caps, Frame: w.Frame, Engine: loss.Config{OnFlow: w.Flow}})
+//	r, err := analyze.Run(analyze.Config{Captures: caps, Frame: w.Frame, Engine: loss.Config{OnFlow: w.Flow}})
 //	if err != nil { w.Abort(); ... }
 //	err = w.Finish(r)
 //
@@ -133,7 +133,7 @@ func (w *Writer) Err() error { return w.err }
 func (w *Writer) Stats() Stats { return w.stats }
 
 // Frame adds one frame to the frames table (and its gap, if any, to the
-// gaps table). It has the signature of report.Config.Frame. Errors are
+// gaps table). It has the signature of analyze.Config.Frame. Errors are
 // kept and returned by Finish; after one, Frame does nothing.
 func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 	if w.err != nil {
@@ -278,7 +278,7 @@ func (w *Writer) Flow(fl *loss.Flow) {
 // Finish writes the held gaps and the tail gaps (one row per interface
 // with a tail loss, from r.Files) and closes the three tables. r is the
 // result of the run that fed the Writer.
-func (w *Writer) Finish(r *report.Report) error {
+func (w *Writer) Finish(r *analyze.Result) error {
 	srcs := make([]string, len(r.Files))
 	for i := range r.Files {
 		srcs[i] = GapSource(&r.Files[i])
@@ -315,7 +315,7 @@ func (w *Writer) Finish(r *report.Report) error {
 			}
 		}
 	}
-	if notes := report.LossUnknown(r); len(notes) > 0 {
+	if notes := r.LossUnknown(); len(notes) > 0 {
 		meta := [][2]string{{MetaLossUnknown, strings.Join(notes, "; ")}}
 		w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/fuzzgen"
 	"github.com/gapan/gapan/report"
 )
@@ -23,7 +24,7 @@ func FuzzWriters(f *testing.F) {
 	f.Add([]byte("\x03cap\x02sc\x05\x00\x00\x00\x00\x00\x00\x00\x01\x02tcp\x04,\"\n<"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		flows, files := fuzzgen.Flows(data)
-		r := &report.Report{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
+		r := &analyze.Result{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
 		var text, md, html, js, cs, nd bytes.Buffer
 		if err := report.WriteText(&text, r, report.Options{Top: 10, Gaps: 5}); err != nil {
 			t.Fatalf("text: %v", err)

@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"os"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -212,7 +213,7 @@ func (k *LargestGaps) Count() uint64 { return k.count }
 
 // Sorted returns the kept gaps, largest first, labelled with their
 // capture's name when r has more than one capture (as Summary.Gaps are).
-func (k *LargestGaps) Sorted(r *Report) []loss.GapRef {
+func (k *LargestGaps) Sorted(r *analyze.Result) []loss.GapRef {
 	s := k.top.sorted()
 	out := make([]loss.GapRef, len(s))
 	for i := range s {
@@ -223,7 +224,7 @@ func (k *LargestGaps) Sorted(r *Report) []loss.GapRef {
 
 // namedGap labels a gap of a set of captures with its capture's name, as
 // loss.Capture.Finish labels Summary.Gaps.
-func namedGap(r *Report, g loss.GapRef) loss.GapRef {
+func namedGap(r *analyze.Result, g loss.GapRef) loss.GapRef {
 	if len(r.Files) > 1 && g.File < len(r.Files) {
 		g.Capture = r.Files[g.File].Name
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
@@ -31,7 +32,7 @@ type HTMLOptions struct {
 	// MaxRows caps the gap list and the flows table (0: HTMLMaxRows).
 	MaxRows int
 	// Timeline, if set, is a finer loss timeline recorded during the run
-	// (Config.Frame = Timeline.Frame); without it the chart uses the
+	// (analyze.Config.Frame = Timeline.Frame); without it the chart uses the
 	// per-second timeline of the summary.
 	Timeline *Timeline
 	// Flows, if set, are the flows the table lists, kept during the run
@@ -91,7 +92,7 @@ func htmlFlowOrder(a, b *loss.Flow) int {
 // largest gaps and the flows table. Its figures are those of the JSON
 // report (NewDocument); each carries its JSON name in a data-field
 // attribute and the JSON value in data-value.
-func WriteHTML(w io.Writer, r *Report, opt HTMLOptions) error {
+func WriteHTML(w io.Writer, r *analyze.Result, opt HTMLOptions) error {
 	v := newHTMLView(r, opt)
 	bw := bufio.NewWriter(w)
 	if err := htmlTemplate.Execute(bw, v); err != nil {
@@ -139,7 +140,7 @@ func NewTimeline(maxBuckets int) *Timeline {
 	return &Timeline{max: max(maxBuckets, 10), widthNs: timelineWidths[0]}
 }
 
-// Frame adds a frame; its signature is that of Config.Frame.
+// Frame adds a frame; its signature is that of analyze.Config.Frame.
 func (t *Timeline) Frame(f *join.Frame, _ *loss.FrameInfo) {
 	t.Add(f.TimestampNs, 1, f.GapBefore)
 }
@@ -320,7 +321,7 @@ func jsonFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
 
-func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
+func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = HTMLMaxRows
 	}
@@ -368,7 +369,7 @@ func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
 	} else {
 		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "none"})
 	}
-	if len(LossUnknown(r)) > 0 {
+	if len(r.LossUnknown()) > 0 {
 		v.Cards = append(v.Cards, htmlCard{Label: "tail gap", Field: "summary.loss_unknown", Value: "unknown", Shown: "unknown", Sub: "the sidecar ends before the capture", Warn: true})
 	} else {
 		v.Cards = append(v.Cards, card("tail gap", "summary.tail_gap", s.TailGap, "lost after the last frame"))
@@ -591,7 +592,7 @@ func histogramChart(counts, frames *[65]uint64) *htmlChart {
 }
 
 // gapRows lists the largest gaps.
-func gapRows(r *Report, doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
+func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	cols := []htmlCol{
 		{Label: "#", Field: "rank", Num: true, Title: "rank by size"},
 		{Label: "capture", Field: "gaps.capture"},

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -28,12 +29,12 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 			continue
 		}
 		caps := []string{simulated(t, dir, base, base, "list:3,10-12,50-90,200-203,1000,1001,5000-5100")}
-		all, err := Run(Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+		all, err := analyze.Run(analyze.Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 		if err != nil {
 			t.Fatalf("%s: %v", base, err)
 		}
 		for _, n := range []int{1, 3, 10} {
-			top, err := Run(Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepTop: n, KeepGaps: true}})
+			top, err := analyze.Run(analyze.Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepTop: n, KeepGaps: true}})
 			if err != nil {
 				t.Fatalf("%s: %v", base, err)
 			}
@@ -51,9 +52,9 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 			if all.Summary.Flows != top.Summary.Flows || all.Summary.FlowCount != top.Summary.FlowCount {
 				t.Fatalf("%s top %d: flow sums differ", base, n)
 			}
-			for _, w := range []func(*bytes.Buffer, *Report) error{
-				func(b *bytes.Buffer, r *Report) error { return WriteText(b, r, Options{Top: n}) },
-				func(b *bytes.Buffer, r *Report) error { return WriteMarkdown(b, r, Options{Top: n}) },
+			for _, w := range []func(*bytes.Buffer, *analyze.Result) error{
+				func(b *bytes.Buffer, r *analyze.Result) error { return WriteText(b, r, Options{Top: n}) },
+				func(b *bytes.Buffer, r *analyze.Result) error { return WriteMarkdown(b, r, Options{Top: n}) },
 			} {
 				var a, b bytes.Buffer
 				if err := w(&a, all); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
@@ -188,7 +189,7 @@ func sourceLine(fi *join.FileInfo, opt Options) string {
 }
 
 // positionUnknownFrom names where a capture-wide loss total came from.
-func positionUnknownFrom(r *Report) string {
+func positionUnknownFrom(r *analyze.Result) string {
 	var from []string
 	for _, fi := range r.Files {
 		for _, st := range fi.Stats {
@@ -206,29 +207,8 @@ func positionUnknownFrom(r *Report) string {
 	return strings.Join(from, ", ")
 }
 
-// LossUnknown returns, for each capture whose sidecar ends before the
-// capture does (no trailer: the recorder was killed; empty; or damaged and
-// read up to the damage), "loss unknown after frame N (the sidecar ends
-// there)", prefixed by the capture's name in a set of several. Every
-// output carries these words: the loss after frame N is unknown, not 0.
-func LossUnknown(r *Report) []string {
-	var out []string
-	for i := range r.Files {
-		fi := &r.Files[i]
-		if !fi.SidecarIncomplete {
-			continue
-		}
-		s := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", fi.LossUnknownAfter)
-		if len(r.Files) > 1 {
-			s = fi.Name + ": " + s
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 // lossKnown reports whether any capture had a source of gap counts.
-func lossKnown(r *Report) bool {
+func lossKnown(r *analyze.Result) bool {
 	for _, fi := range r.Files {
 		if fi.Source != join.SourceNone {
 			return true
@@ -238,7 +218,7 @@ func lossKnown(r *Report) bool {
 }
 
 // captureSection is the summary block.
-func captureSection(r *Report, opt Options) section {
+func captureSection(r *analyze.Result, opt Options) section {
 	s := r.Summary
 	sec := section{title: "Capture"}
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
@@ -270,8 +250,8 @@ func captureSection(r *Report, opt Options) section {
 	add("frames captured", num(s.FramesCaptured))
 	pu := r.PositionUnknown()
 	switch {
-	case len(LossUnknown(r)) > 0:
-		add("frames lost", fmt.Sprintf("%s recorded, then unknown: %s", num(s.FramesLost), strings.Join(LossUnknown(r), "; ")))
+	case len(r.LossUnknown()) > 0:
+		add("frames lost", fmt.Sprintf("%s recorded, then unknown: %s", num(s.FramesLost), strings.Join(r.LossUnknown(), "; ")))
 	case s.FramesLost > 0:
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
@@ -290,7 +270,7 @@ func captureSection(r *Report, opt Options) section {
 	} else {
 		add("largest gap", "none")
 	}
-	if len(LossUnknown(r)) > 0 {
+	if len(r.LossUnknown()) > 0 {
 		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
 		add("tail gap", "unknown: the sidecar ends before the capture")
 	} else {
@@ -318,7 +298,7 @@ func captureSection(r *Report, opt Options) section {
 }
 
 // filesSection lists the captures of a rotated set.
-func filesSection(r *Report, opt Options) *section {
+func filesSection(r *analyze.Result, opt Options) *section {
 	if len(r.Files) < 2 {
 		return nil
 	}
@@ -338,7 +318,7 @@ func filesSection(r *Report, opt Options) *section {
 }
 
 // tcpSection is the TCP (and RTP) evidence block.
-func tcpSection(r *Report) section {
+func tcpSection(r *analyze.Result) section {
 	c := &r.Summary.Flows
 	sec := section{title: "TCP evidence"}
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
@@ -380,7 +360,7 @@ func largestGaps(gaps []loss.GapRef, n int) []loss.GapRef {
 	return g
 }
 
-func gapsSection(r *Report, opt Options) *section {
+func gapsSection(r *analyze.Result, opt Options) *section {
 	s := r.Summary
 	if opt.Gaps == 0 || s.GapEvents == 0 {
 		return nil
@@ -405,7 +385,7 @@ func gapsSection(r *Report, opt Options) *section {
 	return sec
 }
 
-func timelineSection(r *Report, opt Options) *section {
+func timelineSection(r *analyze.Result, opt Options) *section {
 	tl := r.Summary.Timeline
 	if opt.Seconds == 0 || len(tl) == 0 {
 		return nil
@@ -460,7 +440,7 @@ func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 	return lossy, total
 }
 
-func flowsSection(r *Report, opt Options) *section {
+func flowsSection(r *analyze.Result, opt Options) *section {
 	// A top-only list (loss.Config.KeepTop) may be empty while flows
 	// exist: none lost anything.
 	if opt.Top == 0 || len(r.Summary.List) == 0 && (!r.Summary.TopOnly || r.Summary.FlowCount == 0) {
@@ -495,7 +475,7 @@ func flowsSection(r *Report, opt Options) *section {
 	return sec
 }
 
-func warningsSection(r *Report) *section {
+func warningsSection(r *analyze.Result) *section {
 	if len(r.Warnings) == 0 {
 		return nil
 	}
@@ -503,7 +483,7 @@ func warningsSection(r *Report) *section {
 }
 
 // sections builds the human-readable report.
-func sections(r *Report, opt Options) []section {
+func sections(r *analyze.Result, opt Options) []section {
 	opt = opt.withDefaults()
 	out := []section{captureSection(r, opt)}
 	for _, s := range []*section{filesSection(r, opt)} {

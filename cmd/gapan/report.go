@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
@@ -113,7 +114,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if fl.idleTimeout < 0 {
 		return usagef("--idle-timeout takes a duration of 0 or more")
 	}
-	cfg := report.Config{
+	cfg := analyze.Config{
 		Captures:    captures,
 		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, Force: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
@@ -190,7 +191,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	meter := progressMeter(stderr, fl.quiet, "report")
 	meter.Start()
 	cfg.Progress = meter.Files(progress.Sizes(captures))
-	r, err := report.Run(cfg)
+	r, err := analyze.Run(cfg)
 	meter.Done()
 	if err != nil {
 		if nw != nil {

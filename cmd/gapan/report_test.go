@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/simulate"
@@ -269,7 +270,7 @@ func TestReportKeepsWhatItShows(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := report.NewTimeline(0)
-	r, err := report.Run(report.Config{Captures: []string{demo}, KernelDrops: -1, Frame: tl.Frame,
+	r, err := analyze.Run(analyze.Config{Captures: []string{demo}, KernelDrops: -1, Frame: tl.Frame,
 		Engine: loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: -1}})
 	if err != nil {
 		t.Fatal(err)

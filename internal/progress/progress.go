@@ -166,7 +166,7 @@ func (m *Meter) Start() {
 	m.mu.Unlock()
 }
 
-// Files returns a callback with the signature of report.Config.Progress
+// Files returns a callback with the signature of analyze.Config.Progress
 // for a set of files read one after another: frames counts over the whole
 // set, bytesRead and size are the current file's (size -1 if unknown).
 // sizes are the files' sizes as known beforehand (-1 for unknown, e.g.

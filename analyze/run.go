@@ -1,7 +1,8 @@
-package report
+package analyze
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/gapan/gapan/reader"
 )
 
-// Config describes one report run.
+// Config describes one run.
 type Config struct {
 	// Captures are read in order as one capture (a rotated set); frame
 	// numbers stay per file.
@@ -46,9 +47,9 @@ type Config struct {
 	Workers int
 }
 
-// Report is the result of a run: the accounting summary plus what the join
+// Result is the result of a run: the accounting summary plus what the join
 // learned about the files.
-type Report struct {
+type Result struct {
 	Summary  *loss.Summary
 	Files    []join.FileInfo
 	Warnings []join.Warning
@@ -63,7 +64,7 @@ type Report struct {
 const progressEvery = 1 << 16
 
 // Run reads the captures with their sidecars and does the accounting.
-func Run(cfg Config) (*Report, error) {
+func Run(cfg Config) (*Result, error) {
 	s, err := join.Open(cfg.Captures, cfg.Join)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func Run(cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
+	r := &Result{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
 	for _, w := range r.Warnings {
 		var fe *reader.FormatError
 		if errors.As(w.Err, &fe) {
@@ -268,7 +269,7 @@ func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *ba
 // PositionUnknown returns the loss known only as a capture-wide total
 // (pcapng isb_ifdrop, or KernelDrops), beyond what the gaps locate; 0 when
 // every known loss has a position.
-func (r *Report) PositionUnknown() uint64 {
+func (r *Result) PositionUnknown() uint64 {
 	var total uint64
 	for _, fi := range r.Files {
 		for _, st := range fi.Stats {
@@ -287,4 +288,25 @@ func (r *Report) PositionUnknown() uint64 {
 		return total - r.Summary.FramesLost
 	}
 	return 0
+}
+
+// LossUnknown returns, for each capture whose sidecar ends before the
+// capture does (no trailer: the recorder was killed; empty; or damaged and
+// read up to the damage), "loss unknown after frame N (the sidecar ends
+// there)", prefixed by the capture's name in a set of several. Every
+// output carries these words: the loss after frame N is unknown, not 0.
+func (r *Result) LossUnknown() []string {
+	var out []string
+	for i := range r.Files {
+		fi := &r.Files[i]
+		if !fi.SidecarIncomplete {
+			continue
+		}
+		s := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", fi.LossUnknownAfter)
+		if len(r.Files) > 1 {
+			s = fi.Name + ": " + s
+		}
+		out = append(out, s)
+	}
+	return out
 }
