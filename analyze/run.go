@@ -7,7 +7,6 @@ import (
 	"runtime"
 
 	"github.com/gapan/gapan/decode"
-	"github.com/gapan/gapan/flow"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
@@ -135,30 +134,14 @@ func check(cfg Config) error {
 // make the hand-over cheap, few enough that a batch stays in cache.
 const batchLen = 256
 
-// prefetchLen is how many frames' flow state is prefetched at once.
-const prefetchLen = 64
-
 // batchCount is how many batches circulate between the two goroutines.
 const batchCount = 8
 
-// decoded is one frame on the pipelined path: what the join said of it,
-// decoded, without its bytes (but for the head of its payload, which the
-// RTP accounting reads).
-type decoded struct {
-	jf   join.Frame
-	rf   reader.Frame
-	pkt  decode.Packet
-	head [loss.RTPHeadLen]byte
-}
-
-// batch is a run of frames in stream order; err ends the stream after
-// them (io.EOF at its end). keys are the frames' flow keys.
-
+// batch is a loss.Batch of frames in stream order; err ends the stream
+// after them (io.EOF at its end).
 type batch struct {
-	frames []decoded
-	keys   []loss.FlowKey
-	n      int
-	err    error
+	*loss.Batch
+	err error
 	// Where the reading stood after the batch, for Progress.
 	file      int
 	bytesRead int64
@@ -173,7 +156,7 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	full := make(chan *batch, batchCount)
 	free := make(chan *batch, batchCount)
 	for range batchCount {
-		free <- &batch{frames: make([]decoded, batchLen), keys: make([]loss.FlowKey, batchLen)}
+		free <- &batch{Batch: e.NewBatch(batchLen)}
 	}
 	// The reading goroutine is stopped and waited for on every return:
 	// one that stops early (Check) must not leave it reading the stream
@@ -185,29 +168,23 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	}()
 	go func() {
 		defer close(done)
-		produce(s, e.Hasher(), full, free, stop)
+		produce(s, full, free, stop)
 	}()
 	var n uint64
 	for {
 		b := <-full
-		for lo := 0; lo < b.n; lo += prefetchLen {
-			hi := min(lo+prefetchLen, b.n)
-			e.Prefetch(b.keys[lo:hi])
-			for i := lo; i < hi; i++ {
-				d := &b.frames[i]
-				info := e.AddKeyed(&d.jf, &d.pkt, &b.keys[i])
-				if cfg.Frame != nil {
-					cfg.Frame(&d.jf, info)
+		for f, info := range e.AddBatch(b.Batch) {
+			if cfg.Frame != nil {
+				cfg.Frame(f, info)
+			}
+			n++
+			if n%progressEvery == 0 {
+				if cfg.Progress != nil {
+					cfg.Progress(b.file, b.bytesRead, b.size, n)
 				}
-				n++
-				if n%progressEvery == 0 {
-					if cfg.Progress != nil {
-						cfg.Progress(b.file, b.bytesRead, b.size, n)
-					}
-					if err := check(cfg); err != nil {
-						free <- b
-						return err
-					}
+				if err := check(cfg); err != nil {
+					free <- b
+					return err
 				}
 			}
 		}
@@ -223,7 +200,7 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 }
 
 // produce fills batches from the stream until it ends or fails.
-func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *batch, stop <-chan struct{}) {
+func produce(s *join.Stream, full chan<- *batch, free <-chan *batch, stop <-chan struct{}) {
 	dec := decode.NewDecoder()
 	for {
 		var b *batch
@@ -232,25 +209,15 @@ func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *ba
 		case <-stop:
 			return
 		}
-		b.n, b.err = 0, nil
-		for b.n < len(b.frames) {
+		b.Reset()
+		b.err = nil
+		for !b.Full() {
 			f, err := s.Next()
 			if err != nil {
 				b.err = err
 				break
 			}
-			d := &b.frames[b.n]
-			d.rf = *f.Frame
-			d.rf.Data = nil
-			d.jf = *f // every field the join gives, with the frame copied
-			d.jf.Frame = &d.rf
-			dec.Decode(f.LinkType, f.Data, &d.pkt)
-			d.pkt.OrigLen = f.OrigLen
-			if d.pkt.Payload != nil {
-				d.pkt.Payload = d.head[:copy(d.head[:], d.pkt.Payload)]
-			}
-			b.keys[b.n].Compute(&d.pkt, hs)
-			b.n++
+			b.Add(f, dec)
 		}
 		if cur := s.Current(); cur >= 0 && cur < len(s.Files()) {
 			b.file, b.bytesRead, b.size = cur, s.BytesRead(), s.Files()[cur].Size

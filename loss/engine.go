@@ -104,6 +104,10 @@ type Summary struct {
 	// TopOnly says that List holds only the flows that lost most
 	// (Config.KeepTop), not every flow.
 	TopOnly bool
+	// DecodeFailed is the number of frames that failed to decode;
+	// DecodeErrors splits it by reason, most frames first.
+	DecodeFailed uint64
+	DecodeErrors []DecodeError
 }
 
 // state is what the flow table keeps inline in each flow's record: the
@@ -200,12 +204,15 @@ type Engine struct {
 	unpacked    int
 	maxUnpacked int // negative: no bound
 
-	pf   []*acct // Prefetch's scratch
+	pf   []*acct // prefetch's scratch
 	pfT  []*tcpState
-	pfH  []uint32 // Prefetch's hashes and index entries: fields, not
+	pfH  []uint32 // prefetch's hashes and index entries: fields, not
 	pfS  []uint64 // local arrays, which would be zeroed at every call
-	sink uint64   // what Prefetch read, so that the reads stay
+	sink uint64   // what prefetch read, so that the reads stay
 	top  topFlows
+
+	// decodeErrs counts the frames that failed to decode.
+	decodeErrs decodeErrors
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64
@@ -252,103 +259,34 @@ func NewEngine(cfg Config) *Engine {
 	return e
 }
 
-// Add accounts one joined frame. Frames must come in stream order.
+// Add decodes one joined frame and accounts it. Frames must come in
+// stream order. A frame that fails to decode is accounted with what was
+// decoded of it and counted in Summary.DecodeErrors.
 func (e *Engine) Add(f *join.Frame) *FrameInfo {
 	p := &e.pkt
-	e.dec.Decode(f.LinkType, f.Data, p)
+	err := e.dec.Decode(f.LinkType, f.Data, p)
 	p.OrigLen = f.OrigLen
-	return e.AddDecoded(f, p)
+	return e.AddDecoded(f, p, err)
 }
 
-// AddDecoded accounts one joined frame that the caller has already
-// decoded into p (with decode.Decoder.Decode, one Decoder for the whole
-// stream, and p.OrigLen set to f.OrigLen): Add is Decode then AddDecoded.
-// It lets decoding run ahead on another goroutine. f.Data is not used;
-// of p's bytes only the first RTPHeadLen bytes of a UDP payload are read.
-// p must stay unchanged until the next call. Frames must come in stream
-// order.
-func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet) *FrameInfo {
-	var k FlowKey
-	k.Compute(p, e.tbl.Hasher())
-	return e.AddKeyed(f, p, &k)
+// AddDecoded accounts one joined frame that the caller has decoded into p
+// with decode.Decoder.Decode (one Decoder for the whole stream, p.OrigLen
+// set to f.OrigLen); err is what Decode returned. Add is Decode then
+// AddDecoded. f.Data is not used; of p's bytes only the head of a UDP
+// payload (the RTP header) is read. p must stay unchanged until the next
+// call. Frames must come in stream order.
+func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet, err error) *FrameInfo {
+	if err != nil {
+		e.decodeErrs.add(err, p.ErrLayer)
+	}
+	var k flowKey
+	k.compute(p, e.tbl.Hasher())
+	return e.addKeyed(f, p, &k)
 }
 
-// FlowKey is a frame's flow key, its direction and its hash in an
-// Engine's flow table, computed ahead of the accounting (possibly on
-// another goroutine) by Compute with the Engine's Hasher.
-type FlowKey struct {
-	Key   flow.Key
-	FromA bool
-	Hash  uint32
-}
-
-// Compute sets k from p. h is the Engine's Hasher.
-func (k *FlowKey) Compute(p *decode.Packet, h flow.Hasher) {
-	k.Key, k.FromA = flow.KeyOf(p)
-	k.Hash = h.Hash(&k.Key)
-}
-
-// Hasher returns the hasher of the Engine's flow table, for
-// FlowKey.Compute. It is a value safe to use from any goroutine.
-func (e *Engine) Hasher() flow.Hasher { return e.tbl.Hasher() }
-
-// prefetchMax bounds the keys one Prefetch call handles.
-const prefetchMax = 512
-
-// Prefetch reads, and discards, the flow table entries, flow records and
-// accounting state that the frames with keys ks will most likely touch.
-// It changes nothing; calling it for a batch of frames before accounting
-// them lets the batch's cache misses overlap instead of coming one after
-// the other, which is most of the cost of a frame when flows are many.
-func (e *Engine) Prefetch(ks []FlowKey) {
-	ks = ks[:min(len(ks), prefetchMax)]
-	// Three passes, each of independent reads: index entries, records,
-	// accounting state.
-	if e.pfH == nil {
-		e.pfH, e.pfS = make([]uint32, prefetchMax), make([]uint64, prefetchMax)
-	}
-	hs, slots := e.pfH, e.pfS
-	for i := range ks {
-		hs[i] = ks[i].Hash
-	}
-	e.tbl.PeekSlots(hs[:len(ks)], slots[:len(ks)])
-	var sink uint64
-	as := e.pf[:0]
-	for _, sl := range slots[:len(ks)] {
-		if fl := e.tbl.PeekFlow(sl); fl != nil {
-			// The record spans three or four cache lines: its key, its
-			// counts, its state at the end.
-			sink += fl.ID + fl.Packets[0] + fl.State.lastFrame
-			if fl.State.a != nil {
-				as = append(as, fl.State.a)
-			}
-		}
-	}
-	// The accounting state: the flows' acct, then one read per cache line
-	// of the TCP state a segment touches (or of the packed state).
-	sts := e.pfT[:0]
-	for _, a := range as {
-		if a.st != nil {
-			sts = append(sts, a.st)
-		} else if a.pk != 0 {
-			sink += uint64(e.packs.bytes(a.pk)[0])
-		}
-	}
-	for _, st := range sts {
-		for i := range st.d {
-			d := &st.d[i]
-			sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns)
-		}
-	}
-	clear(sts)
-	e.pfT = sts[:0]
-	clear(as)
-	e.pf = as[:0]
-	e.sink += sink
-}
-
-// AddKeyed is AddDecoded with the frame's flow key already computed.
-func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInfo {
+// addKeyed is AddDecoded with the frame's flow key already computed and
+// its decode error counted.
+func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInfo {
 	e.gi++
 	gi := e.gi
 	e.cap.Add(f)
@@ -610,6 +548,10 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	s.Gaps = e.cap.Gaps
 	s.FlowStats = e.tbl.Stats()
 	s.EstOther = e.est.other
+	s.DecodeErrors = e.decodeErrs.list()
+	for _, d := range s.DecodeErrors {
+		s.DecodeFailed += d.Frames
+	}
 	if n := s.Flows.CaptureLostSegments; n > 0 {
 		c := float64(s.Flows.CaptureExplainedSegments) / float64(n)
 		s.Consistency = &c

@@ -45,7 +45,7 @@ func writeCrafted(t testing.TB, dir string, opt parquet.WriterOptions, frames []
 		jf := &join.Frame{Frame: &reader.Frame{Number: c.num, TimestampNs: c.ns, CapLen: c.capLen, OrigLen: c.origLen, InterfaceID: c.ifc}, GapBefore: c.gap}
 		p := c.p
 		p.OrigLen = c.origLen
-		info := e.AddDecoded(jf, &p)
+		info := e.AddDecoded(jf, &p, nil)
 		want = append(want, expectedFrame(jf, info))
 		w.Frame(jf, info)
 	}
@@ -252,7 +252,7 @@ func TestWriterErrors(t *testing.T) {
 				c := &frames[i]
 				jf := &join.Frame{Frame: &reader.Frame{Number: c.num, TimestampNs: c.ns, CapLen: c.capLen, OrigLen: c.origLen, InterfaceID: c.ifc}, GapBefore: c.gap}
 				p := c.p
-				w.Frame(jf, e.AddDecoded(jf, &p))
+				w.Frame(jf, e.AddDecoded(jf, &p, nil))
 			}
 			e.Finish(nil)
 			if err := w.Finish(&analyze.Result{}); !errors.Is(err, errDiskFull) {
