@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -315,10 +316,11 @@ func (w *Writer) Finish(r *analyze.Result) error {
 			}
 		}
 	}
+	meta := [][2]string{{MetaDecodeErrors, decodeErrors(r.Summary)}}
 	if notes := r.LossUnknown(); len(notes) > 0 {
-		meta := [][2]string{{MetaLossUnknown, strings.Join(notes, "; ")}}
-		w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
+		meta = append(meta, [2]string{MetaLossUnknown, strings.Join(notes, "; ")})
 	}
+	w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
 	return w.close()
 }
 
@@ -328,6 +330,24 @@ func (w *Writer) Finish(r *analyze.Result) error {
 // there)", joined by "; ". The frames after N have gap_before 0 because
 // nothing is known of them, not because nothing was lost.
 const MetaLossUnknown = "gapan.loss_unknown"
+
+// MetaDecodeErrors is the key of the Parquet key/value metadata that every
+// table carries: the number of frames that failed to decode, then their
+// reasons as the report's JSON names them, "3 (ipv4: truncated 2, tcp:
+// malformed 1)"; "0" when every frame decoded.
+const MetaDecodeErrors = "gapan.decode_errors"
+
+// decodeErrors is the value of MetaDecodeErrors.
+func decodeErrors(s *loss.Summary) string {
+	if s == nil || s.DecodeFailed == 0 {
+		return "0"
+	}
+	why := make([]string, len(s.DecodeErrors))
+	for i, d := range s.DecodeErrors {
+		why[i] = d.Reason + " " + strconv.FormatUint(d.Frames, 10)
+	}
+	return strconv.FormatUint(s.DecodeFailed, 10) + " (" + strings.Join(why, ", ") + ")"
+}
 
 // Abort closes the tables after a failed run; what was written is not a
 // valid dataset and the caller should remove it.

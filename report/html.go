@@ -335,7 +335,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	}
 	for _, kv := range captureSection(r, opt.Options).kv {
 		switch kv[0] {
-		case "file", "files", "sidecar", "time", "stopped at":
+		case "file", "files", "sidecar", "time", "decode errors", "stopped at":
 			v.Captures = append(v.Captures, htmlKV{kv[0], kv[1]})
 		default:
 			if strings.HasPrefix(kv[0], "kernel counters") {

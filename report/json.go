@@ -109,6 +109,10 @@ type SummaryJSON struct {
 	FlowTable FlowTableJSON `json:"flow_table"`
 	// EstOther is the estimated loss of frames that belong to no flow.
 	EstOther float64 `json:"est_other"`
+	// DecodeErrors is the number of frames that failed to decode;
+	// DecodeErrorsByReason splits it by reason, most frames first.
+	DecodeErrors         uint64             `json:"decode_errors"`
+	DecodeErrorsByReason []loss.DecodeError `json:"decode_errors_by_reason"`
 	// Complete is false when a capture was read only up to damage or its
 	// sidecar ends before it.
 	Complete bool `json:"complete"`
@@ -233,8 +237,13 @@ func summaryJSON(r *analyze.Result) SummaryJSON {
 			PeakLive: s.FlowStats.PeakLive, Idle: s.FlowStats.Idle, Evicted: s.FlowStats.Evicted,
 			PortReuse: s.FlowStats.PortReuse, EndOfInput: s.FlowStats.EndOfInput,
 		},
-		EstOther: round6(s.EstOther),
-		Complete: r.Stopped == nil,
+		EstOther:             round6(s.EstOther),
+		DecodeErrors:         s.DecodeFailed,
+		DecodeErrorsByReason: s.DecodeErrors,
+		Complete:             r.Stopped == nil,
+	}
+	if out.DecodeErrorsByReason == nil {
+		out.DecodeErrorsByReason = []loss.DecodeError{}
 	}
 	out.EstLost = round6(out.EstLost)
 	if g := s.LargestGap; g != nil {

@@ -207,6 +207,19 @@ func positionUnknownFrom(r *analyze.Result) string {
 	return strings.Join(from, ", ")
 }
 
+// DecodeErrors says in words how many frames failed to decode and why:
+// "0", or "3 frames (ipv4: truncated 2, tcp: malformed 1)".
+func DecodeErrors(s *loss.Summary) string {
+	if s.DecodeFailed == 0 {
+		return "0"
+	}
+	why := make([]string, len(s.DecodeErrors))
+	for i, d := range s.DecodeErrors {
+		why[i] = d.Reason + " " + num(d.Frames)
+	}
+	return plural(s.DecodeFailed, "frame", "frames") + " (" + strings.Join(why, ", ") + ")"
+}
+
 // lossKnown reports whether any capture had a source of gap counts.
 func lossKnown(r *analyze.Result) bool {
 	for _, fi := range r.Files {
@@ -248,6 +261,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
 	}
 	add("frames captured", num(s.FramesCaptured))
+	add("decode errors", DecodeErrors(s))
 	pu := r.PositionUnknown()
 	switch {
 	case len(r.LossUnknown()) > 0:
