@@ -8,6 +8,7 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/topn"
 	"github.com/gapan/gapan/join"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -41,11 +42,11 @@ type Config struct {
 	// KeepFlows collects every final flow into Summary.List.
 	KeepFlows bool
 	// KeepTop, when KeepFlows is not set and KeepTop > 0, collects only the
-	// KeepTop flows that lost most into Summary.List (by LossScore rounded
-	// to 6 decimals, largest first, then flow id; flows with a LossScore
-	// of 0 are not kept) and sets Summary.TopOnly. It is what a report
-	// that lists only the top flows needs, and it keeps the memory of a
-	// run with millions of flows bounded by the live flows.
+	// KeepTop flows that lost most into Summary.List (in the order of
+	// CompareLoss; flows with a LossScore of 0 are not kept) and sets
+	// Summary.TopOnly. It is what a report that lists only the top flows
+	// needs, and it keeps the memory of a run with millions of flows
+	// bounded by the live flows.
 	KeepTop int
 	// KeepGaps collects every gap into Summary.Gaps.
 	KeepGaps bool
@@ -209,7 +210,12 @@ type Engine struct {
 	pfH  []uint32 // prefetch's hashes and index entries: fields, not
 	pfS  []uint64 // local arrays, which would be zeroed at every call
 	sink uint64   // what prefetch read, so that the reads stay
-	top  topFlows
+	// top keeps the Config.KeepTop flows that lost most. probe is a flow
+	// offered to it before its record is built (probeRef = &probe: the
+	// address of a field, so that asking allocates nothing).
+	top      *topn.Keeper[*Flow]
+	probe    Flow
+	probeRef *Flow
 
 	// decodeErrs counts the frames that failed to decode.
 	decodeErrs decodeErrors
@@ -254,6 +260,8 @@ func NewEngine(cfg Config) *Engine {
 	}
 	e.cap.KeepGaps, e.cap.OnGap = cfg.KeepGaps, cfg.OnGap
 	e.exp.round = 1
+	e.top = topn.New(cfg.KeepTop, compareLoss)
+	e.probeRef = &e.probe
 	e.est.init(cfg.EstWindow)
 	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
 	return e
@@ -499,7 +507,7 @@ func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
-	score := c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream)
+	score := Score(&c)
 	e.sum.Flows.Add(&c)
 	e.sum.FlowCount++
 	if score > 0 {
@@ -511,11 +519,14 @@ func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 	}
 	if e.cfg.KeepFlows {
 		e.sum.List = append(e.sum.List, f)
-	} else if e.cfg.KeepTop > 0 && score > 0 && e.top.admits(score, fl.ID, e.cfg.KeepTop) {
-		if f == nil {
-			f = a.record(fl, &c, score)
+	} else if score > 0 && e.cfg.KeepTop > 0 {
+		e.probe.LossScore, e.probe.FlowID = score, fl.ID
+		if e.top.Admits(&e.probeRef) {
+			if f == nil {
+				f = a.record(fl, &c, score)
+			}
+			e.top.Add(f)
 		}
-		e.top.push(f, e.cfg.KeepTop)
 	}
 	if e.cfg.OnFlow != nil {
 		e.cfg.OnFlow(f)
@@ -559,7 +570,7 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	slices.SortFunc(e.tl, func(a, b Second) int { return int(a.UnixSec - b.UnixSec) })
 	s.Timeline = e.tl
 	if !e.cfg.KeepFlows && e.cfg.KeepTop > 0 {
-		s.List, s.TopOnly = e.top.flows, true
+		s.List, s.TopOnly = e.top.Values(), true
 	}
 	slices.SortFunc(s.List, func(a, b *Flow) int {
 		if a.FlowID < b.FlowID {

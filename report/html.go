@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/topn"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
@@ -43,11 +44,14 @@ type HTMLOptions struct {
 
 // HTMLFlows keeps, of the final flows handed to its Flow method (a
 // loss.Config.OnFlow), those the HTML report's flow table lists: the
-// MaxRows flows that lost most (the text report's loss score, on the
-// rounded figures), then by flow id, lossless flows included.
+// MaxRows flows that lost most, in the order of every report
+// (loss.CompareLoss), lossless flows included.
 type HTMLFlows struct {
 	count uint64
-	top   topN[*loss.Flow]
+	top   *topn.Keeper[*loss.Flow]
+	// probe is the flow being offered (a field, so that asking the
+	// Keeper allocates nothing).
+	probe *loss.Flow
 }
 
 // NewHTMLFlows returns an HTMLFlows for a page of maxRows rows
@@ -56,34 +60,20 @@ func NewHTMLFlows(maxRows int) *HTMLFlows {
 	if maxRows <= 0 {
 		maxRows = HTMLMaxRows
 	}
-	return &HTMLFlows{top: topN[*loss.Flow]{n: maxRows, order: func(a, b **loss.Flow) int { return htmlFlowOrder(*a, *b) }}}
+	return &HTMLFlows{top: topn.New(maxRows, func(a, b **loss.Flow) int { return loss.CompareLoss(*a, *b) })}
 }
 
 // Flow takes one final flow.
 func (k *HTMLFlows) Flow(f *loss.Flow) {
 	k.count++
-	r := *f // rounded as the page shows it
-	r.EstLost = round6(r.EstLost)
-	if k.top.full() && htmlFlowOrder(&r, *k.top.last()) >= 0 {
+	k.probe = f
+	if !k.top.Admits(&k.probe) {
 		return
 	}
-	c := new(loss.Flow) // a copy only of a flow the table lists
-	*c = r
-	k.top.add(c)
-}
-
-// htmlFlowScore is the loss a flow is listed by, as the text report's.
-func htmlFlowScore(f *loss.Flow) float64 {
-	return f.EstLost + float64(f.CaptureLostSegments+f.UpstreamLostSegments+f.AmbiguousSegments+f.RTPLostCapture+f.RTPLostUpstream)
-}
-
-// htmlFlowOrder orders flows as the table lists them: most loss first,
-// then by flow id.
-func htmlFlowOrder(a, b *loss.Flow) int {
-	if c := cmp.Compare(htmlFlowScore(b), htmlFlowScore(a)); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.FlowID, b.FlowID)
+	c := new(loss.Flow) // a copy only of a flow the table lists,
+	*c = *f
+	c.EstLost = round6(c.EstLost) // rounded as the page shows it
+	k.top.Add(c)
 }
 
 // WriteHTML writes r as one self-contained HTML page (no network fetches:
@@ -609,7 +599,7 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 		for _, g := range k.Sorted(r) {
 			gaps = append(gaps, gapJSON(r, g))
 		}
-		opt.MaxRows = min(opt.MaxRows, k.top.n) // all it kept
+		opt.MaxRows = min(opt.MaxRows, k.top.Cap()) // all it kept
 	} else {
 		gaps = slices.Clone(gaps)
 		slices.SortStableFunc(gaps, func(a, b GapJSON) int { return cmp.Compare(b.Lost, a.Lost) })
@@ -667,11 +657,11 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	// those without loss after them.
 	flows, total := doc.Flows, uint64(len(doc.Flows))
 	if opt.Flows != nil {
-		flows, total = opt.Flows.top.h, opt.Flows.count
-		opt.MaxRows = min(opt.MaxRows, opt.Flows.top.n) // all it kept
+		flows, total = opt.Flows.top.Values(), opt.Flows.count
+		opt.MaxRows = min(opt.MaxRows, opt.Flows.top.Cap()) // all it kept
 	}
 	flows = slices.Clone(flows)
-	slices.SortStableFunc(flows, htmlFlowOrder)
+	slices.SortFunc(flows, loss.CompareLoss)
 	shown := min(len(flows), opt.MaxRows)
 	note := fmt.Sprintf("All %s flows, most loss first. Click a column heading to sort.", num(total))
 	switch {

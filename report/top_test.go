@@ -76,3 +76,46 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 		t.Errorf("only %d captures with lossy flows: the test compares little", lossy)
 	}
 }
+
+// TestHTMLOrderIsTextOrder: the HTML flow table lists flows in the text
+// report's order. Flow 1 (est_lost 0.014286, 2 capture-lost segments) and
+// flow 2 (1.014286, 1 segment) both lost 2.014286: a tie, broken by the
+// flow id, so flow 1 comes first. The HTML page used to add the rounded
+// estimate to the segments without rounding the sum, which made flow 2's
+// score 2.0142860000000002 and put it first.
+func TestHTMLOrderIsTextOrder(t *testing.T) {
+	mk := func(id uint64, est float64, segs uint64) *loss.Flow {
+		f := &loss.Flow{FlowID: id, Proto: "tcp", SrcIP: "10.0.0.1", DstIP: "10.0.0.2", SrcPort: uint16(1000 + id), DstPort: 80}
+		f.EstLost, f.CaptureLostSegments, f.Packets = est, segs, 10
+		f.LossScore = loss.Score(&f.Counters)
+		return f
+	}
+	flows := []*loss.Flow{mk(2, 1.014286, 1), mk(1, 0.014286, 2)}
+	r := &analyze.Result{Summary: &loss.Summary{List: flows, FlowCount: 2, LossyFlows: 2}, KernelDrops: -1}
+	order := func(name, out, before, after string) {
+		t.Helper()
+		i, j := strings.Index(out, before), strings.Index(out, after)
+		if i < 0 || j < 0 || i > j {
+			t.Errorf("%s: %q should come before %q (at %d, %d)", name, before, after, i, j)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	order("text", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")
+	b.Reset()
+	if err := WriteHTML(&b, r, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	order("html", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")
+	b.Reset()
+	hf := NewHTMLFlows(0)
+	for _, f := range flows {
+		hf.Flow(f)
+	}
+	if err := WriteHTML(&b, r, HTMLOptions{Flows: hf}); err != nil {
+		t.Fatal(err)
+	}
+	order("html (HTMLFlows)", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")
+}

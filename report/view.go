@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -364,14 +363,19 @@ func tcpSection(r *analyze.Result) section {
 	return sec
 }
 
-// largestGaps returns up to n gaps, largest first, stream order on ties.
+// largestGaps returns up to n gaps, largest first, stream order on ties
+// (gapOrder).
 func largestGaps(gaps []loss.GapRef, n int) []loss.GapRef {
-	g := slices.Clone(gaps)
-	slices.SortStableFunc(g, func(a, b loss.GapRef) int { return cmp.Compare(b.Lost, a.Lost) })
-	if len(g) > n {
-		g = g[:n]
+	sg := make([]seqGap, len(gaps))
+	for i, g := range gaps {
+		sg[i] = seqGap{g, uint64(i)}
 	}
-	return g
+	slices.SortFunc(sg, func(a, b seqGap) int { return gapOrder(&a, &b) })
+	out := make([]loss.GapRef, min(len(sg), n))
+	for i := range out {
+		out[i] = sg[i].g
+	}
+	return out
 }
 
 func gapsSection(r *analyze.Result, opt Options) *section {
@@ -384,7 +388,7 @@ func gapsSection(r *analyze.Result, opt Options) *section {
 	if k := opt.LargestGaps; k != nil {
 		gaps = k.Sorted(r)
 		gaps = gaps[:min(len(gaps), opt.Gaps)]
-		listed = min(listed, uint64(k.top.n)) // all it kept
+		listed = min(listed, uint64(k.top.Cap())) // all it kept
 	} else {
 		gaps = largestGaps(s.Gaps, opt.Gaps)
 	}
@@ -432,8 +436,8 @@ func timelineSection(r *analyze.Result, opt Options) *section {
 	return sec
 }
 
-// topFlows returns up to n flows with loss, most loss first, flow id order
-// on ties, and how many flows had loss.
+// topFlows returns up to n flows with loss in the order of
+// loss.CompareLoss, and how many flows had loss.
 func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 	var lossy []*loss.Flow
 	for _, f := range flows {
@@ -441,12 +445,7 @@ func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 			lossy = append(lossy, f)
 		}
 	}
-	slices.SortStableFunc(lossy, func(a, b *loss.Flow) int {
-		if c := cmp.Compare(round6(b.LossScore), round6(a.LossScore)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.FlowID, b.FlowID)
-	})
+	slices.SortFunc(lossy, loss.CompareLoss)
 	total := len(lossy)
 	if len(lossy) > n {
 		lossy = lossy[:n]
