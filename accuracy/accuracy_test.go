@@ -301,7 +301,7 @@ func gapan(path string, noSidecar bool) (*loss.Summary, error) {
 	r, err := analyze.Run(analyze.Config{
 		Captures:    []string{path},
 		Join:        join.Options{NoSidecar: noSidecar},
-		Engine:      loss.Config{KeepFlows: true, KeepGaps: true},
+		Engine:      loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout},
 		KernelDrops: -1,
 		Workers:     1,
 	})

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/sidecar"
 )
 
 // Config describes one run.
@@ -44,6 +46,21 @@ type Config struct {
 	// accounts them, in the same order, so every figure is identical. 0
 	// means 2 when GOMAXPROCS is at least 2, else 1.
 	Workers int
+}
+
+// Inputs returns the files the run reads: the captures and the sidecar
+// of each (the one given in Join.Sidecars, else CAPTURE.gaps, even with
+// Join.NoSidecar), which an output must never replace.
+func (c *Config) Inputs() []string {
+	in := slices.Clone(c.Captures)
+	for i, name := range c.Captures {
+		if i < len(c.Join.Sidecars) && c.Join.Sidecars[i] != "" {
+			in = append(in, c.Join.Sidecars[i])
+		} else {
+			in = append(in, sidecar.PathFor(name))
+		}
+	}
+	return in
 }
 
 // Result is the result of a run: the accounting summary plus what the join

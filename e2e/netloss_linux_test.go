@@ -306,7 +306,7 @@ func run(t *testing.T, tapIface string, dropPerMille, bufferKiB, totalBytes int)
 	tr.reorderedAtTap = reorderedIPIDs(t, out, tp.sendIP)
 	tr.retrans, _ = strconv.ParseUint(m[1], 10, 64)
 	tr.nftPackets, tr.nftBytes = tp.dropped(t)
-	rep, err := analyze.Run(analyze.Config{Captures: []string{out}, Engine: loss.Config{KeepFlows: true}, KernelDrops: -1, Join: join.Options{}})
+	rep, err := analyze.Run(analyze.Config{Captures: []string{out}, Engine: loss.Config{KeepFlows: true, IdleTimeout: loss.DefaultIdleTimeout}, KernelDrops: -1, Join: join.Options{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// Defaults of Config.
+// Defaults of Config. DefaultIdleTimeout is what the gapan command passes
+// unless told otherwise (0 means never); the others apply when their field
+// is 0.
 const (
 	DefaultIdleTimeout = 5 * time.Minute
 	DefaultEstWindow   = 32
@@ -23,7 +25,8 @@ const (
 // Config controls an Engine.
 type Config struct {
 	// IdleTimeout ends flows idle for longer than this (capture time); 0
-	// means DefaultIdleTimeout, negative disables it.
+	// (or negative) means never, as --idle-timeout 0 does. gapan's
+	// default is DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// MaxFlows caps the live flows (0: flow.DefaultMaxFlows).
 	MaxFlows int
@@ -179,7 +182,7 @@ type Engine struct {
 	dec   *decode.Decoder
 	pkt   decode.Packet
 	tbl   *flow.Table[state]
-	cap   Capture
+	cap   TotalsCounter
 	exp   explainer
 	est   estimator
 	info  FrameInfo
@@ -248,12 +251,7 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.Epoch <= 0 {
 		cfg.Epoch = DefaultEpoch
 	}
-	idle := cfg.IdleTimeout
-	if idle == 0 {
-		idle = DefaultIdleTimeout
-	} else if idle < 0 {
-		idle = 0
-	}
+	idle := max(cfg.IdleTimeout, 0) // flow.Options: 0 is never
 	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1, maxUnpacked: cfg.Unpacked}
 	if cfg.Unpacked == 0 {
 		e.maxUnpacked = DefaultUnpacked

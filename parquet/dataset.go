@@ -115,6 +115,15 @@ type Result struct {
 	Captures []CaptureResult
 }
 
+// Total returns the rows written over all captures.
+func (r *Result) Total() Stats {
+	var t Stats
+	for _, c := range r.Captures {
+		t.Frames, t.Gaps, t.Flows, t.Lost = t.Frames+c.Frames, t.Gaps+c.Gaps, t.Flows+c.Flows, t.Lost+c.Lost
+	}
+	return t
+}
+
 // PartitionName returns the hive partition directory of a capture:
 // "capture=" and the capture's file name, with the characters that are
 // not letters, digits, '.', '_' or '-' escaped as %XX (as Hive and Spark
@@ -158,7 +167,7 @@ func WriteDataset(dir string, captures []string, opt Options) (*Result, error) {
 		ctx = context.Background()
 	}
 	dir = filepath.Clean(dir)
-	inputs := datasetInputs(captures, opt.Join)
+	inputs := (&analyze.Config{Captures: captures, Join: opt.Join}).Inputs()
 	if err := checkDest(dir, inputs, opt.Force); err != nil {
 		return nil, err
 	}
@@ -263,20 +272,6 @@ func WriteDataset(dir string, captures []string, opt Options) (*Result, error) {
 	}
 	ok = true
 	return res, nil
-}
-
-// datasetInputs lists the files a run reads: the captures and their
-// sidecars (given or next to them).
-func datasetInputs(captures []string, jo join.Options) []string {
-	in := append([]string(nil), captures...)
-	for i, c := range captures {
-		if i < len(jo.Sidecars) && jo.Sidecars[i] != "" {
-			in = append(in, jo.Sidecars[i])
-		} else if !jo.NoSidecar {
-			in = append(in, sidecar.PathFor(c))
-		}
-	}
-	return in
 }
 
 // checkDest refuses an existing dir without force; with force, one that

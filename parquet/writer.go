@@ -58,7 +58,7 @@ type Writer struct {
 	closed bool // Finish or Abort ran: a second call does nothing
 
 	// last frame per interface of the current file, for the gaps'
-	// prev_frame and ts_before (the same walk as loss.Capture)
+	// prev_frame and ts_before (the same walk as loss.TotalsCounter)
 	file int
 	last []lastFrame
 	held []heldGap // gaps of files whose source is not known yet

@@ -43,7 +43,7 @@ func BenchmarkWriteText(b *testing.B) {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if err := WriteText(io.Discard, r, Options{}); err != nil {
+		if err := WriteText(io.Discard, r, DefaultOptions()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -51,12 +51,12 @@ func TestDecodeErrorsEveryOutput(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := WriteText(&b, r, Options{}); err != nil {
+	if err := WriteText(&b, r, DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
 	words("text", b.String())
 	b.Reset()
-	if err := WriteMarkdown(&b, r, Options{}); err != nil {
+	if err := WriteMarkdown(&b, r, DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
 	words("markdown", b.String())

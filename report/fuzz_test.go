@@ -26,10 +26,10 @@ func FuzzWriters(f *testing.F) {
 		flows, files := fuzzgen.Flows(data)
 		r := &analyze.Result{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
 		var text, md, html, js, cs, nd bytes.Buffer
-		if err := report.WriteText(&text, r, report.Options{Top: 10, Gaps: 5}); err != nil {
+		if err := report.WriteText(&text, r, report.Options{Top: 10, Gaps: 5, Seconds: report.DefaultSeconds}); err != nil {
 			t.Fatalf("text: %v", err)
 		}
-		if err := report.WriteMarkdown(&md, r, report.Options{Top: 10}); err != nil {
+		if err := report.WriteMarkdown(&md, r, report.Options{Top: 10, Gaps: report.DefaultGaps, Seconds: report.DefaultSeconds}); err != nil {
 			t.Fatalf("markdown: %v", err)
 		}
 		if err := report.WriteHTML(&html, r, report.HTMLOptions{}); err != nil {

@@ -224,7 +224,7 @@ func (k *LargestGaps) Sorted(r *analyze.Result) []loss.GapRef {
 }
 
 // namedGap labels a gap of a set of captures with its capture's name, as
-// loss.Capture.Finish labels Summary.Gaps.
+// loss.TotalsCounter.Finish labels Summary.Gaps.
 func namedGap(r *analyze.Result, g loss.GapRef) loss.GapRef {
 	if len(r.Files) > 1 && g.File < len(r.Files) {
 		g.Capture = r.Files[g.File].Name

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -25,7 +26,8 @@ func TestGapKeepersMatch(t *testing.T) {
 	eachCorpusRun(t, func(c []string, cfg analyze.Config, ref *analyze.Result) {
 		var want, got bytes.Buffer
 		for _, n := range []int{0, 3} {
-			k := NewLargestGaps(Options{Gaps: n}.withDefaults().Gaps)
+			gn := cmp.Or(n, DefaultGaps) // 0: the default
+			k := NewLargestGaps(gn)
 			h := NewLargestGaps(max(n, HTMLMaxRows*(1-min(n, 1))))
 			cfg.Engine = loss.Config{KeepFlows: true, OnGap: func(g loss.GapRef) { k.Gap(g); h.Gap(g) }}
 			r, _ := analyze.Run(cfg)
@@ -34,10 +36,10 @@ func TestGapKeepersMatch(t *testing.T) {
 				w    func(*bytes.Buffer, *analyze.Result, *LargestGaps) error
 			}{
 				{"text", func(b *bytes.Buffer, r *analyze.Result, k *LargestGaps) error {
-					return WriteText(b, r, Options{Gaps: n, LargestGaps: k})
+					return WriteText(b, r, Options{Top: DefaultTop, Gaps: gn, Seconds: DefaultSeconds, LargestGaps: k})
 				}},
 				{"markdown", func(b *bytes.Buffer, r *analyze.Result, k *LargestGaps) error {
-					return WriteMarkdown(b, r, Options{Gaps: n, LargestGaps: k})
+					return WriteMarkdown(b, r, Options{Top: DefaultTop, Gaps: gn, Seconds: DefaultSeconds, LargestGaps: k})
 				}},
 			}
 			for _, wr := range writers {

@@ -111,9 +111,9 @@ func TestGolden(t *testing.T) {
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{"dcerpc.txt", func(b *bytes.Buffer) error { return WriteText(b, r, Options{}) }},
-		{"dcerpc-top1-gaps3.txt", func(b *bytes.Buffer) error { return WriteText(b, r, Options{Top: 1, Gaps: 3, Seconds: -1}) }},
-		{"dcerpc.md", func(b *bytes.Buffer) error { return WriteMarkdown(b, r, Options{}) }},
+		{"dcerpc.txt", func(b *bytes.Buffer) error { return WriteText(b, r, DefaultOptions()) }},
+		{"dcerpc-top1-gaps3.txt", func(b *bytes.Buffer) error { return WriteText(b, r, Options{Top: 1, Gaps: 3}) }},
+		{"dcerpc.md", func(b *bytes.Buffer) error { return WriteMarkdown(b, r, DefaultOptions()) }},
 		{"dcerpc.json", func(b *bytes.Buffer) error { return WriteJSON(b, r) }},
 		{"dcerpc.csv", func(b *bytes.Buffer) error { return WriteCSV(b, r.Summary.List) }},
 	} {
@@ -404,7 +404,9 @@ func TestWording(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, []string{tc.capture}, true, tc.mod)
-			txt := textOf(t, r, tc.opt)
+			opt := DefaultOptions()
+			opt.NoSidecar = tc.opt.NoSidecar
+			txt := textOf(t, r, opt)
 			for _, w := range tc.want {
 				if !strings.Contains(txt, w) {
 					t.Errorf("text lacks %q:\n%s", w, txt)
@@ -426,7 +428,7 @@ func TestWording(t *testing.T) {
 func TestStopped(t *testing.T) {
 	name := corpus + "suricata-smtp-to-comma-corrupt.pcap"
 	r := run(t, []string{name}, true, func(c *analyze.Config) { c.Join.KeepGoing = true })
-	txt := textOf(t, r, Options{})
+	txt := textOf(t, r, DefaultOptions())
 	want := "stopped at       " + name + " frame 19, byte offset 3695: the figures cover the 18 frames before the damage"
 	if !strings.Contains(txt, want) {
 		t.Errorf("text lacks %q:\n%s", want, txt)
@@ -484,7 +486,7 @@ func TestRotatedSet(t *testing.T) {
 		caps[1].(map[string]any)["lost"] != 3.0 || caps[0].(map[string]any)["tail_gap"] != 1.0 {
 		t.Errorf("captures = %v", caps)
 	}
-	txt := textOf(t, r, Options{})
+	txt := textOf(t, r, DefaultOptions())
 	for _, w := range []string{
 		"files            2, read in order as one capture; frame numbers are per file",
 		"2 frames lost between frame 2 (",

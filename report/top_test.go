@@ -53,8 +53,12 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 				t.Fatalf("%s top %d: flow sums differ", base, n)
 			}
 			for _, w := range []func(*bytes.Buffer, *analyze.Result) error{
-				func(b *bytes.Buffer, r *analyze.Result) error { return WriteText(b, r, Options{Top: n}) },
-				func(b *bytes.Buffer, r *analyze.Result) error { return WriteMarkdown(b, r, Options{Top: n}) },
+				func(b *bytes.Buffer, r *analyze.Result) error {
+					return WriteText(b, r, Options{Top: n, Gaps: DefaultGaps, Seconds: DefaultSeconds})
+				},
+				func(b *bytes.Buffer, r *analyze.Result) error {
+					return WriteMarkdown(b, r, Options{Top: n, Gaps: DefaultGaps, Seconds: DefaultSeconds})
+				},
 			} {
 				var a, b bytes.Buffer
 				if err := w(&a, all); err != nil {
@@ -100,7 +104,7 @@ func TestHTMLOrderIsTextOrder(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := WriteText(&b, r, Options{}); err != nil {
+	if err := WriteText(&b, r, DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
 	order("text", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")

@@ -12,15 +12,24 @@ import (
 	"github.com/gapan/gapan/loss"
 )
 
-// Options controls the text and Markdown reports.
+// Defaults of the lists of the text and Markdown reports (Options), and
+// of the gapan command's --top and --gaps.
+const (
+	DefaultTop     = 10
+	DefaultGaps    = 10
+	DefaultSeconds = 10
+)
+
+// Options controls the text and Markdown reports. A list's length of 0
+// means none listed, as --top 0 and --gaps 0 do; the gapan command passes
+// the Default* lengths unless told otherwise.
 type Options struct {
-	// Top is how many flows to list, largest loss first (0: 10, negative:
-	// none).
+	// Top is how many flows to list, largest loss first (0: none).
 	Top int
-	// Gaps is how many gaps to list, largest first (0: 10, negative: none).
+	// Gaps is how many gaps to list, largest first (0: none).
 	Gaps int
 	// Seconds is how many seconds with loss of the timeline to list, in
-	// time order (0: 10, negative: none).
+	// time order (0: none).
 	Seconds int
 	// Loc is the time zone of the times printed (nil: UTC).
 	Loc *time.Location
@@ -34,17 +43,15 @@ type Options struct {
 	LargestGaps *LargestGaps
 }
 
-func (o Options) withDefaults() Options {
-	def := func(n *int) {
-		if *n == 0 {
-			*n = 10
-		} else if *n < 0 {
-			*n = 0
-		}
-	}
-	def(&o.Top)
-	def(&o.Gaps)
-	def(&o.Seconds)
+// DefaultOptions returns the Options of the gapan command's defaults:
+// DefaultTop flows, DefaultGaps gaps, DefaultSeconds seconds, UTC.
+func DefaultOptions() Options {
+	return Options{Top: DefaultTop, Gaps: DefaultGaps, Seconds: DefaultSeconds}
+}
+
+// clamped returns o with negative lengths as 0 (none).
+func (o Options) clamped() Options {
+	o.Top, o.Gaps, o.Seconds = max(o.Top, 0), max(o.Gaps, 0), max(o.Seconds, 0)
 	return o
 }
 
@@ -497,7 +504,7 @@ func warningsSection(r *analyze.Result) *section {
 
 // sections builds the human-readable report.
 func sections(r *analyze.Result, opt Options) []section {
-	opt = opt.withDefaults()
+	opt = opt.clamped()
 	out := []section{captureSection(r, opt)}
 	for _, s := range []*section{filesSection(r, opt)} {
 		if s != nil {

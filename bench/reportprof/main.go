@@ -39,9 +39,9 @@ func main() {
 	start := time.Now()
 	// The engine configuration of `gapan report` (text format) or, with
 	// -all, of its json and csv formats.
-	ec := loss.Config{KeepTop: 10, KeepGaps: true}
+	ec := loss.Config{KeepTop: 10, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout}
 	if *all {
-		ec = loss.Config{KeepFlows: true, KeepGaps: true}
+		ec = loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout}
 	}
 	r, err := analyze.Run(analyze.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers, Engine: ec})
 	if err != nil {

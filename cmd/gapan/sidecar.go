@@ -240,7 +240,7 @@ func sidecarCheck(stdout, stderr io.Writer, capture string, opt join.Options, fo
 		return err
 	}
 	defer s.Close()
-	var acc loss.Capture
+	var acc loss.TotalsCounter
 	for {
 		f, err := s.Next()
 		if err == io.EOF {
