@@ -5,6 +5,7 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/reader"
 )
@@ -19,7 +20,7 @@ type Batch struct {
 	frames []batchFrame
 	keys   []flowKey
 	n      int
-	hs     flow.Hasher
+	hs     flowtab.Hasher
 }
 
 // batchFrame is one frame of a Batch: what the join said of it, decoded,
@@ -92,15 +93,15 @@ func (e *Engine) AddBatch(b *Batch) iter.Seq2[*join.Frame, *FrameInfo] {
 
 // flowKey is a frame's flow key, its direction and its hash in an
 // Engine's flow table, computed ahead of the accounting (possibly on
-// another goroutine) with the Engine's flow.Hasher.
+// another goroutine) with the Engine's flowtab.Hasher.
 type flowKey struct {
 	Key   flow.Key
 	FromA bool
 	Hash  uint32
 }
 
-// compute sets k from p. h is the Engine's flow.Hasher.
-func (k *flowKey) compute(p *decode.Packet, h flow.Hasher) {
+// compute sets k from p. h is the Engine's flowtab.Hasher.
+func (k *flowKey) compute(p *decode.Packet, h flowtab.Hasher) {
 	k.Key, k.FromA = flow.KeyOf(p)
 	k.Hash = h.Hash(&k.Key)
 }

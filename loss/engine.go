@@ -8,6 +8,7 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 	"github.com/gapan/gapan/internal/topn"
 	"github.com/gapan/gapan/join"
 	"github.com/gopacket/gopacket/layers"
@@ -18,6 +19,7 @@ import (
 // is 0.
 const (
 	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxFlows    = flowtab.DefaultMaxFlows
 	DefaultEstWindow   = 32
 	DefaultEpoch       = 1 << 16
 )
@@ -28,7 +30,7 @@ type Config struct {
 	// (or negative) means never, as --idle-timeout 0 does. gapan's
 	// default is DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	// MaxFlows caps the live flows (0: flow.DefaultMaxFlows).
+	// MaxFlows caps the live flows, the oldest ending early (0: DefaultMaxFlows).
 	MaxFlows int
 	// EstWindow is the least number of frames on each side of a gap over
 	// which its lost frames are shared out to estimate each flow's own
@@ -181,7 +183,7 @@ type Engine struct {
 	cfg   Config
 	dec   *decode.Decoder
 	pkt   decode.Packet
-	tbl   *flow.Table[state]
+	tbl   *flowtab.Table[state]
 	cap   TotalsCounter
 	exp   explainer
 	est   estimator
@@ -193,7 +195,7 @@ type Engine struct {
 	// figures to be final: the table's own record for a flow ended by
 	// Flush (it stays valid), else a copy. The record's State.a is the
 	// flow's accounting.
-	ended []*flow.Flow[state]
+	ended []*flowtab.Flow[state]
 	sum   Summary
 
 	// Packing of idle TCP states (pack.go).
@@ -251,7 +253,7 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.Epoch <= 0 {
 		cfg.Epoch = DefaultEpoch
 	}
-	idle := max(cfg.IdleTimeout, 0) // flow.Options: 0 is never
+	idle := max(cfg.IdleTimeout, 0) // flowtab.Options: 0 is never
 	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1, maxUnpacked: cfg.Unpacked}
 	if cfg.Unpacked == 0 {
 		e.maxUnpacked = DefaultUnpacked
@@ -261,7 +263,7 @@ func NewEngine(cfg Config) *Engine {
 	e.top = topn.New(cfg.KeepTop, compareLoss)
 	e.probeRef = &e.probe
 	e.est.init(cfg.EstWindow)
-	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
+	e.tbl = flowtab.NewTable(flowtab.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
 	return e
 }
 
@@ -368,7 +370,7 @@ func (e *Engine) second(ns int64, lost uint64) {
 
 // flowEnded is the flow table's OnEnd: it keeps the flow's record (see
 // Engine.ended) and queues the flow until its loss figures are final.
-func (e *Engine) flowEnded(fl *flow.Flow[state]) {
+func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	a := fl.State.a
 	if a == nil {
 		return
@@ -405,7 +407,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 
 // record builds the output record of a flow whose figures are final, with
 // its counters c and its LossScore.
-func (a *acct) record(fl *flow.Flow[state], c *Counters, score float64) *Flow {
+func (a *acct) record(fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
 	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, LossUnknown: a.x != nil && a.x.lossUnknown}
 	m.FlowID = fl.ID
@@ -486,7 +488,7 @@ func (e *Engine) round(final bool) {
 // emit hands out a flow whose figures are final. The output record is
 // built only when something takes it: the caller (OnFlow), the full list
 // (KeepFlows) or the top list (KeepTop), when the flow enters it.
-func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
+func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	var c Counters
 	if a.x != nil {
 		c = a.x.Counters
