@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/oracle"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/gapan/gapan/simulate"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -298,10 +298,10 @@ func runCapture(t *testing.T, path string, open *openList) []*row {
 // gapan runs the report pipeline as `gapan report` does, keeping every
 // flow and gap.
 func gapan(path string, noSidecar bool) (*loss.Summary, error) {
-	r, err := report.Run(report.Config{
+	r, err := analyze.Run(analyze.Config{
 		Captures:    []string{path},
 		Join:        join.Options{NoSidecar: noSidecar},
-		Engine:      loss.Config{KeepFlows: true, KeepGaps: true},
+		Engine:      loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout},
 		KernelDrops: -1,
 		Workers:     1,
 	})

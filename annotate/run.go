@@ -11,11 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -177,7 +177,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		// before the damage with the fates found up to there, and says
 		// how many it wrote; firstErr is returned if that pass does not
 		// meet it.
-		_, firstErr = report.Run(report.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}})
+		_, firstErr = analyze.Run(analyze.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}})
 		if fr, err = log.reader(); err != nil {
 			return st, fmt.Errorf("annotate: fates: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/testenv"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
@@ -69,7 +70,7 @@ type jsonReport struct {
 // reportJSON returns the JSON report of path, as gapan report writes it.
 func reportJSON(t *testing.T, path string) jsonReport {
 	t.Helper()
-	r, err := report.Run(report.Config{Captures: []string{path}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+	r, err := analyze.Run(analyze.Config{Captures: []string{path}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

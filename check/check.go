@@ -50,7 +50,7 @@ func Run(capture string, opt join.Options) (*Result, error) {
 		return nil, err
 	}
 	defer s.Close()
-	var acc loss.Capture
+	var acc loss.TotalsCounter
 	for {
 		f, err := s.Next()
 		if err == io.EOF {

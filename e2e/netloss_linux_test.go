@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -20,12 +19,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/testenv"
+
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/recorder"
-	"github.com/gapan/gapan/report"
 	"golang.org/x/sys/unix"
 )
 
@@ -199,7 +200,7 @@ type transfer struct {
 	retrans        uint64 // the sender's own count of retransmitted segments
 	nftPackets     uint64
 	nftBytes       uint64
-	rep            *report.Report
+	rep            *analyze.Result
 	flow           *loss.Flow
 	kernelDrops    uint64
 	framesCaptured uint64
@@ -305,7 +306,7 @@ func run(t *testing.T, tapIface string, dropPerMille, bufferKiB, totalBytes int)
 	tr.reorderedAtTap = reorderedIPIDs(t, out, tp.sendIP)
 	tr.retrans, _ = strconv.ParseUint(m[1], 10, 64)
 	tr.nftPackets, tr.nftBytes = tp.dropped(t)
-	rep, err := report.Run(report.Config{Captures: []string{out}, Engine: loss.Config{KeepFlows: true}, KernelDrops: -1, Join: join.Options{}})
+	rep, err := analyze.Run(analyze.Config{Captures: []string{out}, Engine: loss.Config{KeepFlows: true, IdleTimeout: loss.DefaultIdleTimeout}, KernelDrops: -1, Join: join.Options{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func BenchmarkAccount(b *testing.B) {
 			b.SetBytes(size / n)
 			b.ReportAllocs()
 			var e *Engine
-			keys := make([]FlowKey, n)
+			keys := make([]flowKey, n)
 			i := n
 			b.ResetTimer()
 			for b.Loop() {
@@ -78,15 +78,15 @@ func BenchmarkAccount(b *testing.B) {
 					b.StopTimer()
 					e = NewEngine(Config{})
 					for k := range pkts {
-						keys[k].Compute(&pkts[k], e.Hasher())
+						keys[k].compute(&pkts[k], e.tbl.Hasher())
 					}
 					i = 0
 					b.StartTimer()
 				}
 				if bc.prefetch && i%64 == 0 {
-					e.Prefetch(keys[i:min(i+64, n)])
+					e.prefetch(keys[i:min(i+64, n)])
 				}
-				e.AddKeyed(&jfs[i], &pkts[i], &keys[i])
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i])
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
@@ -99,7 +99,7 @@ func BenchmarkAccount(b *testing.B) {
 // one pass (the peer's acknowledgements with them), and the timestamps by
 // the pass's span, so that a pass over the same frames looks like the
 // capture going on rather than every segment being sent again.
-func nextPass(jfs []join.Frame, pkts []decode.Packet, keys []FlowKey) {
+func nextPass(jfs []join.Frame, pkts []decode.Packet, keys []flowKey) {
 	type dir struct {
 		k     flow.Key
 		fromA bool
@@ -129,12 +129,12 @@ func BenchmarkAccountWarm(b *testing.B) {
 			const flows, n = 50000, 600000
 			jfs, pkts, size := benchFrames(b, flows, n)
 			e := NewEngine(Config{})
-			keys := make([]FlowKey, n)
+			keys := make([]flowKey, n)
 			for k := range pkts {
-				keys[k].Compute(&pkts[k], e.Hasher())
+				keys[k].compute(&pkts[k], e.tbl.Hasher())
 			}
 			for i := range n { // warm up: every flow exists
-				e.AddKeyed(&jfs[i], &pkts[i], &keys[i])
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i])
 			}
 			nextPass(jfs, pkts, keys)
 			b.SetBytes(size / n)
@@ -142,9 +142,9 @@ func BenchmarkAccountWarm(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				if bc.prefetch && i%64 == 0 {
-					e.Prefetch(keys[i:min(i+64, n)])
+					e.prefetch(keys[i:min(i+64, n)])
 				}
-				e.AddKeyed(&jfs[i], &pkts[i], &keys[i])
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i])
 				i++
 				if i == n {
 					b.StopTimer()

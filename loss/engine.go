@@ -8,13 +8,18 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
+	"github.com/gapan/gapan/internal/topn"
 	"github.com/gapan/gapan/join"
 	"github.com/gopacket/gopacket/layers"
 )
 
-// Defaults of Config.
+// Defaults of Config. DefaultIdleTimeout is what the gapan command passes
+// unless told otherwise (0 means never); the others apply when their field
+// is 0.
 const (
 	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxFlows    = flowtab.DefaultMaxFlows
 	DefaultEstWindow   = 32
 	DefaultEpoch       = 1 << 16
 )
@@ -22,9 +27,10 @@ const (
 // Config controls an Engine.
 type Config struct {
 	// IdleTimeout ends flows idle for longer than this (capture time); 0
-	// means DefaultIdleTimeout, negative disables it.
+	// (or negative) means never, as --idle-timeout 0 does. gapan's
+	// default is DefaultIdleTimeout.
 	IdleTimeout time.Duration
-	// MaxFlows caps the live flows (0: flow.DefaultMaxFlows).
+	// MaxFlows caps the live flows, the oldest ending early (0: DefaultMaxFlows).
 	MaxFlows int
 	// EstWindow is the least number of frames on each side of a gap over
 	// which its lost frames are shared out to estimate each flow's own
@@ -41,11 +47,11 @@ type Config struct {
 	// KeepFlows collects every final flow into Summary.List.
 	KeepFlows bool
 	// KeepTop, when KeepFlows is not set and KeepTop > 0, collects only the
-	// KeepTop flows that lost most into Summary.List (by LossScore rounded
-	// to 6 decimals, largest first, then flow id; flows with a LossScore
-	// of 0 are not kept) and sets Summary.TopOnly. It is what a report
-	// that lists only the top flows needs, and it keeps the memory of a
-	// run with millions of flows bounded by the live flows.
+	// KeepTop flows that lost most into Summary.List (in the order of
+	// CompareLoss; flows with a LossScore of 0 are not kept) and sets
+	// Summary.TopOnly. It is what a report that lists only the top flows
+	// needs, and it keeps the memory of a run with millions of flows
+	// bounded by the live flows.
 	KeepTop int
 	// KeepGaps collects every gap into Summary.Gaps.
 	KeepGaps bool
@@ -54,16 +60,16 @@ type Config struct {
 	// the list, instead of KeepGaps holding every gap of the capture. Its
 	// Capture is empty; File indexes the set's files.
 	OnGap func(GapRef)
+	// OnFate, if set, is called with the fate of every run of missing
+	// data and every retransmission once it is final (see Fate); the
+	// annotated pcapng tells them on their frames.
+	OnFate func(Fate)
 	// Unpacked bounds the TCP flows whose state is kept unpacked: the
 	// state of the others, those with the least recent frames, is packed
 	// into a few dozen bytes until their next segment (0: DefaultUnpacked;
 	// negative: no bound, nothing is packed). It trades memory for time
 	// and changes no figure.
 	Unpacked int
-	// OnFate, if set, is called with the fate of every run of missing
-	// data and every retransmission once it is final (see Fate); the
-	// annotated pcapng tells them on their frames.
-	OnFate func(Fate)
 }
 
 // FrameInfo is what the Engine learned about one frame.
@@ -108,6 +114,10 @@ type Summary struct {
 	// TopOnly says that List holds only the flows that lost most
 	// (Config.KeepTop), not every flow.
 	TopOnly bool
+	// DecodeFailed is the number of frames that failed to decode;
+	// DecodeErrors splits it by reason, most frames first.
+	DecodeFailed uint64
+	DecodeErrors []DecodeError
 }
 
 // state is what the flow table keeps inline in each flow's record: the
@@ -174,8 +184,8 @@ type Engine struct {
 	cfg   Config
 	dec   *decode.Decoder
 	pkt   decode.Packet
-	tbl   *flow.Table[state]
-	cap   Capture
+	tbl   *flowtab.Table[state]
+	cap   TotalsCounter
 	exp   explainer
 	est   estimator
 	info  FrameInfo
@@ -185,6 +195,8 @@ type Engine struct {
 	// ended holds the flows that ended, waiting for their figures to be
 	// final.
 	ended []endedFlow
+	// fateFlow is the id of the flow being accounted, for its fates.
+	fateFlow uint64
 	sum   Summary
 
 	// Packing of idle TCP states (pack.go).
@@ -199,12 +211,20 @@ type Engine struct {
 	unpacked    int
 	maxUnpacked int // negative: no bound
 
-	pf   []*acct // Prefetch's scratch
+	pf   []*acct // prefetch's scratch
 	pfT  []*tcpState
-	pfH  []uint32 // Prefetch's hashes and index entries: fields, not
+	pfH  []uint32 // prefetch's hashes and index entries: fields, not
 	pfS  []uint64 // local arrays, which would be zeroed at every call
-	sink uint64   // what Prefetch read, so that the reads stay
-	top  topFlows
+	sink uint64   // what prefetch read, so that the reads stay
+	// top keeps the Config.KeepTop flows that lost most. probe is a flow
+	// offered to it before its record is built (probeRef = &probe: the
+	// address of a field, so that asking allocates nothing).
+	top      *topn.Keeper[*Flow]
+	probe    Flow
+	probeRef *Flow
+
+	// decodeErrs counts the frames that failed to decode.
+	decodeErrs decodeErrors
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64
@@ -216,8 +236,6 @@ type Engine struct {
 	// (tcpAck), ackHasTS whether it has one.
 	ackTSecr uint32
 	ackHasTS bool
-	// fateFlow is the id of the flow being accounted, for its fates.
-	fateFlow uint64
 
 	// finished is set once Finish has begun; tailLost holds the tail gaps.
 	finished bool
@@ -232,7 +250,7 @@ type Engine struct {
 // ended by Flush, which stays valid, else a copy), whose State.a is the
 // flow's accounting, and the explanation round during which it ended.
 type endedFlow struct {
-	rec      *flow.Flow[state]
+	rec      *flowtab.Flow[state]
 	endRound uint64
 }
 
@@ -244,120 +262,48 @@ func NewEngine(cfg Config) *Engine {
 	if cfg.Epoch <= 0 {
 		cfg.Epoch = DefaultEpoch
 	}
-	idle := cfg.IdleTimeout
-	if idle == 0 {
-		idle = DefaultIdleTimeout
-	} else if idle < 0 {
-		idle = 0
-	}
+	idle := max(cfg.IdleTimeout, 0) // flowtab.Options: 0 is never
 	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1, maxUnpacked: cfg.Unpacked}
 	if cfg.Unpacked == 0 {
 		e.maxUnpacked = DefaultUnpacked
 	}
 	e.cap.KeepGaps, e.cap.OnGap = cfg.KeepGaps, cfg.OnGap
 	e.exp.round, e.exp.onFate = 1, cfg.OnFate
+	e.top = topn.New(cfg.KeepTop, compareLoss)
+	e.probeRef = &e.probe
 	e.est.init(cfg.EstWindow)
-	e.tbl = flow.NewTable(flow.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
+	e.tbl = flowtab.NewTable(flowtab.Options[state]{IdleTimeout: idle, MaxFlows: cfg.MaxFlows, OnEnd: e.flowEnded})
 	return e
 }
 
-// Add accounts one joined frame. Frames must come in stream order.
+// Add decodes one joined frame and accounts it. Frames must come in
+// stream order. A frame that fails to decode is accounted with what was
+// decoded of it and counted in Summary.DecodeErrors.
 func (e *Engine) Add(f *join.Frame) *FrameInfo {
 	p := &e.pkt
-	e.dec.Decode(f.LinkType, f.Data, p)
+	err := e.dec.Decode(f.LinkType, f.Data, p)
 	p.OrigLen = f.OrigLen
-	return e.AddDecoded(f, p)
+	return e.AddDecoded(f, p, err)
 }
 
-// AddDecoded accounts one joined frame that the caller has already
-// decoded into p (with decode.Decoder.Decode, one Decoder for the whole
-// stream, and p.OrigLen set to f.OrigLen): Add is Decode then AddDecoded.
-// It lets decoding run ahead on another goroutine. f.Data is not used;
-// of p's bytes only the first RTPHeadLen bytes of a UDP payload are read.
-// p must stay unchanged until the next call. Frames must come in stream
-// order.
-func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet) *FrameInfo {
-	var k FlowKey
-	k.Compute(p, e.tbl.Hasher())
-	return e.AddKeyed(f, p, &k)
+// AddDecoded accounts one joined frame that the caller has decoded into p
+// with decode.Decoder.Decode (one Decoder for the whole stream, p.OrigLen
+// set to f.OrigLen); err is what Decode returned. Add is Decode then
+// AddDecoded. f.Data is not used; of p's bytes only the head of a UDP
+// payload (the RTP header) is read. p must stay unchanged until the next
+// call. Frames must come in stream order.
+func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet, err error) *FrameInfo {
+	if err != nil {
+		e.decodeErrs.add(err, p.ErrLayer)
+	}
+	var k flowKey
+	k.compute(p, e.tbl.Hasher())
+	return e.addKeyed(f, p, &k)
 }
 
-// FlowKey is a frame's flow key, its direction and its hash in an
-// Engine's flow table, computed ahead of the accounting (possibly on
-// another goroutine) by Compute with the Engine's Hasher.
-type FlowKey struct {
-	Key   flow.Key
-	FromA bool
-	Hash  uint32
-}
-
-// Compute sets k from p. h is the Engine's Hasher.
-func (k *FlowKey) Compute(p *decode.Packet, h flow.Hasher) {
-	k.Key, k.FromA = flow.KeyOf(p)
-	k.Hash = h.Hash(&k.Key)
-}
-
-// Hasher returns the hasher of the Engine's flow table, for
-// FlowKey.Compute. It is a value safe to use from any goroutine.
-func (e *Engine) Hasher() flow.Hasher { return e.tbl.Hasher() }
-
-// prefetchMax bounds the keys one Prefetch call handles.
-const prefetchMax = 512
-
-// Prefetch reads, and discards, the flow table entries, flow records and
-// accounting state that the frames with keys ks will most likely touch.
-// It changes nothing; calling it for a batch of frames before accounting
-// them lets the batch's cache misses overlap instead of coming one after
-// the other, which is most of the cost of a frame when flows are many.
-func (e *Engine) Prefetch(ks []FlowKey) {
-	ks = ks[:min(len(ks), prefetchMax)]
-	// Three passes, each of independent reads: index entries, records,
-	// accounting state.
-	if e.pfH == nil {
-		e.pfH, e.pfS = make([]uint32, prefetchMax), make([]uint64, prefetchMax)
-	}
-	hs, slots := e.pfH, e.pfS
-	for i := range ks {
-		hs[i] = ks[i].Hash
-	}
-	e.tbl.PeekSlots(hs[:len(ks)], slots[:len(ks)])
-	var sink uint64
-	as := e.pf[:0]
-	for _, sl := range slots[:len(ks)] {
-		if fl := e.tbl.PeekFlow(sl); fl != nil {
-			// The record spans three or four cache lines: its key, its
-			// counts, its state at the end.
-			sink += fl.ID + fl.Packets[0] + fl.State.lastFrame
-			if fl.State.a != nil {
-				as = append(as, fl.State.a)
-			}
-		}
-	}
-	// The accounting state: the flows' acct, then one read per cache line
-	// of the TCP state a segment touches (or of the packed state).
-	sts := e.pfT[:0]
-	for _, a := range as {
-		if a.st != nil {
-			sts = append(sts, a.st)
-		} else if a.packed != 0 {
-			sink += uint64(e.packs.bytes(a.packed)[0])
-		}
-	}
-	for _, st := range sts {
-		for i := range st.d {
-			d := &st.d[i]
-			sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns)
-		}
-	}
-	clear(sts)
-	e.pfT = sts[:0]
-	clear(as)
-	e.pf = as[:0]
-	e.sink += sink
-}
-
-// AddKeyed is AddDecoded with the frame's flow key already computed.
-func (e *Engine) AddKeyed(f *join.Frame, p *decode.Packet, k *FlowKey) *FrameInfo {
+// addKeyed is AddDecoded with the frame's flow key already computed and
+// its decode error counted.
+func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInfo {
 	e.gi++
 	gi := e.gi
 	e.cap.Add(f)
@@ -434,7 +380,7 @@ func (e *Engine) second(ns int64, lost uint64) {
 
 // flowEnded is the flow table's OnEnd: it keeps the flow's record (see
 // endedFlow) and queues the flow until its loss figures are final.
-func (e *Engine) flowEnded(fl *flow.Flow[state]) {
+func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	a := fl.State.a
 	if a == nil {
 		return
@@ -472,7 +418,7 @@ func (e *Engine) flowEnded(fl *flow.Flow[state]) {
 
 // record builds the output record of a flow whose figures are final, with
 // its counters c and its LossScore.
-func (a *acct) record(fl *flow.Flow[state], c *Counters, score float64) *Flow {
+func (a *acct) record(fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
 	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, LossUnknown: a.x != nil && a.x.lossUnknown}
 	m.FlowID = fl.ID
@@ -540,11 +486,12 @@ func (e *Engine) round(final bool) {
 	}
 	keep := e.ended[:0]
 	for _, ef := range e.ended {
-		if !final && (ef.endRound+3 > e.exp.round || ef.rec.State.lastFrame >= reach) {
+		rec := ef.rec
+		if !final && (ef.endRound+3 > e.exp.round || rec.State.lastFrame >= reach) {
 			keep = append(keep, ef)
 			continue
 		}
-		e.emit(ef.rec.State.a, ef.rec)
+		e.emit(rec.State.a, rec)
 	}
 	clear(e.ended[len(keep):])
 	e.ended = keep
@@ -553,7 +500,7 @@ func (e *Engine) round(final bool) {
 // emit hands out a flow whose figures are final. The output record is
 // built only when something takes it: the caller (OnFlow), the full list
 // (KeepFlows) or the top list (KeepTop), when the flow enters it.
-func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
+func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	var c Counters
 	if a.x != nil {
 		c = a.x.Counters
@@ -572,7 +519,7 @@ func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
-	score := c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream)
+	score := Score(&c)
 	e.sum.Flows.Add(&c)
 	e.sum.FlowCount++
 	if score > 0 {
@@ -584,11 +531,14 @@ func (e *Engine) emit(a *acct, fl *flow.Flow[state]) {
 	}
 	if e.cfg.KeepFlows {
 		e.sum.List = append(e.sum.List, f)
-	} else if e.cfg.KeepTop > 0 && score > 0 && e.top.admits(score, fl.ID, e.cfg.KeepTop) {
-		if f == nil {
-			f = a.record(fl, &c, score)
+	} else if score > 0 && e.cfg.KeepTop > 0 {
+		e.probe.LossScore, e.probe.FlowID = score, fl.ID
+		if e.top.Admits(&e.probeRef) {
+			if f == nil {
+				f = a.record(fl, &c, score)
+			}
+			e.top.Add(f)
 		}
-		e.top.push(f, e.cfg.KeepTop)
 	}
 	if e.cfg.OnFlow != nil {
 		e.cfg.OnFlow(f)
@@ -621,6 +571,10 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	s.Gaps = e.cap.Gaps
 	s.FlowStats = e.tbl.Stats()
 	s.EstOther = e.est.other
+	s.DecodeErrors = e.decodeErrs.list()
+	for _, d := range s.DecodeErrors {
+		s.DecodeFailed += d.Frames
+	}
 	if n := s.Flows.CaptureLostSegments; n > 0 {
 		c := float64(s.Flows.CaptureExplainedSegments) / float64(n)
 		s.Consistency = &c
@@ -628,7 +582,7 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	slices.SortFunc(e.tl, func(a, b Second) int { return int(a.UnixSec - b.UnixSec) })
 	s.Timeline = e.tl
 	if !e.cfg.KeepFlows && e.cfg.KeepTop > 0 {
-		s.List, s.TopOnly = e.top.flows, true
+		s.List, s.TopOnly = e.top.Values(), true
 	}
 	slices.SortFunc(s.List, func(a, b *Flow) int {
 		if a.FlowID < b.FlowID {

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 
-	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 )
 
 // The TCP state of idle flows is kept packed.
@@ -426,7 +426,7 @@ func (s *packStore) release(ref uint64) {
 // record and accounting, and the global frame index of the flow's latest
 // frame when the entry was queued (or requeued).
 type liveRef struct {
-	rec *flow.Flow[state]
+	rec *flowtab.Flow[state]
 	a   *acct
 	at  uint64
 }
@@ -456,7 +456,7 @@ func (e *Engine) releaseState(st *tcpState) {
 
 // unpack gives flow a, whose record is rec, an unpacked TCP state: its
 // packed one, or a new one.
-func (e *Engine) unpack(a *acct, rec *flow.Flow[state]) {
+func (e *Engine) unpack(a *acct, rec *flowtab.Flow[state]) {
 	st := e.newState()
 	if a.packed != 0 {
 		e.codec.unpack(st, e.packs.bytes(a.packed), rec.FirstNs)
@@ -527,7 +527,7 @@ func (e *Engine) dropStale() {
 
 // pack packs the TCP state of flow a, whose record is rec, unless the
 // state has open holes or keeps its bracket ring in bigTops.
-func (e *Engine) pack(a *acct, rec *flow.Flow[state]) bool {
+func (e *Engine) pack(a *acct, rec *flowtab.Flow[state]) bool {
 	st := a.st
 	for i := range st.d {
 		if d := &st.d[i]; d.nHoles() > 0 || d.is(bitBigTops) {

@@ -154,17 +154,17 @@ func runEngine(frames []*join.Frame, cfg Config, prefetch bool) *Summary {
 	}
 	d := decode.NewDecoder()
 	pkts := make([]decode.Packet, len(frames))
-	keys := make([]FlowKey, len(frames))
+	keys := make([]flowKey, len(frames))
 	for i, f := range frames {
 		d.Decode(f.LinkType, f.Data, &pkts[i])
 		pkts[i].OrigLen = f.OrigLen
-		keys[i].Compute(&pkts[i], e.Hasher())
+		keys[i].compute(&pkts[i], e.tbl.Hasher())
 	}
 	for i := range frames {
 		if i%7 == 0 {
-			e.Prefetch(keys[i:min(i+64, len(keys))])
+			e.prefetch(keys[i:min(i+64, len(keys))])
 		}
-		e.AddKeyed(frames[i], &pkts[i], &keys[i])
+		e.addKeyed(frames[i], &pkts[i], &keys[i])
 	}
 	return e.Finish(nil)
 }

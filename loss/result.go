@@ -1,5 +1,10 @@
 package loss
 
+import (
+	"reflect"
+	"strings"
+)
+
 // Counters are the additive loss figures of a flow; the summary holds their
 // sums over all flows. JSON names are the stable names of docs/metrics.md,
 // shared by the report, CSV and Parquet outputs.
@@ -116,3 +121,35 @@ type Flow struct {
 	// LossScore orders flows by how much they lost (for --top).
 	LossScore float64 `json:"-"`
 }
+
+// FlowColumn is one figure of a Flow as the outputs that list flows column
+// by column (CSV, the Parquet flows table) name it.
+type FlowColumn struct {
+	// Name is the field's JSON name.
+	Name string
+	// Field is the field of Flow (Field.Index for
+	// reflect.Value.FieldByIndex on a Flow; Field.Tag for its JSON tag).
+	Field reflect.StructField
+}
+
+// flowColumns is FlowColumns' list, derived once.
+var flowColumns = func() []FlowColumn {
+	var cols []FlowColumn
+	for _, sf := range reflect.VisibleFields(reflect.TypeFor[Flow]()) {
+		if sf.Anonymous || !sf.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		cols = append(cols, FlowColumn{Name: name, Field: sf})
+	}
+	return cols
+}()
+
+// FlowColumns returns the columns of a flow: every field of Flow with a
+// JSON name, in declaration order (those of Counters in its place), so
+// that CSV, Parquet and JSON name the figures alike and cannot drift
+// apart. The slice is shared: do not modify it.
+func FlowColumns() []FlowColumn { return flowColumns }

@@ -16,10 +16,10 @@ const rtpConfirm = 4
 // stream; a larger one starts a new stream.
 const rtpMaxStep = 3000
 
-// RTPHeadLen is how many bytes of a UDP datagram's payload the RTP
-// accounting reads (the fixed RTP header): a caller of AddDecoded that
-// reuses frame buffers keeps at least these bytes of the payload.
-const RTPHeadLen = 12
+// rtpHeadLen is how many bytes of a UDP datagram's payload the RTP
+// accounting reads (the fixed RTP header): a Batch keeps these bytes of
+// the payload.
+const rtpHeadLen = 12
 
 // rtpReorder is how many sequence numbers a stream may advance past a
 // missing packet before it counts as lost: a packet arriving late within
@@ -163,7 +163,7 @@ func (e *Engine) rtpEnd(a *acct) {
 // packet.
 func (e *Engine) rtpPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	b := p.Payload
-	notRTP := len(b) < RTPHeadLen || b[0]>>6 != 2
+	notRTP := len(b) < rtpHeadLen || b[0]>>6 != 2
 	if a.x == nil || a.x.rtp == nil {
 		if notRTP {
 			return // no stream to reset: most UDP flows never get RTP state

@@ -1,13 +1,14 @@
 package loss_test
 
 import (
-	"github.com/gapan/gapan/internal/testenv"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gapan/gapan/internal/testenv"
 
 	"github.com/gapan/gapan/simulate"
 )

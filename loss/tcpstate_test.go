@@ -5,6 +5,7 @@ import (
 	"unsafe"
 
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 )
 
 // TestTCPStateSize holds the per-flow accounting state to the size
@@ -24,7 +25,7 @@ func TestTCPStateSize(t *testing.T) {
 	if got := unsafe.Sizeof(tcpState{}); got != 384 {
 		t.Errorf("tcpState is %d bytes, want 384", got)
 	}
-	if got := unsafe.Sizeof(flow.Flow[state]{}); got != 160 {
+	if got := unsafe.Sizeof(flowtab.Flow[state]{}); got != 160 {
 		t.Errorf("the flow record is %d bytes, want 160", got)
 	}
 	if got := unsafe.Offsetof(tcpDir{}.recentSeq); got != 64 {
@@ -80,7 +81,7 @@ func TestBracketRingFallback(t *testing.T) {
 			if d.is(bitBigTops) != big || (e.bigTops[d] != nil) != big {
 				t.Errorf("fallback used %v (map entry %v), want %v", d.is(bitBigTops), e.bigTops[d] != nil, big)
 			}
-			e.flowEnded(&flow.Flow[state]{State: state{a: a}, Reason: flow.ReasonIdle})
+			e.flowEnded(&flowtab.Flow[state]{State: state{a: a}, Reason: flow.ReasonIdle})
 			if len(e.bigTops) != 0 {
 				t.Errorf("%d bigTops entries left after the flow ended", len(e.bigTops))
 			}

@@ -3,12 +3,13 @@ package loss_test
 import (
 	"bufio"
 	"bytes"
-	"github.com/gapan/gapan/internal/testenv"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gapan/gapan/internal/testenv"
 )
 
 // tsharkStream is what tshark's TCP analysis says about one tcp.stream.

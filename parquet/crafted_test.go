@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
 	"github.com/gapan/gapan/reader"
-	"github.com/gapan/gapan/report"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -45,12 +45,12 @@ func writeCrafted(t testing.TB, dir string, opt parquet.WriterOptions, frames []
 		jf := &join.Frame{Frame: &reader.Frame{Number: c.num, TimestampNs: c.ns, CapLen: c.capLen, OrigLen: c.origLen, InterfaceID: c.ifc}, GapBefore: c.gap}
 		p := c.p
 		p.OrigLen = c.origLen
-		info := e.AddDecoded(jf, &p)
+		info := e.AddDecoded(jf, &p, nil)
 		want = append(want, expectedFrame(jf, info))
 		w.Frame(jf, info)
 	}
 	e.Finish(nil)
-	if err := w.Finish(&report.Report{}); err != nil {
+	if err := w.Finish(&analyze.Result{}); err != nil {
 		t.Fatal(err)
 	}
 	return want
@@ -252,14 +252,14 @@ func TestWriterErrors(t *testing.T) {
 				c := &frames[i]
 				jf := &join.Frame{Frame: &reader.Frame{Number: c.num, TimestampNs: c.ns, CapLen: c.capLen, OrigLen: c.origLen, InterfaceID: c.ifc}, GapBefore: c.gap}
 				p := c.p
-				w.Frame(jf, e.AddDecoded(jf, &p))
+				w.Frame(jf, e.AddDecoded(jf, &p, nil))
 			}
 			e.Finish(nil)
-			if err := w.Finish(&report.Report{}); !errors.Is(err, errDiskFull) {
+			if err := w.Finish(&analyze.Result{}); !errors.Is(err, errDiskFull) {
 				t.Errorf("Finish: %v, want %v", err, errDiskFull)
 			}
 			w.Abort()
-			if err := w.Finish(&report.Report{}); !errors.Is(err, errDiskFull) {
+			if err := w.Finish(&analyze.Result{}); !errors.Is(err, errDiskFull) {
 				t.Errorf("second Finish: %v", err)
 			}
 		})

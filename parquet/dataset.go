@@ -13,9 +13,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -106,13 +106,22 @@ type CaptureResult struct {
 	Partition string
 	Stats
 	// Report is the run's accounting (without the flow list).
-	Report *report.Report
+	Report *analyze.Result
 }
 
 // Result describes a written dataset.
 type Result struct {
 	Dir      string
 	Captures []CaptureResult
+}
+
+// Total returns the rows written over all captures.
+func (r *Result) Total() Stats {
+	var t Stats
+	for _, c := range r.Captures {
+		t.Frames, t.Gaps, t.Flows, t.Lost = t.Frames+c.Frames, t.Gaps+c.Gaps, t.Flows+c.Flows, t.Lost+c.Lost
+	}
+	return t
 }
 
 // PartitionName returns the hive partition directory of a capture:
@@ -158,7 +167,7 @@ func WriteDataset(dir string, captures []string, opt Options) (*Result, error) {
 		ctx = context.Background()
 	}
 	dir = filepath.Clean(dir)
-	inputs := datasetInputs(captures, opt.Join)
+	inputs := (&analyze.Config{Captures: captures, Join: opt.Join}).Inputs()
 	if err := checkDest(dir, inputs, opt.Force); err != nil {
 		return nil, err
 	}
@@ -263,20 +272,6 @@ func WriteDataset(dir string, captures []string, opt Options) (*Result, error) {
 	}
 	ok = true
 	return res, nil
-}
-
-// datasetInputs lists the files a run reads: the captures and their
-// sidecars (given or next to them).
-func datasetInputs(captures []string, jo join.Options) []string {
-	in := append([]string(nil), captures...)
-	for i, c := range captures {
-		if i < len(jo.Sidecars) && jo.Sidecars[i] != "" {
-			in = append(in, jo.Sidecars[i])
-		} else if !jo.NoSidecar {
-			in = append(in, sidecar.PathFor(c))
-		}
-	}
-	return in
 }
 
 // checkDest refuses an existing dir without force; with force, one that
@@ -384,7 +379,7 @@ func writeManifest(tmp string, res *Result) error {
 			if len(r.Files) > 0 {
 				mc.Sidecar = r.Files[0].Sidecar
 			}
-			mc.LossUnknown = strings.Join(report.LossUnknown(r), "; ")
+			mc.LossUnknown = strings.Join(r.LossUnknown(), "; ")
 		}
 		m.Captures = append(m.Captures, mc)
 	}
@@ -487,7 +482,7 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	ec.KeepFlows, ec.KeepGaps = false, false
 	ec.OnFlow = w.Flow
 	var n uint64
-	cfg := report.Config{
+	cfg := analyze.Config{
 		Captures:    []string{capture},
 		Join:        jo,
 		Engine:      ec,
@@ -503,7 +498,7 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	if opt.Progress != nil {
 		cfg.Progress = func(_ int, bytesRead, size int64, frames uint64) { opt.Progress(idx, bytesRead, size, frames) }
 	}
-	r, err := report.Run(cfg)
+	r, err := analyze.Run(cfg)
 	if err != nil {
 		w.Abort()
 		return cr, err

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
-	"github.com/gapan/gapan/report"
 )
 
 // entries lists the names in dir.
@@ -29,9 +29,9 @@ func entries(t *testing.T, dir string) []string {
 
 // independentReport runs `gapan report` on its own: a separate run from the
 // dataset's.
-func independentReport(t *testing.T, capture string) *report.Report {
+func independentReport(t *testing.T, capture string) *analyze.Result {
 	t.Helper()
-	r, err := report.Run(report.Config{Captures: []string{capture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+	r, err := analyze.Run(analyze.Config{Captures: []string{capture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

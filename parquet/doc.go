@@ -8,7 +8,7 @@
 //   - flows: one row per flow with every per-flow figure of the report,
 //     under the names of the report's JSON (docs/metrics.md).
 //
-// The numbers are the report's numbers: the Writer is fed by report.Run's
+// The numbers are the report's numbers: the Writer is fed by analyze.Run's
 // Frame and OnFlow callbacks, so nothing is decoded or counted twice. The
 // schema is in docs/parquet.md.
 //

@@ -9,9 +9,9 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/fuzzgen"
 	"github.com/gapan/gapan/parquet"
-	"github.com/gapan/gapan/report"
 )
 
 // FuzzWriter writes arbitrary flows (any strings, extreme counts) into the
@@ -23,7 +23,7 @@ func FuzzWriter(f *testing.F) {
 	f.Add([]byte("\x03cap\x02sc\x05\x00\x00\x00\x00\x00\x00\x00\x01\x02tcp\x04,\"\n<"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		flows, files := fuzzgen.Flows(data)
-		r := &report.Report{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
+		r := &analyze.Result{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
 		var fr, gp, fl bytes.Buffer
 		w, err := parquet.NewWriter(&fr, &gp, &fl, parquet.WriterOptions{BatchRows: 7, RowGroupRows: 13})
 		if err != nil {

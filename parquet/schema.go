@@ -134,22 +134,16 @@ const (
 	kindTimestamp                 // the *_ts strings: a TIMESTAMP from the *_ts_ns field
 )
 
-// flowCols lists loss.Flow's JSON fields in declaration order, so that the
-// flows table carries every figure of the report under its JSON name.
+// flowCols are loss.FlowColumns with their Arrow types, so that the flows
+// table carries every figure of the report under its JSON name.
 var flowCols, flowSchema = buildFlowSchema()
 
 func buildFlowSchema() ([]flowCol, *arrow.Schema) {
 	t := reflect.TypeFor[loss.Flow]()
 	var cols []flowCol
 	var fields []arrow.Field
-	for _, sf := range reflect.VisibleFields(t) {
-		if sf.Anonymous || !sf.IsExported() {
-			continue
-		}
-		tag, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if tag == "-" || tag == "" {
-			continue
-		}
+	for _, fc := range loss.FlowColumns() {
+		sf, tag := fc.Field, fc.Name
 		c := flowCol{name: tag, index: sf.Index}
 		var dt arrow.DataType
 		nullable := false

@@ -6,12 +6,13 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -36,11 +37,11 @@ type WriterOptions struct {
 }
 
 // Writer streams one run of the pipeline into the three tables. Hook it to
-// report.Run with Frame (report.Config.Frame) and Flow
+// analyze.Run with Frame (analyze.Config.Frame) and Flow
 // (loss.Config.OnFlow), then call Finish with the run's result:
 //
 //	w, _ := parquet.NewWriter(framesFile, gapsFile, flowsFile, parquet.WriterOptions{Sources: srcs})
-//	r, err := report.Run(report.Config{Captures: caps, Frame: w.Frame, Engine: loss.Config{OnFlow: w.Flow}})
+//	r, err := analyze.Run(analyze.Config{Captures: caps, Frame: w.Frame, Engine: loss.Config{OnFlow: w.Flow}})
 //	if err != nil { w.Abort(); ... }
 //	err = w.Finish(r)
 //
@@ -57,7 +58,7 @@ type Writer struct {
 	closed bool // Finish or Abort ran: a second call does nothing
 
 	// last frame per interface of the current file, for the gaps'
-	// prev_frame and ts_before (the same walk as loss.Capture)
+	// prev_frame and ts_before (the same walk as loss.TotalsCounter)
 	file int
 	last []lastFrame
 	held []heldGap // gaps of files whose source is not known yet
@@ -133,7 +134,7 @@ func (w *Writer) Err() error { return w.err }
 func (w *Writer) Stats() Stats { return w.stats }
 
 // Frame adds one frame to the frames table (and its gap, if any, to the
-// gaps table). It has the signature of report.Config.Frame. Errors are
+// gaps table). It has the signature of analyze.Config.Frame. Errors are
 // kept and returned by Finish; after one, Frame does nothing.
 func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 	if w.err != nil {
@@ -278,7 +279,7 @@ func (w *Writer) Flow(fl *loss.Flow) {
 // Finish writes the held gaps and the tail gaps (one row per interface
 // with a tail loss, from r.Files) and closes the three tables. r is the
 // result of the run that fed the Writer.
-func (w *Writer) Finish(r *report.Report) error {
+func (w *Writer) Finish(r *analyze.Result) error {
 	srcs := make([]string, len(r.Files))
 	for i := range r.Files {
 		srcs[i] = GapSource(&r.Files[i])
@@ -315,10 +316,11 @@ func (w *Writer) Finish(r *report.Report) error {
 			}
 		}
 	}
-	if notes := report.LossUnknown(r); len(notes) > 0 {
-		meta := [][2]string{{MetaLossUnknown, strings.Join(notes, "; ")}}
-		w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
+	meta := [][2]string{{MetaDecodeErrors, decodeErrors(r.Summary)}}
+	if notes := r.LossUnknown(); len(notes) > 0 {
+		meta = append(meta, [2]string{MetaLossUnknown, strings.Join(notes, "; ")})
 	}
+	w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
 	return w.close()
 }
 
@@ -328,6 +330,24 @@ func (w *Writer) Finish(r *report.Report) error {
 // there)", joined by "; ". The frames after N have gap_before 0 because
 // nothing is known of them, not because nothing was lost.
 const MetaLossUnknown = "gapan.loss_unknown"
+
+// MetaDecodeErrors is the key of the Parquet key/value metadata that every
+// table carries: the number of frames that failed to decode, then their
+// reasons as the report's JSON names them, "3 (ipv4: truncated 2, tcp:
+// malformed 1)"; "0" when every frame decoded.
+const MetaDecodeErrors = "gapan.decode_errors"
+
+// decodeErrors is the value of MetaDecodeErrors.
+func decodeErrors(s *loss.Summary) string {
+	if s == nil || s.DecodeFailed == 0 {
+		return "0"
+	}
+	why := make([]string, len(s.DecodeErrors))
+	for i, d := range s.DecodeErrors {
+		why[i] = d.Reason + " " + strconv.FormatUint(d.Frames, 10)
+	}
+	return strconv.FormatUint(s.DecodeFailed, 10) + " (" + strings.Join(why, ", ") + ")"
+}
 
 // Abort closes the tables after a failed run; what was written is not a
 // valid dataset and the caller should remove it.

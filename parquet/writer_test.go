@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
@@ -98,11 +99,11 @@ func newWriter(t testing.TB, dir string, opt parquet.WriterOptions) *parquet.Wri
 
 // writeRun runs the pipeline over capture with a Writer into dir and
 // returns the run (with every flow and gap kept) and the expected frames.
-func writeRun(t *testing.T, capture, dir string, opt parquet.WriterOptions) (*report.Report, []map[string]any, parquet.Stats) {
+func writeRun(t *testing.T, capture, dir string, opt parquet.WriterOptions) (*analyze.Result, []map[string]any, parquet.Stats) {
 	t.Helper()
 	w := newWriter(t, dir, opt)
 	var want []map[string]any
-	r, err := report.Run(report.Config{
+	r, err := analyze.Run(analyze.Config{
 		Captures: []string{capture}, KernelDrops: -1,
 		Engine: loss.Config{KeepFlows: true, KeepGaps: true, OnFlow: w.Flow},
 		Frame: func(f *join.Frame, info *loss.FrameInfo) {
@@ -223,7 +224,7 @@ func lastFrameOn(frames []map[string]any, iface int64) map[string]any {
 
 // reportJSONFlows renders r as `gapan report --format json` does and
 // returns its flows, decoded generically.
-func reportJSONFlows(t *testing.T, r *report.Report) []map[string]any {
+func reportJSONFlows(t *testing.T, r *analyze.Result) []map[string]any {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := report.WriteJSON(&buf, r); err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -21,7 +22,7 @@ func BenchmarkRunJSON(b *testing.B) {
 	b.ReportAllocs()
 	var frames uint64
 	for b.Loop() {
-		r, err := Run(Config{Captures: []string{p}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+		r, err := analyze.Run(analyze.Config{Captures: []string{p}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,12 +38,12 @@ func BenchmarkRunJSON(b *testing.B) {
 func BenchmarkWriteText(b *testing.B) {
 	dir := b.TempDir()
 	p := simulated(b, dir, "tls.pcap", "tls-subjectaltname.pcap", "list:10-20,100,2000-2040")
-	r, err := Run(Config{Captures: []string{p}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+	r, err := analyze.Run(analyze.Config{Captures: []string{p}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if err := WriteText(io.Discard, r, Options{}); err != nil {
+		if err := WriteText(io.Discard, r, DefaultOptions()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,43 +11,13 @@ import (
 	"github.com/gapan/gapan/loss"
 )
 
-// csvColumn is one CSV column: a field of loss.Flow and its JSON name.
-type csvColumn struct {
-	name  string
-	index []int
-}
-
-// flowColumns are the CSV columns, derived once from loss.Flow's JSON tags
-// in field order so that the CSV header and the JSON flow objects use the
-// same names and can never drift apart.
-var flowColumns = func() []csvColumn {
-	var cols []csvColumn
-	var walk func(t reflect.Type, prefix []int)
-	walk = func(t reflect.Type, prefix []int) {
-		for i := 0; i < t.NumField(); i++ {
-			f := t.Field(i)
-			idx := append(append([]int(nil), prefix...), i)
-			if f.Anonymous && f.Type.Kind() == reflect.Struct {
-				walk(f.Type, idx)
-				continue
-			}
-			tag := strings.Split(f.Tag.Get("json"), ",")[0]
-			if tag == "" || tag == "-" {
-				continue
-			}
-			cols = append(cols, csvColumn{name: tag, index: idx})
-		}
-	}
-	walk(reflect.TypeFor[loss.Flow](), nil)
-	return cols
-}()
-
 // CSVHeader returns the CSV column names: the JSON names of a flow, in
 // order (docs/report.md).
 func CSVHeader() []string {
-	h := make([]string, len(flowColumns))
-	for i, c := range flowColumns {
-		h[i] = c.name
+	cols := loss.FlowColumns()
+	h := make([]string, len(cols))
+	for i, c := range cols {
+		h[i] = c.Name
 	}
 	return h
 }
@@ -65,7 +35,7 @@ type CSVWriter struct {
 // (buffered: call Flush at the end).
 func NewCSVWriter(w io.Writer) *CSVWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	c := &CSVWriter{bw: bw, cw: csv.NewWriter(bw), row: make([]string, len(flowColumns))}
+	c := &CSVWriter{bw: bw, cw: csv.NewWriter(bw), row: make([]string, len(loss.FlowColumns()))}
 	c.err = c.cw.Write(CSVHeader())
 	return c
 }
@@ -75,10 +45,7 @@ func (c *CSVWriter) Flow(f *loss.Flow) {
 	if c.err != nil {
 		return
 	}
-	v := reflect.ValueOf(f).Elem()
-	for i, col := range flowColumns {
-		c.row[i] = csvValue(v.FieldByIndex(col.index))
-	}
+	csvRow(c.row, f)
 	c.err = c.cw.Write(c.row)
 }
 
@@ -92,6 +59,14 @@ func (c *CSVWriter) Flush() error {
 		c.err = err
 	}
 	return c.err
+}
+
+// csvRow fills row with f's columns (loss.FlowColumns).
+func csvRow(row []string, f *loss.Flow) {
+	v := reflect.ValueOf(f).Elem()
+	for i, col := range loss.FlowColumns() {
+		row[i] = csvValue(v.FieldByIndex(col.Field.Index))
+	}
 }
 
 // csvValue formats one field: integers in decimal, estimates rounded to 6

@@ -1,9 +1,9 @@
-// Package report runs gapan's pipeline over a capture (or a rotated set of
-// captures) and its sidecar, and renders the loss accounting as text, JSON,
-// CSV, NDJSON, Markdown or HTML.
+// Package report renders the result of a run of gapan's pipeline
+// (analyze.Run) as text, JSON, CSV, NDJSON, Markdown or HTML. It runs
+// nothing itself.
 //
-// Run with loss.Config{KeepFlows: true, KeepGaps: true} keeps every flow
-// and gap of the capture in the Report, which every writer accepts. For
+// A run with loss.Config{KeepFlows: true, KeepGaps: true} keeps every flow
+// and gap of the capture in the analyze.Result, which every writer accepts. For
 // captures with millions of flows or gaps, each output can instead keep
 // only what it shows, through the run's loss.Config.OnFlow and OnGap, as
 // the gapan command does:

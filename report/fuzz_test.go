@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/fuzzgen"
 	"github.com/gapan/gapan/report"
 )
@@ -23,12 +24,12 @@ func FuzzWriters(f *testing.F) {
 	f.Add([]byte("\x03cap\x02sc\x05\x00\x00\x00\x00\x00\x00\x00\x01\x02tcp\x04,\"\n<"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		flows, files := fuzzgen.Flows(data)
-		r := &report.Report{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
+		r := &analyze.Result{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
 		var text, md, html, js, cs, nd bytes.Buffer
-		if err := report.WriteText(&text, r, report.Options{Top: 10, Gaps: 5}); err != nil {
+		if err := report.WriteText(&text, r, report.Options{Top: 10, Gaps: 5, Seconds: report.DefaultSeconds}); err != nil {
 			t.Fatalf("text: %v", err)
 		}
-		if err := report.WriteMarkdown(&md, r, report.Options{Top: 10}); err != nil {
+		if err := report.WriteMarkdown(&md, r, report.Options{Top: 10, Gaps: report.DefaultGaps, Seconds: report.DefaultSeconds}); err != nil {
 			t.Fatalf("markdown: %v", err)
 		}
 		if err := report.WriteHTML(&html, r, report.HTMLOptions{}); err != nil {

@@ -11,6 +11,8 @@ import (
 	"math/bits"
 	"os"
 
+	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/topn"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -170,7 +172,7 @@ func spillFile(dir, pattern string) (*os.File, error) {
 // of the gaps, in memory bounded by n however many gaps the capture has.
 type LargestGaps struct {
 	seq   uint64
-	top   topN[seqGap]
+	top   *topn.Keeper[seqGap]
 	count uint64
 	// bins count the gaps, and their frames, by bits.Len64(lost)-1.
 	bins, binLost [65]uint64
@@ -178,7 +180,7 @@ type LargestGaps struct {
 
 // NewLargestGaps returns a LargestGaps that keeps n gaps.
 func NewLargestGaps(n int) *LargestGaps {
-	return &LargestGaps{top: topN[seqGap]{n: max(n, 0), order: gapOrder}}
+	return &LargestGaps{top: topn.New(n, gapOrder)}
 }
 
 type seqGap struct {
@@ -203,7 +205,7 @@ func (k *LargestGaps) Gap(g loss.GapRef) {
 		k.bins[b]++
 		k.binLost[b] += g.Lost
 	}
-	k.top.offer(seqGap{g, k.seq})
+	k.top.Offer(seqGap{g, k.seq})
 	k.seq++
 }
 
@@ -212,8 +214,8 @@ func (k *LargestGaps) Count() uint64 { return k.count }
 
 // Sorted returns the kept gaps, largest first, labelled with their
 // capture's name when r has more than one capture (as Summary.Gaps are).
-func (k *LargestGaps) Sorted(r *Report) []loss.GapRef {
-	s := k.top.sorted()
+func (k *LargestGaps) Sorted(r *analyze.Result) []loss.GapRef {
+	s := k.top.Sorted()
 	out := make([]loss.GapRef, len(s))
 	for i := range s {
 		out[i] = namedGap(r, s[i].g)
@@ -222,8 +224,8 @@ func (k *LargestGaps) Sorted(r *Report) []loss.GapRef {
 }
 
 // namedGap labels a gap of a set of captures with its capture's name, as
-// loss.Capture.Finish labels Summary.Gaps.
-func namedGap(r *Report, g loss.GapRef) loss.GapRef {
+// loss.TotalsCounter.Finish labels Summary.Gaps.
+func namedGap(r *analyze.Result, g loss.GapRef) loss.GapRef {
 	if len(r.Files) > 1 && g.File < len(r.Files) {
 		g.Capture = r.Files[g.File].Name
 	}

@@ -2,12 +2,14 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -21,22 +23,23 @@ import (
 func TestGapKeepersMatch(t *testing.T) {
 	spillDir := t.TempDir()
 	cut, spilled, named := false, false, false
-	eachCorpusRun(t, func(c []string, cfg Config, ref *Report) {
+	eachCorpusRun(t, func(c []string, cfg analyze.Config, ref *analyze.Result) {
 		var want, got bytes.Buffer
 		for _, n := range []int{0, 3} {
-			k := NewLargestGaps(Options{Gaps: n}.withDefaults().Gaps)
+			gn := cmp.Or(n, DefaultGaps) // 0: the default
+			k := NewLargestGaps(gn)
 			h := NewLargestGaps(max(n, HTMLMaxRows*(1-min(n, 1))))
 			cfg.Engine = loss.Config{KeepFlows: true, OnGap: func(g loss.GapRef) { k.Gap(g); h.Gap(g) }}
-			r, _ := Run(cfg)
+			r, _ := analyze.Run(cfg)
 			writers := []struct {
 				name string
-				w    func(*bytes.Buffer, *Report, *LargestGaps) error
+				w    func(*bytes.Buffer, *analyze.Result, *LargestGaps) error
 			}{
-				{"text", func(b *bytes.Buffer, r *Report, k *LargestGaps) error {
-					return WriteText(b, r, Options{Gaps: n, LargestGaps: k})
+				{"text", func(b *bytes.Buffer, r *analyze.Result, k *LargestGaps) error {
+					return WriteText(b, r, Options{Top: DefaultTop, Gaps: gn, Seconds: DefaultSeconds, LargestGaps: k})
 				}},
-				{"markdown", func(b *bytes.Buffer, r *Report, k *LargestGaps) error {
-					return WriteMarkdown(b, r, Options{Gaps: n, LargestGaps: k})
+				{"markdown", func(b *bytes.Buffer, r *analyze.Result, k *LargestGaps) error {
+					return WriteMarkdown(b, r, Options{Top: DefaultTop, Gaps: gn, Seconds: DefaultSeconds, LargestGaps: k})
 				}},
 			}
 			for _, wr := range writers {
@@ -73,7 +76,7 @@ func TestGapKeepersMatch(t *testing.T) {
 		for _, budget := range []int{0, 3, 1} {
 			gs := NewGapSpill(spillDir, budget)
 			cfg.Engine = loss.Config{KeepFlows: true, OnGap: gs.Gap}
-			r, _ := Run(cfg)
+			r, _ := analyze.Run(cfg)
 			spilled = spilled || gs.file != nil && gs.size >= 3*gapRecLen
 			if entries, _ := os.ReadDir(spillDir); len(entries) != 0 {
 				t.Fatalf("%s: the gap spill left %d files in its directory", c[0], len(entries))
@@ -97,7 +100,7 @@ func TestGapKeepersMatch(t *testing.T) {
 // earlier first among equals.
 func TestLargestGapsOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	r := &Report{}
+	r := &analyze.Result{}
 	for _, n := range []int{0, 1, 5, 50, 500} {
 		var all []loss.GapRef
 		k := NewLargestGaps(n)
@@ -119,7 +122,7 @@ func TestLargestGapsOrder(t *testing.T) {
 // TestGapSpillError: a gap spill that cannot create its file says so
 // before a byte of the JSON report is written.
 func TestGapSpillError(t *testing.T) {
-	r, err := Run(Config{Captures: []string{demoCapture}, KernelDrops: -1})
+	r, err := analyze.Run(analyze.Config{Captures: []string{demoCapture}, KernelDrops: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

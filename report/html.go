@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/topn"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
@@ -31,7 +33,7 @@ type HTMLOptions struct {
 	// MaxRows caps the gap list and the flows table (0: HTMLMaxRows).
 	MaxRows int
 	// Timeline, if set, is a finer loss timeline recorded during the run
-	// (Config.Frame = Timeline.Frame); without it the chart uses the
+	// (analyze.Config.Frame = Timeline.Frame); without it the chart uses the
 	// per-second timeline of the summary.
 	Timeline *Timeline
 	// Flows, if set, are the flows the table lists, kept during the run
@@ -42,11 +44,14 @@ type HTMLOptions struct {
 
 // HTMLFlows keeps, of the final flows handed to its Flow method (a
 // loss.Config.OnFlow), those the HTML report's flow table lists: the
-// MaxRows flows that lost most (the text report's loss score, on the
-// rounded figures), then by flow id, lossless flows included.
+// MaxRows flows that lost most, in the order of every report
+// (loss.CompareLoss), lossless flows included.
 type HTMLFlows struct {
 	count uint64
-	top   topN[*loss.Flow]
+	top   *topn.Keeper[*loss.Flow]
+	// probe is the flow being offered (a field, so that asking the
+	// Keeper allocates nothing).
+	probe *loss.Flow
 }
 
 // NewHTMLFlows returns an HTMLFlows for a page of maxRows rows
@@ -55,34 +60,20 @@ func NewHTMLFlows(maxRows int) *HTMLFlows {
 	if maxRows <= 0 {
 		maxRows = HTMLMaxRows
 	}
-	return &HTMLFlows{top: topN[*loss.Flow]{n: maxRows, order: func(a, b **loss.Flow) int { return htmlFlowOrder(*a, *b) }}}
+	return &HTMLFlows{top: topn.New(maxRows, func(a, b **loss.Flow) int { return loss.CompareLoss(*a, *b) })}
 }
 
 // Flow takes one final flow.
 func (k *HTMLFlows) Flow(f *loss.Flow) {
 	k.count++
-	r := *f // rounded as the page shows it
-	r.EstLost = round6(r.EstLost)
-	if k.top.full() && htmlFlowOrder(&r, *k.top.last()) >= 0 {
+	k.probe = f
+	if !k.top.Admits(&k.probe) {
 		return
 	}
-	c := new(loss.Flow) // a copy only of a flow the table lists
-	*c = r
-	k.top.add(c)
-}
-
-// htmlFlowScore is the loss a flow is listed by, as the text report's.
-func htmlFlowScore(f *loss.Flow) float64 {
-	return f.EstLost + float64(f.CaptureLostSegments+f.UpstreamLostSegments+f.AmbiguousSegments+f.RTPLostCapture+f.RTPLostUpstream)
-}
-
-// htmlFlowOrder orders flows as the table lists them: most loss first,
-// then by flow id.
-func htmlFlowOrder(a, b *loss.Flow) int {
-	if c := cmp.Compare(htmlFlowScore(b), htmlFlowScore(a)); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.FlowID, b.FlowID)
+	c := new(loss.Flow) // a copy only of a flow the table lists,
+	*c = *f
+	c.EstLost = round6(c.EstLost) // rounded as the page shows it
+	k.top.Add(c)
 }
 
 // WriteHTML writes r as one self-contained HTML page (no network fetches:
@@ -91,7 +82,7 @@ func htmlFlowOrder(a, b *loss.Flow) int {
 // largest gaps and the flows table. Its figures are those of the JSON
 // report (NewDocument); each carries its JSON name in a data-field
 // attribute and the JSON value in data-value.
-func WriteHTML(w io.Writer, r *Report, opt HTMLOptions) error {
+func WriteHTML(w io.Writer, r *analyze.Result, opt HTMLOptions) error {
 	v := newHTMLView(r, opt)
 	bw := bufio.NewWriter(w)
 	if err := htmlTemplate.Execute(bw, v); err != nil {
@@ -139,7 +130,7 @@ func NewTimeline(maxBuckets int) *Timeline {
 	return &Timeline{max: max(maxBuckets, 10), widthNs: timelineWidths[0]}
 }
 
-// Frame adds a frame; its signature is that of Config.Frame.
+// Frame adds a frame; its signature is that of analyze.Config.Frame.
 func (t *Timeline) Frame(f *join.Frame, _ *loss.FrameInfo) {
 	t.Add(f.TimestampNs, 1, f.GapBefore)
 }
@@ -320,7 +311,7 @@ func jsonFloat(x float64) string { return strconv.FormatFloat(x, 'g', -1, 64) }
 
 func u(n uint64) string { return strconv.FormatUint(n, 10) }
 
-func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
+func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = HTMLMaxRows
 	}
@@ -334,7 +325,7 @@ func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
 	}
 	for _, kv := range captureSection(r, opt.Options).kv {
 		switch kv[0] {
-		case "file", "files", "sidecar", "time", "stopped at":
+		case "file", "files", "sidecar", "time", "decode errors", "stopped at":
 			v.Captures = append(v.Captures, htmlKV{kv[0], kv[1]})
 		default:
 			if strings.HasPrefix(kv[0], "kernel counters") {
@@ -368,7 +359,7 @@ func newHTMLView(r *Report, opt HTMLOptions) *htmlView {
 	} else {
 		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "none"})
 	}
-	if len(LossUnknown(r)) > 0 {
+	if len(r.LossUnknown()) > 0 {
 		v.Cards = append(v.Cards, htmlCard{Label: "tail gap", Field: "summary.loss_unknown", Value: "unknown", Shown: "unknown", Sub: "the sidecar ends before the capture", Warn: true})
 	} else {
 		v.Cards = append(v.Cards, card("tail gap", "summary.tail_gap", s.TailGap, "lost after the last frame"))
@@ -591,7 +582,7 @@ func histogramChart(counts, frames *[65]uint64) *htmlChart {
 }
 
 // gapRows lists the largest gaps.
-func gapRows(r *Report, doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
+func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	cols := []htmlCol{
 		{Label: "#", Field: "rank", Num: true, Title: "rank by size"},
 		{Label: "capture", Field: "gaps.capture"},
@@ -608,7 +599,7 @@ func gapRows(r *Report, doc *Document, opt HTMLOptions) (string, []htmlCol, []ht
 		for _, g := range k.Sorted(r) {
 			gaps = append(gaps, gapJSON(r, g))
 		}
-		opt.MaxRows = min(opt.MaxRows, k.top.n) // all it kept
+		opt.MaxRows = min(opt.MaxRows, k.top.Cap()) // all it kept
 	} else {
 		gaps = slices.Clone(gaps)
 		slices.SortStableFunc(gaps, func(a, b GapJSON) int { return cmp.Compare(b.Lost, a.Lost) })
@@ -666,11 +657,11 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 	// those without loss after them.
 	flows, total := doc.Flows, uint64(len(doc.Flows))
 	if opt.Flows != nil {
-		flows, total = opt.Flows.top.h, opt.Flows.count
-		opt.MaxRows = min(opt.MaxRows, opt.Flows.top.n) // all it kept
+		flows, total = opt.Flows.top.Values(), opt.Flows.count
+		opt.MaxRows = min(opt.MaxRows, opt.Flows.top.Cap()) // all it kept
 	}
 	flows = slices.Clone(flows)
-	slices.SortStableFunc(flows, htmlFlowOrder)
+	slices.SortFunc(flows, loss.CompareLoss)
 	shown := min(len(flows), opt.MaxRows)
 	note := fmt.Sprintf("All %s flows, most loss first. Click a column heading to sort.", num(total))
 	switch {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -145,7 +146,7 @@ func htmlUnescape(s string) string {
 	return strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">", "&#34;", `"`, "&quot;", `"`, "&#39;", "'").Replace(s)
 }
 
-func writeHTMLAndJSON(t *testing.T, r *Report, opt HTMLOptions) (string, []byte) {
+func writeHTMLAndJSON(t *testing.T, r *analyze.Result, opt HTMLOptions) (string, []byte) {
 	t.Helper()
 	var h, j bytes.Buffer
 	if err := WriteHTML(&h, r, opt); err != nil {
@@ -157,9 +158,9 @@ func writeHTMLAndJSON(t *testing.T, r *Report, opt HTMLOptions) (string, []byte)
 	return h.String(), j.Bytes()
 }
 
-func runWithTimeline(t *testing.T, captures []string) (*Report, *Timeline) {
+func runWithTimeline(t *testing.T, captures []string) (*analyze.Result, *Timeline) {
 	tl := NewTimeline(0)
-	r := run(t, captures, true, func(c *Config) { c.Frame = tl.Frame })
+	r := run(t, captures, true, func(c *analyze.Config) { c.Frame = tl.Frame })
 	return r, tl
 }
 
@@ -330,8 +331,8 @@ func TestTimelineMatchesSeconds(t *testing.T) {
 }
 
 func BenchmarkWriteHTML(b *testing.B) {
-	cfg := Config{Captures: []string{demoCapture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}}
-	r, err := Run(cfg)
+	cfg := analyze.Config{Captures: []string{demoCapture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}}
+	r, err := analyze.Run(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -352,7 +353,7 @@ func BenchmarkWriteHTML(b *testing.B) {
 // default number of rows and with 3, so that the table leaves flows out.
 func TestHTMLFlowsMatches(t *testing.T) {
 	cut := false
-	eachCorpusRun(t, func(c []string, cfg Config, ref *Report) {
+	eachCorpusRun(t, func(c []string, cfg analyze.Config, ref *analyze.Result) {
 		for _, rows := range []int{0, 3} {
 			var want, got bytes.Buffer
 			if err := WriteHTML(&want, ref, HTMLOptions{MaxRows: rows}); err != nil {
@@ -360,7 +361,7 @@ func TestHTMLFlowsMatches(t *testing.T) {
 			}
 			hf := NewHTMLFlows(rows)
 			cfg.Engine = loss.Config{KeepGaps: true, OnFlow: hf.Flow}
-			r, _ := Run(cfg)
+			r, _ := analyze.Run(cfg)
 			if err := WriteHTML(&got, r, HTMLOptions{MaxRows: rows, Flows: hf}); err != nil {
 				t.Fatal(err)
 			}

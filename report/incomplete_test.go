@@ -23,14 +23,14 @@ func TestLossUnknownEveryOutput(t *testing.T) {
 	want := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", last)
 	r := run(t, []string{capture}, true, nil)
 
-	if s := textOf(t, r, Options{}); !strings.Contains(s, want) || strings.Contains(s, "no loss recorded") {
+	if s := textOf(t, r, DefaultOptions()); !strings.Contains(s, want) || strings.Contains(s, "no loss recorded") {
 		t.Errorf("text does not say %q:\n%s", want, s)
 	} else if strings.Contains(s, "0 frames lost after the last frame") || !strings.Contains(s, "tail gap         unknown") {
 		// Without a trailer the tail is unknown, not 0.
 		t.Errorf("text gives the tail gap of an incomplete sidecar as known:\n%s", s)
 	}
 	var md, html, js bytes.Buffer
-	if err := WriteMarkdown(&md, r, Options{}); err != nil {
+	if err := WriteMarkdown(&md, r, DefaultOptions()); err != nil {
 		t.Fatal(err)
 	}
 	if err := WriteHTML(&html, r, HTMLOptions{}); err != nil {

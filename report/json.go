@@ -8,6 +8,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
@@ -108,6 +109,10 @@ type SummaryJSON struct {
 	FlowTable FlowTableJSON `json:"flow_table"`
 	// EstOther is the estimated loss of frames that belong to no flow.
 	EstOther float64 `json:"est_other"`
+	// DecodeErrors is the number of frames that failed to decode;
+	// DecodeErrorsByReason splits it by reason, most frames first.
+	DecodeErrors         uint64             `json:"decode_errors"`
+	DecodeErrorsByReason []loss.DecodeError `json:"decode_errors_by_reason"`
 	// Complete is false when a capture was read only up to damage or its
 	// sidecar ends before it.
 	Complete bool `json:"complete"`
@@ -167,7 +172,7 @@ func roundFlow(f *loss.Flow) *loss.Flow {
 }
 
 // captureJSON describes the files of r.
-func capturesJSON(r *Report) []CaptureJSON {
+func capturesJSON(r *analyze.Result) []CaptureJSON {
 	out := make([]CaptureJSON, 0, len(r.Files))
 	for i := range r.Files {
 		fi := &r.Files[i]
@@ -219,7 +224,7 @@ func capturesJSON(r *Report) []CaptureJSON {
 }
 
 // summaryJSON returns the summary block of r.
-func summaryJSON(r *Report) SummaryJSON {
+func summaryJSON(r *analyze.Result) SummaryJSON {
 	s := r.Summary
 	out := SummaryJSON{
 		Totals:          s.Totals,
@@ -232,8 +237,13 @@ func summaryJSON(r *Report) SummaryJSON {
 			PeakLive: s.FlowStats.PeakLive, Idle: s.FlowStats.Idle, Evicted: s.FlowStats.Evicted,
 			PortReuse: s.FlowStats.PortReuse, EndOfInput: s.FlowStats.EndOfInput,
 		},
-		EstOther: round6(s.EstOther),
-		Complete: r.Stopped == nil,
+		EstOther:             round6(s.EstOther),
+		DecodeErrors:         s.DecodeFailed,
+		DecodeErrorsByReason: s.DecodeErrors,
+		Complete:             r.Stopped == nil,
+	}
+	if out.DecodeErrorsByReason == nil {
+		out.DecodeErrorsByReason = []loss.DecodeError{}
 	}
 	out.EstLost = round6(out.EstLost)
 	if g := s.LargestGap; g != nil {
@@ -249,7 +259,7 @@ func summaryJSON(r *Report) SummaryJSON {
 			out.Complete = false
 		}
 	}
-	out.LossUnknown = LossUnknown(r)
+	out.LossUnknown = r.LossUnknown()
 	if out.LossUnknown == nil {
 		out.LossUnknown = []string{}
 	}
@@ -257,7 +267,7 @@ func summaryJSON(r *Report) SummaryJSON {
 }
 
 // gapJSON converts a gap, naming its capture.
-func gapJSON(r *Report, g loss.GapRef) GapJSON {
+func gapJSON(r *analyze.Result, g loss.GapRef) GapJSON {
 	name := g.Capture
 	if name == "" && g.File < len(r.Files) {
 		name = r.Files[g.File].Name
@@ -273,7 +283,7 @@ func gapJSON(r *Report, g loss.GapRef) GapJSON {
 }
 
 // stoppedJSON says where r stopped reading, nil when it read everything.
-func stoppedJSON(r *Report) *StoppedJSON {
+func stoppedJSON(r *analyze.Result) *StoppedJSON {
 	if r.Stopped == nil {
 		return nil
 	}
@@ -296,7 +306,7 @@ func stoppedJSON(r *Report) *StoppedJSON {
 
 // NewDocument builds the JSON report of r. Gaps and flows are included as
 // far as the run kept them (loss.Config.KeepGaps, KeepFlows).
-func NewDocument(r *Report) *Document {
+func NewDocument(r *analyze.Result) *Document {
 	d := documentHead(r)
 	d.Gaps = make([]GapJSON, 0, len(r.Summary.Gaps))
 	for _, g := range r.Summary.Gaps {
@@ -311,7 +321,7 @@ func NewDocument(r *Report) *Document {
 
 // documentHead is NewDocument without the gaps and the flows, the parts
 // that grow with the capture.
-func documentHead(r *Report) *Document {
+func documentHead(r *analyze.Result) *Document {
 	d := &Document{
 		Schema:   Schema,
 		Captures: capturesJSON(r),
@@ -326,7 +336,7 @@ func documentHead(r *Report) *Document {
 	return d
 }
 
-func warningStrings(r *Report) []string {
+func warningStrings(r *analyze.Result) []string {
 	out := make([]string, 0, len(r.Warnings))
 	for _, w := range r.Warnings {
 		out = append(out, w.Error())
@@ -338,7 +348,7 @@ func warningStrings(r *Report) []string {
 // docs/report.md), indented by two spaces, as encoding/json's Encoder would, but a gap and a flow at a
 // time: with a million flows the document is over a gigabyte, and the
 // Encoder builds it whole in memory (twice, to indent it).
-func WriteJSON(w io.Writer, r *Report) error {
+func WriteJSON(w io.Writer, r *analyze.Result) error {
 	return WriteJSONSpilled(w, r, nil, nil)
 }
 
@@ -348,7 +358,7 @@ func WriteJSON(w io.Writer, r *Report) error {
 // the same document, in memory bounded by the spills' budgets however
 // many gaps and flows the capture has. A nil spill means the Summary's
 // list. It releases the spills.
-func WriteJSONSpilled(w io.Writer, r *Report, gaps *GapSpill, flows *FlowSpill) error {
+func WriteJSONSpilled(w io.Writer, r *analyze.Result, gaps *GapSpill, flows *FlowSpill) error {
 	var err error
 	if gaps != nil {
 		err = gaps.Err()
@@ -439,7 +449,7 @@ func (s *jsonStream) array(name string, n int, elem func(i int) any) {
 }
 
 // gapArray writes a member whose value is the array of the spilled gaps.
-func (s *jsonStream) gapArray(name string, r *Report, gaps *GapSpill) {
+func (s *jsonStream) gapArray(name string, r *analyze.Result, gaps *GapSpill) {
 	if !s.openArray(name, gaps.Len()) {
 		gaps.Close()
 		return

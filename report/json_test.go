@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket/layers"
@@ -53,12 +54,12 @@ func corpusCaptureSets(t *testing.T, dir string) [][]string {
 // every flow and gap kept, going on after damage, and calls fn with the
 // set, the configuration and the report; sets that are no capture at all
 // are skipped.
-func eachCorpusRun(t *testing.T, fn func(c []string, cfg Config, ref *Report)) {
+func eachCorpusRun(t *testing.T, fn func(c []string, cfg analyze.Config, ref *analyze.Result)) {
 	t.Helper()
 	for _, c := range corpusCaptureSets(t, t.TempDir()) {
-		cfg := Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
+		cfg := analyze.Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
 			Engine: loss.Config{KeepFlows: true, KeepGaps: true}}
-		if ref, _ := Run(cfg); ref != nil {
+		if ref, _ := analyze.Run(cfg); ref != nil {
 			fn(c, cfg, ref)
 		}
 	}
@@ -71,7 +72,7 @@ func eachCorpusRun(t *testing.T, fn func(c []string, cfg Config, ref *Report)) {
 func TestWriteJSONMatchesEncoder(t *testing.T) {
 	seen := map[string]bool{}
 	for _, c := range corpusCaptureSets(t, t.TempDir()) {
-		r, _ := Run(Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
+		r, _ := analyze.Run(analyze.Config{Captures: c, Join: join.Options{KeepGoing: true}, KernelDrops: -1,
 			Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 		if r == nil {
 			continue // not a capture at all: no report to write

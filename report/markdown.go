@@ -5,11 +5,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/gapan/gapan/analyze"
 )
 
 // WriteMarkdown writes r as Markdown (GitHub flavour): the same content as
 // WriteText, with key/value blocks and tables as Markdown tables.
-func WriteMarkdown(w io.Writer, r *Report, opt Options) error {
+func WriteMarkdown(w io.Writer, r *analyze.Result, opt Options) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("# gapan report\n\n")
 	bw.WriteString("_" + mdEscape(HowToRead) + "_\n")

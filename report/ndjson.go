@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -18,7 +19,7 @@ import (
 // flows needs no memory for them:
 //
 //	nw := report.NewNDJSONWriter(os.Stdout)
-//	r, err := report.Run(report.Config{Captures: names, Engine: loss.Config{OnFlow: nw.Flow}})
+//	r, err := analyze.Run(analyze.Config{Captures: names, Engine: loss.Config{OnFlow: nw.Flow}})
 //	if err == nil { err = nw.Finish(r) }
 //
 // Flow lines come in the order flows become final (roughly the order they
@@ -61,7 +62,7 @@ type ndjsonTail struct {
 // Finish writes the summary line of r, flushes, and returns the first
 // error of the whole stream. r may be nil when the run failed: then Finish
 // only flushes the flow lines written so far.
-func (n *NDJSONWriter) Finish(r *Report) error {
+func (n *NDJSONWriter) Finish(r *analyze.Result) error {
 	if r != nil && n.err == nil {
 		n.err = n.enc.Encode(ndjsonTail{
 			Schema: Schema, Summary: summaryJSON(r), Captures: capturesJSON(r),

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
@@ -34,7 +35,7 @@ func runPaths(t *testing.T, captures []string, jo join.Options, paths [2]path) (
 		var nd bytes.Buffer
 		nw := NewNDJSONWriter(&nd)
 		var ids []uint64
-		r, err := Run(Config{Captures: captures, Join: jo, KernelDrops: -1, Workers: pa.workers,
+		r, err := analyze.Run(analyze.Config{Captures: captures, Join: jo, KernelDrops: -1, Workers: pa.workers,
 			Engine: loss.Config{KeepFlows: true, KeepGaps: true, OnFlow: nw.Flow, Unpacked: pa.unpacked},
 			Frame: func(f *join.Frame, info *loss.FrameInfo) {
 				ids = append(ids, info.FlowID, info.Global, uint64(info.Dir), f.Number, f.GapBefore, uint64(info.Packet.PayloadLen))

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/simulate"
 )
@@ -40,13 +41,13 @@ func simulated(t testing.TB, dir, name, input, model string) string {
 // the last one among them (a tail gap of 1).
 const dcerpcModel = "list:5,17-19,40-49,200,420"
 
-func run(t *testing.T, captures []string, keep bool, mod func(*Config)) *Report {
+func run(t *testing.T, captures []string, keep bool, mod func(*analyze.Config)) *analyze.Result {
 	t.Helper()
-	cfg := Config{Captures: captures, KernelDrops: -1, Engine: loss.Config{KeepFlows: keep, KeepGaps: keep}}
+	cfg := analyze.Config{Captures: captures, KernelDrops: -1, Engine: loss.Config{KeepFlows: keep, KeepGaps: keep}}
 	if mod != nil {
 		mod(&cfg)
 	}
-	r, err := Run(cfg)
+	r, err := analyze.Run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestGolden(t *testing.T) {
 	r := run(t, []string{p}, true, nil)
 	var nd bytes.Buffer
 	nw := NewNDJSONWriter(&nd)
-	rs := run(t, []string{p}, false, func(c *Config) { c.Engine.OnFlow = nw.Flow })
+	rs := run(t, []string{p}, false, func(c *analyze.Config) { c.Engine.OnFlow = nw.Flow })
 	if err := nw.Finish(rs); err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +111,9 @@ func TestGolden(t *testing.T) {
 		name  string
 		write func(*bytes.Buffer) error
 	}{
-		{"dcerpc.txt", func(b *bytes.Buffer) error { return WriteText(b, r, Options{}) }},
-		{"dcerpc-top1-gaps3.txt", func(b *bytes.Buffer) error { return WriteText(b, r, Options{Top: 1, Gaps: 3, Seconds: -1}) }},
-		{"dcerpc.md", func(b *bytes.Buffer) error { return WriteMarkdown(b, r, Options{}) }},
+		{"dcerpc.txt", func(b *bytes.Buffer) error { return WriteText(b, r, DefaultOptions()) }},
+		{"dcerpc-top1-gaps3.txt", func(b *bytes.Buffer) error { return WriteText(b, r, Options{Top: 1, Gaps: 3}) }},
+		{"dcerpc.md", func(b *bytes.Buffer) error { return WriteMarkdown(b, r, DefaultOptions()) }},
 		{"dcerpc.json", func(b *bytes.Buffer) error { return WriteJSON(b, r) }},
 		{"dcerpc.csv", func(b *bytes.Buffer) error { return WriteCSV(b, r.Summary.List) }},
 	} {
@@ -133,7 +134,7 @@ var issueFlowNames = []string{"flow_id", "packets", "bytes", "proto", "first_ts"
 	"unknown_segments", "downstream_lost_segments", "spurious_retransmissions", "reordered", "retransmissions",
 	"missed_bytes", "rtp_lost_upstream", "rtp_lost_capture"}
 
-func decodeJSON(t *testing.T, r *Report) map[string]any {
+func decodeJSON(t *testing.T, r *analyze.Result) map[string]any {
 	t.Helper()
 	var b bytes.Buffer
 	if err := WriteJSON(&b, r); err != nil {
@@ -262,7 +263,7 @@ func TestNDJSON(t *testing.T) {
 	p := simulated(t, dir, "dcerpc.pcap", "zeek-dcerpc-20-fids-no-close.pcap", dcerpcModel)
 	var b bytes.Buffer
 	nw := NewNDJSONWriter(&b)
-	r := run(t, []string{p}, false, func(c *Config) { c.Engine.OnFlow = nw.Flow })
+	r := run(t, []string{p}, false, func(c *analyze.Config) { c.Engine.OnFlow = nw.Flow })
 	if err := nw.Finish(r); err != nil {
 		t.Fatal(err)
 	}
@@ -348,7 +349,7 @@ func contains(s []string, x string) bool {
 	return false
 }
 
-func textOf(t *testing.T, r *Report, opt Options) string {
+func textOf(t *testing.T, r *analyze.Result, opt Options) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := WriteText(&b, r, opt); err != nil {
@@ -362,7 +363,7 @@ func TestWording(t *testing.T) {
 	tests := []struct {
 		name    string
 		capture string
-		mod     func(*Config)
+		mod     func(*analyze.Config)
 		opt     Options
 		want    []string
 		notWant []string
@@ -377,12 +378,12 @@ func TestWording(t *testing.T) {
 			notWant: []string{"no loss"},
 		},
 		{
-			name: "kernel drops", capture: http, mod: func(c *Config) { c.KernelDrops = 1 },
+			name: "kernel drops", capture: http, mod: func(c *analyze.Config) { c.KernelDrops = 1 },
 			want:    []string{"frames lost      1 frame lost, position unknown (from --kernel-drops 1)"},
 			notWant: []string{"no loss", "not recorded"}, unknown: 1,
 		},
 		{
-			name: "no sidecar on purpose", capture: http, mod: func(c *Config) { c.Join.NoSidecar = true }, opt: Options{NoSidecar: true},
+			name: "no sidecar on purpose", capture: http, mod: func(c *analyze.Config) { c.Join.NoSidecar = true }, opt: Options{NoSidecar: true},
 			want:    []string{"sidecar          ignored (--no-sidecar): loss positions unknown"},
 			notWant: []string{"looked for"},
 		},
@@ -403,7 +404,9 @@ func TestWording(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, []string{tc.capture}, true, tc.mod)
-			txt := textOf(t, r, tc.opt)
+			opt := DefaultOptions()
+			opt.NoSidecar = tc.opt.NoSidecar
+			txt := textOf(t, r, opt)
 			for _, w := range tc.want {
 				if !strings.Contains(txt, w) {
 					t.Errorf("text lacks %q:\n%s", w, txt)
@@ -424,8 +427,8 @@ func TestWording(t *testing.T) {
 
 func TestStopped(t *testing.T) {
 	name := corpus + "suricata-smtp-to-comma-corrupt.pcap"
-	r := run(t, []string{name}, true, func(c *Config) { c.Join.KeepGoing = true })
-	txt := textOf(t, r, Options{})
+	r := run(t, []string{name}, true, func(c *analyze.Config) { c.Join.KeepGoing = true })
+	txt := textOf(t, r, DefaultOptions())
 	want := "stopped at       " + name + " frame 19, byte offset 3695: the figures cover the 18 frames before the damage"
 	if !strings.Contains(txt, want) {
 		t.Errorf("text lacks %q:\n%s", want, txt)
@@ -445,7 +448,7 @@ func TestStopped(t *testing.T) {
 		t.Errorf("captures[0] = %v", c)
 	}
 
-	if _, err := Run(Config{Captures: []string{name}, KernelDrops: -1}); err == nil ||
+	if _, err := analyze.Run(analyze.Config{Captures: []string{name}, KernelDrops: -1}); err == nil ||
 		!strings.Contains(err.Error(), "frame 19 at byte offset 3695") {
 		t.Errorf("without KeepGoing: err = %v", err)
 	}
@@ -483,7 +486,7 @@ func TestRotatedSet(t *testing.T) {
 		caps[1].(map[string]any)["lost"] != 3.0 || caps[0].(map[string]any)["tail_gap"] != 1.0 {
 		t.Errorf("captures = %v", caps)
 	}
-	txt := textOf(t, r, Options{})
+	txt := textOf(t, r, DefaultOptions())
 	for _, w := range []string{
 		"files            2, read in order as one capture; frame numbers are per file",
 		"2 frames lost between frame 2 (",

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"reflect"
 	"slices"
 	"sync"
 
@@ -38,10 +37,7 @@ func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
 	e := csvEncoders.Get().(*csvEncoder)
 	defer csvEncoders.Put(e)
 	e.out.b = dst
-	v := reflect.ValueOf(f).Elem()
-	for i, col := range flowColumns {
-		e.row[i] = csvValue(v.FieldByIndex(col.index))
-	}
+	csvRow(e.row, f)
 	err := e.cw.Write(e.row)
 	e.cw.Flush()
 	if err == nil {
@@ -59,7 +55,7 @@ type csvEncoder struct {
 }
 
 var csvEncoders = sync.Pool{New: func() any {
-	e := &csvEncoder{row: make([]string, len(flowColumns))}
+	e := &csvEncoder{row: make([]string, len(loss.FlowColumns()))}
 	e.cw = csv.NewWriter(&e.out)
 	return e
 }}

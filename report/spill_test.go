@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/loss"
 )
@@ -21,7 +22,7 @@ import (
 func TestFlowSpillMatches(t *testing.T) {
 	spillDir := t.TempDir()
 	merged := false
-	eachCorpusRun(t, func(c []string, cfg Config, ref *Report) {
+	eachCorpusRun(t, func(c []string, cfg analyze.Config, ref *analyze.Result) {
 		var wantJSON, wantCSV bytes.Buffer
 		if err := WriteJSON(&wantJSON, ref); err != nil {
 			t.Fatal(err)
@@ -33,7 +34,7 @@ func TestFlowSpillMatches(t *testing.T) {
 			js := NewFlowSpill(spillDir, budget, JSONFlowEncoding)
 			cs := NewFlowSpill(spillDir, budget, CSVFlowEncoding)
 			cfg.Engine = loss.Config{KeepGaps: true, OnFlow: func(f *loss.Flow) { js.Flow(f); cs.Flow(f) }}
-			r, _ := Run(cfg)
+			r, _ := analyze.Run(cfg)
 			if js.Len() != len(ref.Summary.List) {
 				t.Fatalf("%s: %d flows spilled, want %d", c[0], js.Len(), len(ref.Summary.List))
 			}
@@ -72,7 +73,7 @@ func TestFlowSpillError(t *testing.T) {
 		}
 		return JSONFlowEncoding(dst, f)
 	}
-	r, err := Run(Config{Captures: []string{demoCapture}, KernelDrops: -1})
+	r, err := analyze.Run(analyze.Config{Captures: []string{demoCapture}, KernelDrops: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestRunCheckStops(t *testing.T) {
 	for _, workers := range []int{1, 2} {
 		spill := NewFlowSpill(t.TempDir()+"/missing", 1, CSVFlowEncoding)
 		var frames uint64
-		_, err := Run(Config{Captures: []string{name}, KernelDrops: -1, Workers: workers,
+		_, err := analyze.Run(analyze.Config{Captures: []string{name}, KernelDrops: -1, Workers: workers,
 			Engine:   loss.Config{MaxFlows: 100, OnFlow: spill.Flow},
 			Progress: func(_ int, _, _ int64, n uint64) { frames = n },
 			Check:    spill.Err})

@@ -6,13 +6,15 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gapan/gapan/analyze"
 )
 
 // WriteText writes r as a report for people: a line on how to read it, the
 // capture summary, the TCP evidence, the largest gaps in words, the seconds
 // with loss, the flows that lost most (aligned tables, human units) and the
 // warnings.
-func WriteText(w io.Writer, r *Report, opt Options) error {
+func WriteText(w io.Writer, r *analyze.Result, opt Options) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString(HowToRead + "\n")
 	for _, s := range sections(r, opt) {

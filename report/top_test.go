@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -28,12 +29,12 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 			continue
 		}
 		caps := []string{simulated(t, dir, base, base, "list:3,10-12,50-90,200-203,1000,1001,5000-5100")}
-		all, err := Run(Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+		all, err := analyze.Run(analyze.Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 		if err != nil {
 			t.Fatalf("%s: %v", base, err)
 		}
 		for _, n := range []int{1, 3, 10} {
-			top, err := Run(Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepTop: n, KeepGaps: true}})
+			top, err := analyze.Run(analyze.Config{Captures: caps, KernelDrops: -1, Engine: loss.Config{KeepTop: n, KeepGaps: true}})
 			if err != nil {
 				t.Fatalf("%s: %v", base, err)
 			}
@@ -51,9 +52,13 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 			if all.Summary.Flows != top.Summary.Flows || all.Summary.FlowCount != top.Summary.FlowCount {
 				t.Fatalf("%s top %d: flow sums differ", base, n)
 			}
-			for _, w := range []func(*bytes.Buffer, *Report) error{
-				func(b *bytes.Buffer, r *Report) error { return WriteText(b, r, Options{Top: n}) },
-				func(b *bytes.Buffer, r *Report) error { return WriteMarkdown(b, r, Options{Top: n}) },
+			for _, w := range []func(*bytes.Buffer, *analyze.Result) error{
+				func(b *bytes.Buffer, r *analyze.Result) error {
+					return WriteText(b, r, Options{Top: n, Gaps: DefaultGaps, Seconds: DefaultSeconds})
+				},
+				func(b *bytes.Buffer, r *analyze.Result) error {
+					return WriteMarkdown(b, r, Options{Top: n, Gaps: DefaultGaps, Seconds: DefaultSeconds})
+				},
 			} {
 				var a, b bytes.Buffer
 				if err := w(&a, all); err != nil {
@@ -74,4 +79,47 @@ func TestKeepTopMatchesKeepFlows(t *testing.T) {
 	if lossy < 5 {
 		t.Errorf("only %d captures with lossy flows: the test compares little", lossy)
 	}
+}
+
+// TestHTMLOrderIsTextOrder: the HTML flow table lists flows in the text
+// report's order. Flow 1 (est_lost 0.014286, 2 capture-lost segments) and
+// flow 2 (1.014286, 1 segment) both lost 2.014286: a tie, broken by the
+// flow id, so flow 1 comes first. The HTML page used to add the rounded
+// estimate to the segments without rounding the sum, which made flow 2's
+// score 2.0142860000000002 and put it first.
+func TestHTMLOrderIsTextOrder(t *testing.T) {
+	mk := func(id uint64, est float64, segs uint64) *loss.Flow {
+		f := &loss.Flow{FlowID: id, Proto: "tcp", SrcIP: "10.0.0.1", DstIP: "10.0.0.2", SrcPort: uint16(1000 + id), DstPort: 80}
+		f.EstLost, f.CaptureLostSegments, f.Packets = est, segs, 10
+		f.LossScore = loss.Score(&f.Counters)
+		return f
+	}
+	flows := []*loss.Flow{mk(2, 1.014286, 1), mk(1, 0.014286, 2)}
+	r := &analyze.Result{Summary: &loss.Summary{List: flows, FlowCount: 2, LossyFlows: 2}, KernelDrops: -1}
+	order := func(name, out, before, after string) {
+		t.Helper()
+		i, j := strings.Index(out, before), strings.Index(out, after)
+		if i < 0 || j < 0 || i > j {
+			t.Errorf("%s: %q should come before %q (at %d, %d)", name, before, after, i, j)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, r, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	order("text", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")
+	b.Reset()
+	if err := WriteHTML(&b, r, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	order("html", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")
+	b.Reset()
+	hf := NewHTMLFlows(0)
+	for _, f := range flows {
+		hf.Flow(f)
+	}
+	if err := WriteHTML(&b, r, HTMLOptions{Flows: hf}); err != nil {
+		t.Fatal(err)
+	}
+	order("html (HTMLFlows)", b.String(), "10.0.0.1:1001", "10.0.0.1:1002")
 }

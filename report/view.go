@@ -1,26 +1,35 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 )
 
-// Options controls the text and Markdown reports.
+// Defaults of the lists of the text and Markdown reports (Options), and
+// of the gapan command's --top and --gaps.
+const (
+	DefaultTop     = 10
+	DefaultGaps    = 10
+	DefaultSeconds = 10
+)
+
+// Options controls the text and Markdown reports. A list's length of 0
+// means none listed, as --top 0 and --gaps 0 do; the gapan command passes
+// the Default* lengths unless told otherwise.
 type Options struct {
-	// Top is how many flows to list, largest loss first (0: 10, negative:
-	// none).
+	// Top is how many flows to list, largest loss first (0: none).
 	Top int
-	// Gaps is how many gaps to list, largest first (0: 10, negative: none).
+	// Gaps is how many gaps to list, largest first (0: none).
 	Gaps int
 	// Seconds is how many seconds with loss of the timeline to list, in
-	// time order (0: 10, negative: none).
+	// time order (0: none).
 	Seconds int
 	// Loc is the time zone of the times printed (nil: UTC).
 	Loc *time.Location
@@ -34,17 +43,15 @@ type Options struct {
 	LargestGaps *LargestGaps
 }
 
-func (o Options) withDefaults() Options {
-	def := func(n *int) {
-		if *n == 0 {
-			*n = 10
-		} else if *n < 0 {
-			*n = 0
-		}
-	}
-	def(&o.Top)
-	def(&o.Gaps)
-	def(&o.Seconds)
+// DefaultOptions returns the Options of the gapan command's defaults:
+// DefaultTop flows, DefaultGaps gaps, DefaultSeconds seconds, UTC.
+func DefaultOptions() Options {
+	return Options{Top: DefaultTop, Gaps: DefaultGaps, Seconds: DefaultSeconds}
+}
+
+// clamped returns o with negative lengths as 0 (none).
+func (o Options) clamped() Options {
+	o.Top, o.Gaps, o.Seconds = max(o.Top, 0), max(o.Gaps, 0), max(o.Seconds, 0)
 	return o
 }
 
@@ -188,7 +195,7 @@ func sourceLine(fi *join.FileInfo, opt Options) string {
 }
 
 // positionUnknownFrom names where a capture-wide loss total came from.
-func positionUnknownFrom(r *Report) string {
+func positionUnknownFrom(r *analyze.Result) string {
 	var from []string
 	for _, fi := range r.Files {
 		for _, st := range fi.Stats {
@@ -206,29 +213,21 @@ func positionUnknownFrom(r *Report) string {
 	return strings.Join(from, ", ")
 }
 
-// LossUnknown returns, for each capture whose sidecar ends before the
-// capture does (no trailer: the recorder was killed; empty; or damaged and
-// read up to the damage), "loss unknown after frame N (the sidecar ends
-// there)", prefixed by the capture's name in a set of several. Every
-// output carries these words: the loss after frame N is unknown, not 0.
-func LossUnknown(r *Report) []string {
-	var out []string
-	for i := range r.Files {
-		fi := &r.Files[i]
-		if !fi.SidecarIncomplete {
-			continue
-		}
-		s := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", fi.LossUnknownAfter)
-		if len(r.Files) > 1 {
-			s = fi.Name + ": " + s
-		}
-		out = append(out, s)
+// DecodeErrors says in words how many frames failed to decode and why:
+// "0", or "3 frames (ipv4: truncated 2, tcp: malformed 1)".
+func DecodeErrors(s *loss.Summary) string {
+	if s.DecodeFailed == 0 {
+		return "0"
 	}
-	return out
+	why := make([]string, len(s.DecodeErrors))
+	for i, d := range s.DecodeErrors {
+		why[i] = d.Reason + " " + num(d.Frames)
+	}
+	return plural(s.DecodeFailed, "frame", "frames") + " (" + strings.Join(why, ", ") + ")"
 }
 
 // lossKnown reports whether any capture had a source of gap counts.
-func lossKnown(r *Report) bool {
+func lossKnown(r *analyze.Result) bool {
 	for _, fi := range r.Files {
 		if fi.Source != join.SourceNone {
 			return true
@@ -238,7 +237,7 @@ func lossKnown(r *Report) bool {
 }
 
 // captureSection is the summary block.
-func captureSection(r *Report, opt Options) section {
+func captureSection(r *analyze.Result, opt Options) section {
 	s := r.Summary
 	sec := section{title: "Capture"}
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
@@ -268,10 +267,11 @@ func captureSection(r *Report, opt Options) section {
 		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
 	}
 	add("frames captured", num(s.FramesCaptured))
+	add("decode errors", DecodeErrors(s))
 	pu := r.PositionUnknown()
 	switch {
-	case len(LossUnknown(r)) > 0:
-		add("frames lost", fmt.Sprintf("%s recorded, then unknown: %s", num(s.FramesLost), strings.Join(LossUnknown(r), "; ")))
+	case len(r.LossUnknown()) > 0:
+		add("frames lost", fmt.Sprintf("%s recorded, then unknown: %s", num(s.FramesLost), strings.Join(r.LossUnknown(), "; ")))
 	case s.FramesLost > 0:
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
@@ -290,7 +290,7 @@ func captureSection(r *Report, opt Options) section {
 	} else {
 		add("largest gap", "none")
 	}
-	if len(LossUnknown(r)) > 0 {
+	if len(r.LossUnknown()) > 0 {
 		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
 		add("tail gap", "unknown: the sidecar ends before the capture")
 	} else {
@@ -318,7 +318,7 @@ func captureSection(r *Report, opt Options) section {
 }
 
 // filesSection lists the captures of a rotated set.
-func filesSection(r *Report, opt Options) *section {
+func filesSection(r *analyze.Result, opt Options) *section {
 	if len(r.Files) < 2 {
 		return nil
 	}
@@ -338,7 +338,7 @@ func filesSection(r *Report, opt Options) *section {
 }
 
 // tcpSection is the TCP (and RTP) evidence block.
-func tcpSection(r *Report) section {
+func tcpSection(r *analyze.Result) section {
 	c := &r.Summary.Flows
 	sec := section{title: "TCP evidence"}
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
@@ -370,17 +370,22 @@ func tcpSection(r *Report) section {
 	return sec
 }
 
-// largestGaps returns up to n gaps, largest first, stream order on ties.
+// largestGaps returns up to n gaps, largest first, stream order on ties
+// (gapOrder).
 func largestGaps(gaps []loss.GapRef, n int) []loss.GapRef {
-	g := slices.Clone(gaps)
-	slices.SortStableFunc(g, func(a, b loss.GapRef) int { return cmp.Compare(b.Lost, a.Lost) })
-	if len(g) > n {
-		g = g[:n]
+	sg := make([]seqGap, len(gaps))
+	for i, g := range gaps {
+		sg[i] = seqGap{g, uint64(i)}
 	}
-	return g
+	slices.SortFunc(sg, func(a, b seqGap) int { return gapOrder(&a, &b) })
+	out := make([]loss.GapRef, min(len(sg), n))
+	for i := range out {
+		out[i] = sg[i].g
+	}
+	return out
 }
 
-func gapsSection(r *Report, opt Options) *section {
+func gapsSection(r *analyze.Result, opt Options) *section {
 	s := r.Summary
 	if opt.Gaps == 0 || s.GapEvents == 0 {
 		return nil
@@ -390,7 +395,7 @@ func gapsSection(r *Report, opt Options) *section {
 	if k := opt.LargestGaps; k != nil {
 		gaps = k.Sorted(r)
 		gaps = gaps[:min(len(gaps), opt.Gaps)]
-		listed = min(listed, uint64(k.top.n)) // all it kept
+		listed = min(listed, uint64(k.top.Cap())) // all it kept
 	} else {
 		gaps = largestGaps(s.Gaps, opt.Gaps)
 	}
@@ -405,7 +410,7 @@ func gapsSection(r *Report, opt Options) *section {
 	return sec
 }
 
-func timelineSection(r *Report, opt Options) *section {
+func timelineSection(r *analyze.Result, opt Options) *section {
 	tl := r.Summary.Timeline
 	if opt.Seconds == 0 || len(tl) == 0 {
 		return nil
@@ -438,8 +443,8 @@ func timelineSection(r *Report, opt Options) *section {
 	return sec
 }
 
-// topFlows returns up to n flows with loss, most loss first, flow id order
-// on ties, and how many flows had loss.
+// topFlows returns up to n flows with loss in the order of
+// loss.CompareLoss, and how many flows had loss.
 func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 	var lossy []*loss.Flow
 	for _, f := range flows {
@@ -447,12 +452,7 @@ func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 			lossy = append(lossy, f)
 		}
 	}
-	slices.SortStableFunc(lossy, func(a, b *loss.Flow) int {
-		if c := cmp.Compare(round6(b.LossScore), round6(a.LossScore)); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.FlowID, b.FlowID)
-	})
+	slices.SortFunc(lossy, loss.CompareLoss)
 	total := len(lossy)
 	if len(lossy) > n {
 		lossy = lossy[:n]
@@ -460,7 +460,7 @@ func topFlows(flows []*loss.Flow, n int) ([]*loss.Flow, int) {
 	return lossy, total
 }
 
-func flowsSection(r *Report, opt Options) *section {
+func flowsSection(r *analyze.Result, opt Options) *section {
 	// A top-only list (loss.Config.KeepTop) may be empty while flows
 	// exist: none lost anything.
 	if opt.Top == 0 || len(r.Summary.List) == 0 && (!r.Summary.TopOnly || r.Summary.FlowCount == 0) {
@@ -495,7 +495,7 @@ func flowsSection(r *Report, opt Options) *section {
 	return sec
 }
 
-func warningsSection(r *Report) *section {
+func warningsSection(r *analyze.Result) *section {
 	if len(r.Warnings) == 0 {
 		return nil
 	}
@@ -503,8 +503,8 @@ func warningsSection(r *Report) *section {
 }
 
 // sections builds the human-readable report.
-func sections(r *Report, opt Options) []section {
-	opt = opt.withDefaults()
+func sections(r *analyze.Result, opt Options) []section {
+	opt = opt.clamped()
 	out := []section{captureSection(r, opt)}
 	for _, s := range []*section{filesSection(r, opt)} {
 		if s != nil {

@@ -1,4 +1,4 @@
-// Command reportprof runs the report pipeline (report.Run, then the text
+// Command reportprof runs the report pipeline (analyze.Run, then the text
 // rendering to /dev/null) over captures under the CPU profiler, for
 // docs/performance.md: where the time of a full run goes.
 //
@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
 )
@@ -22,7 +23,7 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile to `FILE` at the end")
-	workers := flag.Int("workers", 0, "report.Config.Workers (0: the default)")
+	workers := flag.Int("workers", 0, "analyze.Config.Workers (0: the default)")
 	all := flag.Bool("all", false, "keep every flow (as the json and csv formats do) instead of the top 10 (the text format, the default)")
 	flag.Parse()
 	if *cpu != "" {
@@ -38,11 +39,11 @@ func main() {
 	start := time.Now()
 	// The engine configuration of `gapan report` (text format) or, with
 	// -all, of its json and csv formats.
-	ec := loss.Config{KeepTop: 10, KeepGaps: true}
+	ec := loss.Config{KeepTop: 10, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout}
 	if *all {
-		ec = loss.Config{KeepFlows: true, KeepGaps: true}
+		ec = loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout}
 	}
-	r, err := report.Run(report.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers, Engine: ec})
+	r, err := analyze.Run(analyze.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers, Engine: ec})
 	if err != nil {
 		fatal(err)
 	}

@@ -2,39 +2,26 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gapan/gapan/internal/memlimit"
 	"github.com/gapan/gapan/internal/progress"
-	"github.com/gapan/gapan/join"
-	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
 	"github.com/spf13/cobra"
 )
 
+
 // parquetFlags are the flags of gapan parquet.
 type parquetFlags struct {
-	out           string
-	force         bool
-	sidecars      []string
-	noSidecar     bool
-	allowMismatch bool
-	keepGoing     bool
-	strict        bool
-	idleTimeout   time.Duration
-	maxFlows      int
-	parallel      int
-	rowGroup      int
-	partitioned   bool
-	quiet         bool
+	runFlags
+	parallel, rowGroup int
+	partitioned        bool
 }
 
 func newParquetCmd() *cobra.Command {
@@ -72,50 +59,11 @@ an existing DIR is replaced only with --force.`,
 	}
 	f := c.Flags()
 	f.StringVarP(&fl.out, "output", "o", "", "dataset `DIR` to write")
-	f.BoolVar(&fl.force, "force", false, "replace an existing dataset directory")
-	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat, in order; default CAPTURE.gaps)")
-	f.BoolVar(&fl.noSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
-	f.BoolVar(&fl.allowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture")
-	f.BoolVar(&fl.keepGoing, "keep-going", false, "on damaged input, write what was read up to the damage")
-	f.BoolVar(&fl.strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
-	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
-	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap)")
+	fl.add(f, "dataset directory")
 	f.IntVarP(&fl.parallel, "jobs", "j", 0, "captures processed at once (0: one per CPU)")
 	f.IntVar(&fl.rowGroup, "row-group-rows", parquet.DefaultRowGroupRows, "rows per Parquet row group")
 	f.BoolVar(&fl.partitioned, "partitioned", false, "write capture=NAME partitions even for a single capture")
-	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
-}
-
-// expandCaptures replaces each directory argument by the capture files in
-// it (every regular, non-hidden file but sidecars), in name order.
-func expandCaptures(in []string) ([]string, error) {
-	var out []string
-	for _, a := range in {
-		st, err := os.Stat(a)
-		if err != nil || !st.IsDir() {
-			out = append(out, a) // the join reports what is wrong with it
-			continue
-		}
-		ents, err := os.ReadDir(a)
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, e := range ents {
-			n := e.Name()
-			if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || strings.HasSuffix(n, ".gaps") {
-				continue
-			}
-			names = append(names, filepath.Join(a, n))
-		}
-		if len(names) == 0 {
-			return nil, usagef("no capture in directory %s", a)
-		}
-		slices.Sort(names)
-		out = append(out, names...)
-	}
-	return out, nil
 }
 
 // parquetMemoryLimit is gapan parquet's soft memory limit (runtime/debug)
@@ -127,43 +75,28 @@ const (
 )
 
 func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
-	if fl.out == "" || fl.out == "-" {
+	captures, err := parquet.ExpandCaptures(argv)
+	switch {
+	case errors.Is(err, parquet.ErrNoCapture):
+		return usageError{err}
+	case err != nil:
+		return err
+	case fl.out == "" || fl.out == "-":
 		return usagef("parquet needs -o DIR (a dataset is a directory, not a stream)")
+	case fl.parallel < 0 || fl.rowGroup <= 0:
+		return usagef("--jobs takes a number of 0 or more, --row-group-rows 1 or more")
 	}
-	if fl.noSidecar && len(fl.sidecars) > 0 {
-		return usagef("--sidecar and --no-sidecar exclude each other")
-	}
-	if fl.maxFlows < 0 || fl.parallel < 0 || fl.rowGroup <= 0 {
-		return usagef("--max-flows and --jobs take a number of 0 or more, --row-group-rows 1 or more")
-	}
-	if fl.idleTimeout < 0 {
-		return usagef("--idle-timeout takes a duration of 0 or more")
-	}
-	captures, err := expandCaptures(argv)
-	if err != nil {
+	if err := fl.check(captures); err != nil {
 		return err
 	}
-	if len(fl.sidecars) > len(captures) {
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
-	}
-	opt := parquet.Options{
-		Context:     ctx,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
-		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
-		Force:       fl.force,
-		Parallel:    fl.parallel,
-		Writer:      parquet.WriterOptions{RowGroupRows: fl.rowGroup},
-		Partitioned: fl.partitioned,
-	}
-	if fl.idleTimeout == 0 {
-		opt.Engine.IdleTimeout = -1 // loss.Config: negative disables it
-	}
+	cfg := fl.config(captures)
+	opt := parquet.Options{Context: ctx, Join: cfg.Join, Engine: cfg.Engine, Force: fl.force, Parallel: fl.parallel,
+		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned}
 	// The encoders' buffers come and go a row group at a time: a soft
 	// memory limit makes the collector return them before the heap
-	// doubles (GOGC), keeping the peak near the live set. The limit
-	// follows a live set larger than it (a million flows), which it would
-	// otherwise make the collector chase without end. GOMEMLIMIT, when
-	// set, wins.
+	// doubles (GOGC), keeping the peak near the live set; it follows a
+	// live set larger than it (a million flows). GOMEMLIMIT, when set,
+	// wins.
 	if os.Getenv("GOMEMLIMIT") == "" {
 		defer memlimit.Follow(parquetMemoryLimit, parquetHeadroom, 100*time.Millisecond)()
 	}
@@ -176,19 +109,11 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	if err != nil {
 		return err
 	}
-	var frames, gaps, flows int64
-	var lost uint64
 	for _, c := range res.Captures {
-		frames += c.Frames
-		gaps += c.Gaps
-		flows += c.Flows
-		lost += c.Lost
-		for _, w := range c.Report.Warnings {
-			fmt.Fprintf(stderr, "gapan: warning: %v\n", w)
-		}
+		warn(stderr, c.Report.Warnings)
 	}
-	el := time.Since(start)
+	t, el := res.Total(), time.Since(start)
 	fmt.Fprintf(stderr, "%s: %d captures, %d frames, %d gap rows (%d frames lost), %d flows in %.2fs (%.0f frames/s)\n",
-		res.Dir, len(res.Captures), frames, gaps, lost, flows, el.Seconds(), float64(frames)/max(el.Seconds(), 1e-9))
+		res.Dir, len(res.Captures), t.Frames, t.Gaps, t.Lost, t.Flows, el.Seconds(), float64(t.Frames)/max(el.Seconds(), 1e-9))
 	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/gapan/gapan/report"
+	"github.com/gapan/gapan/analyze"
 )
 
 // parquetRows returns the number of rows of a Parquet file.
@@ -32,7 +32,7 @@ func parquetRows(t *testing.T, path string) int64 {
 // a tail loss), one flows row per flow.
 func TestParquetCommand(t *testing.T) {
 	const demo = "../../testdata/demo/demo.pcap"
-	r, err := report.Run(report.Config{Captures: []string{demo}, KernelDrops: -1})
+	r, err := analyze.Run(analyze.Config{Captures: []string{demo}, KernelDrops: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,9 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"slices"
 	"time"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
@@ -14,27 +15,72 @@ import (
 	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
+
+
+// runFlags are the flags of the commands that run the pipeline (report,
+// parquet): which sidecars, how strict the join, the accounting's limits,
+// and the output. Their values mean what the library's fields mean, so
+// they go down as they are.
+type runFlags struct {
+	out                                    string
+	force, noSidecar, allowMismatch, quiet bool
+	keepGoing, strict                      bool
+	sidecars                               []string
+	idleTimeout                            time.Duration
+	maxFlows                               int
+}
+
+// add registers the flags; what names the output --force replaces.
+func (fl *runFlags) add(f *pflag.FlagSet, what string) {
+	f.BoolVar(&fl.force, "force", false, "replace an existing "+what)
+	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
+	f.BoolVar(&fl.noSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
+	f.BoolVar(&fl.allowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture (identity, frame count)")
+	f.BoolVar(&fl.keepGoing, "keep-going", false, "on damaged input, use what was read up to the damage and say where it stopped")
+	f.BoolVar(&fl.strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
+	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
+	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
+	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
+}
+
+// check checks the flags against the captures.
+func (fl *runFlags) check(captures []string) error {
+	switch {
+	case len(fl.sidecars) > len(captures):
+		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
+	case fl.noSidecar && len(fl.sidecars) > 0:
+		return usagef("--sidecar and --no-sidecar exclude each other")
+	case fl.maxFlows < 0:
+		return usagef("--max-flows takes a number of 0 or more")
+	case fl.idleTimeout < 0:
+		return usagef("--idle-timeout takes a duration of 0 or more")
+	}
+	return nil
+}
+
+// config is the run's configuration from the flags.
+func (fl *runFlags) config(captures []string) analyze.Config {
+	return analyze.Config{
+		Captures:    captures,
+		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
+		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
+		KernelDrops: -1,
+	}
+}
 
 // reportFlags are the flags of gapan report.
 type reportFlags struct {
-	format, out   string
-	force         bool
-	sidecars      []string
-	noSidecar     bool
-	allowMismatch bool
-	keepGoing     bool
-	strict        bool
-	top, gaps     int
-	local         bool
-	kernelDrops   int64
-	idleTimeout   time.Duration
-	maxFlows      int
-	quiet         bool
+	runFlags
+	format      string
+	opt         report.Options
+	local       bool
+	kernelDrops int64
 }
 
 func newReportCmd() *cobra.Command {
-	var fl reportFlags
+	fl := reportFlags{opt: report.DefaultOptions()}
 	c := &cobra.Command{
 		Use:   "report CAPTURE...",
 		Short: "Report where a capture lost frames, which flows lost what, and who lost it",
@@ -76,181 +122,78 @@ says where it stopped, and exits 0.`,
 	f := c.Flags()
 	f.StringVar(&fl.format, "format", "text", "output format: text, json, csv, ndjson, markdown or html")
 	f.StringVarP(&fl.out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
-	f.BoolVar(&fl.force, "force", false, "replace an existing output file")
-	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
-	f.BoolVar(&fl.noSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
-	f.BoolVar(&fl.allowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture (identity, frame count)")
-	f.BoolVar(&fl.keepGoing, "keep-going", false, "on damaged input, report what was read up to the damage and say where it stopped")
-	f.BoolVar(&fl.strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
-	f.IntVar(&fl.top, "top", 10, "list the `N` flows that lost most (text, markdown; 0: none)")
-	f.IntVar(&fl.gaps, "gaps", 10, "list the `N` largest gaps (text, markdown; 0: none)")
+	fl.add(f, "output file")
+	f.IntVar(&fl.opt.Top, "top", report.DefaultTop, "list the `N` flows that lost most (text, markdown; 0: none)")
+	f.IntVar(&fl.opt.Gaps, "gaps", report.DefaultGaps, "list the `N` largest gaps (text, markdown; 0: none)")
 	f.BoolVar(&fl.local, "local", false, "print times in local time instead of UTC (text, markdown)")
 	f.Int64Var(&fl.kernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
-	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
-	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
-	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
 	return c
 }
 
 func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) error {
-	if err := checkFormat(fl.format, "text", "json", "csv", "ndjson", "markdown", "html"); err != nil {
+	switch err := fl.check(captures); {
+	case err != nil:
 		return err
-	}
-	if len(fl.sidecars) > len(captures) {
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
-	}
-	if fl.noSidecar && len(fl.sidecars) > 0 {
-		return usagef("--sidecar and --no-sidecar exclude each other")
-	}
-	if fl.top < 0 || fl.gaps < 0 || fl.maxFlows < 0 {
-		return usagef("--top, --gaps and --max-flows take a number of 0 or more")
-	}
-	if fl.kernelDrops < -1 {
+	case !slices.Contains(report.Formats, fl.format):
+		return usagef("unknown --format %q (want one of %v)", fl.format, report.Formats)
+	case fl.opt.Top < 0 || fl.opt.Gaps < 0:
+		return usagef("--top and --gaps take a number of 0 or more")
+	case fl.kernelDrops < -1:
 		return usagef("--kernel-drops takes a number of 0 or more")
 	}
-	if fl.idleTimeout < 0 {
-		return usagef("--idle-timeout takes a duration of 0 or more")
+	fl.opt.NoSidecar = fl.noSidecar
+	if fl.local {
+		fl.opt.Loc = time.Local
 	}
-	cfg := report.Config{
-		Captures:    captures,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
-		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
-		KernelDrops: fl.kernelDrops,
-	}
-	if fl.idleTimeout == 0 {
-		cfg.Engine.IdleTimeout = -1 // loss.Config: negative disables it
-	}
-	inputs := append([]string(nil), captures...)
-	for i, c := range captures {
-		if i < len(fl.sidecars) && fl.sidecars[i] != "" {
-			inputs = append(inputs, fl.sidecars[i])
-		} else {
-			inputs = append(inputs, sidecar.PathFor(c))
-		}
-	}
-	o, err := openOutput(stdout, fl.out, fl.force, inputs)
+	cfg := fl.config(captures)
+	cfg.KernelDrops = fl.kernelDrops
+	o, err := openOutput(stdout, fl.out, fl.force, cfg.Inputs())
 	if err != nil {
 		return err
 	}
-	// No output keeps every flow or gap of the capture: memory grows with
-	// the live flows, not with the capture.
-	var (
-		nw        *report.NDJSONWriter
-		spill     *report.FlowSpill
-		gapSpill  *report.GapSpill
-		htmlFlows *report.HTMLFlows
-		largest   *report.LargestGaps
-	)
-	switch fl.format {
-	case "ndjson":
-		nw = report.NewNDJSONWriter(o)
-		cfg.Engine.OnFlow = nw.Flow
-	case "text", "markdown":
-		// These list only the top flows and the largest gaps.
-		largest = report.NewLargestGaps(fl.gaps)
-		cfg.Engine.KeepTop, cfg.Engine.OnGap = max(fl.top, 1), largest.Gap
-	case "json", "csv":
-		// Every flow, sorted by flow id: encoded as each ends, and
-		// spilled to a temporary file beyond a budget; for JSON every
-		// gap, in stream order, likewise.
-		enc := report.JSONFlowEncoding
-		if fl.format == "csv" {
-			enc = report.CSVFlowEncoding
-		}
-		spill = report.NewFlowSpill("", 0, enc)
-		defer spill.Close()
-		cfg.Engine.OnFlow = spill.Flow
-		if fl.format == "json" {
-			gapSpill = report.NewGapSpill("", 0)
-			defer gapSpill.Close()
-			cfg.Engine.OnGap = gapSpill.Gap
-		}
-	case "html":
-		// The page lists the flows that lost most and the largest gaps.
-		htmlFlows, largest = report.NewHTMLFlows(0), report.NewLargestGaps(report.HTMLMaxRows)
-		cfg.Engine.OnFlow, cfg.Engine.OnGap = htmlFlows.Flow, largest.Gap
+	out, _ := report.NewOutput(fl.format, o, fl.opt)
+	out.Hook(&cfg)
+	r, err := runMetered(stderr, fl.quiet, "report", &cfg)
+	if err == nil {
+		err = out.Write(r)
 	}
-	// A spill that failed (disk full) stops the run at once.
-	cfg.Check = func() error {
-		if spill != nil && spill.Err() != nil {
-			return spill.Err()
-		}
-		if gapSpill != nil && gapSpill.Err() != nil {
-			return gapSpill.Err()
-		}
-		return nil
-	}
-	var tl *report.Timeline
-	if fl.format == "html" {
-		tl = report.NewTimeline(0)
-		cfg.Frame = tl.Frame
-	}
-	meter := progressMeter(stderr, fl.quiet, "report")
-	meter.Start()
-	cfg.Progress = meter.Files(progress.Sizes(captures))
-	r, err := report.Run(cfg)
-	meter.Done()
-	if err != nil {
-		if nw != nil {
-			nw.Finish(nil)
-		}
-		return o.finish(explainRunError(err))
-	}
-	opt := report.Options{Top: fl.top, Gaps: fl.gaps, NoSidecar: fl.noSidecar, LargestGaps: largest}
-	if fl.top == 0 {
-		opt.Top = -1
-	}
-	if fl.gaps == 0 {
-		opt.Gaps = -1
-	}
-	if fl.local {
-		opt.Loc = time.Local
-	}
-	switch fl.format {
-	case "text":
-		err = report.WriteText(o, r, opt)
-	case "markdown":
-		err = report.WriteMarkdown(o, r, opt)
-	case "json":
-		err = report.WriteJSONSpilled(o, r, gapSpill, spill)
-	case "html":
-		err = report.WriteHTML(o, r, report.HTMLOptions{Options: opt, Timeline: tl, Flows: htmlFlows})
-	case "csv":
-		err = report.WriteCSVFlows(o, spill)
-	case "ndjson":
-		err = nw.Finish(r)
-	}
+	out.Close()
 	if err := o.finish(err); err != nil {
 		return err
 	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(stderr, "gapan: warning: %v\n", w)
-	}
-	if fl.format != "text" && fl.format != "markdown" {
-		for _, fi := range r.Files {
-			if fi.Source == join.SourceNone && !fl.noSidecar && fi.Name != "-" {
-				fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, sidecar.PathFor(fi.Name))
-			}
+	warn(stderr, r.Warnings)
+	for _, fi := range r.Files { // text and Markdown say it in the report
+		if fi.Source == join.SourceNone && !fl.noSidecar && fi.Name != "-" && fl.format != "text" && fl.format != "markdown" {
+			fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, sidecar.PathFor(fi.Name))
 		}
 	}
 	return nil
 }
 
-// explainRunError adds a hint to an error on damaged capture input.
-func explainRunError(err error) error {
+// warn prints the join's warnings.
+func warn(stderr io.Writer, ws []join.Warning) {
+	for _, w := range ws {
+		fmt.Fprintf(stderr, "gapan: warning: %v\n", w)
+	}
+}
+
+// runMetered runs cfg with a progress meter on a terminal's stderr, and
+// adds a hint to an error on damaged capture input.
+func runMetered(stderr io.Writer, quiet bool, label string, cfg *analyze.Config) (*analyze.Result, error) {
+	meter := progressMeter(stderr, quiet, label)
+	meter.Start()
+	cfg.Progress = meter.Files(progress.Sizes(cfg.Captures))
+	r, err := analyze.Run(*cfg)
+	meter.Done()
 	var fe *reader.FormatError
 	if errors.As(err, &fe) && fe.FramesRead > 0 {
-		return fmt.Errorf("%w; --keep-going reports the %d frames before the damage", err, fe.FramesRead)
+		err = fmt.Errorf("%w; --keep-going reports the %d frames before the damage", err, fe.FramesRead)
 	}
-	return err
+	return r, err
 }
 
 // progressMeter returns a progress meter on stderr when it is a terminal
 // and quiet is not set, else nil (no progress).
 func progressMeter(stderr io.Writer, quiet bool, label string) *progress.Meter {
-	f, ok := stderr.(*os.File)
-	if !ok {
-		return nil
-	}
-	return progress.ForTerminal(f, quiet, label)
+	return progress.ForTerminal(stderr, quiet, label)
 }

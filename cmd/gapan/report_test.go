@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/simulate"
@@ -269,8 +270,8 @@ func TestReportKeepsWhatItShows(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := report.NewTimeline(0)
-	r, err := report.Run(report.Config{Captures: []string{demo}, KernelDrops: -1, Frame: tl.Frame,
-		Engine: loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: -1}})
+	r, err := analyze.Run(analyze.Config{Captures: []string{demo}, KernelDrops: -1, Frame: tl.Frame,
+		Engine: loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,10 +280,10 @@ func TestReportKeepsWhatItShows(t *testing.T) {
 	}
 	for _, n := range []int{0, 3, 40} {
 		var lists []string
-		opt := report.Options{}
+		opt := report.DefaultOptions()
 		if n > 0 {
 			lists = []string{"--gaps", strconv.Itoa(n), "--top", strconv.Itoa(n)}
-			opt = report.Options{Gaps: n, Top: n}
+			opt.Gaps, opt.Top = n, n
 		}
 		for _, format := range []string{"text", "markdown", "json", "csv", "html"} {
 			var want bytes.Buffer

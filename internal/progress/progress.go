@@ -114,10 +114,11 @@ func New(w io.Writer, label string) *Meter {
 	return &Meter{Now: time.Now, Interval: DefaultInterval, w: w, label: label}
 }
 
-// ForTerminal returns a Meter drawing on f when f is a terminal and quiet
-// is false, and nil (no progress) otherwise.
-func ForTerminal(f *os.File, quiet bool, label string) *Meter {
-	if quiet || f == nil || !term.IsTerminal(int(f.Fd())) {
+// ForTerminal returns a Meter drawing on w when w is a terminal (an
+// *os.File on one) and quiet is false, and nil (no progress) otherwise.
+func ForTerminal(w io.Writer, quiet bool, label string) *Meter {
+	f, ok := w.(*os.File)
+	if quiet || !ok || f == nil || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
 	return New(f, label)
@@ -166,7 +167,7 @@ func (m *Meter) Start() {
 	m.mu.Unlock()
 }
 
-// Files returns a callback with the signature of report.Config.Progress
+// Files returns a callback with the signature of analyze.Config.Progress
 // for a set of files read one after another: frames counts over the whole
 // set, bytesRead and size are the current file's (size -1 if unknown).
 // sizes are the files' sizes as known beforehand (-1 for unknown, e.g.

@@ -13,9 +13,9 @@ import (
 	"testing"
 
 	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
-	"github.com/gapan/gapan/report"
 	"github.com/gapan/gapan/simulate"
 )
 
@@ -36,9 +36,9 @@ func simulated(t *testing.T, dir, name, model string, seed uint64) string {
 
 // gapanReport is gapan's own report of one capture (the figures of
 // `gapan report --format json`).
-func gapanReport(t *testing.T, capture string) *report.Report {
+func gapanReport(t *testing.T, capture string) *analyze.Result {
 	t.Helper()
-	r, err := report.Run(report.Config{Captures: []string{capture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
+	r, err := analyze.Run(analyze.Config{Captures: []string{capture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true, KeepGaps: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func checkTypes(t *testing.T, db *sql.DB, table, from string, extra map[string]s
 
 // checkCapture compares the tables read by DuckDB (filtered by where)
 // with gapan's own report of the capture.
-func checkCapture(t *testing.T, db *sql.DB, ds, where string, r *report.Report) {
+func checkCapture(t *testing.T, db *sql.DB, ds, where string, r *analyze.Result) {
 	t.Helper()
 	s := r.Summary
 	frames := fmt.Sprintf("read_parquet('%s/frames/**/*.parquet', hive_partitioning = true) %s", ds, where)

@@ -1,4 +1,4 @@
-package flow_test
+package flowtab_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/decode"
-	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -59,7 +59,7 @@ func BenchmarkLookup(b *testing.B) {
 	for _, name := range []string{"tls-subjectaltname.pcap", "zeek-echo-connections.pcap"} {
 		b.Run(name, func(b *testing.B) {
 			pkts, n := decodeAll(b, name)
-			tab := flow.NewTable(flow.Options[lossState]{})
+			tab := flowtab.NewTable(flowtab.Options[lossState]{})
 			b.SetBytes(n / int64(len(pkts)))
 			b.ReportAllocs()
 			for i := range pkts { // create the flows
@@ -101,7 +101,7 @@ func BenchmarkDecodeAndLookup(b *testing.B) {
 		n += int64(len(data))
 	}
 	d := decode.NewDecoder()
-	tab := flow.NewTable(flow.Options[lossState]{IdleTimeout: 0})
+	tab := flowtab.NewTable(flowtab.Options[lossState]{IdleTimeout: 0})
 	var p decode.Packet
 	b.SetBytes(n / int64(len(frames)))
 	b.ReportAllocs()

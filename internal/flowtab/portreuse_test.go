@@ -1,4 +1,4 @@
-package flow_test
+package flowtab_test
 
 import (
 	"net"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -120,7 +121,7 @@ func writePortReusePcap(t testing.TB) string {
 
 func TestPortReuseNewFlowOnSYN(t *testing.T) {
 	path := writePortReusePcap(t)
-	res, flows, tab := runCapture(t, path, flow.Options[struct{}]{})
+	res, flows, tab := runCapture(t, path, flowtab.Options[struct{}]{})
 	for i, r := range res {
 		if want := portReuseSegments[i].wantFlow; r.flowID != want {
 			t.Errorf("frame %d: flow %d, want %d", i+1, r.flowID, want)

@@ -1,9 +1,11 @@
-package flow
+package flowtab
 
 import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+
+	"github.com/gapan/gapan/flow"
 )
 
 // index maps flow keys to slots of the Table's records: open addressing
@@ -27,7 +29,7 @@ type index struct {
 	hs    Hasher
 }
 
-func (x *index) hashKey(k *Key) uint32 { return x.hs.Hash(k) }
+func (x *index) hashKey(k *flow.Key) uint32 { return x.hs.Hash(k) }
 
 func newIndex(capacity int) index {
 	size := 16
@@ -49,7 +51,7 @@ func mix(a, b uint64) uint64 {
 type Hasher struct{ seed uint64 }
 
 // Hash returns k's hash.
-func (hs Hasher) Hash(k *Key) uint32 {
+func (hs Hasher) Hash(k *flow.Key) uint32 {
 	const (
 		p0 = 0xa0761d6478bd642f
 		p1 = 0xe7037ed1a0b428db
@@ -69,7 +71,7 @@ func (hs Hasher) Hash(k *Key) uint32 {
 
 // find returns the slot of the record with key k, or -1. at resolves a
 // slot to its record.
-func find[S any](t *Table[S], k *Key, h uint32) int32 {
+func find[S any](t *Table[S], k *flow.Key, h uint32) int32 {
 	x := &t.idx
 	for i := uint64(h) & x.mask; ; i = (i + 1) & x.mask {
 		e := x.slots[i]

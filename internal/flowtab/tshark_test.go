@@ -1,10 +1,9 @@
-package flow_test
+package flowtab_test
 
 import (
 	"bufio"
 	"bytes"
 	"errors"
-	"github.com/gapan/gapan/internal/testenv"
 	"io"
 	"net/netip"
 	"os"
@@ -15,13 +14,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/internal/testenv"
+
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-const corpusDir = "../testdata/corpus"
+const corpusDir = "../../testdata/corpus"
 
 // frameResult is what the decoder and flow table said about one frame.
 type frameResult struct {
@@ -44,7 +46,7 @@ type ended struct {
 // runCapture decodes every frame of a pcap file and runs it through a
 // flow table; it returns per-frame results (index 0 = frame 1) and the
 // flows in the order they ended.
-func runCapture(t testing.TB, path string, opt flow.Options[struct{}]) ([]frameResult, []ended, *flow.Table[struct{}]) {
+func runCapture(t testing.TB, path string, opt flowtab.Options[struct{}]) ([]frameResult, []ended, *flowtab.Table[struct{}]) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -56,10 +58,10 @@ func runCapture(t testing.TB, path string, opt flow.Options[struct{}]) ([]frameR
 		t.Fatal(err)
 	}
 	var flows []ended
-	opt.OnEnd = func(fl *flow.Flow[struct{}]) {
+	opt.OnEnd = func(fl *flowtab.Flow[struct{}]) {
 		flows = append(flows, ended{fl.ID, fl.Key, fl.Initiator(), fl.Packets, fl.Bytes, fl.Reason})
 	}
-	tab := flow.NewTable(opt)
+	tab := flowtab.NewTable(opt)
 	dec := decode.NewDecoder()
 	var p decode.Packet
 	var res []frameResult
@@ -177,7 +179,7 @@ func TestTCPStreamsMatchTshark(t *testing.T) {
 		t.Run(tc.file, func(t *testing.T) {
 			path := filepath.Join(corpusDir, tc.file)
 			stream, length := tsharkStreams(t, path)
-			res, flows, _ := runCapture(t, path, flow.Options[struct{}]{})
+			res, flows, _ := runCapture(t, path, flowtab.Options[struct{}]{})
 
 			// Frame by frame: the same frames are TCP, and the k-th TCP flow
 			// (in flow-id order) is tcp.stream k.

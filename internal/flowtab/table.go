@@ -1,4 +1,4 @@
-package flow
+package flowtab
 
 import (
 	"net/netip"
@@ -6,39 +6,12 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/flow"
 	"github.com/gopacket/gopacket/layers"
 )
 
 // DefaultMaxFlows is the live-flow cap used when Options.MaxFlows is 0.
 const DefaultMaxFlows = 1 << 20
-
-// Reason says why a flow ended.
-type Reason uint8
-
-const (
-	// ReasonActive: the flow has not ended.
-	ReasonActive Reason = iota
-	// ReasonIdle: no frame for longer than the idle timeout (capture time).
-	ReasonIdle
-	// ReasonEvicted: the table was full and this was the least recently
-	// active flow.
-	ReasonEvicted
-	// ReasonPortReuse: a TCP SYN with a new initial sequence number started
-	// a new flow on the same 5-tuple (Wireshark's "TCP port numbers reused").
-	ReasonPortReuse
-	// ReasonEndOfCapture: the flow was live when the capture ended (Flush).
-	ReasonEndOfCapture
-)
-
-var reasonNames = [...]string{"active", "idle", "evicted", "port-reuse", "end-of-capture"}
-
-// String returns the reason's name as used in reports.
-func (r Reason) String() string {
-	if int(r) < len(reasonNames) {
-		return reasonNames[r]
-	}
-	return "unknown"
-}
 
 // Flow is one flow's record. The table owns it: the pointer returned by
 // Lookup stays valid until the flow ends (OnEnd returns), after which the
@@ -49,16 +22,16 @@ type Flow[S any] struct {
 	// each protocol separately). The JSON, CSV and Parquet outputs share it.
 	ID uint64
 	// Key is the flow's canonical key.
-	Key  Key
+	Key  flow.Key
 	hash uint32 // the key's hash in the table's index (fills the key's 8-byte word)
 	// FirstNs and LastNs are the capture timestamps of the flow's first and
 	// latest frame (LastNs never decreases).
 	FirstNs, LastNs int64
-	// Packets and Bytes (frame lengths on the wire) per Direction.
+	// Packets and Bytes (frame lengths on the wire) per flow.Direction.
 	Packets [2]uint64
 	Bytes   [2]uint64
-	// Reason is ReasonActive while the flow is live, then why it ended.
-	Reason Reason
+	// Reason is flow.ReasonActive while the flow is live, then why it ended.
+	Reason flow.Reason
 
 	initiatorIsA bool
 	tcp          tcpTrack
@@ -67,7 +40,7 @@ type Flow[S any] struct {
 	// State is the caller's per-flow state, stored inline so attaching it
 	// costs no allocation. It is zero when the flow starts. It comes last
 	// so that a caller who reads its key, its counts and its state has
-	// touched every cache line of the record (see loss.Engine.Prefetch).
+	// touched every cache line of the record (see the loss accounting's prefetch).
 	State S
 }
 
@@ -112,17 +85,6 @@ type Options[S any] struct {
 	OnEnd func(*Flow[S])
 }
 
-// Stats are the table's counters.
-type Stats struct {
-	Flows      uint64 // flows created
-	Live       int    // flows live now
-	PeakLive   int    // most flows live at once
-	Idle       uint64 // flows ended by the idle timeout
-	Evicted    uint64 // flows evicted by the MaxFlows cap
-	PortReuse  uint64 // TCP flows ended by a new SYN on the same 5-tuple
-	EndOfInput uint64 // flows ended by Flush
-}
-
 const (
 	chunkShift = 10
 	chunkSize  = 1 << chunkShift
@@ -146,7 +108,7 @@ type Table[S any] struct {
 	tail   int32   // most recently active live flow
 	nowNs  int64
 	nextID uint64
-	stats  Stats
+	stats  flow.Stats
 }
 
 // NewTable returns an empty Table.
@@ -164,7 +126,7 @@ func (t *Table[S]) at(i int32) *Flow[S] {
 }
 
 // Stats returns the table's counters.
-func (t *Table[S]) Stats() Stats {
+func (t *Table[S]) Stats() flow.Stats {
 	s := t.stats
 	s.Live = t.idx.n
 	return s
@@ -180,10 +142,10 @@ func (t *Table[S]) Len() int { return t.idx.n }
 //
 // A TCP SYN without ACK whose sequence number differs from the base
 // sequence number of its sender in the existing flow ends that flow
-// (ReasonPortReuse) and starts a new one, as Wireshark starts a new
+// (flow.ReasonPortReuse) and starts a new one, as Wireshark starts a new
 // tcp.stream; a retransmitted SYN (same sequence number) stays in its flow.
-func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
-	k, fromA := KeyOf(p)
+func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], flow.Direction) {
+	k, fromA := flow.KeyOf(p)
 	return t.LookupKey(p, &k, fromA, t.idx.hashKey(&k), tsNs)
 }
 
@@ -191,15 +153,15 @@ func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], Direction) {
 func (t *Table[S]) Hasher() Hasher { return t.idx.hs }
 
 // LookupKey is Lookup with p's key, direction and hash already computed:
-// k, fromA = KeyOf(p) and h = t.Hasher().Hash(k), which can be done on
+// k, fromA = flow.KeyOf(p) and h = t.Hasher().Hash(k), which can be done on
 // another goroutine.
-func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsNs int64) (*Flow[S], Direction) {
+func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32, tsNs int64) (*Flow[S], flow.Direction) {
 	if tsNs > t.nowNs {
 		t.nowNs = tsNs
 	}
 	if t.idleNs > 0 {
 		for t.head != none && t.nowNs-t.at(t.head).LastNs > t.idleNs {
-			t.end(t.head, ReasonIdle)
+			t.end(t.head, flow.ReasonIdle)
 		}
 	}
 	side := 1 // index of the sending endpoint in tcpTrack
@@ -212,7 +174,7 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsN
 		p.TCP.Flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn {
 		tr := &t.at(i).tcp
 		if tr.baseSet[side] && tr.base[side] != p.TCP.Seq {
-			t.end(i, ReasonPortReuse)
+			t.end(i, flow.ReasonPortReuse)
 			ok = false
 		}
 	}
@@ -222,7 +184,7 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsN
 		t.touch(i)
 	} else {
 		if t.idx.n >= t.max {
-			t.end(t.head, ReasonEvicted)
+			t.end(t.head, flow.ReasonEvicted)
 		}
 		i = t.alloc()
 		f = t.at(i)
@@ -248,9 +210,9 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsN
 			f.tcp.base[side]--
 		}
 	}
-	dir := Reverse
+	dir := flow.Reverse
 	if fromA == f.initiatorIsA {
-		dir = Forward
+		dir = flow.Forward
 	}
 	if tsNs > f.LastNs {
 		f.LastNs = tsNs
@@ -260,7 +222,7 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *Key, fromA bool, h uint32, tsN
 	return f, dir
 }
 
-// Flush ends every live flow with ReasonEndOfCapture, calling OnEnd in
+// Flush ends every live flow with flow.ReasonEndOfCapture, calling OnEnd in
 // flow-id order. Call it once at the end of the capture: the table must
 // not be used after it. Unlike the records of flows that end earlier,
 // the records Flush ends stay valid (and unchanged) as long as the caller
@@ -283,7 +245,7 @@ func (t *Table[S]) Flush() {
 		return 0
 	})
 	for _, i := range live {
-		t.end(i, ReasonEndOfCapture)
+		t.end(i, flow.ReasonEndOfCapture)
 	}
 }
 
@@ -301,17 +263,17 @@ func (t *Table[S]) alloc() int32 {
 	return i
 }
 
-func (t *Table[S]) end(i int32, r Reason) {
+func (t *Table[S]) end(i int32, r flow.Reason) {
 	f := t.at(i)
 	f.Reason = r
 	switch r {
-	case ReasonIdle:
+	case flow.ReasonIdle:
 		t.stats.Idle++
-	case ReasonEvicted:
+	case flow.ReasonEvicted:
 		t.stats.Evicted++
-	case ReasonPortReuse:
+	case flow.ReasonPortReuse:
 		t.stats.PortReuse++
-	case ReasonEndOfCapture:
+	case flow.ReasonEndOfCapture:
 		t.stats.EndOfInput++
 	}
 	t.unlink(i)
@@ -319,7 +281,7 @@ func (t *Table[S]) end(i int32, r Reason) {
 	if t.opt.OnEnd != nil {
 		t.opt.OnEnd(f)
 	}
-	if r == ReasonEndOfCapture {
+	if r == flow.ReasonEndOfCapture {
 		return // the record stays valid: see Flush
 	}
 	*f = Flow[S]{}

@@ -1,18 +1,20 @@
-package report
+package analyze
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
+	"slices"
 
 	"github.com/gapan/gapan/decode"
-	"github.com/gapan/gapan/flow"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/sidecar"
 )
 
-// Config describes one report run.
+// Config describes one run.
 type Config struct {
 	// Captures are read in order as one capture (a rotated set); frame
 	// numbers stay per file.
@@ -46,9 +48,24 @@ type Config struct {
 	Workers int
 }
 
-// Report is the result of a run: the accounting summary plus what the join
+// Inputs returns the files the run reads: the captures and the sidecar
+// of each (the one given in Join.Sidecars, else CAPTURE.gaps, even with
+// Join.NoSidecar), which an output must never replace.
+func (c *Config) Inputs() []string {
+	in := slices.Clone(c.Captures)
+	for i, name := range c.Captures {
+		if i < len(c.Join.Sidecars) && c.Join.Sidecars[i] != "" {
+			in = append(in, c.Join.Sidecars[i])
+		} else {
+			in = append(in, sidecar.PathFor(name))
+		}
+	}
+	return in
+}
+
+// Result is the result of a run: the accounting summary plus what the join
 // learned about the files.
-type Report struct {
+type Result struct {
 	Summary  *loss.Summary
 	Files    []join.FileInfo
 	Warnings []join.Warning
@@ -63,7 +80,7 @@ type Report struct {
 const progressEvery = 1 << 16
 
 // Run reads the captures with their sidecars and does the accounting.
-func Run(cfg Config) (*Report, error) {
+func Run(cfg Config) (*Result, error) {
 	s, err := join.Open(cfg.Captures, cfg.Join)
 	if err != nil {
 		return nil, err
@@ -82,7 +99,7 @@ func Run(cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
+	r := &Result{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
 	for _, w := range r.Warnings {
 		var fe *reader.FormatError
 		if errors.As(w.Err, &fe) {
@@ -134,30 +151,14 @@ func check(cfg Config) error {
 // make the hand-over cheap, few enough that a batch stays in cache.
 const batchLen = 256
 
-// prefetchLen is how many frames' flow state is prefetched at once.
-const prefetchLen = 64
-
 // batchCount is how many batches circulate between the two goroutines.
 const batchCount = 8
 
-// decoded is one frame on the pipelined path: what the join said of it,
-// decoded, without its bytes (but for the head of its payload, which the
-// RTP accounting reads).
-type decoded struct {
-	jf   join.Frame
-	rf   reader.Frame
-	pkt  decode.Packet
-	head [loss.RTPHeadLen]byte
-}
-
-// batch is a run of frames in stream order; err ends the stream after
-// them (io.EOF at its end). keys are the frames' flow keys.
-
+// batch is a loss.Batch of frames in stream order; err ends the stream
+// after them (io.EOF at its end).
 type batch struct {
-	frames []decoded
-	keys   []loss.FlowKey
-	n      int
-	err    error
+	*loss.Batch
+	err error
 	// Where the reading stood after the batch, for Progress.
 	file      int
 	bytesRead int64
@@ -172,7 +173,7 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	full := make(chan *batch, batchCount)
 	free := make(chan *batch, batchCount)
 	for range batchCount {
-		free <- &batch{frames: make([]decoded, batchLen), keys: make([]loss.FlowKey, batchLen)}
+		free <- &batch{Batch: e.NewBatch(batchLen)}
 	}
 	// The reading goroutine is stopped and waited for on every return:
 	// one that stops early (Check) must not leave it reading the stream
@@ -184,29 +185,23 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	}()
 	go func() {
 		defer close(done)
-		produce(s, e.Hasher(), full, free, stop)
+		produce(s, full, free, stop)
 	}()
 	var n uint64
 	for {
 		b := <-full
-		for lo := 0; lo < b.n; lo += prefetchLen {
-			hi := min(lo+prefetchLen, b.n)
-			e.Prefetch(b.keys[lo:hi])
-			for i := lo; i < hi; i++ {
-				d := &b.frames[i]
-				info := e.AddKeyed(&d.jf, &d.pkt, &b.keys[i])
-				if cfg.Frame != nil {
-					cfg.Frame(&d.jf, info)
+		for f, info := range e.AddBatch(b.Batch) {
+			if cfg.Frame != nil {
+				cfg.Frame(f, info)
+			}
+			n++
+			if n%progressEvery == 0 {
+				if cfg.Progress != nil {
+					cfg.Progress(b.file, b.bytesRead, b.size, n)
 				}
-				n++
-				if n%progressEvery == 0 {
-					if cfg.Progress != nil {
-						cfg.Progress(b.file, b.bytesRead, b.size, n)
-					}
-					if err := check(cfg); err != nil {
-						free <- b
-						return err
-					}
+				if err := check(cfg); err != nil {
+					free <- b
+					return err
 				}
 			}
 		}
@@ -222,7 +217,7 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 }
 
 // produce fills batches from the stream until it ends or fails.
-func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *batch, stop <-chan struct{}) {
+func produce(s *join.Stream, full chan<- *batch, free <-chan *batch, stop <-chan struct{}) {
 	dec := decode.NewDecoder()
 	for {
 		var b *batch
@@ -231,25 +226,15 @@ func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *ba
 		case <-stop:
 			return
 		}
-		b.n, b.err = 0, nil
-		for b.n < len(b.frames) {
+		b.Reset()
+		b.err = nil
+		for !b.Full() {
 			f, err := s.Next()
 			if err != nil {
 				b.err = err
 				break
 			}
-			d := &b.frames[b.n]
-			d.rf = *f.Frame
-			d.rf.Data = nil
-			d.jf = *f // every field the join gives, with the frame copied
-			d.jf.Frame = &d.rf
-			dec.Decode(f.LinkType, f.Data, &d.pkt)
-			d.pkt.OrigLen = f.OrigLen
-			if d.pkt.Payload != nil {
-				d.pkt.Payload = d.head[:copy(d.head[:], d.pkt.Payload)]
-			}
-			b.keys[b.n].Compute(&d.pkt, hs)
-			b.n++
+			b.Add(f, dec)
 		}
 		if cur := s.Current(); cur >= 0 && cur < len(s.Files()) {
 			b.file, b.bytesRead, b.size = cur, s.BytesRead(), s.Files()[cur].Size
@@ -268,7 +253,7 @@ func produce(s *join.Stream, hs flow.Hasher, full chan<- *batch, free <-chan *ba
 // PositionUnknown returns the loss known only as a capture-wide total
 // (pcapng isb_ifdrop, or KernelDrops), beyond what the gaps locate; 0 when
 // every known loss has a position.
-func (r *Report) PositionUnknown() uint64 {
+func (r *Result) PositionUnknown() uint64 {
 	var total uint64
 	for _, fi := range r.Files {
 		for _, st := range fi.Stats {
@@ -287,4 +272,25 @@ func (r *Report) PositionUnknown() uint64 {
 		return total - r.Summary.FramesLost
 	}
 	return 0
+}
+
+// LossUnknown returns, for each capture whose sidecar ends before the
+// capture does (no trailer: the recorder was killed; empty; or damaged and
+// read up to the damage), "loss unknown after frame N (the sidecar ends
+// there)", prefixed by the capture's name in a set of several. Every
+// output carries these words: the loss after frame N is unknown, not 0.
+func (r *Result) LossUnknown() []string {
+	var out []string
+	for i := range r.Files {
+		fi := &r.Files[i]
+		if !fi.SidecarIncomplete {
+			continue
+		}
+		s := fmt.Sprintf("loss unknown after frame %d (the sidecar ends there)", fi.LossUnknownAfter)
+		if len(r.Files) > 1 {
+			s = fi.Name + ": " + s
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -28,9 +28,10 @@ type Totals struct {
 	LossRatio      float64 `json:"loss_ratio"`
 }
 
-// Capture accumulates Totals over a joined stream. Its zero value is ready
+// TotalsCounter counts the capture-wide Totals over a joined stream (the
+// frames, the gaps, the largest gap, the tail). Its zero value is ready
 // to use.
-type Capture struct {
+type TotalsCounter struct {
 	// KeepGaps makes Add collect every gap into Gaps.
 	KeepGaps bool
 	// Gaps holds every gap in frame order when KeepGaps is set.
@@ -51,7 +52,7 @@ type lastFrame struct {
 }
 
 // Add counts one joined frame. Frames must come in stream order.
-func (c *Capture) Add(f *join.Frame) {
+func (c *TotalsCounter) Add(f *join.Frame) {
 	c.t.FramesCaptured++
 	if f.File != c.file {
 		c.file = f.File
@@ -83,7 +84,7 @@ func (c *Capture) Add(f *join.Frame) {
 // Finish adds the tail gaps of the files and returns the totals. When the
 // set has more than one capture, gaps are labelled with their capture's
 // name.
-func (c *Capture) Finish(files []join.FileInfo) Totals {
+func (c *TotalsCounter) Finish(files []join.FileInfo) Totals {
 	t := c.t
 	for i := range files {
 		t.TailGap += files[i].TailTotal()

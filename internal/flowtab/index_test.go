@@ -1,4 +1,4 @@
-package flow
+package flowtab
 
 import (
 	"math/rand/v2"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/flow"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -29,7 +30,7 @@ func TestIndexMatchesMap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 9))
 			tbl := NewTable(Options[int]{MaxFlows: tc.maxFlows, IdleTimeout: time.Duration(tc.idle)})
-			live := map[Key]uint64{}
+			live := map[flow.Key]uint64{}
 			tbl.opt.OnEnd = func(f *Flow[int]) {
 				if live[f.Key] != f.ID {
 					t.Fatalf("ended flow %d (%v) not the live one", f.ID, f.Key)

@@ -1,4 +1,4 @@
-package flow_test
+package flowtab_test
 
 import (
 	"net/netip"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/flowtab"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -42,7 +43,7 @@ func TestKeyCanonicalAndDirection(t *testing.T) {
 		t.Errorf("ARP key %v", k)
 	}
 
-	tab := flow.NewTable(flow.Options[int]{})
+	tab := flowtab.NewTable(flowtab.Options[int]{})
 	f1, d1 := tab.Lookup(&a, 1)
 	f2, d2 := tab.Lookup(&b, 2)
 	f3, d3 := tab.Lookup(&a, 3)
@@ -62,8 +63,8 @@ func TestKeyCanonicalAndDirection(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	var ended []flow.Flow[int]
-	tab := flow.NewTable(flow.Options[int]{IdleTimeout: 10 * time.Second, OnEnd: func(f *flow.Flow[int]) { ended = append(ended, *f) }})
+	var ended []flowtab.Flow[int]
+	tab := flowtab.NewTable(flowtab.Options[int]{IdleTimeout: 10 * time.Second, OnEnd: func(f *flowtab.Flow[int]) { ended = append(ended, *f) }})
 	sec := int64(time.Second)
 	p1 := udpPacket("10.0.0.1", "10.0.0.2", 1, 2)
 	p2 := udpPacket("10.0.0.1", "10.0.0.3", 1, 2)
@@ -97,7 +98,7 @@ func TestIdleTimeout(t *testing.T) {
 func TestMaxFlowsEviction(t *testing.T) {
 	var ended []uint64
 	var reasons []flow.Reason
-	tab := flow.NewTable(flow.Options[struct{}]{MaxFlows: 3, OnEnd: func(f *flow.Flow[struct{}]) {
+	tab := flowtab.NewTable(flowtab.Options[struct{}]{MaxFlows: 3, OnEnd: func(f *flowtab.Flow[struct{}]) {
 		ended = append(ended, f.ID)
 		reasons = append(reasons, f.Reason)
 	}})
@@ -126,7 +127,7 @@ func TestMaxFlowsEviction(t *testing.T) {
 // TestMemoryBoundedByLiveFlows runs a million one-frame flows through a
 // table capped at 1000 and checks the record storage stays at one chunk.
 func TestMemoryBoundedByLiveFlows(t *testing.T) {
-	tab := flow.NewTable(flow.Options[[64]byte]{MaxFlows: 1000})
+	tab := flowtab.NewTable(flowtab.Options[[64]byte]{MaxFlows: 1000})
 	p := udpPacket("10.0.0.1", "10.0.0.2", 0, 53)
 	for i := 0; i < 1_000_000; i++ {
 		p.SrcPort = uint16(i)
