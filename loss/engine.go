@@ -197,7 +197,7 @@ type Engine struct {
 	ended []endedFlow
 	// fateFlow is the id of the flow being accounted, for its fates.
 	fateFlow uint64
-	sum   Summary
+	sum      Summary
 
 	// Packing of idle TCP states (pack.go).
 	packs       packStore

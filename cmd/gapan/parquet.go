@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-
 // parquetFlags are the flags of gapan parquet.
 type parquetFlags struct {
 	runFlags

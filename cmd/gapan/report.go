@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-
 // runFlags are the flags of the commands that run the pipeline (report,
 // parquet): which sidecars, how strict the join, the accounting's limits,
 // and the output. Their values mean what the library's fields mean, so
