@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,17 +15,22 @@ import (
 //go:generate go run ./internal/fuzzseeds -corpus ../testdata/corpus -out testdata/fuzz/FuzzReader
 
 // FuzzReader feeds arbitrary bytes to the Reader: it must never panic or
-// hang, and must end with io.EOF or a *FormatError that is consistent
-// with the frames it delivered.
+// hang, must end with io.EOF or a *FormatError that is consistent with the
+// frames it delivered, and must not allocate for a length field before
+// the bytes it announces arrived: reading an uncompressed input allocates
+// at most a fixed amount (the read buffers) plus a multiple of its size.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
 		r, err := NewReader(bytes.NewReader(data), "fuzz")
 		if err != nil {
 			checkFuzzErr(t, err, 0)
 			return
 		}
 		defer r.Close()
+		defer checkFuzzAlloc(t, r, &before, len(data))
 		var n uint64
 		for {
 			fr, err := r.Next()
@@ -50,6 +56,23 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+// fuzzAllocFixed bounds what reading any uncompressed input allocates
+// besides a multiple of its size: the 1 MiB read buffer, the 64 KiB
+// detection buffer and small change.
+const fuzzAllocFixed = 4 << 20
+
+func checkFuzzAlloc(t *testing.T, r *Reader, before *runtime.MemStats, size int) {
+	t.Helper()
+	if r.Compression() != CompressionNone {
+		return // the decompressors' windows are bounded by zstdMaxWindow and gzip's 32 KiB
+	}
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > fuzzAllocFixed+8*uint64(size) {
+		t.Fatalf("reading %d bytes allocated %d bytes", size, n)
+	}
+}
+
 func checkFuzzErr(t *testing.T, err error, frames uint64) {
 	t.Helper()
 	var fe *FormatError
@@ -65,7 +88,7 @@ func checkFuzzErr(t *testing.T, err error, frames uint64) {
 // (internal/fuzzseeds): every seed is there, in the format go test reads,
 // and reads as the independent tools read it. The frame counts are
 // tshark's (the corpus files' also in testdata/corpus/MANIFEST.tsv); the
-// synthetic file holds three packet blocks by construction.
+// synthetic files hold what they were built with.
 func TestFuzzSeedCorpus(t *testing.T) {
 	seeds := []struct {
 		name     string
@@ -84,6 +107,8 @@ func TestFuzzSeedCorpus(t *testing.T) {
 		{"nsec.pcap.gz", 9, nil},
 		{"multi.pcapng.zst", 6, nil},
 		{"synthetic-two-sections", 3, nil},
+		{"pcap-huge-record-cut", 0, ErrTruncated}, // 100 of 16 MiB announced
+		{"pcapng-huge-blocks", 1, ErrTruncated},   // a 4 GiB block after one packet, cut short
 	}
 	dir := filepath.Join("testdata", "fuzz", "FuzzReader")
 	files, err := os.ReadDir(dir)

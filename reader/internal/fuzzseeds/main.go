@@ -63,6 +63,7 @@ func run(corpus, out string) error {
 		return err
 	}
 	seeds["synthetic-two-sections"] = twoSections()
+	seeds["pcap-huge-record-cut"], seeds["pcapng-huge-blocks"] = hugeLengths()
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
@@ -90,6 +91,22 @@ func twoSections() []byte {
 	b.IDB(101, 64)
 	b.EPB(0, 1, []byte("d"), 1)
 	return b.Bytes()
+}
+
+// hugeLengths returns a pcap whose one record announces 16 MiB (the most
+// a file declaring that snap length may hold) but ends after 100 bytes,
+// and a pcapng with an unknown block announcing 4 GiB after a valid
+// packet: lengths the reader must not allocate for.
+func hugeLengths() (pcap, pcapng []byte) {
+	pcap = capbuild.Pcap(binary.LittleEndian, 0xA1B2C3D4, 4, 16<<20,
+		capbuild.PcapRecord{Sec: 1, Data: make([]byte, 100), Orig: 16 << 20, CapLen: 16 << 20})
+	var b capbuild.Pcapng
+	b.SHB(binary.LittleEndian, 0)
+	b.IDB(1, 0)
+	b.EPB(0, 1, []byte("one"), 3)
+	pcapng = append(b.Bytes(), b.U32(0x0BAD)...)
+	pcapng = append(pcapng, b.U32(0xFFFFFFF0)...)
+	return pcap, append(pcapng, make([]byte, 64)...)
 }
 
 func gz(b []byte) ([]byte, error) {
