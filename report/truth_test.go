@@ -351,23 +351,9 @@ func TestGoldenFiguresTruth(t *testing.T) {
 		}
 	}
 
-	var doc struct {
-		Summary  map[string]any `json:"summary"`
-		Gaps     []jsonGap      `json:"gaps"`
-		Timeline []struct {
-			T        int64  `json:"t"`
-			Captured uint64 `json:"captured"`
-			Lost     uint64 `json:"lost"`
-		} `json:"timeline"`
-		Flows []map[string]any `json:"flows"`
-	}
-	raw := gapanReportJSON(t, thinned)
-	decodeReport(t, raw, &doc)
-	var whole struct {
-		Captures []map[string]any `json:"captures"`
-	}
-	decodeReport(t, raw, &whole)
-	capFields := whole.Captures
+	var doc reportDoc
+	decodeReport(t, gapanReportJSON(t, thinned), &doc)
+	capFields := doc.Captures
 	sum := doc.Summary
 
 	check := func(what string, got any, want float64) { t.Helper(); checkNum(t, what, got, want) }
@@ -430,23 +416,15 @@ func TestGoldenFiguresTruth(t *testing.T) {
 
 	// Loss per second: a deleted frame counts in the second of the kept
 	// frame after its run (the tail in the last frame's second).
-	sec := func(ns int64) int64 { return time.Unix(0, ns).Unix() }
-	captured, lost := map[int64]uint64{}, map[int64]uint64{}
+	var keptNs []int64
 	for _, f := range kept {
-		captured[sec(f.tsNs)]++
+		keptNs = append(keptNs, f.tsNs)
 	}
+	lostAt := map[int64]uint64{}
 	for _, w := range wantGaps {
-		lost[sec(w.TsNs)] += w.Lost
+		lostAt[w.TsNs] += w.Lost
 	}
-	lost[sec(kept[len(kept)-1].tsNs)] += uint64(tail)
-	if len(doc.Timeline) != len(captured) {
-		t.Errorf("timeline of %d seconds, want %d", len(doc.Timeline), len(captured))
-	}
-	for _, s := range doc.Timeline {
-		if s.Captured != captured[s.T] || s.Lost != lost[s.T] {
-			t.Errorf("second %d: captured %d lost %d, want %d and %d", s.T, s.Captured, s.Lost, captured[s.T], lost[s.T])
-		}
-	}
+	checkTimeline(t, &doc, keptNs, lostAt, uint64(tail))
 
 	// The one flow.
 	a, b := kept[0].src(), kept[0].dst()
@@ -583,6 +561,44 @@ func TestGoldenFiguresTruth(t *testing.T) {
 	}
 }
 
+// reportDoc is the part of gapan's JSON report the tests read.
+type reportDoc struct {
+	Summary  map[string]any   `json:"summary"`
+	Captures []map[string]any `json:"captures"`
+	Gaps     []jsonGap        `json:"gaps"`
+	Timeline []struct {
+		T        int64  `json:"t"`
+		Captured uint64 `json:"captured"`
+		Lost     uint64 `json:"lost"`
+	} `json:"timeline"`
+	Flows []map[string]any `json:"flows"`
+}
+
+// checkTimeline checks the report's loss per second: the frames captured
+// in each second (capturedNs: their timestamps), and the frames lost in
+// the gaps before frames of that second (lostAt: a gap's frame timestamp
+// and size; the tail counts in the last frame's second).
+func checkTimeline(t *testing.T, doc *reportDoc, capturedNs []int64, lostAt map[int64]uint64, tail uint64) {
+	t.Helper()
+	sec := func(ns int64) int64 { return time.Unix(0, ns).Unix() }
+	captured, lost := map[int64]uint64{}, map[int64]uint64{}
+	for _, ns := range capturedNs {
+		captured[sec(ns)]++
+	}
+	for ns, n := range lostAt {
+		lost[sec(ns)] += n
+	}
+	lost[sec(capturedNs[len(capturedNs)-1])] += tail
+	if len(doc.Timeline) != len(captured) {
+		t.Errorf("timeline of %d seconds, want %d", len(doc.Timeline), len(captured))
+	}
+	for _, s := range doc.Timeline {
+		if s.Captured != captured[s.T] || s.Lost != lost[s.T] {
+			t.Errorf("second %d: captured %d lost %d, want %d and %d", s.T, s.Captured, s.Lost, captured[s.T], lost[s.T])
+		}
+	}
+}
+
 type jsonGap struct {
 	Frame     uint64 `json:"frame"`
 	PrevFrame uint64 `json:"prev_frame"`
@@ -651,17 +667,7 @@ func TestDemoFiguresTruth(t *testing.T) {
 	}
 	tail := sc.Trailer.Tail[0].Lost
 
-	var doc struct {
-		Summary  map[string]any   `json:"summary"`
-		Captures []map[string]any `json:"captures"`
-		Gaps     []jsonGap        `json:"gaps"`
-		Timeline []struct {
-			T        int64  `json:"t"`
-			Captured uint64 `json:"captured"`
-			Lost     uint64 `json:"lost"`
-		} `json:"timeline"`
-		Flows []map[string]any `json:"flows"`
-	}
+	var doc reportDoc
 	decodeReport(t, gapanReportJSON(t, capture), &doc)
 	sum := doc.Summary
 	check := func(what string, got any, want float64) { t.Helper(); checkNum(t, what, got, want) }
@@ -895,21 +901,13 @@ func TestDemoFiguresTruth(t *testing.T) {
 	}
 
 	// Loss per second.
-	sec := func(ns int64) int64 { return time.Unix(0, ns).Unix() }
-	captured, lost := map[int64]uint64{}, map[int64]uint64{}
+	var ns []int64
 	for _, f := range frames {
-		captured[sec(f.tsNs)]++
+		ns = append(ns, f.tsNs)
 	}
+	lostAt := map[int64]uint64{}
 	for _, r := range sc.Records {
-		lost[sec(frames[r.Frame-1].tsNs)] += r.Gap
+		lostAt[frames[r.Frame-1].tsNs] += r.Gap
 	}
-	lost[sec(frames[len(frames)-1].tsNs)] += tail
-	if len(doc.Timeline) != len(captured) {
-		t.Errorf("timeline of %d seconds, want %d", len(doc.Timeline), len(captured))
-	}
-	for _, s := range doc.Timeline {
-		if s.Captured != captured[s.T] || s.Lost != lost[s.T] {
-			t.Errorf("second %d: captured %d lost %d, want %d and %d", s.T, s.Captured, s.Lost, captured[s.T], lost[s.T])
-		}
-	}
+	checkTimeline(t, &doc, ns, lostAt, tail)
 }
