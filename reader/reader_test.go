@@ -796,7 +796,8 @@ func TestStdin(t *testing.T) {
 	}
 }
 
-// TestNoAllocsPerFrame checks that the pcap hot path allocates nothing.
+// TestNoAllocsPerFrame checks that Next allocates nothing per frame, on pcap
+// and on pcapng input.
 func TestNoAllocsPerFrame(t *testing.T) {
 	for _, name := range []string{"zeek-echo-connections.pcap", "ndpi-alexa-app.pcapng"} {
 		raw, err := os.ReadFile(corpus(name))
