@@ -203,59 +203,14 @@ func (d *Decoder) decodeFrom(s step, data []byte, p *Packet) error {
 			data = d.dot1q.Payload
 			s = etherStep(p, d.dot1q.Type)
 		case stepPPPoE:
-			// gopacket's PPPoE and PPP layers are not DecodingLayers: the
-			// session header is 6 bytes and PPP adds a 2-byte protocol.
-			if len(data) < 8 {
-				return d.fail(p, LayerPPPoE, true)
+			var err error
+			if data, s, err = d.decodePPPoE(data, p); err != nil {
+				return err
 			}
-			p.Encap |= EncapPPPoE
-			plen := int(binary.BigEndian.Uint16(data[4:6]))
-			body := data[6:]
-			if plen < len(body) {
-				body = body[:plen]
-			}
-			if len(body) < 2 {
-				return d.fail(p, LayerPPPoE, plen >= 2)
-			}
-			switch binary.BigEndian.Uint16(body[0:2]) {
-			case 0x0021:
-				p.EtherType = layers.EthernetTypeIPv4
-				s = stepIPv4
-			case 0x0057:
-				p.EtherType = layers.EthernetTypeIPv6
-				s = stepIPv6
-			default: // LCP, IPCP, ...: not IP; EtherType stays PPPoE session
-				p.Flags |= FlagNonIP
-				s = stepDone
-			}
-			data = body[2:]
 		case stepMPLS:
-			p.Encap |= EncapMPLS
-			for {
-				if len(data) < 4 {
-					return d.fail(p, LayerMPLS, true)
-				}
-				bos := data[2]&1 != 0
-				data = data[4:]
-				if bos {
-					break
-				}
-			}
-			// MPLS does not say what it carries; guess from the first
-			// nibble as routers and Wireshark do. Pseudowires are not decoded.
-			s = stepDone
-			if len(data) > 0 {
-				switch data[0] >> 4 {
-				case 4:
-					s = stepIPv4
-					p.EtherType = layers.EthernetTypeIPv4
-				case 6:
-					s = stepIPv6
-					p.EtherType = layers.EthernetTypeIPv6
-				}
-			}
-			if s == stepDone {
-				p.Flags |= FlagNonIP
+			var err error
+			if data, s, err = d.decodeMPLS(data, p); err != nil {
+				return err
 			}
 		case stepSLL:
 			if err := d.sll.DecodeFromBytes(data, df); err != nil {
@@ -274,29 +229,12 @@ func (d *Decoder) decodeFrom(s step, data []byte, p *Packet) error {
 				return d.fail(p, LayerLink, len(data) < 4)
 			}
 			data = d.loop.Payload
-			switch d.loop.Family {
-			case layers.ProtocolFamilyIPv4:
-				p.EtherType = layers.EthernetTypeIPv4
-				s = stepIPv4
-			case layers.ProtocolFamilyIPv6BSD, layers.ProtocolFamilyIPv6FreeBSD, layers.ProtocolFamilyIPv6Darwin, layers.ProtocolFamilyIPv6Linux:
-				p.EtherType = layers.EthernetTypeIPv6
-				s = stepIPv6
-			default:
-				p.Flags |= FlagNonIP
-				s = stepDone
-			}
+			s = loopbackStep(p, d.loop.Family)
 		case stepRawIP:
 			if len(data) == 0 {
 				return d.fail(p, LayerLink, true)
 			}
-			switch data[0] >> 4 {
-			case 4:
-				p.EtherType = layers.EthernetTypeIPv4
-				s = stepIPv4
-			case 6:
-				p.EtherType = layers.EthernetTypeIPv6
-				s = stepIPv6
-			default:
+			if s = ipVersionStep(p, data[0]>>4); s == stepDone {
 				return d.fail(p, LayerIPv4, false)
 			}
 		case stepIPv4:
@@ -312,6 +250,92 @@ func (d *Decoder) decodeFrom(s step, data []byte, p *Packet) error {
 		}
 	}
 	return nil
+}
+
+// decodePPPoE reads a PPPoE session header and the PPP protocol that
+// follows it (gopacket's PPPoE and PPP layers are not DecodingLayers: the
+// session header is 6 bytes and PPP adds a 2-byte protocol), and returns
+// the PPP payload and the step that decodes it.
+func (d *Decoder) decodePPPoE(data []byte, p *Packet) ([]byte, step, error) {
+	if len(data) < 8 {
+		return nil, stepDone, d.fail(p, LayerPPPoE, true)
+	}
+	p.Encap |= EncapPPPoE
+	plen := int(binary.BigEndian.Uint16(data[4:6]))
+	body := data[6:]
+	if plen < len(body) {
+		body = body[:plen]
+	}
+	if len(body) < 2 {
+		return nil, stepDone, d.fail(p, LayerPPPoE, plen >= 2)
+	}
+	s := stepDone
+	switch binary.BigEndian.Uint16(body[0:2]) {
+	case 0x0021:
+		p.EtherType = layers.EthernetTypeIPv4
+		s = stepIPv4
+	case 0x0057:
+		p.EtherType = layers.EthernetTypeIPv6
+		s = stepIPv6
+	default: // LCP, IPCP, ...: not IP; EtherType stays PPPoE session
+		p.Flags |= FlagNonIP
+	}
+	return body[2:], s, nil
+}
+
+// decodeMPLS skips the MPLS label stack and returns what it carries and
+// the step that decodes it. MPLS does not say what it carries; the first
+// nibble tells IPv4 from IPv6, as routers and Wireshark guess.
+// Pseudowires are not decoded.
+func (d *Decoder) decodeMPLS(data []byte, p *Packet) ([]byte, step, error) {
+	p.Encap |= EncapMPLS
+	for {
+		if len(data) < 4 {
+			return nil, stepDone, d.fail(p, LayerMPLS, true)
+		}
+		bos := data[2]&1 != 0
+		data = data[4:]
+		if bos {
+			break
+		}
+	}
+	s := stepDone
+	if len(data) > 0 {
+		s = ipVersionStep(p, data[0]>>4)
+	}
+	if s == stepDone {
+		p.Flags |= FlagNonIP
+	}
+	return data, s, nil
+}
+
+// ipVersionStep maps the version nibble of an IP header to its step,
+// recording the EtherType in p; stepDone for any other version.
+func ipVersionStep(p *Packet, version byte) step {
+	switch version {
+	case 4:
+		p.EtherType = layers.EthernetTypeIPv4
+		return stepIPv4
+	case 6:
+		p.EtherType = layers.EthernetTypeIPv6
+		return stepIPv6
+	}
+	return stepDone
+}
+
+// loopbackStep maps a BSD loopback protocol family to the next step,
+// recording the EtherType in p.
+func loopbackStep(p *Packet, family layers.ProtocolFamily) step {
+	switch family {
+	case layers.ProtocolFamilyIPv4:
+		p.EtherType = layers.EthernetTypeIPv4
+		return stepIPv4
+	case layers.ProtocolFamilyIPv6BSD, layers.ProtocolFamilyIPv6FreeBSD, layers.ProtocolFamilyIPv6Darwin, layers.ProtocolFamilyIPv6Linux:
+		p.EtherType = layers.EthernetTypeIPv6
+		return stepIPv6
+	}
+	p.Flags |= FlagNonIP
+	return stepDone
 }
 
 // enterIP is called for each IP header; for an inner header of a tunnel it

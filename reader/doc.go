@@ -22,19 +22,24 @@
 // # Formats
 //
 // pcap files with microsecond or nanosecond magic in either byte order,
-// version 2.x (2.1 to 2.4 share one record format; pcapgo accepts only
-// 2.4, so the header's minor version is rewritten to 4 on its way in).
+// version 2.x (2.1 to 2.4 share one record format; libpcap and Wireshark
+// read them alike, while gopacket's pcapgo accepts only 2.4).
 // pcapng files with any number of sections and interfaces; interface ids
 // are global across sections, in the order of the Interface Description
 // Blocks, and every interface has its own timestamp resolution (if_tsresol,
 // decimal or binary) and if_tsoffset. gzip and zstd compression are
 // recognised by their magic bytes and removed.
 //
-// The records are read by github.com/gopacket/gopacket/pcapgo; this package
-// adds what it lacks, as thinly as it can: a peek at each pcap record header
-// in the shared read buffer (offsets, length checks, exact timestamps), and
-// for pcapng a block framer that validates each whole block before pcapgo
-// sees it (see ngFramer in pcapng.go).
+// The package is its own parser of both formats: each pcap record header
+// and each whole pcapng block is read in place in one read buffer and
+// checked (lengths, trailer, byte order, version, every option's extent,
+// interface ids) before any of it is used. It reads what gopacket's pcapgo
+// refuses or misreads (pcap minor versions other than 4, records whose
+// captured length exceeds the original length, pcapng 1.2 sections,
+// epb_dropcount in big-endian sections, global interface ids, binary
+// timestamp resolutions exactly); where both read a file, the frames are
+// identical, which TestAgainstPcapgo checks for every capture under
+// testdata/.
 //
 // # Timestamps
 //
@@ -59,6 +64,7 @@
 //
 // # Performance
 //
-// Next allocates nothing per frame on pcap input (Frame and Data are
-// reused) and reads through one 1 MiB buffer shared with pcapgo.
+// Next allocates nothing per frame (Frame is reused and Data points into
+// the Reader's one 1 MiB read buffer; only a pcap record longer than the
+// buffer is copied into a buffer of its own).
 package reader

@@ -34,7 +34,7 @@ var (
 
 // MaxInterfaces is the number of interfaces (Interface Description
 // Blocks, over all sections) a pcapng file may describe. Each costs about
-// 1.4 KB in the reader, pcapgo and the outputs (annotate reads an input
+// 1.4 KB in the reader and the outputs (annotate reads an input
 // twice): at this many every command stays within 100 MB.
 const MaxInterfaces = 1 << 13
 

@@ -2,31 +2,34 @@ package reader
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
+	"strings"
 	"testing"
 )
 
-var updateFuzz = flag.Bool("update-fuzz", false, "rewrite the seed corpus in testdata/fuzz/FuzzReader")
+//go:generate go run ./internal/fuzzseeds -corpus ../testdata/corpus -out testdata/fuzz/FuzzReader
 
 // FuzzReader feeds arbitrary bytes to the Reader: it must never panic or
-// hang, and must end with io.EOF or a *FormatError that is consistent
-// with the frames it delivered.
+// hang, must end with io.EOF or a *FormatError that is consistent with the
+// frames it delivered, and must not allocate for a length field before
+// the bytes it announces arrived: reading an uncompressed input allocates
+// at most a fixed amount (the read buffers) plus a multiple of its size.
 func FuzzReader(f *testing.F) {
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		before := heapAllocs()
 		r, err := NewReader(bytes.NewReader(data), "fuzz")
 		if err != nil {
 			checkFuzzErr(t, err, 0)
 			return
 		}
 		defer r.Close()
+		defer checkFuzzAlloc(t, r, before, len(data))
 		var n uint64
 		for {
 			fr, err := r.Next()
@@ -52,6 +55,29 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
+// fuzzAllocFixed bounds what reading any uncompressed input allocates
+// besides a multiple of its size: the 1 MiB read buffer, the 64 KiB
+// detection buffer and small change.
+const fuzzAllocFixed = 4 << 20
+
+// heapAllocs returns the bytes allocated on the heap so far, without
+// stopping the world as runtime.ReadMemStats would on every input.
+func heapAllocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+func checkFuzzAlloc(t *testing.T, r *Reader, before uint64, size int) {
+	t.Helper()
+	if r.Compression() != CompressionNone {
+		return // the decompressors' windows are bounded by zstdMaxWindow and gzip's 32 KiB
+	}
+	if n := heapAllocs() - before; n > fuzzAllocFixed+8*uint64(size) {
+		t.Fatalf("reading %d bytes allocated %d bytes", size, n)
+	}
+}
+
 func checkFuzzErr(t *testing.T, err error, frames uint64) {
 	t.Helper()
 	var fe *FormatError
@@ -63,55 +89,69 @@ func checkFuzzErr(t *testing.T, err error, frames uint64) {
 	}
 }
 
-// TestWriteFuzzSeeds regenerates the seed corpus with -update-fuzz: small
-// real captures, damaged ones and compressed ones.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if !*updateFuzz {
-		t.Skip("run with -update-fuzz to rewrite testdata/fuzz/FuzzReader")
+// TestFuzzSeedCorpus checks the seed corpus that go generate writes
+// (internal/fuzzseeds): every seed is there, in the format go test reads,
+// and reads as the independent tools read it. The frame counts are
+// tshark's (the corpus files' also in testdata/corpus/MANIFEST.tsv); the
+// synthetic files hold what they were built with.
+func TestFuzzSeedCorpus(t *testing.T) {
+	seeds := []struct {
+		name     string
+		frames   uint64
+		sentinel error // nil: the seed reads to a clean end
+	}{
+		{"zeek-pcapng-multi-interface.pcapng", 6, nil},
+		{"gopacket-pcapng-be-test101.pcapng", 4, nil},
+		{"gopacket-pcapng-epb-dropcount.pcapng", 1, nil},
+		{"libpcap-pcap-invalid-version-1.pcap", 0, ErrUnsupportedVersion}, // tshark: "major version 1 unsupported"
+		{"libpcap-shb-option-too-long.pcapng", 0, ErrBadBlock},            // tshark: "damaged or corrupt"
+		{"tcpdump-timestamp-invalid-nano.pcap", 3, nil},
+		{"zeek-get-to-ssh-server-nsec.pcap", 9, nil},
+		{"smtp-corrupt-head", 18, ErrRecordTooLarge}, // tshark: "File has 3925868813-byte packet"
+		{"nfs3-bigendian-head", 8, ErrTruncated},     // tshark: "cut short in the middle of a packet"
+		{"nsec.pcap.gz", 9, nil},
+		{"multi.pcapng.zst", 6, nil},
+		{"synthetic-two-sections", 3, nil},
+		{"pcap-huge-record-cut", 0, ErrTruncated}, // 100 of 16 MiB announced
+		{"pcapng-huge-blocks", 1, ErrTruncated},   // a 4 GiB block after one packet, cut short
 	}
-	seeds := map[string][]byte{}
-	for _, name := range []string{
-		"zeek-pcapng-multi-interface.pcapng", "gopacket-pcapng-be-test101.pcapng", "gopacket-pcapng-epb-dropcount.pcapng",
-		"libpcap-pcap-invalid-version-1.pcap", "libpcap-shb-option-too-long.pcapng", "tcpdump-timestamp-invalid-nano.pcap",
-		"zeek-get-to-ssh-server-nsec.pcap",
-	} {
-		b, err := os.ReadFile(corpus(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		seeds[name] = b
-	}
-	smtp, err := os.ReadFile(corpus("suricata-smtp-to-comma-corrupt.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seeds["smtp-corrupt-head"] = smtp[:3695+64]
-	nfs, err := os.ReadFile(corpus("suricata-nfs3-bigendian.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	seeds["nfs3-bigendian-head"] = nfs[:1024]
-	seeds["nsec.pcap.gz"] = gz(t, seeds["zeek-get-to-ssh-server-nsec.pcap"])
-	seeds["multi.pcapng.zst"] = zst(t, seeds["zeek-pcapng-multi-interface.pcapng"])
-	var b ngBuilder
-	b.shb(binary.BigEndian, 2)
-	b.idb(1, 0, ngOpt{9, []byte{0x94}}, ngOpt{14, b.u64(1)})
-	b.epb(0, 12345, []byte("abc"), 3, ngOpt{4, b.u64(9)})
-	b.block(3, append(b.u32(3), 'x', 'y', 'z', 0))
-	b.isb(0, 1, ngOpt{7, b.u64(2)})
-	b.shb(binary.LittleEndian, 0)
-	b.idb(101, 64)
-	b.epb(0, 1, []byte("d"), 1)
-	seeds["synthetic-two-sections"] = b.bytes()
-
 	dir := filepath.Join("testdata", "fuzz", "FuzzReader")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	files, err := os.ReadDir(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range seeds {
-		content := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(data)))
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if len(files) != len(seeds) {
+		t.Errorf("%d files in %s, want the %d seeds go generate writes", len(files), dir, len(seeds))
+	}
+	for _, s := range seeds {
+		t.Run(s.name, func(t *testing.T) {
+			content, err := os.ReadFile(filepath.Join(dir, s.name))
+			if err != nil {
+				t.Fatalf("%v (run go generate ./reader)", err)
+			}
+			head, lit, ok := strings.Cut(strings.TrimSpace(string(content)), "\n")
+			if !ok || head != "go test fuzz v1" || !strings.HasPrefix(lit, "[]byte(") || !strings.HasSuffix(lit, ")") {
+				t.Fatalf("not a go test fuzz v1 file with one []byte: %.80q", content)
+			}
+			data, err := strconv.Unquote(lit[len("[]byte(") : len(lit)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewReader(strings.NewReader(data), s.name)
+			var frames []Frame
+			if err == nil {
+				frames, err = readAll(t, r)
+				r.Close()
+			}
+			if uint64(len(frames)) != s.frames {
+				t.Errorf("%d frames, want %d", len(frames), s.frames)
+			}
+			if s.sentinel == nil && err != nil {
+				t.Errorf("error %v, want a clean end", err)
+			}
+			if s.sentinel != nil && !errors.Is(err, s.sentinel) {
+				t.Errorf("error %v, want %v", err, s.sentinel)
+			}
+		})
 	}
 }

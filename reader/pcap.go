@@ -3,12 +3,9 @@ package reader
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // pcap file magics as read little-endian from the first four bytes.
@@ -27,77 +24,17 @@ func isPcapMagic(b []byte) bool {
 	return false
 }
 
-// pcapState is the pcap side of a Reader. The records themselves are read
-// by pcapgo; the Reader peeks each 16-byte record header first, in the
-// same bufio.Reader pcapgo reads from, to learn the record's offset, to
-// refuse bogus lengths with a typed error before pcapgo sees them, and to
-// compute the timestamp exactly (pcapgo multiplies the microsecond field
-// in uint32, which wraps for out-of-range values).
+// pcapState is the pcap side of a Reader. Each 16-byte record header is
+// read in place in the read buffer, its lengths checked before anything
+// is read or allocated for them, and the record's data served from the
+// buffer itself.
 type pcapState struct {
-	pg        *pcapgo.Reader
 	bigEndian bool
 	fracNs    int64  // 1000 for microsecond files, 1 for nanosecond files
 	snapLen   uint32 // as declared in the file header
 	limit     uint32 // longest record accepted
 	linkType  layers.LinkType
-	own       []byte // buffer for records pcapgo refuses (caplen > origlen)
-}
-
-// headerShim sits between the decompressed stream and the Reader's buffer.
-// pcapgo refuses pcap files whose minor version is not 4, but the record
-// format has not changed since 2.1 (libpcap and Wireshark read 2.1-2.3
-// files alike), so the shim rewrites the minor version of a 2.x pcap file
-// header to 4 as it passes through. Everything after the first 24 bytes
-// goes through untouched, at the cost of one branch per read.
-type headerShim struct {
-	r      io.Reader
-	hdr    [24]byte
-	n, pos int
-	loaded bool
-	done   bool
-	err    error
-
-	patched   bool
-	origMinor uint16
-}
-
-func (s *headerShim) Read(p []byte) (int, error) {
-	if s.done {
-		return s.r.Read(p)
-	}
-	if !s.loaded {
-		s.loaded = true
-		s.n, s.err = io.ReadFull(s.r, s.hdr[:])
-		if s.err == io.ErrUnexpectedEOF {
-			s.err = io.EOF // a short file: serve what there is, then end
-		}
-		s.patch()
-	}
-	if s.pos < s.n {
-		c := copy(p, s.hdr[s.pos:s.n])
-		s.pos += c
-		return c, nil
-	}
-	s.done = true
-	if s.err != nil {
-		return 0, s.err
-	}
-	return s.r.Read(p)
-}
-
-func (s *headerShim) patch() {
-	if s.n < 24 || !isPcapMagic(s.hdr[:4]) {
-		return
-	}
-	bo := pcapByteOrder(s.hdr[:4])
-	if bo.Uint16(s.hdr[4:6]) != 2 {
-		return
-	}
-	if m := bo.Uint16(s.hdr[6:8]); m != 4 {
-		s.origMinor = m
-		s.patched = true
-		bo.PutUint16(s.hdr[6:8], 4)
-	}
+	large     []byte // buffer for records too long for the read buffer
 }
 
 func pcapByteOrder(magic []byte) binary.ByteOrder {
@@ -123,10 +60,9 @@ func (r *Reader) openPcap() error {
 		st.fracNs = 1
 		resolution = 9
 	}
+	// Versions 2.1 to 2.4 share one record format (libpcap and Wireshark
+	// read them alike; pcapgo refuses all but 2.4).
 	major, minor := bo.Uint16(h[4:6]), bo.Uint16(h[6:8])
-	if r.shim.patched {
-		minor = r.shim.origMinor
-	}
 	if major != 2 {
 		return r.fail(4, newCause(ErrUnsupportedVersion, "pcap version %d.%d is not supported (only 2.x)", major, minor))
 	}
@@ -137,15 +73,7 @@ func (r *Reader) openPcap() error {
 	// The upper bits of the link type field hold FCS information.
 	st.linkType = layers.LinkType(bo.Uint32(h[20:24]) & 0xFFFF)
 	st.limit = min(max(st.snapLen, minRecordLimit), maxRecordLimit)
-
-	// pcapgo wraps its input in bufio.NewReader, which returns r.src itself
-	// because it is a *bufio.Reader larger than the default size: pcapgo
-	// and the Reader share one buffer, so offsets stay exact.
-	st.pg, err = pcapgo.NewReader(r.src)
-	if err != nil {
-		return r.fail(0, fmt.Errorf("pcapgo: %w", err))
-	}
-	st.pg.SetSnaplen(st.limit)
+	r.src.Discard(24)
 	r.pcap = st
 	r.addInterface(Interface{LinkType: st.linkType, SnapLen: st.snapLen, TimestampResolution: resolution})
 	return nil
@@ -177,9 +105,11 @@ func (r *Reader) nextPcap() (*Frame, error) {
 		return nil, r.fail(off, newCause(ErrRecordTooLarge, "record length %d exceeds snap length %d", capLen, st.snapLen))
 	}
 	f := &r.frame
-	if n := 16 + int(capLen); capLen <= origLen && n <= bufSize {
-		// The hot path: the record is served from the read buffer itself,
-		// without the copy pcapgo makes into its own buffer.
+	if n := 16 + int(capLen); n <= bufSize {
+		// The hot path: the record is served from the read buffer itself.
+		// Records whose captured length exceeds the original length are
+		// read too (libpcap and Wireshark read them; pcapgo refuses them)
+		// and noted as an anomaly.
 		d, err := r.src.Peek(n)
 		if len(d) < n {
 			if err == nil || err == io.EOF {
@@ -189,20 +119,10 @@ func (r *Reader) nextPcap() (*Frame, error) {
 		}
 		f.Data = d[16:n:n]
 		r.src.Discard(n)
-	} else if capLen > origLen {
-		// pcapgo refuses such records; libpcap and Wireshark read them.
-		data, err := r.readOwn(int(capLen))
+	} else {
+		data, err := r.readLarge(int(capLen))
 		if err != nil {
 			return nil, r.fail(off, err)
-		}
-		f.Data = data
-	} else {
-		data, _, err := st.pg.ZeroCopyReadPacketData()
-		if err != nil {
-			if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, r.fail(off, newCause(ErrTruncated, "record data cut short: %d of %d bytes", r.stream.n-off-16, capLen))
-			}
-			return nil, r.fail(off, r.readCause(err, "record data"))
 		}
 		f.Data = data
 	}
@@ -225,33 +145,20 @@ func (r *Reader) nextPcap() (*Frame, error) {
 	return f, nil
 }
 
-// readOwn reads a record pcapgo would refuse into the Reader's own buffer.
-func (r *Reader) readOwn(capLen int) ([]byte, error) {
+// readLarge reads a record too long for the read buffer into the
+// Reader's own buffer, which grows with the bytes that actually arrive,
+// never by the length field alone (the limit is 16 MiB).
+func (r *Reader) readLarge(capLen int) ([]byte, error) {
 	st := r.pcap
-	if _, err := r.src.Discard(16); err != nil {
-		return nil, r.readCause(err, "record header")
-	}
-	if capLen <= bufSize {
-		d, err := r.src.Peek(capLen)
-		if len(d) < capLen {
-			if err == nil || err == io.EOF {
-				return nil, newCause(ErrTruncated, "record data cut short: %d of %d bytes", len(d), capLen)
-			}
-			return nil, r.readCause(err, "record data")
-		}
-		st.own = append(st.own[:0], d...)
-		r.src.Discard(capLen)
-		return st.own, nil
-	}
-	// Grow with the bytes that actually arrive, never by the length field.
-	var b bytes.Buffer
-	n, err := io.CopyN(&b, r.src, int64(capLen))
+	r.src.Discard(16) // peeked, so buffered
+	b := bytes.NewBuffer(st.large[:0])
+	n, err := io.CopyN(b, r.src, int64(capLen))
+	st.large = b.Bytes()
 	if err != nil {
 		if err == io.EOF {
 			return nil, newCause(ErrTruncated, "record data cut short: %d of %d bytes", n, capLen)
 		}
 		return nil, r.readCause(err, "record data")
 	}
-	st.own = b.Bytes()
-	return st.own, nil
+	return st.large, nil
 }

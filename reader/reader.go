@@ -144,8 +144,7 @@ type Reader struct {
 	raw    countingReader // bytes read from the underlying (compressed) input
 	detect *bufio.Reader  // over raw, sniffs compression magic
 	stream countingReader // bytes of the decompressed stream
-	shim   headerShim
-	src    *bufio.Reader // over stream
+	src    *bufio.Reader  // over stream
 	size   int64
 
 	frame  Frame
@@ -236,8 +235,7 @@ func newReader(in io.Reader, name string, owned *os.File) (*Reader, error) {
 		stream = zr
 		r.compression = CompressionZstd
 	}
-	r.shim.r = stream
-	r.stream.r = &r.shim
+	r.stream.r = stream
 	r.src = bufio.NewReaderSize(&r.stream, bufSize)
 
 	head, err := r.src.Peek(4)

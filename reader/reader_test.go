@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/reader/internal/capbuild"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/klauspost/compress/zstd"
 )
@@ -477,24 +478,24 @@ func TestPcapngInterfacesAndStats(t *testing.T) {
 // global interface ids, a big-endian section with epb_dropcount, binary
 // timestamp resolution, if_tsoffset, version 1.2 and skipped block types.
 func TestSyntheticPcapng(t *testing.T) {
-	var b ngBuilder
-	b.shb(binary.LittleEndian, 0)
-	b.idb(1, 0, ngOpt{2, []byte("eth0")}, ngOpt{9, []byte{9}})
-	b.idb(101, 0, ngOpt{3, []byte("raw")})
-	b.block(4, []byte{1, 0, 8, 0, 10, 0, 0, 1, 'h', 'o', 's', 't', 0, 0, 0, 0, 0, 0, 0, 0}) // NRB: skipped
-	off1 := b.epb(1, 1_700_000_000_123456, []byte("second-if"), 100)
-	b.block(0x40000BAD, []byte{1, 2, 3, 4}) // custom block: skipped
-	off2 := b.epb(0, 1_700_000_000_123456789, []byte("first"), 5, ngOpt{4, b.u64(7)}, ngOpt{1, []byte("comment")})
-	b.isb(0, 1_700_000_001_000000000, ngOpt{4, b.u64(10)}, ngOpt{7, b.u64(3)})
+	var b capbuild.Pcapng
+	b.SHB(binary.LittleEndian, 0)
+	b.IDB(1, 0, capbuild.Opt{Code: 2, Val: []byte("eth0")}, capbuild.Opt{Code: 9, Val: []byte{9}})
+	b.IDB(101, 0, capbuild.Opt{Code: 3, Val: []byte("raw")})
+	b.Block(4, []byte{1, 0, 8, 0, 10, 0, 0, 1, 'h', 'o', 's', 't', 0, 0, 0, 0, 0, 0, 0, 0}) // NRB: skipped
+	off1 := b.EPB(1, 1_700_000_000_123456, []byte("second-if"), 100)
+	b.Block(0x40000BAD, []byte{1, 2, 3, 4}) // custom block: skipped
+	off2 := b.EPB(0, 1_700_000_000_123456789, []byte("first"), 5, capbuild.Opt{Code: 4, Val: b.U64(7)}, capbuild.Opt{Code: 1, Val: []byte("comment")})
+	b.ISB(0, 1_700_000_001_000000000, capbuild.Opt{Code: 4, Val: b.U64(10)}, capbuild.Opt{Code: 7, Val: b.U64(3)})
 	// Second section, big-endian, version 1.2.
-	b.shb(binary.BigEndian, 2)
-	b.idb(1, 65535, ngOpt{9, []byte{0x80 | 20}}, ngOpt{14, b.u64(100)}) // 2^-20 s units, +100 s
-	b.idb(1, 65535)
-	off3 := b.epb(1, 5<<32|3, []byte("be"), 2, ngOpt{4, b.u64(0x0102030405060708)})
-	off4 := b.epb(0, (1_000<<20)+(1<<19)+3, []byte("half"), 4) // 1000.5 s + floor(3*1e9/2^20) ns, plus the 100 s offset
-	b.isb(1, 0, ngOpt{5, b.u64(4)})
+	b.SHB(binary.BigEndian, 2)
+	b.IDB(1, 65535, capbuild.Opt{Code: 9, Val: []byte{0x80 | 20}}, capbuild.Opt{Code: 14, Val: b.U64(100)}) // 2^-20 s units, +100 s
+	b.IDB(1, 65535)
+	off3 := b.EPB(1, 5<<32|3, []byte("be"), 2, capbuild.Opt{Code: 4, Val: b.U64(0x0102030405060708)})
+	off4 := b.EPB(0, (1_000<<20)+(1<<19)+3, []byte("half"), 4) // 1000.5 s + floor(3*1e9/2^20) ns, plus the 100 s offset
+	b.ISB(1, 0, capbuild.Opt{Code: 5, Val: b.U64(4)})
 
-	r, err := NewReader(bytes.NewReader(b.bytes()), "synthetic.pcapng")
+	r, err := NewReader(bytes.NewReader(b.Bytes()), "synthetic.pcapng")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +532,7 @@ func TestSyntheticPcapng(t *testing.T) {
 
 func TestPcapVariants(t *testing.T) {
 	le, be := binary.ByteOrder(binary.LittleEndian), binary.ByteOrder(binary.BigEndian)
-	recs := []pcapRec{{sec: 10, frac: 5, data: []byte("abc"), orig: 60}, {sec: 11, frac: 999999, data: []byte("defg"), orig: 4}}
+	recs := []capbuild.PcapRecord{{Sec: 10, Frac: 5, Data: []byte("abc"), Orig: 60}, {Sec: 11, Frac: 999999, Data: []byte("defg"), Orig: 4}}
 	tests := []struct {
 		name  string
 		bo    binary.ByteOrder
@@ -546,7 +547,7 @@ func TestPcapVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := NewReader(bytes.NewReader(pcapFile(tt.bo, tt.magic, tt.minor, 65535, recs...)), tt.name)
+			r, err := NewReader(bytes.NewReader(capbuild.Pcap(tt.bo, tt.magic, tt.minor, 65535, recs...)), tt.name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -562,7 +563,7 @@ func TestPcapVariants(t *testing.T) {
 	}
 	t.Run("caplen-above-origlen", func(t *testing.T) {
 		// pcapgo refuses such records; libpcap and Wireshark read them.
-		data := pcapFile(le, pcapMagicUsecLE, 4, 65535, pcapRec{sec: 1, data: []byte("longer"), orig: 2}, pcapRec{sec: 2, data: []byte("ok"), orig: 2})
+		data := capbuild.Pcap(le, pcapMagicUsecLE, 4, 65535, capbuild.PcapRecord{Sec: 1, Data: []byte("longer"), Orig: 2}, capbuild.PcapRecord{Sec: 2, Data: []byte("ok"), Orig: 2})
 		r, err := NewReader(bytes.NewReader(data), "x.pcap")
 		if err != nil {
 			t.Fatal(err)
@@ -608,19 +609,19 @@ func zst(t testing.TB, b []byte) []byte {
 
 // TestCorrupt checks the typed error, frame and offset for damaged input.
 func TestCorrupt(t *testing.T) {
-	var ok ngBuilder // a valid prefix: SHB, IDB, 2 EPBs
-	ok.shb(binary.LittleEndian, 0)
-	ok.idb(1, 1500)
-	ok.epb(0, 1, []byte("one"), 3)
-	ok.epb(0, 2, []byte("two"), 3)
-	good := ok.bytes()
+	var ok capbuild.Pcapng // a valid prefix: SHB, IDB, 2 EPBs
+	ok.SHB(binary.LittleEndian, 0)
+	ok.IDB(1, 1500)
+	ok.EPB(0, 1, []byte("one"), 3)
+	ok.EPB(0, 2, []byte("two"), 3)
+	good := ok.Bytes()
 	next := int64(len(good)) // offset of the damaged block
 
 	withEPB := func(mod func(b []byte)) []byte {
-		var x ngBuilder
-		x.bo = binary.LittleEndian
-		x.epb(0, 3, []byte("three"), 5, ngOpt{1, []byte("c")})
-		blk := x.bytes()
+		var x capbuild.Pcapng
+		x.BO = binary.LittleEndian
+		x.EPB(0, 3, []byte("three"), 5, capbuild.Opt{Code: 1, Val: []byte("c")})
+		blk := x.Bytes()
 		mod(blk)
 		return append(bytes.Clone(good), blk...)
 	}
@@ -795,7 +796,8 @@ func TestStdin(t *testing.T) {
 	}
 }
 
-// TestNoAllocsPerFrame checks that the pcap hot path allocates nothing.
+// TestNoAllocsPerFrame checks that Next allocates nothing per frame, on pcap
+// and on pcapng input.
 func TestNoAllocsPerFrame(t *testing.T) {
 	for _, name := range []string{"zeek-echo-connections.pcap", "ndpi-alexa-app.pcapng"} {
 		raw, err := os.ReadFile(corpus(name))

@@ -8,9 +8,11 @@ import (
 const pcapMagicNanos = 0xa1b23c4d
 
 // The recorder writes the classic pcap format with nanosecond timestamps,
-// little-endian, allocating nothing per frame. (gopacket's pcapgo writes the
-// same bytes, but its package pulls in golang.org/x/net/bpf, which is not a
-// dependency of gapan.)
+// little-endian, allocating nothing per frame: records are appended to the
+// recorder's own output buffer, which is written in large batches.
+// (gopacket's pcapgo.Writer writes the same bytes, but one record per call
+// to an io.Writer.) The files are read back by package reader, which
+// parses pcap itself.
 
 // putPcapFileHeader fills the 24 bytes of b with a pcap file header.
 func putPcapFileHeader(b []byte, snaplen, linkType uint32) {

@@ -3,6 +3,7 @@ package sidecar
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -401,20 +402,43 @@ var trailerDirectives = map[string]bool{"frames": true, "tail": true, "kernel": 
 
 // directive handles a comment line. A comment whose first word (after '#'
 // and blanks) is a directive keyword must be well formed; other comments are
-// ignored.
+// ignored. It runs in three phases: split the line, check that the
+// directive may stand where it does, then parse it into the header or the
+// trailer.
 func (tr *TextReader) directive(line []byte) error {
-	rest := bytes.TrimLeft(line, " \t")
-	rest = bytes.TrimLeft(rest[1:], " \t") // drop '#'
-	kw, args := rest, []byte(nil)
-	if i := bytes.IndexAny(rest, " \t"); i >= 0 {
-		kw, args = rest[:i], rest[i+1:]
-	}
-	key := string(kw)
+	key, args := splitDirective(line)
 	isHdr, isTrl := headerDirectives[key], trailerDirectives[key]
 	if !isHdr && !isTrl {
 		return nil
 	}
-	args = bytes.TrimSpace(args)
+	if err := tr.placeDirective(key, isHdr); err != nil {
+		return err
+	}
+	if isHdr {
+		return tr.headerDirective(key, args)
+	}
+	if err := tr.trailerDirective(key, args); err != nil {
+		return err
+	}
+	tr.inTrail = true
+	return nil
+}
+
+// splitDirective splits a comment line into its first word and the rest,
+// trimmed.
+func splitDirective(line []byte) (key string, args []byte) {
+	rest := bytes.TrimLeft(line, " \t")
+	rest = bytes.TrimLeft(rest[1:], " \t") // drop '#'
+	kw := rest
+	if i := bytes.IndexAny(rest, " \t"); i >= 0 {
+		kw, args = rest[:i], rest[i+1:]
+	}
+	return string(kw), bytes.TrimSpace(args)
+}
+
+// placeDirective refuses a directive given twice (all but "tail") and a
+// header directive after the first record or trailer line.
+func (tr *TextReader) placeDirective(key string, isHdr bool) error {
 	if key != "tail" {
 		if prev, dup := tr.seen[key]; dup {
 			return tr.fail(fmt.Errorf("%w: duplicate %q line (first on line %d)", ErrMalformed, key, prev))
@@ -424,14 +448,21 @@ func (tr *TextReader) directive(line []byte) error {
 	if isHdr && (tr.n > 0 || tr.pending != nil || tr.inTrail) {
 		return tr.fail(fmt.Errorf("%w: %q header line after the first record", ErrMalformed, key))
 	}
-	bad := func(format string, a ...any) error {
-		return tr.fail(fmt.Errorf("%w: %s: %s", ErrMalformed, key, fmt.Sprintf(format, a...)))
-	}
+	return nil
+}
+
+// bad fails with ErrMalformed naming the directive key.
+func (tr *TextReader) bad(key, format string, a ...any) error {
+	return tr.fail(fmt.Errorf("%w: %s: %s", ErrMalformed, key, fmt.Sprintf(format, a...)))
+}
+
+// headerDirective parses one header directive into tr.hdr.
+func (tr *TextReader) headerDirective(key string, args []byte) error {
 	switch key {
 	case "gapan-sidecar-text":
 		v, err := parseDec(args)
 		if err != nil {
-			return bad("%v", err)
+			return tr.bad(key, "%v", err)
 		}
 		if v != TextVersion {
 			return tr.fail(fmt.Errorf("%w: text form version %d, this reader knows %d", ErrVersion, v, TextVersion))
@@ -443,46 +474,15 @@ func (tr *TextReader) directive(line []byte) error {
 		}
 		tr.hdr.Source = s
 	case "identity":
-		id := Identity{Known: true}
-		f := bytes.Fields(args)
-		if len(f) > 0 && string(f[0]) == "unknown" {
-			id.Known = false
-			f = f[1:]
-		} else if len(f) != 4 {
-			return bad("want linktype= snaplen= first_ns= first_crc=")
-		}
-		kv, err := keyValues(f, "linktype", "snaplen", "first_ns", "first_crc")
+		id, err := parseIdentity(args)
 		if err != nil {
-			return bad("%v", err)
-		}
-		var perr error
-		u32 := func(k string) uint32 {
-			s, ok := kv[k]
-			if !ok {
-				return 0
-			}
-			v, err := strconv.ParseUint(s, 0, 32)
-			if err != nil && perr == nil {
-				perr = err
-			}
-			return uint32(v)
-		}
-		id.LinkType, id.SnapLen, id.FirstFrameCRC = u32("linktype"), u32("snaplen"), u32("first_crc")
-		if s, ok := kv["first_ns"]; ok {
-			v, err := strconv.ParseInt(s, 10, 64)
-			if err != nil && perr == nil {
-				perr = err
-			}
-			id.FirstFrameNs = v
-		}
-		if perr != nil {
-			return bad("%v", perr)
+			return tr.bad(key, "%v", err)
 		}
 		tr.hdr.Identity = id
 	case "created_ns":
 		v, err := strconv.ParseInt(string(args), 10, 64)
 		if err != nil {
-			return bad("%v", err)
+			return tr.bad(key, "%v", err)
 		}
 		tr.hdr.CreatedNs = v
 	case "tool":
@@ -490,70 +490,125 @@ func (tr *TextReader) directive(line []byte) error {
 			return tr.fail(err)
 		}
 		tr.hdr.Tool = string(args)
+	}
+	return nil
+}
+
+// parseIdentity parses the arguments of "# identity": "unknown", or the
+// four keys linktype= snaplen= first_ns= first_crc=.
+func parseIdentity(args []byte) (Identity, error) {
+	id := Identity{Known: true}
+	f := bytes.Fields(args)
+	if len(f) > 0 && string(f[0]) == "unknown" {
+		id.Known = false
+		f = f[1:]
+	} else if len(f) != 4 {
+		return id, errors.New("want linktype= snaplen= first_ns= first_crc=")
+	}
+	kv, err := keyValues(f, "linktype", "snaplen", "first_ns", "first_crc")
+	if err != nil {
+		return id, err
+	}
+	var perr error
+	u32 := func(k string) uint32 {
+		s, ok := kv[k]
+		if !ok {
+			return 0
+		}
+		v, err := strconv.ParseUint(s, 0, 32)
+		if err != nil && perr == nil {
+			perr = err
+		}
+		return uint32(v)
+	}
+	id.LinkType, id.SnapLen, id.FirstFrameCRC = u32("linktype"), u32("snaplen"), u32("first_crc")
+	if s, ok := kv["first_ns"]; ok {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil && perr == nil {
+			perr = err
+		}
+		id.FirstFrameNs = v
+	}
+	return id, perr
+}
+
+// trailerDirective parses one trailer directive into tr.trailer.
+func (tr *TextReader) trailerDirective(key string, args []byte) error {
+	switch key {
 	case "frames":
 		v, err := parseDec(args)
 		if err != nil {
-			return bad("%v", err)
+			return tr.bad(key, "%v", err)
 		}
 		if v != 0 && v < tr.prev {
-			return bad("%d frames but a record names frame %d", v, tr.prev)
+			return tr.bad(key, "%d frames but a record names frame %d", v, tr.prev)
 		}
 		tr.trailer.Frames = v
 	case "tail":
-		f := bytes.Fields(args)
-		var g InterfaceGap
-		switch {
-		case len(f) == 1:
-		case len(f) == 2 && bytes.HasPrefix(f[0], []byte("iface=")):
-			v, err := parseDec(f[0][len("iface="):])
-			if err != nil || v > 0xffffffff {
-				return bad("bad interface %q", f[0])
-			}
-			g.Interface = uint32(v)
-			f = f[1:]
-		default:
-			return bad("want \"# tail N\" or \"# tail iface=I N\"")
-		}
-		v, err := parseDec(f[0])
-		if err != nil {
-			return bad("%v", err)
-		}
-		g.Lost = v
-		if err := CheckCount("tail", v); err != nil {
-			return tr.fail(err)
-		}
-		tr.tailSum += v
-		if err := CheckCount("sum of the tails", tr.tailSum); err != nil {
-			return tr.fail(err)
-		}
-		if n := len(tr.trailer.Tail); n > 0 && g.Interface <= tr.trailer.Tail[n-1].Interface {
-			return tr.fail(fmt.Errorf("%w: tail interface %d after %d", ErrUnsorted, g.Interface, tr.trailer.Tail[n-1].Interface))
-		}
-		if len(tr.trailer.Tail) >= MaxBlockPayload/2 {
-			return bad("too many tail lines")
-		}
-		tr.trailer.Tail = append(tr.trailer.Tail, g)
+		return tr.tailDirective(args)
 	case "kernel":
-		kv, err := keyValues(bytes.Fields(args), "packets", "drops")
-		if err != nil || len(kv) != 2 {
-			return bad("want packets=P drops=D")
-		}
-		p, err1 := strconv.ParseUint(kv["packets"], 10, 64)
-		d, err2 := strconv.ParseUint(kv["drops"], 10, 64)
-		if err1 != nil || err2 != nil {
-			return bad("want packets=P drops=D")
-		}
-		if err := CheckCount("kernel packet count", p); err != nil {
-			return tr.fail(err)
-		}
-		if err := CheckCount("kernel drop count", d); err != nil {
-			return tr.fail(err)
-		}
-		tr.trailer.HasKernel, tr.trailer.KernelPackets, tr.trailer.KernelDrops = true, p, d
+		return tr.kernelDirective(args)
 	}
-	if isTrl {
-		tr.inTrail = true
+	return nil
+}
+
+// tailDirective parses "# tail N" or "# tail iface=I N": the frames lost
+// after the last frame (of interface I).
+func (tr *TextReader) tailDirective(args []byte) error {
+	f := bytes.Fields(args)
+	var g InterfaceGap
+	switch {
+	case len(f) == 1:
+	case len(f) == 2 && bytes.HasPrefix(f[0], []byte("iface=")):
+		v, err := parseDec(f[0][len("iface="):])
+		if err != nil || v > 0xffffffff {
+			return tr.bad("tail", "bad interface %q", f[0])
+		}
+		g.Interface = uint32(v)
+		f = f[1:]
+	default:
+		return tr.bad("tail", "want \"# tail N\" or \"# tail iface=I N\"")
 	}
+	v, err := parseDec(f[0])
+	if err != nil {
+		return tr.bad("tail", "%v", err)
+	}
+	g.Lost = v
+	if err := CheckCount("tail", v); err != nil {
+		return tr.fail(err)
+	}
+	tr.tailSum += v
+	if err := CheckCount("sum of the tails", tr.tailSum); err != nil {
+		return tr.fail(err)
+	}
+	if n := len(tr.trailer.Tail); n > 0 && g.Interface <= tr.trailer.Tail[n-1].Interface {
+		return tr.fail(fmt.Errorf("%w: tail interface %d after %d", ErrUnsorted, g.Interface, tr.trailer.Tail[n-1].Interface))
+	}
+	if len(tr.trailer.Tail) >= MaxBlockPayload/2 {
+		return tr.bad("tail", "too many tail lines")
+	}
+	tr.trailer.Tail = append(tr.trailer.Tail, g)
+	return nil
+}
+
+// kernelDirective parses "# kernel packets=P drops=D".
+func (tr *TextReader) kernelDirective(args []byte) error {
+	kv, err := keyValues(bytes.Fields(args), "packets", "drops")
+	if err != nil || len(kv) != 2 {
+		return tr.bad("kernel", "want packets=P drops=D")
+	}
+	p, err1 := strconv.ParseUint(kv["packets"], 10, 64)
+	d, err2 := strconv.ParseUint(kv["drops"], 10, 64)
+	if err1 != nil || err2 != nil {
+		return tr.bad("kernel", "want packets=P drops=D")
+	}
+	if err := CheckCount("kernel packet count", p); err != nil {
+		return tr.fail(err)
+	}
+	if err := CheckCount("kernel drop count", d); err != nil {
+		return tr.fail(err)
+	}
+	tr.trailer.HasKernel, tr.trailer.KernelPackets, tr.trailer.KernelDrops = true, p, d
 	return nil
 }
 
