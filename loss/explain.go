@@ -63,6 +63,9 @@ type explainer struct {
 	nextCap []int32
 	pending []piece
 	round   uint64 // numbers the rounds of resolve, from 1
+	// late holds the frames of RTP packets counted late behind packets a
+	// gap explains, so that a packet behind two missing runs counts once.
+	late map[uint64]bool
 	// claims holds, by the global frame after a gap, the frames of it
 	// assigned to each flow's capture-lost TCP data, until the estimator
 	// shares the gap out (estimator.distribute) and takes them.
@@ -192,7 +195,13 @@ func (x *explainer) resolve(now uint64) {
 		x.book(p, taken, first, firstLost)
 		if first != 0 {
 			for _, f := range p.after {
-				if f >= first {
+				// Two missing runs of a stream can both have a packet
+				// arrive behind them: it is late once.
+				if f >= first && !x.late[f] {
+					if x.late == nil {
+						x.late = map[uint64]bool{}
+					}
+					x.late[f] = true
 					p.acct.c().RTPLate++
 				}
 			}
@@ -267,6 +276,13 @@ func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 
 // trim forgets gaps older than gapRetention frames.
 func (x *explainer) trim(now uint64) {
+	// A packet counted late arrived within a bracket of the pieces
+	// resolved so far; none reaches back further than the gaps kept.
+	for f := range x.late {
+		if f+gapRetention < now {
+			delete(x.late, f)
+		}
+	}
 	if now < gapRetention || len(x.gaps) == 0 || x.gaps[0].frame >= now-gapRetention {
 		return
 	}
