@@ -242,7 +242,7 @@ type annotator struct {
 	frames   uint64
 
 	fates  *fateReader // nil: no fates
-	groups []frameFate
+	groups []loss.Fate
 	recBuf []byte
 }
 
@@ -255,7 +255,7 @@ func (a *annotator) noteFates() error {
 	a.groups = groupFates(a.groups, fs)
 	if !a.cfg.NoComments {
 		for _, g := range a.groups {
-			a.w.NoteNext(FateComment(g.Fate))
+			a.w.NoteNext(FateComment(g))
 		}
 	}
 	a.recBuf = fateRecord(a.recBuf[:0], a.groups)
