@@ -162,6 +162,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	run := cfg // what the writing pass reads: standard input spooled
 	var fr *fateReader
+	var firstErr error // the first pass's
 	if !cfg.NoFates {
 		inputs, cleanup, err := spoolStdin(cfg.Inputs)
 		defer cleanup()
@@ -171,9 +172,10 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		run.Inputs = inputs
 		log := &fateLog{limit: fateMemRecords}
 		defer log.close()
-		if _, err := report.Run(report.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}}); err != nil {
-			return st, err
-		}
+		// A damaged input stops the first pass where it will stop the
+		// writing pass: the frames before the damage are still written
+		// (a pipe gets them whole), with the fates final by then.
+		_, firstErr = report.Run(report.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}})
 		if fr, err = log.reader(); err != nil {
 			return st, fmt.Errorf("annotate: fates: %w", err)
 		}
@@ -216,6 +218,11 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	for _, fi := range s.Files() {
 		st.Sources = append(st.Sources, fi.Source)
+	}
+	if firstErr != nil {
+		// The writing pass read what the first could not: the fates
+		// are incomplete.
+		return st, fmt.Errorf("annotate: fates: %w", firstErr)
 	}
 	return st, nil
 }
