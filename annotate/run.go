@@ -162,7 +162,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	run := cfg // what the writing pass reads: standard input spooled
 	var fr *fateReader
-	var firstErr error // the first pass's
+	var firstErr error // the fates pass's
 	if !cfg.NoFates {
 		inputs, cleanup, err := spoolStdin(cfg.Inputs)
 		defer cleanup()
@@ -172,9 +172,11 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		run.Inputs = inputs
 		log := &fateLog{limit: fateMemRecords}
 		defer log.close()
-		// A damaged input stops the first pass where it will stop the
-		// writing pass: the frames before the damage are still written
-		// (a pipe gets them whole), with the fates final by then.
+		// A capture that fails part way (a damaged record) fails the
+		// same way in the writing pass, which then writes the frames
+		// before the damage with the fates found up to there, and says
+		// how many it wrote; firstErr is returned if that pass does not
+		// meet it.
 		_, firstErr = report.Run(report.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}})
 		if fr, err = log.reader(); err != nil {
 			return st, fmt.Errorf("annotate: fates: %w", err)
@@ -219,12 +221,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	for _, fi := range s.Files() {
 		st.Sources = append(st.Sources, fi.Source)
 	}
-	if firstErr != nil {
-		// The writing pass read what the first could not: the fates
-		// are incomplete.
-		return st, fmt.Errorf("annotate: fates: %w", firstErr)
-	}
-	return st, nil
+	return st, firstErr
 }
 
 // annotator maps each input's interfaces to output interfaces and feeds
