@@ -47,7 +47,7 @@ local f = {
 	fate_ref = ProtoField.framenum("gapan.fate_ref", "Related frame", base.NONE, frametype.NONE, nil,
 		"The retransmission (upstream, ambiguous), or the acknowledgement that showed the receiver had the data (capture)"),
 	retransmission = ProtoField.string("gapan.retransmission", "Retransmission", base.NONE,
-		"What this retransmission repairs: upstream, ambiguous, or spurious"),
+		"What this retransmission repairs: upstream, ambiguous, downstream, or spurious"),
 	retransmission_of = ProtoField.framenum("gapan.retransmission_of", "Data missing before frame", base.NONE, frametype.NONE),
 	retransmission_bytes = ProtoField.uint64("gapan.retransmission_bytes", "Bytes", base.DEC),
 }
@@ -163,6 +163,10 @@ local function add_fate(R, tree, g)
 		t:add(f.fate_gap_lost, R, u64(g.gap_lost))
 	end
 	if g.ref then t:add(f.fate_ref, R, tonumber(g.ref)) end
+	if word == "downstream" then
+		-- The frame is the retransmission that shows the loss.
+		t:add(f.retransmission, R, "downstream")
+	end
 	text = "gapan: " .. text
 	if word == "capture" or word == "capture_unexplained" then
 		t:add_proto_expert_info(e.capture, text)
