@@ -2,6 +2,7 @@ package annotate
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -139,5 +140,28 @@ func TestWriteSpilledFates(t *testing.T) {
 	}
 	if n := bytes.Count(inMem.Bytes(), []byte(RecordPrefix+" ")); n < 50 {
 		t.Errorf("%d fate records: the case tests little", n)
+	}
+}
+
+// TestFatesProgress requires the progress of a fates run to go once over
+// each file, never back: the first pass over its first half, the writing
+// pass over the second.
+func TestFatesProgress(t *testing.T) {
+	sim := simulatedCopy(t, "zeek-echo-connections.pcap", "uniform:0.01", 1)
+	var last int64
+	var calls int
+	var size int64
+	_, err := Write(io.Discard, Config{Inputs: []string{sim}, Progress: func(file int, bytesRead, sz int64, frames uint64) {
+		if bytesRead < last || bytesRead > sz {
+			t.Errorf("progress %d of %d after %d", bytesRead, sz, last)
+		}
+		last, size = bytesRead, sz
+		calls++
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 || last <= size/2 {
+		t.Errorf("%d calls, last at %d of %d", calls, last, size)
 	}
 }
