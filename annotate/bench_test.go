@@ -59,7 +59,8 @@ func BenchmarkWriter(b *testing.B) {
 }
 
 // BenchmarkRun measures a whole annotation from files: read, join with a
-// simulated 1% loss sidecar, write.
+// simulated 1% loss sidecar, write; with fates (two passes, the first
+// running the accounting) and without (--fates=false).
 func BenchmarkRun(b *testing.B) {
 	dir := b.TempDir()
 	sim := filepath.Join(dir, "sim.pcap")
@@ -74,13 +75,19 @@ func BenchmarkRun(b *testing.B) {
 			size += int64(len(f.data))
 		}
 	}
-	b.SetBytes(size)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := Write(io.Discard, Config{Inputs: []string{sim}}); err != nil {
-			b.Fatal(err)
-		}
+	for _, c := range []struct {
+		name    string
+		noFates bool
+	}{{"fates", false}, {"nofates", true}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Write(io.Discard, Config{Inputs: []string{sim}, NoFates: c.noFates}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(st.FramesOut)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+		})
 	}
-	b.ReportMetric(float64(st.FramesOut)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }

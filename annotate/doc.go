@@ -8,6 +8,16 @@
 //     the gap (frames lost on the frame's interface since the previous frame
 //     on that interface, as the pcapng specification defines it) and a
 //     packet comment "gapan: 40 frames lost before this frame";
+//   - on every frame that revealed missing data of its flow (the frame
+//     after a hole in a TCP sequence, an acknowledgement of data the
+//     capture never saw, the RTP packet after missing ones), the data's
+//     fate (loss.Fate) in words, "gapan: 2 segments (2,896 bytes) before
+//     this frame were lost by the capture, inside the recorded gap of 40
+//     frames before frame 302", and in a machine-readable comment
+//     (RecordPrefix) that the Wireshark plugin contrib/wireshark/gapan.lua
+//     reads; the same on retransmissions (Config.NoFates leaves them out).
+//     Fates are final only later in the stream, so Write reads the input
+//     twice;
 //   - an Interface Statistics Block per interface at the end, whose
 //     isb_ifdrop is everything lost on the interface, the tail gap included;
 //   - the sidecar's provenance (source, tool, creation time, capture

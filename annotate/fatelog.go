@@ -31,9 +31,10 @@ type fateLog struct {
 	err     error
 }
 
-// fateMemRecords is how many fates a fateLog keeps in memory (64 bytes
-// each: 16 MiB) before it spills them.
-const fateMemRecords = 1 << 18
+// fateMemRecords is how many fates a fateLog of Write keeps in memory (64
+// bytes each: 16 MiB) before it spills them; a variable so that a test can
+// make Write spill.
+var fateMemRecords = 1 << 18
 
 type fateRun struct {
 	off, n int64 // byte offset in the file and record count

@@ -1,6 +1,8 @@
 package annotate
 
 import (
+	"bytes"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -117,5 +119,49 @@ func TestAnnotateNoFates(t *testing.T) {
 	}
 	if rows := tsharkLua(t, out, "gapan.fate", "frame.number"); len(rows) != 0 {
 		t.Errorf("%d frames with a gapan.fate", len(rows))
+	}
+}
+
+// TestWriteSpilledFates requires an annotation whose fates are spilled,
+// a few at a time, to be byte for byte the one kept in memory.
+func TestWriteSpilledFates(t *testing.T) {
+	sim := simulatedCopy(t, "tls-subjectaltname.pcap", "burst:p=0.02,r=0.3", 5)
+	var inMem, spilled bytes.Buffer
+	if _, err := Write(&inMem, Config{Inputs: []string{sim}}); err != nil {
+		t.Fatal(err)
+	}
+	defer func(n int) { fateMemRecords = n }(fateMemRecords)
+	fateMemRecords = 3
+	if _, err := Write(&spilled, Config{Inputs: []string{sim}}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(inMem.Bytes(), spilled.Bytes()) {
+		t.Errorf("spilled fates give another file (%d bytes, %d in memory)", spilled.Len(), inMem.Len())
+	}
+	if n := bytes.Count(inMem.Bytes(), []byte(RecordPrefix+" ")); n < 50 {
+		t.Errorf("%d fate records: the case tests little", n)
+	}
+}
+
+// TestFatesProgress requires the progress of a fates run to go once over
+// each file, never back: the first pass over its first half, the writing
+// pass over the second.
+func TestFatesProgress(t *testing.T) {
+	sim := simulatedCopy(t, "zeek-echo-connections.pcap", "uniform:0.01", 1)
+	var last int64
+	var calls int
+	var size int64
+	_, err := Write(io.Discard, Config{Inputs: []string{sim}, Progress: func(file int, bytesRead, sz int64, frames uint64) {
+		if bytesRead < last || bytesRead > sz {
+			t.Errorf("progress %d of %d after %d", bytesRead, sz, last)
+		}
+		last, size = bytesRead, sz
+		calls++
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 || last <= size/2 {
+		t.Errorf("%d calls, last at %d of %d", calls, last, size)
 	}
 }

@@ -7,15 +7,10 @@ import (
 	"github.com/gapan/gapan/loss"
 )
 
-// frameFate is the fates of one kind told on one frame, added up.
-type frameFate struct {
-	loss.Fate
-}
-
 // groupFates adds up the fates of one frame by kind, retransmission,
 // acknowledgement and RTP, keeping the first one's gap and reference
 // frame, in the order the first of each group came.
-func groupFates(dst []frameFate, fs []loss.Fate) []frameFate {
+func groupFates(dst, fs []loss.Fate) []loss.Fate {
 	dst = dst[:0]
 next:
 	for _, f := range fs {
@@ -33,7 +28,7 @@ next:
 				continue next
 			}
 		}
-		dst = append(dst, frameFate{f})
+		dst = append(dst, f)
 	}
 	return dst
 }
@@ -44,7 +39,7 @@ next:
 // ref=302". A fate of RTP packets has "packets=" instead of bytes and
 // segments; acked=1 marks an acknowledgement of data the capture never
 // saw.
-func fateRecord(b []byte, gs []frameFate) []byte {
+func fateRecord(b []byte, gs []loss.Fate) []byte {
 	b = append(b, "flow="...)
 	b = strconv.AppendUint(b, gs[0].FlowID, 10)
 	for _, g := range gs {

@@ -96,6 +96,25 @@ func Run(cfg Config) (Stats, error) {
 	return st, out.Commit()
 }
 
+// halfProgress maps the progress of one of the two passes of a fates run
+// onto half of each file: the first pass reads it up to its middle, the
+// writing pass (second) from there, so that a meter moves on once over
+// the whole run. A file of unknown size reports its bytes as they are.
+func halfProgress(p func(file int, bytesRead, size int64, frames uint64), second bool) func(file int, bytesRead, size int64, frames uint64) {
+	if p == nil {
+		return nil
+	}
+	return func(file int, bytesRead, size int64, frames uint64) {
+		if size > 0 {
+			bytesRead /= 2
+			if second {
+				bytesRead += size / 2
+			}
+		}
+		p(file, bytesRead, size, frames)
+	}
+}
+
 // spoolStdin copies standard input, if it is among inputs ("-"), to a
 // temporary file, so that it can be read twice, and returns inputs with
 // its name in place of "-" and a function that removes the file. The file
@@ -177,7 +196,8 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		// before the damage with the fates found up to there, and says
 		// how many it wrote; firstErr is returned if that pass does not
 		// meet it.
-		_, firstErr = analyze.Run(analyze.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add}})
+		_, firstErr = analyze.Run(analyze.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add},
+			Progress: halfProgress(cfg.Progress, false)})
 		if fr, err = log.reader(); err != nil {
 			return st, fmt.Errorf("annotate: fates: %w", err)
 		}
@@ -194,6 +214,9 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		cur:      -1,
 		progress: cfg.Progress,
 		fates:    fr,
+	}
+	if fr != nil {
+		a.progress = halfProgress(cfg.Progress, true)
 	}
 	defer a.closeScout()
 	if err := a.run(); err != nil {
@@ -246,7 +269,7 @@ type annotator struct {
 	frames   uint64
 
 	fates  *fateReader // nil: no fates
-	groups []frameFate
+	groups []loss.Fate
 	recBuf []byte
 }
 
@@ -259,7 +282,7 @@ func (a *annotator) noteFates() error {
 	a.groups = groupFates(a.groups, fs)
 	if !a.cfg.NoComments {
 		for _, g := range a.groups {
-			a.w.NoteNext(FateComment(g.Fate))
+			a.w.NoteNext(FateComment(g))
 		}
 	}
 	a.recBuf = fateRecord(a.recBuf[:0], a.groups)

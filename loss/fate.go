@@ -105,9 +105,7 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 	segs := d.segments(0, bytes)
 	a.c().UnknownBytes += uint64(bytes)
 	a.c().UnknownSegments += segs
-	if e.cfg.OnFate != nil {
-		e.fate(Fate{Frame: at, Kind: FateUnknown, Bytes: uint64(bytes), Segments: segs})
-	}
+	e.fate(Fate{Frame: at, Kind: FateUnknown, Bytes: uint64(bytes), Segments: segs})
 }
 
 // bookFates hands out the fates of piece p, of which the recorded gaps

@@ -756,9 +756,7 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 			isRetx = true
 			a.c().SpuriousRetransmissions++
 			e.captureLost(a, d, lo, hi, h, h.hi)
-			if e.cfg.OnFate != nil {
-				e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
-			}
+			e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
 			i = e.cutHole(a, d, i, lo, hi, 0)
 			continue
 		}
@@ -776,10 +774,8 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 				a.c().UpstreamLostSegments++
 				a.c().UpstreamLostBytes += uint64(n)
 			}
-			if e.cfg.OnFate != nil {
-				e.fate(Fate{Frame: h.at, Kind: kind, Bytes: uint64(n), Segments: 1, Ref: gi})
-				e.fate(Fate{Frame: gi, Kind: kind, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
-			}
+			e.fate(Fate{Frame: h.at, Kind: kind, Bytes: uint64(n), Segments: 1, Ref: gi})
+			e.fate(Fate{Frame: gi, Kind: kind, Resend: true, Bytes: uint64(n), Segments: 1, Ref: h.at})
 		} else {
 			isReorder = true
 			a.c().ReorderedBytes += uint64(n)
@@ -804,15 +800,11 @@ func (e *Engine) tcpResend(a *acct, d, peer *tcpDir, p *decode.Packet, s, end in
 			isRetx = true
 			if d.is(bitAckSeen) && end <= d.acked {
 				a.c().SpuriousRetransmissions++
-				if e.cfg.OnFate != nil {
-					e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(covered), Segments: 1})
-				}
+				e.fate(Fate{Frame: gi, Kind: FateSpurious, Resend: true, Bytes: uint64(covered), Segments: 1})
 			} else {
 				a.c().DownstreamLostSegments++
 				a.c().DownstreamLostBytes += uint64(covered)
-				if e.cfg.OnFate != nil {
-					e.fate(Fate{Frame: gi, Kind: FateDownstream, Bytes: uint64(covered), Segments: 1})
-				}
+				e.fate(Fate{Frame: gi, Kind: FateDownstream, Bytes: uint64(covered), Segments: 1})
 			}
 		}
 	}

@@ -204,6 +204,8 @@ func TestMemoryGapEveryFrame(t *testing.T) {
 	}{
 		{[]string{"report", capture, "-o", filepath.Join(dir, "r.txt")}, 330},
 		{[]string{"parquet", capture, "-o", filepath.Join(dir, "ds")}, 450},
+		// annotate's first pass runs the accounting for the fates.
+		{[]string{"annotate", capture, "-o", filepath.Join(dir, "a.pcapng")}, 330},
 	} {
 		code, stderr, mb := peakRSS(t, append(tc.argv, "-q")...)
 		t.Logf("%v: exit %d, peak RSS %d MB", tc.argv[:1], code, mb)

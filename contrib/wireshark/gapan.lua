@@ -47,7 +47,7 @@ local f = {
 	fate_ref = ProtoField.framenum("gapan.fate_ref", "Related frame", base.NONE, frametype.NONE, nil,
 		"The retransmission (upstream, ambiguous), or the acknowledgement that showed the receiver had the data (capture)"),
 	retransmission = ProtoField.string("gapan.retransmission", "Retransmission", base.NONE,
-		"What this retransmission repairs: upstream, ambiguous, or spurious"),
+		"What this retransmission repairs: upstream, ambiguous, downstream, or spurious"),
 	retransmission_of = ProtoField.framenum("gapan.retransmission_of", "Data missing before frame", base.NONE, frametype.NONE),
 	retransmission_bytes = ProtoField.uint64("gapan.retransmission_bytes", "Bytes", base.DEC),
 }
@@ -129,10 +129,28 @@ local function add_gap(R, tree, lost, prev, number)
 	t:add_proto_expert_info(e.gap, "gapan: " .. text)
 end
 
+-- describe says in words what the fate group g says.
+local function describe(g)
+	local word, d = g.fate, fates[g.fate] or g.fate
+	if word == "capture" and g.gap then
+		d = "lost by the capture, inside the recorded gap of " .. plural(g.gap_lost, "frame") .. " before frame " .. g.gap
+	elseif (word == "upstream" or word == "ambiguous") and g.ref then
+		d = d .. ", retransmitted at frame " .. g.ref
+	end
+	if g.acked then
+		return amount(g) .. " acknowledged by this frame, never seen by the capture: " .. d
+	end
+	if word == "downstream" then
+		return amount(g) .. " seen by the capture and sent again: " .. d
+	end
+	return amount(g) .. " " .. d
+end
+
 local function add_fate(R, tree, g)
 	local word = g.fate
+	local text = describe(g)
 	local t = tree:add(f.fate, R, word)
-	t:append_text(": " .. amount(g) .. " " .. (fates[word] or ""))
+	t:append_text(" (" .. text .. ")")
 	if g.packets then
 		t:add(f.fate_packets, R, u64(g.packets))
 	else
@@ -145,7 +163,11 @@ local function add_fate(R, tree, g)
 		t:add(f.fate_gap_lost, R, u64(g.gap_lost))
 	end
 	if g.ref then t:add(f.fate_ref, R, tonumber(g.ref)) end
-	local text = "gapan: " .. amount(g) .. " " .. (fates[word] or word)
+	if word == "downstream" then
+		-- The frame is the retransmission that shows the loss.
+		t:add(f.retransmission, R, "downstream")
+	end
+	text = "gapan: " .. text
 	if word == "capture" or word == "capture_unexplained" then
 		t:add_proto_expert_info(e.capture, text)
 	elseif word == "upstream" then
@@ -156,11 +178,19 @@ local function add_fate(R, tree, g)
 end
 
 local function add_retransmission(R, tree, g)
-	local t = tree:add(f.retransmission, R, g.retransmission)
-	t:append_text(": repairs " .. (g.bytes or "0") .. " bytes " .. (fates[g.retransmission] or ""))
+	local word = g.retransmission
+	local text
+	if word == "spurious" then
+		text = "spurious: " .. plural(g.bytes or "0", "byte") .. " the receiver had acknowledged"
+	else
+		text = "repairs " .. plural(g.bytes or "0", "byte") .. " " .. (fates[word] or word)
+		if g.ref then text = text .. " (missing before frame " .. g.ref .. ")" end
+	end
+	local t = tree:add(f.retransmission, R, word)
+	t:append_text(" (" .. text .. ")")
 	t:add(f.retransmission_bytes, R, u64(g.bytes))
 	if g.ref then t:add(f.retransmission_of, R, tonumber(g.ref)) end
-	t:add_proto_expert_info(e.retransmission, "gapan: retransmission (" .. g.retransmission .. ")")
+	t:add_proto_expert_info(e.retransmission, "gapan: retransmission " .. text)
 end
 
 function gapan.dissector(tvb, pinfo, tree)
