@@ -1,0 +1,265 @@
+package infer_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/gapan/gapan/infer"
+	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/sidecar"
+	"github.com/gapan/gapan/simulate"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// tcpSeg is what gopacket decodes of a frame's TCP header: the truth the
+// accuracy test measures against, independent of gapan's decoder.
+type tcpSeg struct {
+	key, rev   string
+	seq, end   uint32
+	ack        uint32
+	hasAck, ok bool
+}
+
+// segments decodes every frame of path with gopacket (index: frame
+// number; [0] unused).
+func segments(t *testing.T, path string) []tcpSeg {
+	t.Helper()
+	rd, err := reader.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	out := []tcpSeg{{}}
+	for {
+		f, err := rd.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s tcpSeg
+		p := gopacket.NewPacket(f.Data, f.LinkType, gopacket.Default)
+		if tl, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && p.NetworkLayer() != nil {
+			src, dst := p.NetworkLayer().NetworkFlow().Endpoints()
+			s = tcpSeg{ok: true, seq: tl.Seq, end: tl.Seq + uint32(len(tl.Payload)), ack: tl.Ack, hasAck: tl.ACK,
+				key: fmt.Sprint(src, tl.SrcPort, dst, tl.DstPort), rev: fmt.Sprint(dst, tl.DstPort, src, tl.SrcPort)}
+		}
+		out = append(out, s)
+	}
+}
+
+// trueGap is a gap simulate made: before thinned frame frame, it deleted
+// the original frames del.
+type trueGap struct {
+	frame uint64
+	del   []int
+}
+
+// detectable says that a gap deleted TCP data that the capture shows was
+// lost: a kept frame of the other direction acknowledges it, and no kept
+// frame of its own direction carries it again.
+func detectable(orig []tcpSeg, kept []bool, g trueGap) bool {
+	for _, d := range g.del {
+		s := orig[d]
+		if !s.ok || s.end == s.seq {
+			continue
+		}
+		acked, resent := false, false
+		for k := 1; k < len(orig); k++ {
+			o := orig[k]
+			if !kept[k] || !o.ok {
+				continue
+			}
+			if k > d && o.key == s.rev && o.hasAck && int32(o.ack-s.end) >= 0 {
+				acked = true
+			}
+			if o.key == s.key && int32(o.seq-s.seq) <= 0 && int32(o.end-s.end) >= 0 && o.end != o.seq {
+				resent = true
+			}
+		}
+		if acked && !resent {
+			return true
+		}
+	}
+	return false
+}
+
+// accRow is one line of the accuracy table.
+type accRow struct {
+	name                   string
+	trueGaps, detectable   int
+	found, inferred, right int
+	widths                 []uint64
+	sizeErr                []int64
+}
+
+func (r *accRow) add(o *accRow) {
+	r.trueGaps += o.trueGaps
+	r.detectable += o.detectable
+	r.found += o.found
+	r.inferred += o.inferred
+	r.right += o.right
+	r.widths = append(r.widths, o.widths...)
+	r.sizeErr = append(r.sizeErr, o.sizeErr...)
+}
+
+func pct(a, b int) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f %%", 100*float64(a)/float64(b))
+}
+
+func median[T int64 | uint64](v []T) string {
+	if len(v) == 0 {
+		return "–"
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return fmt.Sprint(s[len(s)/2])
+}
+
+func (r *accRow) cells() string {
+	return fmt.Sprintf("| %s | %d | %d | %d | %s | %d | %s | %s | %s |", r.name, r.trueGaps, r.detectable, r.found, pct(r.found, r.detectable),
+		r.inferred, pct(r.right, r.inferred), median(r.widths), median(r.sizeErr))
+}
+
+// accuracyCaptures are the corpus captures with TCP data that lost none
+// of it themselves (a capture's own loss would count as false inferred
+// gaps; TestInferOriginals lists it).
+var accuracyCaptures = []string{"tls-subjectaltname.pcap", "ndpi-teams.pcap", "ndpi-alexa-app.pcapng", "suricata-http-range-multiflows-null.pcap", "ndpi-tumblr-ipv6.pcap", "zeek-http-1000-requests-one-dropped-response.pcap"}
+
+// TestInferAccuracy thins corpus captures with gapan simulate (uniform
+// 1 %, bursty, one 200-frame gap; two seeds each), infers their gaps
+// without the sidecar, and measures against simulate's deletions and
+// gopacket's decoding: recall (true gaps that removed detectable data
+// and fall inside an inferred bracket), precision (inferred gaps whose
+// bracket holds a true gap), the median bracket width and the median
+// error of the size estimate (inferred minus the frames the true gaps in
+// the bracket lost). It prints the table of docs/infer.md.
+func TestInferAccuracy(t *testing.T) {
+	models := []struct{ name, model string }{
+		{"uniform 1 %", "uniform:0.01"},
+		{"bursty", "burst:p=0.002,r=0.2"},
+		{"one 200-frame gap", ""},
+	}
+	var rows []*accRow
+	total := &accRow{name: "all"}
+	for _, name := range accuracyCaptures {
+		path := filepath.Join("..", "testdata", "corpus", name)
+		orig := segments(t, path)
+		for _, m := range models {
+			row := &accRow{name: name + ", " + m.name}
+			for seed := uint64(1); seed <= 2; seed++ {
+				model := m.model
+				if model == "" {
+					start := 1 + int(seed)*len(orig)/3
+					model = fmt.Sprintf("list:%d-%d", start, min(start+199, len(orig)-2))
+				}
+				row.add(measure(t, path, orig, model, seed))
+			}
+			rows = append(rows, row)
+			total.add(row)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| capture, model (2 seeds) | true gaps | with detectable data | found | recall | inferred gaps | precision | median bracket (frames) | median size error (frames) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range append(rows, total) {
+		b.WriteString(r.cells() + "\n")
+	}
+	t.Log("\n" + b.String())
+	if total.detectable == 0 || total.inferred == 0 {
+		t.Fatal("nothing to measure")
+	}
+	// Floors below the targets (docs/infer.md says what is reached):
+	// they fail when inference breaks, not when it misses a target.
+	if total.found*100 < total.detectable*80 {
+		t.Errorf("recall %s, below 80 %%", pct(total.found, total.detectable))
+	}
+	if total.right*100 < total.inferred*80 {
+		t.Errorf("precision %s, below 80 %%", pct(total.right, total.inferred))
+	}
+}
+
+// measure thins path by model and measures infer on it.
+func measure(t *testing.T, path string, orig []tcpSeg, model string, seed uint64) *accRow {
+	t.Helper()
+	m, err := simulate.ParseModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "sim.pcap")
+	if _, err := simulate.Run(simulate.Config{Input: path, Output: out, Model: m, Seed: seed}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(sidecar.PathFor(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sr, err := sidecar.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truth, err := sidecar.ReadAll(sr)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := make([]bool, len(orig))
+	for i := range kept {
+		kept[i] = true
+	}
+	var gaps []trueGap
+	var shift uint64 // frames deleted before the current record
+	for _, r := range truth.Records {
+		g := trueGap{frame: r.Frame}
+		for k := uint64(0); k < r.Gap; k++ {
+			d := int(r.Frame + shift + k)
+			kept[d] = false
+			g.del = append(g.del, d)
+		}
+		shift += r.Gap
+		gaps = append(gaps, g)
+	}
+	res, err := infer.Run(infer.Config{Capture: out, KernelDrops: -1, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := &accRow{trueGaps: len(gaps), inferred: len(res.Gaps)}
+	inside := func(g infer.Gap) (n int, lost uint64) {
+		i := sort.Search(len(gaps), func(i int) bool { return gaps[i].frame >= g.First })
+		for ; i < len(gaps) && gaps[i].frame <= g.Last; i++ {
+			n++
+			lost += uint64(len(gaps[i].del))
+		}
+		return n, lost
+	}
+	for _, g := range gaps {
+		if !detectable(orig, kept, g) {
+			continue
+		}
+		row.detectable++
+		i := sort.Search(len(res.Gaps), func(i int) bool { return res.Gaps[i].Last >= g.frame })
+		if i < len(res.Gaps) && res.Gaps[i].First <= g.frame {
+			row.found++
+		} else {
+			t.Logf("%s %s seed %d: true gap of %d before frame %d not in a bracket", filepath.Base(path), model, seed, len(g.del), g.frame)
+		}
+	}
+	for _, g := range res.Gaps {
+		row.widths = append(row.widths, g.Last-g.First+1)
+		if n, lost := inside(g); n > 0 {
+			row.right++
+			row.sizeErr = append(row.sizeErr, int64(g.Lost)-int64(lost))
+		}
+	}
+	return row
+}
