@@ -263,3 +263,31 @@ func measure(t *testing.T, path string, orig []tcpSeg, model string, seed uint64
 	}
 	return row
 }
+
+// TestInferOriginals infers the gaps of the undamaged corpus captures and
+// lists each with its evidence (docs/infer.md): a gap only where the
+// capture lost data a receiver acknowledged. The captures whose flows
+// gapan's report finds no capture loss in must have no inferred gap.
+func TestInferOriginals(t *testing.T) {
+	clean := map[string]bool{}
+	for _, n := range accuracyCaptures {
+		clean[n] = n != "zeek-http-1000-requests-one-dropped-response.pcap"
+	}
+	for _, name := range append(slices.Clone(accuracyCaptures), "ndpi-netflix.pcap", "ndpi-wechat.pcap", "ndpi-ultrasurf-vlan.pcap", "zeek-dcerpc-20-fids-no-close.pcap", "gopacket-cip.pcap", "ndpi-quickplay-sll.pcap", "ndpi-sites-22if.pcapng") {
+		res, err := infer.Run(infer.Config{Capture: filepath.Join("..", "testdata", "corpus", name), KernelDrops: -1, Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if clean[name] && len(res.Gaps) > 0 {
+			t.Errorf("%s: %d gaps inferred in a capture without capture loss", name, len(res.Gaps))
+		}
+		t.Logf("%s: %d inferred gaps, %d frames", name, len(res.Gaps), res.Lost())
+		for _, g := range res.Gaps {
+			var ev []string
+			for _, e := range g.Evidence {
+				ev = append(ev, fmt.Sprintf("flow %d: %d segments (%d bytes) after frame %d before %d, acked by frame %d", e.Flow, e.Segments, e.Bytes, e.Lo, e.Frame, e.Ref))
+			}
+			t.Logf("  before frame %d [%d, %d], %d frames (at least %d): %s", g.Frame, g.First, g.Last, g.Lost, g.MinLost, strings.Join(ev, "; "))
+		}
+	}
+}

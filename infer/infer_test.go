@@ -1,0 +1,97 @@
+package infer
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/gapan/gapan/sidecar"
+)
+
+// TestMerge: brackets that share a frame become one gap with their
+// intersection; disjoint ones stay apart; sizes add up the segments.
+func TestMerge(t *testing.T) {
+	ev := []Evidence{
+		{Flow: 1, Lo: 10, Frame: 20, Segments: 2},
+		{Flow: 2, Lo: 15, Frame: 25, Segments: 1},
+		{Flow: 3, Lo: 22, Frame: 30, Segments: 3}, // after 20: a new gap
+		{Flow: 4, Lo: 40, Frame: 40, Segments: 1}, // empty bracket: ignored
+	}
+	g := Merge(ev)
+	if len(g) != 2 {
+		t.Fatalf("%d gaps: %+v", len(g), g)
+	}
+	if g[0].First != 16 || g[0].Last != 20 || g[0].Frame != 20 || g[0].MinLost != 3 || g[0].Lost != 3 || g[0].ConfidencePermille != 200 || len(g[0].Evidence) != 2 {
+		t.Errorf("first gap %+v", g[0])
+	}
+	if g[1].First != 23 || g[1].Last != 30 || g[1].MinLost != 3 || g[1].ConfidencePermille != 125 {
+		t.Errorf("second gap %+v", g[1])
+	}
+	ev[0].framesPerSegment = 2
+	if g := Merge(ev); g[0].Lost != 5 || g[0].MinLost != 3 {
+		t.Errorf("scaled estimate %+v", g[0])
+	}
+}
+
+// TestDistribute: a total below the evidence leaves the minimum, one
+// between minimum and estimate is shared out exactly, one beyond the
+// estimate leaves the rest without a position.
+func TestDistribute(t *testing.T) {
+	mk := func() []Gap { return []Gap{{MinLost: 2, Lost: 4}, {MinLost: 1, Lost: 3}} }
+	for _, c := range []struct {
+		total, unplaced uint64
+		lost            [2]uint64
+	}{
+		{1, 0, [2]uint64{2, 1}},
+		{5, 0, [2]uint64{3, 2}},
+		{7, 0, [2]uint64{4, 3}},
+		{10, 3, [2]uint64{4, 3}},
+	} {
+		g := mk()
+		u := Distribute(g, c.total)
+		if u != c.unplaced || g[0].Lost != c.lost[0] || g[1].Lost != c.lost[1] {
+			t.Errorf("total %d: unplaced %d, gaps %d %d; want %d, %v", c.total, u, g[0].Lost, g[1].Lost, c.unplaced, c.lost)
+		}
+	}
+}
+
+// TestWriteSidecar: the inferred sidecar reads back with its records,
+// brackets, totals and the capture's identity.
+func TestWriteSidecar(t *testing.T) {
+	path := filepath.Join("..", "testdata", "corpus", "ndpi-netflix.pcap")
+	res, err := Run(Config{Capture: path, KernelDrops: 1000, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Gaps) == 0 {
+		t.Fatal("ndpi-netflix.pcap lost data the receivers acknowledged: no gap inferred")
+	}
+	var b bytes.Buffer
+	if err := res.WriteSidecar(&b, "t", 1); err != nil {
+		t.Fatal(err)
+	}
+	r, err := sidecar.NewReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := r.Header(); h.Source != sidecar.SourceInferred || !h.Identity.Known {
+		t.Errorf("header %+v", h)
+	}
+	var sum uint64
+	for i := 0; ; i++ {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		g := res.Gaps[i]
+		br, ok := r.Bracket(rec.Frame)
+		if rec.Frame != g.Frame || rec.Gap != g.Lost || !ok || br.First != g.First || br.Last != g.Last {
+			t.Errorf("record %+v bracket %+v, gap %+v", rec, br, g)
+		}
+		sum += rec.Gap
+	}
+	it, ok := r.InferredTotals()
+	if tr, tok := r.Trailer(); !tok || tr.Frames != 1793 || !ok || !it.HasTotal || it.Total != 1000 || it.Unplaced != 1000-sum {
+		t.Errorf("trailer %+v, totals %+v (gaps take %d)", tr, it, sum)
+	}
+}
