@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/gapan/gapan/infer"
@@ -58,4 +60,29 @@ distributed over the inferred gaps; what no gap can take is said as
 	outputFlags(c, &out, &force, "write the inferred sidecar to `FILE`")
 	c.Flags().Int64Var(&kernelDrops, "kernel-drops", -1, "a capture-wide total of frames lost (tcpdump's \"N packets dropped by kernel\") to distribute over the inferred gaps")
 	return c
+}
+
+// inferSidecar infers the gaps of capture (report --infer) and writes
+// them to a temporary sidecar, which the run then reads as the capture's
+// sidecar: the report names its source, inferred. remove deletes it.
+func inferSidecar(stderr io.Writer, capture string, kernelDrops int64) (path string, remove func(), err error) {
+	res, err := infer.Run(infer.Config{Capture: capture, KernelDrops: kernelDrops})
+	if err != nil {
+		return "", nil, err
+	}
+	f, err := os.CreateTemp("", "gapan-inferred-*.gaps")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.Remove(f.Name()) }
+	err = res.WriteSidecar(f, "gapan-infer "+version, time.Now().UnixNano())
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		remove()
+		return "", nil, err
+	}
+	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%d gap events, %d frames), not recorded (docs/infer.md)\n", capture, len(res.Gaps), res.Lost())
+	return f.Name(), remove, nil
 }
