@@ -152,6 +152,10 @@ type Config struct {
 	KernelDrops int64
 	// Workers as in analyze.Config.
 	Workers int
+	// Loose keeps the engine's brackets as they are (loss.Fate.Lo, a few
+	// top-advancing frames back) instead of starting them at the
+	// sender's last advance before the hole (docs/infer.md).
+	Loose bool
 }
 
 // Result is what Run inferred.
@@ -173,6 +177,7 @@ type Result struct {
 // Run reads the capture without its sidecar and infers its gaps.
 func Run(cfg Config) (*Result, error) {
 	var ev []Evidence
+	tp := newTops(&ev)
 	acfg := analyze.Config{
 		Captures:    []string{cfg.Capture},
 		Join:        join.Options{NoSidecar: true},
@@ -183,7 +188,13 @@ func Run(cfg Config) (*Result, error) {
 				return
 			}
 			ev = append(ev, Evidence{Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})
+			if !cfg.Loose {
+				tp.evidence()
+			}
 		}},
+	}
+	if !cfg.Loose {
+		acfg.Frame = func(_ *join.Frame, info *loss.FrameInfo) { tp.frame(info) }
 	}
 	run, err := analyze.Run(acfg)
 	if err != nil {

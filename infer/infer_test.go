@@ -95,3 +95,45 @@ func TestWriteSidecar(t *testing.T) {
 		t.Errorf("trailer %+v, totals %+v (gaps take %d)", tr, it, sum)
 	}
 }
+
+// TestRunPaths: the pipelined run infers what the sequential one does,
+// and the tightened brackets lie inside the engine's loose ones.
+func TestRunPaths(t *testing.T) {
+	path := filepath.Join("..", "testdata", "corpus", "ndpi-netflix.pcap")
+	var got [2]*Result
+	for i, w := range []int{1, 2} {
+		r, err := Run(Config{Capture: path, KernelDrops: -1, Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = r
+	}
+	if len(got[0].Gaps) == 0 || len(got[0].Gaps) != len(got[1].Gaps) {
+		t.Fatalf("%d gaps sequential, %d pipelined", len(got[0].Gaps), len(got[1].Gaps))
+	}
+	for i := range got[0].Gaps {
+		a, b := got[0].Gaps[i], got[1].Gaps[i]
+		if a.Frame != b.Frame || a.First != b.First || a.Last != b.Last || a.Lost != b.Lost {
+			t.Errorf("gap %d: %+v sequential, %+v pipelined", i, a, b)
+		}
+	}
+	loose, err := Run(Config{Capture: path, KernelDrops: -1, Workers: 1, Loose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tight := got[0].Gaps
+	for _, g := range loose.Gaps {
+		// Every loose gap's frames are covered by tight brackets that
+		// end inside it.
+		i := 0
+		for i < len(tight) && tight[i].Last < g.First {
+			i++
+		}
+		if i == len(tight) || tight[i].First < g.First && tight[i].Last > g.Last {
+			t.Errorf("loose gap [%d, %d] holds no tight bracket", g.First, g.Last)
+		}
+	}
+	if len(tight) < len(loose.Gaps) {
+		t.Errorf("tight brackets merge more (%d gaps) than loose ones (%d)", len(tight), len(loose.Gaps))
+	}
+}
