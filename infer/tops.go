@@ -14,6 +14,7 @@ const topsRing = 1 << 16
 type topFrames struct {
 	global uint64
 	dir    uint8
+	data   bool // the frame carried TCP payload
 	tops   [2]uint64
 }
 
@@ -51,14 +52,15 @@ func (t *tops) frame(info *loss.FrameInfo) {
 		ft = new([2]dirTop)
 		t.flows[info.FlowID] = ft
 	}
+	p := info.Packet
+	data := p != nil && p.Flags&decode.FlagTCP != 0 && p.PayloadLen > 0
 	r := &t.ring[info.Global%topsRing]
-	*r = topFrames{global: info.Global, dir: d, tops: [2]uint64{ft[0].frame, ft[1].frame}}
+	*r = topFrames{global: info.Global, dir: d, data: data, tops: [2]uint64{ft[0].frame, ft[1].frame}}
 	for _, i := range t.pending[info.Global] {
 		t.tighten(&(*t.ev)[i], r)
 	}
 	delete(t.pending, info.Global)
-	p := info.Packet
-	if p == nil || p.Flags&decode.FlagTCP == 0 || p.PayloadLen <= 0 {
+	if !data {
 		return
 	}
 	end := p.TCP.Seq + uint32(p.PayloadLen)
@@ -82,7 +84,11 @@ func (t *tops) evidence() {
 
 // tighten moves e.Lo up to the last frame before e.Frame that advanced
 // the sender's direction: the frame's own for data after a hole, the
-// other one for an acknowledgement of data never seen.
+// other one for an acknowledgement of data never seen. A hole revealed
+// by a frame without data (a pure ACK or a FIN whose sequence number
+// runs ahead: the capture holds it before data sent earlier) may end
+// after it, so such a bracket ends at the acknowledgement that showed
+// the receiver had the data (e.Ref) instead.
 func (t *tops) tighten(e *Evidence, r *topFrames) {
 	d := r.dir
 	if e.Acked {
@@ -90,5 +96,8 @@ func (t *tops) tighten(e *Evidence, r *topFrames) {
 	}
 	if lo := r.tops[d]; lo > e.Lo && lo < e.Frame {
 		e.Lo = lo
+	}
+	if !e.Acked && !r.data && e.Ref > e.Frame {
+		e.Frame = e.Ref
 	}
 }
