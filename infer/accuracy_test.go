@@ -94,14 +94,22 @@ func detectable(orig []tcpSeg, kept []bool, g trueGap) bool {
 }
 
 // ownHoles returns where the original capture lost TCP data itself, by
-// gopacket's decoding: a frame that acknowledges more than its other
-// direction has carried (beyond a SYN or FIN's one) reveals data lost
-// after that direction's last data frame. Each is (lo, hi]: the last
-// data frame and the acknowledging one.
+// gopacket's decoding: data a receiver acknowledged that the capture
+// never carried. Either a frame acknowledges more than its other
+// direction carried (beyond a SYN or FIN's one), or a direction's
+// sequence numbers jump ahead and the jumped-over bytes are acknowledged
+// without being sent again. Each is (lo, hi]: the sender's last data
+// frame before the hole, and the frame after it (the data beyond the
+// jump, or the acknowledgement).
 func ownHoles(orig []tcpSeg) [][2]int {
+	type hole struct {
+		start, end uint32
+		lo, hi     int
+	}
 	type dirState struct {
 		end  uint32
 		last int
+		open []hole
 	}
 	st := map[string]*dirState{}
 	var out [][2]int
@@ -119,12 +127,28 @@ func ownHoles(orig []tcpSeg) [][2]int {
 				d = &dirState{end: s.end}
 				st[s.key] = d
 			}
+			if int32(s.seq-d.end) > 0 {
+				d.open = append(d.open, hole{d.end, s.seq, d.last, k})
+			}
+			// Sent again: the hole was not the capture's loss.
+			d.open = slices.DeleteFunc(d.open, func(h hole) bool { return int32(s.seq-h.start) <= 0 && int32(s.end-h.start) > 0 })
 			if int32(s.end-d.end) > 0 {
 				d.end = s.end
 			}
 			d.last = k
 		}
-		if d := st[s.rev]; d != nil && s.hasAck && int32(s.ack-d.end) > 1 {
+		d := st[s.rev]
+		if d == nil || !s.hasAck {
+			continue
+		}
+		d.open = slices.DeleteFunc(d.open, func(h hole) bool {
+			if int32(s.ack-h.end) >= 0 {
+				out = append(out, [2]int{h.lo, h.hi})
+				return true
+			}
+			return false
+		})
+		if int32(s.ack-d.end) > 1 {
 			out = append(out, [2]int{d.last, k})
 			d.end = s.ack
 		}
@@ -222,13 +246,17 @@ func TestInferAccuracy(t *testing.T) {
 	if total.detectable == 0 || total.inferred == 0 {
 		t.Fatal("nothing to measure")
 	}
-	// Floors below the targets (docs/infer.md says what is reached):
-	// they fail when inference breaks, not when it misses a target.
-	if total.found*100 < total.detectable*80 {
-		t.Errorf("recall %s, below 80 %%", pct(total.found, total.detectable))
+	// Floors a little below what docs/infer.md reports reached (recall
+	// 95.2 %, precision 99.4 %, median bracket 3 frames), so that a
+	// change that loses accuracy fails here.
+	if total.found*1000 < total.detectable*930 {
+		t.Errorf("recall %s, below 93 %%", pct(total.found, total.detectable))
 	}
-	if total.right*100 < (total.inferred-total.own)*80 {
-		t.Errorf("precision %s, below 80 %%", pct(total.right, total.inferred-total.own))
+	if total.right*100 < (total.inferred-total.own)*95 {
+		t.Errorf("precision %s, below 95 %%", pct(total.right, total.inferred-total.own))
+	}
+	if w := slices.Sorted(slices.Values(total.widths)); w[len(w)/2] > 20 {
+		t.Errorf("median bracket %d frames, above 20", w[len(w)/2])
 	}
 }
 
@@ -329,17 +357,38 @@ func measure(t *testing.T, path string, orig []tcpSeg, model string, seed uint64
 // TestInferOriginals infers the gaps of the undamaged corpus captures and
 // lists each with its evidence (docs/infer.md): a gap only where the
 // capture lost data a receiver acknowledged. The captures whose flows
-// gapan's report finds no capture loss in must have no inferred gap.
+// gapan's report finds no capture loss in must have no inferred gap, and
+// nearly every inferred gap (95 % over all of them) must overlap a hole that gopacket's
+// decoding shows: an acknowledgement beyond what the other direction
+// carried.
 func TestInferOriginals(t *testing.T) {
 	clean := map[string]bool{}
 	for _, n := range accuracyCaptures {
 		clean[n] = n != "zeek-http-1000-requests-one-dropped-response.pcap"
 	}
+	var all, allUnseen int
+	defer func() {
+		t.Logf("%d of %d inferred gaps overlap no hole gopacket's decoding shows", allUnseen, all)
+		if allUnseen*20 > all {
+			t.Errorf("%d of %d inferred gaps overlap no acknowledged-but-unseen data", allUnseen, all)
+		}
+	}()
 	for _, name := range append(slices.Clone(accuracyCaptures), "ndpi-netflix.pcap", "ndpi-wechat.pcap", "ndpi-ultrasurf-vlan.pcap", "zeek-dcerpc-20-fids-no-close.pcap", "gopacket-cip.pcap", "ndpi-quickplay-sll.pcap", "ndpi-sites-22if.pcapng") {
-		res, err := infer.Run(infer.Config{Capture: filepath.Join("..", "testdata", "corpus", name), KernelDrops: -1, Workers: 1})
+		path := filepath.Join("..", "testdata", "corpus", name)
+		res, err := infer.Run(infer.Config{Capture: path, KernelDrops: -1, Workers: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
+		holes := ownHoles(segments(t, path))
+		var unseen int
+		for _, g := range res.Gaps {
+			if !slices.ContainsFunc(holes, func(h [2]int) bool { return uint64(h[0]) < g.Last && uint64(h[1]) >= g.First }) {
+				unseen++
+				t.Logf("%s: gap [%d, %d] overlaps no hole gopacket's decoding shows", name, g.First, g.Last)
+			}
+		}
+		allUnseen += unseen
+		all += len(res.Gaps)
 		if clean[name] && len(res.Gaps) > 0 {
 			t.Errorf("%s: %d gaps inferred in a capture without capture loss", name, len(res.Gaps))
 		}
