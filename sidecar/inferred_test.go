@@ -133,3 +133,34 @@ func TestInferredBlocks(t *testing.T) {
 		t.Errorf("a bracket that does not hold its frame: %v", err)
 	}
 }
+
+// FuzzBrackets: ParseBrackets and ParseInferredTotals never panic, and
+// what they accept, appended again, parses to the same.
+func FuzzBrackets(f *testing.F) {
+	p, _ := AppendBrackets(nil, []Bracket{{5, 3, 5, 333}, {20, 12, 25, 71}})
+	f.Add(p)
+	f.Add(AppendInferredTotals(nil, InferredTotals{true, 15, 5}))
+	f.Add([]byte{1, 0, 0, 0, 5, 0, 0, 0xe8, 7})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if bs, err := ParseBrackets(b); err == nil {
+			again, err := AppendBrackets(nil, bs)
+			if err != nil {
+				t.Fatalf("parsed %+v does not append: %v", bs, err)
+			}
+			back, err := ParseBrackets(again)
+			if err != nil || len(back) != len(bs) {
+				t.Fatalf("round trip %+v -> %+v, %v", bs, back, err)
+			}
+			for i := range bs {
+				if back[i] != bs[i] {
+					t.Fatalf("round trip %+v -> %+v", bs[i], back[i])
+				}
+			}
+		}
+		if it, err := ParseInferredTotals(b); err == nil {
+			if back, err := ParseInferredTotals(AppendInferredTotals(nil, it)); err != nil || back != it {
+				t.Fatalf("totals %+v -> %+v, %v", it, back, err)
+			}
+		}
+	})
+}
