@@ -2,10 +2,12 @@ package infer
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/gapan/gapan/sidecar"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // TestMerge: brackets that share a frame become one gap with their
@@ -135,5 +137,50 @@ func TestRunPaths(t *testing.T) {
 	}
 	if len(tight) < len(loose.Gaps) {
 		t.Errorf("tight brackets merge more (%d gaps) than loose ones (%d)", len(tight), len(loose.Gaps))
+	}
+}
+
+// TestIfDropTotal: without --kernel-drops, the pcapng isb_ifdrop total
+// (read apart by gopacket's pcapng reader) is what Run distributes; with
+// no inferred gap, all of it stays without a position.
+func TestIfDropTotal(t *testing.T) {
+	path := filepath.Join("..", "testdata", "corpus", "zeek-quic-merlinc2-isb-ifdrop.pcapng")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want uint64
+	last := map[int]uint64{}
+	r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{StatisticsCallback: func(i int, st pcapgo.NgInterfaceStatistics) {
+		last[i] = st.PacketsDropped
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			break
+		}
+	}
+	for _, d := range last {
+		want += d
+	}
+	if want == 0 {
+		t.Fatal("no isb_ifdrop in the capture: the case tests nothing")
+	}
+	res, err := Run(Config{Capture: path, KernelDrops: -1, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.HasTotal || res.Total != want || res.Unplaced != want-res.Lost() {
+		t.Errorf("total %v %d, unplaced %d, gaps take %d; isb_ifdrop says %d", res.HasTotal, res.Total, res.Unplaced, res.Lost(), want)
+	}
+	res, err = Run(Config{Capture: path, KernelDrops: 7, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Total != 7 {
+		t.Errorf("--kernel-drops 7 gives total %d", res.Total)
 	}
 }
