@@ -16,6 +16,7 @@ package infer
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -174,8 +175,15 @@ type Result struct {
 	Run *analyze.Result
 }
 
+// ErrStdin means Run was given standard input ("-"): it reads the
+// capture twice (the run, then the identity for the sidecar's header).
+var ErrStdin = errors.New("infer: cannot read standard input: the capture is read twice (give a file)")
+
 // Run reads the capture without its sidecar and infers its gaps.
 func Run(cfg Config) (*Result, error) {
+	if cfg.Capture == "-" {
+		return nil, ErrStdin
+	}
 	var ev []Evidence
 	tp := newTops(&ev)
 	acfg := analyze.Config{

@@ -2,6 +2,7 @@ package infer
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,5 +183,12 @@ func TestIfDropTotal(t *testing.T) {
 	}
 	if res.Total != 7 {
 		t.Errorf("--kernel-drops 7 gives total %d", res.Total)
+	}
+}
+
+// TestStdin: standard input is refused, since the capture is read twice.
+func TestStdin(t *testing.T) {
+	if _, err := Run(Config{Capture: "-", KernelDrops: -1}); !errors.Is(err, ErrStdin) {
+		t.Errorf("Run(-) = %v, want ErrStdin", err)
 	}
 }
