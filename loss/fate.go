@@ -89,6 +89,12 @@ type Fate struct {
 	// showed the receiver had it; for a Resend fate the frame that
 	// revealed the hole. 0 when there is none.
 	Ref uint64
+	// Lo opens the bracket of a capture-loss fate (FateCapture,
+	// FateCaptureUnexplained; RTP FateCapture and FateUpstream): the
+	// data was lost after global frame Lo (the flow's last frame before
+	// the hole, 0 when none) and before the frame after Lo up to Frame
+	// (package infer places gaps by it). 0 for the other fates.
+	Lo uint64
 }
 
 // fate hands f, a fate of the flow being accounted, to Config.OnFate.
@@ -112,7 +118,7 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 // explained taken frames (the first of them in the gap before global
 // frame gap, of gapLost frames), eb bytes and es segments.
 func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
-	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, Acked: p.byAck}
+	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, Acked: p.byAck, Lo: p.lo}
 	if p.rtp {
 		if taken > 0 {
 			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, taken, gap, gapLost

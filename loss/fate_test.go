@@ -1,10 +1,13 @@
 package loss_test
 
 import (
+	"os"
+	"sort"
 	"testing"
 
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/sidecar"
 )
 
 // fateSums adds up fates per flow and kind (Resend fates apart).
@@ -125,6 +128,83 @@ func TestFatesAddUp(t *testing.T) {
 				t.Errorf("no loss at all: the case tests nothing")
 			}
 			t.Logf("%d fates, %d flow figures held", len(fates), n)
+		})
+	}
+}
+
+// TestFateBracket requires the capture-loss fates of a capture thinned by
+// simulate (of captures that lost no data of their own), read without its
+// sidecar, to carry a bracket (Lo, Frame] starting on a frame of their own
+// flow, and most (75 %) to hold one of the gaps simulate really made
+// (its sidecar, read apart): package infer places gaps by these brackets.
+// The few that miss are listed: the bracket starts at the flow's frame
+// that advanced its top sequence number bracketDepth tops back, which
+// reordering can place after the loss.
+func TestFateBracket(t *testing.T) {
+	for _, c := range []struct {
+		name, model string
+		seed        uint64
+	}{
+		{"tls-subjectaltname.pcap", "uniform:0.01", 3},
+		{"tls-subjectaltname.pcap", "burst:p=0.02,r=0.3", 5},
+		{"ndpi-teams.pcap", "uniform:0.02", 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := simulated(t, c.name, c.model, c.seed)
+			sf, err := os.Open(sidecar.PathFor(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sr, err := sidecar.NewReader(sf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			truth, err := sidecar.ReadAll(sr)
+			sf.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := join.Open([]string{path}, join.Options{NoSidecar: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			var fates []loss.Fate
+			flowOf := []uint64{0}
+			e := loss.NewEngine(loss.Config{OnFate: func(f loss.Fate) { fates = append(fates, f) }})
+			for {
+				f, err := s.Next()
+				if err != nil {
+					break
+				}
+				flowOf = append(flowOf, e.Add(f).FlowID)
+			}
+			e.Finish(s.Files())
+			var n, miss int
+			for _, f := range fates {
+				if f.Kind != loss.FateCaptureUnexplained {
+					if f.Lo != 0 && f.Kind != loss.FateCapture && !(f.RTP && f.Kind == loss.FateUpstream) {
+						t.Errorf("fate %+v has a bracket", f)
+					}
+					continue
+				}
+				n++
+				if f.Lo >= f.Frame || f.Lo != 0 && flowOf[f.Lo] != f.FlowID {
+					t.Errorf("fate %+v: bracket start %d is not an earlier frame of its flow", f, f.Lo)
+				}
+				i := sort.Search(len(truth.Records), func(i int) bool { return truth.Records[i].Frame > f.Lo })
+				if i == len(truth.Records) || truth.Records[i].Frame > f.Frame {
+					t.Logf("fate %+v: no gap simulate made in its bracket (%d, %d]", f, f.Lo, f.Frame)
+					miss++
+				}
+			}
+			if n == 0 {
+				t.Fatal("no capture loss: the case tests nothing")
+			}
+			if miss*4 > n {
+				t.Errorf("%d of %d capture-loss fates hold no true gap in their bracket", miss, n)
+			}
+			t.Logf("%d capture-loss fates (%d miss), %d true gaps", n, miss, len(truth.Records))
 		})
 	}
 }

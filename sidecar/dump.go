@@ -9,13 +9,20 @@ import (
 )
 
 // WriteCSV writes the records of r as CSV: exactly a header line
-// "frame,gap" and one row per record, so that every engine infers integer
+// "frame,gap" and one row per record (for an inferred sidecar
+// "frame,gap,first,last,confidence", each record with its bracket), so that every engine infers integer
 // columns (the header and trailer are left out; WriteJSON and
 // ConvertToText carry them). After the valid prefix it returns r's
 // terminal error, if any.
 func WriteCSV(w io.Writer, r RecordReader) error {
 	bw := bufio.NewWriter(w)
-	bw.WriteString("frame,gap\n")
+	bs, brackets := r.(bracketSource)
+	brackets = brackets && r.Header().Source == SourceInferred
+	if brackets {
+		bw.WriteString("frame,gap,first,last,confidence\n")
+	} else {
+		bw.WriteString("frame,gap\n")
+	}
 	var buf []byte
 	for {
 		rec, err := r.Next()
@@ -29,6 +36,13 @@ func WriteCSV(w io.Writer, r RecordReader) error {
 		buf = strconv.AppendUint(buf[:0], rec.Frame, 10)
 		buf = append(buf, ',')
 		buf = strconv.AppendUint(buf, rec.Gap, 10)
+		if brackets {
+			if b, ok := bs.Bracket(rec.Frame); ok {
+				buf = fmt.Appendf(buf, ",%d,%d,%s", b.First, b.Last, confidenceText(b.ConfidencePermille))
+			} else {
+				buf = append(buf, ",,,"...)
+			}
+		}
 		buf = append(buf, '\n')
 		bw.Write(buf)
 	}
@@ -92,6 +106,9 @@ func trailerJSON(t Trailer) jsonTrailer {
 //	 "trailer":{"frames":…,"kernel_drops":…,"kernel_packets":…,"tail":[{"interface":0,"lost":1}],"tail_gap":1}|null,
 //	 "error":"…"}
 //
+// A record of an inferred sidecar also has "first", "last" and
+// "confidence" (its bracket), and "inferred":{"total":N|null,"unplaced":U}
+// follows the records when the sidecar has inferred totals.
 // The records are streamed, so a sidecar of millions of records needs no
 // memory. "trailer" is null when r has no valid trailer; "error" is there
 // only when r ended in an error, which WriteJSON then also returns, after
@@ -112,9 +129,23 @@ func WriteJSON(w io.Writer, r RecordReader) error {
 		if n > 0 {
 			bw.WriteByte(',')
 		}
+		if b, ok := bracketOf(r, rec.Frame); ok {
+			fmt.Fprintf(bw, "{\"frame\":%d,\"gap\":%d,\"first\":%d,\"last\":%d,\"confidence\":%s}", rec.Frame, rec.Gap, b.First, b.Last, confidenceText(b.ConfidencePermille))
+			continue
+		}
 		fmt.Fprintf(bw, "{\"frame\":%d,\"gap\":%d}", rec.Frame, rec.Gap)
 	}
-	bw.WriteString("],\"trailer\":")
+	bw.WriteByte(']')
+	if bs, ok := r.(bracketSource); ok {
+		if it, ok := bs.InferredTotals(); ok {
+			total := "null"
+			if it.HasTotal {
+				total = strconv.FormatUint(it.Total, 10)
+			}
+			fmt.Fprintf(bw, ",\"inferred\":{\"total\":%s,\"unplaced\":%d}", total, it.Unplaced)
+		}
+	}
+	bw.WriteString(",\"trailer\":")
 	if t, ok := r.Trailer(); ok {
 		tj, _ := json.Marshal(trailerJSON(t))
 		bw.Write(tj)
@@ -151,4 +182,12 @@ func Write(w io.Writer, f *File) error {
 		return sw.Flush()
 	}
 	return sw.Close(f.Trailer)
+}
+
+// bracketOf returns the bracket of frame's record when r carries one.
+func bracketOf(r RecordReader, frame uint64) (Bracket, bool) {
+	if bs, ok := r.(bracketSource); ok {
+		return bs.Bracket(frame)
+	}
+	return Bracket{}, false
 }

@@ -36,6 +36,12 @@ type Reader struct {
 	trailer Trailer
 	done    bool // trailer read
 	err     error
+
+	// Ancillary blocks this reader knows (inferred.go).
+	brackets  []Bracket
+	totals    InferredTotals
+	hasTotals bool
+	skipKnown bool // tests: skip them as a reader that does not know them
 }
 
 // NewReader reads and checks the header from r. See NewReaderName.
@@ -256,6 +262,8 @@ func (r *Reader) readBlock() error {
 			return r.fail(r.off, err)
 		}
 		r.done = true
+	default:
+		return r.ancillary(start, typ, payload)
 	}
 	return nil
 }

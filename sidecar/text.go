@@ -109,7 +109,11 @@ func WriteText(w io.Writer, h Header, records iter.Seq[Record], t *Trailer) erro
 	return tw.close(t)
 }
 
-// ConvertToText writes r in the text form to w. After the valid prefix it
+// ConvertToText writes r in the text form to w. A record of an inferred
+// sidecar is followed by its bracket as a comment line, "# bracket
+// first=F last=L confidence=C", and the inferred totals come before the
+// trailer lines as "# inferred [total=N] unplaced=U": comments that text
+// readers ignore. After the valid prefix it
 // returns r's terminal error, if any (then without trailer lines, since the
 // input had no valid trailer).
 func ConvertToText(w io.Writer, r RecordReader) error {
@@ -130,6 +134,20 @@ func ConvertToText(w io.Writer, r RecordReader) error {
 		}
 		if err := tw.add(rec); err != nil {
 			return err
+		}
+		if bs, ok := r.(bracketSource); ok {
+			if b, ok := bs.Bracket(rec.Frame); ok {
+				fmt.Fprintf(tw.bw, "# bracket first=%d last=%d confidence=%s\n", b.First, b.Last, confidenceText(b.ConfidencePermille))
+			}
+		}
+	}
+	if bs, ok := r.(bracketSource); ok {
+		if it, ok := bs.InferredTotals(); ok {
+			if it.HasTotal {
+				fmt.Fprintf(tw.bw, "# inferred total=%d unplaced=%d\n", it.Total, it.Unplaced)
+			} else {
+				fmt.Fprintf(tw.bw, "# inferred unplaced=%d\n", it.Unplaced)
+			}
 		}
 	}
 	t, ok := r.Trailer()

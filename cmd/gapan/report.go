@@ -76,6 +76,7 @@ type reportFlags struct {
 	opt         report.Options
 	local       bool
 	kernelDrops int64
+	infer       bool // report --infer (infer.go)
 }
 
 func newReportCmd() *cobra.Command {
@@ -126,6 +127,7 @@ says where it stopped, and exits 0.`,
 	f.IntVar(&fl.opt.Gaps, "gaps", report.DefaultGaps, "list the `N` largest gaps (text, markdown; 0: none)")
 	f.BoolVar(&fl.local, "local", false, "print times in local time instead of UTC (text, markdown)")
 	f.Int64Var(&fl.kernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
+	f.BoolVar(&fl.infer, "infer", false, "infer the gaps from the capture's own TCP evidence instead of reading a sidecar (gapan infer; one capture)")
 	return c
 }
 
@@ -139,6 +141,16 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return usagef("--top and --gaps take a number of 0 or more")
 	case fl.kernelDrops < -1:
 		return usagef("--kernel-drops takes a number of 0 or more")
+	case fl.infer && (len(captures) != 1 || fl.noSidecar || len(fl.sidecars) > 0):
+		return usagef("--infer takes one capture and excludes --sidecar and --no-sidecar")
+	}
+	if fl.infer {
+		path, remove, err := inferSidecar(stderr, captures[0], fl.kernelDrops)
+		if err != nil {
+			return err
+		}
+		defer remove()
+		fl.sidecars = []string{path}
 	}
 	fl.opt.NoSidecar = fl.noSidecar
 	if fl.local {
