@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
@@ -24,11 +25,11 @@ import (
 // NoSidecarError means the capture has no sidecar to check.
 type NoSidecarError struct {
 	Capture string
-	Sidecar string // the path looked at
+	Looked  []string // the paths looked at (sidecar.Candidates)
 }
 
 func (e *NoSidecarError) Error() string {
-	return fmt.Sprintf("%s: no sidecar found (looked for %s)", e.Capture, e.Sidecar)
+	return fmt.Sprintf("%s: no sidecar found (looked for %s)", e.Capture, strings.Join(e.Looked, " and "))
 }
 
 // Result is what Run found.
@@ -63,7 +64,7 @@ func Run(capture string, opt join.Options) (*Result, error) {
 	}
 	files := s.Files()
 	if files[0].Source != join.SourceSidecar {
-		return nil, &NoSidecarError{Capture: capture, Sidecar: sidecar.PathFor(capture)}
+		return nil, &NoSidecarError{Capture: capture, Looked: sidecar.Candidates(capture)}
 	}
 	return &Result{Capture: capture, File: files[0], Totals: acc.Finish(files), Warnings: s.Warnings()}, nil
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -95,6 +97,30 @@ var (
 	// stopped before writing its header, so nothing is known of the loss.
 	ErrEmpty = errors.New("empty sidecar: the recorder stopped before writing its header")
 )
+
+// ErrIsCapture means a file given as a sidecar is a packet capture (or a
+// compressed file); CaptureGivenError wraps it.
+var ErrIsCapture = errors.New("sidecar: a packet capture, not a gap sidecar")
+
+// CaptureGivenError is returned for a packet capture read as a sidecar
+// (the user named the capture where its sidecar was wanted).
+type CaptureGivenError struct {
+	File string // the file read as a sidecar
+	Kind string // what it is: "pcap capture", "pcapng capture", "gzip-compressed file", ...
+	// Sidecar is the sidecar of File (Find) when it exists, "" otherwise.
+	Sidecar string
+}
+
+func (e *CaptureGivenError) Error() string {
+	msg := fmt.Sprintf("%s is a %s, not a gap sidecar", e.File, e.Kind)
+	if e.Sidecar != "" {
+		msg += "; its sidecar is " + e.Sidecar
+	}
+	return msg
+}
+
+// Unwrap returns ErrIsCapture.
+func (e *CaptureGivenError) Unwrap() error { return ErrIsCapture }
 
 // MaxLost bounds every count a sidecar may hold: a gap, the sum of a file's
 // gaps, a tail, the sum of its tails and the kernel's packet and drop
@@ -273,8 +299,38 @@ func (t Trailer) TailTotal() uint64 {
 }
 
 // PathFor returns the conventional sidecar path for a capture: the capture's
-// name with ".gaps" appended (capture.pcap → capture.pcap.gaps).
+// name with ".gaps" appended (capture.pcap → capture.pcap.gaps). It is the
+// name writers give a sidecar; readers look at every name of Candidates.
 func PathFor(capture string) string { return capture + ".gaps" }
+
+// compressedSuffixes are the compression suffixes Candidates strips: a
+// capture compressed after it was recorded keeps its sidecar's name.
+var compressedSuffixes = []string{".gz", ".zst", ".zstd"}
+
+// Candidates returns the paths where the sidecar of capture may be, in the
+// order they are tried: PathFor(capture), then, for a compressed capture
+// (.gz, .zst, .zstd), the uncompressed capture's name with ".gaps"
+// (d.pcap.gz → d.pcap.gz.gaps, then d.pcap.gaps).
+func Candidates(capture string) []string {
+	c := []string{PathFor(capture)}
+	for _, suf := range compressedSuffixes {
+		if base, ok := strings.CutSuffix(capture, suf); ok && base != "" {
+			c = append(c, PathFor(base))
+		}
+	}
+	return c
+}
+
+// Find returns the first of Candidates(capture) that exists, and true; or
+// PathFor(capture) and false when none does.
+func Find(capture string) (string, bool) {
+	for _, p := range Candidates(capture) {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			return p, true // there, or unreadable: opening it says why
+		}
+	}
+	return PathFor(capture), false
+}
 
 func validTool(s string) error {
 	if len(s) > MaxToolLen {

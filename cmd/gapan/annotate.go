@@ -36,6 +36,10 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
+			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			if err != nil {
+				return err
+			}
 			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
 				return err
 			}

@@ -97,6 +97,7 @@ func run(argv []string) int {
 	if err == nil {
 		return exitOK
 	}
+	err = explain(cmd, err)
 	fmt.Fprintf(os.Stderr, "gapan: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {

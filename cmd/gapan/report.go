@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gapan/gapan/internal/progress"
@@ -70,6 +71,10 @@ says where it stopped, and exits 0.`,
   gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			if err != nil {
+				return err
+			}
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a, fl)
 		},
 	}
@@ -120,15 +125,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if fl.idleTimeout == 0 {
 		cfg.Engine.IdleTimeout = -1 // loss.Config: negative disables it
 	}
-	inputs := append([]string(nil), captures...)
-	for i, c := range captures {
-		if i < len(fl.sidecars) && fl.sidecars[i] != "" {
-			inputs = append(inputs, fl.sidecars[i])
-		} else {
-			inputs = append(inputs, sidecar.PathFor(c))
-		}
-	}
-	o, err := openOutput(stdout, fl.out, fl.force, inputs)
+	o, err := openOutput(stdout, fl.out, fl.force, join.Inputs(captures, cfg.Join))
 	if err != nil {
 		return err
 	}
@@ -229,7 +226,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if fl.format != "text" && fl.format != "markdown" {
 		for _, fi := range r.Files {
 			if fi.Source == join.SourceNone && !fl.noSidecar && fi.Name != "-" {
-				fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, sidecar.PathFor(fi.Name))
+				fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, strings.Join(sidecar.Candidates(fi.Name), " and "))
 			}
 		}
 	}

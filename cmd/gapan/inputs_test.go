@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copyTo copies src into dir under name.
+func copyTo(t *testing.T, src, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestWrongKindOfFile: a sidecar where a capture is expected and a capture
+// where a sidecar is expected are usage errors that name the command with
+// the right file, in every command that takes one.
+func TestWrongKindOfFile(t *testing.T) {
+	dir := t.TempDir()
+	orphan := copyTo(t, demo+".gaps", dir, "gone.pcap.gaps")
+	for _, tc := range []struct {
+		argv []string
+		line string
+	}{
+		{[]string{"sidecar", "check", demo + ".gaps"}, `gapan: ` + demo + `.gaps is a gap sidecar, not a capture; did you mean "gapan sidecar check ` + demo + `"?`},
+		{[]string{"report", demo + ".gaps"}, `gapan: ` + demo + `.gaps is a gap sidecar, not a capture; did you mean "gapan report ` + demo + `"?`},
+		{[]string{"annotate", demo + ".gaps", "-o", filepath.Join(dir, "x.pcapng")}, `gapan: ` + demo + `.gaps is a gap sidecar, not a capture; did you mean "gapan annotate ` + demo + `"?`},
+		{[]string{"parquet", demo + ".gaps", "-o", filepath.Join(dir, "pq")}, `gapan: ` + demo + `.gaps is a gap sidecar, not a capture; did you mean "gapan parquet ` + demo + `"?`},
+		{[]string{"simulate", demo + ".gaps", "-o", filepath.Join(dir, "s.pcap")}, `gapan: ` + demo + `.gaps is a gap sidecar, not a capture; did you mean "gapan simulate ` + demo + `"?`},
+		{[]string{"report", orphan}, `gapan: ` + orphan + ` is a gap sidecar, not a capture`},
+		{[]string{"sidecar", "dump", demo}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; did you mean "gapan sidecar dump ` + demo + `.gaps"?`},
+		{[]string{"sidecar", "export", demo}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; did you mean "gapan sidecar export ` + demo + `.gaps"?`},
+		{[]string{"sidecar", "import", demo, "-o", filepath.Join(dir, "i.gaps")}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; its sidecar is ` + demo + `.gaps`},
+		{[]string{"sidecar", "check", dir}, `gapan: ` + dir + ` is a directory, not a capture`},
+		{[]string{"report", filepath.Join(dir, "empty")}, `gapan: no capture in directory ` + filepath.Join(dir, "empty") + ` (0 files, none a pcap or pcapng capture)`},
+	} {
+		os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
+		code, stderr := runCaptured(t, tc.argv...)
+		lines := strings.Split(stderr, "\n")
+		if code != exitUsage || lines[0] != tc.line || len(lines) != 3 || !strings.HasPrefix(lines[1], "Run 'gapan ") {
+			t.Errorf("%q: exit %d, stderr\n%s\nwant exit 2 and\n%s", tc.argv, code, stderr, tc.line)
+		}
+	}
+}
+
+// TestCaptureArguments: a directory means its captures in name order, and
+// a glob that takes the sidecars (capture.pcap*) reads the captures alone:
+// the report is that of the captures named one by one, and the skipped
+// files are noted on stderr.
+func TestCaptureArguments(t *testing.T) {
+	dir := t.TempDir()
+	a := copyTo(t, demo, dir, "a.pcap")
+	copyTo(t, demo+".gaps", dir, "a.pcap.gaps")
+	b := copyTo(t, testCorpus+"zeek-echo-connections.pcap", dir, "b.pcap")
+	os.WriteFile(filepath.Join(dir, "MANIFEST.tsv"), []byte("name\n"), 0o644)
+	want, _, err := execGapan(t, "report", a, b, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		argv  []string
+		notes string
+	}{
+		{[]string{dir}, "gapan: note: skipped " + filepath.Join(dir, "MANIFEST.tsv") + ": not a capture\ngapan: note: skipped " + a + ".gaps: a gap sidecar (its capture reads it)\n"},
+		{[]string{a, a + ".gaps", b}, "gapan: note: skipped " + a + ".gaps: a gap sidecar (its capture reads it)\n"},
+	} {
+		got, stderr, err := execGapan(t, append([]string{"report", "--format", "json"}, tc.argv...)...)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.argv, err)
+		}
+		if got != want {
+			t.Errorf("%q: the report differs from that of %s %s", tc.argv, a, b)
+		}
+		if !strings.HasPrefix(stderr, tc.notes) { // then the report's own warnings and notes
+			t.Errorf("%q: stderr\n%s\nwant it to start with\n%s", tc.argv, stderr, tc.notes)
+		}
+	}
+	// annotate and parquet take a directory the same way.
+	_, stderr, err := execGapan(t, "annotate", dir, "-o", filepath.Join(t.TempDir(), "a.pcapng"))
+	if err != nil || !strings.Contains(stderr, "skipped "+filepath.Join(dir, "MANIFEST.tsv")) || !strings.Contains(stderr, "interfaces;") {
+		t.Errorf("annotate DIR: %v\n%s", err, stderr)
+	}
+	pq := filepath.Join(t.TempDir(), "pq")
+	_, stderr, err = execGapan(t, "parquet", dir, "-o", pq, "-q")
+	if err != nil || !strings.Contains(stderr, "2 captures,") {
+		t.Errorf("parquet DIR: %v\n%s", err, stderr)
+	}
+	for _, c := range []string{"a.pcap", "b.pcap"} {
+		if _, err := os.Stat(filepath.Join(pq, "frames", "capture="+c)); err != nil {
+			t.Errorf("parquet DIR: %v", err)
+		}
+	}
+}
+
+// TestCompressedCaptureFindsSidecar: report d.pcap.gz reads d.pcap.gaps,
+// and without any sidecar says where it looked.
+func TestCompressedCaptureFindsSidecar(t *testing.T) {
+	dir := t.TempDir()
+	raw, _ := os.ReadFile(demo)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(raw)
+	zw.Close()
+	gz := filepath.Join(dir, "d.pcap.gz")
+	os.WriteFile(gz, buf.Bytes(), 0o644)
+	_, stderr, err := execGapan(t, "report", gz, "--format", "json", "-q")
+	if want := "gapan: note: no sidecar found for " + gz + " (looked for " + gz + ".gaps and " + filepath.Join(dir, "d.pcap.gaps") + "): loss positions unknown\n"; err != nil || stderr != want {
+		t.Errorf("no sidecar: %v, stderr %q, want %q", err, stderr, want)
+	}
+	copyTo(t, demo+".gaps", dir, "d.pcap.gaps")
+	got, _, err := execGapan(t, "report", gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, _ := execGapan(t, "report", demo)
+	got = strings.NewReplacer(gz, demo, filepath.Join(dir, "d.pcap.gaps"), demo+".gaps").Replace(got)
+	if got != want {
+		t.Errorf("report %s differs from report %s:\n%s", gz, demo, got)
+	}
+}
+
+// TestMismatchNamesAllowMismatch: a sidecar that does not belong to its
+// capture is an error that names --allow-mismatch in the commands that
+// have it.
+func TestMismatchNamesAllowMismatch(t *testing.T) {
+	other := testCorpus + "zeek-echo-connections.pcap"
+	for _, argv := range [][]string{
+		{"report", other, "--sidecar", demo + ".gaps"},
+		{"sidecar", "check", other, "--sidecar", demo + ".gaps"},
+		{"annotate", other, "--sidecar", demo + ".gaps", "-o", filepath.Join(t.TempDir(), "x.pcapng")},
+	} {
+		code, stderr := runCaptured(t, argv...)
+		want := "gapan: " + demo + ".gaps does not belong to " + other + ": sidecar: sidecar belongs to a different capture: "
+		if code != exitFailure || !strings.HasPrefix(stderr, want) || !strings.HasSuffix(stderr, " (--allow-mismatch uses it anyway, with a warning)\n") {
+			t.Errorf("%q: exit %d, stderr %q", argv, code, stderr)
+		}
+	}
+}
