@@ -547,8 +547,8 @@ func (s *Stream) finishFile() error {
 				return err
 			}
 		}
-		err := fmt.Errorf("%w: %s names frame %d (and %d lost frames from there on) but %s has %d frames",
-			ErrBeyondCapture, fi.Sidecar, first, beyond, fi.Name, fi.Frames)
+		err := fmt.Errorf("%w: %s names frame %d (and %s from there on) but %s has %s",
+			ErrBeyondCapture, fi.Sidecar, first, plural.Count(beyond, "lost frame"), fi.Name, plural.Count(fi.Frames, "frame"))
 		if fi.Truncated {
 			s.warn(fi.Sidecar, first, fmt.Errorf("capture is truncated: %w", err))
 		} else if err := s.mismatch(fi.Sidecar, first, err, "continuing"); err != nil {
@@ -563,13 +563,13 @@ func (s *Stream) finishFile() error {
 		if t := fi.Trailer; t.HasKernel && t.KernelDrops > t.KernelPackets {
 			// The kernel counts the frames it dropped among those it
 			// received (PACKET_STATISTICS adds tp_drops to tp_packets).
-			err := fmt.Errorf("%w: %s: the kernel counters say %d frames dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, t.KernelDrops, t.KernelPackets)
+			err := fmt.Errorf("%w: %s: the kernel counters say %s dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, plural.Count(t.KernelDrops, "frame"), t.KernelPackets)
 			if err := s.mismatch(fi.Sidecar, 0, err, "continuing"); err != nil {
 				return err
 			}
 		}
 		if fi.Trailer.Frames != 0 && fi.Trailer.Frames != fi.Frames {
-			err := fmt.Errorf("%w: %s counts %d frames, %s has %d", ErrFrameCount, fi.Sidecar, fi.Trailer.Frames, fi.Name, fi.Frames)
+			err := fmt.Errorf("%w: %s counts %s, %s has %d", ErrFrameCount, fi.Sidecar, plural.Count(fi.Trailer.Frames, "frame"), fi.Name, fi.Frames)
 			if fi.Truncated || fi.Frames < fi.Trailer.Frames && s.opt.KeepGoing {
 				s.warn(fi.Sidecar, 0, fmt.Errorf("capture is truncated: %w", err))
 			} else if err := s.mismatch(fi.Sidecar, 0, err, "continuing"); err != nil {

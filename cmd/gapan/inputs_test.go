@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -144,6 +145,38 @@ func TestMismatchNamesAllowMismatch(t *testing.T) {
 		want := "gapan: " + demo + ".gaps does not belong to " + other + ": sidecar: sidecar belongs to a different capture: "
 		if code != exitFailure || !strings.HasPrefix(stderr, want) || !strings.HasSuffix(stderr, " (--allow-mismatch uses it anyway, with a warning)\n") {
 			t.Errorf("%q: exit %d, stderr %q", argv, code, stderr)
+		}
+	}
+}
+
+// TestCountsInWords: the summaries say "1 frame", "1 capture", "1
+// interface", never "1 frames" (one frame deleted by simulate's list model,
+// so one gap of one frame).
+func TestCountsInWords(t *testing.T) {
+	dir := t.TempDir()
+	sim := filepath.Join(dir, "s.pcap")
+	steps := []struct {
+		argv []string
+		want *regexp.Regexp
+	}{
+		{[]string{"simulate", testCorpus + "zeek-echo-connections.pcap", "-o", sim, "--loss-model", "list:2"},
+			regexp.MustCompile(`^\d+ frames in, \d+ written, 1 dropped by the model; sidecar: 1 gap event, 1 frame lost \(tail 0\)\n$`)},
+		{[]string{"annotate", sim, "-o", filepath.Join(dir, "a.pcapng")},
+			regexp.MustCompile(`^\d+ frames, 1 interface; 1 frame with a gap before it, 1 frame lost \(tail 0\)\n$`)},
+		{[]string{"parquet", sim, "-o", filepath.Join(dir, "pq"), "-q"},
+			regexp.MustCompile(`^\S+: 1 capture, \d+ frames, 1 gap row \(1 frame lost\), \d+ flows in `)},
+		{[]string{"annotate", sim, "-o", filepath.Join(dir, "b.pcapng"), "--sidecar", "x.gaps", "--sidecar", "y.gaps"}, nil},
+	}
+	for _, st := range steps {
+		_, stderr, err := execGapan(t, st.argv...)
+		if st.want == nil {
+			if err == nil || err.Error() != "2 --sidecar files given for 1 capture" {
+				t.Errorf("%q: %v", st.argv, err)
+			}
+			continue
+		}
+		if err != nil || !st.want.MatchString(stderr) {
+			t.Errorf("%q: %v, stderr %q, want %v", st.argv, err, stderr, st.want)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/spf13/cobra"
 )
 
@@ -34,7 +35,7 @@ func usagef(format string, args ...any) error {
 // the commands that join captures with their sidecars.
 func checkSidecarFlags(captures int, sidecars []string, noSidecar bool) error {
 	if len(sidecars) > captures {
-		return usagef("%d --sidecar files given for %d captures", len(sidecars), captures)
+		return usagef("%s given for %s", plural.Count(len(sidecars), "--sidecar file"), plural.Count(captures, "capture"))
 	}
 	if noSidecar && len(sidecars) > 0 {
 		return usagef("--sidecar and --no-sidecar exclude each other")

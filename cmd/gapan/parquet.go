@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/gapan/gapan/internal/plural"
 	"io"
 	"os"
 	"os/signal"
@@ -109,8 +110,8 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	if err != nil {
 		return err
 	}
-	if len(fl.sidecars) > len(captures) {
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
+	if err := checkSidecarFlags(len(captures), fl.sidecars, fl.noSidecar); err != nil {
+		return err
 	}
 	opt := parquet.Options{
 		Context:     ctx,
@@ -154,7 +155,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 		}
 	}
 	el := time.Since(start)
-	fmt.Fprintf(stderr, "%s: %d captures, %d frames, %d gap rows (%d frames lost), %d flows in %.2fs (%.0f frames/s)\n",
-		res.Dir, len(res.Captures), frames, gaps, lost, flows, el.Seconds(), float64(frames)/max(el.Seconds(), 1e-9))
+	fmt.Fprintf(stderr, "%s: %s, %s, %s (%s), %s in %.2fs (%.0f frames/s)\n", res.Dir, plural.Count(len(res.Captures), "capture"), plural.Count(frames, "frame"),
+		plural.Count(gaps, "gap row"), plural.CountOf(lost, "frame lost", "frames lost"), plural.Count(flows, "flow"), el.Seconds(), float64(frames)/max(el.Seconds(), 1e-9))
 	return nil
 }

@@ -101,11 +101,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if err := checkFormat(fl.format, "text", "json", "csv", "ndjson", "markdown", "html"); err != nil {
 		return err
 	}
-	if len(fl.sidecars) > len(captures) {
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
-	}
-	if fl.noSidecar && len(fl.sidecars) > 0 {
-		return usagef("--sidecar and --no-sidecar exclude each other")
+	if err := checkSidecarFlags(len(captures), fl.sidecars, fl.noSidecar); err != nil {
+		return err
 	}
 	if fl.top < 0 || fl.gaps < 0 || fl.maxFlows < 0 {
 		return usagef("--top, --gaps and --max-flows take a number of 0 or more")
