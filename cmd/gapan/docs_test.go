@@ -199,7 +199,7 @@ func runCaptured(t *testing.T, argv ...string) (int, string) {
 	}
 	old, oldOut := os.Stderr, os.Stdout
 	os.Stderr = w
-	devnull, _ := os.Open(os.DevNull)
+	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	os.Stdout = devnull
 	code := run(argv)
 	os.Stderr, os.Stdout = old, oldOut

@@ -79,7 +79,10 @@ sequence evidence, whether the capture or the network lost them.`,
   gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       fullVersion(),
 	}
+	root.SetVersionTemplate("gapan {{.Version}}\n") // what gapan version prints
+	root.Flags().Bool("version", false, "print gapan's version")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})

@@ -79,7 +79,7 @@ says where it stopped, and exits 0.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&fl.format, "format", "text", "output format: text, json, csv, ndjson, markdown or html")
+	formatFlag(c, &fl.format, reportFormats)
 	f.StringVarP(&fl.out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
 	f.BoolVar(&fl.force, "force", false, "replace an existing output file")
 	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
@@ -98,7 +98,7 @@ says where it stopped, and exits 0.`,
 }
 
 func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) error {
-	if err := checkFormat(fl.format, "text", "json", "csv", "ndjson", "markdown", "html"); err != nil {
+	if err := checkFormat(fl.format, reportFormats...); err != nil {
 		return err
 	}
 	if err := checkSidecarFlags(len(captures), fl.sidecars, fl.noSidecar); err != nil {

@@ -61,14 +61,14 @@ formats only. FILE.gaps may be - (standard input).`,
   gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, "text", "csv", "json"); err != nil {
+			if err := checkFormat(format, sidecarDumpFormats...); err != nil {
 				return err
 			}
 			dump := map[string]func(io.Writer, sidecar.RecordReader) error{"text": sidecar.ConvertToText, "csv": sidecar.WriteCSV, "json": sidecar.WriteJSON}[format]
 			return convertSidecar(cmd.InOrStdin(), cmd.OutOrStdout(), a[0], out, force, dump)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "text", "output format: text, csv or json")
+	formatFlag(c, &format, sidecarDumpFormats)
 	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
@@ -87,7 +87,7 @@ Exits non-zero on any problem, warnings included.`,
   gapan sidecar check testdata/demo/demo.pcap --format json`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
+			if err := checkFormat(format, sidecarCheckFormats...); err != nil {
 				return err
 			}
 			if oldForce {
@@ -107,7 +107,7 @@ Exits non-zero on any problem, warnings included.`,
 			return sidecarCheckOutput(cmd.OutOrStdout(), cmd.ErrOrStderr(), r, format)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	formatFlag(c, &format, sidecarCheckFormats)
 	c.Flags().StringVar(&sc, "sidecar", "", "sidecar `FILE` (default CAPTURE.gaps)")
 	c.Flags().BoolVar(&allowMismatch, "allow-mismatch", false, "continue, with a warning, when the sidecar does not belong to the capture (still exits non-zero)")
 	c.Flags().BoolVar(&oldForce, "force", false, "the old spelling of --allow-mismatch: an error that says so")
