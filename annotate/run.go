@@ -73,10 +73,7 @@ func Run(cfg Config) (Stats, error) {
 	if cfg.Output == "" {
 		return Stats{}, errors.New("annotate: no output file given")
 	}
-	inputs := append([]string(nil), cfg.Inputs...)
-	for i, in := range cfg.Inputs {
-		inputs = append(inputs, sidecarPath(cfg, i, in))
-	}
+	inputs := join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars})
 	out, err := atomicfile.Create(cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs})
 	if err != nil {
 		return Stats{}, err
@@ -87,13 +84,6 @@ func Run(cfg Config) (Stats, error) {
 		return st, err
 	}
 	return st, out.Commit()
-}
-
-func sidecarPath(cfg Config, i int, input string) string {
-	if i < len(cfg.Sidecars) && cfg.Sidecars[i] != "" {
-		return cfg.Sidecars[i]
-	}
-	return sidecar.PathFor(input)
 }
 
 // Write annotates cfg.Inputs as pcapng to w (cfg.Output and cfg.Force are
@@ -376,7 +366,7 @@ func Provenance(cfg Config) string {
 			b.WriteString("no sidecar (gaps from the input's epb_dropcount options)")
 			continue
 		}
-		path := sidecarPath(cfg, i, in)
+		path, _ := join.SidecarPath(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}, i)
 		h, err := readHeader(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !explicit:

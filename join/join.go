@@ -278,14 +278,14 @@ func (s *Stream) warn(file string, frame uint64, err error) {
 }
 
 func (s *Stream) sidecarPath(i int) (path string, explicit bool) {
-	return sidecarPath(s.names, s.opt, i)
+	return SidecarPath(s.names, s.opt, i)
 }
 
-// sidecarPath is the one rule for the sidecar path of captures[i]:
-// opt.Sidecars[i] when given (explicit), else the first of
-// sidecar.Candidates that exists (sidecar.Find; sidecar.PathFor when none
-// does).
-func sidecarPath(captures []string, opt Options, i int) (path string, explicit bool) {
+// SidecarPath is the one rule for the sidecar path of captures[i], the
+// one Open reads (unless opt.NoSidecar): opt.Sidecars[i] when given
+// (explicit), else the first of sidecar.Candidates that exists
+// (sidecar.Find; sidecar.PathFor when none does).
+func SidecarPath(captures []string, opt Options, i int) (path string, explicit bool) {
 	if i < len(opt.Sidecars) && opt.Sidecars[i] != "" {
 		return opt.Sidecars[i], true
 	}
@@ -300,7 +300,7 @@ func sidecarPath(captures []string, opt Options, i int) (path string, explicit b
 func Inputs(captures []string, opt Options) []string {
 	in := append([]string(nil), captures...)
 	for i, c := range captures {
-		if p, explicit := sidecarPath(captures, opt, i); explicit {
+		if p, explicit := SidecarPath(captures, opt, i); explicit {
 			in = append(in, p)
 			continue
 		}

@@ -129,6 +129,16 @@ func TestCompressedCaptureFindsSidecar(t *testing.T) {
 	if got != want {
 		t.Errorf("report %s differs from report %s:\n%s", gz, demo, got)
 	}
+	// annotate reads the same sidecar and names it in the section header.
+	out := filepath.Join(dir, "a.pcapng")
+	_, gotSum, err := execGapan(t, "annotate", gz, "-o", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wantSum, _ := execGapan(t, "annotate", demo, "-o", filepath.Join(dir, "b.pcapng"))
+	if b, _ := os.ReadFile(out); gotSum != wantSum || !bytes.Contains(b, []byte("sidecar "+filepath.Join(dir, "d.pcap.gaps")+"; source kernel")) {
+		t.Errorf("annotate %s: %q, want %q and the sidecar named in the header", gz, gotSum, wantSum)
+	}
 }
 
 // TestMismatchNamesAllowMismatch: a sidecar that does not belong to its
