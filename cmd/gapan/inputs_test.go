@@ -170,11 +170,11 @@ func TestCountsInWords(t *testing.T) {
 		want *regexp.Regexp
 	}{
 		{[]string{"simulate", testCorpus + "zeek-echo-connections.pcap", "-o", sim, "--loss-model", "list:2"},
-			regexp.MustCompile(`^\d+ frames in, \d+ written, 1 dropped by the model; sidecar: 1 gap event, 1 frame lost \(tail 0\)\n$`)},
+			regexp.MustCompile(`^[\d,]+ frames in, [\d,]+ written, 1 dropped by the model; sidecar: 1 gap event, 1 frame lost \(tail 0\)\n$`)},
 		{[]string{"annotate", sim, "-o", filepath.Join(dir, "a.pcapng")},
-			regexp.MustCompile(`^\d+ frames, 1 interface; 1 frame with a gap before it, 1 frame lost \(tail 0\)\n$`)},
+			regexp.MustCompile(`^[\d,]+ frames, 1 interface; 1 frame with a gap before it, 1 frame lost \(tail 0\)\n$`)},
 		{[]string{"parquet", sim, "-o", filepath.Join(dir, "pq"), "-q"},
-			regexp.MustCompile(`^\S+: 1 capture, \d+ frames, 1 gap row \(1 frame lost\), \d+ flows in `)},
+			regexp.MustCompile(`^\S+: 1 capture, [\d,]+ frames, 1 gap row \(1 frame lost\), [\d,]+ flows in `)},
 		{[]string{"annotate", sim, "-o", filepath.Join(dir, "b.pcapng"), "--sidecar", "x.gaps", "--sidecar", "y.gaps"}, nil},
 	}
 	for _, st := range steps {
@@ -188,5 +188,40 @@ func TestCountsInWords(t *testing.T) {
 		if err != nil || !st.want.MatchString(stderr) {
 			t.Errorf("%q: %v, stderr %q, want %v", st.argv, err, stderr, st.want)
 		}
+	}
+}
+
+// TestCheckNumbersAsReport: sidecar check and report print the same figures
+// of the demo in the same form (thousands separators, the percentage).
+func TestCheckNumbersAsReport(t *testing.T) {
+	check, _, err := execGapan(t, "sidecar", "check", demo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _, err := execGapan(t, "report", demo, "-q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	value := func(text, label string) string {
+		for _, l := range strings.Split(text, "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(l), label); ok {
+				return strings.TrimSpace(strings.TrimPrefix(v, ":"))
+			}
+		}
+		return ""
+	}
+	for label, want := range map[string]string{
+		"frames captured": "2,297",
+		"frames lost":     "916 (28.5% of the frames that reached the capture point)",
+		"gap events":      "65",
+		"tail gap":        "1 frame lost after the last frame",
+		"largest gap":     "167 frames lost between frame 326 (2026-11-28 21:30:22.458518126 UTC) and frame 327 (2026-11-28 21:30:22.462570393 UTC)",
+	} {
+		if c, r := value(check, label), value(rep, label); c != want || r != want {
+			t.Errorf("%s: check %q, report %q, want %q", label, c, r, want)
+		}
+	}
+	if c, r := value(check, "kernel counters"), value(rep, "kernel counters"); c != r || c == "" {
+		t.Errorf("kernel counters: check %q, report %q", c, r)
 	}
 }
