@@ -220,3 +220,28 @@ func TestMismatchErrors(t *testing.T) {
 		t.Errorf("damage: %v", err)
 	}
 }
+
+// TestWarningNamesFileOnce: the warning of a cut sidecar names the sidecar
+// once, and one record in the singular.
+func TestWarningNamesFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	capPath := copyFile(t, "zeek-echo-connections.pcap", dir)
+	id, _ := identity(t, capPath)
+	sc := sidecar.PathFor(capPath)
+	writeSidecar(t, sc, id, []sidecar.Record{{Frame: 3, Gap: 2}}, nil)
+	r, err := joinAll([]string{capPath}, join.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.warnings) != 1 {
+		t.Fatalf("warnings %v", r.warnings)
+	}
+	msg := r.warnings[0].Error()
+	if strings.Count(msg, sc) != 1 || !strings.HasPrefix(msg, sc+": at byte ") || !strings.HasSuffix(msg, ", after 1 record: sidecar: missing trailer (writer did not close cleanly): loss unknown after frame 3 (the sidecar ends there)") {
+		t.Errorf("warning %q", msg)
+	}
+	w := join.Warning{File: "x.pcap", Frame: 7, Err: errors.New("x.pcap: bad")}
+	if w.Error() != "x.pcap: frame 7: bad" {
+		t.Errorf("warning with a frame: %q", w.Error())
+	}
+}

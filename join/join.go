@@ -26,6 +26,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/reader"
@@ -153,10 +154,16 @@ type Warning struct {
 }
 
 func (w Warning) Error() string {
-	if w.Frame > 0 {
-		return fmt.Sprintf("%s: frame %d: %v", w.File, w.Frame, w.Err)
+	// An error that names the file itself (a sidecar.FormatError) is not
+	// prefixed with it again.
+	msg, named := strings.CutPrefix(w.Err.Error(), w.File+": ")
+	switch {
+	case w.Frame > 0:
+		return fmt.Sprintf("%s: frame %d: %s", w.File, w.Frame, msg)
+	case named:
+		return w.Err.Error()
 	}
-	return fmt.Sprintf("%s: %v", w.File, w.Err)
+	return fmt.Sprintf("%s: %s", w.File, msg)
 }
 
 // FileInfo describes one capture of the set once it has been read.

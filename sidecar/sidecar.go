@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/gapan/gapan/internal/plural"
 )
 
 // Version is the binary format version this package writes and reads.
@@ -191,7 +193,7 @@ func (e *FormatError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", name, e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s: at byte %d (%#x), after %d records: %v", name, e.Offset, e.Offset, e.Record, e.Err)
+	return fmt.Sprintf("%s: at byte %d (%#x), after %s: %v", name, e.Offset, e.Offset, plural.Count(e.Record, "record"), e.Err)
 }
 
 // Unwrap returns the underlying error.
