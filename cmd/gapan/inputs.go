@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/sidecar"
@@ -24,6 +25,18 @@ func expandCaptures(stderr io.Writer, args []string) ([]string, error) {
 	return caps, nil
 }
 
+// sidecarFlagNames reports whether cmd's --sidecar was given path.
+func sidecarFlagNames(cmd *cobra.Command, path string) bool {
+	f := cmd.Flags().Lookup("sidecar")
+	if f == nil || !f.Changed {
+		return false
+	}
+	if sv, ok := f.Value.(interface{ GetSlice() []string }); ok {
+		return slices.Contains(sv.GetSlice(), path)
+	}
+	return f.Value.String() == path
+}
+
 // explain turns the library's errors about what was given into what the
 // user should type: a sidecar given as a capture or a capture given as a
 // sidecar become usage errors suggesting the command with the right file,
@@ -35,6 +48,8 @@ func explain(cmd *cobra.Command, err error) error {
 	switch {
 	case errors.As(err, &sc) && sc.Capture != "":
 		return usagef("%s is a gap sidecar, not a capture; did you mean \"%s %s\"?", sc.Path, cmd.CommandPath(), sc.Capture)
+	case errors.As(err, &cg) && cg.Sidecar != "" && sidecarFlagNames(cmd, cg.File):
+		return usagef("%s is a %s, not a gap sidecar; did you mean \"--sidecar %s\"?", cg.File, cg.Kind, cg.Sidecar)
 	case errors.As(err, &cg) && cg.Sidecar != "" && cmd.Name() != "import": // import reads the text form
 		return usagef("%s is a %s, not a gap sidecar; did you mean \"%s %s\"?", cg.File, cg.Kind, cmd.CommandPath(), cg.Sidecar)
 	case errors.Is(err, join.ErrIsSidecar), errors.Is(err, sidecar.ErrIsCapture), errors.Is(err, join.ErrDirectory), errors.Is(err, join.ErrNoCapture):

@@ -44,6 +44,8 @@ func TestWrongKindOfFile(t *testing.T) {
 		{[]string{"sidecar", "export", demo}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; did you mean "gapan sidecar export ` + demo + `.gaps"?`},
 		{[]string{"sidecar", "import", demo, "-o", filepath.Join(dir, "i.gaps")}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; its sidecar is ` + demo + `.gaps`},
 		{[]string{"sidecar", "check", dir}, `gapan: ` + dir + ` is a directory, not a capture`},
+		{[]string{"sidecar", "check", demo, "--sidecar", demo}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; did you mean "--sidecar ` + demo + `.gaps"?`},
+		{[]string{"report", demo, "--sidecar", demo}, `gapan: ` + demo + ` is a pcap capture, not a gap sidecar; did you mean "--sidecar ` + demo + `.gaps"?`},
 		{[]string{"report", filepath.Join(dir, "empty")}, `gapan: no capture in directory ` + filepath.Join(dir, "empty") + ` (0 files, none a pcap or pcapng capture)`},
 	} {
 		os.MkdirAll(filepath.Join(dir, "empty"), 0o755)

@@ -56,11 +56,16 @@ func warnAll[W error](stderr io.Writer, warnings []W) {
 }
 
 // args wraps a cobra positional-argument check so that its errors are
-// usage errors.
+// usage errors that show the command's usage line ("requires at least 1
+// arg(s), only received 0" said neither what nor how).
 func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		if err := check(cmd, a); err != nil {
-			return usageError{err}
+			got := "no argument given"
+			if len(a) > 0 {
+				got = plural.Count(len(a), "argument") + " given: " + strings.Join(a, " ")
+			}
+			return usagef("usage: %s (%s)", cmd.UseLine(), got)
 		}
 		return nil
 	}
