@@ -26,7 +26,7 @@ var (
 )
 
 // inputError reads as msg (no package prefix: it is what the user sees)
-// and matches its sentinel.
+// and matches its sentinel (or wraps the error msg rewords).
 type inputError struct {
 	msg      string
 	sentinel error

@@ -526,7 +526,12 @@ func (s *Stream) checkIdentity(f *reader.Frame) error {
 		return nil
 	}
 	if err := fi.Header.Identity.Check(identityOf(s.rd, f)); err != nil {
-		return s.mismatch(fi.Sidecar, 0, fmt.Errorf("%s does not belong to %s: %w", fi.Sidecar, fi.Name, err), "continuing")
+		detail := err.Error()
+		var ie *sidecar.IdentityError
+		if errors.As(err, &ie) {
+			detail = ie.Detail // "does not belong" says the rest
+		}
+		return s.mismatch(fi.Sidecar, 0, &inputError{fmt.Sprintf("%s does not belong to %s: %s", fi.Sidecar, fi.Name, detail), err}, "continuing")
 	}
 	return nil
 }

@@ -118,3 +118,20 @@ func TestCutMessage(t *testing.T) {
 		t.Errorf("message %q", err)
 	}
 }
+
+// TestMessagesSayItOnce: an identity mismatch says "sidecar" once, and a
+// damaged header does not count the records before it.
+func TestMessagesSayItOnce(t *testing.T) {
+	a := sidecar.Identity{Known: true, LinkType: 1, SnapLen: 262144}
+	b := a
+	b.SnapLen = 65535
+	err := a.Check(b)
+	var ie *sidecar.IdentityError
+	if !errors.As(err, &ie) || !errors.Is(err, sidecar.ErrIdentity) || err.Error() != "sidecar belongs to a different capture: snaplen 262144, capture has 65535" || ie.Detail != "snaplen 262144, capture has 65535" {
+		t.Errorf("identity: %v", err)
+	}
+	_, err = sidecar.NewReaderName(strings.NewReader("\x89GAPxxxx"), "b.gaps")
+	if err == nil || err.Error() != "b.gaps: at byte 0 (0x0): sidecar: not a gap sidecar (bad magic)" {
+		t.Errorf("bad magic: %v", err)
+	}
+}

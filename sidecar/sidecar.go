@@ -193,6 +193,9 @@ func (e *FormatError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", name, e.Line, e.Err)
 	}
+	if e.Record == 0 {
+		return fmt.Sprintf("%s: at byte %d (%#x): %v", name, e.Offset, e.Offset, e.Err)
+	}
 	return fmt.Sprintf("%s: at byte %d (%#x), after %s: %v", name, e.Offset, e.Offset, plural.Count(e.Record, "record"), e.Err)
 }
 
@@ -362,6 +365,18 @@ func validTail(tail []InterfaceGap) error {
 // paired with.
 var ErrIdentity = errors.New("sidecar: sidecar belongs to a different capture")
 
+// IdentityError is the identity mismatch Identity.Check finds.
+type IdentityError struct {
+	Detail string // the first field that differs: "snaplen 262144, capture has 65535"
+}
+
+func (e *IdentityError) Error() string {
+	return "sidecar belongs to a different capture: " + e.Detail
+}
+
+// Unwrap returns ErrIdentity.
+func (e *IdentityError) Unwrap() error { return ErrIdentity }
+
 // IdentityOf builds the Identity of a capture from its link type, snapshot
 // length and first frame (timestamp and captured bytes). Pass firstData nil
 // and firstNs 0 for a capture without frames.
@@ -375,7 +390,7 @@ func IdentityOf(linkType, snapLen uint32, firstNs int64, firstData []byte) Ident
 
 // Check compares the identity recorded in a sidecar (id) with that of the
 // capture it is paired with. It returns nil if either is unknown or they
-// match, and otherwise an error wrapping ErrIdentity naming the first field
+// match, and otherwise an *IdentityError (wrapping ErrIdentity) naming the first field
 // that differs.
 func (id Identity) Check(capture Identity) error {
 	if !id.Known || !capture.Known {
@@ -383,13 +398,13 @@ func (id Identity) Check(capture Identity) error {
 	}
 	switch {
 	case id.LinkType != capture.LinkType:
-		return fmt.Errorf("%w: link type %d, capture has %d", ErrIdentity, id.LinkType, capture.LinkType)
+		return &IdentityError{fmt.Sprintf("link type %d, capture has %d", id.LinkType, capture.LinkType)}
 	case id.SnapLen != capture.SnapLen:
-		return fmt.Errorf("%w: snaplen %d, capture has %d", ErrIdentity, id.SnapLen, capture.SnapLen)
+		return &IdentityError{fmt.Sprintf("snaplen %d, capture has %d", id.SnapLen, capture.SnapLen)}
 	case id.FirstFrameNs != capture.FirstFrameNs:
-		return fmt.Errorf("%w: first frame at %d ns, capture's is at %d ns", ErrIdentity, id.FirstFrameNs, capture.FirstFrameNs)
+		return &IdentityError{fmt.Sprintf("first frame at %d ns, capture's is at %d ns", id.FirstFrameNs, capture.FirstFrameNs)}
 	case id.FirstFrameCRC != capture.FirstFrameCRC:
-		return fmt.Errorf("%w: first frame CRC32C 0x%08x, capture's is 0x%08x", ErrIdentity, id.FirstFrameCRC, capture.FirstFrameCRC)
+		return &IdentityError{fmt.Sprintf("first frame CRC32C 0x%08x, capture's is 0x%08x", id.FirstFrameCRC, capture.FirstFrameCRC)}
 	}
 	return nil
 }

@@ -225,7 +225,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"report"}, 2, "gapan: usage: gapan report CAPTURE... [flags] (no argument given)", "Run 'gapan report --help' for usage."},
 		{[]string{"sidecar", "check", "a.pcap", "b.pcap"}, 2, "gapan: usage: gapan sidecar check CAPTURE [flags] (2 arguments given: a.pcap b.pcap)", "Run 'gapan sidecar check --help' for usage."},
 		{[]string{"version", "x"}, 2, "gapan: usage: gapan version [flags] (1 argument given: x)", "Run 'gapan version --help' for usage."},
-		{[]string{"report", demo, "--format", "xml"}, 2, "gapan: ", "Run 'gapan report --help' for usage."},
+		{[]string{"report", demo, "--format", "xml"}, 2, `gapan: unknown --format "xml": want text, json, csv, ndjson, markdown or html`, "Run 'gapan report --help' for usage."},
 		{[]string{"report", demo, "--no-such-flag"}, 2, "gapan: unknown flag: --no-such-flag", "Run 'gapan report --help' for usage."},
 		{[]string{"report", demo, "--top", "x"}, 2, `gapan: invalid argument "x" for "--top" flag`, "Run 'gapan report --help' for usage."},
 		{[]string{"annotate", demo}, 2, "gapan: annotate needs -o OUT.pcapng", "Run 'gapan annotate --help' for usage."},

@@ -154,7 +154,7 @@ func TestMismatchNamesAllowMismatch(t *testing.T) {
 		{"annotate", other, "--sidecar", demo + ".gaps", "-o", filepath.Join(t.TempDir(), "x.pcapng")},
 	} {
 		code, stderr := runCaptured(t, argv...)
-		want := "gapan: " + demo + ".gaps does not belong to " + other + ": sidecar: sidecar belongs to a different capture: "
+		want := "gapan: " + demo + ".gaps does not belong to " + other + ": snaplen 262144, capture has 65535"
 		if code != exitFailure || !strings.HasPrefix(stderr, want) || !strings.HasSuffix(stderr, " (--allow-mismatch uses it anyway, with a warning)\n") {
 			t.Errorf("%q: exit %d, stderr %q", argv, code, stderr)
 		}

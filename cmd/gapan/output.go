@@ -84,5 +84,5 @@ func checkFormat(format string, allowed ...string) error {
 			return nil
 		}
 	}
-	return usagef("unknown --format %q (want one of %v)", format, allowed)
+	return usagef("unknown --format %q: want %s", format, orList(allowed))
 }
