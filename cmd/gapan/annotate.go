@@ -29,7 +29,7 @@ header comment names the sidecar the gaps came from.
 
 The gaps come from CAPTURE.gaps (or --sidecar), else from the input's own
 epb_dropcount options. Several captures are read in order as one (a rotated
-set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
+set); a directory means the captures in it, in name order. In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 		Example: `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
   tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count`,
 		Args: args(cobra.MinimumNArgs(1)),

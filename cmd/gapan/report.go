@@ -47,7 +47,9 @@ upstream loss.
 
 Several captures (a rotated set, cap_*.pcap) are read in order as one
 capture; frame numbers stay per file, each file has its own sidecar, and
-loss at a file boundary belongs to the next file's first frame.
+loss at a file boundary belongs to the next file's first frame. A directory
+means the captures in it, in name order; sidecars among the arguments are
+skipped (docs/report.md, Input).
 
 Without a sidecar the report still works: gaps come from pcapng
 epb_dropcount if present, and the report says that no sidecar was found.
