@@ -86,6 +86,13 @@ func Run(cfg Config) (Stats, error) {
 	return st, out.Commit()
 }
 
+// sidecarPath is the sidecar the join reads for cfg.Inputs[i]
+// (join.SidecarPath).
+func sidecarPath(cfg Config, i int) string {
+	p, _ := join.SidecarPath(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}, i)
+	return p
+}
+
 // Write annotates cfg.Inputs as pcapng to w (cfg.Output and cfg.Force are
 // not used). On error, what was written to w is incomplete.
 func Write(w io.Writer, cfg Config) (Stats, error) {
@@ -366,7 +373,7 @@ func Provenance(cfg Config) string {
 			b.WriteString("no sidecar (gaps from the input's epb_dropcount options)")
 			continue
 		}
-		path, _ := join.SidecarPath(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}, i)
+		path := sidecarPath(cfg, i)
 		h, err := readHeader(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !explicit:
