@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/gapan/gapan/internal/plural"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 	"time"
 
@@ -87,37 +85,6 @@ an existing DIR is replaced only with --force.`,
 	return c
 }
 
-// expandCaptures replaces each directory argument by the capture files in
-// it (every regular, non-hidden file but sidecars), in name order.
-func expandCaptures(in []string) ([]string, error) {
-	var out []string
-	for _, a := range in {
-		st, err := os.Stat(a)
-		if err != nil || !st.IsDir() {
-			out = append(out, a) // the join reports what is wrong with it
-			continue
-		}
-		ents, err := os.ReadDir(a)
-		if err != nil {
-			return nil, err
-		}
-		var names []string
-		for _, e := range ents {
-			n := e.Name()
-			if !e.Type().IsRegular() || strings.HasPrefix(n, ".") || strings.HasSuffix(n, ".gaps") {
-				continue
-			}
-			names = append(names, filepath.Join(a, n))
-		}
-		if len(names) == 0 {
-			return nil, usagef("no capture in directory %s", a)
-		}
-		slices.Sort(names)
-		out = append(out, names...)
-	}
-	return out, nil
-}
-
 // parquetMemoryLimit is gapan parquet's soft memory limit (runtime/debug)
 // while the live heap is below parquetMemoryLimit/parquetHeadroom; above,
 // the limit is parquetHeadroom times the live heap.
@@ -139,12 +106,12 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	if fl.idleTimeout < 0 {
 		return usagef("--idle-timeout takes a duration of 0 or more")
 	}
-	captures, err := expandCaptures(argv)
+	captures, err := expandCaptures(stderr, argv)
 	if err != nil {
 		return err
 	}
-	if len(fl.sidecars) > len(captures) {
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
+	if err := checkSidecarFlags(len(captures), fl.sidecars, fl.noSidecar); err != nil {
+		return err
 	}
 	opt := parquet.Options{
 		Context:     ctx,
@@ -188,7 +155,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 		}
 	}
 	el := time.Since(start)
-	fmt.Fprintf(stderr, "%s: %d captures, %d frames, %d gap rows (%d frames lost), %d flows in %.2fs (%.0f frames/s)\n",
-		res.Dir, len(res.Captures), frames, gaps, lost, flows, el.Seconds(), float64(frames)/max(el.Seconds(), 1e-9))
+	fmt.Fprintf(stderr, "%s: %s, %s, %s (%s), %s in %.2fs (%.0f frames/s)\n", res.Dir, plural.Count(len(res.Captures), "capture"), plural.Count(frames, "frame"),
+		plural.Count(gaps, "gap row"), plural.CountOf(lost, "frame lost", "frames lost"), plural.Count(flows, "flow"), el.Seconds(), float64(frames)/max(el.Seconds(), 1e-9))
 	return nil
 }

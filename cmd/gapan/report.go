@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/gapan/gapan/internal/progress"
@@ -46,7 +47,9 @@ upstream loss.
 
 Several captures (a rotated set, cap_*.pcap) are read in order as one
 capture; frame numbers stay per file, each file has its own sidecar, and
-loss at a file boundary belongs to the next file's first frame.
+loss at a file boundary belongs to the next file's first frame. A directory
+means the captures in it, in name order; sidecars among the arguments are
+skipped (docs/report.md, Input).
 
 Without a sidecar the report still works: gaps come from pcapng
 epb_dropcount if present, and the report says that no sidecar was found.
@@ -70,11 +73,15 @@ says where it stopped, and exits 0.`,
   gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			if err != nil {
+				return err
+			}
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a, fl)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&fl.format, "format", "text", "output format: text, json, csv, ndjson, markdown or html")
+	formatFlag(c, &fl.format, reportFormats)
 	f.StringVarP(&fl.out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
 	f.BoolVar(&fl.force, "force", false, "replace an existing output file")
 	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
@@ -93,14 +100,11 @@ says where it stopped, and exits 0.`,
 }
 
 func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) error {
-	if err := checkFormat(fl.format, "text", "json", "csv", "ndjson", "markdown", "html"); err != nil {
+	if err := checkFormat(fl.format, reportFormats...); err != nil {
 		return err
 	}
-	if len(fl.sidecars) > len(captures) {
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
-	}
-	if fl.noSidecar && len(fl.sidecars) > 0 {
-		return usagef("--sidecar and --no-sidecar exclude each other")
+	if err := checkSidecarFlags(len(captures), fl.sidecars, fl.noSidecar); err != nil {
+		return err
 	}
 	if fl.top < 0 || fl.gaps < 0 || fl.maxFlows < 0 {
 		return usagef("--top, --gaps and --max-flows take a number of 0 or more")
@@ -120,15 +124,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if fl.idleTimeout == 0 {
 		cfg.Engine.IdleTimeout = -1 // loss.Config: negative disables it
 	}
-	inputs := append([]string(nil), captures...)
-	for i, c := range captures {
-		if i < len(fl.sidecars) && fl.sidecars[i] != "" {
-			inputs = append(inputs, fl.sidecars[i])
-		} else {
-			inputs = append(inputs, sidecar.PathFor(c))
-		}
-	}
-	o, err := openOutput(stdout, fl.out, fl.force, inputs)
+	o, err := openOutput(stdout, fl.out, fl.force, join.Inputs(captures, cfg.Join))
 	if err != nil {
 		return err
 	}
@@ -229,7 +225,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if fl.format != "text" && fl.format != "markdown" {
 		for _, fi := range r.Files {
 			if fi.Source == join.SourceNone && !fl.noSidecar && fi.Name != "-" {
-				fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, sidecar.PathFor(fi.Name))
+				fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, strings.Join(sidecar.Candidates(fi.Name), " and "))
 			}
 		}
 	}
