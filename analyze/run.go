@@ -5,13 +5,11 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"slices"
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
-	"github.com/gapan/gapan/sidecar"
 )
 
 // Config describes one run.
@@ -49,19 +47,10 @@ type Config struct {
 }
 
 // Inputs returns the files the run reads: the captures and the sidecar
-// of each (the one given in Join.Sidecars, else CAPTURE.gaps, even with
-// Join.NoSidecar), which an output must never replace.
-func (c *Config) Inputs() []string {
-	in := slices.Clone(c.Captures)
-	for i, name := range c.Captures {
-		if i < len(c.Join.Sidecars) && c.Join.Sidecars[i] != "" {
-			in = append(in, c.Join.Sidecars[i])
-		} else {
-			in = append(in, sidecar.PathFor(name))
-		}
-	}
-	return in
-}
+// of each (the one given in Join.Sidecars, else every name the join
+// looks for, even with Join.NoSidecar: join.Inputs), which an output
+// must never replace.
+func (c *Config) Inputs() []string { return join.Inputs(c.Captures, c.Join) }
 
 // Result is the result of a run: the accounting summary plus what the join
 // learned about the files.

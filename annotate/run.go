@@ -80,10 +80,7 @@ func Run(cfg Config) (Stats, error) {
 	if cfg.Output == "" {
 		return Stats{}, errors.New("annotate: no output file given")
 	}
-	inputs := append([]string(nil), cfg.Inputs...)
-	for i, in := range cfg.Inputs {
-		inputs = append(inputs, sidecarPath(cfg, i, in))
-	}
+	inputs := join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars})
 	out, err := atomicfile.Create(cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs})
 	if err != nil {
 		return Stats{}, err
@@ -151,11 +148,11 @@ func spoolStdin(inputs []string) ([]string, func(), error) {
 	return out, cleanup, nil
 }
 
-func sidecarPath(cfg Config, i int, input string) string {
-	if i < len(cfg.Sidecars) && cfg.Sidecars[i] != "" {
-		return cfg.Sidecars[i]
-	}
-	return sidecar.PathFor(input)
+// sidecarPath is the sidecar the join reads for cfg.Inputs[i]
+// (join.SidecarPath).
+func sidecarPath(cfg Config, i int) string {
+	p, _ := join.SidecarPath(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}, i)
+	return p
 }
 
 // Write annotates cfg.Inputs as pcapng to w (cfg.Output and cfg.Force are
@@ -502,7 +499,7 @@ func Provenance(cfg Config) string {
 			b.WriteString("no sidecar (gaps from the input's epb_dropcount options)")
 			continue
 		}
-		path := sidecarPath(cfg, i, in)
+		path := sidecarPath(cfg, i)
 		h, err := readHeader(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !explicit:

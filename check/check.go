@@ -14,7 +14,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
+	"github.com/gapan/gapan/internal/numfmt"
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
@@ -24,11 +27,11 @@ import (
 // NoSidecarError means the capture has no sidecar to check.
 type NoSidecarError struct {
 	Capture string
-	Sidecar string // the path looked at
+	Looked  []string // the paths looked at (sidecar.Candidates)
 }
 
 func (e *NoSidecarError) Error() string {
-	return fmt.Sprintf("%s: no sidecar found (looked for %s)", e.Capture, e.Sidecar)
+	return fmt.Sprintf("%s: no sidecar found (looked for %s)", e.Capture, strings.Join(e.Looked, " and "))
 }
 
 // Result is what Run found.
@@ -63,7 +66,7 @@ func Run(capture string, opt join.Options) (*Result, error) {
 	}
 	files := s.Files()
 	if files[0].Source != join.SourceSidecar {
-		return nil, &NoSidecarError{Capture: capture, Sidecar: sidecar.PathFor(capture)}
+		return nil, &NoSidecarError{Capture: capture, Looked: sidecar.Candidates(capture)}
 	}
 	return &Result{Capture: capture, File: files[0], Totals: acc.Finish(files), Warnings: s.Warnings()}, nil
 }
@@ -118,21 +121,21 @@ func (r *Result) WriteText(w io.Writer) error {
 	}
 	p("capture:         %s\n", r.Capture)
 	p("sidecar:         %s (source %s, trailer %s)\n", fi.Sidecar, fi.Header.Source, trailer)
-	p("frames captured: %d\n", t.FramesCaptured)
-	p("gap events:      %d\n", t.GapEvents)
+	p("frames captured: %s\n", numfmt.Int(t.FramesCaptured))
+	p("gap events:      %s\n", numfmt.Int(t.GapEvents))
 	if fi.SidecarIncomplete {
-		p("frames lost:     %d recorded, then unknown: loss unknown after frame %d (the sidecar ends there)\n", t.FramesLost, fi.LossUnknownAfter)
+		p("frames lost:     %s recorded, then unknown: loss unknown after frame %d (the sidecar ends there)\n", numfmt.Int(t.FramesLost), fi.LossUnknownAfter)
 	} else {
-		p("frames lost:     %d (%.4f%% of frames sent to the capture)\n", t.FramesLost, 100*t.LossRatio)
+		p("frames lost:     %s (%s of the frames that reached the capture point)\n", numfmt.Int(t.FramesLost), numfmt.Percent(t.LossRatio))
 	}
-	p("tail gap:        %d\n", t.TailGap)
+	p("tail gap:        %s\n", plural.CountOf(t.TailGap, "frame lost after the last frame", "frames lost after the last frame"))
 	if g := t.LargestGap; g != nil {
 		p("largest gap:     %s\n", report.DescribeGap(*g, nil))
 	} else {
 		p("largest gap:     none\n")
 	}
 	if fi.HasTrailer && fi.Trailer.HasKernel {
-		p("kernel totals:   %d packets, %d dropped\n", fi.Trailer.KernelPackets, fi.Trailer.KernelDrops)
+		p("kernel counters: %s received, %s dropped\n", numfmt.Int(fi.Trailer.KernelPackets), numfmt.Int(fi.Trailer.KernelDrops))
 	}
 	return err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/sidecar"
 )
@@ -113,10 +114,10 @@ func Import(text io.Reader, name string, opt ImportOptions) (*Imported, error) {
 	}
 	h.Identity = id
 	if n := len(f.Records); n > 0 && f.Records[n-1].Frame > frames {
-		return nil, fmt.Errorf("%s: %w: record for frame %d, %s has %d frames", name, ErrBeyondCapture, f.Records[n-1].Frame, opt.Capture, frames)
+		return nil, fmt.Errorf("%s: %w: record for frame %d, %s has %s", name, ErrBeyondCapture, f.Records[n-1].Frame, opt.Capture, plural.Count(frames, "frame"))
 	}
 	if f.HasTrailer && f.Trailer.Frames != 0 && f.Trailer.Frames != frames {
-		return nil, fmt.Errorf("%s: %w: text counts %d frames, %s has %d", name, ErrFrameCount, f.Trailer.Frames, opt.Capture, frames)
+		return nil, fmt.Errorf("%s: %w: text counts %s, %s has %d", name, ErrFrameCount, plural.Count(f.Trailer.Frames, "frame"), opt.Capture, frames)
 	}
 	im.Trailer.Frames = frames
 	return im, nil

@@ -26,7 +26,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/sidecar"
 )
@@ -45,7 +47,29 @@ var (
 	// ErrTailInterface means the sidecar's trailer has a tail gap on an
 	// interface the capture does not have.
 	ErrTailInterface = errors.New("join: tail gap on an interface the capture does not have")
+	// ErrMismatch means the sidecar does not belong to its capture; every
+	// error that Options.AllowMismatch turns into a warning wraps it
+	// (besides its own sentinel: sidecar.ErrIdentity, ErrBeyondCapture,
+	// ErrFrameCount, ErrTailInterface, sidecar.ErrImplausible).
+	ErrMismatch = errors.New("join: sidecar does not belong to its capture")
 )
+
+// mismatchError is an error Options.AllowMismatch would have let through:
+// it reads as err and matches ErrMismatch as well.
+type mismatchError struct{ err error }
+
+func (e mismatchError) Error() string   { return e.err.Error() }
+func (e mismatchError) Unwrap() []error { return []error{e.err, ErrMismatch} }
+
+// mismatch returns err, or with AllowMismatch nil after recording err as
+// a warning (continuing says what happens next).
+func (s *Stream) mismatch(file string, frame uint64, err error, continuing string) error {
+	if !s.opt.AllowMismatch {
+		return mismatchError{err}
+	}
+	s.warn(file, frame, fmt.Errorf("%w (%s: --allow-mismatch)", err, continuing))
+	return nil
+}
 
 // CountError is a loss count (a gap, a pcapng epb_dropcount, a tail or a
 // sum of them) that is beyond sidecar.MaxLost: summing it could wrap
@@ -130,10 +154,16 @@ type Warning struct {
 }
 
 func (w Warning) Error() string {
-	if w.Frame > 0 {
-		return fmt.Sprintf("%s: frame %d: %v", w.File, w.Frame, w.Err)
+	// An error that names the file itself (a sidecar.FormatError) is not
+	// prefixed with it again.
+	msg, named := strings.CutPrefix(w.Err.Error(), w.File+": ")
+	switch {
+	case w.Frame > 0:
+		return fmt.Sprintf("%s: frame %d: %s", w.File, w.Frame, msg)
+	case named:
+		return w.Err.Error()
 	}
-	return fmt.Sprintf("%s: %v", w.File, w.Err)
+	return fmt.Sprintf("%s: %s", w.File, msg)
 }
 
 // FileInfo describes one capture of the set once it has been read.
@@ -255,26 +285,33 @@ func (s *Stream) warn(file string, frame uint64, err error) {
 }
 
 func (s *Stream) sidecarPath(i int) (path string, explicit bool) {
-	return sidecarPath(s.names, s.opt, i)
+	return SidecarPath(s.names, s.opt, i)
 }
 
-// sidecarPath is the one rule for the sidecar path of captures[i]:
-// opt.Sidecars[i] when given (explicit), else sidecar.PathFor.
-func sidecarPath(captures []string, opt Options, i int) (path string, explicit bool) {
+// SidecarPath is the one rule for the sidecar path of captures[i], the
+// one Open reads (unless opt.NoSidecar): opt.Sidecars[i] when given
+// (explicit), else the first of sidecar.Candidates that exists
+// (sidecar.Find; sidecar.PathFor when none does).
+func SidecarPath(captures []string, opt Options, i int) (path string, explicit bool) {
 	if i < len(opt.Sidecars) && opt.Sidecars[i] != "" {
 		return opt.Sidecars[i], true
 	}
-	return sidecar.PathFor(captures[i]), false
+	p, _ := sidecar.Find(captures[i])
+	return p, false
 }
 
 // Inputs returns the files Open(captures, opt) may read: the captures,
-// then the sidecar path of each (whether it exists, or opt.NoSidecar
-// ignores it, or not). An output of the run must replace none of them.
+// then the sidecar paths of each (the given one, else every name of
+// sidecar.Candidates, whether it exists, or opt.NoSidecar ignores it, or
+// not). An output of the run must replace none of them.
 func Inputs(captures []string, opt Options) []string {
 	in := append([]string(nil), captures...)
-	for i := range captures {
-		p, _ := sidecarPath(captures, opt, i)
-		in = append(in, p)
+	for i, c := range captures {
+		if p, explicit := SidecarPath(captures, opt, i); explicit {
+			in = append(in, p)
+			continue
+		}
+		in = append(in, sidecar.Candidates(c)...)
 	}
 	return in
 }
@@ -285,6 +322,9 @@ func (s *Stream) openFile(i int) error {
 	fi := &s.files[i]
 	rd, err := reader.Open(fi.Name)
 	if err != nil {
+		if e := notCapture(fi.Name); e != nil {
+			return e
+		}
 		return err
 	}
 	s.rd = rd
@@ -486,11 +526,12 @@ func (s *Stream) checkIdentity(f *reader.Frame) error {
 		return nil
 	}
 	if err := fi.Header.Identity.Check(identityOf(s.rd, f)); err != nil {
-		err = fmt.Errorf("%s does not belong to %s: %w", fi.Sidecar, fi.Name, err)
-		if !s.opt.AllowMismatch {
-			return err
+		detail := err.Error()
+		var ie *sidecar.IdentityError
+		if errors.As(err, &ie) {
+			detail = ie.Detail // "does not belong" says the rest
 		}
-		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
+		return s.mismatch(fi.Sidecar, 0, &inputError{fmt.Sprintf("%s does not belong to %s: %s", fi.Sidecar, fi.Name, detail), err}, "continuing")
 	}
 	return nil
 }
@@ -518,14 +559,11 @@ func (s *Stream) finishFile() error {
 				return err
 			}
 		}
-		err := fmt.Errorf("%w: %s names frame %d (and %d lost frames from there on) but %s has %d frames",
-			ErrBeyondCapture, fi.Sidecar, first, beyond, fi.Name, fi.Frames)
-		switch {
-		case fi.Truncated:
+		err := fmt.Errorf("%w: %s names frame %d (and %s from there on) but %s has %s",
+			ErrBeyondCapture, fi.Sidecar, first, plural.Count(beyond, "lost frame"), fi.Name, plural.Count(fi.Frames, "frame"))
+		if fi.Truncated {
 			s.warn(fi.Sidecar, first, fmt.Errorf("capture is truncated: %w", err))
-		case s.opt.AllowMismatch:
-			s.warn(fi.Sidecar, first, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
-		default:
+		} else if err := s.mismatch(fi.Sidecar, first, err, "continuing"); err != nil {
 			return err
 		}
 	}
@@ -537,20 +575,16 @@ func (s *Stream) finishFile() error {
 		if t := fi.Trailer; t.HasKernel && t.KernelDrops > t.KernelPackets {
 			// The kernel counts the frames it dropped among those it
 			// received (PACKET_STATISTICS adds tp_drops to tp_packets).
-			err := fmt.Errorf("%w: %s: the kernel counters say %d frames dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, t.KernelDrops, t.KernelPackets)
-			if !s.opt.AllowMismatch {
+			err := fmt.Errorf("%w: %s: the kernel counters say %s dropped of %d received", sidecar.ErrImplausible, fi.Sidecar, plural.Count(t.KernelDrops, "frame"), t.KernelPackets)
+			if err := s.mismatch(fi.Sidecar, 0, err, "continuing"); err != nil {
 				return err
 			}
-			s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
 		}
 		if fi.Trailer.Frames != 0 && fi.Trailer.Frames != fi.Frames {
-			err := fmt.Errorf("%w: %s counts %d frames, %s has %d", ErrFrameCount, fi.Sidecar, fi.Trailer.Frames, fi.Name, fi.Frames)
-			switch {
-			case fi.Truncated || fi.Frames < fi.Trailer.Frames && s.opt.KeepGoing:
+			err := fmt.Errorf("%w: %s counts %s, %s has %d", ErrFrameCount, fi.Sidecar, plural.Count(fi.Trailer.Frames, "frame"), fi.Name, fi.Frames)
+			if fi.Truncated || fi.Frames < fi.Trailer.Frames && s.opt.KeepGoing {
 				s.warn(fi.Sidecar, 0, fmt.Errorf("capture is truncated: %w", err))
-			case s.opt.AllowMismatch:
-				s.warn(fi.Sidecar, 0, fmt.Errorf("%w (continuing: --allow-mismatch)", err))
-			default:
+			} else if err := s.mismatch(fi.Sidecar, 0, err, "continuing"); err != nil {
 				return err
 			}
 		}
@@ -574,11 +608,10 @@ func (s *Stream) checkTail(fi *FileInfo) error {
 			}
 			continue
 		}
-		err := fmt.Errorf("%w: %s has a tail of %d frames on interface %d, %s has %d interface(s)", ErrTailInterface, fi.Sidecar, g.Lost, g.Interface, fi.Name, n)
-		if !s.opt.AllowMismatch {
+		err := fmt.Errorf("%w: %s has a tail of %s on interface %d, %s has %s", ErrTailInterface, fi.Sidecar, plural.Count(g.Lost, "frame"), g.Interface, fi.Name, plural.Count(n, "interface"))
+		if err := s.mismatch(fi.Sidecar, 0, err, "left out"); err != nil {
 			return err
 		}
-		s.warn(fi.Sidecar, 0, fmt.Errorf("%w (left out: --allow-mismatch)", err))
 		if kept == nil {
 			kept = append(make([]sidecar.InterfaceGap, 0, len(fi.Tail)), fi.Tail[:i]...)
 		}

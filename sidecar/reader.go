@@ -77,6 +77,18 @@ func (r *Reader) Records() uint64 { return r.n }
 // verified.
 func (r *Reader) Offset() int64 { return r.off }
 
+// cutError is a file cut inside a block: ErrTruncated and ErrNoTrailer,
+// said once ("sidecar: truncated: sidecar: missing trailer" named the
+// package twice).
+type cutError string
+
+func (e cutError) Error() string {
+	return "sidecar: truncated, missing trailer (writer did not close cleanly): " + string(e)
+}
+
+// Unwrap returns ErrTruncated and ErrNoTrailer.
+func (e cutError) Unwrap() []error { return []error{ErrTruncated, ErrNoTrailer} }
+
 func (r *Reader) fail(off int64, err error) error {
 	r.err = &FormatError{File: r.name, Offset: off, Record: r.n, Err: err}
 	return r.err
@@ -205,7 +217,7 @@ func (r *Reader) readBlock() error {
 			if n == 0 {
 				return r.fail(start, err)
 			}
-			return r.fail(start, fmt.Errorf("%w: %w: block head cut after %d of %d bytes", ErrTruncated, ErrNoTrailer, n, blockHeadLen))
+			return r.fail(start, cutError(fmt.Sprintf("block head cut after %d of %d bytes", n, blockHeadLen)))
 		}
 		return r.fail(start, err)
 	}
@@ -229,7 +241,7 @@ func (r *Reader) readBlock() error {
 	buf := r.blk[:total]
 	if n, err := io.ReadFull(r.r, buf); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return r.fail(start, fmt.Errorf("%w: %w: block of %d bytes cut after %d", ErrTruncated, ErrNoTrailer, blockHeadLen+total, blockHeadLen+n))
+			return r.fail(start, cutError(fmt.Sprintf("block of %d bytes cut after %d", blockHeadLen+total, blockHeadLen+n)))
 		}
 		return r.fail(start, err)
 	}

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
+
+	"github.com/gapan/gapan/internal/plural"
 )
 
 // Version is the binary format version this package writes and reads.
@@ -96,6 +100,30 @@ var (
 	ErrEmpty = errors.New("empty sidecar: the recorder stopped before writing its header")
 )
 
+// ErrIsCapture means a file given as a sidecar is a packet capture (or a
+// compressed file); CaptureGivenError wraps it.
+var ErrIsCapture = errors.New("sidecar: a packet capture, not a gap sidecar")
+
+// CaptureGivenError is returned for a packet capture read as a sidecar
+// (the user named the capture where its sidecar was wanted).
+type CaptureGivenError struct {
+	File string // the file read as a sidecar
+	Kind string // what it is: "pcap capture", "pcapng capture", "gzip-compressed file", ...
+	// Sidecar is the sidecar of File (Find) when it exists, "" otherwise.
+	Sidecar string
+}
+
+func (e *CaptureGivenError) Error() string {
+	msg := fmt.Sprintf("%s is a %s, not a gap sidecar", e.File, e.Kind)
+	if e.Sidecar != "" {
+		msg += "; its sidecar is " + e.Sidecar
+	}
+	return msg
+}
+
+// Unwrap returns ErrIsCapture.
+func (e *CaptureGivenError) Unwrap() error { return ErrIsCapture }
+
 // MaxLost bounds every count a sidecar may hold: a gap, the sum of a file's
 // gaps, a tail, the sum of its tails and the kernel's packet and drop
 // counters are each at most 2⁴⁸ (a year at 8.9 million frames a second).
@@ -165,7 +193,10 @@ func (e *FormatError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %v", name, e.Line, e.Err)
 	}
-	return fmt.Sprintf("%s: at byte %d (%#x), after %d records: %v", name, e.Offset, e.Offset, e.Record, e.Err)
+	if e.Record == 0 {
+		return fmt.Sprintf("%s: at byte %d (%#x): %v", name, e.Offset, e.Offset, e.Err)
+	}
+	return fmt.Sprintf("%s: at byte %d (%#x), after %s: %v", name, e.Offset, e.Offset, plural.Count(e.Record, "record"), e.Err)
 }
 
 // Unwrap returns the underlying error.
@@ -273,8 +304,38 @@ func (t Trailer) TailTotal() uint64 {
 }
 
 // PathFor returns the conventional sidecar path for a capture: the capture's
-// name with ".gaps" appended (capture.pcap → capture.pcap.gaps).
+// name with ".gaps" appended (capture.pcap → capture.pcap.gaps). It is the
+// name writers give a sidecar; readers look at every name of Candidates.
 func PathFor(capture string) string { return capture + ".gaps" }
+
+// compressedSuffixes are the compression suffixes Candidates strips: a
+// capture compressed after it was recorded keeps its sidecar's name.
+var compressedSuffixes = []string{".gz", ".zst", ".zstd"}
+
+// Candidates returns the paths where the sidecar of capture may be, in the
+// order they are tried: PathFor(capture), then, for a compressed capture
+// (.gz, .zst, .zstd), the uncompressed capture's name with ".gaps"
+// (d.pcap.gz → d.pcap.gz.gaps, then d.pcap.gaps).
+func Candidates(capture string) []string {
+	c := []string{PathFor(capture)}
+	for _, suf := range compressedSuffixes {
+		if base, ok := strings.CutSuffix(capture, suf); ok && base != "" {
+			c = append(c, PathFor(base))
+		}
+	}
+	return c
+}
+
+// Find returns the first of Candidates(capture) that exists, and true; or
+// PathFor(capture) and false when none does.
+func Find(capture string) (string, bool) {
+	for _, p := range Candidates(capture) {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			return p, true // there, or unreadable: opening it says why
+		}
+	}
+	return PathFor(capture), false
+}
 
 func validTool(s string) error {
 	if len(s) > MaxToolLen {
@@ -304,6 +365,18 @@ func validTail(tail []InterfaceGap) error {
 // paired with.
 var ErrIdentity = errors.New("sidecar: sidecar belongs to a different capture")
 
+// IdentityError is the identity mismatch Identity.Check finds.
+type IdentityError struct {
+	Detail string // the first field that differs: "snaplen 262144, capture has 65535"
+}
+
+func (e *IdentityError) Error() string {
+	return "sidecar belongs to a different capture: " + e.Detail
+}
+
+// Unwrap returns ErrIdentity.
+func (e *IdentityError) Unwrap() error { return ErrIdentity }
+
 // IdentityOf builds the Identity of a capture from its link type, snapshot
 // length and first frame (timestamp and captured bytes). Pass firstData nil
 // and firstNs 0 for a capture without frames.
@@ -317,7 +390,7 @@ func IdentityOf(linkType, snapLen uint32, firstNs int64, firstData []byte) Ident
 
 // Check compares the identity recorded in a sidecar (id) with that of the
 // capture it is paired with. It returns nil if either is unknown or they
-// match, and otherwise an error wrapping ErrIdentity naming the first field
+// match, and otherwise an *IdentityError (wrapping ErrIdentity) naming the first field
 // that differs.
 func (id Identity) Check(capture Identity) error {
 	if !id.Known || !capture.Known {
@@ -325,13 +398,13 @@ func (id Identity) Check(capture Identity) error {
 	}
 	switch {
 	case id.LinkType != capture.LinkType:
-		return fmt.Errorf("%w: link type %d, capture has %d", ErrIdentity, id.LinkType, capture.LinkType)
+		return &IdentityError{fmt.Sprintf("link type %d, capture has %d", id.LinkType, capture.LinkType)}
 	case id.SnapLen != capture.SnapLen:
-		return fmt.Errorf("%w: snaplen %d, capture has %d", ErrIdentity, id.SnapLen, capture.SnapLen)
+		return &IdentityError{fmt.Sprintf("snaplen %d, capture has %d", id.SnapLen, capture.SnapLen)}
 	case id.FirstFrameNs != capture.FirstFrameNs:
-		return fmt.Errorf("%w: first frame at %d ns, capture's is at %d ns", ErrIdentity, id.FirstFrameNs, capture.FirstFrameNs)
+		return &IdentityError{fmt.Sprintf("first frame at %d ns, capture's is at %d ns", id.FirstFrameNs, capture.FirstFrameNs)}
 	case id.FirstFrameCRC != capture.FirstFrameCRC:
-		return fmt.Errorf("%w: first frame CRC32C 0x%08x, capture's is 0x%08x", ErrIdentity, id.FirstFrameCRC, capture.FirstFrameCRC)
+		return &IdentityError{fmt.Sprintf("first frame CRC32C 0x%08x, capture's is 0x%08x", id.FirstFrameCRC, capture.FirstFrameCRC)}
 	}
 	return nil
 }

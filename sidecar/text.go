@@ -8,6 +8,8 @@ import (
 	"io"
 	"iter"
 	"strconv"
+
+	"github.com/gapan/gapan/internal/filekind"
 )
 
 // TextVersion is the version in the text form's optional first line,
@@ -32,7 +34,8 @@ var (
 
 // NewAutoReader returns a binary *Reader if r starts with Magic[0] (0x89)
 // and a *TextReader otherwise. name is used in error messages. An empty
-// input is neither: a *FormatError wrapping ErrEmpty.
+// input is neither: a *FormatError wrapping ErrEmpty. A packet capture is
+// a *CaptureGivenError (see NewTextReader).
 func NewAutoReader(r io.Reader, name string) (RecordReader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	b, err := br.Peek(1)
@@ -43,6 +46,23 @@ func NewAutoReader(r io.Reader, name string) (RecordReader, error) {
 		return nil, &FormatError{File: name, Err: ErrEmpty}
 	}
 	return NewTextReader(br, name)
+}
+
+// captureGiven returns a *CaptureGivenError when prefix, the start of the
+// file name read as a sidecar, is that of a capture (or of gzip or zstd
+// data), nil otherwise.
+func captureGiven(prefix []byte, name string) error {
+	k := filekind.Of(prefix)
+	if !k.IsCapture() && k != filekind.Gzip && k != filekind.Zstd {
+		return nil
+	}
+	e := &CaptureGivenError{File: name, Kind: k.String()}
+	if name != "" && name != "-" {
+		if p, ok := Find(name); ok {
+			e.Sidecar = p
+		}
+	}
+	return e
 }
 
 // File is a whole sidecar in memory, as returned by ReadAll and ReadText.
@@ -272,9 +292,16 @@ type TextReader struct {
 
 // NewTextReader reads the header lines of a text sidecar from r (up to the
 // first record or trailer line). A text file without a "# source" line has
-// SourceImported; without "# identity" its Identity is unknown.
+// SourceImported; without "# identity" its Identity is unknown. A packet
+// capture (pcap, pcapng, or gzip or zstd data) is a *CaptureGivenError,
+// naming the capture's own sidecar when there is one.
 func NewTextReader(r io.Reader, name string) (*TextReader, error) {
-	sc := bufio.NewScanner(r)
+	br := bufio.NewReader(r)
+	prefix, _ := br.Peek(filekind.PrefixLen)
+	if err := captureGiven(prefix, name); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 512), MaxTextLine)
 	tr := &TextReader{sc: sc, name: name, seen: map[string]int{}}
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {

@@ -229,7 +229,7 @@ func Run(cfg Config) (Stats, error) {
 	}
 	defer in.Close()
 	scPath := sidecar.PathFor(cfg.Output)
-	inputs := []string{cfg.Input, sidecar.PathFor(cfg.Input)}
+	inputs := join.Inputs([]string{cfg.Input}, join.Options{})
 	if cfg.Sidecar != "" {
 		inputs = append(inputs, cfg.Sidecar)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gapan/gapan/internal/plural"
 
 	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/internal/progress"
@@ -40,7 +41,7 @@ input is read twice (standard input is first copied to a temporary file);
 
 The gaps come from CAPTURE.gaps (or --sidecar), else from the input's own
 epb_dropcount options. Several captures are read in order as one (a rotated
-set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
+set); a directory means the captures in it, in name order. In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 		Example: `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
   tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count
   tshark -X lua_script:contrib/wireshark/gapan.lua -r /tmp/demo.pcapng -Y 'gapan.fate == "capture"' -T fields -e frame.number -e gapan.fate_bytes`,
@@ -49,6 +50,10 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
+			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			if err != nil {
+				return err
+			}
 			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
 				return err
 			}
@@ -56,7 +61,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 			return runAnnotate(cmd, cfg, out, quiet)
 		},
 	}
-	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output)")
+	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output, not a terminal)")
 	f := c.Flags()
 	f.StringArrayVar(&sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
 	f.BoolVar(&cfg.NoSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from the input's epb_dropcount only")
@@ -73,7 +78,7 @@ set). In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
 // standard error.
 func runAnnotate(cmd *cobra.Command, cfg annotate.Config, out string, quiet bool) error {
 	stderr := cmd.ErrOrStderr()
-	o, err := openOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}))
+	o, err := openBinaryOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}), "pcapng")
 	if err != nil {
 		return err
 	}
@@ -89,10 +94,10 @@ func runAnnotate(cmd *cobra.Command, cfg annotate.Config, out string, quiet bool
 	if err := o.finish(err); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%d frames, %d interfaces; %d frames with a gap before them, %d frames lost (tail %d)\n",
-		st.Frames, st.Interfaces, st.GapFrames, st.Lost+st.Tail, st.Tail)
+	fmt.Fprintf(stderr, "%s, %s; %s, %s (tail %d)\n", plural.Count(st.Frames, "frame"), plural.Count(st.Interfaces, "interface"),
+		plural.CountOf(st.GapFrames, "frame with a gap before it", "frames with a gap before them"), plural.CountOf(st.Lost+st.Tail, "frame lost", "frames lost"), st.Tail)
 	if st.FixedLengths > 0 {
-		warnf(stderr, "%d frames had a captured length above their original length; written with the original length raised", st.FixedLengths)
+		warnf(stderr, "%s a captured length above the original length; written with the original length raised", plural.CountOf(st.FixedLengths, "frame had", "frames had"))
 	}
 	return nil
 }

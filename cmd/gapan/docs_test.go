@@ -144,8 +144,9 @@ func TestSplitArgs(t *testing.T) {
 
 // TestExamplesRun runs every "gapan ..." line of every command's Example,
 // in order, from the repository root, with /tmp/ paths moved into a
-// temporary directory. Commands whose examples need root (sudo) are
-// skipped; other tools' lines (tshark, duckdb) are not run.
+// temporary directory. Commands whose examples need root (sudo) run in a
+// network namespace (runRootExamples); other tools' lines (tshark, duckdb)
+// are not run.
 func TestExamplesRun(t *testing.T) {
 	root := newRootCmd()
 	var cmds []*cobra.Command
@@ -164,7 +165,8 @@ func TestExamplesRun(t *testing.T) {
 				return
 			}
 			if strings.Contains(c.Example, "sudo ") {
-				t.Skipf("%s: examples need root and a network interface", c.CommandPath())
+				ran += runRootExamples(t, c)
+				return
 			}
 			tmp := t.TempDir() + "/"
 			for _, line := range strings.Split(c.Example, "\n") {
@@ -199,7 +201,7 @@ func runCaptured(t *testing.T, argv ...string) (int, string) {
 	}
 	old, oldOut := os.Stderr, os.Stdout
 	os.Stderr = w
-	devnull, _ := os.Open(os.DevNull)
+	devnull, _ := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	os.Stdout = devnull
 	code := run(argv)
 	os.Stderr, os.Stdout = old, oldOut
@@ -220,16 +222,18 @@ func TestUsageErrors(t *testing.T) {
 		hint string
 	}{
 		{[]string{"nosuch"}, 2, `gapan: unknown command "nosuch" for "gapan"`, "Run 'gapan --help' for usage."},
-		{[]string{"report"}, 2, "gapan: requires at least 1 arg(s), only received 0", "Run 'gapan report --help' for usage."},
-		{[]string{"report", demo, "--format", "xml"}, 2, "gapan: ", "Run 'gapan report --help' for usage."},
+		{[]string{"report"}, 2, "gapan: usage: gapan report CAPTURE... [flags] (no argument given)", "Run 'gapan report --help' for usage."},
+		{[]string{"sidecar", "check", "a.pcap", "b.pcap"}, 2, "gapan: usage: gapan sidecar check CAPTURE [flags] (2 arguments given: a.pcap b.pcap)", "Run 'gapan sidecar check --help' for usage."},
+		{[]string{"version", "x"}, 2, "gapan: usage: gapan version [flags] (1 argument given: x)", "Run 'gapan version --help' for usage."},
+		{[]string{"report", demo, "--format", "xml"}, 2, `gapan: unknown --format "xml": want text, json, csv, ndjson, markdown or html`, "Run 'gapan report --help' for usage."},
 		{[]string{"report", demo, "--no-such-flag"}, 2, "gapan: unknown flag: --no-such-flag", "Run 'gapan report --help' for usage."},
 		{[]string{"report", demo, "--top", "x"}, 2, `gapan: invalid argument "x" for "--top" flag`, "Run 'gapan report --help' for usage."},
 		{[]string{"annotate", demo}, 2, "gapan: annotate needs -o OUT.pcapng", "Run 'gapan annotate --help' for usage."},
 		{[]string{"parquet", demo}, 2, "gapan: parquet needs -o DIR", "Run 'gapan parquet --help' for usage."},
 		{[]string{"sidecar", "dump", "--format", "xml", demo + ".gaps"}, 2, "gapan: ", "Run 'gapan sidecar dump --help' for usage."},
-		{[]string{"annotate", demo, "-o", "x.pcapng", "--sidecar", "a", "--sidecar", "b"}, 2, "gapan: 2 --sidecar files given for 1 captures", "Run 'gapan annotate --help' for usage."},
+		{[]string{"annotate", demo, "-o", "x.pcapng", "--sidecar", "a", "--sidecar", "b"}, 2, "gapan: 2 --sidecar files given for 1 capture", "Run 'gapan annotate --help' for usage."},
 		{[]string{"annotate", demo, "-o", "x.pcapng", "--sidecar", "a", "--no-sidecar"}, 2, "gapan: --sidecar and --no-sidecar exclude each other", "Run 'gapan annotate --help' for usage."},
-		{[]string{"report", demo, "--sidecar", "a", "--sidecar", "b"}, 2, "gapan: 2 --sidecar files given for 1 captures", "Run 'gapan report --help' for usage."},
+		{[]string{"report", demo, "--sidecar", "a", "--sidecar", "b"}, 2, "gapan: 2 --sidecar files given for 1 capture", "Run 'gapan report --help' for usage."},
 		{[]string{"report", demo, "--sidecar", "a", "--no-sidecar"}, 2, "gapan: --sidecar and --no-sidecar exclude each other", "Run 'gapan report --help' for usage."},
 		{[]string{"sidecar", "check", demo, "--force"}, 2, "gapan: --force no longer accepts a mismatched sidecar; use --allow-mismatch", "Run 'gapan sidecar check --help' for usage."},
 		{[]string{"record", "-i", "lo", "-w", "x.pcap", "-W", "2"}, 2, "gapan: recorder: invalid configuration: a file count (-W) needs", "Run 'gapan record --help' for usage."},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gapan/gapan/internal/plural"
 
 	"github.com/gapan/gapan/annotate"
 	"github.com/spf13/cobra"
@@ -16,7 +17,8 @@ func newSidecarExtractCmd() *cobra.Command {
 file: every frame whose epb_dropcount is above 0 becomes a record. On an
 interface that carries epb_dropcount, the part of its isb_ifdrop (Interface
 Statistics Block) beyond the sum of its drop counts becomes its tail gap
-(--no-tail turns that off). The reverse of "gapan annotate".`,
+(--no-tail turns that off). The reverse of "gapan annotate". -o - writes
+the sidecar to standard output, which must not be a terminal.`,
 		Example: `  gapan sidecar extract testdata/corpus/gopacket-pcapng-epb-dropcount.pcapng -o /tmp/epb.pcapng.gaps
   gapan sidecar dump /tmp/epb.pcapng.gaps`,
 		Args: args(cobra.ExactArgs(1)),
@@ -25,7 +27,7 @@ Statistics Block) beyond the sum of its drop counts becomes its tail gap
 				return usagef("extract needs -o FILE.gaps (- for standard output)")
 			}
 			cfg.Input = a[0]
-			o, err := openOutput(cmd.OutOrStdout(), cfg.Output, cfg.Force, a)
+			o, err := openBinaryOutput(cmd.OutOrStdout(), cfg.Output, cfg.Force, a, "a binary sidecar")
 			if err != nil {
 				return err
 			}
@@ -41,14 +43,14 @@ Statistics Block) beyond the sum of its drop counts becomes its tail gap
 				warn("%s has no epb_dropcount option; the sidecar records no loss", a[0])
 			}
 			if st.Inconsistent > 0 {
-				warn("%d interfaces report an isb_ifdrop below the sum of their drop counts; no tail inferred for them", st.Inconsistent)
+				warn("%s an isb_ifdrop below the sum of its drop counts; no tail inferred", plural.CountOf(st.Inconsistent, "interface reports", "interfaces report"))
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames, %d with epb_dropcount; %d records, %d frames lost (tail %d)\n",
-				st.Frames, st.DropCountFrames, st.Records, st.Lost+st.Tail, st.Tail)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s, %d with epb_dropcount; %s, %s (tail %d)\n",
+				plural.Count(st.Frames, "frame"), st.DropCountFrames, plural.Count(st.Records, "record"), plural.CountOf(st.Lost+st.Tail, "frame lost", "frames lost"), st.Tail)
 			return nil
 		},
 	}
-	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output)")
+	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
 	c.Flags().BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
 	c.Flags().BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
 	return c

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/spf13/cobra"
 )
 
@@ -34,7 +35,7 @@ func usagef(format string, args ...any) error {
 // the commands that join captures with their sidecars.
 func checkSidecarFlags(captures int, sidecars []string, noSidecar bool) error {
 	if len(sidecars) > captures {
-		return usagef("%d --sidecar files given for %d captures", len(sidecars), captures)
+		return usagef("%s given for %s", plural.Count(len(sidecars), "--sidecar file"), plural.Count(captures, "capture"))
 	}
 	if noSidecar && len(sidecars) > 0 {
 		return usagef("--sidecar and --no-sidecar exclude each other")
@@ -55,11 +56,16 @@ func warnAll[W error](stderr io.Writer, warnings []W) {
 }
 
 // args wraps a cobra positional-argument check so that its errors are
-// usage errors.
+// usage errors that show the command's usage line ("requires at least 1
+// arg(s), only received 0" said neither what nor how).
 func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
 		if err := check(cmd, a); err != nil {
-			return usageError{err}
+			got := "no argument given"
+			if len(a) > 0 {
+				got = plural.Count(len(a), "argument") + " given: " + strings.Join(a, " ")
+			}
+			return usagef("usage: %s (%s)", cmd.UseLine(), got)
 		}
 		return nil
 	}
@@ -78,7 +84,10 @@ sequence evidence, whether the capture or the network lost them.`,
   gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       fullVersion(),
 	}
+	root.SetVersionTemplate("gapan {{.Version}}\n") // what gapan version prints
+	root.Flags().Bool("version", false, "print gapan's version")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{err}
 	})
@@ -97,6 +106,7 @@ func run(argv []string) int {
 	if err == nil {
 		return exitOK
 	}
+	err = explain(cmd, err)
 	fmt.Fprintf(os.Stderr, "gapan: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") || strings.HasPrefix(err.Error(), "unknown flag") {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"os"
 
 	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // output is where a command writes its data: stdout, or a file written
@@ -25,6 +27,21 @@ func openOutput(stdout io.Writer, path string, force bool, inputs []string) (*ou
 		return nil, err
 	}
 	return &output{Writer: f, file: f}, nil
+}
+
+// errTerminal refuses binary data on a terminal, as gzip does: it would
+// garble the screen and is of no use there.
+func errTerminal(what string) error {
+	return usagef("not writing %s to a terminal: redirect standard output (> FILE, or a pipe) or give -o FILE", what)
+}
+
+// openBinaryOutput is openOutput for binary data (what names it): "" or
+// "-" write to stdout, unless stdout is a terminal.
+func openBinaryOutput(stdout io.Writer, path string, force bool, inputs []string, what string) (*output, error) {
+	if f, ok := stdout.(*os.File); ok && (path == "" || path == "-") && term.IsTerminal(int(f.Fd())) {
+		return nil, errTerminal(what)
+	}
+	return openOutput(stdout, path, force, inputs)
 }
 
 // stream reports whether the output is written in place (standard output,
@@ -67,5 +84,5 @@ func checkFormat(format string, allowed ...string) error {
 			return nil
 		}
 	}
-	return usagef("unknown --format %q (want one of %v)", format, allowed)
+	return usagef("unknown --format %q: want %s", format, orList(allowed))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/internal/memlimit"
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/parquet"
 	"github.com/spf13/cobra"
@@ -74,10 +74,8 @@ const (
 )
 
 func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
-	captures, err := parquet.ExpandCaptures(argv)
+	captures, err := expandCaptures(stderr, argv)
 	switch {
-	case errors.Is(err, parquet.ErrNoCapture):
-		return usageError{err}
 	case err != nil:
 		return err
 	case fl.out == "" || fl.out == "-":
@@ -109,10 +107,10 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 		return err
 	}
 	for _, c := range res.Captures {
-		warn(stderr, c.Report.Warnings)
+		warnAll(stderr, c.Report.Warnings)
 	}
 	t, el := res.Total(), time.Since(start)
-	fmt.Fprintf(stderr, "%s: %d captures, %d frames, %d gap rows (%d frames lost), %d flows in %.2fs (%.0f frames/s)\n",
-		res.Dir, len(res.Captures), t.Frames, t.Gaps, t.Lost, t.Flows, el.Seconds(), float64(t.Frames)/max(el.Seconds(), 1e-9))
+	fmt.Fprintf(stderr, "%s: %s, %s, %s (%s), %s in %.2fs (%.0f frames/s)\n", res.Dir, plural.Count(len(res.Captures), "capture"), plural.Count(t.Frames, "frame"),
+		plural.Count(t.Gaps, "gap row"), plural.CountOf(t.Lost, "frame lost", "frames lost"), plural.Count(t.Flows, "flow"), el.Seconds(), float64(t.Frames)/max(el.Seconds(), 1e-9))
 	return nil
 }

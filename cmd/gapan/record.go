@@ -79,6 +79,7 @@ func newRecordCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&fl.cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
+	cmd.RegisterFlagCompletionFunc("interface", completeInterfaces)
 	f.StringVarP(&fl.cfg.Output, "write", "w", "", "pcap file to write; its sidecar is FILE.gaps")
 	f.IntVarP(&fl.cfg.Snaplen, "snapshot-length", "s", 0, "bytes to keep of each frame (0 = 262144)")
 	f.IntVarP(&fl.cfg.BufferKiB, "buffer-size", "B", recorder.DefaultBufferKiB, "kernel buffer in KiB as tcpdump counts its ring: gapan -B N holds at least as many frames as tcpdump -B N (the socket gets 6×N KiB)")

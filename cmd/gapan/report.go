@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/gapan/gapan/analyze"
@@ -92,7 +92,9 @@ upstream loss.
 
 Several captures (a rotated set, cap_*.pcap) are read in order as one
 capture; frame numbers stay per file, each file has its own sidecar, and
-loss at a file boundary belongs to the next file's first frame.
+loss at a file boundary belongs to the next file's first frame. A directory
+means the captures in it, in name order; sidecars among the arguments are
+skipped (docs/report.md, Input).
 
 Without a sidecar the report still works: gaps come from pcapng
 epb_dropcount if present, and the report says that no sidecar was found.
@@ -116,11 +118,15 @@ says where it stopped, and exits 0.`,
   gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			if err != nil {
+				return err
+			}
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a, fl)
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&fl.format, "format", "text", "output format: text, json, csv, ndjson, markdown or html")
+	formatFlag(c, &fl.format, reportFormats)
 	f.StringVarP(&fl.out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
 	fl.add(f, "output file")
 	f.IntVar(&fl.opt.Top, "top", report.DefaultTop, "list the `N` flows that lost most (text, markdown; 0: none)")
@@ -135,8 +141,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	switch err := fl.check(captures); {
 	case err != nil:
 		return err
-	case !slices.Contains(report.Formats, fl.format):
-		return usagef("unknown --format %q (want one of %v)", fl.format, report.Formats)
+	case checkFormat(fl.format, reportFormats...) != nil:
+		return checkFormat(fl.format, reportFormats...)
 	case fl.opt.Top < 0 || fl.opt.Gaps < 0:
 		return usagef("--top and --gaps take a number of 0 or more")
 	case fl.kernelDrops < -1:
@@ -172,20 +178,13 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	if err := o.finish(err); err != nil {
 		return err
 	}
-	warn(stderr, r.Warnings)
+	warnAll(stderr, r.Warnings)
 	for _, fi := range r.Files { // text and Markdown say it in the report
 		if fi.Source == join.SourceNone && !fl.noSidecar && fi.Name != "-" && fl.format != "text" && fl.format != "markdown" {
-			fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, sidecar.PathFor(fi.Name))
+			fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, strings.Join(sidecar.Candidates(fi.Name), " and "))
 		}
 	}
 	return nil
-}
-
-// warn prints the join's warnings.
-func warn(stderr io.Writer, ws []join.Warning) {
-	for _, w := range ws {
-		fmt.Fprintf(stderr, "gapan: warning: %v\n", w)
-	}
 }
 
 // runMetered runs cfg with a progress meter on a terminal's stderr, and

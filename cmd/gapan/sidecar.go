@@ -24,15 +24,19 @@ number of frames lost just before a frame. See docs/sidecar.md.`,
 	return c
 }
 
-// convertSidecar writes the sidecar in (binary or text) to out (stdout
-// for "" or "-") in the form conv writes.
-func convertSidecar(stdout io.Writer, in, out string, force bool, conv func(io.Writer, sidecar.RecordReader) error) error {
-	f, err := os.Open(in)
-	if err != nil {
-		return err
+// convertSidecar writes the sidecar in (binary or text; "-" is stdin) to
+// out (stdout for "" or "-") in the form conv writes.
+func convertSidecar(stdin io.Reader, stdout io.Writer, in, out string, force bool, conv func(io.Writer, sidecar.RecordReader) error) error {
+	src := stdin
+	if in != "-" {
+		f, err := os.Open(in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		src = f
 	}
-	defer f.Close()
-	r, err := sidecar.NewAutoReader(f, in)
+	r, err := sidecar.NewAutoReader(src, in)
 	if err != nil {
 		return err
 	}
@@ -52,19 +56,19 @@ func newSidecarDumpCmd() *cobra.Command {
 		Long: `Print a sidecar's header, records and trailer. The csv format is exactly a
 header line "frame,gap" and one row per record, so every engine infers
 integer columns; the tail gap and the trailer appear in the text and json
-formats only.`,
+formats only. FILE.gaps may be - (standard input).`,
 		Example: `  gapan sidecar dump testdata/demo/demo.pcap.gaps
   gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, "text", "csv", "json"); err != nil {
+			if err := checkFormat(format, sidecarDumpFormats...); err != nil {
 				return err
 			}
 			dump := map[string]func(io.Writer, sidecar.RecordReader) error{"text": sidecar.ConvertToText, "csv": sidecar.WriteCSV, "json": sidecar.WriteJSON}[format]
-			return convertSidecar(cmd.OutOrStdout(), a[0], out, force, dump)
+			return convertSidecar(cmd.InOrStdin(), cmd.OutOrStdout(), a[0], out, force, dump)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "text", "output format: text, csv or json")
+	formatFlag(c, &format, sidecarDumpFormats)
 	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
@@ -83,7 +87,7 @@ Exits non-zero on any problem, warnings included.`,
   gapan sidecar check testdata/demo/demo.pcap --format json`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, "text", "json"); err != nil {
+			if err := checkFormat(format, sidecarCheckFormats...); err != nil {
 				return err
 			}
 			if oldForce {
@@ -103,7 +107,7 @@ Exits non-zero on any problem, warnings included.`,
 			return sidecarCheckOutput(cmd.OutOrStdout(), cmd.ErrOrStderr(), r, format)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	formatFlag(c, &format, sidecarCheckFormats)
 	c.Flags().StringVar(&sc, "sidecar", "", "sidecar `FILE` (default CAPTURE.gaps)")
 	c.Flags().BoolVar(&allowMismatch, "allow-mismatch", false, "continue, with a warning, when the sidecar does not belong to the capture (still exits non-zero)")
 	c.Flags().BoolVar(&oldForce, "force", false, "the old spelling of --allow-mismatch: an error that says so")
@@ -136,27 +140,28 @@ func newSidecarImportCmd() *cobra.Command {
 	var capture, out string
 	var force bool
 	c := &cobra.Command{
-		Use:   "import TEXT -o FILE.gaps",
+		Use:   "import TEXT -o FILE.gaps|-",
 		Short: "Convert a text sidecar (frame gap lines) into a binary sidecar",
 		Long: `Convert the text form of a sidecar ("frame gap" lines, "#" comments; see
 docs/sidecar.md) into the binary form. With --capture, the sidecar takes
-that capture's identity and is checked against it.`,
+that capture's identity and is checked against it. -o - writes the binary
+sidecar to standard output, which must not be a terminal.`,
 		Example: `  gapan sidecar export testdata/demo/demo.pcap.gaps -o /tmp/demo.txt
   gapan sidecar import /tmp/demo.txt --capture testdata/demo/demo.pcap -o /tmp/demo.pcap.gaps`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if out == "" || out == "-" {
-				return usagef("import needs -o FILE.gaps")
+			if out == "" {
+				return usagef("import needs -o FILE.gaps (- for standard output)")
 			}
-			return sidecarImport(cmd.ErrOrStderr(), a[0], capture, out, force)
+			return sidecarImport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a[0], capture, out, force)
 		},
 	}
 	c.Flags().StringVar(&capture, "capture", "", "the `CAPTURE` the sidecar belongs to: take its identity and check against it")
-	outputFlags(c, &out, &force, "binary sidecar `FILE` to write")
+	outputFlags(c, &out, &force, "binary sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
 	return c
 }
 
-func sidecarImport(stderr io.Writer, text, capture, out string, force bool) error {
+func sidecarImport(stdout, stderr io.Writer, text, capture, out string, force bool) error {
 	in, err := os.Open(text)
 	if err != nil {
 		return err
@@ -169,7 +174,7 @@ func sidecarImport(stderr io.Writer, text, capture, out string, force bool) erro
 	if im.Incomplete != nil {
 		warnf(stderr, "%v: imported without a trailer: loss unknown after frame %d (the sidecar ends there)", im.Incomplete, im.LossUnknownAfter)
 	}
-	o, err := openOutput(nil, out, force, []string{text, capture})
+	o, err := openBinaryOutput(stdout, out, force, []string{text, capture}, "a binary sidecar")
 	if err != nil {
 		return err
 	}
@@ -185,7 +190,7 @@ func newSidecarExportCmd() *cobra.Command {
 		Example: `  gapan sidecar export testdata/demo/demo.pcap.gaps -o /tmp/demo.txt`,
 		Args:    args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return convertSidecar(cmd.OutOrStdout(), a[0], out, force, sidecar.ConvertToText)
+			return convertSidecar(cmd.InOrStdin(), cmd.OutOrStdout(), a[0], out, force, sidecar.ConvertToText)
 		},
 	}
 	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")

@@ -120,7 +120,7 @@ func TestSidecarCheckProblems(t *testing.T) {
 	// A sidecar cut short (a killed recorder): totals printed, warning, exit 1.
 	os.WriteFile(capCopy+".gaps", sc[:len(sc)-20], 0o644)
 	out, errOut, err := execGapan(t, "sidecar", "check", capCopy)
-	if err == nil || !strings.Contains(errOut, "missing trailer") || !strings.Contains(out, "frames captured: 2297") {
+	if err == nil || !strings.Contains(errOut, "missing trailer") || !strings.Contains(out, "frames captured: 2,297") {
 		t.Errorf("cut sidecar: err %v\nstdout %s\nstderr %s", err, out, errOut)
 	}
 	// A flipped byte: an error naming the offset.
@@ -136,7 +136,7 @@ func TestSidecarCheckProblems(t *testing.T) {
 	capBytes, _ := os.ReadFile(demo)
 	os.WriteFile(capCopy, capBytes[:len(capBytes)-100], 0o644)
 	out, errOut, err = execGapan(t, "sidecar", "check", capCopy)
-	if err == nil || !strings.Contains(errOut, "stopped reading at the damage") || !strings.Contains(out, "frames captured: 2296") {
+	if err == nil || !strings.Contains(errOut, "stopped reading at the damage") || !strings.Contains(out, "frames captured: 2,296") {
 		t.Errorf("cut capture: err %v\nstdout %s\nstderr %s", err, out, errOut)
 	}
 	os.WriteFile(capCopy, capBytes, 0o644)

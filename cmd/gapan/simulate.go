@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/gapan/gapan/internal/plural"
 
 	"github.com/gapan/gapan/simulate"
 	"github.com/spf13/cobra"
@@ -44,8 +45,8 @@ Models:
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d frames in, %d written, %d dropped by the model; sidecar: %d gap events, %d frames lost (tail %d)\n",
-				st.FramesIn, st.FramesOut, st.Dropped, st.GapEvents, st.Lost, st.Tail)
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s in, %d written, %d dropped by the model; sidecar: %s, %s (tail %d)\n",
+				plural.Count(st.FramesIn, "frame"), st.FramesOut, st.Dropped, plural.Count(st.GapEvents, "gap event"), plural.CountOf(st.Lost, "frame lost", "frames lost"), st.Tail)
 			return nil
 		},
 	}

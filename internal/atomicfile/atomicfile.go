@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrExists is returned by Create when the destination exists and
@@ -40,6 +41,20 @@ var ErrNotRegular = errors.New("atomicfile: destination is not a file that can b
 // ErrNoDir is returned by Create when the destination's directory does not
 // exist; the message names the directory.
 var ErrNoDir = errors.New("atomicfile: output directory does not exist")
+
+// destError is an error about a destination, worded for the user (no
+// "atomicfile:" prefix), that matches its sentinel with errors.Is.
+type destError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *destError) Error() string { return e.msg }
+func (e *destError) Unwrap() error { return e.sentinel }
+
+func destErr(sentinel error, format string, a ...any) error {
+	return &destError{fmt.Sprintf(format, a...), sentinel}
+}
 
 // Options controls Create.
 type Options struct {
@@ -127,14 +142,14 @@ func resolve(dest string, opt Options) (string, fs.FileInfo, error) {
 	target := dest
 	lst, err := os.Lstat(dest)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
 		return target, nil, checkDir(dest)
 	case err != nil:
 		return "", nil, err
 	case lst.Mode()&fs.ModeSymlink != 0:
 		// Followed, never replaced: the rename goes onto the target.
 		if target, err = filepath.EvalSymlinks(dest); err != nil {
-			return "", nil, fmt.Errorf("%w: %s is a symbolic link that leads nowhere (%v)", ErrNotRegular, dest, err)
+			return "", nil, destErr(ErrNotRegular, "%s is a symbolic link that leads nowhere (%v)", dest, err)
 		}
 	}
 	st, err := os.Stat(target)
@@ -147,17 +162,17 @@ func resolve(dest string, opt Options) (string, fs.FileInfo, error) {
 	case isStream(m):
 		return target, st, nil
 	case m.IsDir():
-		return "", nil, fmt.Errorf("%w: %s is a directory", ErrNotRegular, dest)
+		return "", nil, destErr(ErrNotRegular, "%s is a directory, not a file to write", dest)
 	default:
-		return "", nil, fmt.Errorf("%w: %s is a %s (only regular files, character devices and FIFOs are written)", ErrNotRegular, dest, kind(m))
+		return "", nil, destErr(ErrNotRegular, "%s is a %s (only regular files, character devices and FIFOs are written)", dest, kind(m))
 	}
 	for _, in := range opt.Inputs {
 		if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
-			return "", nil, fmt.Errorf("%w: %s", ErrSameFile, dest)
+			return "", nil, destErr(ErrSameFile, "%s is an input of this run: it is never written over", dest)
 		}
 	}
 	if !opt.Overwrite {
-		return "", nil, fmt.Errorf("%w: %s (use --force to replace it)", ErrExists, dest)
+		return "", nil, destErr(ErrExists, "%s exists (use --force to replace it)", dest)
 	}
 	return target, st, nil
 }
@@ -177,13 +192,13 @@ func checkDir(dest string) error {
 	dir := filepath.Dir(dest)
 	st, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s (for %s)", ErrNoDir, dir, dest)
+		return destErr(ErrNoDir, "output directory does not exist: %s (for %s)", dir, dest)
 	}
 	if err != nil {
 		return err
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("%w: %s is not a directory (for %s)", ErrNoDir, dir, dest)
+		return destErr(ErrNoDir, "output directory %s is not a directory (for %s)", dir, dest)
 	}
 	return nil
 }

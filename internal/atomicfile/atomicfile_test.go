@@ -52,3 +52,29 @@ func TestCommitAndAbort(t *testing.T) {
 		t.Fatalf("temporary files left: %v", ents)
 	}
 }
+
+// TestMessages: what Create refuses is said in the user's words (no
+// "atomicfile:" prefix, the path once) and still matches the sentinel.
+func TestMessages(t *testing.T) {
+	dir := t.TempDir()
+	exists := filepath.Join(dir, "exists")
+	os.WriteFile(exists, nil, 0o644)
+	missing := filepath.Join(dir, "no", "x")
+	for _, tc := range []struct {
+		dest     string
+		opt      Options
+		sentinel error
+		msg      string
+	}{
+		{exists, Options{}, ErrExists, exists + " exists (use --force to replace it)"},
+		{exists, Options{Overwrite: true, Inputs: []string{exists}}, ErrSameFile, exists + " is an input of this run: it is never written over"},
+		{dir, Options{Overwrite: true}, ErrNotRegular, dir + " is a directory, not a file to write"},
+		{missing, Options{}, ErrNoDir, "output directory does not exist: " + filepath.Dir(missing) + " (for " + missing + ")"},
+		{filepath.Join(exists, "x"), Options{}, ErrNoDir, "output directory " + exists + " is not a directory (for " + filepath.Join(exists, "x") + ")"},
+	} {
+		_, err := Create(tc.dest, tc.opt)
+		if !errors.Is(err, tc.sentinel) || err.Error() != tc.msg {
+			t.Errorf("Create(%s): %v, want %q (%v)", tc.dest, err, tc.msg, tc.sentinel)
+		}
+	}
+}
