@@ -213,9 +213,9 @@ func positionUnknownFrom(r *analyze.Result) string {
 	return strings.Join(from, ", ")
 }
 
-// DecodeErrors says in words how many frames failed to decode and why:
+// decodeErrorsText says in words how many frames failed to decode and why:
 // "0", or "3 frames (ipv4: truncated 2, tcp: malformed 1)".
-func DecodeErrors(s *loss.Summary) string {
+func decodeErrorsText(s *loss.Summary) string {
 	if s.DecodeFailed == 0 {
 		return "0"
 	}
@@ -267,7 +267,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
 	}
 	add("frames captured", num(s.FramesCaptured))
-	add("decode errors", DecodeErrors(s))
+	add("decode errors", decodeErrorsText(s))
 	pu := r.PositionUnknown()
 	switch {
 	case len(r.LossUnknown()) > 0:
