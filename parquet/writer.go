@@ -326,7 +326,7 @@ func (w *Writer) Finish(r *analyze.Result) error {
 
 // MetaLossUnknown is the key of the Parquet key/value metadata that every
 // table of a run whose sidecar ends before its capture carries:
-// report.LossUnknown's "loss unknown after frame N (the sidecar ends
+// analyze.Result.LossUnknown's "loss unknown after frame N (the sidecar ends
 // there)", joined by "; ". The frames after N have gap_before 0 because
 // nothing is known of them, not because nothing was lost.
 const MetaLossUnknown = "gapan.loss_unknown"
