@@ -111,7 +111,7 @@ func humanBytes(n uint64) string {
 }
 
 // est formats a loss estimate with one decimal place.
-func est(x float64) string { return strconv.FormatFloat(round6(x), 'f', 1, 64) }
+func est(x float64) string { return strconv.FormatFloat(loss.Round6(x), 'f', 1, 64) }
 
 // percent formats a ratio as a percentage with enough digits to show small
 // loss: 0.01625 -> "1.625%", 0.0000123 -> "0.00123%".
