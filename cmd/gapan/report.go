@@ -13,7 +13,6 @@ import (
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/report"
-	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -153,10 +152,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return err
 	}
 	warn(stderr, r.Warnings)
-	for _, fi := range r.Files { // text and Markdown say it in the report
-		if fi.Source == join.SourceNone && !cfg.Join.NoSidecar && fi.Name != "-" && fl.format != "text" && fl.format != "markdown" {
-			fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, sidecar.PathFor(fi.Name))
-		}
+	for _, n := range out.Notes(r) {
+		fmt.Fprintf(stderr, "gapan: note: %s\n", n)
 	}
 	return nil
 }
