@@ -7,7 +7,7 @@
 //	r, err := analyze.Run(analyze.Config{
 //		Captures:    []string{"cap.pcap"},
 //		KernelDrops: -1,
-//		Engine:      loss.Config{KeepFlows: true, KeepGaps: true},
+//		Engine:      loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout},
 //	})
 //	// r.Summary: totals, per-flow sums, timeline, gaps, flows
 //

@@ -179,19 +179,16 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	var n uint64
 	for {
 		b := <-full
-		for f, info := range e.AddBatch(b.Batch) {
-			if cfg.Frame != nil {
-				cfg.Frame(f, info)
+		e.AddBatch(b.Batch, cfg.Frame)
+		before := n
+		n += uint64(b.Len())
+		if n/progressEvery != before/progressEvery {
+			if cfg.Progress != nil {
+				cfg.Progress(b.file, b.bytesRead, b.size, n)
 			}
-			n++
-			if n%progressEvery == 0 {
-				if cfg.Progress != nil {
-					cfg.Progress(b.file, b.bytesRead, b.size, n)
-				}
-				if err := check(cfg); err != nil {
-					free <- b
-					return err
-				}
+			if err := check(cfg); err != nil {
+				free <- b
+				return err
 			}
 		}
 		err := b.err

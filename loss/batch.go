@@ -1,8 +1,6 @@
 package loss
 
 import (
-	"iter"
-
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
 	"github.com/gapan/gapan/internal/flowtab"
@@ -19,6 +17,7 @@ import (
 type Batch struct {
 	frames []batchFrame
 	keys   []flowKey
+	errs   []error // what Decode returned for each frame
 	n      int
 	hs     flowtab.Hasher
 }
@@ -30,13 +29,12 @@ type batchFrame struct {
 	jf   join.Frame
 	rf   reader.Frame
 	pkt  decode.Packet
-	err  error
 	head [rtpHeadLen]byte
 }
 
 // NewBatch returns an empty Batch of at most size frames for e.
 func (e *Engine) NewBatch(size int) *Batch {
-	return &Batch{frames: make([]batchFrame, size), keys: make([]flowKey, size), hs: e.tbl.Hasher()}
+	return &Batch{frames: make([]batchFrame, size), keys: make([]flowKey, size), errs: make([]error, size), hs: e.tbl.Hasher()}
 }
 
 // Reset empties b.
@@ -57,7 +55,7 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 	d.rf.Data = nil
 	d.jf = *f // every field the join gives, with the frame copied
 	d.jf.Frame = &d.rf
-	d.err = dec.Decode(f.LinkType, f.Data, &d.pkt)
+	b.errs[b.n] = dec.Decode(f.LinkType, f.Data, &d.pkt)
 	d.pkt.OrigLen = f.OrigLen
 	if d.pkt.Payload != nil {
 		d.pkt.Payload = d.head[:copy(d.head[:], d.pkt.Payload)]
@@ -69,23 +67,22 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 // prefetchLen is how many frames' flow state is prefetched at once.
 const prefetchLen = 64
 
-// AddBatch accounts b's frames in order, as Add would, and yields each
-// frame with what the Engine learned about it. The join.Frame's Data is
-// nil (its bytes are gone); FrameInfo.Packet holds what was decoded from
-// them. Stopping the iteration early leaves the rest of b unaccounted.
-func (e *Engine) AddBatch(b *Batch) iter.Seq2[*join.Frame, *FrameInfo] {
-	return func(yield func(*join.Frame, *FrameInfo) bool) {
-		for lo := 0; lo < b.n; lo += prefetchLen {
-			hi := min(lo+prefetchLen, b.n)
-			e.prefetch(b.keys[lo:hi])
-			for i := lo; i < hi; i++ {
-				d := &b.frames[i]
-				if d.err != nil {
-					e.decodeErrs.add(d.err, d.pkt.ErrLayer)
-				}
-				if !yield(&d.jf, e.addKeyed(&d.jf, &d.pkt, &b.keys[i])) {
-					return
-				}
+// AddBatch accounts b's frames in order, as Add would, calling frame, if
+// not nil, after each with what the Engine learned about it. The
+// join.Frame's Data is nil (its bytes are gone); FrameInfo.Packet holds
+// what was decoded from them.
+func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
+	for lo := 0; lo < b.n; lo += prefetchLen {
+		hi := min(lo+prefetchLen, b.n)
+		e.prefetch(b.keys[lo:hi])
+		for i := lo; i < hi; i++ {
+			d := &b.frames[i]
+			if err := b.errs[i]; err != nil {
+				e.decodeErrs.add(err, d.pkt.ErrLayer)
+			}
+			info := e.addKeyed(&d.jf, &d.pkt, &b.keys[i])
+			if frame != nil {
+				frame(&d.jf, info)
 			}
 		}
 	}

@@ -213,18 +213,10 @@ type Engine struct {
 
 	pf   []*acct // prefetch's scratch
 	pfT  []*tcpState
-	pfH  []uint32 // prefetch's hashes and index entries: fields, not
-	pfS  []uint64 // local arrays, which would be zeroed at every call
-	sink uint64   // what prefetch read, so that the reads stay
-	// top keeps the Config.KeepTop flows that lost most. probe is a flow
-	// offered to it before its record is built (probeRef = &probe: the
-	// address of a field, so that asking allocates nothing).
-	top      *topn.Keeper[*Flow]
-	probe    Flow
-	probeRef *Flow
-
-	// decodeErrs counts the frames that failed to decode.
-	decodeErrs decodeErrors
+	pfH  []uint32            // prefetch's hashes and index entries: fields, not
+	pfS  []uint64            // local arrays, which would be zeroed at every call
+	sink uint64              // what prefetch read, so that the reads stay
+	top  *topn.Keeper[*Flow] // the Config.KeepTop flows that lost most
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64
@@ -244,6 +236,15 @@ type Engine struct {
 	secCur int64
 	secIdx int
 	tl     []Second
+
+	// Cold fields, kept apart from those every frame touches.
+	// probe is a flow offered to top before its record is built
+	// (probeRef = &probe: the address of a field, so that asking
+	// allocates nothing).
+	probe    Flow
+	probeRef *Flow
+	// decodeErrs counts the frames that failed to decode.
+	decodeErrs decodeErrors
 }
 
 // endedFlow is a flow that ended: its record (the table's own for a flow

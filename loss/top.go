@@ -18,15 +18,17 @@ func Score(c *Counters) float64 {
 // every platform, whatever the last bits of a sum), largest first, then
 // the smaller flow id. It returns a negative number when a comes first.
 func CompareLoss(a, b *Flow) int {
-	if c := cmp.Compare(lossRank(b.LossScore), lossRank(a.LossScore)); c != 0 {
+	if c := cmp.Compare(Round6(b.LossScore), Round6(a.LossScore)); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.FlowID, b.FlowID)
 }
 
-// lossRank is a LossScore as flows are ranked by it: rounded to 6
-// decimals.
-func lossRank(score float64) float64 { return math.Round(score*1e6) / 1e6 }
+// Round6 rounds an estimate to 6 decimal places, as every output shows
+// it and as flows are ranked by it: sums of shares may differ in their
+// last bits between platforms (fused multiply-add), the rounded figures
+// do not.
+func Round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
 
 // compareLoss is CompareLoss for topn.Keeper.
 func compareLoss(a, b **Flow) int { return CompareLoss(*a, *b) }

@@ -59,7 +59,7 @@ type ManifestCapture struct {
 	Sidecar   string `json:"sidecar,omitempty"`
 	Frames    int64  `json:"frames"`
 	Lost      uint64 `json:"lost"`
-	// LossUnknown is report.LossUnknown's "loss unknown after frame N
+	// LossUnknown is analyze.Result.LossUnknown's "loss unknown after frame N
 	// (the sidecar ends there)", empty when the loss is known throughout.
 	LossUnknown string `json:"loss_unknown,omitempty"`
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -215,10 +214,6 @@ func (w *Writer) writeGap(g loss.GapRef, source, kind string) {
 	}
 }
 
-// round6 rounds an estimate as the report's JSON does, so that the two
-// agree to the last digit.
-func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
-
 // Flow adds one final flow to the flows table. It has the signature of
 // loss.Config.OnFlow.
 func (w *Writer) Flow(fl *loss.Flow) {
@@ -246,7 +241,7 @@ func (w *Writer) Flow(fl *loss.Flow) {
 		case kindInt32:
 			b.(*array.Int32Builder).Append(int32(fv.Uint()))
 		case kindFloat:
-			b.(*array.Float64Builder).Append(round6(fv.Float()))
+			b.(*array.Float64Builder).Append(loss.Round6(fv.Float()))
 		case kindBool:
 			b.(*array.BooleanBuilder).Append(fv.Bool())
 		case kindString:
@@ -326,7 +321,7 @@ func (w *Writer) Finish(r *analyze.Result) error {
 
 // MetaLossUnknown is the key of the Parquet key/value metadata that every
 // table of a run whose sidecar ends before its capture carries:
-// report.LossUnknown's "loss unknown after frame N (the sidecar ends
+// analyze.Result.LossUnknown's "loss unknown after frame N (the sidecar ends
 // there)", joined by "; ". The frames after N have gap_before 0 because
 // nothing is known of them, not because nothing was lost.
 const MetaLossUnknown = "gapan.loss_unknown"

@@ -78,7 +78,7 @@ func csvValue(v reflect.Value) string {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return strconv.FormatInt(v.Int(), 10)
 	case reflect.Float32, reflect.Float64:
-		return strconv.FormatFloat(round6(v.Float()), 'f', -1, 64)
+		return strconv.FormatFloat(loss.Round6(v.Float()), 'f', -1, 64)
 	case reflect.Bool:
 		return strconv.FormatBool(v.Bool())
 	case reflect.String:

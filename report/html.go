@@ -72,7 +72,7 @@ func (k *HTMLFlows) Flow(f *loss.Flow) {
 	}
 	c := new(loss.Flow) // a copy only of a flow the table lists,
 	*c = *f
-	c.EstLost = round6(c.EstLost) // rounded as the page shows it
+	c.EstLost = loss.Round6(c.EstLost) // rounded as the page shows it
 	k.top.Add(c)
 }
 

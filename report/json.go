@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
+	"strings"
 	"time"
 
 	"github.com/gapan/gapan/analyze"
@@ -160,14 +160,10 @@ type StoppedJSON struct {
 // rfc3339 formats ns as the flows' first_ts does.
 func rfc3339(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
 
-// round6 rounds x to 6 decimal places, so that estimates print the same on
-// every platform (fused multiply-add may change the last bits).
-func round6(x float64) float64 { return math.Round(x*1e6) / 1e6 }
-
 // roundFlow returns f with its floating point figures rounded for output.
 func roundFlow(f *loss.Flow) *loss.Flow {
 	c := *f
-	c.EstLost = round6(c.EstLost)
+	c.EstLost = loss.Round6(c.EstLost)
 	return &c
 }
 
@@ -237,7 +233,7 @@ func summaryJSON(r *analyze.Result) SummaryJSON {
 			PeakLive: s.FlowStats.PeakLive, Idle: s.FlowStats.Idle, Evicted: s.FlowStats.Evicted,
 			PortReuse: s.FlowStats.PortReuse, EndOfInput: s.FlowStats.EndOfInput,
 		},
-		EstOther:             round6(s.EstOther),
+		EstOther:             loss.Round6(s.EstOther),
 		DecodeErrors:         s.DecodeFailed,
 		DecodeErrorsByReason: s.DecodeErrors,
 		Complete:             r.Stopped == nil,
@@ -245,7 +241,7 @@ func summaryJSON(r *analyze.Result) SummaryJSON {
 	if out.DecodeErrorsByReason == nil {
 		out.DecodeErrorsByReason = []loss.DecodeError{}
 	}
-	out.EstLost = round6(out.EstLost)
+	out.EstLost = loss.Round6(out.EstLost)
 	if g := s.LargestGap; g != nil {
 		gj := gapJSON(r, *g)
 		out.LargestGap = &gj
@@ -507,5 +503,6 @@ func (s *jsonStream) closeArray(err error) {
 	s.w.WriteString("\n  ]")
 }
 
-// sidecarLookedFor is the sidecar path join looks for next to a capture.
-func sidecarLookedFor(name string) string { return sidecar.PathFor(name) }
+// sidecarLookedFor names the sidecars join looks for next to a capture
+// (sidecar.Candidates).
+func sidecarLookedFor(name string) string { return strings.Join(sidecar.Candidates(name), " and ") }

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/join"
 )
 
 // Formats are the report's formats, as NewOutput and --format name them.
@@ -30,6 +31,11 @@ type Output interface {
 	Hook(cfg *analyze.Config)
 	// Write writes the report of r, the result of a run hooked by Hook.
 	Write(r *analyze.Result) error
+	// Notes returns what the report of r does not say and its caller
+	// should (the gapan command prints them on standard error): that no
+	// sidecar was found for a capture, in every format but text and
+	// Markdown, which say it in the report.
+	Notes(r *analyze.Result) []string
 	// Close releases what the output kept (temporary spill files). A
 	// streaming output (NDJSON) whose run failed flushes the flows it
 	// has written.
@@ -39,17 +45,18 @@ type Output interface {
 // NewOutput returns the Output of format (one of Formats) on w. opt
 // applies to the text, Markdown and HTML reports.
 func NewOutput(format string, w io.Writer, opt Options) (Output, error) {
+	n := sidecarNotes{noSidecar: opt.NoSidecar}
 	switch format {
 	case "text", "markdown":
 		return &textOutput{w: w, opt: opt, markdown: format == "markdown"}, nil
 	case "json":
-		return &jsonOutput{w: w}, nil
+		return &jsonOutput{sidecarNotes: n, w: w}, nil
 	case "csv":
-		return &csvOutput{w: w}, nil
+		return &csvOutput{sidecarNotes: n, w: w}, nil
 	case "ndjson":
-		return &ndjsonOutput{nw: NewNDJSONWriter(w)}, nil
+		return &ndjsonOutput{sidecarNotes: n, nw: NewNDJSONWriter(w)}, nil
 	case "html":
-		return &htmlOutput{w: w, opt: opt}, nil
+		return &htmlOutput{sidecarNotes: n, w: w, opt: opt}, nil
 	}
 	return nil, fmt.Errorf("report: unknown format %q (want one of %v)", format, Formats)
 }
@@ -76,11 +83,27 @@ func (o *textOutput) Write(r *analyze.Result) error {
 	return WriteText(o.w, r, o.opt)
 }
 
-func (o *textOutput) Close() error { return nil }
+func (o *textOutput) Notes(*analyze.Result) []string { return nil }
+func (o *textOutput) Close() error                   { return nil }
+
+// sidecarNotes are the Notes of the outputs that do not say in words
+// that a capture had no sidecar.
+type sidecarNotes struct{ noSidecar bool }
+
+func (n sidecarNotes) Notes(r *analyze.Result) []string {
+	var out []string
+	for _, fi := range r.Files {
+		if fi.Source == join.SourceNone && !n.noSidecar && fi.Name != "-" {
+			out = append(out, fmt.Sprintf("no sidecar found for %s (looked for %s): loss positions unknown", fi.Name, sidecarLookedFor(fi.Name)))
+		}
+	}
+	return out
+}
 
 // jsonOutput keeps every flow, sorted by flow id, and every gap, in
 // stream order, each spilled to a temporary file beyond its budget.
 type jsonOutput struct {
+	sidecarNotes
 	w     io.Writer
 	flows *FlowSpill
 	gaps  *GapSpill
@@ -109,6 +132,7 @@ func (o *jsonOutput) Close() error {
 
 // csvOutput keeps every flow, sorted by flow id, spilled beyond a budget.
 type csvOutput struct {
+	sidecarNotes
 	w     io.Writer
 	flows *FlowSpill
 }
@@ -123,6 +147,7 @@ func (o *csvOutput) Close() error                { return o.flows.Close() }
 
 // ndjsonOutput streams each flow as it becomes final.
 type ndjsonOutput struct {
+	sidecarNotes
 	nw       *NDJSONWriter
 	finished bool
 }
@@ -145,6 +170,7 @@ func (o *ndjsonOutput) Close() error {
 // htmlOutput keeps the flows its table lists (HTMLFlows), the largest
 // gaps and a fine timeline.
 type htmlOutput struct {
+	sidecarNotes
 	w   io.Writer
 	opt Options
 	hf  *HTMLFlows

@@ -111,7 +111,7 @@ func humanBytes(n uint64) string {
 }
 
 // est formats a loss estimate with one decimal place.
-func est(x float64) string { return strconv.FormatFloat(round6(x), 'f', 1, 64) }
+func est(x float64) string { return strconv.FormatFloat(loss.Round6(x), 'f', 1, 64) }
 
 // percent formats a ratio as a percentage with enough digits to show small
 // loss: 0.01625 -> "1.625%", 0.0000123 -> "0.00123%".
@@ -213,9 +213,9 @@ func positionUnknownFrom(r *analyze.Result) string {
 	return strings.Join(from, ", ")
 }
 
-// DecodeErrors says in words how many frames failed to decode and why:
+// decodeErrorsText says in words how many frames failed to decode and why:
 // "0", or "3 frames (ipv4: truncated 2, tcp: malformed 1)".
-func DecodeErrors(s *loss.Summary) string {
+func decodeErrorsText(s *loss.Summary) string {
 	if s.DecodeFailed == 0 {
 		return "0"
 	}
@@ -267,7 +267,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
 	}
 	add("frames captured", num(s.FramesCaptured))
-	add("decode errors", DecodeErrors(s))
+	add("decode errors", decodeErrorsText(s))
 	pu := r.PositionUnknown()
 	switch {
 	case len(r.LossUnknown()) > 0:

@@ -83,10 +83,10 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	case fl.parallel < 0 || fl.rowGroup <= 0:
 		return usagef("--jobs takes a number of 0 or more, --row-group-rows 1 or more")
 	}
-	if err := fl.check(captures); err != nil {
+	cfg, err := fl.config(captures)
+	if err != nil {
 		return err
 	}
-	cfg := fl.config(captures)
 	opt := parquet.Options{Context: ctx, Join: cfg.Join, Engine: cfg.Engine, Force: fl.force, Parallel: fl.parallel,
 		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned}
 	// The encoders' buffers come and go a row group at a time: a soft

@@ -4,79 +4,67 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/progress"
-	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/report"
-	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
 
 // runFlags are the flags of the commands that run the pipeline (report,
-// parquet): which sidecars, how strict the join, the accounting's limits,
-// and the output. Their values mean what the library's fields mean, so
-// they go down as they are.
+// parquet). They bind to the run's configuration itself: a flag means what
+// its field means (0 is none for --idle-timeout as for
+// loss.Config.IdleTimeout), so nothing is translated on the way down.
 type runFlags struct {
-	out                                    string
-	force, noSidecar, allowMismatch, quiet bool
-	keepGoing, strict                      bool
-	sidecars                               []string
-	idleTimeout                            time.Duration
-	maxFlows                               int
+	cfg          analyze.Config
+	out          string
+	force, quiet bool
 }
 
 // add registers the flags; what names the output --force replaces.
 func (fl *runFlags) add(f *pflag.FlagSet, what string) {
+	j, e := &fl.cfg.Join, &fl.cfg.Engine
 	f.BoolVar(&fl.force, "force", false, "replace an existing "+what)
-	f.StringArrayVar(&fl.sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
-	f.BoolVar(&fl.noSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
-	f.BoolVar(&fl.allowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture (identity, frame count)")
-	f.BoolVar(&fl.keepGoing, "keep-going", false, "on damaged input, use what was read up to the damage and say where it stopped")
-	f.BoolVar(&fl.strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
-	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
-	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
+	f.StringArrayVar(&j.Sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for a set, in order; default CAPTURE.gaps)")
+	f.BoolVar(&j.NoSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from pcapng epb_dropcount only")
+	f.BoolVar(&j.AllowMismatch, "allow-mismatch", false, "use a sidecar, with a warning, even when it does not belong to its capture (identity, frame count)")
+	f.BoolVar(&j.KeepGoing, "keep-going", false, "on damaged input, use what was read up to the damage and say where it stopped")
+	f.BoolVar(&j.Strict, "strict", false, "make capture anomalies (snap length 0, captured length above the snap or original length, sub-second field of a second or more) errors instead of warnings")
+	f.DurationVar(&e.IdleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
+	f.IntVar(&e.MaxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
+	fl.cfg.KernelDrops = -1
 }
 
-// check checks the flags against the captures.
-func (fl *runFlags) check(captures []string) error {
+// config checks the flags against the captures and returns the run's
+// configuration.
+func (fl *runFlags) config(captures []string) (analyze.Config, error) {
+	cfg, j := fl.cfg, &fl.cfg.Join
+	cfg.Captures = captures
 	switch {
-	case len(fl.sidecars) > len(captures):
-		return usagef("%d --sidecar files given for %d captures", len(fl.sidecars), len(captures))
-	case fl.noSidecar && len(fl.sidecars) > 0:
-		return usagef("--sidecar and --no-sidecar exclude each other")
-	case fl.maxFlows < 0:
-		return usagef("--max-flows takes a number of 0 or more")
-	case fl.idleTimeout < 0:
-		return usagef("--idle-timeout takes a duration of 0 or more")
+	case len(j.Sidecars) > len(captures):
+		return cfg, usagef("%d --sidecar files given for %d captures", len(j.Sidecars), len(captures))
+	case j.NoSidecar && len(j.Sidecars) > 0:
+		return cfg, usagef("--sidecar and --no-sidecar exclude each other")
+	case cfg.Engine.MaxFlows < 0:
+		return cfg, usagef("--max-flows takes a number of 0 or more")
+	case cfg.Engine.IdleTimeout < 0:
+		return cfg, usagef("--idle-timeout takes a duration of 0 or more")
 	}
-	return nil
-}
-
-// config is the run's configuration from the flags.
-func (fl *runFlags) config(captures []string) analyze.Config {
-	return analyze.Config{
-		Captures:    captures,
-		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
-		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
-		KernelDrops: -1,
-	}
+	return cfg, nil
 }
 
 // reportFlags are the flags of gapan report.
 type reportFlags struct {
 	runFlags
-	format      string
-	opt         report.Options
-	local       bool
-	kernelDrops int64
-	infer       bool // report --infer (infer.go)
+	format string
+	opt    report.Options
+	local  bool
+	infer  bool // report --infer (infer.go)
 }
 
 func newReportCmd() *cobra.Command {
@@ -132,38 +120,37 @@ says where it stopped, and exits 0.`,
 	f.IntVar(&fl.opt.Top, "top", report.DefaultTop, "list the `N` flows that lost most (text, markdown; 0: none)")
 	f.IntVar(&fl.opt.Gaps, "gaps", report.DefaultGaps, "list the `N` largest gaps (text, markdown; 0: none)")
 	f.BoolVar(&fl.local, "local", false, "print times in local time instead of UTC (text, markdown)")
-	f.Int64Var(&fl.kernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
+	f.Int64Var(&fl.cfg.KernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
 	f.BoolVar(&fl.infer, "infer", false, "infer the gaps from the capture's own TCP evidence instead of reading a sidecar (gapan infer; one capture)")
 	return c
 }
 
 func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) error {
-	switch err := fl.check(captures); {
+	cfg, err := fl.config(captures)
+	switch {
 	case err != nil:
 		return err
 	case checkFormat(fl.format, reportFormats...) != nil:
 		return checkFormat(fl.format, reportFormats...)
 	case fl.opt.Top < 0 || fl.opt.Gaps < 0:
 		return usagef("--top and --gaps take a number of 0 or more")
-	case fl.kernelDrops < -1:
+	case cfg.KernelDrops < -1:
 		return usagef("--kernel-drops takes a number of 0 or more")
-	case fl.infer && (len(captures) != 1 || fl.noSidecar || len(fl.sidecars) > 0):
+	case fl.infer && (len(captures) != 1 || cfg.Join.NoSidecar || len(cfg.Join.Sidecars) > 0):
 		return usagef("--infer takes one capture and excludes --sidecar and --no-sidecar")
 	}
 	if fl.infer {
-		path, remove, err := inferSidecar(stderr, captures[0], fl.kernelDrops)
+		path, remove, err := inferSidecar(stderr, captures[0], cfg.KernelDrops)
 		if err != nil {
 			return err
 		}
 		defer remove()
-		fl.sidecars = []string{path}
+		cfg.Join.Sidecars = []string{path}
 	}
-	fl.opt.NoSidecar = fl.noSidecar
+	fl.opt.NoSidecar = cfg.Join.NoSidecar
 	if fl.local {
 		fl.opt.Loc = time.Local
 	}
-	cfg := fl.config(captures)
-	cfg.KernelDrops = fl.kernelDrops
 	o, err := openOutput(stdout, fl.out, fl.force, cfg.Inputs())
 	if err != nil {
 		return err
@@ -179,10 +166,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return err
 	}
 	warnAll(stderr, r.Warnings)
-	for _, fi := range r.Files { // text and Markdown say it in the report
-		if fi.Source == join.SourceNone && !fl.noSidecar && fi.Name != "-" && fl.format != "text" && fl.format != "markdown" {
-			fmt.Fprintf(stderr, "gapan: note: no sidecar found for %s (looked for %s): loss positions unknown\n", fi.Name, strings.Join(sidecar.Candidates(fi.Name), " and "))
-		}
+	for _, n := range out.Notes(r) {
+		fmt.Fprintf(stderr, "gapan: note: %s\n", n)
 	}
 	return nil
 }
