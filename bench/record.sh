@@ -19,7 +19,8 @@
 # recvfloor (bench/recvfloor) receives as gapan does (recvmmsg, SO_RXQ_OVFL,
 # the same buffer, batch and hold-off) and does nothing else: no output, no
 # parsing but the drop count; recvfloor-cmsg also enables gapan's other two
-# control messages (SO_TIMESTAMPNS, PACKET_AUXDATA). Their "captured" is
+# control messages (SO_TIMESTAMPNS, PACKET_AUXDATA); recvfloor-blocking
+# waits in a blocking recvmmsg, as gapan did before. Their "captured" is
 # their own count of frames, checked against the sender's N: their Σ gaps +
 # tail must equal N - captured.
 #
@@ -110,6 +111,7 @@ record() {
 	dumpcap) cmd=(dumpcap -i "$RI" -w "$out" -P -q "${buf[@]}") ;;
 	recvfloor) cmd=("$DIR/recvfloor" -i "$RI" "${buf[@]}") ;;
 	recvfloor-cmsg) cmd=("$DIR/recvfloor" -i "$RI" -ts -aux "${buf[@]}") ;;
+	recvfloor-blocking) cmd=("$DIR/recvfloor" -i "$RI" -blocking "${buf[@]}") ;;
 	esac
 	"$DIR/cputime" -o "$DIR/cpu" ip netns exec "$R" taskset -c 1 "${cmd[@]}" 2>"$DIR/err" &
 	local tpid=$! pid=""
@@ -193,11 +195,11 @@ function med(s,   a, n, i, j, t) {
 	if ($5 ~ /^(gapan|recvfloor)/) { ex[k] = ex[k] (f["exact"] == "yes" ? "" : "NO ") ; side[k] = side[k] " " f["sidecar"] }
 }
 END {
-	printf "%-6s %5s %7s %-9s %9s %9s %8s %8s %7s %8s %8s %s\n", "test", "size", "rate", "recorder", "sent/s", "captured", "missing", "own-drop", "cpu-s", "µs/frame", "send-cpu", "sidecar=truth"
+	printf "%-6s %5s %7s %-14s %9s %9s %8s %8s %7s %8s %8s %s\n", "test", "size", "rate", "recorder", "sent/s", "captured", "missing", "own-drop", "cpu-s", "µs/frame", "send-cpu", "sidecar=truth"
 	for (i = 1; i <= nk; i++) {
 		k = keys[i]; split(k, p, "\t")
 		e = (p[4] ~ /^(gapan|recvfloor)/) ? (ex[k] == "" ? "yes in every run" : "NO in " gsub(/NO/, "", ex[k]) " runs") : "-"
-		printf "%-6s %5s %7s %-9s %9s %9s %8s %8s %7s %8.2f %8s %s\n", p[1], p[2], p[3], p[4], med(sent[k]), med(cap[k]), med(miss[k]), med(own[k]), med(cpu[k]), med(us[k]), med(scpu[k]), e
+		printf "%-6s %5s %7s %-14s %9s %9s %8s %8s %7s %8.2f %8s %s\n", p[1], p[2], p[3], p[4], med(sent[k]), med(cap[k]), med(miss[k]), med(own[k]), med(cpu[k]), med(us[k]), med(scpu[k]), e
 	}
 }' "$RES"
 [ -s "$DIR/mismatch.log" ] && { echo "sidecar mismatches:"; cat "$DIR/mismatch.log"; }

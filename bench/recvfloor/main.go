@@ -9,14 +9,17 @@
 //
 // It does what gapan's receiver does with the kernel and nothing else: an
 // AF_PACKET/SOCK_RAW socket with SO_RXQ_OVFL, the same receive buffer for
-// -B (6 bytes of SO_RCVBUFFORCE per byte of -B), the same receive
-// time-out, recvmmsg with MSG_WAITFORONE in batches of -batch, the same
-// hold-off after a receive that emptied the queue, bound to the interface
-// with ETH_P_ALL. Per frame it reads one control message (the drop count)
-// and adds the gap; it writes nothing, parses no frame, takes no
-// timestamp. -ts and -aux also enable SO_TIMESTAMPNS and PACKET_AUXDATA
-// (gapan's other two control messages, not parsed) to measure what they
-// cost.
+// -B (6 bytes of SO_RCVBUFFORCE per byte of -B), bound to the interface
+// with ETH_P_ALL; recvmmsg in batches of -batch without waiting
+// (MSG_DONTWAIT, a raw system call, no source address asked for), poll
+// with gapan's 100 ms time-out when the queue is empty, and gapan's
+// hold-off after a receive that emptied the queue. Per frame it reads one
+// control message (the drop count) and adds the gap; it writes nothing,
+// parses no frame, takes no timestamp. -ts and -aux also enable
+// SO_TIMESTAMPNS and PACKET_AUXDATA (gapan's other two control messages,
+// not parsed) to measure what they cost; -blocking waits in a blocking
+// recvmmsg (SO_RCVTIMEO), as gapan did before, to measure what that costs
+// in the Go runtime.
 //
 // On SIGINT or SIGTERM it stops the kernel from queueing (a reject-all
 // filter, as gapan), drains the queue, reads the drop counter for the tail
@@ -26,7 +29,7 @@
 //	D packets dropped by kernel
 //	G gap events (S frames lost before captured frames, T after the last one)
 //
-//	recvfloor -i IFACE [-B KiB] [-batch N] [-holdoff D] [-ts] [-aux]
+//	recvfloor -i IFACE [-B KiB] [-batch N] [-holdoff D] [-ts] [-aux] [-blocking]
 package main
 
 import (
@@ -61,18 +64,19 @@ func main() {
 	snaplen := flag.Int("s", 262144, "bytes received of each frame")
 	ts := flag.Bool("ts", false, "also enable SO_TIMESTAMPNS")
 	aux := flag.Bool("aux", false, "also enable PACKET_AUXDATA")
+	blocking := flag.Bool("blocking", false, "wait in a blocking recvmmsg (gapan before it waited in poll)")
 	flag.Parse()
 	if *iface == "" || *batch < 1 || *batch > 1024 {
-		fmt.Fprintln(os.Stderr, "usage: recvfloor -i IFACE [-B KiB] [-batch 1..1024] [-holdoff D] [-ts] [-aux]")
+		fmt.Fprintln(os.Stderr, "usage: recvfloor -i IFACE [-B KiB] [-batch 1..1024] [-holdoff D] [-ts] [-aux] [-blocking]")
 		os.Exit(2)
 	}
-	if err := run(*iface, *bufKiB, *batch, *holdoff, *snaplen, *ts, *aux); err != nil {
+	if err := run(*iface, *bufKiB, *batch, *holdoff, *snaplen, *ts, *aux, !*blocking); err != nil {
 		fmt.Fprintln(os.Stderr, "recvfloor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts, aux bool) error {
+func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts, aux, raw bool) error {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return err
@@ -114,28 +118,38 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 	bufs := make([]byte, batch*snaplen)
 	iovs := make([]unix.Iovec, batch)
 	oob := make([]byte, batch*oobLen)
-	names := make([]unix.RawSockaddrLinklayer, batch)
 	msgs := make([]unix.Mmsghdr, batch)
 	for i := range batch {
 		iovs[i].Base = &bufs[i*snaplen]
 		iovs[i].SetLen(snaplen)
 		h := &msgs[i].Hdr
-		h.Name = (*byte)(unsafe.Pointer(&names[i]))
 		h.Iov = &iovs[i]
 		h.SetIovlen(1)
 		h.Control = &oob[i*oobLen]
 	}
+	// recv receives as gapan does (recorder/socket_linux.go): without
+	// waiting, as a raw system call, and when the queue is empty it waits
+	// in poll (raw false: in a blocking recvmmsg with SO_RCVTIMEO).
 	recv := func(nonblock bool) (int, error) {
 		for i := range batch {
-			h := &msgs[i].Hdr
-			h.Namelen = uint32(unsafe.Sizeof(names[i]))
-			h.SetControllen(oobLen)
+			msgs[i].Hdr.SetControllen(oobLen)
 		}
 		flags := uintptr(unix.MSG_TRUNC | unix.MSG_WAITFORONE)
-		if nonblock {
+		if nonblock || raw {
 			flags |= unix.MSG_DONTWAIT
 		}
-		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
+		var n uintptr
+		var errno unix.Errno
+		if raw {
+			n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
+			if errno == unix.EAGAIN && !nonblock {
+				pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+				unix.Poll(pfd, int(recvTimeout.Milliseconds()))
+				n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
+			}
+		} else {
+			n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
+		}
 		switch errno {
 		case 0:
 			return int(n), nil
@@ -146,6 +160,7 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 	}
 
 	var frames, gapEvents, gapFrames uint64
+	var receives, sleeps uint64 // receives that returned frames; hold-offs
 	var last uint32
 	// account reads the drop count of each of the n frames: the
 	// SO_RXQ_OVFL message, absent while the count is 0.
@@ -184,8 +199,14 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	go func() { <-sig; stop.Store(true) }()
 
+	// gapan's hold-off (recorder/pacer.go): after a receive that emptied
+	// the queue, wait for holdoffMaxFrames frames at the rate seen since
+	// the last wait, if at least holdoffFrames came since.
 	most := min(holdoffMaxFrames, rcvbuf/4/2048)
-	prev := time.Now()
+	if most < holdoffFrames {
+		holdoff = 0
+	}
+	wFrames, wStart := 0, time.Now()
 	for !stop.Load() {
 		n, err := recv(false)
 		if err != nil {
@@ -193,11 +214,17 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 		}
 		now := time.Now()
 		account(n)
-		// gapan's hold-off (recorder/run_linux.go, holdoff).
-		if n >= holdoffFrames && n < batch && holdoff > 0 && most >= holdoffFrames {
-			time.Sleep(min(holdoff, now.Sub(prev)*time.Duration(most)/time.Duration(n)))
+		if n == 0 {
+			wFrames, wStart = 0, now
+			continue
 		}
-		prev = now
+		receives++
+		wFrames += n
+		if holdoff > 0 && n < batch && wFrames >= holdoffFrames {
+			sleeps++
+			time.Sleep(min(holdoff, now.Sub(wStart)*time.Duration(most)/time.Duration(wFrames)))
+			wFrames, wStart = 0, now
+		}
 	}
 
 	// Freeze the counters (a reject-all filter), drain, read the tail.
@@ -228,5 +255,6 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 	}
 	fmt.Fprintf(os.Stderr, "%d packets captured\n%d packets received by filter\n%d packets dropped by kernel\n", frames, st.Packets, st.Drops)
 	fmt.Fprintf(os.Stderr, "%d gap events (%d frames lost before captured frames, %d after the last one)\n", gapEvents, gapFrames, tail)
+	fmt.Fprintf(os.Stderr, "%d receives with frames, %d hold-offs\n", receives, sleeps)
 	return nil
 }
