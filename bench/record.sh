@@ -13,6 +13,8 @@
 #   RECORDERS="gapan tcpdump" ...             # a subset
 #   GAPAN_OLD=/path/to/old/gapan RECORDERS="gapan gapan-old tcpdump" ...
 #                                             # an older gapan alongside
+#   NICE=-15 ...                              # sender and recorder at nice -15,
+#                                             # on a machine shared with other work
 #   RECORDERS="gapan recvfloor recvfloor-cmsg tcpdump" ...
 #                                             # the floor of the exact path
 #
@@ -45,6 +47,7 @@ N=${N:-300000}
 SIZES=${SIZES:-"64 1400"}
 RATES=${RATES:-"50000 150000 0"}
 STALL=${STALL:-1}
+NICE=${NICE:-0}
 [ "$(id -u)" = 0 ] || { echo "bench/record.sh: needs root (namespaces, packet sockets)" >&2; exit 1; }
 for tool in ip nft taskset tcpdump; do
 	command -v "$tool" >/dev/null || { echo "bench/record.sh: $tool is missing" >&2; exit 1; }
@@ -113,22 +116,27 @@ record() {
 	recvfloor-cmsg) cmd=("$DIR/recvfloor" -i "$RI" -ts -aux "${buf[@]}") ;;
 	recvfloor-blocking) cmd=("$DIR/recvfloor" -i "$RI" -blocking "${buf[@]}") ;;
 	esac
-	"$DIR/cputime" -o "$DIR/cpu" ip netns exec "$R" taskset -c 1 "${cmd[@]}" 2>"$DIR/err" &
+	"$DIR/cputime" -o "$DIR/cpu" ip netns exec "$R" nice -n "$NICE" taskset -c 1 "${cmd[@]}" 2>"$DIR/err" &
 	local tpid=$! pid=""
 	for _ in $(seq 50); do pid=$(pgrep -P "$tpid" || true); [ -n "$pid" ] && break; sleep 0.05; done
-	sleep 1.5
+	# Wait until the recorder says it listens (its socket is bound, up to
+	# 10 s on a loaded machine): datagrams sent before would be missing
+	# from its capture without being its loss.
+	for _ in $(seq 100); do grep -qE "listening on|Capturing on" "$DIR/err" 2>/dev/null && break; sleep 0.1; done
+	sleep 0.5
 	local sendout
 	if [ "$test" = stall ]; then
 		(sleep 1; kill -STOP "$pid"; sleep 2; kill -CONT "$pid") &
 		local stopper=$!
 	fi
-	sendout=$("$DIR/cputime" -o "$DIR/scpu" ip netns exec "$S" taskset -c 0 "$DIR/udpsend" -dst "$RIP:9" -n "$N" -size "$size" -rate "$rate")
+	sendout=$("$DIR/cputime" -o "$DIR/scpu" ip netns exec "$S" nice -n "$NICE" taskset -c 0 "$DIR/udpsend" -dst "$RIP:9" -n "$N" -size "$size" -rate "$rate")
 	[ "$test" = stall ] && wait "$stopper"
 	sleep 1
 	kill -INT "$pid"
 	wait "$tpid" || true
-	local cpu scpu own check sentrate
+	local cpu sys scpu own check sentrate
 	cpu=$(awk '{printf "%.4f", $1+$2}' "$DIR/cpu")
+	sys=$(awk '{printf "%.4f", $2}' "$DIR/cpu")
 	scpu=$(awk '{printf "%.4f", $1+$2}' "$DIR/scpu")
 	sentrate=$(echo "$sendout" | sed -n 's/.*: \([0-9]*\)\/s/\1/p')
 	case $rec in
@@ -145,14 +153,14 @@ record() {
 	else
 		check=$("$DIR/recordcheck" -n "$N" "$out")
 	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$size" "$rate" "$run" "$rec" "$sentrate" "${own:-?}" "$cpu" "$check" "$scpu"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$test" "$size" "$rate" "$run" "$rec" "$sentrate" "${own:-?}" "$cpu" "$check" "$scpu" "$sys"
 }
 
 RES=$DIR/results.tsv
 : >"$RES"
 : >"$DIR/mismatch.log"
-echo "gapan record benchmark: N=$N, runs=$RUNS, recorders: $RECORDERS ($(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs)"
-echo "per run: test size rate run recorder sent/s own-drops cpu-s captured missing holes [sidecar exact] sender-cpu-s"
+echo "gapan record benchmark: N=$N, runs=$RUNS, nice $NICE, recorders: $RECORDERS ($(date -u +%FT%TZ), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "per run: test size rate run recorder sent/s own-drops cpu-s captured missing holes [sidecar exact] sender-cpu-s recorder-sys-s"
 set -- $RECORDERS
 nrec=$#
 for size in $SIZES; do
@@ -175,7 +183,7 @@ for size in $SIZES; do
 done
 
 echo
-echo "== medians of $RUNS runs (cpu-s: the recorder's user+system seconds; µs/frame = cpu-s / frames captured; send-cpu: the sender's, which includes the kernel's receive work done in its softirq, where a ring recorder's copying happens; in the stall test, frames buffered during the stop = 100,000 sent then - missing, when N/rate >= 3 s)"
+echo "== medians of $RUNS runs (cpu-s: the recorder's user+system seconds; µs/frame = cpu-s / frames captured; sys µs: its system part; send-cpu: the sender's, which includes the kernel's receive work done in its softirq, where a ring recorder's copying happens; in the stall test, frames buffered during the stop = 100,000 sent then - missing, when N/rate >= 3 s)"
 awk -F'\t' '
 function med(s,   a, n, i, j, t) {
 	n = split(s, a, " ")
@@ -191,15 +199,16 @@ function med(s,   a, n, i, j, t) {
 	sent[k] = sent[k] " " $6; own[k] = own[k] " " $7; cpu[k] = cpu[k] " " $8
 	cap[k] = cap[k] " " f["captured"]; miss[k] = miss[k] " " f["missing"]
 	us[k] = us[k] " " (f["captured"] > 0 ? $8 * 1e6 / f["captured"] : 0)
+	sus[k] = sus[k] " " (f["captured"] > 0 ? $11 * 1e6 / f["captured"] : 0)
 	scpu[k] = scpu[k] " " $10
 	if ($5 ~ /^(gapan|recvfloor)/) { ex[k] = ex[k] (f["exact"] == "yes" ? "" : "NO ") ; side[k] = side[k] " " f["sidecar"] }
 }
 END {
-	printf "%-6s %5s %7s %-14s %9s %9s %8s %8s %7s %8s %8s %s\n", "test", "size", "rate", "recorder", "sent/s", "captured", "missing", "own-drop", "cpu-s", "µs/frame", "send-cpu", "sidecar=truth"
+	printf "%-6s %5s %7s %-14s %9s %9s %8s %8s %7s %8s %6s %8s %s\n", "test", "size", "rate", "recorder", "sent/s", "captured", "missing", "own-drop", "cpu-s", "µs/frame", "sys µs", "send-cpu", "sidecar=truth"
 	for (i = 1; i <= nk; i++) {
 		k = keys[i]; split(k, p, "\t")
 		e = (p[4] ~ /^(gapan|recvfloor)/) ? (ex[k] == "" ? "yes in every run" : "NO in " gsub(/NO/, "", ex[k]) " runs") : "-"
-		printf "%-6s %5s %7s %-14s %9s %9s %8s %8s %7s %8.2f %8s %s\n", p[1], p[2], p[3], p[4], med(sent[k]), med(cap[k]), med(miss[k]), med(own[k]), med(cpu[k]), med(us[k]), med(scpu[k]), e
+		printf "%-6s %5s %7s %-14s %9s %9s %8s %8s %7s %8.2f %6.2f %8s %s\n", p[1], p[2], p[3], p[4], med(sent[k]), med(cap[k]), med(miss[k]), med(own[k]), med(cpu[k]), med(us[k]), med(sus[k]), med(scpu[k]), e
 	}
 }' "$RES"
 [ -s "$DIR/mismatch.log" ] && { echo "sidecar mismatches:"; cat "$DIR/mismatch.log"; }

@@ -146,7 +146,7 @@ type Config struct {
 	// the same host. 0 means DefaultHoldoff; negative disables it.
 	Holdoff time.Duration
 	// FlushEvery bounds how long a received frame waits before the writer
-	// gets it: FlushEvery plus the receive time-out (100 ms, or FlushEvery
+	// gets it: FlushEvery plus the wait for frames (100 ms, or FlushEvery
 	// if shorter) and the hold-off (at most Holdoff). The writer gets
 	// frames sooner in chunks of 1 MiB or 4,096 frames;
 	// each chunk is written to the pcap and then its gaps to the sidecar,

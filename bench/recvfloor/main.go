@@ -112,6 +112,7 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: 0x0300, Ifindex: ifi.Index}); err != nil { // htons(ETH_P_ALL)
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "recvfloor: listening on %s\n", name)
 
 	// Preallocated buffers, as gapan's.
 	oobLen := unix.CmsgSpace(4) + unix.CmsgSpace(16) + unix.CmsgSpace(int(unsafe.Sizeof(unix.TpacketAuxdata{}))) + 64
