@@ -11,7 +11,7 @@
 // AF_PACKET/SOCK_RAW socket with SO_RXQ_OVFL, the same receive buffer for
 // -B (6 bytes of SO_RCVBUFFORCE per byte of -B), bound to the interface
 // with ETH_P_ALL; recvmmsg in batches of -batch without waiting
-// (MSG_DONTWAIT, a raw system call, no source address asked for), poll
+// (MSG_DONTWAIT, no source address asked for), poll
 // with gapan's 100 ms time-out when the queue is empty, and gapan's
 // hold-off after a receive that emptied the queue. Per frame it reads one
 // control message (the drop count) and adds the gap; it writes nothing,
@@ -76,7 +76,7 @@ func main() {
 	}
 }
 
-func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts, aux, raw bool) error {
+func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts, aux, waitInPoll bool) error {
 	ifi, err := net.InterfaceByName(name)
 	if err != nil {
 		return err
@@ -129,26 +129,20 @@ func run(name string, bufKiB, batch int, holdoff time.Duration, snaplen int, ts,
 		h.Control = &oob[i*oobLen]
 	}
 	// recv receives as gapan does (recorder/socket_linux.go): without
-	// waiting, as a raw system call, and when the queue is empty it waits
-	// in poll (raw false: in a blocking recvmmsg with SO_RCVTIMEO).
+	// waiting, and when the queue is empty it waits in poll (waitInPoll false: in
+	// a blocking recvmmsg with SO_RCVTIMEO).
 	recv := func(nonblock bool) (int, error) {
 		for i := range batch {
 			msgs[i].Hdr.SetControllen(oobLen)
 		}
 		flags := uintptr(unix.MSG_TRUNC | unix.MSG_WAITFORONE)
-		if nonblock || raw {
+		if nonblock || waitInPoll {
 			flags |= unix.MSG_DONTWAIT
 		}
-		var n uintptr
-		var errno unix.Errno
-		if raw {
-			n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
-			if errno == unix.EAGAIN && !nonblock {
-				pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-				unix.Poll(pfd, int(recvTimeout.Milliseconds()))
-				n, _, errno = unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
-			}
-		} else {
+		n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
+		if waitInPoll && errno == unix.EAGAIN && !nonblock {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			unix.Poll(pfd, int(recvTimeout.Milliseconds()))
 			n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), flags, 0, 0)
 		}
 		switch errno {
