@@ -72,13 +72,9 @@ const DefaultFlushEvery = 100 * time.Millisecond
 // DefaultHoldoff is Config.Holdoff when it is 0.
 const DefaultHoldoff = 10 * time.Millisecond
 
-// holdoffFrames is the least number of frames in a receive that makes the
-// receiver wait before the next; holdoffMaxFrames the most frames it lets
-// gather meanwhile, at the rate last seen.
-const (
-	holdoffFrames    = 4
-	holdoffMaxFrames = DefaultBatch
-)
+// holdoffMaxFrames is the most frames the receiver lets gather during a
+// hold-off, at the rate last seen (see pacer).
+const holdoffMaxFrames = DefaultBatch
 
 // DefaultBatch is the number of frames received per recvmmsg call when
 // Config.Batch is 0.
@@ -136,12 +132,13 @@ type Config struct {
 	// DefaultBatch, 1 receives with plain recvmsg.
 	Batch int
 	// Holdoff is the longest the receiver waits, after a receive that
-	// emptied the kernel's queue while traffic flows (at least 4 frames,
-	// fewer than Batch), before it receives again: frames gather in the
+	// emptied the kernel's queue (fewer than Batch frames) while traffic
+	// flows (at least 4 frames since it last waited), before it receives
+	// again: frames gather in the
 	// kernel's buffer and come in one call instead of one wake-up each,
 	// which is most of the recorder's CPU time (tcpdump's ring likewise
 	// wakes it once per block). The wait is shortened so that at the rate
-	// just seen at most 256 frames (one batch), and at most a quarter of
+	// seen since it last waited at most 256 frames (one batch), and at most a quarter of
 	// the socket buffer at 2 KiB a frame, arrive meanwhile; with a buffer
 	// under 32 KiB there is no wait. Frames waiting in the socket stay
 	// charged to the socket that sent them (a local sender's send buffer
@@ -149,7 +146,7 @@ type Config struct {
 	// the same host. 0 means DefaultHoldoff; negative disables it.
 	Holdoff time.Duration
 	// FlushEvery bounds how long a received frame waits before the writer
-	// gets it: FlushEvery plus the receive time-out (100 ms, or FlushEvery
+	// gets it: FlushEvery plus the wait for frames (100 ms, or FlushEvery
 	// if shorter) and the hold-off (at most Holdoff). The writer gets
 	// frames sooner in chunks of 1 MiB or 4,096 frames;
 	// each chunk is written to the pcap and then its gaps to the sidecar,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -422,6 +423,73 @@ func TestAnySnaplen(t *testing.T) {
 		cfg := Config{Interface: tc.iface, Output: "x", Snaplen: tc.in}
 		if err := normalize(&cfg); err != nil || cfg.Snaplen != tc.want {
 			t.Errorf("%s, snaplen %d: %d, %v; want %d", tc.iface, tc.in, cfg.Snaplen, err, tc.want)
+		}
+	}
+}
+
+// Classic BPF as the kernel reads it (linux/filter.h), written out here
+// independently of the guard's assembler: ld of a word at an absolute
+// offset, jeq #k, ret #k, and the ancillary-data offsets
+// (SKF_AD_OFF + SKF_AD_*).
+const (
+	bpfLdAbsW   = 0x20 // ld [k]
+	bpfJeqK     = 0x15 // jeq #k, jt, jf
+	skfADOff    = 0xfffff000
+	skfProtocol = skfADOff + 0  // skb->protocol, host order
+	skfPktType  = skfADOff + 4  // skb->pkt_type
+	skfHaType   = skfADOff + 28 // skb->dev->type (ARPHRD_)
+)
+
+// TestGuardListing checks the assembled guard instruction for instruction
+// against listings written by hand (the program the recorder attached
+// before the guard was assembled with golang.org/x/net/bpf), and that the
+// user's filter follows it unchanged.
+func TestGuardListing(t *testing.T) {
+	filter := []BPFInstruction{{0x30, 0, 0, 0}, {0x54, 0, 0, 0xf0}, {bpfJeqK, 0, 1, 0x40}, {bpfRetK, 0, 0, 1000}, {bpfRetK, 0, 0, 0}}
+	const out, lo, ip4, ip6 = 4, 772, 0x0800, 0x86dd // PACKET_OUTGOING, ARPHRD_LOOPBACK, ETH_P_IP, ETH_P_IPV6
+	loGuard := []BPFInstruction{
+		{bpfLdAbsW, 0, 0, skfPktType},
+		{bpfJeqK, 0, 3, out}, // not outgoing: to the filter (5)
+		{bpfLdAbsW, 0, 0, skfHaType},
+		{bpfJeqK, 0, 1, lo}, // loopback: reject (4); else the filter (5)
+		{bpfRetK, 0, 0, 0},
+	}
+	protoGuard := []BPFInstruction{
+		{bpfLdAbsW, 0, 0, skfProtocol},
+		{bpfJeqK, 2, 0, ip4}, // to the filter (4)
+		{bpfJeqK, 1, 0, ip6},
+		{bpfRetK, 0, 0, 0},
+	}
+	bothGuard := []BPFInstruction{
+		{bpfLdAbsW, 0, 0, skfPktType},
+		{bpfJeqK, 0, 2, out}, // not outgoing: to the protocol check (4)
+		{bpfLdAbsW, 0, 0, skfHaType},
+		{bpfJeqK, 3, 0, lo}, // loopback: reject (7)
+		{bpfLdAbsW, 0, 0, skfProtocol},
+		{bpfJeqK, 2, 0, ip4}, // to the filter (8)
+		{bpfJeqK, 1, 0, ip6},
+		{bpfRetK, 0, 0, 0},
+	}
+	accept := []BPFInstruction{{bpfRetK, 0, 0, 96}}
+	for _, tc := range []struct {
+		name             string
+		prog             []BPFInstruction
+		loopback, cooked bool
+		want             []BPFInstruction
+	}{
+		{"lo, no filter", nil, true, false, append(slices.Clone(loGuard), accept...)},
+		{"lo, filter", filter, true, false, append(slices.Clone(loGuard), filter...)},
+		{"any, no filter", nil, true, true, append(slices.Clone(loGuard), accept...)},
+		{"any, filter", filter, true, true, append(slices.Clone(bothGuard), filter...)},
+		{"cooked without loopback, filter", filter, false, true, append(slices.Clone(protoGuard), filter...)},
+		{"eth, filter", filter, false, false, filter},
+	} {
+		got, err := guardProgram(slices.Clone(tc.prog), tc.loopback, tc.cooked, 96)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -103,7 +103,7 @@ func (r *run) loop(ctx context.Context) (err error) {
 	if r.cfg.Started != nil {
 		r.cfg.Started()
 	}
-	prev := start // when the previous receive returned
+	pace := newPacer(r.cfg.Holdoff, r.sock.rcvbufBytes, r.cfg.Batch, start)
 	for {
 		if ctx.Err() != nil || r.w.failed.Load() {
 			break
@@ -116,10 +116,9 @@ func (r *run) loop(ctx context.Context) (err error) {
 		if done {
 			return r.finish(false)
 		}
-		if d := r.holdoff(n, prev); d > 0 {
+		if d := pace.after(n, r.now); d > 0 {
 			time.Sleep(d)
 		}
-		prev = r.now
 		if !deadline.IsZero() && !r.now.Before(deadline) {
 			break
 		}
@@ -134,24 +133,6 @@ func (r *run) loop(ctx context.Context) (err error) {
 		return r.end()
 	}
 	return r.finish(true)
-}
-
-// holdoff returns how long to wait before the next receive, after one
-// that returned n frames (prev: when the one before returned). When traffic
-// flows and the queue is empty, frames are left to gather in the kernel's
-// buffer, so that they come in one call instead of one wake-up each; the
-// wait is Config.Holdoff at most, and short enough that, at the rate just
-// seen, no more than holdoffMaxFrames, nor a quarter of the socket's
-// buffer, arrive meanwhile.
-func (r *run) holdoff(n int, prev time.Time) time.Duration {
-	// At most a quarter of the buffer, counting 2 KiB per frame (a
-	// frame's charge on most drivers is below that).
-	most := min(holdoffMaxFrames, r.sock.rcvbufBytes/4/2048)
-	if n < holdoffFrames || n >= r.cfg.Batch || r.cfg.Holdoff <= 0 || most < holdoffFrames {
-		return 0
-	}
-	el := r.now.Sub(prev)
-	return min(r.cfg.Holdoff, el*time.Duration(most)/time.Duration(n))
 }
 
 // receive takes one batch from the socket and queues it; done reports
