@@ -13,6 +13,7 @@ import (
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
 	"github.com/gapan/gapan/report"
+	"github.com/gapan/gapan/selection"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -29,6 +30,8 @@ type runFlags struct {
 	sidecars                               []string
 	idleTimeout                            time.Duration
 	maxFlows                               int
+	sel                                    selectFlags
+	selected                               selection.Select
 }
 
 // add registers the flags; what names the output --force replaces.
@@ -42,6 +45,7 @@ func (fl *runFlags) add(f *pflag.FlagSet, what string) {
 	f.DurationVar(&fl.idleTimeout, "idle-timeout", loss.DefaultIdleTimeout, "end flows idle for this long (capture time; 0: never)")
 	f.IntVar(&fl.maxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
+	fl.sel.add(f)
 }
 
 // check checks the flags against the captures.
@@ -56,7 +60,9 @@ func (fl *runFlags) check(captures []string) error {
 	case fl.idleTimeout < 0:
 		return usagef("--idle-timeout takes a duration of 0 or more")
 	}
-	return nil
+	var err error
+	fl.selected, err = fl.sel.selection()
+	return err
 }
 
 // config is the run's configuration from the flags.
@@ -66,6 +72,7 @@ func (fl *runFlags) config(captures []string) analyze.Config {
 		Join:        join.Options{Sidecars: fl.sidecars, NoSidecar: fl.noSidecar, AllowMismatch: fl.allowMismatch, KeepGoing: fl.keepGoing, Strict: fl.strict},
 		Engine:      loss.Config{IdleTimeout: fl.idleTimeout, MaxFlows: fl.maxFlows},
 		KernelDrops: -1,
+		Select:      fl.selected,
 	}
 }
 
@@ -115,6 +122,10 @@ says where it stopped, and exits 0.`,
   gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := fl.sel.split(cmd, a)
+			if err != nil {
+				return err
+			}
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a, fl)
 		},
 	}
