@@ -1,0 +1,102 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gapan/gapan/internal/testenv"
+)
+
+// TestReportFilterWords: the filter given as trailing words, after "--",
+// or with --filter / -f gives the same report, unlike no filter; the
+// flows hold as many packets as tcpdump selects.
+func TestReportFilterWords(t *testing.T) {
+	td := testenv.NeedTool(t, "tcpdump")
+	p := testCorpus + "tls-subjectaltname.pcap"
+	forms := [][]string{
+		{"report", p, "--format", "json", "tcp", "port", "443"},
+		{"report", p, "--format", "json", "--", "tcp", "port", "443"},
+		{"report", p, "--format", "json", "--filter", "tcp port 443"},
+		{"report", "-f", "tcp port 443", p, "--format", "json"},
+	}
+	var first string
+	for i, argv := range forms {
+		out, _, err := execGapan(t, argv...)
+		if err != nil {
+			t.Fatalf("%v: %v", argv, err)
+		}
+		if i == 0 {
+			first = out
+		} else if out != first {
+			t.Errorf("%v gives another report than %v", argv, forms[0])
+		}
+	}
+	all, _, err := execGapan(t, "report", p, "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all == first {
+		t.Error("the filter changed nothing")
+	}
+	var doc struct {
+		Flows []struct {
+			Packets uint64 `json:"packets"`
+		} `json:"flows"`
+	}
+	if err := json.Unmarshal([]byte(first), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var packets uint64
+	for _, f := range doc.Flows {
+		packets += f.Packets
+	}
+	b, err := exec.Command(td, "-r", p, "-nn", "-q", "tcp", "port", "443").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := uint64(strings.Count(string(b), "\n"))
+	if packets != want || want == 0 {
+		t.Errorf("flows hold %d packets, tcpdump selects %d", packets, want)
+	}
+}
+
+// TestSelectUsage: selection flags that cannot be parsed, a filter given
+// twice, and filter words with no capture before them are usage errors; a
+// missing first capture is not taken for a filter word.
+func TestSelectUsage(t *testing.T) {
+	p := testCorpus + "zeek-get-to-ssh-server-nsec.pcap"
+	for _, argv := range [][]string{
+		{"report", p, "--filter", "tcp", "udp"},
+		{"report", p, "--start", "yesterday"},
+		{"report", p, "--end", "30s"},
+		{"report", p, "--frames", "9-3"},
+		{"report", "--", "tcp"},
+		{"parquet", p, "-o", t.TempDir() + "/x", "--frames", "0"},
+	} {
+		_, _, err := execGapan(t, argv...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: err = %v, want a usage error", argv, err)
+		}
+	}
+	_, _, err := execGapan(t, "report", "no-such.pcap", "tcp")
+	if err == nil || !strings.Contains(err.Error(), "no-such.pcap") {
+		t.Errorf("missing capture: err = %v, want it named", err)
+	}
+	testenv.NeedTool(t, "tcpdump")
+	_, _, err = execGapan(t, "report", p, "tcp", "port")
+	if err == nil || !strings.Contains(err.Error(), "invalid capture filter") {
+		t.Errorf("bad filter: err = %v", err)
+	}
+	out, _, err := execGapan(t, "report", p, "--frames", "3-5", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, `"frames_captured": `+strconv.Itoa(3)) {
+		t.Errorf("--frames 3-5: want 3 frames captured in %.300s", out)
+	}
+}
