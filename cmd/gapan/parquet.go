@@ -51,6 +51,10 @@ an existing DIR is replaced only with --force.`,
   duckdb -c "SELECT sum(lost) FROM '/tmp/sim.parquet/gaps/*.parquet'"`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := fl.sel.split(cmd, a)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runParquet(ctx, cmd.ErrOrStderr(), a, fl)
@@ -90,7 +94,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	}
 	cfg := fl.config(captures)
 	opt := parquet.Options{Context: ctx, Join: cfg.Join, Engine: cfg.Engine, Force: fl.force, Parallel: fl.parallel,
-		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned}
+		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned, Select: cfg.Select}
 	// The encoders' buffers come and go a row group at a time: a soft
 	// memory limit makes the collector return them before the heap
 	// doubles (GOGC), keeping the peak near the live set; it follows a

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -98,5 +99,33 @@ func TestSelectUsage(t *testing.T) {
 	}
 	if !strings.Contains(out, `"frames_captured": `+strconv.Itoa(3)) {
 		t.Errorf("--frames 3-5: want 3 frames captured in %.300s", out)
+	}
+}
+
+// TestParquetFilter: with a filter, the frames table holds the frames
+// tcpdump selects and the gaps table every gap, as without the filter.
+func TestParquetFilter(t *testing.T) {
+	td := testenv.NeedTool(t, "tcpdump")
+	dir := t.TempDir()
+	sim := simulatedCapture(t, dir)
+	const expr = "tcp[tcpflags] & tcp-push != 0"
+	b, err := exec.Command(td, "-r", sim, "-nn", "-q", expr).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(strings.Count(string(b), "\n"))
+	all, sel := filepath.Join(dir, "all"), filepath.Join(dir, "sel")
+	if _, _, err := execGapan(t, "parquet", sim, "-o", all, "-q"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := execGapan(t, "parquet", sim, "-o", sel, "-q", expr); err != nil {
+		t.Fatal(err)
+	}
+	if got := parquetRows(t, filepath.Join(sel, "frames", "part-0.parquet")); got != want || want == 0 {
+		t.Errorf("frames table: %d rows, tcpdump selects %d", got, want)
+	}
+	gAll, gSel := parquetRows(t, filepath.Join(all, "gaps", "part-0.parquet")), parquetRows(t, filepath.Join(sel, "gaps", "part-0.parquet"))
+	if gAll != gSel || gAll == 0 {
+		t.Errorf("gaps table: %d rows with the filter, %d without", gSel, gAll)
 	}
 }
