@@ -129,3 +129,47 @@ func TestParquetFilter(t *testing.T) {
 		t.Errorf("gaps table: %d rows with the filter, %d without", gSel, gAll)
 	}
 }
+
+// TestAnnotateWindow: annotate --frames writes the window's frames only,
+// the gap of its first frame whole and no tail (the window ends before
+// the last frame); a filter leaves every frame written. Counted by tshark
+// from simulate's deletions (list:5,17-19,40-49,200,420 of 420 frames:
+// gaps of 3, 10 and 1 frames on output frames 16, 36 and 186).
+func TestAnnotateWindow(t *testing.T) {
+	ts := testenv.NeedTool(t, "tshark")
+	dir := t.TempDir()
+	sim := simulatedCapture(t, dir)
+	count := func(path string) (frames, lost int) {
+		b, err := exec.Command(ts, "-r", path, "-T", "fields", "-e", "frame.drop_count").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			line = strings.TrimSpace(line)
+			frames++
+			if line != "" {
+				n, err := strconv.Atoi(line)
+				if err != nil {
+					t.Fatalf("drop count %q", line)
+				}
+				lost += n
+			}
+		}
+		return frames, lost
+	}
+	win := filepath.Join(dir, "win.pcapng")
+	if _, _, err := execGapan(t, "annotate", sim, "-o", win, "-q", "--frames", "16-186"); err != nil {
+		t.Fatal(err)
+	}
+	if f, l := count(win); f != 186-16+1 || l != 3+10+1 {
+		t.Errorf("--frames 16-186: %d frames, %d lost; want 171, 14", f, l)
+	}
+	testenv.NeedTool(t, "tcpdump")
+	filt := filepath.Join(dir, "filt.pcapng")
+	if _, _, err := execGapan(t, "annotate", sim, "-o", filt, "-q", "tcp[tcpflags] & tcp-push != 0"); err != nil {
+		t.Fatal(err)
+	}
+	if f, l := count(filt); f != 404 || l != 1+3+10+1 {
+		t.Errorf("filter: %d frames, %d lost; want every frame (404) and every gap (15)", f, l)
+	}
+}
