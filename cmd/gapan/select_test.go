@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -171,5 +172,39 @@ func TestAnnotateWindow(t *testing.T) {
 	}
 	if f, l := count(filt); f != 404 || l != 1+3+10+1 {
 		t.Errorf("filter: %d frames, %d lost; want every frame (404) and every gap (15)", f, l)
+	}
+}
+
+// TestSimulateSelect: with a selection the model drops among the selected
+// frames only: uniform:1 drops exactly the frames tcpdump selects, or
+// exactly the frames of the window.
+func TestSimulateSelect(t *testing.T) {
+	td := testenv.NeedTool(t, "tcpdump")
+	in := testCorpus + "tls-subjectaltname.pcap"
+	const expr = "tcp port 443 and tcp[tcpflags] & tcp-push != 0"
+	b, err := exec.Command(td, "-r", in, "-nn", "-q", expr).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Count(string(b), "\n")
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args    []string
+		dropped int
+	}{
+		{[]string{expr}, want},
+		{[]string{"--filter", expr}, want},
+		{[]string{"--frames", "10-19"}, 10},
+		{[]string{"--frames", "100-", "--end", "+0s"}, 0},
+	} {
+		out := filepath.Join(dir, "out.pcap")
+		argv := append([]string{"simulate", in, "-o", out, "--force", "--loss-model", "uniform:1"}, tc.args...)
+		_, stderr, err := execGapan(t, argv...)
+		if err != nil {
+			t.Fatalf("%v: %v", argv, err)
+		}
+		if !strings.Contains(stderr, fmt.Sprintf(" %d dropped by the model", tc.dropped)) {
+			t.Errorf("%v: %s; want %d dropped", tc.args, stderr, tc.dropped)
+		}
 	}
 }
