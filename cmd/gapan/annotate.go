@@ -19,7 +19,7 @@ func newAnnotateCmd() *cobra.Command {
 		sf       selectFlags
 	)
 	c := &cobra.Command{
-		Use:   "annotate CAPTURE... -o OUT.pcapng",
+		Use:   "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
 		Short: "Write the capture as pcapng that shows the gaps in Wireshark",
 		Long: `Copy the capture's frames, byte for byte and in order, into pcapng and mark
 the loss the way Wireshark understands it: every frame with frames lost just

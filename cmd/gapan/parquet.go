@@ -26,7 +26,7 @@ type parquetFlags struct {
 func newParquetCmd() *cobra.Command {
 	var fl parquetFlags
 	c := &cobra.Command{
-		Use:   "parquet CAPTURE... -o DIR",
+		Use:   "parquet CAPTURE... -o DIR [FILTER WORDS...]",
 		Short: "Write frames, gaps and flows as a Parquet dataset for pandas, polars, DuckDB and Spark",
 		Long: `Write the analysis of a capture as a Parquet dataset of three tables
 (docs/parquet.md): frames (one row per frame with the frames lost before it,
@@ -42,6 +42,11 @@ dataset that DuckDB, polars and Spark read as one table; the capture column
 comes from the partition and frame numbers stay per capture:
 
   DIR/frames/capture=cap_001.pcap/part-0.parquet ...
+
+--filter EXPR (or words after the captures), --start, --end and --frames
+choose the frames of each capture: the frames table holds the selected
+frames, the gaps table every gap of the window (docs/report.md, "Selecting
+frames").
 
 DIR is written under a temporary name and renamed into place when complete;
 an existing DIR is replaced only with --force.`,

@@ -88,7 +88,7 @@ type reportFlags struct {
 func newReportCmd() *cobra.Command {
 	fl := reportFlags{opt: report.DefaultOptions()}
 	c := &cobra.Command{
-		Use:   "report CAPTURE...",
+		Use:   "report CAPTURE... [FILTER WORDS...]",
 		Short: "Report where a capture lost frames, which flows lost what, and who lost it",
 		Long: `Read a capture with its gap sidecar (CAPTURE.gaps, or --sidecar) and report
 the loss: frames captured and lost (gaps plus the tail gap), the loss ratio,
@@ -111,6 +111,12 @@ csv (one row per flow), ndjson (one flow per line as flows end, then a
 summary line; for captures with millions of flows), markdown, html (one
 self-contained page with charts and sortable tables, docs/html.md).
 
+--filter EXPR (tcpdump syntax, or words after the captures: gapan report
+cap.pcap tcp port 443), --start, --end and --frames choose the frames to
+analyze: the gaps and capture totals cover the whole window, the flows only
+the selected frames, and frame numbers stay those of the file
+(docs/report.md, "Selecting frames").
+
 Damaged input stops the report with an error naming the file, frame and
 byte offset; --keep-going reports what was read up to the damage instead,
 says where it stopped, and exits 0.`,
@@ -119,7 +125,8 @@ says where it stopped, and exits 0.`,
   gapan report testdata/demo/demo.pcap --format csv --top 0
   gapan report testdata/demo/demo.pcap --format html -o /tmp/demo.html
   gapan report testdata/corpus/zeek-http-1000-requests-one-dropped-response.pcap --kernel-drops 1
-  gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
+  gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going
+  gapan report testdata/corpus/tls-subjectaltname.pcap tcp port 443 --start +30s`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			a, err := fl.sel.split(cmd, a)
