@@ -85,6 +85,8 @@ type Result struct {
 	// Selected is the number of frames the selection (Config.Select) gave
 	// to the accounting; with the zero Select, every frame read.
 	Selected uint64
+	// Select echoes Config.Select.
+	Select selection.Select
 }
 
 // progressEvery is how many frames pass between two Progress calls.
@@ -118,7 +120,7 @@ func Run(cfg Config) (*Result, error) {
 	if sel != nil {
 		files = sel.files(files)
 	}
-	r := &Result{Summary: e.Finish(files), Files: files, Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
+	r := &Result{Summary: e.Finish(files), Files: files, Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops, Select: cfg.Select}
 	if sel != nil {
 		r.Summary.Totals, r.Summary.Gaps = sel.finish(files)
 		r.Selected = sel.selected

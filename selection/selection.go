@@ -61,6 +61,34 @@ func (s Select) HasWindow() bool {
 	return !s.Start.IsZero() || !s.End.IsZero() || s.FirstFrame != 0 || s.LastFrame != 0
 }
 
+// String describes s in the words of the flags: `filter "tcp port 443",
+// frames 100-900, start +30s, end 2024-05-01T12:00:00Z`; "" for the zero
+// Select.
+func (s Select) String() string {
+	var parts []string
+	if s.Filter != "" {
+		parts = append(parts, "filter "+strconv.Quote(s.Filter))
+	}
+	if s.FirstFrame != 0 || s.LastFrame != 0 {
+		r := ""
+		if s.FirstFrame != 0 {
+			r = strconv.FormatUint(s.FirstFrame, 10)
+		}
+		r += "-"
+		if s.LastFrame != 0 {
+			r += strconv.FormatUint(s.LastFrame, 10)
+		}
+		parts = append(parts, "frames "+r)
+	}
+	if !s.Start.IsZero() {
+		parts = append(parts, "start "+s.Start.String())
+	}
+	if !s.End.IsZero() {
+		parts = append(parts, "end "+s.End.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Time is a bound of a time window: an instant, or an offset from the
 // first frame's timestamp.
 type Time struct {
