@@ -157,6 +157,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return usagef("--top and --gaps take a number of 0 or more")
 	case fl.kernelDrops < -1:
 		return usagef("--kernel-drops takes a number of 0 or more")
+	case fl.sel.frames != "" && len(captures) > 1:
+		return usagef("--frames takes frame numbers of one capture, not of a set of %d (frame numbers are per file)", len(captures))
 	}
 	fl.opt.NoSidecar = fl.noSidecar
 	if fl.local {

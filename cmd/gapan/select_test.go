@@ -77,6 +77,7 @@ func TestSelectUsage(t *testing.T) {
 		{"report", p, "--end", "30s"},
 		{"report", p, "--frames", "9-3"},
 		{"report", "--", "tcp"},
+		{"report", p, p, "--frames", "1-3"},
 		{"parquet", p, "-o", t.TempDir() + "/x", "--frames", "0"},
 	} {
 		_, _, err := execGapan(t, argv...)
