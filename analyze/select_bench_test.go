@@ -1,9 +1,13 @@
+//go:build unix
+
 package analyze
 
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/internal/testenv"
@@ -46,6 +50,7 @@ func BenchmarkSelect(b *testing.B) {
 		for _, workers := range []int{1, 2} {
 			b.Run(bc.name+"/workers="+string(rune('0'+workers)), func(b *testing.B) {
 				b.SetBytes(fi.Size())
+				cpu0 := cpuTime(b)
 				for range b.N {
 					_, err := Run(Config{Captures: []string{path}, KernelDrops: -1, Workers: workers, Select: bc.sel,
 						Join: join.Options{NoSidecar: true}, Engine: loss.Config{KeepTop: 20, IdleTimeout: loss.DefaultIdleTimeout}})
@@ -54,7 +59,19 @@ func BenchmarkSelect(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(frames)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+				// CPU time, of every goroutine: on a shared machine it
+				// varies far less than the time on the wall.
+				b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(frames*b.N), "cpu-ns/frame")
 			})
 		}
 	}
+}
+
+// cpuTime returns the process's user and system CPU time so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
