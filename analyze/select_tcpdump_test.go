@@ -334,3 +334,37 @@ func TestFilterPerLinkType(t *testing.T) {
 		}
 	}
 }
+
+// TestFilterWholeFlowSameFigures: a filter that selects whole TCP
+// connections leaves each one's figures (packets, bytes, the TCP
+// evidence) as the unfiltered run has them: a flow's figures come from
+// its own frames only. The flows' frame numbers stay those of the file.
+func TestFilterWholeFlowSameFigures(t *testing.T) {
+	testenv.NeedTool(t, "tcpdump")
+	path := filepath.Join(corpusDir, "tls-subjectaltname.pcap")
+	run := func(sel selection.Select) map[string]*loss.Flow {
+		r, err := Run(Config{Captures: []string{path}, KernelDrops: -1, Select: sel, Engine: loss.Config{KeepFlows: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*loss.Flow{}
+		for _, fl := range r.Summary.List {
+			m[fmt.Sprintf("%s %s:%d %s:%d", fl.Proto, fl.SrcIP, fl.SrcPort, fl.DstIP, fl.DstPort)] = fl
+		}
+		return m
+	}
+	all := run(selection.Select{})
+	sel := run(selection.Select{Filter: "tcp and host 138.201.208.22"})
+	if len(sel) < 5 {
+		t.Fatalf("%d flows selected, want the dozen connections to 138.201.208.22", len(sel))
+	}
+	for k, got := range sel {
+		want, ok := all[k]
+		switch {
+		case !ok:
+			t.Errorf("%s: not in the unfiltered run", k)
+		case got.Counters != want.Counters || got.FirstFrame != want.FirstFrame || got.LastFrame != want.LastFrame:
+			t.Errorf("%s:\n filtered   %+v frames %d..%d\n unfiltered %+v frames %d..%d", k, got.Counters, got.FirstFrame, got.LastFrame, want.Counters, want.FirstFrame, want.LastFrame)
+		}
+	}
+}
