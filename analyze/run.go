@@ -10,6 +10,7 @@ import (
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/selection"
 )
 
 // Config describes one run.
@@ -44,6 +45,13 @@ type Config struct {
 	// accounts them, in the same order, so every figure is identical. 0
 	// means 2 when GOMAXPROCS is at least 2, else 1.
 	Workers int
+	// Select chooses the frames to analyze: a capture filter, a time
+	// window, a frame range (docs/report.md, "Selecting frames"). Frames
+	// outside the window are read but not counted; the capture totals and
+	// gaps cover the window; the accounting of flows (and Frame) gets only
+	// the frames that also pass the filter. The zero Select takes every
+	// frame.
+	Select selection.Select
 }
 
 // Inputs returns the files the run reads: the captures and the sidecar
@@ -63,6 +71,11 @@ type Result struct {
 	Stopped error
 	// KernelDrops echoes Config.KernelDrops.
 	KernelDrops int64
+	// Selected is the number of frames the selection (Config.Select) gave
+	// to the accounting; with the zero Select, every frame read.
+	Selected uint64
+	// Select echoes Config.Select.
+	Select selection.Select
 }
 
 // progressEvery is how many frames pass between two Progress calls.
@@ -75,20 +88,34 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer s.Close()
+	sel, err := newSelector(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	e := loss.NewEngine(cfg.Engine)
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = min(runtime.GOMAXPROCS(0), 2)
 	}
 	if workers > 1 {
-		err = runPipelined(cfg, s, e)
+		err = runPipelined(cfg, s, e, sel)
 	} else {
-		err = runSequential(cfg, s, e)
+		err = runSequential(cfg, s, e, sel)
 	}
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Summary: e.Finish(s.Files()), Files: s.Files(), Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops}
+	files := s.Files()
+	if sel != nil {
+		files = sel.files(files)
+	}
+	r := &Result{Summary: e.Finish(files), Files: files, Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops, Select: cfg.Select}
+	if sel != nil {
+		r.Summary.Totals, r.Summary.Gaps = sel.finish(files)
+		r.Selected = sel.selected
+	} else {
+		r.Selected = r.Summary.FramesCaptured
+	}
 	for _, w := range r.Warnings {
 		var fe *reader.FormatError
 		if errors.As(w.Err, &fe) {
@@ -100,7 +127,7 @@ func Run(cfg Config) (*Result, error) {
 
 // runSequential is the reference path: read, join, decode and account
 // each frame in turn.
-func runSequential(cfg Config, s *join.Stream, e *loss.Engine) error {
+func runSequential(cfg Config, s *join.Stream, e *loss.Engine, sel *selector) error {
 	var n uint64
 	for {
 		f, err := s.Next()
@@ -110,9 +137,27 @@ func runSequential(cfg Config, s *join.Stream, e *loss.Engine) error {
 		if err != nil {
 			return err
 		}
-		info := e.Add(f)
-		if cfg.Frame != nil {
-			cfg.Frame(f, info)
+		keep := true
+		if sel != nil {
+			if keep, err = sel.keep(f); err != nil {
+				return err
+			}
+			sel.flush(sel.pending)
+			sel.pending = sel.pending[:0]
+			if keep {
+				sel.taken.add(sel.read)
+			}
+		}
+		if keep {
+			info := e.Add(f)
+			if cfg.Frame != nil {
+				if sel != nil {
+					ci := *info
+					ci.Global = sel.read
+					info = &ci
+				}
+				cfg.Frame(f, info)
+			}
 		}
 		n++
 		if n%progressEvery == 0 {
@@ -140,6 +185,9 @@ func check(cfg Config) error {
 // make the hand-over cheap, few enough that a batch stays in cache.
 const batchLen = 256
 
+// skipMax is how many frames left out by the selection end a batch early.
+const skipMax = 16 * batchLen
+
 // batchCount is how many batches circulate between the two goroutines.
 const batchCount = 8
 
@@ -148,6 +196,13 @@ const batchCount = 8
 type batch struct {
 	*loss.Batch
 	err error
+	// gaps are the selection's gaps found while filling the batch, for
+	// the Engine's OnGap (selector).
+	gaps []loss.GapRef
+	// taken holds the index in the set of each of the batch's frames, the
+	// first of which is the Engine's frame first, with a selection.
+	taken []uint64
+	first uint64
 	// Where the reading stood after the batch, for Progress.
 	file      int
 	bytesRead int64
@@ -158,7 +213,7 @@ type batch struct {
 // while this one accounts them in the same order. Batches go round
 // between the two through a pair of channels, so nothing is allocated
 // per frame.
-func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
+func runPipelined(cfg Config, s *join.Stream, e *loss.Engine, sel *selector) error {
 	full := make(chan *batch, batchCount)
 	free := make(chan *batch, batchCount)
 	for range batchCount {
@@ -174,12 +229,26 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 	}()
 	go func() {
 		defer close(done)
-		produce(s, full, free, stop)
+		produce(s, full, free, stop, sel)
 	}()
 	var n uint64
 	for {
 		b := <-full
-		e.AddBatch(b.Batch, cfg.Frame)
+		if sel != nil {
+			for _, i := range b.taken {
+				sel.taken.add(i)
+			}
+		}
+		frame := cfg.Frame
+		if sel != nil && frame != nil {
+			// Frame numbers over the whole set, not over the selection.
+			frame = func(f *join.Frame, info *loss.FrameInfo) {
+				ci := *info
+				ci.Global = b.taken[info.Global-b.first]
+				cfg.Frame(f, &ci)
+			}
+		}
+		e.AddBatch(b.Batch, frame)
 		before := n
 		n += uint64(b.Len())
 		if n/progressEvery != before/progressEvery {
@@ -190,6 +259,9 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 				free <- b
 				return err
 			}
+		}
+		if sel != nil {
+			sel.flush(b.gaps)
 		}
 		err := b.err
 		free <- b
@@ -203,8 +275,11 @@ func runPipelined(cfg Config, s *join.Stream, e *loss.Engine) error {
 }
 
 // produce fills batches from the stream until it ends or fails.
-func produce(s *join.Stream, full chan<- *batch, free <-chan *batch, stop <-chan struct{}) {
+// With a selection, frames it does not keep are left out; a batch is
+// handed over early after many of them, so that progress goes on.
+func produce(s *join.Stream, full chan<- *batch, free <-chan *batch, stop <-chan struct{}, sel *selector) {
 	dec := decode.NewDecoder()
+	var added uint64 // frames added to batches
 	for {
 		var b *batch
 		select {
@@ -214,13 +289,32 @@ func produce(s *join.Stream, full chan<- *batch, free <-chan *batch, stop <-chan
 		}
 		b.Reset()
 		b.err = nil
-		for !b.Full() {
+		b.taken = b.taken[:0]
+		b.first = added + 1
+		for skipped := 0; !b.Full() && skipped < skipMax; {
 			f, err := s.Next()
 			if err != nil {
 				b.err = err
 				break
 			}
+			if sel != nil {
+				keep, err := sel.keep(f)
+				if err != nil {
+					b.err = err
+					break
+				}
+				if !keep {
+					skipped++
+					continue
+				}
+				b.taken = append(b.taken, sel.read)
+			}
 			b.Add(f, dec)
+			added++
+		}
+		if sel != nil {
+			b.gaps = append(b.gaps[:0], sel.pending...)
+			sel.pending = sel.pending[:0]
 		}
 		if cur := s.Current(); cur >= 0 && cur < len(s.Files()) {
 			b.file, b.bytesRead, b.size = cur, s.BytesRead(), s.Files()[cur].Size

@@ -1,6 +1,7 @@
 package annotate
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/selection"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -48,6 +50,13 @@ type Config struct {
 	// NoFates writes only the gaps: no fates of the flows' missing data
 	// (see Write), and the input is read once instead of twice.
 	NoFates bool
+	// Select chooses what to annotate (docs/report.md, "Selecting
+	// frames"): the frames outside its window are not written (a gap
+	// carried by the window's first frame is written on it, whole; a tail
+	// only when the window reaches the end of the input), and its filter
+	// chooses the frames whose flows' fates are told; every frame of the
+	// window is written, with its drop count, whatever the filter.
+	Select selection.Select
 	// Progress, if set, is called every 65,536 frames with the input being
 	// read, the bytes of it read so far, its size (-1 if unknown) and the
 	// frames so far.
@@ -194,7 +203,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		// how many it wrote; firstErr is returned if that pass does not
 		// meet it.
 		_, firstErr = analyze.Run(analyze.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add},
-			Progress: halfProgress(cfg.Progress, false)})
+			Progress: halfProgress(cfg.Progress, false), Select: cfg.Select})
 		if fr, err = log.reader(); err != nil {
 			return st, fmt.Errorf("annotate: fates: %w", err)
 		}
@@ -214,6 +223,9 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	}
 	if fr != nil {
 		a.progress = halfProgress(cfg.Progress, true)
+	}
+	if cfg.Select.HasWindow() {
+		a.win = cfg.Select.NewMatcher(context.Background())
 	}
 	defer a.closeScout()
 	if err := a.run(); err != nil {
@@ -265,6 +277,13 @@ type annotator struct {
 	progress func(file int, bytesRead, size int64, frames uint64)
 	frames   uint64
 
+	// win, when the selection has a window, tells the frames to write;
+	// read counts the frames read (the index of fates); tailIn says, per
+	// input, whether its last frame was in the window.
+	win    *selection.Matcher
+	read   uint64
+	tailIn []bool
+
 	fates  *fateReader // nil: no fates
 	groups []loss.Fate
 	recBuf []byte
@@ -272,7 +291,7 @@ type annotator struct {
 
 // noteFates gives the Writer the fates told on the next frame.
 func (a *annotator) noteFates() error {
-	fs, err := a.fates.take(a.w.Frames() + 1)
+	fs, err := a.fates.take(a.read)
 	if err != nil || len(fs) == 0 {
 		return err
 	}
@@ -302,6 +321,16 @@ func (a *annotator) run() error {
 		if f.File != a.cur {
 			if err := a.switchFile(f.File); err != nil {
 				return err
+			}
+		}
+		a.read++
+		if a.win != nil {
+			in := a.win.InWindow(f.Frame)
+			for len(a.tailIn) <= f.File {
+				a.tailIn = append(a.tailIn, false)
+			}
+			if a.tailIn[f.File] = in; !in {
+				continue
 			}
 		}
 		id, err := a.outInterface(f.InterfaceID, f.Frame)
@@ -375,7 +404,11 @@ func (a *annotator) finishFile() error {
 			a.w.AddTail(id, 0)
 		}
 	}
-	for _, g := range fi.Tail {
+	tail := fi.Tail
+	if a.win != nil && (a.cur >= len(a.tailIn) || !a.tailIn[a.cur]) {
+		tail = nil // the window ends before the input's last frame
+	}
+	for _, g := range tail {
 		id, err := a.outInterface(int(g.Interface), nil)
 		if err != nil {
 			return fmt.Errorf("%s: tail gap: %w", fi.Sidecar, err)

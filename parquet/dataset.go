@@ -16,6 +16,7 @@ import (
 	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/selection"
 	"github.com/gapan/gapan/sidecar"
 )
 
@@ -90,6 +91,10 @@ type Options struct {
 	// Partitioned writes hive partitions (capture=NAME) even for a single
 	// capture; more than one capture always does.
 	Partitioned bool
+	// Select chooses the frames of each capture to analyze
+	// (docs/report.md, "Selecting frames"); offsets from the first frame
+	// count from each capture's own.
+	Select selection.Select
 	// Progress, if set, is called now and then during each capture's run
 	// with the capture's index in the captures given, the bytes read of it
 	// so far, its size (-1 if unknown) and its frames so far. Captures run
@@ -474,6 +479,7 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	}
 	wo := opt.Writer
 	wo.Sources = []string{expectedSource(capture, jo)}
+	wo.GapsFromRun = !opt.Select.IsZero()
 	w, err := NewWriter(files[0], files[1], files[2], wo)
 	if err != nil {
 		return cr, err
@@ -481,12 +487,16 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	ec := opt.Engine
 	ec.KeepFlows, ec.KeepGaps = false, false
 	ec.OnFlow = w.Flow
+	if wo.GapsFromRun {
+		ec.OnGap = w.Gap
+	}
 	var n uint64
 	cfg := analyze.Config{
 		Captures:    []string{capture},
 		Join:        jo,
 		Engine:      ec,
 		KernelDrops: -1,
+		Select:      opt.Select,
 		Frame: func(f *join.Frame, info *loss.FrameInfo) {
 			n++
 			if n%ctxCheckEvery == 0 && w.err == nil && ctx.Err() != nil {

@@ -33,6 +33,11 @@ type WriterOptions struct {
 	// the join, which means the gaps rows of such a file are held back
 	// until then.
 	Sources []string
+	// GapsFromRun makes the gaps table take its rows from Gap (hooked to
+	// loss.Config.OnGap) instead of from the frames: a run with a
+	// selection (analyze.Config.Select) hands Frame only the selected
+	// frames, while its gaps are every gap of the window.
+	GapsFromRun bool
 }
 
 // Writer streams one run of the pipeline into the three tables. Hook it to
@@ -159,8 +164,16 @@ func (w *Writer) Frame(f *join.Frame, info *loss.FrameInfo) {
 	}
 	prev := w.last[id]
 	w.last[id] = lastFrame{f.Number, f.TimestampNs}
-	if f.GapBefore > 0 {
+	if f.GapBefore > 0 && !w.opt.GapsFromRun {
 		w.gap(f.File, loss.GapRef{Frame: f.Number, Lost: f.GapBefore, PrevFrame: prev.number, PrevNs: prev.ns, Ns: f.TimestampNs, Interface: id, File: f.File})
+	}
+}
+
+// Gap adds one gap to the gaps table when WriterOptions.GapsFromRun is
+// set. It has the signature of loss.Config.OnGap.
+func (w *Writer) Gap(g loss.GapRef) {
+	if w.opt.GapsFromRun {
+		w.gap(g.File, g)
 	}
 }
 

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gapan/gapan/internal/bpfcompile"
+	"golang.org/x/net/bpf"
 )
 
 // Sentinel errors callers can test with errors.Is.
@@ -22,7 +25,9 @@ var (
 	// ErrConfig means the Config is invalid.
 	ErrConfig = errors.New("recorder: invalid configuration")
 	// ErrFilter means a capture filter could not be compiled or parsed.
-	ErrFilter = errors.New("recorder: invalid capture filter")
+	// It is bpfcompile's sentinel: the selection of the other commands
+	// (--filter) compiles filters the same way.
+	ErrFilter = bpfcompile.ErrFilter
 	// ErrExists means an output file (a pcap of the capture or ring, or its
 	// sidecar) already exists and Config.Overwrite is not set.
 	ErrExists = errors.New("recorder: output exists")
@@ -212,85 +217,27 @@ type BPFInstruction struct {
 }
 
 // maxBPFLen is the kernel's BPF_MAXINSNS.
-const maxBPFLen = 4096
+const maxBPFLen = bpfcompile.MaxLen
 
 // ParseBPF parses a classic BPF program in the decimal form printed by
 // `tcpdump -ddd`: an instruction count followed by one "code jt jf k"
 // line per instruction. Lines may also be separated by commas, as in
 // iptables' and tc's bpf bytecode arguments ("4,48 0 0 9,21 0 1 17,...").
 func ParseBPF(text string) ([]BPFInstruction, error) {
-	var lines []string
-	start := 0
-	for i := 0; i <= len(text); i++ {
-		if i == len(text) || text[i] == '\n' || text[i] == ',' {
-			line := trimSpace(text[start:i])
-			if line != "" {
-				lines = append(lines, line)
-			}
-			start = i + 1
-		}
-	}
-	if len(lines) == 0 {
-		return nil, fmt.Errorf("%w: empty BPF program", ErrFilter)
-	}
-	n, err := strconv.ParseUint(lines[0], 10, 32)
+	raw, err := bpfcompile.Parse(text)
 	if err != nil {
-		return nil, fmt.Errorf("%w: instruction count %q: %v", ErrFilter, lines[0], err)
+		return nil, err
 	}
-	if n == 0 || n > maxBPFLen {
-		return nil, fmt.Errorf("%w: instruction count %d out of range 1..%d", ErrFilter, n, maxBPFLen)
-	}
-	if uint64(len(lines)-1) != n {
-		return nil, fmt.Errorf("%w: count says %d instructions, found %d", ErrFilter, n, len(lines)-1)
-	}
-	prog := make([]BPFInstruction, 0, n)
-	for i, line := range lines[1:] {
-		var f [4]uint64
-		fields := splitFields(line)
-		if len(fields) != 4 {
-			return nil, fmt.Errorf("%w: instruction %d %q: want 4 fields", ErrFilter, i, line)
-		}
-		for j, bits := range [4]int{16, 8, 8, 32} {
-			v, err := strconv.ParseUint(fields[j], 10, bits)
-			if err != nil {
-				return nil, fmt.Errorf("%w: instruction %d %q: %v", ErrFilter, i, line, err)
-			}
-			f[j] = v
-		}
-		prog = append(prog, BPFInstruction{Code: uint16(f[0]), Jt: uint8(f[1]), Jf: uint8(f[2]), K: uint32(f[3])})
-	}
-	return prog, nil
+	return fromRaw(raw), nil
 }
 
-func trimSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
+// fromRaw converts x/net/bpf's raw instructions into BPFInstructions.
+func fromRaw(raw []bpf.RawInstruction) []BPFInstruction {
+	prog := make([]BPFInstruction, len(raw))
+	for i, r := range raw {
+		prog[i] = BPFInstruction{Code: r.Op, Jt: r.Jt, Jf: r.Jf, K: r.K}
 	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
-
-func splitFields(s string) []string {
-	var out []string
-	i := 0
-	for i < len(s) {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		j := i
-		for j < len(s) && !isSpace(s[j]) {
-			j++
-		}
-		if j > i {
-			out = append(out, s[i:j])
-		}
-		i = j
-	}
-	return out
+	return prog
 }
 
 // FileName returns the name of the index-th file of a capture (0-based),

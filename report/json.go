@@ -99,6 +99,9 @@ type SummaryJSON struct {
 	PositionUnknown uint64 `json:"position_unknown"`
 	// KernelDrops echoes --kernel-drops; null when not given.
 	KernelDrops *int64 `json:"kernel_drops"`
+	// Selection says what --filter, --start, --end and --frames chose;
+	// absent without a selection.
+	Selection *SelectionJSON `json:"selection,omitempty"`
 	// Consistency is the fraction of capture-lost TCP segments that the
 	// recorded gaps explain; null when no segment was capture-lost.
 	Consistency *float64 `json:"consistency"`
@@ -219,6 +222,17 @@ func capturesJSON(r *analyze.Result) []CaptureJSON {
 	return out
 }
 
+// SelectionJSON is the selection of a run (docs/report.md, "Selecting
+// frames"): the flags as given, "" when not, and the frames selected.
+type SelectionJSON struct {
+	Filter         string `json:"filter"`
+	Start          string `json:"start"`
+	End            string `json:"end"`
+	FirstFrame     uint64 `json:"first_frame"`
+	LastFrame      uint64 `json:"last_frame"`
+	FramesSelected uint64 `json:"frames_selected"`
+}
+
 // summaryJSON returns the summary block of r.
 func summaryJSON(r *analyze.Result) SummaryJSON {
 	s := r.Summary
@@ -226,6 +240,7 @@ func summaryJSON(r *analyze.Result) SummaryJSON {
 		Totals:          s.Totals,
 		Counters:        s.Flows,
 		PositionUnknown: r.PositionUnknown(),
+		Selection:       selectionJSON(r),
 		Consistency:     s.Consistency,
 		Flows:           s.FlowCount,
 		Evictions:       s.FlowStats.Evicted,
@@ -506,3 +521,13 @@ func (s *jsonStream) closeArray(err error) {
 // sidecarLookedFor names the sidecars join looks for next to a capture
 // (sidecar.Candidates).
 func sidecarLookedFor(name string) string { return strings.Join(sidecar.Candidates(name), " and ") }
+
+// selectionJSON returns the selection block of r, nil without one.
+func selectionJSON(r *analyze.Result) *SelectionJSON {
+	sel := r.Select
+	if sel.IsZero() {
+		return nil
+	}
+	return &SelectionJSON{Filter: sel.Filter, Start: sel.Start.String(), End: sel.End.String(),
+		FirstFrame: sel.FirstFrame, LastFrame: sel.LastFrame, FramesSelected: r.Selected}
+}

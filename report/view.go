@@ -267,6 +267,9 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
 	}
 	add("frames captured", num(s.FramesCaptured))
+	if !r.Select.IsZero() {
+		add("selected", fmt.Sprintf("%s (%s): flows and TCP evidence cover these frames, gaps and totals the whole window", num(r.Selected), r.Select))
+	}
 	add("decode errors", decodeErrorsText(s))
 	pu := r.PositionUnknown()
 	switch {

@@ -8,6 +8,7 @@ package simulate
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/reader"
+	"github.com/gapan/gapan/selection"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -202,6 +204,10 @@ type Config struct {
 	Seed    uint64
 	Force   bool // replace existing outputs
 	Sidecar string
+	// Select limits the model to the frames it selects (docs/report.md,
+	// "Selecting frames"): only frames inside its window that pass its
+	// filter may be dropped; every other frame is kept.
+	Select selection.Select
 }
 
 // Stats says what a simulation did.
@@ -249,6 +255,10 @@ func Run(cfg Config) (Stats, error) {
 	defer scOut.Abort()
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
+	var sel *selection.Matcher
+	if !cfg.Select.IsZero() {
+		sel = cfg.Select.NewMatcher(context.Background())
+	}
 	var (
 		fw      frameWriter
 		sw      *sidecar.Writer
@@ -272,7 +282,13 @@ func Run(cfg Config) (Stats, error) {
 			pending = append(pending, 0)
 		}
 		pending[id] += f.GapBefore
-		if cfg.Model.Drop(f.Number, rng) {
+		drop := sel == nil || sel.InWindow(f.Frame)
+		if drop && sel != nil {
+			if drop, err = sel.Match(f.Frame); err != nil {
+				return st, fmt.Errorf("simulate: %s: frame %d: %w", cfg.Input, f.Number, err)
+			}
+		}
+		if drop && cfg.Model.Drop(f.Number, rng) {
 			st.Dropped++
 			pending[id]++
 			continue

@@ -17,9 +17,10 @@ func newAnnotateCmd() *cobra.Command {
 		sidecars []string
 		quiet    bool
 		fates    bool
+		sf       selectFlags
 	)
 	c := &cobra.Command{
-		Use:   "annotate CAPTURE... -o OUT.pcapng",
+		Use:   "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
 		Short: "Write the capture as pcapng that shows the gaps in Wireshark",
 		Long: `Copy the capture's frames, byte for byte and in order, into pcapng and mark
 the loss the way Wireshark understands it: every frame with frames lost just
@@ -41,16 +42,28 @@ input is read twice (standard input is first copied to a temporary file);
 
 The gaps come from CAPTURE.gaps (or --sidecar), else from the input's own
 epb_dropcount options. Several captures are read in order as one (a rotated
-set); a directory means the captures in it, in name order. In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.`,
+set); a directory means the captures in it, in name order. In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.
+
+--start, --end and --frames write only the frames of that window; a
+filter (--filter EXPR, or words after the captures) chooses the frames
+whose flows' fates are told, while every frame of the window is still
+written with its drop count (docs/report.md, "Selecting frames").`,
 		Example: `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
   tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count
   tshark -X lua_script:contrib/wireshark/gapan.lua -r /tmp/demo.pcapng -Y 'gapan.fate == "capture"' -T fields -e frame.number -e gapan.fate_bytes`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := sf.split(cmd, a)
+			if err != nil {
+				return err
+			}
+			if cfg.Select, err = sf.selection(); err != nil {
+				return err
+			}
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
-			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			a, err = expandCaptures(cmd.ErrOrStderr(), a)
 			if err != nil {
 				return err
 			}
@@ -71,6 +84,7 @@ set); a directory means the captures in it, in name order. In Wireshark, filter 
 	f.BoolVar(&cfg.NoComments, "no-comments", false, "write epb_dropcount only, no per-frame comments")
 	f.BoolVar(&fates, "fates", true, "tell the fate of each flow's missing data on the frame that reveals it (--fates=false: drop counts only, one pass)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress meter on standard error")
+	sf.add(f)
 	return c
 }
 

@@ -26,7 +26,7 @@ type parquetFlags struct {
 func newParquetCmd() *cobra.Command {
 	var fl parquetFlags
 	c := &cobra.Command{
-		Use:   "parquet CAPTURE... -o DIR",
+		Use:   "parquet CAPTURE... -o DIR [FILTER WORDS...]",
 		Short: "Write frames, gaps and flows as a Parquet dataset for pandas, polars, DuckDB and Spark",
 		Long: `Write the analysis of a capture as a Parquet dataset of three tables
 (docs/parquet.md): frames (one row per frame with the frames lost before it,
@@ -43,6 +43,11 @@ comes from the partition and frame numbers stay per capture:
 
   DIR/frames/capture=cap_001.pcap/part-0.parquet ...
 
+--filter EXPR (or words after the captures), --start, --end and --frames
+choose the frames of each capture: the frames table holds the selected
+frames, the gaps table every gap of the window (docs/report.md, "Selecting
+frames").
+
 DIR is written under a temporary name and renamed into place when complete;
 an existing DIR is replaced only with --force.`,
 		Example: `  gapan parquet testdata/corpus/tls-subjectaltname.pcap -o /tmp/tls.parquet
@@ -51,6 +56,10 @@ an existing DIR is replaced only with --force.`,
   duckdb -c "SELECT sum(lost) FROM '/tmp/sim.parquet/gaps/*.parquet'"`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := fl.sel.split(cmd, a)
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			return runParquet(ctx, cmd.ErrOrStderr(), a, fl)
@@ -88,7 +97,7 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 		return err
 	}
 	opt := parquet.Options{Context: ctx, Join: cfg.Join, Engine: cfg.Engine, Force: fl.force, Parallel: fl.parallel,
-		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned}
+		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned, Select: cfg.Select}
 	// The encoders' buffers come and go a row group at a time: a soft
 	// memory limit makes the collector return them before the heap
 	// doubles (GOGC), keeping the peak near the live set; it follows a

@@ -23,6 +23,7 @@ type runFlags struct {
 	cfg          analyze.Config
 	out          string
 	force, quiet bool
+	sel          selectFlags
 }
 
 // add registers the flags; what names the output --force replaces.
@@ -38,6 +39,7 @@ func (fl *runFlags) add(f *pflag.FlagSet, what string) {
 	f.IntVar(&e.MaxFlows, "max-flows", 0, "cap the flows tracked at once (0: the default cap); the oldest are ended early")
 	f.BoolVarP(&fl.quiet, "quiet", "q", false, "no progress meter on standard error")
 	fl.cfg.KernelDrops = -1
+	fl.sel.add(f)
 }
 
 // config checks the flags against the captures and returns the run's
@@ -45,6 +47,10 @@ func (fl *runFlags) add(f *pflag.FlagSet, what string) {
 func (fl *runFlags) config(captures []string) (analyze.Config, error) {
 	cfg, j := fl.cfg, &fl.cfg.Join
 	cfg.Captures = captures
+	var err error
+	if cfg.Select, err = fl.sel.selection(); err != nil {
+		return cfg, err
+	}
 	switch {
 	case len(j.Sidecars) > len(captures):
 		return cfg, usagef("%d --sidecar files given for %d captures", len(j.Sidecars), len(captures))
@@ -95,6 +101,12 @@ csv (one row per flow), ndjson (one flow per line as flows end, then a
 summary line; for captures with millions of flows), markdown, html (one
 self-contained page with charts and sortable tables, docs/html.md).
 
+--filter EXPR (tcpdump syntax, or words after the captures: gapan report
+cap.pcap tcp port 443), --start, --end and --frames choose the frames to
+analyze: the gaps and capture totals cover the whole window, the flows only
+the selected frames, and frame numbers stay those of the file
+(docs/report.md, "Selecting frames").
+
 Damaged input stops the report with an error naming the file, frame and
 byte offset; --keep-going reports what was read up to the damage instead,
 says where it stopped, and exits 0.`,
@@ -103,10 +115,15 @@ says where it stopped, and exits 0.`,
   gapan report testdata/demo/demo.pcap --format csv --top 0
   gapan report testdata/demo/demo.pcap --format html -o /tmp/demo.html
   gapan report testdata/corpus/zeek-http-1000-requests-one-dropped-response.pcap --kernel-drops 1
-  gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going`,
+  gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going
+  gapan report testdata/corpus/tls-subjectaltname.pcap tcp port 443 --start +30s`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := expandCaptures(cmd.ErrOrStderr(), a)
+			a, err := fl.sel.split(cmd, a)
+			if err != nil {
+				return err
+			}
+			a, err = expandCaptures(cmd.ErrOrStderr(), a)
 			if err != nil {
 				return err
 			}
@@ -136,6 +153,8 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return usagef("--top and --gaps take a number of 0 or more")
 	case cfg.KernelDrops < -1:
 		return usagef("--kernel-drops takes a number of 0 or more")
+	case fl.sel.frames != "" && len(captures) > 1:
+		return usagef("--frames takes frame numbers of one capture, not of a set of %d (frame numbers are per file)", len(captures))
 	case fl.infer && (len(captures) != 1 || cfg.Join.NoSidecar || len(cfg.Join.Sidecars) > 0):
 		return usagef("--infer takes one capture and excludes --sidecar and --no-sidecar")
 	}

@@ -13,9 +13,10 @@ func newSimulateCmd() *cobra.Command {
 		out, model, sc string
 		seed           uint64
 		force          bool
+		sf             selectFlags
 	)
 	c := &cobra.Command{
-		Use:   "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL",
+		Use:   "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL [FILTER WORDS...]",
 		Short: "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
 		Long: `Thin a capture by a loss model and write OUT.pcap with its exact ground-truth
 sidecar OUT.pcap.gaps (source "simulated"). Loss the input's own sidecar
@@ -28,12 +29,27 @@ Models:
   uniform:P                    each frame lost independently with probability P
   burst:p=P,r=R[,k=K][,h=H]    Gilbert-Elliott: Good->Bad with P, Bad->Good with R,
                                loss probability K in Good (0) and H in Bad (1)
-  list:N[,N-M...]              exactly these frames (1-based)`,
+  list:N[,N-M...]              exactly these frames (1-based)
+
+--filter EXPR (or words after IN), --start, --end and --frames limit the
+model to the frames they select: the others are all kept (docs/report.md,
+"Selecting frames").`,
 		Example: `  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model uniform:0.01 --seed 1
   gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model burst:p=0.002,r=0.2 --seed 7 --force
   gapan report /tmp/sim.pcap`,
-		Args: args(cobra.ExactArgs(1)),
+		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			a, err := sf.split(cmd, a)
+			if err != nil {
+				return err
+			}
+			if len(a) != 1 {
+				return usagef("simulate takes one capture, not %d", len(a))
+			}
+			sel, err := sf.selection()
+			if err != nil {
+				return err
+			}
 			if out == "" {
 				return usagef("simulate needs -o OUT.pcap")
 			}
@@ -41,7 +57,7 @@ Models:
 			if err != nil {
 				return usageError{err}
 			}
-			st, err := simulate.Run(simulate.Config{Input: a[0], Output: out, Model: m, Seed: seed, Force: force, Sidecar: sc})
+			st, err := simulate.Run(simulate.Config{Input: a[0], Output: out, Model: m, Seed: seed, Force: force, Sidecar: sc, Select: sel})
 			if err != nil {
 				return err
 			}
@@ -55,5 +71,6 @@ Models:
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	c.Flags().BoolVar(&force, "force", false, "replace existing output files")
 	c.Flags().StringVar(&sc, "sidecar", "", "the input's sidecar `FILE` (default IN.gaps when present)")
+	sf.add(c.Flags())
 	return c
 }
