@@ -97,12 +97,12 @@ bench() {
 		-v js="${T[gapan-json]}" -v cs="${T[gapan-csv]}" -v pq="${T[parquet]}" -v primary="$3" 'BEGIN {
 		r1 = ts / g; r2 = g / td; r3 = g / pg
 		held = primary ? "" : " (not held here)"
-		printf "ratio tshark/gapan   %6.1f  (target >= 40)  %s%s\n", r1, r1 >= 40 ? "PASS" : "FAIL", held
-		printf "ratio gapan/tcpdump  %6.2f  (target <= 1.0) %s%s\n", r2, r2 <= 1.0 ? "PASS" : "FAIL", held
+		printf "ratio tshark/gapan   %6.1f  (target >= 40)  %s%s\n", r1, (r1 >= 40 ? "PASS" : "FAIL"), held
+		printf "ratio gapan/tcpdump  %6.2f  (target <= 1.0) %s%s\n", r2, (r2 <= 1.0 ? "PASS" : "FAIL"), held
 		printf "ratio gapan/pcapgo   %6.2f\n", r3
-		printf "ratio json/text      %6.2f  (target <= 1.2) %s\n", js / g, js / g <= 1.2 ? "PASS" : "FAIL"
-		printf "ratio csv/text       %6.2f  (target <= 1.2) %s\n", cs / g, cs / g <= 1.2 ? "PASS" : "FAIL"
-		printf "ratio parquet/report %6.2f  (target <= 3)   %s\n", pq / g, pq / g <= 3 ? "PASS" : "FAIL"
+		printf "ratio json/text      %6.2f  (target <= 1.2) %s\n", js / g, (js / g <= 1.2 ? "PASS" : "FAIL")
+		printf "ratio csv/text       %6.2f  (target <= 1.2) %s\n", cs / g, (cs / g <= 1.2 ? "PASS" : "FAIL")
+		printf "ratio parquet/report %6.2f  (target <= 3)   %s\n", pq / g, (pq / g <= 3 ? "PASS" : "FAIL")
 		printf "ratio floor/tcpdump  %6.2f  (the least any flow accounting does; docs/performance.md)\n", fl / td
 		printf "ratio floor-ordered/tcpdump %5.2f  (the same with each flow in order on one core, six lines of state)\n", fo / td
 		printf "ratio gapan/floor    %6.2f\n", g / fl
