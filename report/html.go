@@ -348,20 +348,36 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	ratio := htmlCard{Label: "loss ratio", Field: "summary.loss_ratio", Value: jsonFloat(s.LossRatio), Shown: percent(s.LossRatio),
 		Sub: "of the frames that reached the capture point"}
 	ratio.Warn = s.LossRatio > 0
+	gapEvents := card("gap events", "summary.gap_events", s.GapEvents, "places where frames were lost")
+	recorded := r.LossRecorded()
+	// unknown shows a figure that only a record of the loss gives as
+	// unknown, null as in the JSON report, never 0.
+	unknown := func(c *htmlCard, shown, sub string) {
+		c.Value, c.Shown, c.Sub, c.Warn = "null", shown, sub, false
+	}
+	if !recorded {
+		unknown(&lost, "not recorded", "no sidecar and no pcapng drop counts")
+		unknown(&ratio, "unknown", "no record of the loss")
+		unknown(&gapEvents, "not recorded", "no record of the loss")
+	}
 	v.Cards = []htmlCard{
 		card("frames captured", "summary.frames_captured", s.FramesCaptured, humanBytes(s.Bytes)+" in flows"),
-		lost, ratio,
-		card("gap events", "summary.gap_events", s.GapEvents, "places where frames were lost"),
+		lost, ratio, gapEvents,
 	}
-	if g := s.LargestGap; g != nil {
+	if !recorded {
+		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "not recorded"},
+			htmlCard{Label: "tail gap", Field: "summary.tail_gap", Value: "null", Shown: "not recorded"})
+	} else if g := s.LargestGap; g != nil {
 		v.Cards = append(v.Cards, card("largest gap", "summary.largest_gap.lost", g.Lost,
 			fmt.Sprintf("before frame %d at %s", g.Frame, FormatTime(g.Ns, opt.Loc))))
 	} else {
 		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "none"})
 	}
-	if len(r.LossUnknown()) > 0 {
+	switch {
+	case !recorded: // the tail gap card is above
+	case len(r.LossUnknown()) > 0:
 		v.Cards = append(v.Cards, htmlCard{Label: "tail gap", Field: "summary.loss_unknown", Value: "unknown", Shown: "unknown", Sub: "the sidecar ends before the capture", Warn: true})
-	} else {
+	default:
 		v.Cards = append(v.Cards, card("tail gap", "summary.tail_gap", s.TailGap, "lost after the last frame"))
 	}
 	if s.PositionUnknown > 0 {
@@ -370,11 +386,17 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		v.Cards = append(v.Cards, c)
 	}
 	v.Cards = append(v.Cards, card("flows", "summary.flows", s.Flows, fmt.Sprintf("at most %s at once", num(uint64(s.FlowTable.PeakLive)))))
-	v.Cards = append(v.Cards, htmlCard{Label: "estimated loss over flows", Field: "summary.est_lost", Value: jsonFloat(s.EstLost), Shown: est(s.EstLost), Sub: "frames"})
+	estCard := htmlCard{Label: "estimated loss over flows", Field: "summary.est_lost", Value: jsonFloat(s.EstLost), Shown: est(s.EstLost), Sub: "frames"}
+	if !recorded {
+		unknown(&estCard, "unknown", "no gaps recorded")
+	}
+	v.Cards = append(v.Cards, estCard)
 
 	cons := htmlCard{Label: "consistency", Field: "summary.consistency", Value: "null", Shown: "n/a", Sub: "no capture-lost segment"}
-	if s.Consistency != nil {
+	if s.Consistency != nil && recorded {
 		cons.Value, cons.Shown, cons.Sub = jsonFloat(*s.Consistency), percent(*s.Consistency), "of capture-lost segments fall in a recorded gap"
+	} else if s.Consistency != nil {
+		unknown(&cons, "unknown", "no gaps recorded")
 	}
 	segCard := func(label, field string, segs, bytes uint64, sub string) htmlCard {
 		c := card(label, field, segs, sub)
@@ -383,9 +405,13 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		}
 		return c
 	}
+	explained := segCard("in a recorded gap", "summary.capture_explained_segments", s.CaptureExplainedSegments, s.CaptureExplainedBytes, "capture-lost segments the gaps explain")
+	if !recorded {
+		unknown(&explained, "unknown", "no gaps recorded")
+	}
 	v.Evidence = []htmlCard{
 		segCard("capture lost", "summary.capture_lost_segments", s.CaptureLostSegments, s.CaptureLostBytes, "TCP segments on the wire, missed by the capture"),
-		segCard("in a recorded gap", "summary.capture_explained_segments", s.CaptureExplainedSegments, s.CaptureExplainedBytes, "capture-lost segments the gaps explain"),
+		explained,
 		segCard("unexplained", "summary.capture_unexplained_segments", s.CaptureUnexplainedSegments, s.CaptureUnexplainedBytes, "capture-lost segments outside any gap"),
 		cons,
 		segCard("upstream lost", "summary.upstream_lost_segments", s.UpstreamLostSegments, s.UpstreamLostBytes, "TCP segments lost before the capture point"),

@@ -226,15 +226,12 @@ func decodeErrorsText(s *loss.Summary) string {
 	return plural(s.DecodeFailed, "frame", "frames") + " (" + strings.Join(why, ", ") + ")"
 }
 
-// lossKnown reports whether any capture had a source of gap counts.
-func lossKnown(r *analyze.Result) bool {
-	for _, fi := range r.Files {
-		if fi.Source != join.SourceNone {
-			return true
-		}
-	}
-	return false
-}
+// The words for a figure of the gaps when no capture had a record of
+// them (analyze.Result.LossRecorded): unknown, never 0.
+const (
+	notRecorded    = "not recorded"
+	noGapsRecorded = "unknown: no gaps recorded"
+)
 
 // captureSection is the summary block.
 func captureSection(r *analyze.Result, opt Options) section {
@@ -279,7 +276,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
 		add("frames lost", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
-	case !lossKnown(r):
+	case !r.LossRecorded():
 		add("frames lost", "not recorded: no sidecar and no pcapng drop counts")
 	default:
 		add("frames lost", "0: no loss recorded")
@@ -287,13 +284,22 @@ func captureSection(r *analyze.Result, opt Options) section {
 	if pu > 0 && s.FramesLost > 0 {
 		add("position unknown", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
 	}
-	add("gap events", num(s.GapEvents))
-	if g := s.LargestGap; g != nil {
-		add("largest gap", DescribeGap(*g, opt.Loc))
-	} else {
+	recorded := r.LossRecorded()
+	switch {
+	case !recorded:
+		// Without a record of the loss, the gap figures are unknown, not 0.
+		add("gap events", notRecorded)
+		add("largest gap", notRecorded)
+	case s.LargestGap != nil:
+		add("gap events", num(s.GapEvents))
+		add("largest gap", DescribeGap(*s.LargestGap, opt.Loc))
+	default:
+		add("gap events", num(s.GapEvents))
 		add("largest gap", "none")
 	}
-	if len(r.LossUnknown()) > 0 {
+	if !recorded {
+		add("tail gap", notRecorded)
+	} else if len(r.LossUnknown()) > 0 {
 		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
 		add("tail gap", "unknown: the sidecar ends before the capture")
 	} else {
@@ -346,12 +352,20 @@ func tcpSection(r *analyze.Result) section {
 	sec := section{title: "TCP evidence"}
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
 	add("capture lost", segBytes(c.CaptureLostSegments, c.CaptureLostBytes)+" (on the wire, missed by the capture)")
-	add("  in a recorded gap", segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
-	add("  unexplained", segBytes(c.CaptureUnexplainedSegments, c.CaptureUnexplainedBytes))
-	if cs := r.Summary.Consistency; cs != nil {
-		add("consistency", percent(*cs)+" of capture-lost segments fall in a recorded gap")
+	recorded := r.LossRecorded()
+	if recorded {
+		add("  in a recorded gap", segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
 	} else {
+		add("  in a recorded gap", noGapsRecorded)
+	}
+	add("  unexplained", segBytes(c.CaptureUnexplainedSegments, c.CaptureUnexplainedBytes))
+	switch cs := r.Summary.Consistency; {
+	case cs == nil:
 		add("consistency", "n/a (no capture-lost segment)")
+	case !recorded:
+		add("consistency", noGapsRecorded)
+	default:
+		add("consistency", percent(*cs)+" of capture-lost segments fall in a recorded gap")
 	}
 	add("upstream lost", segBytes(c.UpstreamLostSegments, c.UpstreamLostBytes)+" (lost before the capture point)")
 	add("ambiguous", segBytes(c.AmbiguousSegments, c.AmbiguousBytes))
@@ -362,7 +376,11 @@ func tcpSection(r *analyze.Result) section {
 	add("reordered", num(c.Reordered))
 	add("duplicates", num(c.Duplicates))
 	add("missed bytes", humanBytes(c.MissedBytes))
-	add("estimated loss over flows", est(c.EstLost)+" frames")
+	if recorded {
+		add("estimated loss over flows", est(c.EstLost)+" frames")
+	} else {
+		add("estimated loss over flows", noGapsRecorded)
+	}
 	if c.RTPPackets > 0 {
 		add("RTP packets", num(c.RTPPackets))
 		add("RTP lost in capture", num(c.RTPLostCapture))

@@ -78,7 +78,7 @@ func TestReportFormats(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc.Schema != "gapan.report/1" || doc.Summary.FramesLost != 16 || doc.Summary.Flows != 1 || len(doc.Flows) != 1 {
+			if doc.Schema != "gapan.report/2" || doc.Summary.FramesLost != 16 || doc.Summary.Flows != 1 || len(doc.Flows) != 1 {
 				t.Errorf("json: %+v", doc)
 			}
 		}},
@@ -93,7 +93,7 @@ func TestReportFormats(t *testing.T) {
 		}},
 		{"ndjson", func(t *testing.T, out string) {
 			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-			if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"flow_id":0,`) || !strings.HasPrefix(lines[1], `{"schema":"gapan.report/1","summary":`) {
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"flow_id":0,`) || !strings.HasPrefix(lines[1], `{"schema":"gapan.report/2","summary":`) {
 				t.Errorf("ndjson: %q", lines)
 			}
 			for i, l := range lines {
