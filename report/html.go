@@ -609,6 +609,9 @@ func histogramChart(counts, frames *[65]uint64) *htmlChart {
 
 // gapRows lists the largest gaps.
 func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
+	// The capture column names the file only in a set of several: in a
+	// one-file report the page's title names it.
+	several := len(r.Files) > 1
 	cols := []htmlCol{
 		{Label: "#", Field: "rank", Num: true, Title: "rank by size"},
 		{Label: "capture", Field: "gaps.capture"},
@@ -640,15 +643,26 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 	case uint64(shown) < total:
 		note = fmt.Sprintf("The %s largest of %s gaps (the page lists at most %s; the JSON report has them all).", num(uint64(shown)), num(total), num(uint64(opt.MaxRows)))
 	}
+	var longest int64
+	for _, g := range gaps[:shown] {
+		if g.PrevFrame > 0 {
+			longest = max(longest, g.Ns-g.PrevNs)
+		}
+	}
+	unit := durationUnitFor(longest)
+	cols[len(cols)-1].Label = "interval (" + unit.name + ")"
+	if !several {
+		cols = slices.Delete(cols, 1, 2)
+	}
 	rows := make([]htmlRow, 0, shown)
 	for rank := range shown {
 		g := &gaps[rank]
 		interval, ivShown := int64(0), ""
 		if g.PrevFrame > 0 {
 			interval = g.Ns - g.PrevNs
-			ivShown = time.Duration(interval).String()
+			ivShown = unit.format(interval)
 		}
-		rows = append(rows, htmlRow{Key: g.Capture + ":" + u(g.Frame), Cells: []htmlCell{
+		cells := []htmlCell{
 			{Shown: strconv.Itoa(rank + 1), Sort: strconv.Itoa(rank + 1), Num: true},
 			{Shown: g.Capture, Sort: g.Capture, Field: "capture"},
 			{Shown: num(g.Frame), Sort: u(g.Frame), Field: "frame", Num: true},
@@ -657,9 +671,38 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 			{Shown: strconv.Itoa(g.Interface), Sort: strconv.Itoa(g.Interface), Field: "interface", Num: true},
 			{Shown: FormatTime(g.Ns, opt.Loc), Sort: strconv.FormatInt(g.Ns, 10), Field: "ts_ns", Num: true},
 			{Shown: ivShown, Sort: strconv.FormatInt(interval, 10), Num: true},
-		}})
+		}
+		if !several {
+			cells = slices.Delete(cells, 1, 2)
+		}
+		rows = append(rows, htmlRow{Key: g.Capture + ":" + u(g.Frame), Cells: cells})
 	}
 	return note, cols, rows
+}
+
+// durationUnit is the one unit of a column of durations: a column
+// mixing "950µs" and "1.2ms" reads wrong at a glance.
+type durationUnit struct {
+	name     string
+	ns       int64
+	decimals int
+}
+
+// durationUnitFor returns the unit for a column whose longest duration is
+// longestNs: the largest of s, ms, µs and ns in which it is at least 1.
+func durationUnitFor(longestNs int64) durationUnit {
+	for _, u := range []durationUnit{{"s", 1e9, 3}, {"ms", 1e6, 3}, {"µs", 1e3, 3}} {
+		if longestNs >= u.ns {
+			return u
+		}
+	}
+	return durationUnit{"ns", 1, 0}
+}
+
+// format writes ns in the unit, without the unit's name (it heads the
+// column): 1234567 ns in ms is "1.235".
+func (u durationUnit) format(ns int64) string {
+	return strconv.FormatFloat(float64(ns)/float64(u.ns), 'f', u.decimals, 64)
 }
 
 // flowRows lists the flows, most loss first.
@@ -779,7 +822,7 @@ svg rect:hover { opacity: .7; }
 .tablewrap { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: 8px; max-height: 640px; overflow-y: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
-th { position: sticky; top: 0; background: #eef0f4; cursor: pointer; user-select: none; }
+th { position: sticky; top: 0; background: #eef0f4; cursor: pointer; user-select: none; white-space: normal; vertical-align: bottom; }
 th.num, td.num { text-align: right; }
 th[aria-sort=ascending]::after { content: " ▲"; }
 th[aria-sort=descending]::after { content: " ▼"; }
