@@ -450,7 +450,19 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		v.Histogram = histogramChart(&bins, &binLost)
 	}
 	v.GapsNote, v.GapCols, v.Gaps = gapRows(r, doc, opt)
-	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt)
+	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt, recorded)
+	if !recorded {
+		// The empty lost panel, histogram and gap list mean "unknown".
+		const why = "not recorded (no sidecar and no pcapng drop counts)"
+		for i := range v.Timeline.Panels {
+			if v.Timeline.Panels[i].Class == "lost" {
+				v.Timeline.Panels[i].Title += ": " + why
+				v.Timeline.Panels[i].MaxText = ""
+			}
+		}
+		v.Histogram.Caption = "Gaps " + why + "."
+		v.GapsNote = "Gaps " + why + "."
+	}
 	v.Warnings = doc.Warnings
 	if st := doc.Stopped; st != nil {
 		v.Stopped = fmt.Sprintf("Stopped at %s frame %d, byte offset %d: the figures cover the %s before the damage (%s).", st.File, st.Frame, st.Offset, plural(st.FramesRead, "frame", "frames"), st.Error)
@@ -706,7 +718,10 @@ func (u durationUnit) format(ns int64) string {
 }
 
 // flowRows lists the flows, most loss first.
-func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
+//
+// Without a record of the loss (recorded false) a flow's frames lost
+// during and estimated loss are unknown and shown so, not as 0.
+func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol, []htmlRow) {
 	cols := []htmlCol{
 		{Label: "flow", Field: "flow_id", Num: true},
 		{Label: "proto", Field: "proto"},
@@ -755,6 +770,11 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 		if f.IsRTP || f.RTPPackets > 0 {
 			rtp = num(f.RTPLostCapture) + " / " + num(f.RTPLostUpstream)
 		}
+		during := nc(f.FramesLostDuring, "frames_lost_during")
+		estimate := htmlCell{Shown: est(f.EstLost), Sort: jsonFloat(f.EstLost), Field: "est_lost", Num: true}
+		if !recorded {
+			during.Shown, estimate.Shown = "unknown", "unknown"
+		}
 		rows = append(rows, htmlRow{Key: u(f.FlowID), Cells: []htmlCell{
 			nc(f.FlowID, "flow_id"),
 			{Shown: f.Proto, Sort: f.Proto, Field: "proto"},
@@ -762,8 +782,7 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 			{Shown: to, Sort: to},
 			nc(f.Packets, "packets"),
 			{Shown: humanBytes(f.Bytes), Sort: u(f.Bytes), Field: "bytes", Num: true},
-			nc(f.FramesLostDuring, "frames_lost_during"),
-			{Shown: est(f.EstLost), Sort: jsonFloat(f.EstLost), Field: "est_lost", Num: true},
+			during, estimate,
 			nc(f.CaptureLostSegments, "capture_lost_segments"),
 			nc(f.UpstreamLostSegments, "upstream_lost_segments"),
 			nc(f.AmbiguousSegments, "ambiguous_segments"),

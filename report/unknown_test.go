@@ -32,6 +32,8 @@ func TestUnknownIsNotZero(t *testing.T) {
 		"  estimated loss over flows  unknown: no gaps recorded\n",
 		// What the capture itself shows stays a count.
 		"    unexplained              91 segments, 119.9 kB\n",
+		// The flow's share of the loss is unknown too.
+		"     0  tcp    10.213.209.1:41966  10.213.209.2:9       65  81.0 kB   unknown            91              0          0         0\n",
 	} {
 		if !strings.Contains(txt, line) {
 			t.Errorf("text lacks %q:\n%s", line, txt)
@@ -72,6 +74,11 @@ func TestUnknownIsNotZero(t *testing.T) {
 		`data-field="summary.capture_explained_segments" data-value="null">unknown<`,
 		`data-field="summary.consistency" data-value="null">unknown<`,
 		`data-field="summary.capture_unexplained_segments" data-value="91">91<`,
+		`">frames lost per 1 s: not recorded (no sidecar and no pcapng drop counts)</text>`, // the per-second timeline without HTMLOptions.Timeline
+		`<figcaption>Gaps not recorded (no sidecar and no pcapng drop counts).</figcaption>`,
+		`<p class="note">Gaps not recorded (no sidecar and no pcapng drop counts).</p>`,
+		`data-sort="0" data-field="frames_lost_during">unknown</td>`,
+		`data-sort="0" data-field="est_lost">unknown</td>`,
 	} {
 		if !strings.Contains(page, card) {
 			t.Errorf("page lacks %q", card)

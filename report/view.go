@@ -501,18 +501,26 @@ func flowsSection(r *analyze.Result, opt Options) *section {
 		header: []string{"FLOW", "PROTO", "FROM", "TO", "PACKETS", "BYTES", "EST LOST", "CAPTURE LOST", "UPSTREAM LOST", "AMBIGUOUS", "RTP LOST"},
 		right:  []bool{true, false, false, false, true, true, true, true, true, true, true},
 	}
+	recorded := r.LossRecorded()
 	for _, f := range top {
 		from, to := endpoint(f.SrcIP, f.SrcPort, f), endpoint(f.DstIP, f.DstPort, f)
 		if f.Proto == "eth" {
 			from = "ethertype " + f.EtherType
 		}
+		estLost := est(f.EstLost)
+		if !recorded {
+			estLost = "unknown"
+		}
 		t.rows = append(t.rows, []string{
-			strconv.FormatUint(f.FlowID, 10), f.Proto, from, to, num(f.Packets), humanBytes(f.Bytes), est(f.EstLost),
+			strconv.FormatUint(f.FlowID, 10), f.Proto, from, to, num(f.Packets), humanBytes(f.Bytes), estLost,
 			num(f.CaptureLostSegments), num(f.UpstreamLostSegments), num(f.AmbiguousSegments), num(f.RTPLostCapture + f.RTPLostUpstream),
 		})
 	}
 	sec.table = t
 	sec.note = "CAPTURE/UPSTREAM LOST and AMBIGUOUS count TCP segments; EST LOST is the flow's estimated share of the lost frames."
+	if !recorded {
+		sec.note += " Without a record of the lost frames it is unknown."
+	}
 	return sec
 }
 
