@@ -336,8 +336,12 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	if len(r.Files) > 1 {
 		for i := range r.Files {
 			fi := &r.Files[i]
+			lost := num(fi.Lost+fi.TailTotal()) + " lost"
+			if fi.Source == join.SourceNone {
+				lost = "loss not recorded"
+			}
 			v.Captures = append(v.Captures, htmlKV{fmt.Sprintf("capture %d", i+1),
-				fmt.Sprintf("%s: %s frames, %s lost; gaps: %s", fi.Name, num(fi.Frames), num(fi.Lost+fi.TailTotal()), sourceLine(fi, opt.Options))})
+				fmt.Sprintf("%s: %s frames, %s; gaps: %s", fi.Name, num(fi.Frames), lost, sourceLine(fi, opt.Options))})
 		}
 	}
 	card := func(label, field string, n uint64, sub string) htmlCard {

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"html/template"
 	"strings"
 	"testing"
 
@@ -135,5 +136,44 @@ func TestUnknownIsNotZero(t *testing.T) {
 	doc := decodeJSON(t, r)
 	if s := doc["summary"].(map[string]any); s["frames_lost"] != float64(916) || s["gap_events"] != float64(65) || s["tail_gap"] != float64(1) {
 		t.Errorf("JSON with the sidecar: frames_lost %v, gap_events %v, tail_gap %v; want 916, 65, 1", s["frames_lost"], s["gap_events"], s["tail_gap"])
+	}
+}
+
+// TestUnknownInSet: in a set where one capture has a sidecar and the other
+// none, the summary keeps the recorded figures, and the capture without a
+// record shows its own as unknown (text, HTML) and null (JSON).
+func TestUnknownInSet(t *testing.T) {
+	dir := t.TempDir()
+	withSidecar := simulated(t, dir, "a.pcap", "zeek-dcerpc-20-fids-no-close.pcap", "list:3-4") // 2 of its 420 frames deleted
+	without := corpus + "tls-subjectaltname.pcap"
+	r := run(t, []string{withSidecar, without}, true, nil)
+	txt := textOf(t, r, DefaultOptions())
+	var rows []string
+	for _, l := range strings.Split(txt, "\n") {
+		if strings.HasPrefix(l, "  1  ") || strings.HasPrefix(l, "  2  ") {
+			rows = append(rows, strings.Join(strings.Fields(l), " "))
+		}
+	}
+	if len(rows) != 2 || !strings.HasPrefix(rows[0], "1 "+withSidecar+" 418 1 2 0 ") ||
+		!strings.HasPrefix(rows[1], "2 "+without+" ") || !strings.Contains(rows[1], " unknown unknown unknown no sidecar found") {
+		t.Errorf("captures table rows %q:\n%s", rows, txt)
+	}
+	if !strings.Contains(txt, "  frames lost      2 (") {
+		t.Errorf("summary does not keep the recorded 2 frames lost:\n%s", txt)
+	}
+	page, js := writeHTMLAndJSON(t, r, HTMLOptions{})
+	if !strings.Contains(page, template.HTMLEscapeString(without)+": ") || !strings.Contains(page, " frames, loss not recorded; gaps: no sidecar found") {
+		t.Error("page does not say the second capture's loss is not recorded")
+	}
+	var doc struct {
+		Captures []map[string]json.RawMessage `json:"captures"`
+	}
+	if err := json.Unmarshal(js, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"2", "null"} {
+		if v := string(doc.Captures[i]["lost"]); v != want {
+			t.Errorf("captures[%d].lost = %s, want %s", i, v, want)
+		}
 	}
 }

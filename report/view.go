@@ -341,7 +341,11 @@ func filesSection(r *analyze.Result, opt Options) *section {
 		if fi.SidecarIncomplete {
 			name += fmt.Sprintf(" (loss unknown after frame %d)", fi.LossUnknownAfter)
 		}
-		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), name, num(fi.Frames), num(fi.Gaps), num(fi.Lost), num(fi.TailTotal()), sourceLine(fi, opt)})
+		gaps, lost, tail := num(fi.Gaps), num(fi.Lost), num(fi.TailTotal())
+		if fi.Source == join.SourceNone {
+			gaps, lost, tail = "unknown", "unknown", "unknown" // no record, not no loss
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), name, num(fi.Frames), gaps, lost, tail, sourceLine(fi, opt)})
 	}
 	return &section{title: "Captures", table: t}
 }
