@@ -361,6 +361,9 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	}
 	if !recorded {
 		unknown(&lost, "not recorded", "no sidecar and no pcapng drop counts")
+		if s.PositionUnknown > 0 {
+			lost.Sub = "only a total is known: see position unknown"
+		}
 		unknown(&ratio, "unknown", "no record of the loss")
 		unknown(&gapEvents, "not recorded", "no record of the loss")
 	}
