@@ -122,6 +122,11 @@ func TestUnknownIsNotZero(t *testing.T) {
 		}
 	}
 
+	// The whole output, pinned (go test -update rewrites the files).
+	golden(t, "demo-no-sidecar.txt", []byte(txt), "\x00no temporary directory")
+	golden(t, "demo-no-sidecar.md", md.Bytes(), "\x00no temporary directory")
+	golden(t, "demo-no-sidecar.json", js, "\x00no temporary directory")
+
 	// With the sidecar, the same figures are the recorded ones.
 	r = run(t, []string{demoCapture}, true, nil)
 	txt = textOf(t, r, DefaultOptions())
