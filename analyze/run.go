@@ -330,6 +330,19 @@ func produce(s *join.Stream, full chan<- *batch, free <-chan *batch, stop <-chan
 	}
 }
 
+// LossRecorded reports whether any capture of r had a record of where
+// frames were lost: a sidecar, or pcapng epb_dropcount options. Without
+// one, the gap figures (gap events, frames lost, tail gap, loss ratio,
+// consistency) are unknown, not 0, and every output says so.
+func (r *Result) LossRecorded() bool {
+	for i := range r.Files {
+		if r.Files[i].Source != join.SourceNone {
+			return true
+		}
+	}
+	return false
+}
+
 // PositionUnknown returns the loss known only as a capture-wide total
 // (pcapng isb_ifdrop, or KernelDrops), beyond what the gaps locate; 0 when
 // every known loss has a position.

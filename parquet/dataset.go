@@ -385,6 +385,9 @@ func writeManifest(tmp string, res *Result) error {
 				mc.Sidecar = r.Files[0].Sidecar
 			}
 			mc.LossUnknown = strings.Join(r.LossUnknown(), "; ")
+			if !r.LossRecorded() {
+				mc.LossUnknown = LossNotRecorded // its lost 0 is no count
+			}
 		}
 		m.Captures = append(m.Captures, mc)
 	}

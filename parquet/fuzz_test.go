@@ -40,8 +40,8 @@ func FuzzWriter(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer pr.Close()
-		if v := pr.MetaData().KeyValueMetadata().FindValue(parquet.MetaLossUnknown); (v != nil) != files[0].SidecarIncomplete {
-			t.Fatalf("%s = %v with sidecar incomplete %v", parquet.MetaLossUnknown, v, files[0].SidecarIncomplete)
+		if v := pr.MetaData().KeyValueMetadata().FindValue(parquet.MetaLossUnknown); (v != nil) != (files[0].SidecarIncomplete || !r.LossRecorded()) {
+			t.Fatalf("%s = %v with sidecar incomplete %v, loss recorded %v", parquet.MetaLossUnknown, v, files[0].SidecarIncomplete, r.LossRecorded())
 		}
 		ar, err := pqarrow.NewFileReader(pr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
 		if err != nil {

@@ -327,6 +327,8 @@ func (w *Writer) Finish(r *analyze.Result) error {
 	meta := [][2]string{{MetaDecodeErrors, decodeErrors(r.Summary)}}
 	if notes := r.LossUnknown(); len(notes) > 0 {
 		meta = append(meta, [2]string{MetaLossUnknown, strings.Join(notes, "; ")})
+	} else if !r.LossRecorded() {
+		meta = append(meta, [2]string{MetaLossUnknown, LossNotRecorded})
 	}
 	w.frames.meta, w.gaps.meta, w.flows.meta = meta, meta, meta
 	return w.close()
@@ -337,7 +339,14 @@ func (w *Writer) Finish(r *analyze.Result) error {
 // analyze.Result.LossUnknown's "loss unknown after frame N (the sidecar ends
 // there)", joined by "; ". The frames after N have gap_before 0 because
 // nothing is known of them, not because nothing was lost.
+// Without any record of the loss (no sidecar, no pcapng epb_dropcount) its
+// value is LossNotRecorded: every gap_before and lost is 0 because nothing
+// is known, and the report's JSON gives those figures as null.
 const MetaLossUnknown = "gapan.loss_unknown"
+
+// LossNotRecorded is the value of MetaLossUnknown when no capture of the
+// run had a record of its loss.
+const LossNotRecorded = "not recorded: no sidecar and no pcapng drop counts"
 
 // MetaDecodeErrors is the key of the Parquet key/value metadata that every
 // table carries: the number of frames that failed to decode, then their

@@ -336,8 +336,12 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	if len(r.Files) > 1 {
 		for i := range r.Files {
 			fi := &r.Files[i]
+			lost := num(fi.Lost+fi.TailTotal()) + " lost"
+			if fi.Source == join.SourceNone {
+				lost = "loss not recorded"
+			}
 			v.Captures = append(v.Captures, htmlKV{fmt.Sprintf("capture %d", i+1),
-				fmt.Sprintf("%s: %s frames, %s lost; gaps: %s", fi.Name, num(fi.Frames), num(fi.Lost+fi.TailTotal()), sourceLine(fi, opt.Options))})
+				fmt.Sprintf("%s: %s frames, %s; gaps: %s", fi.Name, num(fi.Frames), lost, sourceLine(fi, opt.Options))})
 		}
 	}
 	card := func(label, field string, n uint64, sub string) htmlCard {
@@ -348,20 +352,39 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	ratio := htmlCard{Label: "loss ratio", Field: "summary.loss_ratio", Value: jsonFloat(s.LossRatio), Shown: percent(s.LossRatio),
 		Sub: "of the frames that reached the capture point"}
 	ratio.Warn = s.LossRatio > 0
+	gapEvents := card("gap events", "summary.gap_events", s.GapEvents, "places where frames were lost")
+	recorded := r.LossRecorded()
+	// unknown shows a figure that only a record of the loss gives as
+	// unknown, null as in the JSON report, never 0.
+	unknown := func(c *htmlCard, shown, sub string) {
+		c.Value, c.Shown, c.Sub, c.Warn = "null", shown, sub, false
+	}
+	if !recorded {
+		unknown(&lost, "not recorded", "no sidecar and no pcapng drop counts")
+		if s.PositionUnknown > 0 {
+			lost.Sub = "only a total is known: see position unknown"
+		}
+		unknown(&ratio, "unknown", "no record of the loss")
+		unknown(&gapEvents, "not recorded", "no record of the loss")
+	}
 	v.Cards = []htmlCard{
 		card("frames captured", "summary.frames_captured", s.FramesCaptured, humanBytes(s.Bytes)+" in flows"),
-		lost, ratio,
-		card("gap events", "summary.gap_events", s.GapEvents, "places where frames were lost"),
+		lost, ratio, gapEvents,
 	}
-	if g := s.LargestGap; g != nil {
+	if !recorded {
+		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "not recorded"},
+			htmlCard{Label: "tail gap", Field: "summary.tail_gap", Value: "null", Shown: "not recorded"})
+	} else if g := s.LargestGap; g != nil {
 		v.Cards = append(v.Cards, card("largest gap", "summary.largest_gap.lost", g.Lost,
 			fmt.Sprintf("before frame %d at %s", g.Frame, FormatTime(g.Ns, opt.Loc))))
 	} else {
 		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "none"})
 	}
-	if len(r.LossUnknown()) > 0 {
+	switch {
+	case !recorded: // the tail gap card is above
+	case len(r.LossUnknown()) > 0:
 		v.Cards = append(v.Cards, htmlCard{Label: "tail gap", Field: "summary.loss_unknown", Value: "unknown", Shown: "unknown", Sub: "the sidecar ends before the capture", Warn: true})
-	} else {
+	default:
 		v.Cards = append(v.Cards, card("tail gap", "summary.tail_gap", s.TailGap, "lost after the last frame"))
 	}
 	if s.PositionUnknown > 0 {
@@ -370,11 +393,17 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		v.Cards = append(v.Cards, c)
 	}
 	v.Cards = append(v.Cards, card("flows", "summary.flows", s.Flows, fmt.Sprintf("at most %s at once", num(uint64(s.FlowTable.PeakLive)))))
-	v.Cards = append(v.Cards, htmlCard{Label: "estimated loss over flows", Field: "summary.est_lost", Value: jsonFloat(s.EstLost), Shown: est(s.EstLost), Sub: "frames"})
+	estCard := htmlCard{Label: "estimated loss over flows", Field: "summary.est_lost", Value: jsonFloat(s.EstLost), Shown: est(s.EstLost), Sub: "frames"}
+	if !recorded {
+		unknown(&estCard, "unknown", "no gaps recorded")
+	}
+	v.Cards = append(v.Cards, estCard)
 
 	cons := htmlCard{Label: "consistency", Field: "summary.consistency", Value: "null", Shown: "n/a", Sub: "no capture-lost segment"}
-	if s.Consistency != nil {
+	if s.Consistency != nil && recorded {
 		cons.Value, cons.Shown, cons.Sub = jsonFloat(*s.Consistency), percent(*s.Consistency), "of capture-lost segments fall in a recorded gap"
+	} else if s.Consistency != nil {
+		unknown(&cons, "unknown", "no gaps recorded")
 	}
 	segCard := func(label, field string, segs, bytes uint64, sub string) htmlCard {
 		c := card(label, field, segs, sub)
@@ -383,9 +412,13 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		}
 		return c
 	}
+	explained := segCard("in a recorded gap", "summary.capture_explained_segments", s.CaptureExplainedSegments, s.CaptureExplainedBytes, "capture-lost segments the gaps explain")
+	if !recorded {
+		unknown(&explained, "unknown", "no gaps recorded")
+	}
 	v.Evidence = []htmlCard{
 		segCard("capture lost", "summary.capture_lost_segments", s.CaptureLostSegments, s.CaptureLostBytes, "TCP segments on the wire, missed by the capture"),
-		segCard("in a recorded gap", "summary.capture_explained_segments", s.CaptureExplainedSegments, s.CaptureExplainedBytes, "capture-lost segments the gaps explain"),
+		explained,
 		segCard("unexplained", "summary.capture_unexplained_segments", s.CaptureUnexplainedSegments, s.CaptureUnexplainedBytes, "capture-lost segments outside any gap"),
 		cons,
 		segCard("upstream lost", "summary.upstream_lost_segments", s.UpstreamLostSegments, s.UpstreamLostBytes, "TCP segments lost before the capture point"),
@@ -424,7 +457,19 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		v.Histogram = histogramChart(&bins, &binLost)
 	}
 	v.GapsNote, v.GapCols, v.Gaps = gapRows(r, doc, opt)
-	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt)
+	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt, recorded)
+	if !recorded {
+		// The empty lost panel, histogram and gap list mean "unknown".
+		const why = "not recorded (no sidecar and no pcapng drop counts)"
+		for i := range v.Timeline.Panels {
+			if v.Timeline.Panels[i].Class == "lost" {
+				v.Timeline.Panels[i].Title += ": " + why
+				v.Timeline.Panels[i].MaxText = ""
+			}
+		}
+		v.Histogram.Caption = "Gaps " + why + "."
+		v.GapsNote = "Gaps " + why + "."
+	}
 	v.Warnings = doc.Warnings
 	if st := doc.Stopped; st != nil {
 		v.Stopped = fmt.Sprintf("Stopped at %s frame %d, byte offset %d: the figures cover the %s before the damage (%s).", st.File, st.Frame, st.Offset, plural(st.FramesRead, "frame", "frames"), st.Error)
@@ -583,6 +628,9 @@ func histogramChart(counts, frames *[65]uint64) *htmlChart {
 
 // gapRows lists the largest gaps.
 func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
+	// The capture column names the file only in a set of several: in a
+	// one-file report the page's title names it.
+	several := len(r.Files) > 1
 	cols := []htmlCol{
 		{Label: "#", Field: "rank", Num: true, Title: "rank by size"},
 		{Label: "capture", Field: "gaps.capture"},
@@ -614,15 +662,26 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 	case uint64(shown) < total:
 		note = fmt.Sprintf("The %s largest of %s gaps (the page lists at most %s; the JSON report has them all).", num(uint64(shown)), num(total), num(uint64(opt.MaxRows)))
 	}
+	var longest int64
+	for _, g := range gaps[:shown] {
+		if g.PrevFrame > 0 {
+			longest = max(longest, g.Ns-g.PrevNs)
+		}
+	}
+	unit := durationUnitFor(longest)
+	cols[len(cols)-1].Label = "interval (" + unit.name + ")"
+	if !several {
+		cols = slices.Delete(cols, 1, 2)
+	}
 	rows := make([]htmlRow, 0, shown)
 	for rank := range shown {
 		g := &gaps[rank]
 		interval, ivShown := int64(0), ""
 		if g.PrevFrame > 0 {
 			interval = g.Ns - g.PrevNs
-			ivShown = time.Duration(interval).String()
+			ivShown = unit.format(interval)
 		}
-		rows = append(rows, htmlRow{Key: g.Capture + ":" + u(g.Frame), Cells: []htmlCell{
+		cells := []htmlCell{
 			{Shown: strconv.Itoa(rank + 1), Sort: strconv.Itoa(rank + 1), Num: true},
 			{Shown: g.Capture, Sort: g.Capture, Field: "capture"},
 			{Shown: num(g.Frame), Sort: u(g.Frame), Field: "frame", Num: true},
@@ -631,13 +690,45 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 			{Shown: strconv.Itoa(g.Interface), Sort: strconv.Itoa(g.Interface), Field: "interface", Num: true},
 			{Shown: FormatTime(g.Ns, opt.Loc), Sort: strconv.FormatInt(g.Ns, 10), Field: "ts_ns", Num: true},
 			{Shown: ivShown, Sort: strconv.FormatInt(interval, 10), Num: true},
-		}})
+		}
+		if !several {
+			cells = slices.Delete(cells, 1, 2)
+		}
+		rows = append(rows, htmlRow{Key: g.Capture + ":" + u(g.Frame), Cells: cells})
 	}
 	return note, cols, rows
 }
 
+// durationUnit is the one unit of a column of durations: a column
+// mixing "950µs" and "1.2ms" reads wrong at a glance.
+type durationUnit struct {
+	name     string
+	ns       int64
+	decimals int
+}
+
+// durationUnitFor returns the unit for a column whose longest duration is
+// longestNs: the largest of s, ms, µs and ns in which it is at least 1.
+func durationUnitFor(longestNs int64) durationUnit {
+	for _, u := range []durationUnit{{"s", 1e9, 3}, {"ms", 1e6, 3}, {"µs", 1e3, 3}} {
+		if longestNs >= u.ns {
+			return u
+		}
+	}
+	return durationUnit{"ns", 1, 0}
+}
+
+// format writes ns in the unit, without the unit's name (it heads the
+// column): 1234567 ns in ms is "1.235".
+func (u durationUnit) format(ns int64) string {
+	return strconv.FormatFloat(float64(ns)/float64(u.ns), 'f', u.decimals, 64)
+}
+
 // flowRows lists the flows, most loss first.
-func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
+//
+// Without a record of the loss (recorded false) a flow's frames lost
+// during and estimated loss are unknown and shown so, not as 0.
+func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol, []htmlRow) {
 	cols := []htmlCol{
 		{Label: "flow", Field: "flow_id", Num: true},
 		{Label: "proto", Field: "proto"},
@@ -686,6 +777,11 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 		if f.IsRTP || f.RTPPackets > 0 {
 			rtp = num(f.RTPLostCapture) + " / " + num(f.RTPLostUpstream)
 		}
+		during := nc(f.FramesLostDuring, "frames_lost_during")
+		estimate := htmlCell{Shown: est(f.EstLost), Sort: jsonFloat(f.EstLost), Field: "est_lost", Num: true}
+		if !recorded {
+			during.Shown, estimate.Shown = "unknown", "unknown"
+		}
 		rows = append(rows, htmlRow{Key: u(f.FlowID), Cells: []htmlCell{
 			nc(f.FlowID, "flow_id"),
 			{Shown: f.Proto, Sort: f.Proto, Field: "proto"},
@@ -693,8 +789,7 @@ func flowRows(doc *Document, opt HTMLOptions) (string, []htmlCol, []htmlRow) {
 			{Shown: to, Sort: to},
 			nc(f.Packets, "packets"),
 			{Shown: humanBytes(f.Bytes), Sort: u(f.Bytes), Field: "bytes", Num: true},
-			nc(f.FramesLostDuring, "frames_lost_during"),
-			{Shown: est(f.EstLost), Sort: jsonFloat(f.EstLost), Field: "est_lost", Num: true},
+			during, estimate,
 			nc(f.CaptureLostSegments, "capture_lost_segments"),
 			nc(f.UpstreamLostSegments, "upstream_lost_segments"),
 			nc(f.AmbiguousSegments, "ambiguous_segments"),
@@ -753,7 +848,7 @@ svg rect:hover { opacity: .7; }
 .tablewrap { overflow-x: auto; background: var(--card); border: 1px solid var(--line); border-radius: 8px; max-height: 640px; overflow-y: auto; }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 10px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
-th { position: sticky; top: 0; background: #eef0f4; cursor: pointer; user-select: none; }
+th { position: sticky; top: 0; background: #eef0f4; cursor: pointer; user-select: none; white-space: normal; vertical-align: bottom; }
 th.num, td.num { text-align: right; }
 th[aria-sort=ascending]::after { content: " ▲"; }
 th[aria-sort=descending]::after { content: " ▼"; }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -171,7 +172,7 @@ func TestHTMLMatchesJSON(t *testing.T) {
 		captures []string
 		minVals  int
 	}{
-		{"demo", []string{demoCapture}, 65*6 + 2*10},
+		{"demo", []string{demoCapture}, 65*5 + 2*10}, // five compared gap columns: a one-file report names no capture per gap
 		{"dcerpc", []string{simulated(t, dir, "dcerpc.pcap", "zeek-dcerpc-20-fids-no-close.pcap", dcerpcModel)}, 40},
 		{"no sidecar", []string{corpus + "tls-subjectaltname.pcap"}, 15},
 		{"rotated set", []string{
@@ -373,5 +374,119 @@ func TestHTMLFlowsMatches(t *testing.T) {
 	})
 	if !cut {
 		t.Error("no capture had more flows than rows: the bounded table is not covered")
+	}
+}
+
+// TestHTMLGapTable: the gap table gives every interval in one unit, the
+// one of its longest (named in the heading, not in the cells), and names
+// the capture of each gap only in a report of several captures.
+func TestHTMLGapTable(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		captures []string
+		unit     string
+		perNs    float64
+		several  bool
+	}{
+		{"one capture", []string{demoCapture}, "ms", 1e6, false},
+		{"rotated set", []string{
+			simulated(t, dir, "a.pcap", "zeek-dcerpc-20-fids-no-close.pcap", "list:3-4"),
+			simulated(t, dir, "b.pcap", "zeek-dcerpc-20-fids-no-close.pcap", "list:9,100-120"),
+		}, "ms", 1e6, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.captures, true, nil)
+			page, js := writeHTMLAndJSON(t, r, HTMLOptions{})
+			table := page[strings.Index(page, `id="gaps"`):]
+			table = table[:strings.Index(table, "</table>")]
+			if want := `data-field="interval_ns" title="time between the frames around the gap">interval (` + tc.unit + `)</th>`; !strings.Contains(table, want) {
+				t.Errorf("gap table heading lacks %q", want)
+			}
+			if got := strings.Contains(table, `data-field="gaps.capture"`); got != tc.several {
+				t.Errorf("capture column shown %v, want %v", got, tc.several)
+			}
+			var doc struct {
+				Gaps []GapJSON `json:"gaps"`
+			}
+			if err := json.Unmarshal(js, &doc); err != nil {
+				t.Fatal(err)
+			}
+			byKey := map[string]GapJSON{}
+			for _, g := range doc.Gaps {
+				byKey[g.Capture+":"+strconv.FormatUint(g.Frame, 10)] = g
+			}
+			row := regexp.MustCompile(`<tr data-key="([^"]*)">(.*)</tr>`)
+			cell := regexp.MustCompile(`<td[^>]*>([^<]*)</td>`)
+			var below, above int
+			for _, m := range row.FindAllStringSubmatch(table, -1) {
+				g, ok := byKey[htmlUnescape(m[1])]
+				if !ok {
+					t.Fatalf("row %s not in the JSON", m[1])
+				}
+				cells := cell.FindAllStringSubmatch(m[2], -1)
+				if got := strings.Contains(m[2], template.HTMLEscapeString(g.Capture)); got != tc.several {
+					t.Errorf("row %s names its capture: %v, want %v", m[1], got, tc.several)
+				}
+				shown := cells[len(cells)-1][1]
+				if g.PrevFrame == 0 {
+					if shown != "" {
+						t.Errorf("row %s: interval %q for a gap with no previous frame", m[1], shown)
+					}
+					continue
+				}
+				iv := float64(g.Ns - g.PrevNs)
+				if want := strconv.FormatFloat(iv/tc.perNs, 'f', 3, 64); shown != want {
+					t.Errorf("row %s: interval %q, want %q (%v ns in %s)", m[1], shown, want, iv, tc.unit)
+				}
+				if iv < tc.perNs {
+					below++
+				} else {
+					above++
+				}
+			}
+			// The demo's intervals span both sides of 1 ms: the old
+			// column said "219.2µs" next to "4.05ms".
+			if tc.name == "one capture" && (below == 0 || above == 0) {
+				t.Errorf("%d intervals below 1 %s, %d above: the test shows no mix", below, tc.unit, above)
+			}
+		})
+	}
+}
+
+func TestDurationUnit(t *testing.T) {
+	for _, tc := range []struct {
+		longest, ns int64
+		unit, shown string
+	}{
+		{0, 0, "ns", "0"},
+		{999, 999, "ns", "999"},
+		{1000, 999, "µs", "0.999"},
+		{1_500_000, 219_200, "ms", "0.219"},
+		{4_052_267, 4_052_267, "ms", "4.052"},
+		{2_000_000_000, 1_000_000, "s", "0.001"},
+	} {
+		u := durationUnitFor(tc.longest)
+		if u.name != tc.unit || u.format(tc.ns) != tc.shown {
+			t.Errorf("longest %d ns: %d ns shown %q %s, want %q %s", tc.longest, tc.ns, u.format(tc.ns), u.name, tc.shown, tc.unit)
+		}
+	}
+}
+
+// TestHTMLTablesScroll: a table wider than the window scrolls sideways in
+// its own box, and the headings wrap so that the flows table fits a
+// 1,400 px window (TestHTMLInBrowser measures it).
+func TestHTMLTablesScroll(t *testing.T) {
+	r := run(t, []string{demoCapture}, true, nil)
+	page, _ := writeHTMLAndJSON(t, r, HTMLOptions{})
+	for _, want := range []string{
+		".tablewrap { overflow-x: auto;",
+		"th { position: sticky; top: 0; background: #eef0f4; cursor: pointer; user-select: none; white-space: normal; vertical-align: bottom; }",
+		`<div class="tablewrap"><table class="sortable" id="flows">`,
+		`<div class="tablewrap"><table class="sortable" id="gaps">`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
 	}
 }

@@ -2,9 +2,12 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +21,7 @@ import (
 // Schema names the version of the JSON and NDJSON report layout
 // (docs/report.md). It changes only when a field changes meaning or goes
 // away; new fields may appear without a change.
-const Schema = "gapan.report/1"
+const Schema = "gapan.report/2"
 
 // Document is the JSON report: what WriteJSON writes. Its field names are
 // the stable schema of docs/report.md; each figure's meaning is in
@@ -75,6 +78,10 @@ type CaptureJSON struct {
 	// InterfaceStats are the pcapng Interface Statistics Blocks' drop
 	// counters (isb_ifdrop, isb_osdrop), when present.
 	InterfaceStats []InterfaceStatsJSON `json:"interface_stats,omitempty"`
+
+	// unrecorded says the capture had no record of its loss (source
+	// "none"): MarshalJSON writes gap_events, lost and tail_gap as null.
+	unrecorded bool
 }
 
 // InterfaceStatsJSON is one interface's last pcapng statistics.
@@ -123,6 +130,66 @@ type SummaryJSON struct {
 	// there)" for each capture whose sidecar is incomplete; empty when
 	// the loss is known throughout.
 	LossUnknown []string `json:"loss_unknown"`
+
+	// unrecorded says no capture had a record of its loss
+	// (analyze.Result.LossRecorded): MarshalJSON writes the gap figures
+	// (unrecordedSummary) as null, since they are unknown, not 0.
+	unrecorded bool
+}
+
+// unrecordedSummary are the summary figures that only a record of the
+// loss (a sidecar, pcapng epb_dropcount) can give: null without one.
+var unrecordedSummary = []string{"gap_events", "frames_lost", "tail_gap", "loss_ratio",
+	"gaps_during", "frames_lost_during", "est_lost", "capture_explained_segments",
+	"capture_explained_bytes", "consistency", "est_other"}
+
+// unrecordedCapture are the figures of a capture without a record of its
+// loss that are null.
+var unrecordedCapture = []string{"gap_events", "lost", "tail_gap"}
+
+// MarshalJSON writes s with the figures of unrecordedSummary as null when
+// no capture recorded its loss.
+func (s SummaryJSON) MarshalJSON() ([]byte, error) {
+	type plain SummaryJSON
+	b, err := json.Marshal(plain(s))
+	if err != nil || !s.unrecorded {
+		return b, err
+	}
+	return nullFields(b, unrecordedSummary)
+}
+
+// MarshalJSON writes c with the figures of unrecordedCapture as null when
+// the capture had no record of its loss.
+func (c CaptureJSON) MarshalJSON() ([]byte, error) {
+	type plain CaptureJSON
+	b, err := json.Marshal(plain(c))
+	if err != nil || !c.unrecorded {
+		return b, err
+	}
+	return nullFields(b, unrecordedCapture)
+}
+
+// nullFields replaces the values of the named members of the compact JSON
+// object b by null. Each must be a member of b at its top level: the
+// objects nested in a summary or a capture have none of these names.
+func nullFields(b []byte, names []string) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return nil, err
+	}
+	for _, name := range names {
+		v, ok := obj[name]
+		if !ok {
+			return nil, fmt.Errorf("report: no %q in %s", name, b)
+		}
+		key := `"` + name + `":` + string(v)
+		i := bytes.Index(b, []byte(key))
+		if i < 0 {
+			return nil, fmt.Errorf("report: %q not found in %s", key, b)
+		}
+		b = slices.Concat(b[:i], []byte(`"`+name+`":null`), b[i+len(key):])
+	}
+	return b, nil
 }
 
 // FlowTableJSON are the flow table's counters.
@@ -180,6 +247,7 @@ func capturesJSON(r *analyze.Result) []CaptureJSON {
 			Frames: fi.Frames, GapEvents: fi.Gaps, Lost: fi.Lost, Tail: fi.TailTotal(),
 			Truncated: fi.Truncated, FirstNs: fi.FirstNs, LastNs: fi.LastNs,
 			SidecarIncomplete: fi.SidecarIncomplete,
+			unrecorded:        fi.Source == join.SourceNone,
 		}
 		if fi.SidecarIncomplete {
 			n := fi.LossUnknownAfter
@@ -252,6 +320,7 @@ func summaryJSON(r *analyze.Result) SummaryJSON {
 		DecodeErrors:         s.DecodeFailed,
 		DecodeErrorsByReason: s.DecodeErrors,
 		Complete:             r.Stopped == nil,
+		unrecorded:           !r.LossRecorded(),
 	}
 	if out.DecodeErrorsByReason == nil {
 		out.DecodeErrorsByReason = []loss.DecodeError{}

@@ -13,7 +13,7 @@ import (
 // per line (the same object as in the JSON report's flows[]) as each flow's
 // figures become final, then one last line
 //
-//	{"schema":"gapan.report/1","summary":{...},"captures":[...],"warnings":[...],"stopped":null}
+//	{"schema":"gapan.report/2","summary":{...},"captures":[...],"warnings":[...],"stopped":null}
 //
 // Its Flow method is a loss.Config.OnFlow, so a capture with millions of
 // flows needs no memory for them:

@@ -226,15 +226,12 @@ func decodeErrorsText(s *loss.Summary) string {
 	return plural(s.DecodeFailed, "frame", "frames") + " (" + strings.Join(why, ", ") + ")"
 }
 
-// lossKnown reports whether any capture had a source of gap counts.
-func lossKnown(r *analyze.Result) bool {
-	for _, fi := range r.Files {
-		if fi.Source != join.SourceNone {
-			return true
-		}
-	}
-	return false
-}
+// The words for a figure of the gaps when no capture had a record of
+// them (analyze.Result.LossRecorded): unknown, never 0.
+const (
+	notRecorded    = "not recorded"
+	noGapsRecorded = "unknown: no gaps recorded"
+)
 
 // captureSection is the summary block.
 func captureSection(r *analyze.Result, opt Options) section {
@@ -279,7 +276,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
 		add("frames lost", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
-	case !lossKnown(r):
+	case !r.LossRecorded():
 		add("frames lost", "not recorded: no sidecar and no pcapng drop counts")
 	default:
 		add("frames lost", "0: no loss recorded")
@@ -287,13 +284,22 @@ func captureSection(r *analyze.Result, opt Options) section {
 	if pu > 0 && s.FramesLost > 0 {
 		add("position unknown", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
 	}
-	add("gap events", num(s.GapEvents))
-	if g := s.LargestGap; g != nil {
-		add("largest gap", DescribeGap(*g, opt.Loc))
-	} else {
+	recorded := r.LossRecorded()
+	switch {
+	case !recorded:
+		// Without a record of the loss, the gap figures are unknown, not 0.
+		add("gap events", notRecorded)
+		add("largest gap", notRecorded)
+	case s.LargestGap != nil:
+		add("gap events", num(s.GapEvents))
+		add("largest gap", DescribeGap(*s.LargestGap, opt.Loc))
+	default:
+		add("gap events", num(s.GapEvents))
 		add("largest gap", "none")
 	}
-	if len(r.LossUnknown()) > 0 {
+	if !recorded {
+		add("tail gap", notRecorded)
+	} else if len(r.LossUnknown()) > 0 {
 		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
 		add("tail gap", "unknown: the sidecar ends before the capture")
 	} else {
@@ -335,7 +341,11 @@ func filesSection(r *analyze.Result, opt Options) *section {
 		if fi.SidecarIncomplete {
 			name += fmt.Sprintf(" (loss unknown after frame %d)", fi.LossUnknownAfter)
 		}
-		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), name, num(fi.Frames), num(fi.Gaps), num(fi.Lost), num(fi.TailTotal()), sourceLine(fi, opt)})
+		gaps, lost, tail := num(fi.Gaps), num(fi.Lost), num(fi.TailTotal())
+		if fi.Source == join.SourceNone {
+			gaps, lost, tail = "unknown", "unknown", "unknown" // no record, not no loss
+		}
+		t.rows = append(t.rows, []string{strconv.Itoa(i + 1), name, num(fi.Frames), gaps, lost, tail, sourceLine(fi, opt)})
 	}
 	return &section{title: "Captures", table: t}
 }
@@ -346,12 +356,20 @@ func tcpSection(r *analyze.Result) section {
 	sec := section{title: "TCP evidence"}
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
 	add("capture lost", segBytes(c.CaptureLostSegments, c.CaptureLostBytes)+" (on the wire, missed by the capture)")
-	add("  in a recorded gap", segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
-	add("  unexplained", segBytes(c.CaptureUnexplainedSegments, c.CaptureUnexplainedBytes))
-	if cs := r.Summary.Consistency; cs != nil {
-		add("consistency", percent(*cs)+" of capture-lost segments fall in a recorded gap")
+	recorded := r.LossRecorded()
+	if recorded {
+		add("  in a recorded gap", segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
 	} else {
+		add("  in a recorded gap", noGapsRecorded)
+	}
+	add("  unexplained", segBytes(c.CaptureUnexplainedSegments, c.CaptureUnexplainedBytes))
+	switch cs := r.Summary.Consistency; {
+	case cs == nil:
 		add("consistency", "n/a (no capture-lost segment)")
+	case !recorded:
+		add("consistency", noGapsRecorded)
+	default:
+		add("consistency", percent(*cs)+" of capture-lost segments fall in a recorded gap")
 	}
 	add("upstream lost", segBytes(c.UpstreamLostSegments, c.UpstreamLostBytes)+" (lost before the capture point)")
 	add("ambiguous", segBytes(c.AmbiguousSegments, c.AmbiguousBytes))
@@ -362,7 +380,11 @@ func tcpSection(r *analyze.Result) section {
 	add("reordered", num(c.Reordered))
 	add("duplicates", num(c.Duplicates))
 	add("missed bytes", humanBytes(c.MissedBytes))
-	add("estimated loss over flows", est(c.EstLost)+" frames")
+	if recorded {
+		add("estimated loss over flows", est(c.EstLost)+" frames")
+	} else {
+		add("estimated loss over flows", noGapsRecorded)
+	}
 	if c.RTPPackets > 0 {
 		add("RTP packets", num(c.RTPPackets))
 		add("RTP lost in capture", num(c.RTPLostCapture))
@@ -483,18 +505,26 @@ func flowsSection(r *analyze.Result, opt Options) *section {
 		header: []string{"FLOW", "PROTO", "FROM", "TO", "PACKETS", "BYTES", "EST LOST", "CAPTURE LOST", "UPSTREAM LOST", "AMBIGUOUS", "RTP LOST"},
 		right:  []bool{true, false, false, false, true, true, true, true, true, true, true},
 	}
+	recorded := r.LossRecorded()
 	for _, f := range top {
 		from, to := endpoint(f.SrcIP, f.SrcPort, f), endpoint(f.DstIP, f.DstPort, f)
 		if f.Proto == "eth" {
 			from = "ethertype " + f.EtherType
 		}
+		estLost := est(f.EstLost)
+		if !recorded {
+			estLost = "unknown"
+		}
 		t.rows = append(t.rows, []string{
-			strconv.FormatUint(f.FlowID, 10), f.Proto, from, to, num(f.Packets), humanBytes(f.Bytes), est(f.EstLost),
+			strconv.FormatUint(f.FlowID, 10), f.Proto, from, to, num(f.Packets), humanBytes(f.Bytes), estLost,
 			num(f.CaptureLostSegments), num(f.UpstreamLostSegments), num(f.AmbiguousSegments), num(f.RTPLostCapture + f.RTPLostUpstream),
 		})
 	}
 	sec.table = t
 	sec.note = "CAPTURE/UPSTREAM LOST and AMBIGUOUS count TCP segments; EST LOST is the flow's estimated share of the lost frames."
+	if !recorded {
+		sec.note += " Without a record of the lost frames it is unknown."
+	}
 	return sec
 }
 

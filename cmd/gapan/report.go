@@ -96,7 +96,7 @@ Loss known only as a capture-wide total (pcapng isb_ifdrop, or tcpdump's
 "N packets dropped by kernel" given as --kernel-drops N) is reported as
 "N frames lost, position unknown".
 
-Formats: text (default), json (schema "gapan.report/1", docs/report.md),
+Formats: text (default), json (schema "gapan.report/2", docs/report.md),
 csv (one row per flow), ndjson (one flow per line as flows end, then a
 summary line; for captures with millions of flows), markdown, html (one
 self-contained page with charts and sortable tables, docs/html.md).

@@ -78,7 +78,7 @@ func TestReportFormats(t *testing.T) {
 			if err := json.Unmarshal([]byte(out), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc.Schema != "gapan.report/1" || doc.Summary.FramesLost != 16 || doc.Summary.Flows != 1 || len(doc.Flows) != 1 {
+			if doc.Schema != "gapan.report/2" || doc.Summary.FramesLost != 16 || doc.Summary.Flows != 1 || len(doc.Flows) != 1 {
 				t.Errorf("json: %+v", doc)
 			}
 		}},
@@ -93,7 +93,7 @@ func TestReportFormats(t *testing.T) {
 		}},
 		{"ndjson", func(t *testing.T, out string) {
 			lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-			if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"flow_id":0,`) || !strings.HasPrefix(lines[1], `{"schema":"gapan.report/1","summary":`) {
+			if len(lines) != 2 || !strings.HasPrefix(lines[0], `{"flow_id":0,`) || !strings.HasPrefix(lines[1], `{"schema":"gapan.report/2","summary":`) {
 				t.Errorf("ndjson: %q", lines)
 			}
 			for i, l := range lines {
@@ -310,5 +310,65 @@ func TestReportKeepsWhatItShows(t *testing.T) {
 				t.Errorf("%s %v: the command's output differs from the library's with every flow and gap", format, lists)
 			}
 		}
+	}
+}
+
+// TestReportStdinLossNotRecorded: a capture read from standard input has
+// no sidecar, so the report gives its loss figures as not recorded (text)
+// and null (JSON), never 0.
+func TestReportStdinLossNotRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		check  func(t *testing.T, out string)
+	}{
+		{"text", func(t *testing.T, out string) {
+			for _, w := range []string{
+				"  sidecar          none for standard input (give --sidecar FILE): loss positions unknown\n",
+				"  frames lost      not recorded: no sidecar and no pcapng drop counts\n",
+				"  gap events       not recorded\n",
+				"  tail gap         not recorded\n",
+				"  consistency                unknown: no gaps recorded\n",
+			} {
+				if !strings.Contains(out, w) {
+					t.Errorf("text lacks %q:\n%s", w, out)
+				}
+			}
+		}},
+		{"json", func(t *testing.T, out string) {
+			var doc struct {
+				Summary  map[string]json.RawMessage
+				Captures []map[string]json.RawMessage
+			}
+			if err := json.Unmarshal([]byte(out), &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range []string{"frames_lost", "gap_events", "tail_gap", "loss_ratio", "consistency"} {
+				if v := string(doc.Summary[k]); v != "null" {
+					t.Errorf("summary.%s = %s, want null", k, v)
+				}
+			}
+			if v := string(doc.Summary["frames_captured"]); v != "2297" {
+				t.Errorf("summary.frames_captured = %s, want 2297", v)
+			}
+			if v := string(doc.Captures[0]["lost"]); v != "null" {
+				t.Errorf("captures[0].lost = %s, want null", v)
+			}
+		}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			in, err := os.Open(demo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			saved := os.Stdin // reader.Open("-") reads os.Stdin
+			os.Stdin = in
+			defer func() { os.Stdin = saved }()
+			out, _, err := execGapan(t, "report", "-", "--format", tc.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, out)
+		})
 	}
 }
