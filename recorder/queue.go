@@ -165,8 +165,8 @@ func (w *diskWriter) write(c *chunk) error {
 		return err
 	}
 	if w.progress != nil {
-		fmt.Fprintf(w.progress, "gapan record: wrote %s: %d frames, %d gap events, %d frames lost before them\n",
-			o.name, o.frames, o.gapEvents, o.gapFrames)
+		fmt.Fprintf(w.progress, "gapan record: wrote %s: %d %s, %d gap %s, %d %s lost before them\n",
+			o.name, o.frames, plural(o.frames, "frame", "frames"), o.gapEvents, plural(o.gapEvents, "event", "events"), o.gapFrames, plural(o.gapFrames, "frame", "frames"))
 	}
 	if c.end.next == "" {
 		return nil

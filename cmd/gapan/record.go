@@ -139,27 +139,10 @@ func runRecord(cmd *cobra.Command, cfg recorder.Config, quiet bool) error {
 	defer stop()
 	st, err := recorder.Run(ctx, cfg)
 	if len(st.Files) > 0 && !quiet {
-		printRecordSummary(cmd, st)
+		st.WriteSummary(stderr)
 	}
 	if errors.Is(err, recorder.ErrConfig) {
 		return usageError{err} // flags that do not go together
 	}
 	return err
-}
-
-// printRecordSummary prints tcpdump's end-of-capture lines plus the gap
-// figures.
-func printRecordSummary(cmd *cobra.Command, st recorder.Stats) {
-	w := cmd.ErrOrStderr()
-	fmt.Fprintf(w, "%d packets captured\n", st.Frames) // what reached the file
-	fmt.Fprintf(w, "%d packets received by filter\n", st.KernelPackets)
-	fmt.Fprintf(w, "%d packets dropped by kernel\n", st.KernelDrops)
-	if st.RecorderDrops > 0 {
-		fmt.Fprintf(w, "%d packets dropped by the recorder (the disk was slower than the traffic; counted in the gaps)\n", st.RecorderDrops)
-	}
-	fmt.Fprintf(w, "%d gap events (%d frames lost before captured frames, %d after the last one)\n",
-		st.GapEvents, st.GapFrames, st.TailGap)
-	if len(st.Files) > 1 {
-		fmt.Fprintf(w, "files, oldest first (give them to gapan report in this order): %s\n", strings.Join(st.Files, " "))
-	}
 }
