@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/gapan/gapan/internal/numfmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,24 +77,7 @@ type table struct {
 }
 
 // num formats n with thousands separators: 1234567 -> "1,234,567".
-func num(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	pre := len(s) % 3
-	if pre > 0 {
-		b.WriteString(s[:pre])
-	}
-	for i := pre; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
+func num(n uint64) string { return numfmt.Int(n) }
 
 // humanBytes formats a byte count in SI units: "512 B", "30.2 kB", "1.6 MB".
 func humanBytes(n uint64) string {
@@ -115,18 +99,7 @@ func est(x float64) string { return strconv.FormatFloat(loss.Round6(x), 'f', 1, 
 
 // percent formats a ratio as a percentage with enough digits to show small
 // loss: 0.01625 -> "1.625%", 0.0000123 -> "0.00123%".
-func percent(r float64) string {
-	p := 100 * r
-	switch {
-	case p == 0:
-		return "0%"
-	case p >= 10:
-		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-	case p >= 0.01:
-		return strconv.FormatFloat(p, 'f', 3, 64) + "%"
-	}
-	return strconv.FormatFloat(p, 'g', 3, 64) + "%"
-}
+func percent(r float64) string { return numfmt.Percent(r) }
 
 func plural(n uint64, one, many string) string {
 	if n == 1 {
