@@ -10,19 +10,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newAnnotateCmd() *cobra.Command {
-	var (
-		cfg      annotate.Config
-		out      string
-		sidecars []string
-		quiet    bool
-		fates    bool
-		sf       selectFlags
-	)
-	c := &cobra.Command{
-		Use:   "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
-		Short: "Write the capture as pcapng that shows the gaps in Wireshark",
-		Long: `Copy the capture's frames, byte for byte and in order, into pcapng and mark
+const annotateLong = `Copy the capture's frames, byte for byte and in order, into pcapng and mark
 the loss the way Wireshark understands it: every frame with frames lost just
 before it carries epb_dropcount (Wireshark's frame.drop_count) and a comment
 "gapan: N frames lost before this frame"; an Interface Statistics Block per
@@ -47,11 +35,27 @@ set); a directory means the captures in it, in name order. In Wireshark, filter 
 --start, --end and --frames write only the frames of that window; a
 filter (--filter EXPR, or words after the captures) chooses the frames
 whose flows' fates are told, while every frame of the window is still
-written with its drop count (docs/report.md, "Selecting frames").`,
-		Example: `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
+written with its drop count (docs/report.md, "Selecting frames").`
+
+const annotateExample = `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
   tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count
-  tshark -X lua_script:contrib/wireshark/gapan.lua -r /tmp/demo.pcapng -Y 'gapan.fate == "capture"' -T fields -e frame.number -e gapan.fate_bytes`,
-		Args: args(cobra.MinimumNArgs(1)),
+  tshark -X lua_script:contrib/wireshark/gapan.lua -r /tmp/demo.pcapng -Y 'gapan.fate == "capture"' -T fields -e frame.number -e gapan.fate_bytes`
+
+func newAnnotateCmd() *cobra.Command {
+	var (
+		cfg      annotate.Config
+		out      string
+		sidecars []string
+		quiet    bool
+		fates    bool
+		sf       selectFlags
+	)
+	c := &cobra.Command{
+		Use:     "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
+		Short:   "Write the capture as pcapng that shows the gaps in Wireshark",
+		Long:    annotateLong,
+		Example: annotateExample,
+		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			a, err := sf.split(cmd, a)
 			if err != nil {

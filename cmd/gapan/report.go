@@ -73,12 +73,7 @@ type reportFlags struct {
 	infer  bool // report --infer (infer.go)
 }
 
-func newReportCmd() *cobra.Command {
-	fl := reportFlags{opt: report.DefaultOptions()}
-	c := &cobra.Command{
-		Use:   "report CAPTURE...",
-		Short: "Report where a capture lost frames, which flows lost what, and who lost it",
-		Long: `Read a capture with its gap sidecar (CAPTURE.gaps, or --sidecar) and report
+const reportLong = `Read a capture with its gap sidecar (CAPTURE.gaps, or --sidecar) and report
 the loss: frames captured and lost (gaps plus the tail gap), the loss ratio,
 the gap events and the largest gaps in words, loss per second, and per flow
 the estimated loss and the TCP/RTP sequence evidence of capture loss versus
@@ -109,15 +104,24 @@ the selected frames, and frame numbers stay those of the file
 
 Damaged input stops the report with an error naming the file, frame and
 byte offset; --keep-going reports what was read up to the damage instead,
-says where it stopped, and exits 0.`,
-		Example: `  gapan report testdata/demo/demo.pcap
+says where it stopped, and exits 0.`
+
+const reportExample = `  gapan report testdata/demo/demo.pcap
   gapan report testdata/demo/demo.pcap --format json -o /tmp/demo.json
   gapan report testdata/demo/demo.pcap --format csv --top 0
   gapan report testdata/demo/demo.pcap --format html -o /tmp/demo.html
   gapan report testdata/corpus/zeek-http-1000-requests-one-dropped-response.pcap --kernel-drops 1
   gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going
-  gapan report testdata/corpus/tls-subjectaltname.pcap tcp port 443 --start +30s`,
-		Args: args(cobra.MinimumNArgs(1)),
+  gapan report testdata/corpus/tls-subjectaltname.pcap tcp port 443 --start +30s`
+
+func newReportCmd() *cobra.Command {
+	fl := reportFlags{opt: report.DefaultOptions()}
+	c := &cobra.Command{
+		Use:     "report CAPTURE...",
+		Short:   "Report where a capture lost frames, which flows lost what, and who lost it",
+		Long:    reportLong,
+		Example: reportExample,
+		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			a, err := fl.sel.split(cmd, a)
 			if err != nil {

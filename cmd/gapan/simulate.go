@@ -8,17 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newSimulateCmd() *cobra.Command {
-	var (
-		out, model, sc string
-		seed           uint64
-		force          bool
-		sf             selectFlags
-	)
-	c := &cobra.Command{
-		Use:   "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL [FILTER WORDS...]",
-		Short: "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
-		Long: `Thin a capture by a loss model and write OUT.pcap with its exact ground-truth
+const simulateLong = `Thin a capture by a loss model and write OUT.pcap with its exact ground-truth
 sidecar OUT.pcap.gaps (source "simulated"). Loss the input's own sidecar
 recorded is carried over. OUT is written as pcapng when its name ends in
 .pcapng, with every interface of the input and nanosecond timestamps;
@@ -33,11 +23,25 @@ Models:
 
 --filter EXPR (or words after IN), --start, --end and --frames limit the
 model to the frames they select: the others are all kept (docs/report.md,
-"Selecting frames").`,
-		Example: `  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model uniform:0.01 --seed 1
+"Selecting frames").`
+
+const simulateExample = `  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model uniform:0.01 --seed 1
   gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model burst:p=0.002,r=0.2 --seed 7 --force
-  gapan report /tmp/sim.pcap`,
-		Args: args(cobra.MinimumNArgs(1)),
+  gapan report /tmp/sim.pcap`
+
+func newSimulateCmd() *cobra.Command {
+	var (
+		out, model, sc string
+		seed           uint64
+		force          bool
+		sf             selectFlags
+	)
+	c := &cobra.Command{
+		Use:     "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL [FILTER WORDS...]",
+		Short:   "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
+		Long:    simulateLong,
+		Example: simulateExample,
+		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			a, err := sf.split(cmd, a)
 			if err != nil {
