@@ -144,6 +144,10 @@ type Frame struct {
 	// sidecar (FileInfo.LossUnknownAfter): GapBefore is 0 because nothing
 	// is known, not because nothing was lost.
 	LossUnknown bool
+	// NoLossRecord says the frame's capture has no loss record so far:
+	// no sidecar, and no pcapng epb_dropcount on this frame or one before
+	// it. GapBefore is 0 because nothing counted the loss.
+	NoLossRecord bool
 }
 
 // Warning is a problem that did not stop the join.
@@ -221,9 +225,11 @@ type Stream struct {
 	scFile  *os.File
 	next    sidecar.Record // next sidecar record not yet reached
 	hasNext bool
-	scLast  uint64 // frame of the last sidecar record read
-	lostAll uint64 // frames lost over the whole set so far (bounded by sidecar.MaxLost)
-	frame   Frame
+	// dropCounts: a frame of the current capture carried epb_dropcount.
+	dropCounts bool
+	scLast     uint64 // frame of the last sidecar record read
+	lostAll    uint64 // frames lost over the whole set so far (bounded by sidecar.MaxLost)
+	frame      Frame
 }
 
 // Open prepares to read the captures in order. Files are opened lazily, so
@@ -319,6 +325,7 @@ func Inputs(captures []string, opt Options) []string {
 func (s *Stream) openFile(i int) error {
 	s.Close()
 	s.cur = i
+	s.dropCounts = false
 	fi := &s.files[i]
 	rd, err := reader.Open(fi.Name)
 	if err != nil {
@@ -504,7 +511,9 @@ func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 	case f.HasDropCount:
 		fi.Source = SourceDropCount
 		s.frame.GapBefore = f.DropCount
+		s.dropCounts = true
 	}
+	s.frame.NoLossRecord = s.sc == nil && !s.dropCounts
 	if g := s.frame.GapBefore; g > 0 {
 		what, file := "gap", fi.Sidecar
 		if s.sc == nil {

@@ -127,8 +127,14 @@ type state struct {
 	a         *acct
 	lastFrame uint64 // global index of the flow's latest frame
 	gapsAt    uint64 // gap events before or at the flow's latest frame
-	lostAt    uint64 // frames lost in them
+	lostAt    uint64 // frames lost in them, and noRecordBit
 }
+
+// noRecordBit, in state.lostAt, says the flow's latest frame came from a
+// capture without a loss record (join.Frame.NoLossRecord). Lost-frame
+// counts stay far below it (join refuses any beyond 2^48), and a flag bit
+// keeps the flow's record as small as it was.
+const noRecordBit = 1 << 63
 
 // acct is the live accounting of one flow. It holds only what the
 // accounting of the next frame needs: with many live flows each frame waits
@@ -328,6 +334,9 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInf
 		fl.State.a = a
 	}
 	fl.State.lastFrame, fl.State.gapsAt, fl.State.lostAt = gi, e.gapN, e.lostN
+	if f.NoLossRecord {
+		fl.State.lostAt |= noRecordBit
+	}
 	e.fateFlow = fl.ID
 	var ef estFlags
 	if f.LossUnknown {
@@ -502,11 +511,12 @@ func (e *Engine) round(final bool) {
 // built only when something takes it: the caller (OnFlow), the full list
 // (KeepFlows) or the top list (KeepTop), when the flow enters it.
 func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
+	noRecord := fl.State.lostAt&noRecordBit != 0
 	var c Counters
 	if a.x != nil {
 		c = a.x.Counters
 	}
-	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt-a.l0
+	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt&^noRecordBit-a.l0
 	// So may the gap just after its last frame, or the tail.
 	if last := fl.State.lastFrame; last == e.gi && e.finished {
 		if e.tailLost > 0 {
@@ -529,6 +539,7 @@ func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	var f *Flow
 	if e.cfg.KeepFlows || e.cfg.OnFlow != nil {
 		f = a.record(fl, &c, score)
+		f.LossNotRecorded = noRecord
 	}
 	if e.cfg.KeepFlows {
 		e.sum.List = append(e.sum.List, f)
@@ -537,6 +548,7 @@ func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 		if e.top.Admits(&e.probeRef) {
 			if f == nil {
 				f = a.record(fl, &c, score)
+				f.LossNotRecorded = noRecord
 			}
 			e.top.Add(f)
 		}

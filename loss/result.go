@@ -1,6 +1,8 @@
 package loss
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"strings"
 )
@@ -9,11 +11,14 @@ import (
 // sums over all flows. JSON names are the stable names of docs/metrics.md,
 // shared by the report, CSV and Parquet outputs.
 type Counters struct {
-	Packets          uint64  `json:"packets"`
-	Bytes            uint64  `json:"bytes"`
-	GapsDuring       uint64  `json:"gaps_during"`
-	FramesLostDuring uint64  `json:"frames_lost_during"`
-	EstLost          float64 `json:"est_lost"`
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+	// GapsDuring, FramesLostDuring and EstLost need a loss record (a
+	// sidecar or pcapng drop counts): without one they are unknown, and
+	// every output shows them so (Flow.LossNotRecorded).
+	GapsDuring       uint64  `json:"gaps_during" gapan:"recorded"`
+	FramesLostDuring uint64  `json:"frames_lost_during" gapan:"recorded"`
+	EstLost          float64 `json:"est_lost" gapan:"recorded"`
 
 	Duplicates     uint64 `json:"duplicates"`
 	Retransmission uint64 `json:"retransmissions"`
@@ -118,9 +123,67 @@ type Flow struct {
 	// incomplete sidecar (a killed recorder): its loss figures cover only
 	// the part before, and the loss after is unknown, not 0.
 	LossUnknown bool `json:"loss_unknown"`
+	// LossNotRecorded says the flow ended in a capture that has no loss
+	// record (no sidecar, no pcapng drop counts): the figures that need
+	// one (FlowColumn.NeedsRecord: gaps_during, frames_lost_during,
+	// est_lost) are unknown, not 0, and the outputs write them as null
+	// (JSON, NDJSON, Parquet) or an empty cell (CSV).
+	LossNotRecorded bool `json:"-"`
 	// LossScore orders flows by how much they lost (for --top).
 	LossScore float64 `json:"-"`
 }
+
+// flowAlias is Flow without its MarshalJSON.
+type flowAlias Flow
+
+// MarshalJSON writes f as encoding/json writes its fields, with the
+// figures that need a loss record as null when f.LossNotRecorded.
+func (f *Flow) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal((*flowAlias)(f))
+	if err != nil || !f.LossNotRecorded {
+		return b, err
+	}
+	return NullUnrecorded(b), nil
+}
+
+// NullUnrecorded replaces, in the JSON object b of a flow (compact or
+// indented, as encoding/json writes Flow's fields), the values of the
+// figures that need a loss record (FlowColumn.NeedsRecord) with null. The
+// outputs that encode flows themselves call it for a flow with
+// LossNotRecorded.
+func NullUnrecorded(b []byte) []byte {
+	out := make([]byte, 0, len(b)+3*len("null"))
+	rest := b
+	for _, key := range unrecordedKeys {
+		i := bytes.Index(rest, key)
+		if i < 0 {
+			continue
+		}
+		i += len(key)
+		for i < len(rest) && rest[i] == ' ' {
+			i++
+		}
+		j := i
+		for j < len(rest) && strings.IndexByte("-+.0123456789eE", rest[j]) >= 0 {
+			j++
+		}
+		out = append(append(out, rest[:i]...), "null"...)
+		rest = rest[j:]
+	}
+	return append(out, rest...)
+}
+
+// unrecordedKeys are the JSON keys of the columns that need a loss record,
+// in the order encoding/json writes them.
+var unrecordedKeys = func() [][]byte {
+	var keys [][]byte
+	for _, c := range flowColumns {
+		if c.NeedsRecord {
+			keys = append(keys, []byte(`"`+c.Name+`":`))
+		}
+	}
+	return keys
+}()
 
 // FlowColumn is one figure of a Flow as the outputs that list flows column
 // by column (CSV, the Parquet flows table) name it.
@@ -130,6 +193,9 @@ type FlowColumn struct {
 	// Field is the field of Flow (Field.Index for
 	// reflect.Value.FieldByIndex on a Flow; Field.Tag for its JSON tag).
 	Field reflect.StructField
+	// NeedsRecord says the figure is unknown without a loss record: its
+	// cell is null or empty in a flow with LossNotRecorded.
+	NeedsRecord bool
 }
 
 // flowColumns is FlowColumns' list, derived once.
@@ -143,7 +209,7 @@ var flowColumns = func() []FlowColumn {
 		if name == "" || name == "-" {
 			continue
 		}
-		cols = append(cols, FlowColumn{Name: name, Field: sf})
+		cols = append(cols, FlowColumn{Name: name, Field: sf, NeedsRecord: sf.Tag.Get("gapan") == "recorded"})
 	}
 	return cols
 }()

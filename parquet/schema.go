@@ -119,6 +119,9 @@ type flowCol struct {
 	name  string
 	index []int // reflect field index in loss.Flow
 	kind  flowKind
+	// needsRecord: null in a flow without a loss record
+	// (loss.FlowColumn.NeedsRecord).
+	needsRecord bool
 }
 
 type flowKind int
@@ -144,9 +147,9 @@ func buildFlowSchema() ([]flowCol, *arrow.Schema) {
 	var fields []arrow.Field
 	for _, fc := range loss.FlowColumns() {
 		sf, tag := fc.Field, fc.Name
-		c := flowCol{name: tag, index: sf.Index}
+		c := flowCol{name: tag, index: sf.Index, needsRecord: fc.NeedsRecord}
 		var dt arrow.DataType
-		nullable := false
+		nullable := fc.NeedsRecord // null without a loss record
 		switch sf.Type.Kind() {
 		case reflect.Uint8:
 			c.kind, dt, nullable = kindInt16, i16, strings.Contains(sf.Tag.Get("json"), "omitempty")

@@ -238,6 +238,10 @@ func (w *Writer) Flow(fl *loss.Flow) {
 	for i, c := range flowCols {
 		fv := v.FieldByIndex(c.index)
 		b := rb.Field(i)
+		if c.needsRecord && fl.LossNotRecorded {
+			b.AppendNull() // unknown without a loss record, not 0
+			continue
+		}
 		switch c.kind {
 		case kindInt:
 			if fv.CanUint() {

@@ -65,6 +65,10 @@ func (c *CSVWriter) Flush() error {
 func csvRow(row []string, f *loss.Flow) {
 	v := reflect.ValueOf(f).Elem()
 	for i, col := range loss.FlowColumns() {
+		if col.NeedsRecord && f.LossNotRecorded {
+			row[i] = "" // unknown without a loss record, not 0
+			continue
+		}
 		row[i] = csvValue(v.FieldByIndex(col.Field.Index))
 	}
 }

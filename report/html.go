@@ -779,8 +779,10 @@ func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol,
 		}
 		during := nc(f.FramesLostDuring, "frames_lost_during")
 		estimate := htmlCell{Shown: est(f.EstLost), Sort: jsonFloat(f.EstLost), Field: "est_lost", Num: true}
-		if !recorded {
+		if !recorded || f.LossNotRecorded {
+			// null, as the JSON report has them (loss.Flow.LossNotRecorded)
 			during.Shown, estimate.Shown = "unknown", "unknown"
+			during.Sort, estimate.Sort = "null", "null"
 		}
 		rows = append(rows, htmlRow{Key: u(f.FlowID), Cells: []htmlCell{
 			nc(f.FlowID, "flow_id"),

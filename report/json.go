@@ -237,6 +237,29 @@ func roundFlow(f *loss.Flow) *loss.Flow {
 	return &c
 }
 
+// plainFlow is loss.Flow without its MarshalJSON: the same object, encoded
+// without the detour through a Marshaler.
+type plainFlow loss.Flow
+
+// flowBytes encodes f, rounded, as the JSON outputs list it (indented with
+// prefix, or compact when prefix is "-"), its figures that need a loss
+// record null when it has none (loss.NullUnrecorded: what loss.Flow's
+// MarshalJSON writes, without a second pass over every flow's bytes).
+func flowBytes(f *loss.Flow, prefix string) ([]byte, error) {
+	r := (*plainFlow)(roundFlow(f))
+	var b []byte
+	var err error
+	if prefix == "-" {
+		b, err = json.Marshal(r)
+	} else {
+		b, err = json.MarshalIndent(r, prefix, "  ")
+	}
+	if err == nil && f.LossNotRecorded {
+		b = loss.NullUnrecorded(b)
+	}
+	return b, err
+}
+
 // captureJSON describes the files of r.
 func capturesJSON(r *analyze.Result) []CaptureJSON {
 	out := make([]CaptureJSON, 0, len(r.Files))
@@ -467,7 +490,7 @@ func WriteJSONSpilled(w io.Writer, r *analyze.Result, gaps *GapSpill, flows *Flo
 	if flows != nil {
 		js.rawArray("flows", flows)
 	} else {
-		js.array("flows", len(r.Summary.List), func(i int) any { return roundFlow(r.Summary.List[i]) })
+		js.flowArray("flows", r.Summary.List)
 	}
 	js.field("warnings", d.Warnings)
 	js.field("stopped", d.Stopped)
@@ -517,6 +540,26 @@ func (s *jsonStream) field(name string, v any) {
 
 // array writes a member whose value is an array of n elements, element i
 // given by elem(i) only when it is written.
+// flowArray writes flows as WriteJSON lists them (flowBytes).
+func (s *jsonStream) flowArray(name string, flows []*loss.Flow) {
+	if !s.openArray(name, len(flows)) {
+		return
+	}
+	for i, f := range flows {
+		s.next(i)
+		if s.err != nil {
+			break
+		}
+		b, err := flowBytes(f, "    ")
+		if err != nil {
+			s.err = err
+			break
+		}
+		s.w.Write(b)
+	}
+	s.closeArray(nil)
+}
+
 func (s *jsonStream) array(name string, n int, elem func(i int) any) {
 	if !s.openArray(name, n) {
 		return

@@ -43,7 +43,12 @@ func (n *NDJSONWriter) Flow(f *loss.Flow) {
 	if n.err != nil {
 		return
 	}
-	n.err = n.enc.Encode(roundFlow(f))
+	b, err := flowBytes(f, "-")
+	if err == nil {
+		b = append(b, '\n')
+		_, err = n.bw.Write(b)
+	}
+	n.err = err
 	n.flows++
 }
 

@@ -6,7 +6,6 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,7 +26,7 @@ type FlowEncoding func(dst []byte, f *loss.Flow) ([]byte, error)
 // JSONFlowEncoding encodes a flow as an element of the JSON report's
 // flows array, exactly as WriteJSON writes it from Summary.List.
 func JSONFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
-	b, err := json.MarshalIndent(roundFlow(f), "    ", "  ")
+	b, err := flowBytes(f, "    ")
 	return append(dst, b...), err
 }
 

@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"html/template"
+	"slices"
 	"strings"
 	"testing"
 
@@ -78,8 +80,8 @@ func TestUnknownIsNotZero(t *testing.T) {
 		`">frames lost per 1 s: not recorded (no sidecar and no pcapng drop counts)</text>`, // the per-second timeline without HTMLOptions.Timeline
 		`<figcaption>Gaps not recorded (no sidecar and no pcapng drop counts).</figcaption>`,
 		`<p class="note">Gaps not recorded (no sidecar and no pcapng drop counts).</p>`,
-		`data-sort="0" data-field="frames_lost_during">unknown</td>`,
-		`data-sort="0" data-field="est_lost">unknown</td>`,
+		`data-sort="null" data-field="frames_lost_during">unknown</td>`,
+		`data-sort="null" data-field="est_lost">unknown</td>`,
 	} {
 		if !strings.Contains(page, card) {
 			t.Errorf("page lacks %q", card)
@@ -118,6 +120,58 @@ func TestUnknownIsNotZero(t *testing.T) {
 		for k, want := range map[string]string{"gap_events": "null", "lost": "null", "tail_gap": "null", "frames": "2297", "source": `"none"`} {
 			if v := string(c[k]); v != want {
 				t.Errorf("%s: captures[0].%s = %s, want %s", name, k, v, want)
+			}
+		}
+	}
+
+	// Each flow's figures that need a record: null in JSON and NDJSON,
+	// an empty cell in CSV (loss.Flow.LossNotRecorded).
+	var flowDoc struct {
+		Flows []map[string]json.RawMessage `json:"flows"`
+	}
+	if err := json.Unmarshal(js, &flowDoc); err != nil {
+		t.Fatal(err)
+	}
+	var ndf bytes.Buffer
+	ndw := NewNDJSONWriter(&ndf)
+	for _, f := range r.Summary.List {
+		ndw.Flow(f)
+	}
+	if err := ndw.Finish(r); err != nil {
+		t.Fatal(err)
+	}
+	var ndFlows []map[string]json.RawMessage
+	for _, line := range strings.Split(strings.TrimSpace(ndf.String()), "\n") {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m["flow_id"]; ok {
+			ndFlows = append(ndFlows, m)
+		}
+	}
+	var csvOut bytes.Buffer
+	if err := WriteCSV(&csvOut, r.Summary.List); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&csvOut).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flowDoc.Flows) != 2 || len(ndFlows) != 2 || len(rows) != 3 {
+		t.Fatalf("%d JSON flows, %d NDJSON flows, %d CSV rows; want 2, 2, 3", len(flowDoc.Flows), len(ndFlows), len(rows))
+	}
+	for _, k := range []string{"gaps_during", "frames_lost_during", "est_lost"} {
+		col := slices.Index(rows[0], k)
+		for i := range 2 {
+			if v := string(flowDoc.Flows[i][k]); v != "null" {
+				t.Errorf("json: flows[%d].%s = %s, want null", i, k, v)
+			}
+			if v := string(ndFlows[i][k]); v != "null" {
+				t.Errorf("ndjson: flow %d %s = %s, want null", i, k, v)
+			}
+			if col < 0 || rows[i+1][col] != "" {
+				t.Errorf("csv: row %d %s = %q, want an empty cell", i+1, k, rows[i+1][col])
 			}
 		}
 	}
@@ -172,9 +226,32 @@ func TestUnknownInSet(t *testing.T) {
 	}
 	var doc struct {
 		Captures []map[string]json.RawMessage `json:"captures"`
+		Flows    []map[string]json.RawMessage `json:"flows"`
 	}
 	if err := json.Unmarshal(js, &doc); err != nil {
 		t.Fatal(err)
+	}
+	// A flow's figures are null when its latest frame came from the
+	// capture without a record: the dcerpc flow (frames 1-418 of the set)
+	// keeps its numbers, the flows of the second capture do not.
+	var recorded, unrecorded int
+	for _, f := range doc.Flows {
+		var first uint64
+		if err := json.Unmarshal(f["first_frame"], &first); err != nil {
+			t.Fatal(err)
+		}
+		v := string(f["est_lost"])
+		switch {
+		case first <= 418 && v != "null":
+			recorded++
+		case first > 418 && v == "null":
+			unrecorded++
+		default:
+			t.Errorf("flow from frame %d: est_lost %s", first, v)
+		}
+	}
+	if recorded != 1 || unrecorded == 0 {
+		t.Errorf("%d flows with their figures, %d with null; want 1 and the second capture's", recorded, unrecorded)
 	}
 	for i, want := range []string{"2", "null"} {
 		if v := string(doc.Captures[i]["lost"]); v != want {

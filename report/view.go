@@ -485,7 +485,7 @@ func flowsSection(r *analyze.Result, opt Options) *section {
 			from = "ethertype " + f.EtherType
 		}
 		estLost := est(f.EstLost)
-		if !recorded {
+		if !recorded || f.LossNotRecorded {
 			estLost = "unknown"
 		}
 		t.rows = append(t.rows, []string{
