@@ -367,6 +367,12 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		unknown(&ratio, "unknown", "no record of the loss")
 		unknown(&gapEvents, "not recorded", "no record of the loss")
 	}
+	inGap := "a recorded gap"
+	if inferredGaps(r) {
+		// Placed from the capture's own TCP evidence (gapan infer).
+		inGap = "an inferred gap"
+		lost.Sub, gapEvents.Sub = "inferred from TCP evidence, not recorded", "inferred from TCP evidence, not recorded"
+	}
 	v.Cards = []htmlCard{
 		card("frames captured", "summary.frames_captured", s.FramesCaptured, humanBytes(s.Bytes)+" in flows"),
 		lost, ratio, gapEvents,
@@ -401,7 +407,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 
 	cons := htmlCard{Label: "consistency", Field: "summary.consistency", Value: "null", Shown: "n/a", Sub: "no capture-lost segment"}
 	if s.Consistency != nil && recorded {
-		cons.Value, cons.Shown, cons.Sub = jsonFloat(*s.Consistency), percent(*s.Consistency), "of capture-lost segments fall in a recorded gap"
+		cons.Value, cons.Shown, cons.Sub = jsonFloat(*s.Consistency), percent(*s.Consistency), "of capture-lost segments fall in "+inGap
 	} else if s.Consistency != nil {
 		unknown(&cons, "unknown", "no gaps recorded")
 	}
@@ -412,7 +418,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		}
 		return c
 	}
-	explained := segCard("in a recorded gap", "summary.capture_explained_segments", s.CaptureExplainedSegments, s.CaptureExplainedBytes, "capture-lost segments the gaps explain")
+	explained := segCard("in "+inGap, "summary.capture_explained_segments", s.CaptureExplainedSegments, s.CaptureExplainedBytes, "capture-lost segments the gaps explain")
 	if !recorded {
 		unknown(&explained, "unknown", "no gaps recorded")
 	}

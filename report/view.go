@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"github.com/gapan/gapan/internal/numfmt"
+	"github.com/gapan/gapan/sidecar"
 	"slices"
 	"strconv"
 	"strings"
@@ -136,6 +137,9 @@ func endpoint(ip string, port uint16, f *loss.Flow) string {
 func sourceLine(fi *join.FileInfo, opt Options) string {
 	switch fi.Source {
 	case join.SourceSidecar:
+		if fi.Header.Source == sidecar.SourceInferred {
+			return fmt.Sprintf("%s: gaps inferred from the capture's own TCP evidence by %s, not recorded (docs/infer.md)", fi.Sidecar, fi.Header.Tool)
+		}
 		s := fmt.Sprintf("%s (source %s", fi.Sidecar, fi.Header.Source)
 		if fi.Header.Tool != "" {
 			s += ", written by " + fi.Header.Tool
@@ -245,12 +249,16 @@ func captureSection(r *analyze.Result, opt Options) section {
 	switch {
 	case len(r.LossUnknown()) > 0:
 		add("frames lost", fmt.Sprintf("%s recorded, then unknown: %s", num(s.FramesLost), strings.Join(r.LossUnknown(), "; ")))
+	case s.FramesLost > 0 && inferredGaps(r):
+		add("frames lost", fmt.Sprintf("%s inferred, not recorded (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case s.FramesLost > 0:
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
 		add("frames lost", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
 	case !r.LossRecorded():
 		add("frames lost", "not recorded: no sidecar and no pcapng drop counts")
+	case inferredGaps(r):
+		add("frames lost", "0: none inferred from the TCP evidence")
 	default:
 		add("frames lost", "0: no loss recorded")
 	}
@@ -264,10 +272,10 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("gap events", notRecorded)
 		add("largest gap", notRecorded)
 	case s.LargestGap != nil:
-		add("gap events", num(s.GapEvents))
-		add("largest gap", DescribeGap(*s.LargestGap, opt.Loc))
+		add("gap events", num(s.GapEvents)+inferredMark(r))
+		add("largest gap", DescribeGap(*s.LargestGap, opt.Loc)+inferredMark(r))
 	default:
-		add("gap events", num(s.GapEvents))
+		add("gap events", num(s.GapEvents)+inferredMark(r))
 		add("largest gap", "none")
 	}
 	if !recorded {
@@ -276,7 +284,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
 		add("tail gap", "unknown: the sidecar ends before the capture")
 	} else {
-		add("tail gap", plural(s.TailGap, "frame", "frames")+" lost after the last frame")
+		add("tail gap", plural(s.TailGap, "frame", "frames")+" lost after the last frame"+inferredMark(r))
 	}
 	for _, fi := range r.Files {
 		if fi.HasTrailer && fi.Trailer.HasKernel {
@@ -330,8 +338,12 @@ func tcpSection(r *analyze.Result) section {
 	add := func(k, v string) { sec.kv = append(sec.kv, [2]string{k, v}) }
 	add("capture lost", segBytes(c.CaptureLostSegments, c.CaptureLostBytes)+" (on the wire, missed by the capture)")
 	recorded := r.LossRecorded()
+	inGap := "a recorded gap"
+	if inferredGaps(r) {
+		inGap = "an inferred gap" // placed by the same evidence: no check of it
+	}
 	if recorded {
-		add("  in a recorded gap", segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
+		add("  in "+inGap, segBytes(c.CaptureExplainedSegments, c.CaptureExplainedBytes))
 	} else {
 		add("  in a recorded gap", noGapsRecorded)
 	}
@@ -342,7 +354,7 @@ func tcpSection(r *analyze.Result) section {
 	case !recorded:
 		add("consistency", noGapsRecorded)
 	default:
-		add("consistency", percent(*cs)+" of capture-lost segments fall in a recorded gap")
+		add("consistency", percent(*cs)+" of capture-lost segments fall in "+inGap)
 	}
 	add("upstream lost", segBytes(c.UpstreamLostSegments, c.UpstreamLostBytes)+" (lost before the capture point)")
 	add("ambiguous", segBytes(c.AmbiguousSegments, c.AmbiguousBytes))
@@ -524,4 +536,25 @@ func sections(r *analyze.Result, opt Options) []section {
 		}
 	}
 	return out
+}
+
+// inferredGaps reports whether the gaps of r come from a sidecar that
+// gapan infer wrote (source inferred): placed from the capture's own TCP
+// evidence, not recorded by the capturing host. Every figure made of them
+// says so.
+func inferredGaps(r *analyze.Result) bool {
+	for i := range r.Files {
+		if fi := &r.Files[i]; fi.Source == join.SourceSidecar && fi.Header.Source == sidecar.SourceInferred {
+			return true
+		}
+	}
+	return false
+}
+
+// inferredMark is " (inferred)" when r's gaps are inferred.
+func inferredMark(r *analyze.Result) string {
+	if inferredGaps(r) {
+		return " (inferred)"
+	}
+	return ""
 }
