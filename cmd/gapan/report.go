@@ -3,7 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/gapan/gapan/internal/memlimit"
 	"io"
+	"os"
 	"time"
 
 	"github.com/gapan/gapan/analyze"
@@ -197,7 +199,22 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 
 // runMetered runs cfg with a progress meter on a terminal's stderr, and
 // adds a hint to an error on damaged capture input.
+// reportMemoryLimit and reportHeadroom are gapan report's soft memory
+// limit, as parquetMemoryLimit's: the base, and the multiple of the live
+// heap above it. A million live flows hold about 310 MB.
+const (
+	reportMemoryLimit = 360 << 20
+	reportHeadroom    = 1.2
+)
+
 func runMetered(stderr io.Writer, quiet bool, label string, cfg *analyze.Config) (*analyze.Result, error) {
+	// The outputs that list every flow (json, csv, ndjson, html) turn
+	// each into a record and its bytes, garbage the collector leaves to
+	// pile up to twice the live heap (GOGC): the soft limit gapan parquet
+	// uses keeps the peak near the live set. GOMEMLIMIT, when set, wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer memlimit.Follow(reportMemoryLimit, reportHeadroom, 100*time.Millisecond)()
+	}
 	meter := progressMeter(stderr, quiet, label)
 	meter.Start()
 	cfg.Progress = meter.Files(progress.Sizes(cfg.Captures))
