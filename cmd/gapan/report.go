@@ -204,7 +204,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 // heap above it. A million live flows hold about 310 MB.
 const (
 	reportMemoryLimit = 360 << 20
-	reportHeadroom    = 1.2
+	reportHeadroom    = 1.1
 )
 
 func runMetered(stderr io.Writer, quiet bool, label string, cfg *analyze.Config) (*analyze.Result, error) {
