@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"github.com/gapan/gapan/internal/plural"
 	"html/template"
 	"io"
 	"math/bits"
@@ -478,7 +479,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	}
 	v.Warnings = doc.Warnings
 	if st := doc.Stopped; st != nil {
-		v.Stopped = fmt.Sprintf("Stopped at %s frame %d, byte offset %d: the figures cover the %s before the damage (%s).", st.File, st.Frame, st.Offset, plural(st.FramesRead, "frame", "frames"), st.Error)
+		v.Stopped = fmt.Sprintf("Stopped at %s frame %d, byte offset %d: the figures cover the %s before the damage (%s).", st.File, st.Frame, st.Offset, plural.CountOf(st.FramesRead, "frame", "frames"), st.Error)
 	}
 	return v
 }
@@ -623,7 +624,7 @@ func histogramChart(counts, frames *[65]uint64) *htmlChart {
 		bh := max(float64(panelH)*float64(counts[i])/float64(cmax), 1)
 		p.Bars = append(p.Bars, htmlBar{
 			X: ff(x + 4), Y: ff(float64(chartTop+panelH) - bh), W: ff(bw - 8), H: ff(bh),
-			Title: fmt.Sprintf("%s of %s frames: %s frames lost in all", plural(counts[i], "gap", "gaps"), label, num(frames[i])),
+			Title: fmt.Sprintf("%s of %s frames: %s frames lost in all", plural.CountOf(counts[i], "gap", "gaps"), label, num(frames[i])),
 			Value: counts[i], Lost: frames[i],
 			Label: num(counts[i]), LX: ff(x + bw/2), LY: ff(float64(chartTop+panelH) - bh - 4),
 		})

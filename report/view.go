@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"github.com/gapan/gapan/internal/numfmt"
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/sidecar"
 	"slices"
 	"strconv"
@@ -102,19 +103,12 @@ func est(x float64) string { return strconv.FormatFloat(loss.Round6(x), 'f', 1, 
 // loss: 0.01625 -> "1.625%", 0.0000123 -> "0.00123%".
 func percent(r float64) string { return numfmt.Percent(r) }
 
-func plural(n uint64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return num(n) + " " + many
-}
-
 // segBytes formats a count of segments with their bytes.
 func segBytes(segs, bytes uint64) string {
 	if segs == 0 {
 		return "0"
 	}
-	return plural(segs, "segment", "segments") + ", " + humanBytes(bytes)
+	return plural.CountOf(segs, "segment", "segments") + ", " + humanBytes(bytes)
 }
 
 // endpoint formats one end of a flow.
@@ -200,7 +194,7 @@ func decodeErrorsText(s *loss.Summary) string {
 	for i, d := range s.DecodeErrors {
 		why[i] = d.Reason + " " + num(d.Frames)
 	}
-	return plural(s.DecodeFailed, "frame", "frames") + " (" + strings.Join(why, ", ") + ")"
+	return plural.CountOf(s.DecodeFailed, "frame", "frames") + " (" + strings.Join(why, ", ") + ")"
 }
 
 // The words for a figure of the gaps when no capture had a record of
@@ -254,7 +248,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 	case s.FramesLost > 0:
 		add("frames lost", fmt.Sprintf("%s (%s of the frames that reached the capture point)", num(s.FramesLost), percent(s.LossRatio)))
 	case pu > 0:
-		add("frames lost", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
+		add("frames lost", fmt.Sprintf("%s lost, position unknown (from %s)", plural.CountOf(pu, "frame", "frames"), positionUnknownFrom(r)))
 	case !r.LossRecorded():
 		add("frames lost", "not recorded: no sidecar and no pcapng drop counts")
 	case inferredGaps(r):
@@ -263,7 +257,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		add("frames lost", "0: no loss recorded")
 	}
 	if pu > 0 && s.FramesLost > 0 {
-		add("position unknown", fmt.Sprintf("%s lost, position unknown (from %s)", plural(pu, "frame", "frames"), positionUnknownFrom(r)))
+		add("position unknown", fmt.Sprintf("%s lost, position unknown (from %s)", plural.CountOf(pu, "frame", "frames"), positionUnknownFrom(r)))
 	}
 	recorded := r.LossRecorded()
 	switch {
@@ -284,7 +278,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 		// An incomplete sidecar has no trailer: the tail is not 0 but unknown.
 		add("tail gap", "unknown: the sidecar ends before the capture")
 	} else {
-		add("tail gap", plural(s.TailGap, "frame", "frames")+" lost after the last frame"+inferredMark(r))
+		add("tail gap", plural.CountOf(s.TailGap, "frame", "frames")+" lost after the last frame"+inferredMark(r))
 	}
 	for _, fi := range r.Files {
 		if fi.HasTrailer && fi.Trailer.HasKernel {
@@ -302,7 +296,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 	add("flows", fl+")")
 	if r.Stopped != nil {
 		st := stoppedJSON(r)
-		add("stopped at", fmt.Sprintf("%s frame %d, byte offset %d: the figures cover the %s before the damage", st.File, st.Frame, st.Offset, plural(st.FramesRead, "frame", "frames")))
+		add("stopped at", fmt.Sprintf("%s frame %d, byte offset %d: the figures cover the %s before the damage", st.File, st.Frame, st.Offset, plural.CountOf(st.FramesRead, "frame", "frames")))
 	}
 	return sec
 }
@@ -480,7 +474,7 @@ func flowsSection(r *analyze.Result, opt Options) *section {
 	if r.Summary.TopOnly {
 		total = int(r.Summary.LossyFlows) // the list holds only the top flows
 	}
-	sec := &section{title: fmt.Sprintf("Flows that lost most (%d of %s with loss; %s in all)", len(top), num(uint64(total)), plural(r.Summary.FlowCount, "flow", "flows"))}
+	sec := &section{title: fmt.Sprintf("Flows that lost most (%d of %s with loss; %s in all)", len(top), num(uint64(total)), plural.CountOf(r.Summary.FlowCount, "flow", "flows"))}
 	if total == 0 {
 		sec.title = "Flows that lost most"
 		sec.note = "No flow shows loss."
