@@ -1,6 +1,7 @@
 package annotate
 
 import (
+	"github.com/gapan/gapan/internal/numfmt"
 	"strconv"
 	"strings"
 
@@ -164,17 +165,4 @@ func amount(f loss.Fate) (string, bool) {
 func frameNum(n uint64) string { return strconv.FormatUint(n, 10) }
 
 // num formats a count with thousands separators: 2,896.
-func num(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	if len(s) <= 3 {
-		return s
-	}
-	var b []byte
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b = append(b, ',')
-		}
-		b = append(b, s[i])
-	}
-	return string(b)
-}
+func num(n uint64) string { return numfmt.Int(n) }

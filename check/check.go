@@ -128,7 +128,12 @@ func (r *Result) WriteText(w io.Writer) error {
 	} else {
 		p("frames lost:     %s (%s of the frames that reached the capture point)\n", numfmt.Int(t.FramesLost), numfmt.Percent(t.LossRatio))
 	}
-	p("tail gap:        %s\n", plural.CountOf(t.TailGap, "frame lost after the last frame", "frames lost after the last frame"))
+	if fi.SidecarIncomplete {
+		// No trailer: the tail is not 0 but unknown, as gapan report says.
+		p("tail gap:        unknown: the sidecar ends before the capture\n")
+	} else {
+		p("tail gap:        %s\n", plural.CountOf(t.TailGap, "frame lost after the last frame", "frames lost after the last frame"))
+	}
 	if g := t.LargestGap; g != nil {
 		p("largest gap:     %s\n", report.DescribeGap(*g, nil))
 	} else {

@@ -91,6 +91,9 @@ func TestRunIncomplete(t *testing.T) {
 	if !strings.Contains(text.String(), "frames lost:     15 recorded, then unknown: loss unknown after frame 186 (the sidecar ends there)") {
 		t.Errorf("text:\n%s", text.String())
 	}
+	if !strings.Contains(text.String(), "tail gap:        unknown: the sidecar ends before the capture\n") {
+		t.Errorf("check says a tail on a sidecar without trailer:\n%s", text.String())
+	}
 	r.WriteJSON(&js)
 	if !strings.Contains(js.String(), `"loss_unknown_after": 186`) {
 		t.Errorf("json:\n%s", js.String())

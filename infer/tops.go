@@ -56,10 +56,12 @@ func (t *tops) frame(info *loss.FrameInfo) {
 	data := p != nil && p.Flags&decode.FlagTCP != 0 && p.PayloadLen > 0
 	r := &t.ring[info.Global%topsRing]
 	*r = topFrames{global: info.Global, dir: d, data: data, tops: [2]uint64{ft[0].frame, ft[1].frame}}
-	for _, i := range t.pending[info.Global] {
-		t.tighten(&(*t.ev)[i], r)
+	if len(t.pending) > 0 {
+		for _, i := range t.pending[info.Global] {
+			t.tighten(&(*t.ev)[i], r)
+		}
+		delete(t.pending, info.Global)
 	}
-	delete(t.pending, info.Global)
 	if !data {
 		return
 	}

@@ -538,8 +538,6 @@ func (s *jsonStream) field(name string, v any) {
 	s.value("  ", v)
 }
 
-// array writes a member whose value is an array of n elements, element i
-// given by elem(i) only when it is written.
 // flowArray writes flows as WriteJSON lists them (flowBytes).
 func (s *jsonStream) flowArray(name string, flows []*loss.Flow) {
 	if !s.openArray(name, len(flows)) {
@@ -560,6 +558,8 @@ func (s *jsonStream) flowArray(name string, flows []*loss.Flow) {
 	s.closeArray(nil)
 }
 
+// array writes a member whose value is an array of n elements, element i
+// given by elem(i) only when it is written.
 func (s *jsonStream) array(name string, n int, elem func(i int) any) {
 	if !s.openArray(name, n) {
 		return

@@ -8,7 +8,7 @@
 //	sel.Start, _ = selection.ParseTime("+30s")
 //	m, err := sel.NewMatcher(ctx)
 //	for each frame f in stream order:
-//		if !m.InWindow(f) { continue }  // outside the window: not read
+//		if !m.InWindow(f) { continue }  // outside the window: read, not counted
 //		ok, err := m.Match(f)             // the filter: per-flow figures
 //
 // The filter is compiled by tcpdump (internal/bpfcompile), once per link
