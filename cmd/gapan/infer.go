@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"github.com/gapan/gapan/internal/numfmt"
+	"github.com/gapan/gapan/internal/plural"
 	"io"
 	"os"
 	"time"
@@ -42,16 +44,16 @@ distributed over the inferred gaps; what no gap can take is said as
 			if err != nil {
 				return err
 			}
-			o, err := openOutput(cmd.OutOrStdout(), out, force, []string{a[0]})
+			o, err := openBinaryOutput(cmd.OutOrStdout(), out, force, []string{a[0]}, "a binary sidecar")
 			if err != nil {
 				return err
 			}
 			if err := o.finish(res.WriteSidecar(o, "gapan-infer "+version, time.Now().UnixNano())); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d inferred gap events, %d frames lost (inferred)", len(res.Gaps), res.Lost())
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s, %s (inferred)", plural.Count(len(res.Gaps), "inferred gap event"), plural.CountOf(res.Lost(), "frame lost", "frames lost"))
 			if res.HasTotal {
-				fmt.Fprintf(cmd.ErrOrStderr(), "; of the total of %d, %d frames lost, position unknown", res.Total, res.Unplaced)
+				fmt.Fprintf(cmd.ErrOrStderr(), "; of the total of %s, %s, position unknown", numfmt.Int(res.Total), plural.CountOf(res.Unplaced, "frame lost", "frames lost"))
 			}
 			fmt.Fprintln(cmd.ErrOrStderr())
 			return nil
@@ -83,6 +85,6 @@ func inferSidecar(stderr io.Writer, capture string, kernelDrops int64) (path str
 		remove()
 		return "", nil, err
 	}
-	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%d gap events, %d frames), not recorded (docs/infer.md)\n", capture, len(res.Gaps), res.Lost())
+	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
 	return f.Name(), remove, nil
 }

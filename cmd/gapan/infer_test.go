@@ -20,7 +20,7 @@ func TestInferCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(stderr, "inferred gap events") || !strings.Contains(stderr, "of the total of 2000") {
+	if !strings.Contains(stderr, "inferred gap events") || !strings.Contains(stderr, "of the total of 2,000") {
 		t.Errorf("stderr %q", stderr)
 	}
 	out, _, err := execGapan(t, "sidecar", "dump", gaps, "--format", "csv")

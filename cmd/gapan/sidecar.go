@@ -54,8 +54,8 @@ func newSidecarDumpCmd() *cobra.Command {
 		Use:   "dump FILE.gaps",
 		Short: "Print a sidecar's records (text, csv or json)",
 		Long: `Print a sidecar's header, records and trailer. The csv format is exactly a
-header line "frame,gap" and one row per record, so every engine infers
-integer columns; the tail gap and the trailer appear in the text and json
+header line "frame,gap" (for an inferred sidecar "frame,gap,first,last,confidence")
+and one row per record, so every engine infers the columns' types; the tail gap and the trailer appear in the text and json
 formats only. FILE.gaps may be - (standard input).`,
 		Example: `  gapan sidecar dump testdata/demo/demo.pcap.gaps
   gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,

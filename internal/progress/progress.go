@@ -14,9 +14,9 @@ package progress
 
 import (
 	"fmt"
+	"github.com/gapan/gapan/internal/numfmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -73,17 +73,7 @@ func clock(d time.Duration) string {
 }
 
 // thousands formats n with thousands separators.
-func thousands(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(n uint64) string { return numfmt.Int(n) }
 
 // Meter redraws a progress line in place ("\r" and erase to the end of
 // line). Its methods are safe for concurrent use, and do nothing on a nil
