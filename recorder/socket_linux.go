@@ -84,7 +84,10 @@ type socket struct {
 	names        []unix.RawSockaddrLinklayer
 	msgs         []unix.Mmsghdr
 	batch        int
-	wakeMillis   int // the longest wait for a frame (poll's time-out)
+	// written is how many of msgs' headers the kernel may have changed
+	// since they were last reset: the frames of the last receive.
+	written    int
+	wakeMillis int // the longest wait for a frame (poll's time-out)
 }
 
 // frameInfo is what the control messages of one received frame say.
@@ -353,6 +356,7 @@ func (s *socket) setupBuffers(batch int) {
 	s.oob = make([]byte, batch*oobLen)
 	s.names = make([]unix.RawSockaddrLinklayer, batch)
 	s.msgs = make([]unix.Mmsghdr, batch)
+	s.written = batch
 	// A cooked frame is received behind room for its LINUX_SLL2 header,
 	// header and data together cut to snaplen; an Ethernet frame behind
 	// room for a VLAN tag to put back.
@@ -416,7 +420,10 @@ func (s *socket) recvQueued() (int, unix.Errno) {
 	if s.cooked {
 		namelen = uint32(unsafe.Sizeof(s.names[0]))
 	}
-	for i := range s.batch {
+	// The kernel writes the name and control lengths and the flags of
+	// the headers it fills only: resetting those of the last receive,
+	// not the whole batch, keeps a receive of one frame cheap.
+	for i := range s.written {
 		h := &s.msgs[i].Hdr
 		h.Namelen = namelen
 		h.SetControllen(oobLen)
@@ -424,15 +431,26 @@ func (s *socket) recvQueued() (int, unix.Errno) {
 	}
 	// MSG_TRUNC makes the kernel report each frame's original length.
 	flags := uintptr(unix.MSG_TRUNC | unix.MSG_DONTWAIT)
+	var n uintptr
+	var errno unix.Errno
 	if s.batch == 1 {
-		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0].Hdr)), flags)
-		if errno != 0 {
-			return 0, errno
+		n, _, errno = unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0].Hdr)), flags)
+		if errno == 0 {
+			s.msgs[0].Len = uint32(n)
+			n = 1
 		}
-		s.msgs[0].Len = uint32(n)
-		return 1, 0
+	} else {
+		n, _, errno = unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(s.batch), flags, 0, 0)
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), uintptr(s.batch), flags, 0, 0)
+	switch errno {
+	case 0:
+		s.written = int(n)
+	case unix.EAGAIN:
+		s.written = 0 // nothing was received
+	default:
+		s.written = s.batch // whatever the kernel wrote, reset it all
+		return 0, errno
+	}
 	return int(n), errno
 }
 
