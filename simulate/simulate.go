@@ -296,17 +296,11 @@ func Run(cfg Config) (Stats, error) {
 		if fw == nil {
 			// The identity's snap length is the one the output declares
 			// for its first interface, as join computes it on reading.
-			var snap uint32
-			if ifs := in.Interfaces(); len(ifs) > 0 {
-				snap = ifs[0].SnapLen
-			}
-			if !ng && snap == 0 {
-				snap = 65535
-			}
+			snap := declaredSnapLen(in.Interfaces(), ng)
 			if ng {
 				fw = &ngWriter{w: out}
 			} else {
-				fw = &pcapWriter{w: out, name: cfg.Input}
+				fw = &pcapWriter{w: out, name: cfg.Input, snap: snap}
 			}
 			sw, err = sidecar.NewWriter(scOut, sidecar.Header{
 				Source:    sidecar.SourceSimulated,
@@ -384,19 +378,29 @@ type frameWriter interface {
 type pcapWriter struct {
 	w    io.Writer
 	name string // the input, for errors
+	snap uint32 // the snap length the header declares
 	pw   *pcapgo.Writer
 	link layers.LinkType
 }
 
+// declaredSnapLen is the snap length an output declares for the first of
+// interfaces ifs: theirs, or in a pcap, which has no "unlimited", 65535.
+func declaredSnapLen(ifs []reader.Interface, ng bool) uint32 {
+	var snap uint32
+	if len(ifs) > 0 {
+		snap = ifs[0].SnapLen
+	}
+	if !ng && snap == 0 {
+		snap = 65535
+	}
+	return snap
+}
+
 func (p *pcapWriter) write(f *join.Frame, ifs []reader.Interface) error {
 	if p.pw == nil {
-		snap := uint32(65535) // pcap has no "unlimited"
-		if len(ifs) > 0 && ifs[0].SnapLen > 0 {
-			snap = ifs[0].SnapLen
-		}
 		p.link = f.LinkType
 		p.pw = pcapgo.NewWriterNanos(p.w)
-		if err := p.pw.WriteFileHeader(snap, p.link); err != nil {
+		if err := p.pw.WriteFileHeader(p.snap, p.link); err != nil {
 			return err
 		}
 	} else if f.LinkType != p.link {
