@@ -16,7 +16,6 @@ package infer
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -144,7 +143,8 @@ func Distribute(gaps []Gap, total uint64) (unplaced uint64) {
 
 // Config says what Run infers from.
 type Config struct {
-	// Capture is the capture file. Its sidecar, if any, is not read:
+	// Capture is the capture file, "-" for standard input (read once).
+	// Its sidecar, if any, is not read:
 	// infer is for what the capture itself shows.
 	Capture string
 	// KernelDrops is a capture-wide total of frames lost (tcpdump's "N
@@ -175,15 +175,8 @@ type Result struct {
 	Run *analyze.Result
 }
 
-// ErrStdin means Run was given standard input ("-"): it reads the
-// capture twice (the run, then the identity for the sidecar's header).
-var ErrStdin = errors.New("infer: cannot read standard input: the capture is read twice (give a file)")
-
 // Run reads the capture without its sidecar and infers its gaps.
 func Run(cfg Config) (*Result, error) {
-	if cfg.Capture == "-" {
-		return nil, ErrStdin
-	}
 	var ev []Evidence
 	tp := newTops(&ev)
 	acfg := analyze.Config{
@@ -217,11 +210,8 @@ func Run(cfg Config) (*Result, error) {
 	for i := range ev {
 		ev[i].framesPerSegment = ratio[ev[i].Flow]
 	}
-	id, frames, err := join.CaptureIdentity(cfg.Capture)
-	if err != nil {
-		return nil, err
-	}
-	r := &Result{Gaps: Merge(ev), Frames: frames, Identity: id, Run: run}
+	fi := &run.Files[0]
+	r := &Result{Gaps: Merge(ev), Frames: fi.Frames, Identity: fi.Identity, Run: run}
 	var total uint64
 	for _, fi := range run.Files {
 		for _, st := range fi.Stats {

@@ -2,11 +2,11 @@ package infer
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -186,9 +186,45 @@ func TestIfDropTotal(t *testing.T) {
 	}
 }
 
-// TestStdin: standard input is refused, since the capture is read twice.
+// TestStdin: a capture read once from standard input gives the sidecar
+// the file gives, byte for byte, and the identity join.CaptureIdentity
+// reads from the file on its own.
 func TestStdin(t *testing.T) {
-	if _, err := Run(Config{Capture: "-", KernelDrops: -1}); !errors.Is(err, ErrStdin) {
-		t.Errorf("Run(-) = %v, want ErrStdin", err)
+	path := filepath.Join("..", "testdata", "corpus", "ndpi-netflix.pcap")
+	want, err := Run(Config{Capture: path, KernelDrops: -1, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	saved := os.Stdin // reader.Open("-") reads os.Stdin
+	os.Stdin = f
+	got, err := Run(Config{Capture: "-", KernelDrops: -1, Workers: 1})
+	os.Stdin = saved
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, frames, err := join.CaptureIdentity(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Identity != id || got.Frames != frames {
+		t.Errorf("from stdin: identity %+v, %d frames; the file has %+v, %d frames", got.Identity, got.Frames, id, frames)
+	}
+	if len(want.Gaps) == 0 {
+		t.Fatal("no inferred gap in the capture: the case tests nothing")
+	}
+	var a, b bytes.Buffer
+	if err := want.WriteSidecar(&a, "t", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := got.WriteSidecar(&b, "t", 1); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("the sidecar inferred from stdin (%d bytes) differs from the file's (%d bytes)", b.Len(), a.Len())
 	}
 }

@@ -43,10 +43,19 @@ func CaptureIdentity(path string) (sidecar.Identity, uint64, error) {
 			id = identityOf(rd, f)
 		}
 	}
-	if ifs := rd.Interfaces(); !id.Known && len(ifs) > 0 {
-		id = sidecar.IdentityOf(uint32(ifs[0].LinkType), ifs[0].SnapLen, 0, nil)
+	if !id.Known {
+		id = identityWithoutFrames(rd.Interfaces())
 	}
 	return id, rd.FramesRead(), nil
+}
+
+// identityWithoutFrames is the identity of a capture without frames: that
+// of its first interface, unknown without one.
+func identityWithoutFrames(ifs []reader.Interface) sidecar.Identity {
+	if len(ifs) == 0 {
+		return sidecar.Identity{}
+	}
+	return sidecar.IdentityOf(uint32(ifs[0].LinkType), ifs[0].SnapLen, 0, nil)
 }
 
 // ImportOptions controls Import.

@@ -184,6 +184,11 @@ type FileInfo struct {
 	Tail       []sidecar.InterfaceGap
 	Stats      []reader.InterfaceStats // pcapng interface statistics
 	Interfaces []reader.Interface
+	// Identity is the capture's identity, what a sidecar written for it
+	// carries (sidecar.IdentityOf its link type, snap length and first
+	// frame), known from its first frame on; for a capture without
+	// frames, that of its first interface once it has ended.
+	Identity sidecar.Identity
 	// Anomalies are what the reader accepted but flags (one warning per
 	// kind), known once the capture has been read to its end.
 	Anomalies []reader.Anomaly
@@ -489,11 +494,12 @@ func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 	s.frame.LossUnknown = fi.SidecarIncomplete && f.Number > fi.LossUnknownAfter
 	if f.Number == 1 {
 		fi.FirstNs = f.TimestampNs
+		fi.Identity = identityOf(s.rd, f)
 		if prev := s.lastWithFrames(); prev != nil && f.TimestampNs < prev.LastNs {
 			s.warn(fi.Name, 1, fmt.Errorf("starts before %s ends: the captures of a set are read in the order given, so rotated files must be given oldest first", prev.Name))
 		}
 		if s.sc != nil {
-			if err := s.checkIdentity(f); err != nil {
+			if err := s.checkIdentity(); err != nil {
 				return nil, err
 			}
 		}
@@ -528,13 +534,13 @@ func (s *Stream) joinFrame(f *reader.Frame) (*Frame, error) {
 	return &s.frame, nil
 }
 
-func (s *Stream) checkIdentity(f *reader.Frame) error {
+func (s *Stream) checkIdentity() error {
 	fi := &s.files[s.cur]
 	if !fi.Header.Identity.Known {
 		s.warn(fi.Sidecar, 0, errors.New("sidecar carries no capture identity; cannot check it belongs to this capture"))
 		return nil
 	}
-	if err := fi.Header.Identity.Check(identityOf(s.rd, f)); err != nil {
+	if err := fi.Header.Identity.Check(fi.Identity); err != nil {
 		detail := err.Error()
 		var ie *sidecar.IdentityError
 		if errors.As(err, &ie) {
@@ -549,6 +555,9 @@ func (s *Stream) checkIdentity(f *reader.Frame) error {
 func (s *Stream) finishFile() error {
 	fi := &s.files[s.cur]
 	fi.Interfaces = s.rd.Interfaces()
+	if !fi.Identity.Known {
+		fi.Identity = identityWithoutFrames(fi.Interfaces)
+	}
 	fi.Stats = s.rd.Stats()
 	fi.BytesRead = s.rd.BytesRead()
 	fi.Done = true
