@@ -179,18 +179,32 @@ type Result struct {
 func Run(cfg Config) (*Result, error) {
 	var ev []Evidence
 	tp := newTops(&ev)
+	// ratio holds, for each flow with evidence, its frames per frame of
+	// its busier direction, known when the flow's figures are final:
+	// after all of its fates (loss.Config.OnFlow). Only flows with
+	// evidence are kept, so memory follows the evidence, not the flows.
+	ratio := map[uint64]float64{}
 	acfg := analyze.Config{
 		Captures:    []string{cfg.Capture},
 		Join:        join.Options{NoSidecar: true},
 		KernelDrops: cfg.KernelDrops,
 		Workers:     cfg.Workers,
-		Engine: loss.Config{KeepFlows: true, OnFate: func(f loss.Fate) {
+		Engine: loss.Config{OnFate: func(f loss.Fate) {
 			if f.RTP || f.Resend || f.Kind != loss.FateCaptureUnexplained && f.Kind != loss.FateCapture {
 				return
 			}
 			ev = append(ev, Evidence{Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})
+			ratio[f.FlowID] = 0
 			if !cfg.Loose {
 				tp.evidence()
+			}
+		}, OnFlow: func(fl *loss.Flow) {
+			tp.forget(fl.FlowID)
+			if _, ok := ratio[fl.FlowID]; !ok {
+				return
+			}
+			if busy := max(fl.PacketsFwd, fl.PacketsRev); busy > 0 {
+				ratio[fl.FlowID] = min(2, float64(fl.PacketsFwd+fl.PacketsRev)/float64(busy))
 			}
 		}},
 	}
@@ -200,12 +214,6 @@ func Run(cfg Config) (*Result, error) {
 	run, err := analyze.Run(acfg)
 	if err != nil {
 		return nil, err
-	}
-	ratio := map[uint64]float64{}
-	for _, fl := range run.Summary.List {
-		if busy := max(fl.PacketsFwd, fl.PacketsRev); busy > 0 {
-			ratio[fl.FlowID] = min(2, float64(fl.PacketsFwd+fl.PacketsRev)/float64(busy))
-		}
 	}
 	for i := range ev {
 		ev[i].framesPerSegment = ratio[ev[i].Flow]

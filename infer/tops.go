@@ -71,6 +71,10 @@ func (t *tops) frame(info *loss.FrameInfo) {
 	}
 }
 
+// forget drops the directions of flow id, which has ended: a frame of
+// it can come no more (loss.Config.OnFlow).
+func (t *tops) forget(id uint64) { delete(t.flows, id) }
+
 // evidence tightens the last evidence added, or waits for its frame.
 func (t *tops) evidence() {
 	i := len(*t.ev) - 1
