@@ -183,6 +183,20 @@ func NewLargestGaps(n int) *LargestGaps {
 	return &LargestGaps{top: topn.New(n, gapOrder)}
 }
 
+// keptGaps returns k, or, for a run that kept every gap (gaps, in stream
+// order: Summary.Gaps) instead of a LargestGaps, one that has taken them
+// and keeps the n largest.
+func keptGaps(k *LargestGaps, gaps []loss.GapRef, n int) *LargestGaps {
+	if k != nil {
+		return k
+	}
+	k = NewLargestGaps(n)
+	for _, g := range gaps {
+		k.Gap(g)
+	}
+	return k
+}
+
 type seqGap struct {
 	g   loss.GapRef
 	seq uint64

@@ -2,12 +2,10 @@ package report
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"github.com/gapan/gapan/internal/plural"
 	"html/template"
 	"io"
-	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -316,6 +314,10 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	if opt.MaxRows <= 0 {
 		opt.MaxRows = HTMLMaxRows
 	}
+	// A run that kept every gap (Summary.Gaps) instead of a LargestGaps
+	// gets one over them all: the histogram and the gap list are made
+	// one way.
+	opt.LargestGaps = keptGaps(opt.LargestGaps, r.Summary.Gaps, len(r.Summary.Gaps))
 	doc := NewDocument(r)
 	s := &doc.Summary
 	v := &htmlView{Title: "gapan report", HowToRead: HowToRead}
@@ -450,19 +452,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 		tl = summaryTimeline(doc.Timeline)
 	}
 	v.Timeline = timelineChart(tl, opt.Loc)
-	if k := opt.LargestGaps; k != nil {
-		v.Histogram = histogramChart(&k.bins, &k.binLost)
-	} else {
-		var bins, binLost [65]uint64
-		for _, g := range r.Summary.Gaps {
-			if g.Lost > 0 {
-				b := bits.Len64(g.Lost) - 1
-				bins[b]++
-				binLost[b] += g.Lost
-			}
-		}
-		v.Histogram = histogramChart(&bins, &binLost)
-	}
+	v.Histogram = histogramChart(&opt.LargestGaps.bins, &opt.LargestGaps.binLost)
 	v.GapsNote, v.GapCols, v.Gaps = gapRows(r, doc, opt)
 	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt, recorded)
 	if !recorded {
@@ -648,17 +638,13 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 		{Label: "time", Field: "gaps.ts_ns", Num: true, Title: "time of the frame after the gap"},
 		{Label: "interval", Field: "interval_ns", Num: true, Title: "time between the frames around the gap"},
 	}
-	gaps, total := doc.Gaps, uint64(len(doc.Gaps))
-	if k := opt.LargestGaps; k != nil {
-		gaps, total = nil, k.Count()
-		for _, g := range k.Sorted(r) {
-			gaps = append(gaps, gapJSON(r, g))
-		}
-		opt.MaxRows = min(opt.MaxRows, k.top.Cap()) // all it kept
-	} else {
-		gaps = slices.Clone(gaps)
-		slices.SortStableFunc(gaps, func(a, b GapJSON) int { return cmp.Compare(b.Lost, a.Lost) })
+	k := opt.LargestGaps // newHTMLView makes sure of one
+	var gaps []GapJSON
+	for _, g := range k.Sorted(r) {
+		gaps = append(gaps, gapJSON(r, g))
 	}
+	total := k.Count()
+	opt.MaxRows = min(opt.MaxRows, k.top.Cap()) // all it kept
 	shown := min(len(gaps), opt.MaxRows)
 	note := fmt.Sprintf("All %s gaps, largest first.", num(total))
 	switch {

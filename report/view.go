@@ -374,35 +374,16 @@ func tcpSection(r *analyze.Result) section {
 	return sec
 }
 
-// largestGaps returns up to n gaps, largest first, stream order on ties
-// (gapOrder).
-func largestGaps(gaps []loss.GapRef, n int) []loss.GapRef {
-	sg := make([]seqGap, len(gaps))
-	for i, g := range gaps {
-		sg[i] = seqGap{g, uint64(i)}
-	}
-	slices.SortFunc(sg, func(a, b seqGap) int { return gapOrder(&a, &b) })
-	out := make([]loss.GapRef, min(len(sg), n))
-	for i := range out {
-		out[i] = sg[i].g
-	}
-	return out
-}
-
 func gapsSection(r *analyze.Result, opt Options) *section {
 	s := r.Summary
 	if opt.Gaps == 0 || s.GapEvents == 0 {
 		return nil
 	}
 	listed := min(uint64(opt.Gaps), s.GapEvents)
-	var gaps []loss.GapRef
-	if k := opt.LargestGaps; k != nil {
-		gaps = k.Sorted(r)
-		gaps = gaps[:min(len(gaps), opt.Gaps)]
-		listed = min(listed, uint64(k.top.Cap())) // all it kept
-	} else {
-		gaps = largestGaps(s.Gaps, opt.Gaps)
-	}
+	k := keptGaps(opt.LargestGaps, s.Gaps, opt.Gaps)
+	gaps := k.Sorted(r)
+	gaps = gaps[:min(len(gaps), opt.Gaps)]
+	listed = min(listed, uint64(k.top.Cap())) // all it kept
 	sec := &section{title: fmt.Sprintf("Largest gaps (%d of %s)", listed, num(s.GapEvents))}
 	if len(gaps) == 0 && s.LargestGap != nil {
 		gaps = []loss.GapRef{*s.LargestGap}
