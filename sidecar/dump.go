@@ -16,8 +16,10 @@ import (
 // terminal error, if any.
 func WriteCSV(w io.Writer, r RecordReader) error {
 	bw := bufio.NewWriter(w)
-	bs, brackets := r.(bracketSource)
-	brackets = brackets && r.Header().Source == SourceInferred
+	brackets := r.Header().Source == SourceInferred
+	if _, ok := r.(bracketSource); !ok {
+		brackets = false
+	}
 	if brackets {
 		bw.WriteString("frame,gap,first,last,confidence\n")
 	} else {
@@ -37,7 +39,7 @@ func WriteCSV(w io.Writer, r RecordReader) error {
 		buf = append(buf, ',')
 		buf = strconv.AppendUint(buf, rec.Gap, 10)
 		if brackets {
-			if b, ok := bs.Bracket(rec.Frame); ok {
+			if b, ok := bracketOf(r, rec.Frame); ok {
 				buf = fmt.Appendf(buf, ",%d,%d,%s", b.First, b.Last, confidenceText(b.ConfidencePermille))
 			} else {
 				buf = append(buf, ",,,"...)
@@ -136,14 +138,12 @@ func WriteJSON(w io.Writer, r RecordReader) error {
 		fmt.Fprintf(bw, "{\"frame\":%d,\"gap\":%d}", rec.Frame, rec.Gap)
 	}
 	bw.WriteByte(']')
-	if bs, ok := r.(bracketSource); ok {
-		if it, ok := bs.InferredTotals(); ok {
-			total := "null"
-			if it.HasTotal {
-				total = strconv.FormatUint(it.Total, 10)
-			}
-			fmt.Fprintf(bw, ",\"inferred\":{\"total\":%s,\"unplaced\":%d}", total, it.Unplaced)
+	if it, ok := inferredTotalsOf(r); ok {
+		total := "null"
+		if it.HasTotal {
+			total = strconv.FormatUint(it.Total, 10)
 		}
+		fmt.Fprintf(bw, ",\"inferred\":{\"total\":%s,\"unplaced\":%d}", total, it.Unplaced)
 	}
 	bw.WriteString(",\"trailer\":")
 	if t, ok := r.Trailer(); ok {
@@ -190,4 +190,12 @@ func bracketOf(r RecordReader, frame uint64) (Bracket, bool) {
 		return bs.Bracket(frame)
 	}
 	return Bracket{}, false
+}
+
+// inferredTotalsOf returns the inferred totals r carries, if any.
+func inferredTotalsOf(r RecordReader) (InferredTotals, bool) {
+	if bs, ok := r.(bracketSource); ok {
+		return bs.InferredTotals()
+	}
+	return InferredTotals{}, false
 }

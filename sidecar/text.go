@@ -155,19 +155,15 @@ func ConvertToText(w io.Writer, r RecordReader) error {
 		if err := tw.add(rec); err != nil {
 			return err
 		}
-		if bs, ok := r.(bracketSource); ok {
-			if b, ok := bs.Bracket(rec.Frame); ok {
-				fmt.Fprintf(tw.bw, "# bracket first=%d last=%d confidence=%s\n", b.First, b.Last, confidenceText(b.ConfidencePermille))
-			}
+		if b, ok := bracketOf(r, rec.Frame); ok {
+			fmt.Fprintf(tw.bw, "# bracket first=%d last=%d confidence=%s\n", b.First, b.Last, confidenceText(b.ConfidencePermille))
 		}
 	}
-	if bs, ok := r.(bracketSource); ok {
-		if it, ok := bs.InferredTotals(); ok {
-			if it.HasTotal {
-				fmt.Fprintf(tw.bw, "# inferred total=%d unplaced=%d\n", it.Total, it.Unplaced)
-			} else {
-				fmt.Fprintf(tw.bw, "# inferred unplaced=%d\n", it.Unplaced)
-			}
+	if it, ok := inferredTotalsOf(r); ok {
+		if it.HasTotal {
+			fmt.Fprintf(tw.bw, "# inferred total=%d unplaced=%d\n", it.Total, it.Unplaced)
+		} else {
+			fmt.Fprintf(tw.bw, "# inferred unplaced=%d\n", it.Unplaced)
 		}
 	}
 	t, ok := r.Trailer()
