@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/net/bpf"
@@ -93,14 +94,9 @@ func lastLine(b []byte) string {
 // iptables' and tc's bpf bytecode arguments ("4,48 0 0 9,21 0 1 17,...").
 func Parse(text string) ([]bpf.RawInstruction, error) {
 	var lines []string
-	start := 0
-	for i := 0; i <= len(text); i++ {
-		if i == len(text) || text[i] == '\n' || text[i] == ',' {
-			line := trimSpace(text[start:i])
-			if line != "" {
-				lines = append(lines, line)
-			}
-			start = i + 1
+	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' }) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
 		}
 	}
 	if len(lines) == 0 {
@@ -119,7 +115,7 @@ func Parse(text string) ([]bpf.RawInstruction, error) {
 	prog := make([]bpf.RawInstruction, 0, n)
 	for i, line := range lines[1:] {
 		var f [4]uint64
-		fields := splitFields(line)
+		fields := strings.Fields(line)
 		if len(fields) != 4 {
 			return nil, fmt.Errorf("%w: instruction %d %q: want 4 fields", ErrFilter, i, line)
 		}
@@ -133,35 +129,4 @@ func Parse(text string) ([]bpf.RawInstruction, error) {
 		prog = append(prog, bpf.RawInstruction{Op: uint16(f[0]), Jt: uint8(f[1]), Jf: uint8(f[2]), K: uint32(f[3])})
 	}
 	return prog, nil
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' }
-
-func splitFields(s string) []string {
-	var out []string
-	i := 0
-	for i < len(s) {
-		for i < len(s) && isSpace(s[i]) {
-			i++
-		}
-		j := i
-		for j < len(s) && !isSpace(s[j]) {
-			j++
-		}
-		if j > i {
-			out = append(out, s[i:j])
-		}
-		i = j
-	}
-	return out
 }
