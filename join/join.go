@@ -129,6 +129,11 @@ type Options struct {
 	// original length, a sub-second field of a second or more) errors
 	// (ErrAnomaly) instead of one warning per kind and capture.
 	Strict bool
+	// Readers, where entry i is set, holds the sidecar of captures[i]
+	// already open, read instead of a file (a sidecar held in memory, as
+	// gapan report --infer's inferred one): its FileInfo.Sidecar is "".
+	// A reader is read once, by one Stream.
+	Readers []sidecar.RecordReader
 }
 
 // Frame is a captured frame with the loss just before it.
@@ -173,7 +178,7 @@ func (w Warning) Error() string {
 // FileInfo describes one capture of the set once it has been read.
 type FileInfo struct {
 	Name       string
-	Sidecar    string // path of the sidecar used, "" when none
+	Sidecar    string // path of the sidecar used, "" when none (or one of Options.Readers)
 	Source     Source
 	Header     sidecar.Header // the sidecar's header, when Source is SourceSidecar
 	HasTrailer bool
@@ -339,7 +344,15 @@ func (s *Stream) openFile(i int) error {
 	s.hasNext = false
 	s.sc = nil
 	s.scLast = 0
-	if s.opt.NoSidecar || fi.Name == "-" && len(s.opt.Sidecars) <= i {
+	if s.opt.NoSidecar {
+		return nil
+	}
+	if i < len(s.opt.Readers) && s.opt.Readers[i] != nil {
+		s.sc = s.opt.Readers[i]
+		fi.Source, fi.Header = SourceSidecar, s.sc.Header()
+		return s.advanceSidecar()
+	}
+	if fi.Name == "-" && len(s.opt.Sidecars) <= i {
 		return nil
 	}
 	path, explicit := s.sidecarPath(i)

@@ -304,3 +304,35 @@ func TestJoinSetOrder(t *testing.T) {
 		t.Errorf("%d frames read, want %d: the set is still read whole", r.frames, ra.frames+rb.frames)
 	}
 }
+
+// TestJoinReader: a sidecar given open in Options.Readers is read instead
+// of the file next to the capture (which says otherwise here), and the
+// file's Sidecar names no path.
+func TestJoinReader(t *testing.T) {
+	dir := t.TempDir()
+	capPath := copyFile(t, "zeek-dcerpc-20-fids-no-close.pcap", dir)
+	id, frames := identity(t, capPath)
+	writeSidecar(t, sidecar.PathFor(capPath), id, []sidecar.Record{{Frame: 2, Gap: 9}}, &sidecar.Trailer{Frames: frames})
+	var buf bytes.Buffer
+	w, _ := sidecar.NewWriter(&buf, sidecar.Header{Source: sidecar.SourceInferred, Identity: id, Tool: "join test"})
+	w.Add(sidecar.Record{Frame: 5, Gap: 3})
+	w.Add(sidecar.Record{Frame: 9, Gap: 1})
+	if err := w.Close(sidecar.Trailer{Frames: frames}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := sidecar.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := joinAll([]string{capPath}, join.Options{Readers: []sidecar.RecordReader{sc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi := r.files[0]
+	if len(r.gaps) != 2 || r.gaps[5] != 3 || r.gaps[9] != 1 || fi.Lost != 4 {
+		t.Errorf("gaps %v, lost %d; want 3 before frame 5 and 1 before frame 9", r.gaps, fi.Lost)
+	}
+	if fi.Sidecar != "" || fi.Source != join.SourceSidecar || fi.Header.Source != sidecar.SourceInferred || !fi.HasTrailer {
+		t.Errorf("file info: sidecar %q, source %v, header source %v, trailer %v", fi.Sidecar, fi.Source, fi.Header.Source, fi.HasTrailer)
+	}
+}

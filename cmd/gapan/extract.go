@@ -2,37 +2,30 @@ package main
 
 import (
 	"fmt"
-	"github.com/gapan/gapan/internal/plural"
 
 	"github.com/gapan/gapan/annotate"
+	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/spf13/cobra"
 )
 
 func newSidecarExtractCmd() *cobra.Command {
 	var cfg annotate.ExtractConfig
-	c := &cobra.Command{
+	c := withHelp("sidecar-extract", &cobra.Command{
 		Use:   "extract CAPTURE.pcapng -o FILE.gaps",
 		Short: "Build a sidecar from a pcapng file's epb_dropcount options",
-		Long: `Build a gap sidecar from the drop counts a recorder wrote into a pcapng
-file: every frame whose epb_dropcount is above 0 becomes a record. On an
-interface that carries epb_dropcount, the part of its isb_ifdrop (Interface
-Statistics Block) beyond the sum of its drop counts becomes its tail gap
-(--no-tail turns that off). The reverse of "gapan annotate". -o - writes
-the sidecar to standard output, which must not be a terminal.`,
-		Example: `  gapan sidecar extract testdata/corpus/gopacket-pcapng-epb-dropcount.pcapng -o /tmp/epb.pcapng.gaps
-  gapan sidecar dump /tmp/epb.pcapng.gaps`,
-		Args: args(cobra.ExactArgs(1)),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if cfg.Output == "" {
 				return usagef("extract needs -o FILE.gaps (- for standard output)")
 			}
 			cfg.Input = a[0]
-			o, err := openBinaryOutput(cmd.OutOrStdout(), cfg.Output, cfg.Force, a, "a binary sidecar")
+			o, err := openOutput(cmd.OutOrStdout(), cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: a, Binary: "a binary sidecar"})
 			if err != nil {
 				return err
 			}
 			st, err := annotate.ExtractTo(o, cfg)
-			if err := o.finish(err); err != nil {
+			if err := o.Finish(err); err != nil {
 				return err
 			}
 			warn := func(format string, a ...any) { warnf(cmd.ErrOrStderr(), format, a...) }
@@ -49,7 +42,7 @@ the sidecar to standard output, which must not be a terminal.`,
 				plural.Count(st.Frames, "frame"), st.DropCountFrames, plural.Count(st.Records, "record"), plural.CountOf(st.Lost+st.Tail, "frame lost", "frames lost"), st.Tail)
 			return nil
 		},
-	}
+	})
 	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
 	c.Flags().BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
 	c.Flags().BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
