@@ -136,6 +136,34 @@ type Options struct {
 	Readers []sidecar.RecordReader
 }
 
+// ErrOptions means Options that do not fit the captures; Validate's
+// errors wrap it.
+var ErrOptions = errors.New("join: invalid options")
+
+// Validate checks opt for a set of n captures: no more Sidecars than
+// captures, and no Sidecars with NoSidecar. Open checks the same. The
+// errors, worded as the gapan command's flags name the fields (--sidecar,
+// --no-sidecar), wrap ErrOptions.
+func (opt Options) Validate(n int) error {
+	if len(opt.Sidecars) > n {
+		return &userError{plural.Count(len(opt.Sidecars), "--sidecar file") + " given for " + plural.Count(n, "capture"), ErrOptions}
+	}
+	if opt.NoSidecar && len(opt.Sidecars) > 0 {
+		return &userError{"--sidecar and --no-sidecar exclude each other", ErrOptions}
+	}
+	return nil
+}
+
+// userError is an error worded for the user (no "join:" prefix) that
+// matches its sentinel with errors.Is.
+type userError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *userError) Error() string { return e.msg }
+func (e *userError) Unwrap() error { return e.sentinel }
+
 // Frame is a captured frame with the loss just before it.
 type Frame struct {
 	*reader.Frame
@@ -243,8 +271,8 @@ func Open(captures []string, opt Options) (*Stream, error) {
 	if len(captures) == 0 {
 		return nil, errors.New("join: no capture given")
 	}
-	if len(opt.Sidecars) > len(captures) {
-		return nil, fmt.Errorf("join: %d sidecars given for %d captures", len(opt.Sidecars), len(captures))
+	if err := opt.Validate(len(captures)); err != nil {
+		return nil, err
 	}
 	s := &Stream{names: captures, opt: opt, cur: -1, files: make([]FileInfo, len(captures))}
 	for i, n := range captures {

@@ -336,3 +336,27 @@ func TestJoinReader(t *testing.T) {
 		t.Errorf("file info: sidecar %q, source %v, header source %v, trailer %v", fi.Sidecar, fi.Source, fi.Header.Source, fi.HasTrailer)
 	}
 }
+
+// TestOptionsValidate: more sidecars than captures, or sidecars with
+// NoSidecar, are ErrOptions, from Validate and from Open alike.
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		opt  join.Options
+		n    int
+		want string
+	}{
+		{join.Options{Sidecars: []string{"a.gaps"}}, 1, ""},
+		{join.Options{Sidecars: []string{"a.gaps", "b.gaps"}}, 1, "2 --sidecar files given for 1 capture"},
+		{join.Options{Sidecars: []string{"a.gaps", "b.gaps", "c.gaps"}}, 2, "3 --sidecar files given for 2 captures"},
+		{join.Options{Sidecars: []string{"a.gaps"}, NoSidecar: true}, 1, "--sidecar and --no-sidecar exclude each other"},
+		{join.Options{NoSidecar: true}, 1, ""},
+	} {
+		err := tc.opt.Validate(tc.n)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want || !errors.Is(err, join.ErrOptions)) {
+			t.Errorf("%+v for %d captures: %v, want %q", tc.opt, tc.n, err, tc.want)
+		}
+	}
+	if _, err := join.Open([]string{corpus + "tls-subjectaltname.pcap"}, join.Options{Sidecars: []string{"a", "b"}}); !errors.Is(err, join.ErrOptions) {
+		t.Errorf("Open with 2 sidecars for 1 capture: %v", err)
+	}
+}

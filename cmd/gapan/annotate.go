@@ -25,7 +25,7 @@ func newAnnotateCmd() *cobra.Command {
 		Short: "Write the capture as pcapng that shows the gaps in Wireshark",
 		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := sf.split(cmd, a)
+			a, err := captureArgs(cmd, &sf, a)
 			if err != nil {
 				return err
 			}
@@ -35,12 +35,8 @@ func newAnnotateCmd() *cobra.Command {
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
-			a, err = expandCaptures(cmd.ErrOrStderr(), a)
-			if err != nil {
-				return err
-			}
-			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
-				return err
+			if err := (join.Options{Sidecars: sidecars, NoSidecar: cfg.NoSidecar}).Validate(len(a)); err != nil {
+				return usageError{err}
 			}
 			cfg.Inputs, cfg.Sidecars, cfg.NoFates = a, sidecars, !fates
 			return runAnnotate(cmd, cfg, out, quiet)
@@ -81,8 +77,7 @@ func runAnnotate(cmd *cobra.Command, cfg annotate.Config, out string, quiet bool
 	if err := o.Finish(err); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%s, %s; %s, %s (tail %d)\n", plural.Count(st.Frames, "frame"), plural.Count(st.Interfaces, "interface"),
-		plural.CountOf(st.GapFrames, "frame with a gap before it", "frames with a gap before them"), plural.CountOf(st.Lost+st.Tail, "frame lost", "frames lost"), st.Tail)
+	fmt.Fprintln(stderr, st.Summary())
 	if st.FixedLengths > 0 {
 		warnf(stderr, "%s a captured length above the original length; written with the original length raised", plural.CountOf(st.FixedLengths, "frame had", "frames had"))
 	}

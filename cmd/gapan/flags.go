@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/gapan/gapan/internal/atomicfile"
-	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/selection"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -54,18 +53,6 @@ func openOutput(stdout io.Writer, path string, opt atomicfile.Options) (*atomicf
 		return nil, usagef("not writing %s to a terminal: redirect standard output (> FILE, or a pipe) or give -o FILE", te.What)
 	}
 	return o, err
-}
-
-// checkSidecarFlags is the usage rule for --sidecar and --no-sidecar of
-// the commands that join captures with their sidecars.
-func checkSidecarFlags(captures int, sidecars []string, noSidecar bool) error {
-	if len(sidecars) > captures {
-		return usagef("%s given for %s", plural.Count(len(sidecars), "--sidecar file"), plural.Count(captures, "capture"))
-	}
-	if noSidecar && len(sidecars) > 0 {
-		return usagef("--sidecar and --no-sidecar exclude each other")
-	}
-	return nil
 }
 
 // selectFlags are the flags that choose the frames to analyze (report,

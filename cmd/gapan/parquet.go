@@ -30,7 +30,7 @@ func newParquetCmd() *cobra.Command {
 		Short: "Write frames, gaps and flows as a Parquet dataset for pandas, polars, DuckDB and Spark",
 		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := fl.sel.split(cmd, a)
+			a, err := captureArgs(cmd, &fl.sel, a)
 			if err != nil {
 				return err
 			}
@@ -56,11 +56,8 @@ const (
 	parquetHeadroom    = 1.5
 )
 
-func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
-	captures, err := expandCaptures(stderr, argv)
+func runParquet(ctx context.Context, stderr io.Writer, captures []string, fl parquetFlags) error {
 	switch {
-	case err != nil:
-		return err
 	case fl.out == "" || fl.out == "-":
 		return usagef("parquet needs -o DIR (a dataset is a directory, not a stream)")
 	case fl.parallel < 0 || fl.rowGroup <= 0:

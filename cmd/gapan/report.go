@@ -53,8 +53,8 @@ func (fl *runFlags) config(captures []string) (analyze.Config, error) {
 	if cfg.Select, err = fl.sel.selection(); err != nil {
 		return cfg, err
 	}
-	if err := checkSidecarFlags(len(captures), j.Sidecars, j.NoSidecar); err != nil {
-		return cfg, err
+	if err := j.Validate(len(captures)); err != nil {
+		return cfg, usageError{err}
 	}
 	switch {
 	case cfg.Engine.MaxFlows < 0:
@@ -81,11 +81,7 @@ func newReportCmd() *cobra.Command {
 		Short: "Report where a capture lost frames, which flows lost what, and who lost it",
 		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := fl.sel.split(cmd, a)
-			if err != nil {
-				return err
-			}
-			a, err = expandCaptures(cmd.ErrOrStderr(), a)
+			a, err := captureArgs(cmd, &fl.sel, a)
 			if err != nil {
 				return err
 			}

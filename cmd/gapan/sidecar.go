@@ -2,9 +2,11 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
+	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/check"
 	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/join"
@@ -160,5 +162,37 @@ func newSidecarExportCmd() *cobra.Command {
 		},
 	})
 	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
+	return c
+}
+
+func newSidecarExtractCmd() *cobra.Command {
+	var cfg annotate.ExtractConfig
+	c := withHelp("sidecar-extract", &cobra.Command{
+		Use:   "extract CAPTURE.pcapng -o FILE.gaps",
+		Short: "Build a sidecar from a pcapng file's epb_dropcount options",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if cfg.Output == "" {
+				return usagef("extract needs -o FILE.gaps (- for standard output)")
+			}
+			cfg.Input = a[0]
+			o, err := openOutput(cmd.OutOrStdout(), cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: a, Binary: "a binary sidecar"})
+			if err != nil {
+				return err
+			}
+			st, err := annotate.ExtractTo(o, cfg)
+			if err := o.Finish(err); err != nil {
+				return err
+			}
+			for _, w := range st.Warnings(a[0]) {
+				warnf(cmd.ErrOrStderr(), "%s", w)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), st.Summary())
+			return nil
+		},
+	})
+	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
+	c.Flags().BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
+	c.Flags().BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
 	return c
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/simulate"
 	"github.com/spf13/cobra"
 )
@@ -42,8 +41,7 @@ func newSimulateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s in, %d written, %d dropped by the model; sidecar: %s, %s (tail %d)\n",
-				plural.Count(st.FramesIn, "frame"), st.FramesOut, st.Dropped, plural.Count(st.GapEvents, "gap event"), plural.CountOf(st.Lost, "frame lost", "frames lost"), st.Tail)
+			fmt.Fprintln(cmd.ErrOrStderr(), st.Summary())
 			return nil
 		},
 	})
