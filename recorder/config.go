@@ -169,7 +169,11 @@ type Config struct {
 	// Started, if set, is called once the socket is bound and frames are
 	// being queued for the recorder, before the first receive.
 	Started func()
-	// Progress, if set, receives one line per rotated or finished file.
+	// Progress, if set, receives what gapan record prints on standard
+	// error: a warning that "any" has no promiscuous mode (when Promisc
+	// asks for it), where the capture listens and writes once it has
+	// started, a line per rotated or finished file, and at the end, when
+	// any file was written, the summary (Stats.WriteSummary).
 	Progress io.Writer
 }
 

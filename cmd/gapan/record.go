@@ -84,26 +84,15 @@ func (fl *recordFlags) config(args []string) (recorder.Config, error) {
 	return cfg, nil
 }
 
-// runRecord captures until cfg's limits or SIGINT/SIGTERM, and prints
-// where it listens and the summary unless quiet.
+// runRecord captures until cfg's limits or SIGINT/SIGTERM; unless quiet,
+// the recorder says where it listens and prints its summary on stderr.
 func runRecord(cmd *cobra.Command, cfg recorder.Config, quiet bool) error {
-	stderr := cmd.ErrOrStderr()
 	if !quiet {
-		cfg.Progress = stderr
-		if cfg.Interface == recorder.AnyInterface && cfg.Promisc {
-			fmt.Fprintln(stderr, `gapan record: warning: promiscuous mode is not supported on the "any" device`)
-		}
-		cfg.Started = func() {
-			first := recorder.FileName(cfg.Output, 0, cfg.MaxFiles)
-			fmt.Fprintf(stderr, "gapan record: listening on %s, writing %s and %s\n", cfg.Interface, first, recorder.SidecarName(first))
-		}
+		cfg.Progress = cmd.ErrOrStderr()
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := recorder.Run(ctx, cfg)
-	if len(st.Files) > 0 && !quiet {
-		st.WriteSummary(stderr)
-	}
+	_, err := recorder.Run(ctx, cfg)
 	if errors.Is(err, recorder.ErrConfig) {
 		return usageError{err} // flags that do not go together
 	}

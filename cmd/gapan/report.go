@@ -44,23 +44,17 @@ func (fl *runFlags) add(f *pflag.FlagSet, what string) {
 	fl.sel.add(f)
 }
 
-// config checks the flags against the captures and returns the run's
-// configuration.
+// config checks the flags against the captures (analyze.Config.Validate)
+// and returns the run's configuration.
 func (fl *runFlags) config(captures []string) (analyze.Config, error) {
-	cfg, j := fl.cfg, &fl.cfg.Join
+	cfg := fl.cfg
 	cfg.Captures = captures
 	var err error
 	if cfg.Select, err = fl.sel.selection(); err != nil {
 		return cfg, err
 	}
-	if err := j.Validate(len(captures)); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return cfg, usageError{err}
-	}
-	switch {
-	case cfg.Engine.MaxFlows < 0:
-		return cfg, usagef("--max-flows takes a number of 0 or more")
-	case cfg.Engine.IdleTimeout < 0:
-		return cfg, usagef("--idle-timeout takes a duration of 0 or more")
 	}
 	return cfg, nil
 }
@@ -109,8 +103,6 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return checkFormat(fl.format, report.Formats...)
 	case fl.opt.Top < 0 || fl.opt.Gaps < 0:
 		return usagef("--top and --gaps take a number of 0 or more")
-	case cfg.KernelDrops < -1:
-		return usagef("--kernel-drops takes a number of 0 or more")
 	case fl.sel.frames != "" && len(captures) > 1:
 		return usagef("--frames takes frame numbers of one capture, not of a set of %d (frame numbers are per file)", len(captures))
 	case fl.infer && (len(captures) != 1 || cfg.Join.NoSidecar || len(cfg.Join.Sidecars) > 0):
