@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,22 @@ var (
 // On "any" and on the loopback device a frame over the loopback is
 // captured once (incoming), as with tcpdump.
 const AnyInterface = "any"
+
+// Interfaces returns the names Config.Interface takes on this host:
+// AnyInterface, then the interfaces of the network namespace the program
+// runs in (net.Interfaces), in the kernel's order (gapan record -i
+// completes them).
+func Interfaces() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	names := []string{AnyInterface}
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	return names, nil
+}
 
 // sll2Len is the length of a LINUX_SLL2 header.
 const sll2Len = 20

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -99,16 +98,12 @@ func runRecord(cmd *cobra.Command, cfg recorder.Config, quiet bool) error {
 	return err
 }
 
-// completeInterfaces completes -i with the host's interfaces (those of
-// the network namespace gapan runs in) and "any".
+// completeInterfaces completes -i with recorder.Interfaces: "any" and the
+// interfaces of the network namespace gapan runs in.
 func completeInterfaces(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-	ifs, err := net.Interfaces()
+	names, err := recorder.Interfaces()
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveError
-	}
-	names := []string{recorder.AnyInterface}
-	for _, i := range ifs {
-		names = append(names, i.Name)
 	}
 	return names, cobra.ShellCompDirectiveNoFileComp
 }

@@ -131,17 +131,12 @@ func newSidecarImportCmd() *cobra.Command {
 }
 
 func sidecarImport(stdout, stderr io.Writer, text, capture, out string, force bool) error {
-	in, err := os.Open(text)
+	im, err := join.ImportFile(text, join.ImportOptions{Capture: capture, Tool: "gapan sidecar import"})
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	im, err := join.Import(in, text, join.ImportOptions{Capture: capture, Tool: "gapan sidecar import"})
-	if err != nil {
-		return err
-	}
-	if im.Incomplete != nil {
-		warnf(stderr, "%v: imported without a trailer: loss unknown after frame %d (the sidecar ends there)", im.Incomplete, im.LossUnknownAfter)
+	if w := im.Warning(); w != nil {
+		warnf(stderr, "%v", w)
 	}
 	o, err := openOutput(stdout, out, atomicfile.Options{Overwrite: force, Inputs: []string{text, capture}, Binary: "a binary sidecar"})
 	if err != nil {
