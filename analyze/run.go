@@ -60,6 +60,35 @@ type Config struct {
 // must never replace.
 func (c *Config) Inputs() []string { return join.Inputs(c.Captures, c.Join) }
 
+// ErrConfig means a Config that does not describe a run; the errors of
+// Validate wrap it (or join.ErrOptions).
+var ErrConfig = errors.New("analyze: invalid configuration")
+
+// Validate checks c before a run: the sidecars against the captures
+// (join.Options.Validate), the flow table's limits (Engine.MaxFlows and
+// Engine.IdleTimeout, 0 or more) and KernelDrops (0 or more, -1 for none).
+// Its errors are worded as the gapan command's flags name the fields.
+func (c *Config) Validate() error {
+	if err := c.Join.Validate(len(c.Captures)); err != nil {
+		return err
+	}
+	switch {
+	case c.Engine.MaxFlows < 0:
+		return configError("--max-flows takes a number of 0 or more")
+	case c.Engine.IdleTimeout < 0:
+		return configError("--idle-timeout takes a duration of 0 or more")
+	case c.KernelDrops < -1:
+		return configError("--kernel-drops takes a number of 0 or more")
+	}
+	return nil
+}
+
+// configError is an ErrConfig worded for the user (no "analyze:" prefix).
+type configError string
+
+func (e configError) Error() string { return string(e) }
+func (e configError) Unwrap() error { return ErrConfig }
+
 // Result is the result of a run: the accounting summary plus what the join
 // learned about the files.
 type Result struct {

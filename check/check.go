@@ -98,6 +98,21 @@ func (r *Result) JSON() JSON {
 	return j
 }
 
+// Formats are the forms Write writes, as gapan sidecar check's --format
+// names them.
+var Formats = []string{"text", "json"}
+
+// Write writes r in format, one of Formats: WriteText's or WriteJSON's.
+func (r *Result) Write(w io.Writer, format string) error {
+	switch format {
+	case "text":
+		return r.WriteText(w)
+	case "json":
+		return r.WriteJSON(w)
+	}
+	return fmt.Errorf("check: unknown format %q", format)
+}
+
 // WriteJSON writes r as one indented JSON object.
 func (r *Result) WriteJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)

@@ -122,3 +122,26 @@ func TestRunNoSidecar(t *testing.T) {
 		t.Errorf("AllowMismatch: %v, warnings %v; want ErrIdentity as a warning", err, r)
 	}
 }
+
+// TestWriteFormats: Write writes the text lines for "text", a JSON object
+// for "json", and refuses another format.
+func TestWriteFormats(t *testing.T) {
+	r, err := check.Run(simulated(t), join.Options{KeepGoing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(check.Formats) != 2 {
+		t.Fatalf("formats %v", check.Formats)
+	}
+	var text, js bytes.Buffer
+	if err := r.Write(&text, "text"); err != nil || !strings.Contains(text.String(), "frames captured: 404\n") {
+		t.Errorf("text: %v\n%s", err, text.String())
+	}
+	var got map[string]any
+	if err := r.Write(&js, "json"); err != nil || json.Unmarshal(js.Bytes(), &got) != nil || got["frames_lost"] != 16.0 {
+		t.Errorf("json: %v\n%s", err, js.String())
+	}
+	if err := r.Write(&text, "csv"); err == nil {
+		t.Error("csv: no error")
+	}
+}

@@ -7,7 +7,9 @@
 // (minimum interval stabbing), places each at the tightest position the
 // brackets leave, and estimates its size in frames; Run does it for a
 // capture and Result.WriteSidecar writes a sidecar of source inferred
-// whose ancillary blocks carry each record's bracket and confidence.
+// whose ancillary blocks carry each record's bracket and confidence;
+// Result.Sidecar holds the same in memory for a run to read
+// (join.Options.Readers).
 //
 //	res, err := infer.Run(infer.Config{Capture: "x.pcap", KernelDrops: -1})
 //	...

@@ -228,3 +228,40 @@ func TestStdin(t *testing.T) {
 		t.Errorf("the sidecar inferred from stdin (%d bytes) differs from the file's (%d bytes)", b.Len(), a.Len())
 	}
 }
+
+// TestSidecarInMemory: Sidecar reads back the records and trailer of the
+// gaps it was given.
+func TestSidecarInMemory(t *testing.T) {
+	res := &Result{Frames: 50, Gaps: []Gap{{Frame: 7, First: 5, Last: 7, Lost: 3, ConfidencePermille: 333}, {Frame: 40, First: 40, Last: 40, Lost: 12, ConfidencePermille: 1000}}}
+	r, err := res.Sidecar("t", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := r.Header(); h.Source != sidecar.SourceInferred || h.Tool != "t" {
+		t.Errorf("header %+v", h)
+	}
+	var got []sidecar.Record
+	for {
+		rec, err := r.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, rec)
+	}
+	tr, ok := r.Trailer()
+	if len(got) != 2 || got[0] != (sidecar.Record{Frame: 7, Gap: 3}) || got[1] != (sidecar.Record{Frame: 40, Gap: 12}) || !ok || tr.Frames != 50 {
+		t.Errorf("records %v, trailer %+v %v", got, tr, ok)
+	}
+}
+
+// TestSummary: the words gapan infer prints, with and without a total.
+func TestSummary(t *testing.T) {
+	one := &Result{Gaps: []Gap{{Lost: 1}}}
+	if s := one.Summary(); s != "1 inferred gap event, 1 frame lost (inferred)" {
+		t.Errorf("one gap: %q", s)
+	}
+	two := &Result{Gaps: []Gap{{Lost: 700}, {Lost: 800}}, HasTotal: true, Total: 2500, Unplaced: 1000}
+	if s := two.Summary(); s != "2 inferred gap events, 1,500 frames lost (inferred); of the total of 2,500, 1,000 frames lost, position unknown" {
+		t.Errorf("two gaps and a total: %q", s)
+	}
+}

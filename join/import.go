@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/gapan/gapan/internal/plural"
@@ -80,6 +81,26 @@ type Imported struct {
 	// LossUnknownAfter is, when Incomplete, the last record's frame (0 when
 	// there is none).
 	LossUnknownAfter uint64
+}
+
+// ImportFile is Import of the text sidecar in the file at path.
+func ImportFile(path string, opt ImportOptions) (*Imported, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Import(f, path, opt)
+}
+
+// Warning returns, for an import without trailer lines, the warning to
+// give: the binary sidecar will say that the loss after LossUnknownAfter
+// is unknown. It returns nil for a complete import.
+func (im *Imported) Warning() error {
+	if im.Incomplete == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: imported without a trailer: loss unknown after frame %d (the sidecar ends there)", im.Incomplete, im.LossUnknownAfter)
 }
 
 // Import reads the text form of a sidecar from text (name is used in

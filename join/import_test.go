@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -125,6 +126,25 @@ func TestImport(t *testing.T) {
 	im, err := join.Import(strings.NewReader("3 2\n17 1\n"), "cut.txt", opt)
 	if err != nil || !errors.Is(im.Incomplete, sidecar.ErrNoTrailer) || im.LossUnknownAfter != 17 || im.HasTrailer || len(im.Records) != 2 {
 		t.Fatalf("without trailer lines: %v, %+v", err, im)
+	}
+	if w := im.Warning(); !errors.Is(w, sidecar.ErrNoTrailer) || !strings.HasSuffix(w.Error(), ": imported without a trailer: loss unknown after frame 17 (the sidecar ends there)") {
+		t.Errorf("warning %v", w)
+	}
+	// ImportFile reads the same from a file, and names it in errors.
+	path := filepath.Join(t.TempDir(), "cut.txt")
+	os.WriteFile(path, []byte("3 2\n17 1\n"), 0o644)
+	if im, err := join.ImportFile(path, opt); err != nil || im.LossUnknownAfter != 17 || len(im.Records) != 2 || im.Records[0] != (sidecar.Record{Frame: 3, Gap: 2}) {
+		t.Errorf("ImportFile: %v, %+v", err, im)
+	}
+	if _, err := join.ImportFile(path+".none", opt); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ImportFile of no file: %v", err)
+	}
+	os.WriteFile(path, []byte("3 2\n99999 1\n# tail 1\n"), 0o644)
+	if _, err := join.ImportFile(path, opt); !errors.Is(err, join.ErrBeyondCapture) || !strings.HasPrefix(err.Error(), path) {
+		t.Errorf("ImportFile beyond the capture: %v", err)
+	}
+	if im, _ := join.ImportFile(path, join.ImportOptions{}); im.Warning() != nil {
+		t.Errorf("complete import warns: %v", im.Warning())
 	}
 }
 

@@ -129,7 +129,40 @@ type Options struct {
 	// original length, a sub-second field of a second or more) errors
 	// (ErrAnomaly) instead of one warning per kind and capture.
 	Strict bool
+	// Readers, where entry i is set, holds the sidecar of captures[i]
+	// already open, read instead of a file (a sidecar held in memory, as
+	// gapan report --infer's inferred one): its FileInfo.Sidecar is "".
+	// A reader is read once, by one Stream.
+	Readers []sidecar.RecordReader
 }
+
+// ErrOptions means Options that do not fit the captures; Validate's
+// errors wrap it.
+var ErrOptions = errors.New("join: invalid options")
+
+// Validate checks opt for a set of n captures: no more Sidecars than
+// captures, and no Sidecars with NoSidecar. Open checks the same. The
+// errors, worded as the gapan command's flags name the fields (--sidecar,
+// --no-sidecar), wrap ErrOptions.
+func (opt Options) Validate(n int) error {
+	if len(opt.Sidecars) > n {
+		return &userError{plural.Count(len(opt.Sidecars), "--sidecar file") + " given for " + plural.Count(n, "capture"), ErrOptions}
+	}
+	if opt.NoSidecar && len(opt.Sidecars) > 0 {
+		return &userError{"--sidecar and --no-sidecar exclude each other", ErrOptions}
+	}
+	return nil
+}
+
+// userError is an error worded for the user (no "join:" prefix) that
+// matches its sentinel with errors.Is.
+type userError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *userError) Error() string { return e.msg }
+func (e *userError) Unwrap() error { return e.sentinel }
 
 // Frame is a captured frame with the loss just before it.
 type Frame struct {
@@ -173,7 +206,7 @@ func (w Warning) Error() string {
 // FileInfo describes one capture of the set once it has been read.
 type FileInfo struct {
 	Name       string
-	Sidecar    string // path of the sidecar used, "" when none
+	Sidecar    string // path of the sidecar used, "" when none (or one of Options.Readers)
 	Source     Source
 	Header     sidecar.Header // the sidecar's header, when Source is SourceSidecar
 	HasTrailer bool
@@ -243,8 +276,8 @@ func Open(captures []string, opt Options) (*Stream, error) {
 	if len(captures) == 0 {
 		return nil, errors.New("join: no capture given")
 	}
-	if len(opt.Sidecars) > len(captures) {
-		return nil, fmt.Errorf("join: %d sidecars given for %d captures", len(opt.Sidecars), len(captures))
+	if err := opt.Validate(len(captures)); err != nil {
+		return nil, err
 	}
 	s := &Stream{names: captures, opt: opt, cur: -1, files: make([]FileInfo, len(captures))}
 	for i, n := range captures {
@@ -344,7 +377,15 @@ func (s *Stream) openFile(i int) error {
 	s.hasNext = false
 	s.sc = nil
 	s.scLast = 0
-	if s.opt.NoSidecar || fi.Name == "-" && len(s.opt.Sidecars) <= i {
+	if s.opt.NoSidecar {
+		return nil
+	}
+	if i < len(s.opt.Readers) && s.opt.Readers[i] != nil {
+		s.sc = s.opt.Readers[i]
+		fi.Source, fi.Header = SourceSidecar, s.sc.Header()
+		return s.advanceSidecar()
+	}
+	if fi.Name == "-" && len(s.opt.Sidecars) <= i {
 		return nil
 	}
 	path, explicit := s.sidecarPath(i)

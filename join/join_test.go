@@ -304,3 +304,59 @@ func TestJoinSetOrder(t *testing.T) {
 		t.Errorf("%d frames read, want %d: the set is still read whole", r.frames, ra.frames+rb.frames)
 	}
 }
+
+// TestJoinReader: a sidecar given open in Options.Readers is read instead
+// of the file next to the capture (which says otherwise here), and the
+// file's Sidecar names no path.
+func TestJoinReader(t *testing.T) {
+	dir := t.TempDir()
+	capPath := copyFile(t, "zeek-dcerpc-20-fids-no-close.pcap", dir)
+	id, frames := identity(t, capPath)
+	writeSidecar(t, sidecar.PathFor(capPath), id, []sidecar.Record{{Frame: 2, Gap: 9}}, &sidecar.Trailer{Frames: frames})
+	var buf bytes.Buffer
+	w, _ := sidecar.NewWriter(&buf, sidecar.Header{Source: sidecar.SourceInferred, Identity: id, Tool: "join test"})
+	w.Add(sidecar.Record{Frame: 5, Gap: 3})
+	w.Add(sidecar.Record{Frame: 9, Gap: 1})
+	if err := w.Close(sidecar.Trailer{Frames: frames}); err != nil {
+		t.Fatal(err)
+	}
+	sc, err := sidecar.NewReader(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := joinAll([]string{capPath}, join.Options{Readers: []sidecar.RecordReader{sc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi := r.files[0]
+	if len(r.gaps) != 2 || r.gaps[5] != 3 || r.gaps[9] != 1 || fi.Lost != 4 {
+		t.Errorf("gaps %v, lost %d; want 3 before frame 5 and 1 before frame 9", r.gaps, fi.Lost)
+	}
+	if fi.Sidecar != "" || fi.Source != join.SourceSidecar || fi.Header.Source != sidecar.SourceInferred || !fi.HasTrailer {
+		t.Errorf("file info: sidecar %q, source %v, header source %v, trailer %v", fi.Sidecar, fi.Source, fi.Header.Source, fi.HasTrailer)
+	}
+}
+
+// TestOptionsValidate: more sidecars than captures, or sidecars with
+// NoSidecar, are ErrOptions, from Validate and from Open alike.
+func TestOptionsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		opt  join.Options
+		n    int
+		want string
+	}{
+		{join.Options{Sidecars: []string{"a.gaps"}}, 1, ""},
+		{join.Options{Sidecars: []string{"a.gaps", "b.gaps"}}, 1, "2 --sidecar files given for 1 capture"},
+		{join.Options{Sidecars: []string{"a.gaps", "b.gaps", "c.gaps"}}, 2, "3 --sidecar files given for 2 captures"},
+		{join.Options{Sidecars: []string{"a.gaps"}, NoSidecar: true}, 1, "--sidecar and --no-sidecar exclude each other"},
+		{join.Options{NoSidecar: true}, 1, ""},
+	} {
+		err := tc.opt.Validate(tc.n)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want || !errors.Is(err, join.ErrOptions)) {
+			t.Errorf("%+v for %d captures: %v, want %q", tc.opt, tc.n, err, tc.want)
+		}
+	}
+	if _, err := join.Open([]string{corpus + "tls-subjectaltname.pcap"}, join.Options{Sidecars: []string{"a", "b"}}); !errors.Is(err, join.ErrOptions) {
+		t.Errorf("Open with 2 sidecars for 1 capture: %v", err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,22 @@ var (
 // On "any" and on the loopback device a frame over the loopback is
 // captured once (incoming), as with tcpdump.
 const AnyInterface = "any"
+
+// Interfaces returns the names Config.Interface takes on this host:
+// AnyInterface, then the interfaces of the network namespace the program
+// runs in (net.Interfaces), in the kernel's order (gapan record -i
+// completes them).
+func Interfaces() ([]string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	names := []string{AnyInterface}
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	return names, nil
+}
 
 // sll2Len is the length of a LINUX_SLL2 header.
 const sll2Len = 20
@@ -169,7 +186,11 @@ type Config struct {
 	// Started, if set, is called once the socket is bound and frames are
 	// being queued for the recorder, before the first receive.
 	Started func()
-	// Progress, if set, receives one line per rotated or finished file.
+	// Progress, if set, receives what gapan record prints on standard
+	// error: a warning that "any" has no promiscuous mode (when Promisc
+	// asks for it), where the capture listens and writes once it has
+	// started, a line per rotated or finished file, and at the end, when
+	// any file was written, the summary (Stats.WriteSummary).
 	Progress io.Writer
 }
 

@@ -3,11 +3,14 @@ package recorder
 import (
 	"context"
 	"errors"
-	"github.com/gapan/gapan/internal/testenv"
+	"net"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gapan/gapan/internal/testenv"
 )
 
 func TestParseBPF(t *testing.T) {
@@ -123,5 +126,25 @@ func TestCompileFilter(t *testing.T) {
 				t.Fatalf("CompileFilter(%q) = %v, %v; want %v", tc.expr, got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestInterfaces: "any" comes first, then every interface the kernel
+// lists (ip link would show the same), the loopback among them.
+func TestInterfaces(t *testing.T) {
+	names, err := Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasLoopback := false
+	for _, i := range ifs {
+		hasLoopback = hasLoopback || i.Flags&net.FlagLoopback != 0 && slices.Contains(names, i.Name)
+	}
+	if len(names) != len(ifs)+1 || names[0] != AnyInterface || !hasLoopback {
+		t.Errorf("Interfaces() = %q; net.Interfaces has %d", names, len(ifs))
 	}
 }

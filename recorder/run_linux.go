@@ -25,6 +25,9 @@ import (
 // holds up reception.
 func Run(ctx context.Context, cfg Config) (Stats, error) {
 	var st Stats
+	if cfg.Progress != nil && cfg.Interface == AnyInterface && cfg.Promisc {
+		fmt.Fprintln(cfg.Progress, `gapan record: warning: promiscuous mode is not supported on the "any" device`)
+	}
 	if err := normalize(&cfg); err != nil {
 		return st, err
 	}
@@ -45,7 +48,11 @@ func Run(ctx context.Context, cfg Config) (Stats, error) {
 	st.LinkType = sock.linkType
 	defer sock.close()
 	r := &run{cfg: &cfg, sock: sock, st: &st, linkType: sock.linkType}
-	return st, r.loop(ctx)
+	err = r.loop(ctx)
+	if cfg.Progress != nil && len(st.Files) > 0 {
+		st.WriteSummary(cfg.Progress)
+	}
+	return st, err
 }
 
 type run struct {
@@ -99,6 +106,10 @@ func (r *run) loop(ctx context.Context) (err error) {
 	}
 	if err := r.start(start); err != nil {
 		return err
+	}
+	if r.cfg.Progress != nil {
+		first := FileName(r.cfg.Output, 0, r.cfg.MaxFiles)
+		fmt.Fprintf(r.cfg.Progress, "gapan record: listening on %s, writing %s and %s\n", r.cfg.Interface, first, SidecarName(first))
 	}
 	if r.cfg.Started != nil {
 		r.cfg.Started()

@@ -10,6 +10,7 @@ import (
 	"github.com/gapan/gapan/infer"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/sidecar"
 )
 
 // TestInferredLabels: a report read with a sidecar that gapan infer wrote
@@ -72,5 +73,20 @@ func TestInferredLabels(t *testing.T) {
 	txt = textOf(t, r, DefaultOptions())
 	if strings.Contains(txt, "inferred") || !strings.Contains(txt, "in a recorded gap") {
 		t.Errorf("with the recorded sidecar:\n%s", txt)
+	}
+}
+
+// TestSourceLineInMemory: the capture's sidecar line names the sidecar
+// file an inferred sidecar was read from, and no file when the run read
+// it from memory (report --infer, join.Options.Readers).
+func TestSourceLineInMemory(t *testing.T) {
+	fi := join.FileInfo{Source: join.SourceSidecar, Sidecar: "x.pcap.gaps", HasTrailer: true}
+	fi.Header.Source, fi.Header.Tool = sidecar.SourceInferred, "gapan-infer 1.0"
+	if got := sourceLine(&fi, Options{}); got != "x.pcap.gaps: gaps inferred from the capture's own TCP evidence by gapan-infer 1.0, not recorded (docs/infer.md)" {
+		t.Errorf("from a file: %q", got)
+	}
+	fi.Sidecar = ""
+	if got := sourceLine(&fi, Options{}); got != "gaps inferred from the capture's own TCP evidence by gapan-infer 1.0, not recorded (docs/infer.md)" {
+		t.Errorf("from memory: %q", got)
 	}
 }

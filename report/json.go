@@ -279,9 +279,10 @@ func capturesJSON(r *analyze.Result) []CaptureJSON {
 		if fi.Frames > 0 {
 			c.FirstTs, c.LastTs = rfc3339(fi.FirstNs), rfc3339(fi.LastNs)
 		}
-		if fi.Sidecar != "" {
-			s := fi.Sidecar
-			c.Sidecar = &s
+		if fi.Source == join.SourceSidecar {
+			if s := fi.Sidecar; s != "" { // "": held in memory (report --infer)
+				c.Sidecar = &s
+			}
 			c.SidecarSource = fi.Header.Source.String()
 			c.SidecarTool = fi.Header.Tool
 		}

@@ -132,6 +132,9 @@ func sourceLine(fi *join.FileInfo, opt Options) string {
 	switch fi.Source {
 	case join.SourceSidecar:
 		if fi.Header.Source == sidecar.SourceInferred {
+			if fi.Sidecar == "" { // inferred by this run: gapan report --infer
+				return fmt.Sprintf("gaps inferred from the capture's own TCP evidence by %s, not recorded (docs/infer.md)", fi.Header.Tool)
+			}
 			return fmt.Sprintf("%s: gaps inferred from the capture's own TCP evidence by %s, not recorded (docs/infer.md)", fi.Sidecar, fi.Header.Tool)
 		}
 		s := fmt.Sprintf("%s (source %s", fi.Sidecar, fi.Header.Source)

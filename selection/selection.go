@@ -111,6 +111,27 @@ func (t Time) String() string {
 	return t.At.Format(time.RFC3339Nano)
 }
 
+// Parse returns the Select its textual parts describe, as the commands'
+// --filter, --start, --end and --frames flags give them: a filter in
+// tcpdump syntax (compiled later, by NewMatcher, for each link type it
+// meets: an expression can be valid for one link type only), window
+// bounds as ParseTime reads them and a frame range as ParseFrames reads
+// it. An empty part leaves that side open. Its errors wrap ErrSelect.
+func Parse(filter, start, end, frames string) (Select, error) {
+	sel := Select{Filter: filter}
+	var err error
+	if sel.Start, err = ParseTime(start); err != nil {
+		return sel, err
+	}
+	if sel.End, err = ParseTime(end); err != nil {
+		return sel, err
+	}
+	if frames != "" {
+		sel.FirstFrame, sel.LastFrame, err = ParseFrames(frames)
+	}
+	return sel, err
+}
+
 // ParseTime parses a window bound: an RFC 3339 timestamp
 // (2024-05-01T12:00:00Z, fractions of a second allowed) or an offset from
 // the first frame, a Go duration with a leading '+' ("+30s", "+1m30s",

@@ -70,3 +70,21 @@ func TestParseFrames(t *testing.T) {
 		}
 	}
 }
+
+// TestParse: the four textual parts fill a Select; empty parts leave it
+// open, and any bad part is an ErrSelect.
+func TestParse(t *testing.T) {
+	sel, err := Parse("tcp port 443", "+30s", "2024-05-01T12:00:00Z", "10-20")
+	if err != nil || sel.Filter != "tcp port 443" || !sel.Start.Relative || sel.Start.Offset != 30*time.Second ||
+		!sel.End.At.Equal(time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)) || sel.FirstFrame != 10 || sel.LastFrame != 20 {
+		t.Errorf("Parse = %+v, %v", sel, err)
+	}
+	if sel, err := Parse("", "", "", ""); err != nil || sel.Filter != "" || !sel.Start.IsZero() || !sel.End.IsZero() || sel.FirstFrame != 0 || sel.LastFrame != 0 {
+		t.Errorf("Parse of nothing = %+v, %v", sel, err)
+	}
+	for _, bad := range [][4]string{{"", "30s", "", ""}, {"", "", "soon", ""}, {"", "", "", "0-5"}} {
+		if _, err := Parse(bad[0], bad[1], bad[2], bad[3]); !errors.Is(err, ErrSelect) {
+			t.Errorf("Parse(%q) = %v, want ErrSelect", bad, err)
+		}
+	}
+}

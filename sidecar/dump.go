@@ -8,6 +8,24 @@ import (
 	"strconv"
 )
 
+// DumpFormats are the forms Dump writes, as gapan sidecar dump's --format
+// names them: the text form (ConvertToText), CSV (WriteCSV) and JSON
+// (WriteJSON).
+var DumpFormats = []string{"text", "csv", "json"}
+
+// Dump writes r to w in format, one of DumpFormats.
+func Dump(w io.Writer, r RecordReader, format string) error {
+	switch format {
+	case "text":
+		return ConvertToText(w, r)
+	case "csv":
+		return WriteCSV(w, r)
+	case "json":
+		return WriteJSON(w, r)
+	}
+	return fmt.Errorf("sidecar: unknown dump format %q", format)
+}
+
 // WriteCSV writes the records of r as CSV: exactly a header line
 // "frame,gap" and one row per record (for an inferred sidecar
 // "frame,gap,first,last,confidence", each record with its bracket), so that every engine infers integer

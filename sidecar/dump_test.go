@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"io"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gapan/gapan/sidecar"
@@ -158,5 +160,29 @@ func TestWrite(t *testing.T) {
 	bad := &sidecar.File{Header: testHeader, Records: []sidecar.Record{{Frame: 5, Gap: 1}, {Frame: 5, Gap: 1}}}
 	if err := sidecar.Write(&bytes.Buffer{}, bad); !errors.Is(err, sidecar.ErrUnsorted) {
 		t.Errorf("unsorted records: %v", err)
+	}
+}
+
+// TestDump: each of DumpFormats writes its form (the CSV header, a JSON
+// object with the records, the text form's frame gap lines); another
+// format is an error.
+func TestDump(t *testing.T) {
+	data := encode(t, testHeader, dumpRecords, &sidecar.Trailer{Frames: 1 << 41}, 0)
+	want := map[string]func(string) bool{
+		"csv": func(s string) bool { return strings.HasPrefix(s, "frame,gap\n7,3\n17,1\n") },
+		"json": func(s string) bool {
+			var d dumpJSON
+			return json.Unmarshal([]byte(s), &d) == nil && reflect.DeepEqual(d.Records, dumpRecords)
+		},
+		"text": func(s string) bool { return strings.Contains(s, "\n7 3\n17 1\n") && !strings.Contains(s, ",") },
+	}
+	for _, f := range sidecar.DumpFormats {
+		var b bytes.Buffer
+		if err := sidecar.Dump(&b, reader(t, data), f); err != nil || want[f] == nil || !want[f](b.String()) {
+			t.Errorf("format %s: %v\n%s", f, err, b.String())
+		}
+	}
+	if err := sidecar.Dump(io.Discard, reader(t, data), "xml"); err == nil {
+		t.Error("format xml: no error")
 	}
 }

@@ -153,3 +153,11 @@ func joined(t *testing.T, path string) (frames, lost uint64, warnings []join.War
 	}
 	return frames, lost + s.Files()[0].TailTotal(), s.Warnings()
 }
+
+// TestSummary: the words gapan simulate prints.
+func TestSummary(t *testing.T) {
+	st := Stats{FramesIn: 1500, FramesOut: 1480, Dropped: 20, Lost: 21, GapEvents: 1, Tail: 3}
+	if got := st.Summary(); got != "1,500 frames in, 1480 written, 20 dropped by the model; sidecar: 1 gap event, 21 frames lost (tail 3)" {
+		t.Errorf("%q", got)
+	}
+}

@@ -2,44 +2,14 @@ package main
 
 import (
 	"fmt"
-	"github.com/gapan/gapan/internal/plural"
 
 	"github.com/gapan/gapan/annotate"
+	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/join"
 	"github.com/spf13/cobra"
 )
-
-const annotateLong = `Copy the capture's frames, byte for byte and in order, into pcapng and mark
-the loss the way Wireshark understands it: every frame with frames lost just
-before it carries epb_dropcount (Wireshark's frame.drop_count) and a comment
-"gapan: N frames lost before this frame"; an Interface Statistics Block per
-interface holds everything lost on it (isb_ifdrop, tail included); the section
-header comment names the sidecar the gaps came from.
-
-Each frame that reveals missing data of its flow (the frame after a hole in a
-TCP sequence, an acknowledgement of data the capture never saw, the RTP
-packet after missing ones) also tells that data's fate: lost by the capture
-inside a recorded gap, lost by the capture but explained by no gap, lost
-before the capture point (upstream), after it (downstream), ambiguous or
-unknown; and each retransmission what it repaired. A comment says it in words
-and a machine-readable "gapan/1" comment feeds the Wireshark plugin
-contrib/wireshark/gapan.lua. Fates are final only later in the stream, so the
-input is read twice (standard input is first copied to a temporary file);
---fates=false writes only the drop counts, in one pass.
-
-The gaps come from CAPTURE.gaps (or --sidecar), else from the input's own
-epb_dropcount options. Several captures are read in order as one (a rotated
-set); a directory means the captures in it, in name order. In Wireshark, filter with: frame.drop_count > 0. See docs/wireshark.md.
-
---start, --end and --frames write only the frames of that window; a
-filter (--filter EXPR, or words after the captures) chooses the frames
-whose flows' fates are told, while every frame of the window is still
-written with its drop count (docs/report.md, "Selecting frames").`
-
-const annotateExample = `  gapan annotate testdata/demo/demo.pcap -o /tmp/demo.pcapng
-  tshark -r /tmp/demo.pcapng -Y "frame.drop_count > 0" -T fields -e frame.number -e frame.drop_count
-  tshark -X lua_script:contrib/wireshark/gapan.lua -r /tmp/demo.pcapng -Y 'gapan.fate == "capture"' -T fields -e frame.number -e gapan.fate_bytes`
 
 func newAnnotateCmd() *cobra.Command {
 	var (
@@ -50,14 +20,12 @@ func newAnnotateCmd() *cobra.Command {
 		fates    bool
 		sf       selectFlags
 	)
-	c := &cobra.Command{
-		Use:     "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
-		Short:   "Write the capture as pcapng that shows the gaps in Wireshark",
-		Long:    annotateLong,
-		Example: annotateExample,
-		Args:    args(cobra.MinimumNArgs(1)),
+	c := withHelp("annotate", &cobra.Command{
+		Use:   "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
+		Short: "Write the capture as pcapng that shows the gaps in Wireshark",
+		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := sf.split(cmd, a)
+			a, err := captureArgs(cmd, &sf, a)
 			if err != nil {
 				return err
 			}
@@ -67,17 +35,13 @@ func newAnnotateCmd() *cobra.Command {
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
-			a, err = expandCaptures(cmd.ErrOrStderr(), a)
-			if err != nil {
-				return err
-			}
-			if err := checkSidecarFlags(len(a), sidecars, cfg.NoSidecar); err != nil {
-				return err
+			if err := (join.Options{Sidecars: sidecars, NoSidecar: cfg.NoSidecar}).Validate(len(a)); err != nil {
+				return usageError{err}
 			}
 			cfg.Inputs, cfg.Sidecars, cfg.NoFates = a, sidecars, !fates
 			return runAnnotate(cmd, cfg, out, quiet)
 		},
-	}
+	})
 	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output, not a terminal)")
 	f := c.Flags()
 	f.StringArrayVar(&sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
@@ -96,24 +60,24 @@ func newAnnotateCmd() *cobra.Command {
 // standard error.
 func runAnnotate(cmd *cobra.Command, cfg annotate.Config, out string, quiet bool) error {
 	stderr := cmd.ErrOrStderr()
-	o, err := openBinaryOutput(cmd.OutOrStdout(), out, cfg.Force, join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars}), "pcapng")
+	inputs := join.Inputs(cfg.Inputs, join.Options{Sidecars: cfg.Sidecars})
+	o, err := openOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: cfg.Force, Inputs: inputs, Binary: "pcapng"})
 	if err != nil {
 		return err
 	}
-	meter := progressMeter(stderr, quiet, "annotate")
+	meter := progress.ForTerminal(stderr, quiet, "annotate")
 	meter.Start()
 	cfg.Progress = meter.Files(progress.Sizes(cfg.Inputs))
 	st, err := annotate.Write(o, cfg)
 	meter.Done()
 	warnAll(stderr, st.Warnings)
-	if err != nil && o.stream() && st.Partial {
-		fmt.Fprintf(stderr, "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.name(), st.Frames)
+	if err != nil && o.Stream() && st.Partial {
+		fmt.Fprintf(stderr, "gapan: annotate: %s holds an incomplete pcapng: %d whole frames were written before the error, without the interface statistics blocks\n", o.Name(), st.Frames)
 	}
-	if err := o.finish(err); err != nil {
+	if err := o.Finish(err); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%s, %s; %s, %s (tail %d)\n", plural.Count(st.Frames, "frame"), plural.Count(st.Interfaces, "interface"),
-		plural.CountOf(st.GapFrames, "frame with a gap before it", "frames with a gap before them"), plural.CountOf(st.Lost+st.Tail, "frame lost", "frames lost"), st.Tail)
+	fmt.Fprintln(stderr, st.Summary())
 	if st.FixedLengths > 0 {
 		warnf(stderr, "%s a captured length above the original length; written with the original length raised", plural.CountOf(st.FixedLengths, "frame had", "frames had"))
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gapan/gapan/internal/version"
 )
 
 // complete returns the values cobra's __complete (what the shell
@@ -80,7 +82,7 @@ func TestVersionFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if flag != cmd || !strings.HasPrefix(flag, "gapan "+version) {
+	if flag != cmd || !strings.HasPrefix(flag, "gapan "+version.Release) {
 		t.Errorf("--version printed %q, version %q", flag, cmd)
 	}
 }

@@ -103,6 +103,38 @@ func TestCLIDocs(t *testing.T) {
 	}
 }
 
+// TestHelpFiles: every help/*.txt is the help of a command (named by its
+// path after "gapan", words joined by "-"), and every command but cobra's
+// own (help, completion) has its long help or examples from one.
+func TestHelpFiles(t *testing.T) {
+	files, err := helpFiles.ReadDir("help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unused := map[string]bool{}
+	for _, f := range files {
+		unused[strings.TrimSuffix(f.Name(), ".txt")] = true
+	}
+	walk(newRootCmd(), func(c *cobra.Command) {
+		name := strings.Join(append([]string{"gapan"}, strings.Fields(c.CommandPath())[1:]...), "-")
+		if name != "gapan" {
+			name = strings.TrimPrefix(name, "gapan-")
+		}
+		switch {
+		case unused[name]:
+			delete(unused, name)
+			if c.Long == "" && c.Example == "" {
+				t.Errorf("%s: help/%s.txt gave no help", c.CommandPath(), name)
+			}
+		case c.Name() != "help" && c.Name() != "completion":
+			t.Errorf("%s has no help/%s.txt", c.CommandPath(), name)
+		}
+	})
+	for name := range unused {
+		t.Errorf("help/%s.txt belongs to no command", name)
+	}
+}
+
 // splitArgs splits a command line as a POSIX shell would for the simple
 // quoting that the examples use ('...' and "...").
 func splitArgs(line string) []string {

@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"github.com/gapan/gapan/internal/numfmt"
-	"github.com/gapan/gapan/internal/plural"
 	"io"
-	"os"
 	"time"
 
 	"github.com/gapan/gapan/infer"
+	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/internal/plural"
+	"github.com/gapan/gapan/internal/version"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 )
@@ -19,23 +19,10 @@ func newInferCmd() *cobra.Command {
 		force       bool
 		kernelDrops int64
 	)
-	c := &cobra.Command{
+	c := withHelp("infer", &cobra.Command{
 		Use:   "infer CAPTURE -o CAPTURE.gaps",
 		Short: "Infer where a capture without a sidecar lost frames, from its own TCP evidence",
-		Long: `Read a capture without its sidecar and write a sidecar of source "inferred":
-each run of TCP data the receiver acknowledged but the capture never saw
-brackets the frames where it was lost; overlapping brackets of all flows
-merge into gap events, each placed at the first frame that showed its
-loss, sized from the missing segments, with its bracket and confidence
-in an ancillary block ("gapan sidecar dump" shows them; docs/infer.md).
-
-A capture-wide total (pcapng isb_ifdrop, or --kernel-drops N) is
-distributed over the inferred gaps; what no gap can take is said as
-"N frames lost, position unknown".`,
-		Example: `  gapan infer testdata/corpus/ndpi-netflix.pcap -o /tmp/netflix.gaps
-  gapan sidecar dump /tmp/netflix.gaps --format csv
-  gapan report testdata/corpus/ndpi-netflix.pcap --sidecar /tmp/netflix.gaps`,
-		Args: args(cobra.ExactArgs(1)),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
 				return usagef("infer needs -o FILE.gaps (conventionally %s)", sidecar.PathFor(a[0]))
@@ -44,47 +31,34 @@ distributed over the inferred gaps; what no gap can take is said as
 			if err != nil {
 				return err
 			}
-			o, err := openBinaryOutput(cmd.OutOrStdout(), out, force, []string{a[0]}, "a binary sidecar")
+			o, err := openOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: a, Binary: "a binary sidecar"})
 			if err != nil {
 				return err
 			}
-			if err := o.finish(res.WriteSidecar(o, "gapan-infer "+version, time.Now().UnixNano())); err != nil {
+			if err := o.Finish(res.WriteSidecar(o, "gapan-infer "+version.Release, time.Now().UnixNano())); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s, %s (inferred)", plural.Count(len(res.Gaps), "inferred gap event"), plural.CountOf(res.Lost(), "frame lost", "frames lost"))
-			if res.HasTotal {
-				fmt.Fprintf(cmd.ErrOrStderr(), "; of the total of %s, %s, position unknown", numfmt.Int(res.Total), plural.CountOf(res.Unplaced, "frame lost", "frames lost"))
-			}
-			fmt.Fprintln(cmd.ErrOrStderr())
+			fmt.Fprintln(cmd.ErrOrStderr(), res.Summary())
 			return nil
 		},
-	}
+	})
 	outputFlags(c, &out, &force, "write the inferred sidecar to `FILE`")
 	c.Flags().Int64Var(&kernelDrops, "kernel-drops", -1, "a capture-wide total of frames lost (tcpdump's \"N packets dropped by kernel\") to distribute over the inferred gaps")
 	return c
 }
 
-// inferSidecar infers the gaps of capture (report --infer) and writes
-// them to a temporary sidecar, which the run then reads as the capture's
-// sidecar: the report names its source, inferred. remove deletes it.
-func inferSidecar(stderr io.Writer, capture string, kernelDrops int64) (path string, remove func(), err error) {
+// inferGaps infers the gaps of capture (report --infer) as a sidecar held
+// in memory, which the run reads as the capture's (join.Options.Readers):
+// the report names its source, inferred, and no file.
+func inferGaps(stderr io.Writer, capture string, kernelDrops int64) ([]sidecar.RecordReader, error) {
 	res, err := infer.Run(infer.Config{Capture: capture, KernelDrops: kernelDrops})
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	f, err := os.CreateTemp("", "gapan-inferred-*.gaps")
+	sc, err := res.Sidecar("gapan-infer "+version.Release, time.Now().UnixNano())
 	if err != nil {
-		return "", nil, err
-	}
-	remove = func() { os.Remove(f.Name()) }
-	err = res.WriteSidecar(f, "gapan-infer "+version, time.Now().UnixNano())
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		remove()
-		return "", nil, err
+		return nil, err
 	}
 	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
-	return f.Name(), remove, nil
+	return []sidecar.RecordReader{sc}, nil
 }

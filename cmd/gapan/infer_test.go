@@ -2,8 +2,11 @@ package main
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"errors"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +60,28 @@ func TestInferCommand(t *testing.T) {
 		if !strings.Contains(text, w) {
 			t.Errorf("report --infer lacks %q:\n%s", w, text)
 		}
+	}
+	// The inferred sidecar is no file: the report names none, in text
+	// and JSON, and says where the gaps came from.
+	if !regexp.MustCompile(`\n  sidecar +gaps inferred from the capture's own TCP evidence by gapan-infer `).MatchString(text) || strings.Contains(text, ".gaps") || strings.Contains(text, os.TempDir()) {
+		t.Errorf("report --infer names a sidecar file:\n%s", text)
+	}
+	js, _, err := execGapan(t, "report", p, "--infer", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Captures []struct {
+			Source        string  `json:"source"`
+			Sidecar       *string `json:"sidecar"`
+			SidecarSource string  `json:"sidecar_source"`
+		} `json:"captures"`
+	}
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Captures; len(c) != 1 || c[0].Sidecar != nil || c[0].Source != "sidecar" || c[0].SidecarSource != "inferred" {
+		t.Errorf("report --infer --format json: captures %+v", c)
 	}
 	if _, _, err := execGapan(t, "report", p, p, "--infer"); !errors.As(err, new(usageError)) {
 		t.Errorf("--infer with two captures: %v", err)

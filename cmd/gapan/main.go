@@ -1,16 +1,29 @@
 // Command gapan finds where a packet capture lost frames: it joins a capture
 // with its gap sidecar and reports the loss by position, by flow, and as
 // capture versus upstream loss. See docs/ for each command.
+//
+// Each command's long help and examples are in help/COMMAND.txt. The
+// command reference under docs/cli/ (Markdown, one page per command) and
+// docs/man/ (man pages) is generated from the cobra commands by TestCLIDocs
+// in docs_test.go, which also fails when the committed pages differ from
+// what the commands say now. Regenerate with go generate.
 package main
 
+//go:generate go test -run ^TestCLIDocs$ -update .
+
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/gapan/gapan/internal/plural"
+	"github.com/gapan/gapan/internal/version"
+	"github.com/gapan/gapan/join"
+	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 )
 
@@ -29,18 +42,6 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
 	return usageError{fmt.Errorf(format, args...)}
-}
-
-// checkSidecarFlags is the usage rule for --sidecar and --no-sidecar of
-// the commands that join captures with their sidecars.
-func checkSidecarFlags(captures int, sidecars []string, noSidecar bool) error {
-	if len(sidecars) > captures {
-		return usagef("%s given for %s", plural.Count(len(sidecars), "--sidecar file"), plural.Count(captures, "capture"))
-	}
-	if noSidecar && len(sidecars) > 0 {
-		return usagef("--sidecar and --no-sidecar exclude each other")
-	}
-	return nil
 }
 
 // warnf prints a warning on stderr.
@@ -71,21 +72,29 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// withHelp sets c's long help and examples from help/name.txt: the long
+// help, then the examples after a line "Examples:".
+func withHelp(name string, c *cobra.Command) *cobra.Command {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic(err) // not embedded: a build without its help files
+	}
+	long, example, _ := strings.Cut("\n\n"+strings.TrimSuffix(string(b), "\n"), "\n\nExamples:\n")
+	c.Long, c.Example = strings.TrimPrefix(long, "\n\n"), example
+	return c
+}
+
 func newRootCmd() *cobra.Command {
-	root := &cobra.Command{
-		Use:   "gapan",
-		Short: "Find where a packet capture lost frames, which flows lost what, and who lost it",
-		Long: `gapan joins a packet capture with its gap sidecar (capture.pcap.gaps: the
-frames lost just before each frame, as counted by the capturing kernel) and
-reports where frames were lost, which flows lost them, and, from TCP and RTP
-sequence evidence, whether the capture or the network lost them.`,
-		Example: `  gapan report testdata/demo/demo.pcap
-  gapan sidecar check testdata/demo/demo.pcap
-  gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
+	root := withHelp("gapan", &cobra.Command{
+		Use:           "gapan",
+		Short:         "Find where a packet capture lost frames, which flows lost what, and who lost it",
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       fullVersion(),
-	}
+		Version:       version.String(),
+	})
 	root.SetVersionTemplate("gapan {{.Version}}\n") // what gapan version prints
 	root.Flags().Bool("version", false, "print gapan's version")
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
@@ -93,6 +102,18 @@ sequence evidence, whether the capture or the network lost them.`,
 	})
 	root.AddCommand(newReportCmd(), newParquetCmd(), newAnnotateCmd(), newSidecarCmd(), newSimulateCmd(), newInferCmd(), newRecordCmd(), newVersionCmd())
 	return root
+}
+
+func newVersionCmd() *cobra.Command {
+	return withHelp("version", &cobra.Command{
+		Use:   "version",
+		Short: "Print gapan's version (also gapan --version)",
+		Args:  args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(cmd.OutOrStdout(), "gapan %s\n", version.String())
+			return err
+		},
+	})
 }
 
 func main() {
@@ -114,4 +135,58 @@ func run(argv []string) int {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// captureArgs tells the captures from the filter words in a command's
+// arguments (selectFlags.split), then applies join.ExpandCaptures, the one
+// rule for capture arguments (a directory means its captures, a sidecar
+// among captures is left out), and prints its notes on stderr.
+func captureArgs(cmd *cobra.Command, sel *selectFlags, a []string) ([]string, error) {
+	a, err := sel.split(cmd, a)
+	if err != nil {
+		return nil, err
+	}
+	caps, notes, err := join.ExpandCaptures(a)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		fmt.Fprintf(cmd.ErrOrStderr(), "gapan: note: %v\n", n)
+	}
+	return caps, nil
+}
+
+// sidecarFlagNames reports whether cmd's --sidecar was given path.
+func sidecarFlagNames(cmd *cobra.Command, path string) bool {
+	f := cmd.Flags().Lookup("sidecar")
+	if f == nil || !f.Changed {
+		return false
+	}
+	if sv, ok := f.Value.(interface{ GetSlice() []string }); ok {
+		return slices.Contains(sv.GetSlice(), path)
+	}
+	return f.Value.String() == path
+}
+
+// explain turns the library's errors about what was given into what the
+// user should type: a sidecar given as a capture or a capture given as a
+// sidecar become usage errors suggesting the command with the right file,
+// and a sidecar that does not belong to its capture names --allow-mismatch
+// where cmd has it.
+func explain(cmd *cobra.Command, err error) error {
+	var sc *join.IsSidecarError
+	var cg *sidecar.CaptureGivenError
+	switch {
+	case errors.As(err, &sc) && sc.Capture != "":
+		return usagef("%s is a gap sidecar, not a capture; did you mean \"%s %s\"?", sc.Path, cmd.CommandPath(), sc.Capture)
+	case errors.As(err, &cg) && cg.Sidecar != "" && sidecarFlagNames(cmd, cg.File):
+		return usagef("%s is a %s, not a gap sidecar; did you mean \"--sidecar %s\"?", cg.File, cg.Kind, cg.Sidecar)
+	case errors.As(err, &cg) && cg.Sidecar != "" && cmd.Name() != "import": // import reads the text form
+		return usagef("%s is a %s, not a gap sidecar; did you mean \"%s %s\"?", cg.File, cg.Kind, cmd.CommandPath(), cg.Sidecar)
+	case errors.Is(err, join.ErrIsSidecar), errors.Is(err, sidecar.ErrIsCapture), errors.Is(err, join.ErrDirectory), errors.Is(err, join.ErrNoCapture):
+		return usageError{err}
+	case errors.Is(err, join.ErrMismatch) && cmd.Flags().Lookup("allow-mismatch") != nil:
+		return fmt.Errorf("%w (--allow-mismatch uses it anyway, with a warning)", err)
+	}
+	return err
 }

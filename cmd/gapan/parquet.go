@@ -25,38 +25,12 @@ type parquetFlags struct {
 
 func newParquetCmd() *cobra.Command {
 	var fl parquetFlags
-	c := &cobra.Command{
+	c := withHelp("parquet", &cobra.Command{
 		Use:   "parquet CAPTURE... -o DIR [FILTER WORDS...]",
 		Short: "Write frames, gaps and flows as a Parquet dataset for pandas, polars, DuckDB and Spark",
-		Long: `Write the analysis of a capture as a Parquet dataset of three tables
-(docs/parquet.md): frames (one row per frame with the frames lost before it,
-its flow and header fields), gaps (one row per gap, plus a 'tail' row per
-interface for loss after the last frame) and flows (every per-flow figure of
-gapan report, under the names of its JSON). The figures are the report's.
-
-  DIR/frames/part-0.parquet  DIR/gaps/part-0.parquet  DIR/flows/part-0.parquet
-
-Several captures (or a directory of them: a rotated set) are processed in
-parallel, each with its own sidecar and accounting, into one hive-partitioned
-dataset that DuckDB, polars and Spark read as one table; the capture column
-comes from the partition and frame numbers stay per capture:
-
-  DIR/frames/capture=cap_001.pcap/part-0.parquet ...
-
---filter EXPR (or words after the captures), --start, --end and --frames
-choose the frames of each capture: the frames table holds the selected
-frames, the gaps table every gap of the window (docs/report.md, "Selecting
-frames").
-
-DIR is written under a temporary name and renamed into place when complete;
-an existing DIR is replaced only with --force.`,
-		Example: `  gapan parquet testdata/corpus/tls-subjectaltname.pcap -o /tmp/tls.parquet
-  gapan simulate testdata/corpus/ndpi-netflix.pcap -o /tmp/sim.pcap --loss-model uniform:0.02 --seed 1 --force
-  gapan parquet /tmp/sim.pcap -o /tmp/sim.parquet --force
-  duckdb -c "SELECT sum(lost) FROM '/tmp/sim.parquet/gaps/*.parquet'"`,
-		Args: args(cobra.MinimumNArgs(1)),
+		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := fl.sel.split(cmd, a)
+			a, err := captureArgs(cmd, &fl.sel, a)
 			if err != nil {
 				return err
 			}
@@ -64,7 +38,7 @@ an existing DIR is replaced only with --force.`,
 			defer stop()
 			return runParquet(ctx, cmd.ErrOrStderr(), a, fl)
 		},
-	}
+	})
 	f := c.Flags()
 	f.StringVarP(&fl.out, "output", "o", "", "dataset `DIR` to write")
 	fl.add(f, "dataset directory")
@@ -82,11 +56,8 @@ const (
 	parquetHeadroom    = 1.5
 )
 
-func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
-	captures, err := expandCaptures(stderr, argv)
+func runParquet(ctx context.Context, stderr io.Writer, captures []string, fl parquetFlags) error {
 	switch {
-	case err != nil:
-		return err
 	case fl.out == "" || fl.out == "-":
 		return usagef("parquet needs -o DIR (a dataset is a directory, not a stream)")
 	case fl.parallel < 0 || fl.rowGroup <= 0:
@@ -101,12 +72,9 @@ func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquet
 	// The encoders' buffers come and go a row group at a time: a soft
 	// memory limit makes the collector return them before the heap
 	// doubles (GOGC), keeping the peak near the live set; it follows a
-	// live set larger than it (a million flows). GOMEMLIMIT, when set,
-	// wins.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer memlimit.Follow(parquetMemoryLimit, parquetHeadroom, 100*time.Millisecond)()
-	}
-	meter := progressMeter(stderr, fl.quiet, "parquet")
+	// live set larger than it (a million flows).
+	defer memlimit.FollowUnlessSet(parquetMemoryLimit, parquetHeadroom)()
+	meter := progress.ForTerminal(stderr, fl.quiet, "parquet")
 	meter.Start()
 	opt.Progress = meter.Parallel(progress.Sizes(captures))
 	start := time.Now()

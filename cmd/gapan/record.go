@@ -13,42 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-const recordLong = `record captures frames from a live interface into FILE (a standard pcap with
-nanosecond timestamps) and FILE.gaps, the gap sidecar that says how many frames
-the kernel dropped before each captured frame. The counts come from the
-kernel's own per-socket drop counter (AF_PACKET with SO_RXQ_OVFL), not from
-guesses, so "gapan report FILE" later reports exactly where the capture lost frames.
-
-"-i any" captures on every interface of the network namespace, as tcpdump
-does: the frames are written with a LINUX_SLL2 header (interface index,
-packet direction, link-layer source address), one sidecar counts the drops of
-all of them, a filter expression is compiled for raw IP, and promiscuous mode
-is not set. On an Ethernet interface, VLAN tags the kernel took out of the
-frames are put back, as libpcap does.
-
-Flags follow tcpdump where the meaning is the same. Trailing arguments form a
-capture filter in tcpdump syntax; it is compiled by running "tcpdump -ddd",
-so it needs tcpdump installed (or pass the compiled program with --bpf).
-
-An existing FILE, FILE.gaps or file of the -C/-W ring is refused unless
---force is given, and FILE may not itself be a sidecar (*.gaps).
-
-On SIGINT or SIGTERM the capture stops, both files are flushed, the sidecar
-trailer gets the tail gap and the kernel's totals, and a summary goes to
-stderr. Needs CAP_NET_RAW (root, or setcap cap_net_raw+ep).`
-
-const recordExample = `  # capture on eth0 until Ctrl-C, with a 1 MiB kernel buffer
-  sudo gapan record -i eth0 -w capture.pcap -B 1024
-  # 10 s of DNS traffic, then analyse it
-  sudo gapan record -i eth0 -w dns.pcap --duration 10s udp port 53
-  gapan report dns.pcap
-  # every interface, LINUX_SLL2 headers (which interface, which direction)
-  sudo gapan record -i any -w all.pcap tcp port 443
-  # rotate every 100 MB (capture.pcap, capture.pcap1, ...; one sidecar each)
-  sudo gapan record -i eth0 -w capture.pcap -C 100
-  # keep only the last 10 files of 100 MB (capture.pcap0 ... capture.pcap9)
-  sudo gapan record -i eth0 -w capture.pcap -C 100 -W 10`
-
 // recordFlags are gapan record's flags: recorder.Config's and those the
 // command turns into it.
 type recordFlags struct {
@@ -63,12 +27,10 @@ type recordFlags struct {
 // and its gap sidecar, with the loss taken from the kernel's drop counter.
 func newRecordCmd() *cobra.Command {
 	var fl recordFlags
-	cmd := &cobra.Command{
-		Use:     "record -i IFACE -w FILE [flags] [filter expression]",
-		Short:   "Capture from a live interface into a pcap plus its gap sidecar (Linux)",
-		Long:    recordLong,
-		Example: recordExample,
-		Args:    cobra.ArbitraryArgs,
+	cmd := withHelp("record", &cobra.Command{
+		Use:   "record -i IFACE -w FILE [flags] [filter expression]",
+		Short: "Capture from a live interface into a pcap plus its gap sidecar (Linux)",
+		Args:  cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := fl.config(args)
 			if err != nil {
@@ -76,7 +38,7 @@ func newRecordCmd() *cobra.Command {
 			}
 			return runRecord(cmd, cfg, fl.quiet)
 		},
-	}
+	})
 	f := cmd.Flags()
 	f.StringVarP(&fl.cfg.Interface, "interface", "i", "", `interface to capture on ("any": all of them)`)
 	cmd.RegisterFlagCompletionFunc("interface", completeInterfaces)
@@ -121,28 +83,27 @@ func (fl *recordFlags) config(args []string) (recorder.Config, error) {
 	return cfg, nil
 }
 
-// runRecord captures until cfg's limits or SIGINT/SIGTERM, and prints
-// where it listens and the summary unless quiet.
+// runRecord captures until cfg's limits or SIGINT/SIGTERM; unless quiet,
+// the recorder says where it listens and prints its summary on stderr.
 func runRecord(cmd *cobra.Command, cfg recorder.Config, quiet bool) error {
-	stderr := cmd.ErrOrStderr()
 	if !quiet {
-		cfg.Progress = stderr
-		if cfg.Interface == recorder.AnyInterface && cfg.Promisc {
-			fmt.Fprintln(stderr, `gapan record: warning: promiscuous mode is not supported on the "any" device`)
-		}
-		cfg.Started = func() {
-			first := recorder.FileName(cfg.Output, 0, cfg.MaxFiles)
-			fmt.Fprintf(stderr, "gapan record: listening on %s, writing %s and %s\n", cfg.Interface, first, recorder.SidecarName(first))
-		}
+		cfg.Progress = cmd.ErrOrStderr()
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := recorder.Run(ctx, cfg)
-	if len(st.Files) > 0 && !quiet {
-		st.WriteSummary(stderr)
-	}
+	_, err := recorder.Run(ctx, cfg)
 	if errors.Is(err, recorder.ErrConfig) {
 		return usageError{err} // flags that do not go together
 	}
 	return err
+}
+
+// completeInterfaces completes -i with recorder.Interfaces: "any" and the
+// interfaces of the network namespace gapan runs in.
+func completeInterfaces(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	names, err := recorder.Interfaces()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/gapan/gapan/internal/memlimit"
 	"io"
-	"os"
 	"time"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/internal/memlimit"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/reader"
@@ -44,24 +44,17 @@ func (fl *runFlags) add(f *pflag.FlagSet, what string) {
 	fl.sel.add(f)
 }
 
-// config checks the flags against the captures and returns the run's
-// configuration.
+// config checks the flags against the captures (analyze.Config.Validate)
+// and returns the run's configuration.
 func (fl *runFlags) config(captures []string) (analyze.Config, error) {
-	cfg, j := fl.cfg, &fl.cfg.Join
+	cfg := fl.cfg
 	cfg.Captures = captures
 	var err error
 	if cfg.Select, err = fl.sel.selection(); err != nil {
 		return cfg, err
 	}
-	switch {
-	case len(j.Sidecars) > len(captures):
-		return cfg, usagef("%d --sidecar files given for %d captures", len(j.Sidecars), len(captures))
-	case j.NoSidecar && len(j.Sidecars) > 0:
-		return cfg, usagef("--sidecar and --no-sidecar exclude each other")
-	case cfg.Engine.MaxFlows < 0:
-		return cfg, usagef("--max-flows takes a number of 0 or more")
-	case cfg.Engine.IdleTimeout < 0:
-		return cfg, usagef("--idle-timeout takes a duration of 0 or more")
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
 	}
 	return cfg, nil
 }
@@ -75,69 +68,22 @@ type reportFlags struct {
 	infer  bool // report --infer (infer.go)
 }
 
-const reportLong = `Read a capture with its gap sidecar (CAPTURE.gaps, or --sidecar) and report
-the loss: frames captured and lost (gaps plus the tail gap), the loss ratio,
-the gap events and the largest gaps in words, loss per second, and per flow
-the estimated loss and the TCP/RTP sequence evidence of capture loss versus
-upstream loss.
-
-Several captures (a rotated set, cap_*.pcap) are read in order as one
-capture; frame numbers stay per file, each file has its own sidecar, and
-loss at a file boundary belongs to the next file's first frame. A directory
-means the captures in it, in name order; sidecars among the arguments are
-skipped (docs/report.md, Input).
-
-Without a sidecar the report still works: gaps come from pcapng
-epb_dropcount if present, and the report says that no sidecar was found.
-Loss known only as a capture-wide total (pcapng isb_ifdrop, or tcpdump's
-"N packets dropped by kernel" given as --kernel-drops N) is reported as
-"N frames lost, position unknown".
-
-Formats: text (default), json (schema "gapan.report/2", docs/report.md),
-csv (one row per flow), ndjson (one flow per line as flows end, then a
-summary line; for captures with millions of flows), markdown, html (one
-self-contained page with charts and sortable tables, docs/html.md).
-
---filter EXPR (tcpdump syntax, or words after the captures: gapan report
-cap.pcap tcp port 443), --start, --end and --frames choose the frames to
-analyze: the gaps and capture totals cover the whole window, the flows only
-the selected frames, and frame numbers stay those of the file
-(docs/report.md, "Selecting frames").
-
-Damaged input stops the report with an error naming the file, frame and
-byte offset; --keep-going reports what was read up to the damage instead,
-says where it stopped, and exits 0.`
-
-const reportExample = `  gapan report testdata/demo/demo.pcap
-  gapan report testdata/demo/demo.pcap --format json -o /tmp/demo.json
-  gapan report testdata/demo/demo.pcap --format csv --top 0
-  gapan report testdata/demo/demo.pcap --format html -o /tmp/demo.html
-  gapan report testdata/corpus/zeek-http-1000-requests-one-dropped-response.pcap --kernel-drops 1
-  gapan report testdata/corpus/suricata-smtp-to-comma-corrupt.pcap --keep-going
-  gapan report testdata/corpus/tls-subjectaltname.pcap tcp port 443 --start +30s`
-
 func newReportCmd() *cobra.Command {
 	fl := reportFlags{opt: report.DefaultOptions()}
-	c := &cobra.Command{
-		Use:     "report CAPTURE...",
-		Short:   "Report where a capture lost frames, which flows lost what, and who lost it",
-		Long:    reportLong,
-		Example: reportExample,
-		Args:    args(cobra.MinimumNArgs(1)),
+	c := withHelp("report", &cobra.Command{
+		Use:   "report CAPTURE...",
+		Short: "Report where a capture lost frames, which flows lost what, and who lost it",
+		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := fl.sel.split(cmd, a)
-			if err != nil {
-				return err
-			}
-			a, err = expandCaptures(cmd.ErrOrStderr(), a)
+			a, err := captureArgs(cmd, &fl.sel, a)
 			if err != nil {
 				return err
 			}
 			return runReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a, fl)
 		},
-	}
+	})
 	f := c.Flags()
-	formatFlag(c, &fl.format, reportFormats)
+	formatFlag(c, &fl.format, report.Formats)
 	f.StringVarP(&fl.out, "output", "o", "", "write to `FILE` (atomically) instead of stdout")
 	fl.add(f, "output file")
 	f.IntVar(&fl.opt.Top, "top", report.DefaultTop, "list the `N` flows that lost most (text, markdown; 0: none)")
@@ -153,30 +99,25 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	switch {
 	case err != nil:
 		return err
-	case checkFormat(fl.format, reportFormats...) != nil:
-		return checkFormat(fl.format, reportFormats...)
+	case checkFormat(fl.format, report.Formats...) != nil:
+		return checkFormat(fl.format, report.Formats...)
 	case fl.opt.Top < 0 || fl.opt.Gaps < 0:
 		return usagef("--top and --gaps take a number of 0 or more")
-	case cfg.KernelDrops < -1:
-		return usagef("--kernel-drops takes a number of 0 or more")
 	case fl.sel.frames != "" && len(captures) > 1:
 		return usagef("--frames takes frame numbers of one capture, not of a set of %d (frame numbers are per file)", len(captures))
 	case fl.infer && (len(captures) != 1 || cfg.Join.NoSidecar || len(cfg.Join.Sidecars) > 0):
 		return usagef("--infer takes one capture and excludes --sidecar and --no-sidecar")
 	}
 	if fl.infer {
-		path, remove, err := inferSidecar(stderr, captures[0], cfg.KernelDrops)
-		if err != nil {
+		if cfg.Join.Readers, err = inferGaps(stderr, captures[0], cfg.KernelDrops); err != nil {
 			return err
 		}
-		defer remove()
-		cfg.Join.Sidecars = []string{path}
 	}
 	fl.opt.NoSidecar = cfg.Join.NoSidecar
 	if fl.local {
 		fl.opt.Loc = time.Local
 	}
-	o, err := openOutput(stdout, fl.out, fl.force, cfg.Inputs())
+	o, err := openOutput(stdout, fl.out, atomicfile.Options{Overwrite: fl.force, Inputs: cfg.Inputs()})
 	if err != nil {
 		return err
 	}
@@ -187,7 +128,7 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		err = out.Write(r)
 	}
 	out.Close()
-	if err := o.finish(err); err != nil {
+	if err := o.Finish(err); err != nil {
 		return err
 	}
 	warnAll(stderr, r.Warnings)
@@ -197,8 +138,6 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 	return nil
 }
 
-// runMetered runs cfg with a progress meter on a terminal's stderr, and
-// adds a hint to an error on damaged capture input.
 // reportMemoryLimit and reportHeadroom are gapan report's soft memory
 // limit, as parquetMemoryLimit's: the base, and the multiple of the live
 // heap above it. A million live flows hold about 310 MB.
@@ -207,15 +146,15 @@ const (
 	reportHeadroom    = 1.1
 )
 
+// runMetered runs cfg with a progress meter on a terminal's stderr, and
+// adds a hint to an error on damaged capture input.
 func runMetered(stderr io.Writer, quiet bool, label string, cfg *analyze.Config) (*analyze.Result, error) {
 	// The outputs that list every flow (json, csv, ndjson, html) turn
 	// each into a record and its bytes, garbage the collector leaves to
 	// pile up to twice the live heap (GOGC): the soft limit gapan parquet
-	// uses keeps the peak near the live set. GOMEMLIMIT, when set, wins.
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer memlimit.Follow(reportMemoryLimit, reportHeadroom, 100*time.Millisecond)()
-	}
-	meter := progressMeter(stderr, quiet, label)
+	// uses keeps the peak near the live set.
+	defer memlimit.FollowUnlessSet(reportMemoryLimit, reportHeadroom)()
+	meter := progress.ForTerminal(stderr, quiet, label)
 	meter.Start()
 	cfg.Progress = meter.Files(progress.Sizes(cfg.Captures))
 	r, err := analyze.Run(*cfg)
@@ -225,10 +164,4 @@ func runMetered(stderr io.Writer, quiet bool, label string, cfg *analyze.Config)
 		err = fmt.Errorf("%w; --keep-going reports the %d frames before the damage", err, fe.FramesRead)
 	}
 	return r, err
-}
-
-// progressMeter returns a progress meter on stderr when it is a terminal
-// and quiet is not set, else nil (no progress).
-func progressMeter(stderr io.Writer, quiet bool, label string) *progress.Meter {
-	return progress.ForTerminal(stderr, quiet, label)
 }

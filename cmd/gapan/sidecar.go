@@ -2,32 +2,31 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
+	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/check"
+	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
 )
 
 func newSidecarCmd() *cobra.Command {
-	c := &cobra.Command{
+	c := withHelp("sidecar", &cobra.Command{
 		Use:   "sidecar",
 		Short: "Inspect, check, import and export gap sidecars",
-		Long: `A gap sidecar (capture.pcap.gaps) holds sparse (frame, gap) records: the
-number of frames lost just before a frame. See docs/sidecar.md.`,
-		Example: `  gapan sidecar check testdata/demo/demo.pcap
-  gapan sidecar dump testdata/demo/demo.pcap.gaps --format json`,
-	}
+	})
 	c.AddCommand(newSidecarDumpCmd(), newSidecarCheckCmd(), newSidecarImportCmd(), newSidecarExportCmd(), newSidecarExtractCmd())
 	return c
 }
 
-// convertSidecar writes the sidecar in (binary or text; "-" is stdin) to
-// out (stdout for "" or "-") in the form conv writes.
-func convertSidecar(stdin io.Reader, stdout io.Writer, in, out string, force bool, conv func(io.Writer, sidecar.RecordReader) error) error {
-	src := stdin
+// dumpSidecar writes the sidecar in (binary or text; "-" is stdin) to out
+// (stdout for "" or "-") in format, one of sidecar.DumpFormats.
+func dumpSidecar(cmd *cobra.Command, in, out string, force bool, format string) error {
+	src := cmd.InOrStdin()
 	if in != "-" {
 		f, err := os.Open(in)
 		if err != nil {
@@ -40,54 +39,44 @@ func convertSidecar(stdin io.Reader, stdout io.Writer, in, out string, force boo
 	if err != nil {
 		return err
 	}
-	o, err := openOutput(stdout, out, force, []string{in})
+	o, err := openOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: []string{in}})
 	if err != nil {
 		return err
 	}
-	return o.finish(conv(o, r))
+	return o.Finish(sidecar.Dump(o, r, format))
 }
 
 func newSidecarDumpCmd() *cobra.Command {
 	var format, out string
 	var force bool
-	c := &cobra.Command{
+	c := withHelp("sidecar-dump", &cobra.Command{
 		Use:   "dump FILE.gaps",
 		Short: "Print a sidecar's records (text, csv or json)",
-		Long: `Print a sidecar's header, records and trailer. The csv format is exactly a
-header line "frame,gap" (for an inferred sidecar "frame,gap,first,last,confidence")
-and one row per record, so every engine infers the columns' types; the tail gap and the trailer appear in the text and json
-formats only. FILE.gaps may be - (standard input).`,
-		Example: `  gapan sidecar dump testdata/demo/demo.pcap.gaps
-  gapan sidecar dump testdata/demo/demo.pcap.gaps --format csv`,
-		Args: args(cobra.ExactArgs(1)),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, sidecarDumpFormats...); err != nil {
+			if err := checkFormat(format, sidecar.DumpFormats...); err != nil {
 				return err
 			}
-			dump := map[string]func(io.Writer, sidecar.RecordReader) error{"text": sidecar.ConvertToText, "csv": sidecar.WriteCSV, "json": sidecar.WriteJSON}[format]
-			return convertSidecar(cmd.InOrStdin(), cmd.OutOrStdout(), a[0], out, force, dump)
+			return dumpSidecar(cmd, a[0], out, force, format)
 		},
-	}
-	formatFlag(c, &format, sidecarDumpFormats)
+	})
+	formatFlag(c, &format, sidecar.DumpFormats)
 	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
 
+// errProblems is returned by sidecar check when it printed warnings.
+var errProblems = errors.New("problems found (see above)")
+
 func newSidecarCheckCmd() *cobra.Command {
 	var format, sc string
 	var allowMismatch, oldForce, strict bool
-	c := &cobra.Command{
+	c := withHelp("sidecar-check", &cobra.Command{
 		Use:   "check CAPTURE",
 		Short: "Validate a capture and its sidecar and print loss totals",
-		Long: `Read a capture with its sidecar (CAPTURE.gaps unless --sidecar is given),
-check that they belong together, and print the totals: frames captured, gap
-events, frames lost (gaps plus tail), the tail gap, and the largest gap.
-Exits non-zero on any problem, warnings included.`,
-		Example: `  gapan sidecar check testdata/demo/demo.pcap
-  gapan sidecar check testdata/demo/demo.pcap --format json`,
-		Args: args(cobra.ExactArgs(1)),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, sidecarCheckFormats...); err != nil {
+			if err := checkFormat(format, check.Formats...); err != nil {
 				return err
 			}
 			if oldForce {
@@ -104,10 +93,16 @@ Exits non-zero on any problem, warnings included.`,
 			if err != nil {
 				return err
 			}
-			return sidecarCheckOutput(cmd.OutOrStdout(), cmd.ErrOrStderr(), r, format)
+			if err := r.Write(cmd.OutOrStdout(), format); err != nil {
+				return err
+			}
+			if warnAll(cmd.ErrOrStderr(), r.Warnings); len(r.Warnings) > 0 {
+				return errProblems
+			}
+			return nil
 		},
-	}
-	formatFlag(c, &format, sidecarCheckFormats)
+	})
+	formatFlag(c, &format, check.Formats)
 	c.Flags().StringVar(&sc, "sidecar", "", "sidecar `FILE` (default CAPTURE.gaps)")
 	c.Flags().BoolVar(&allowMismatch, "allow-mismatch", false, "continue, with a warning, when the sidecar does not belong to the capture (still exits non-zero)")
 	c.Flags().BoolVar(&oldForce, "force", false, "the old spelling of --allow-mismatch: an error that says so")
@@ -116,83 +111,83 @@ Exits non-zero on any problem, warnings included.`,
 	return c
 }
 
-// errProblems is returned by sidecar check when it printed warnings.
-var errProblems = errors.New("problems found (see above)")
-
-// sidecarCheckOutput prints r on stdout, its warnings on stderr, and
-// returns errProblems when there are any.
-func sidecarCheckOutput(stdout, stderr io.Writer, r *check.Result, format string) error {
-	write := r.WriteText
-	if format == "json" {
-		write = r.WriteJSON
-	}
-	if err := write(stdout); err != nil {
-		return err
-	}
-	warnAll(stderr, r.Warnings)
-	if len(r.Warnings) > 0 {
-		return errProblems
-	}
-	return nil
-}
-
 func newSidecarImportCmd() *cobra.Command {
 	var capture, out string
 	var force bool
-	c := &cobra.Command{
+	c := withHelp("sidecar-import", &cobra.Command{
 		Use:   "import TEXT -o FILE.gaps|-",
 		Short: "Convert a text sidecar (frame gap lines) into a binary sidecar",
-		Long: `Convert the text form of a sidecar ("frame gap" lines, "#" comments; see
-docs/sidecar.md) into the binary form. With --capture, the sidecar takes
-that capture's identity and is checked against it. -o - writes the binary
-sidecar to standard output, which must not be a terminal.`,
-		Example: `  gapan sidecar export testdata/demo/demo.pcap.gaps -o /tmp/demo.txt
-  gapan sidecar import /tmp/demo.txt --capture testdata/demo/demo.pcap -o /tmp/demo.pcap.gaps`,
-		Args: args(cobra.ExactArgs(1)),
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
 				return usagef("import needs -o FILE.gaps (- for standard output)")
 			}
 			return sidecarImport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a[0], capture, out, force)
 		},
-	}
+	})
 	c.Flags().StringVar(&capture, "capture", "", "the `CAPTURE` the sidecar belongs to: take its identity and check against it")
 	outputFlags(c, &out, &force, "binary sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
 	return c
 }
 
 func sidecarImport(stdout, stderr io.Writer, text, capture, out string, force bool) error {
-	in, err := os.Open(text)
+	im, err := join.ImportFile(text, join.ImportOptions{Capture: capture, Tool: "gapan sidecar import"})
 	if err != nil {
 		return err
 	}
-	defer in.Close()
-	im, err := join.Import(in, text, join.ImportOptions{Capture: capture, Tool: "gapan sidecar import"})
+	if w := im.Warning(); w != nil {
+		warnf(stderr, "%v", w)
+	}
+	o, err := openOutput(stdout, out, atomicfile.Options{Overwrite: force, Inputs: []string{text, capture}, Binary: "a binary sidecar"})
 	if err != nil {
 		return err
 	}
-	if im.Incomplete != nil {
-		warnf(stderr, "%v: imported without a trailer: loss unknown after frame %d (the sidecar ends there)", im.Incomplete, im.LossUnknownAfter)
-	}
-	o, err := openBinaryOutput(stdout, out, force, []string{text, capture}, "a binary sidecar")
-	if err != nil {
-		return err
-	}
-	return o.finish(sidecar.Write(o, &im.File))
+	return o.Finish(sidecar.Write(o, &im.File))
 }
 
 func newSidecarExportCmd() *cobra.Command {
 	var out string
 	var force bool
-	c := &cobra.Command{
-		Use:     "export FILE.gaps [-o TEXT]",
-		Short:   "Write a sidecar in its text form (frame gap lines)",
-		Example: `  gapan sidecar export testdata/demo/demo.pcap.gaps -o /tmp/demo.txt`,
-		Args:    args(cobra.ExactArgs(1)),
+	c := withHelp("sidecar-export", &cobra.Command{
+		Use:   "export FILE.gaps [-o TEXT]",
+		Short: "Write a sidecar in its text form (frame gap lines)",
+		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return convertSidecar(cmd.InOrStdin(), cmd.OutOrStdout(), a[0], out, force, sidecar.ConvertToText)
+			return dumpSidecar(cmd, a[0], out, force, "text")
 		},
-	}
+	})
 	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
+	return c
+}
+
+func newSidecarExtractCmd() *cobra.Command {
+	var cfg annotate.ExtractConfig
+	c := withHelp("sidecar-extract", &cobra.Command{
+		Use:   "extract CAPTURE.pcapng -o FILE.gaps",
+		Short: "Build a sidecar from a pcapng file's epb_dropcount options",
+		Args:  args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if cfg.Output == "" {
+				return usagef("extract needs -o FILE.gaps (- for standard output)")
+			}
+			cfg.Input = a[0]
+			o, err := openOutput(cmd.OutOrStdout(), cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: a, Binary: "a binary sidecar"})
+			if err != nil {
+				return err
+			}
+			st, err := annotate.ExtractTo(o, cfg)
+			if err := o.Finish(err); err != nil {
+				return err
+			}
+			for _, w := range st.Warnings(a[0]) {
+				warnf(cmd.ErrOrStderr(), "%s", w)
+			}
+			fmt.Fprintln(cmd.ErrOrStderr(), st.Summary())
+			return nil
+		},
+	})
+	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
+	c.Flags().BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
+	c.Flags().BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
 	return c
 }

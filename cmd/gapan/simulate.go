@@ -2,32 +2,10 @@ package main
 
 import (
 	"fmt"
-	"github.com/gapan/gapan/internal/plural"
 
 	"github.com/gapan/gapan/simulate"
 	"github.com/spf13/cobra"
 )
-
-const simulateLong = `Thin a capture by a loss model and write OUT.pcap with its exact ground-truth
-sidecar OUT.pcap.gaps (source "simulated"). Loss the input's own sidecar
-recorded is carried over. OUT is written as pcapng when its name ends in
-.pcapng, with every interface of the input and nanosecond timestamps;
-otherwise as a nanosecond pcap, which holds one interface and one link type
-(a multi-interface input is refused there: name the output OUT.pcapng).
-Models:
-
-  uniform:P                    each frame lost independently with probability P
-  burst:p=P,r=R[,k=K][,h=H]    Gilbert-Elliott: Good->Bad with P, Bad->Good with R,
-                               loss probability K in Good (0) and H in Bad (1)
-  list:N[,N-M...]              exactly these frames (1-based)
-
---filter EXPR (or words after IN), --start, --end and --frames limit the
-model to the frames they select: the others are all kept (docs/report.md,
-"Selecting frames").`
-
-const simulateExample = `  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model uniform:0.01 --seed 1
-  gapan simulate testdata/corpus/tls-subjectaltname.pcap -o /tmp/sim.pcap --loss-model burst:p=0.002,r=0.2 --seed 7 --force
-  gapan report /tmp/sim.pcap`
 
 func newSimulateCmd() *cobra.Command {
 	var (
@@ -36,12 +14,10 @@ func newSimulateCmd() *cobra.Command {
 		force          bool
 		sf             selectFlags
 	)
-	c := &cobra.Command{
-		Use:     "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL [FILTER WORDS...]",
-		Short:   "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
-		Long:    simulateLong,
-		Example: simulateExample,
-		Args:    args(cobra.MinimumNArgs(1)),
+	c := withHelp("simulate", &cobra.Command{
+		Use:   "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL [FILTER WORDS...]",
+		Short: "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
+		Args:  args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			a, err := sf.split(cmd, a)
 			if err != nil {
@@ -65,11 +41,10 @@ func newSimulateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%s in, %d written, %d dropped by the model; sidecar: %s, %s (tail %d)\n",
-				plural.Count(st.FramesIn, "frame"), st.FramesOut, st.Dropped, plural.Count(st.GapEvents, "gap event"), plural.CountOf(st.Lost, "frame lost", "frames lost"), st.Tail)
+			fmt.Fprintln(cmd.ErrOrStderr(), st.Summary())
 			return nil
 		},
-	}
+	})
 	c.Flags().StringVarP(&out, "output", "o", "", "output `CAPTURE`: pcapng when it ends in .pcapng, else pcap (its sidecar is written next to it)")
 	c.Flags().StringVar(&model, "loss-model", "uniform:0.01", "loss `MODEL`: uniform:P, burst:p=P,r=R[,k=K][,h=H] or list:N,N-M")
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")

@@ -56,7 +56,7 @@ func destErr(sentinel error, format string, a ...any) error {
 	return &destError{fmt.Sprintf(format, a...), sentinel}
 }
 
-// Options controls Create.
+// Options controls Create and OpenOutput.
 type Options struct {
 	// Overwrite allows replacing an existing regular file.
 	Overwrite bool
@@ -65,6 +65,10 @@ type Options struct {
 	Perm fs.FileMode
 	// Inputs names files the destination must not be (compared by inode).
 	Inputs []string
+	// Binary, when set, names binary data ("pcapng") that OpenOutput
+	// refuses to write to a standard output that is a terminal. Create
+	// ignores it.
+	Binary string
 }
 
 // File is an output being written: a regular file under a temporary name,

@@ -14,6 +14,7 @@ package memlimit
 
 import (
 	"math"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
 	"sync"
@@ -76,4 +77,13 @@ func Follow(base int64, headroom float64, interval time.Duration) (stop func()) 
 			debug.SetMemoryLimit(prev)
 		})
 	}
+}
+
+// FollowUnlessSet is Follow every 100 ms unless the GOMEMLIMIT environment
+// variable is set: the user's limit then wins, and stop does nothing.
+func FollowUnlessSet(base int64, headroom float64) (stop func()) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return func() {}
+	}
+	return Follow(base, headroom, 100*time.Millisecond)
 }

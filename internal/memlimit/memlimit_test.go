@@ -54,3 +54,27 @@ func TestFollow(t *testing.T) {
 		t.Errorf("limit %d after stop, want %d back", got, before)
 	}
 }
+
+// TestFollowUnlessSet: with GOMEMLIMIT set the limit in force stays; without
+// it the limit is the base (the test's live heap is far below it) until
+// stop restores the one before.
+func TestFollowUnlessSet(t *testing.T) {
+	const before, base = 3 << 40, 5 << 40
+	prev := debug.SetMemoryLimit(before)
+	defer debug.SetMemoryLimit(prev)
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	stop := FollowUnlessSet(base, 1.5)
+	if l := debug.SetMemoryLimit(-1); l != before {
+		t.Errorf("GOMEMLIMIT set: limit %d, want %d", l, before)
+	}
+	stop()
+	t.Setenv("GOMEMLIMIT", "")
+	stop = FollowUnlessSet(base, 1.5)
+	if l := debug.SetMemoryLimit(-1); l != base {
+		t.Errorf("GOMEMLIMIT unset: limit %d, want %d", l, base)
+	}
+	stop()
+	if l := debug.SetMemoryLimit(-1); l != before {
+		t.Errorf("after stop: limit %d, want %d", l, before)
+	}
+}

@@ -1,13 +1,59 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/gapan/gapan/internal/atomicfile"
 	"github.com/gapan/gapan/selection"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
+
+// formatFlag adds --format taking one of formats (formats[0] by default),
+// with shell completion of the values; checkFormat(*p, formats...) is its
+// usage rule.
+func formatFlag(c *cobra.Command, p *string, formats []string) {
+	c.Flags().StringVar(p, "format", formats[0], "output format: "+orList(formats))
+	c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
+}
+
+// checkFormat is the usage rule for --format.
+func checkFormat(format string, allowed ...string) error {
+	for _, a := range allowed {
+		if format == a {
+			return nil
+		}
+	}
+	return usagef("unknown --format %q: want %s", format, orList(allowed))
+}
+
+// orList joins s as "a, b or c".
+func orList(s []string) string {
+	if len(s) < 2 {
+		return strings.Join(s, "")
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
+}
+
+// outputFlags adds -o FILE (usage says what it is) and --force, which
+// replaces an existing output file.
+func outputFlags(c *cobra.Command, out *string, force *bool, usage string) {
+	c.Flags().StringVarP(out, "output", "o", "", usage)
+	c.Flags().BoolVar(force, "force", false, "replace an existing output file")
+}
+
+// openOutput is atomicfile.OpenOutput ("" or "-": stdout) whose refusal
+// of binary data on a terminal is a usage error that says what to type.
+func openOutput(stdout io.Writer, path string, opt atomicfile.Options) (*atomicfile.Output, error) {
+	o, err := atomicfile.OpenOutput(stdout, path, opt)
+	if te := (*atomicfile.TerminalError)(nil); errors.As(err, &te) {
+		return nil, usagef("not writing %s to a terminal: redirect standard output (> FILE, or a pipe) or give -o FILE", te.What)
+	}
+	return o, err
+}
 
 // selectFlags are the flags that choose the frames to analyze (report,
 // parquet, annotate, simulate): docs/report.md, "Selecting frames".
@@ -56,22 +102,11 @@ func (s *selectFlags) split(cmd *cobra.Command, args []string) ([]string, error)
 	return args[:n], nil
 }
 
-// selection parses the flags. The filter is compiled by the run, for each
-// link type it meets (an expression can be valid for one link type only).
+// selection parses the flags (selection.Parse).
 func (s *selectFlags) selection() (selection.Select, error) {
-	var sel selection.Select
-	var err error
-	sel.Filter = s.filter
-	if sel.Start, err = selection.ParseTime(s.start); err != nil {
+	sel, err := selection.Parse(s.filter, s.start, s.end, s.frames)
+	if err != nil {
 		return sel, usageError{err}
-	}
-	if sel.End, err = selection.ParseTime(s.end); err != nil {
-		return sel, usageError{err}
-	}
-	if s.frames != "" {
-		if sel.FirstFrame, sel.LastFrame, err = selection.ParseFrames(s.frames); err != nil {
-			return sel, usageError{err}
-		}
 	}
 	return sel, nil
 }
