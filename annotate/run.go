@@ -560,14 +560,10 @@ func Provenance(cfg Config) string {
 }
 
 func readHeader(path string) (sidecar.Header, error) {
-	f, err := os.Open(path)
+	r, c, err := sidecar.OpenAuto(path, nil)
 	if err != nil {
 		return sidecar.Header{}, err
 	}
-	defer f.Close()
-	r, err := sidecar.NewAutoReader(f, path)
-	if err != nil {
-		return sidecar.Header{}, err
-	}
+	defer c.Close()
 	return r.Header(), nil
 }

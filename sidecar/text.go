@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"os"
 	"strconv"
 
 	"github.com/gapan/gapan/internal/filekind"
@@ -46,6 +47,28 @@ func NewAutoReader(r io.Reader, name string) (RecordReader, error) {
 		return nil, &FormatError{File: name, Err: ErrEmpty}
 	}
 	return NewTextReader(br, name)
+}
+
+// OpenAuto opens the sidecar file path, binary or text, and returns
+// NewAutoReader's reader of it (its concrete type, so its optional methods
+// stay visible) and the file to close when done. path "-" reads stdin
+// instead; closing it then does nothing.
+func OpenAuto(path string, stdin io.Reader) (RecordReader, io.Closer, error) {
+	var src io.Reader = stdin
+	var c io.Closer = io.NopCloser(nil)
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		src, c = f, f
+	}
+	r, err := NewAutoReader(src, path)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	return r, c, nil
 }
 
 // captureGiven returns a *CaptureGivenError when prefix, the start of the

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/gapan/gapan/internal/atomicfile"
@@ -69,37 +68,20 @@ func (s *selectFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&s.frames, "frames", "", "analyze only frames `A-B` (1-based numbers as Wireshark shows them, both included; A- or -B leave a side open)")
 }
 
-// split tells the captures from the filter words in a command's arguments:
-// after "--" everything is filter words; otherwise the captures are the
-// leading arguments that exist (files, directories, or "-"), the first
-// argument always being one, and the words from the first argument that
-// does not exist on are the filter, as tcpdump takes it. A filter word
-// that is also the name of a file needs "--" or --filter.
+// split tells the captures from the filter words in a command's arguments
+// (selection.SplitArgs: "--" or the first argument that does not exist
+// starts the words) and takes the words as the filter.
 func (s *selectFlags) split(cmd *cobra.Command, args []string) ([]string, error) {
-	n := len(args)
-	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
-		n = dash
-	} else {
-		for i, a := range args {
-			if i == 0 || a == "-" {
-				continue
-			}
-			if _, err := os.Stat(a); err != nil {
-				n = i
-				break
-			}
-		}
+	caps, words, err := selection.SplitArgs(args, cmd.ArgsLenAtDash(), nil)
+	switch {
+	case err != nil:
+		return nil, usageError{err}
+	case words != "" && s.filter != "":
+		return nil, usagef("filter given twice: --filter %q and the words %q", s.filter, words)
+	case words != "":
+		s.filter = words
 	}
-	if n == 0 {
-		return nil, usagef("no capture given before the filter words")
-	}
-	if words := args[n:]; len(words) > 0 {
-		if s.filter != "" {
-			return nil, usagef("filter given twice: --filter %q and the words %q", s.filter, strings.Join(words, " "))
-		}
-		s.filter = strings.Join(words, " ")
-	}
-	return args[:n], nil
+	return caps, nil
 }
 
 // selection parses the flags (selection.Parse).

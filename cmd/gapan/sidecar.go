@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/check"
@@ -26,19 +25,11 @@ func newSidecarCmd() *cobra.Command {
 // dumpSidecar writes the sidecar in (binary or text; "-" is stdin) to out
 // (stdout for "" or "-") in format, one of sidecar.DumpFormats.
 func dumpSidecar(cmd *cobra.Command, in, out string, force bool, format string) error {
-	src := cmd.InOrStdin()
-	if in != "-" {
-		f, err := os.Open(in)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		src = f
-	}
-	r, err := sidecar.NewAutoReader(src, in)
+	r, c, err := sidecar.OpenAuto(in, cmd.InOrStdin())
 	if err != nil {
 		return err
 	}
+	defer c.Close()
 	o, err := openOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: []string{in}})
 	if err != nil {
 		return err

@@ -59,16 +59,12 @@ func FIFO(t testing.TB, dir string) (path string, read func() string) {
 func CutSidecar(t testing.TB, capture string) uint64 {
 	t.Helper()
 	path := sidecar.PathFor(capture)
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := sidecar.NewAutoReader(f, path)
+	rd, c, err := sidecar.OpenAuto(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	file, err := sidecar.ReadAll(rd)
-	f.Close()
+	c.Close()
 	if err != nil || len(file.Records) == 0 {
 		t.Fatalf("%s: %v, %d records", path, err, len(file.Records))
 	}
