@@ -245,3 +245,23 @@ func TestWarningNamesFileOnce(t *testing.T) {
 		t.Errorf("warning with a frame: %q", w.Error())
 	}
 }
+
+// TestCaptureNamedAsSidecar: a capture named as a sidecar
+// (Options.Sidecars) is a *sidecar.CaptureGivenError marked Named that
+// names the capture's own sidecar; read as a sidecar on its own
+// (sidecar.OpenAuto) it is not marked.
+func TestCaptureNamedAsSidecar(t *testing.T) {
+	dir := t.TempDir()
+	capPath := copyFile(t, "zeek-echo-connections.pcap", dir)
+	id, frames := identity(t, capPath)
+	writeSidecar(t, sidecar.PathFor(capPath), id, nil, &sidecar.Trailer{Frames: frames})
+	_, err := joinAll([]string{capPath}, join.Options{Sidecars: []string{capPath}})
+	var cg *sidecar.CaptureGivenError
+	if !errors.As(err, &cg) || !cg.Named || cg.File != capPath || cg.Sidecar != sidecar.PathFor(capPath) {
+		t.Errorf("--sidecar CAPTURE: %v (%+v), want a Named *CaptureGivenError naming %s", err, cg, sidecar.PathFor(capPath))
+	}
+	_, _, err = sidecar.OpenAuto(capPath, nil)
+	if !errors.As(err, &cg) || cg.Named {
+		t.Errorf("the capture on its own: %v (%+v), want a *CaptureGivenError not Named", err, cg)
+	}
+}

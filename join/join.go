@@ -407,6 +407,9 @@ func (s *Stream) openFile(i int) error {
 		s.warn(path, 0, fmt.Errorf("%w: loss unknown after frame 0 (the sidecar ends there)", sidecar.ErrEmpty))
 		return nil
 	}
+	if cg := (*sidecar.CaptureGivenError)(nil); errors.As(err, &cg) {
+		cg.Named = explicit
+	}
 	if err != nil {
 		f.Close()
 		return err

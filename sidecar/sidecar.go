@@ -111,6 +111,10 @@ type CaptureGivenError struct {
 	Kind string // what it is: "pcap capture", "pcapng capture", "gzip-compressed file", ...
 	// Sidecar is the sidecar of File (Find) when it exists, "" otherwise.
 	Sidecar string
+	// Named says File was named as a capture's sidecar
+	// (join.Options.Sidecars, the commands' --sidecar) rather than read
+	// as a sidecar on its own; the join sets it.
+	Named bool
 }
 
 func (e *CaptureGivenError) Error() string {

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/gapan/gapan/internal/plural"
@@ -156,18 +155,6 @@ func captureArgs(cmd *cobra.Command, sel *selectFlags, a []string) ([]string, er
 	return caps, nil
 }
 
-// sidecarFlagNames reports whether cmd's --sidecar was given path.
-func sidecarFlagNames(cmd *cobra.Command, path string) bool {
-	f := cmd.Flags().Lookup("sidecar")
-	if f == nil || !f.Changed {
-		return false
-	}
-	if sv, ok := f.Value.(interface{ GetSlice() []string }); ok {
-		return slices.Contains(sv.GetSlice(), path)
-	}
-	return f.Value.String() == path
-}
-
 // explain turns the library's errors about what was given into what the
 // user should type: a sidecar given as a capture or a capture given as a
 // sidecar become usage errors suggesting the command with the right file,
@@ -179,7 +166,7 @@ func explain(cmd *cobra.Command, err error) error {
 	switch {
 	case errors.As(err, &sc) && sc.Capture != "":
 		return usagef("%s is a gap sidecar, not a capture; did you mean \"%s %s\"?", sc.Path, cmd.CommandPath(), sc.Capture)
-	case errors.As(err, &cg) && cg.Sidecar != "" && sidecarFlagNames(cmd, cg.File):
+	case errors.As(err, &cg) && cg.Sidecar != "" && cg.Named:
 		return usagef("%s is a %s, not a gap sidecar; did you mean \"--sidecar %s\"?", cg.File, cg.Kind, cg.Sidecar)
 	case errors.As(err, &cg) && cg.Sidecar != "" && cmd.Name() != "import": // import reads the text form
 		return usagef("%s is a %s, not a gap sidecar; did you mean \"%s %s\"?", cg.File, cg.Kind, cmd.CommandPath(), cg.Sidecar)
