@@ -13,12 +13,11 @@ import (
 
 func newAnnotateCmd() *cobra.Command {
 	var (
-		cfg      annotate.Config
-		out      string
-		sidecars []string
-		quiet    bool
-		fates    bool
-		sf       selectFlags
+		cfg   annotate.Config
+		out   string
+		quiet bool
+		fates bool
+		sf    selectFlags
 	)
 	c := withHelp("annotate", &cobra.Command{
 		Use:   "annotate CAPTURE... -o OUT.pcapng [FILTER WORDS...]",
@@ -35,16 +34,16 @@ func newAnnotateCmd() *cobra.Command {
 			if out == "" {
 				return usagef("annotate needs -o OUT.pcapng (- for standard output)")
 			}
-			if err := (join.Options{Sidecars: sidecars, NoSidecar: cfg.NoSidecar}).Validate(len(a)); err != nil {
+			if err := (join.Options{Sidecars: cfg.Sidecars, NoSidecar: cfg.NoSidecar}).Validate(len(a)); err != nil {
 				return usageError{err}
 			}
-			cfg.Inputs, cfg.Sidecars, cfg.NoFates = a, sidecars, !fates
+			cfg.Inputs, cfg.NoFates = a, !fates
 			return runAnnotate(cmd, cfg, out, quiet)
 		},
 	})
 	outputFlags(c, &out, &cfg.Force, "pcapng `FILE` to write (atomically; - for standard output, not a terminal)")
 	f := c.Flags()
-	f.StringArrayVar(&sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
+	f.StringArrayVar(&cfg.Sidecars, "sidecar", nil, "sidecar `FILE` of the corresponding capture (repeat for several; default CAPTURE.gaps)")
 	f.BoolVar(&cfg.NoSidecar, "no-sidecar", false, "ignore sidecar files; take gaps from the input's epb_dropcount only")
 	f.BoolVar(&cfg.AllowMismatch, "allow-mismatch", false, "continue, with a warning, when a sidecar does not belong to its capture")
 	f.BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in a capture or sidecar with a warning instead of failing")

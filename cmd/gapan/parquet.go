@@ -10,17 +10,16 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/internal/memlimit"
-	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/internal/progress"
 	"github.com/gapan/gapan/parquet"
 	"github.com/spf13/cobra"
 )
 
-// parquetFlags are the flags of gapan parquet.
+// parquetFlags are the flags of gapan parquet: the run's (runFlags) and
+// the dataset's, bound to parquet.Options itself.
 type parquetFlags struct {
 	runFlags
-	parallel, rowGroup int
-	partitioned        bool
+	opt parquet.Options
 }
 
 func newParquetCmd() *cobra.Command {
@@ -42,9 +41,9 @@ func newParquetCmd() *cobra.Command {
 	f := c.Flags()
 	f.StringVarP(&fl.out, "output", "o", "", "dataset `DIR` to write")
 	fl.add(f, "dataset directory")
-	f.IntVarP(&fl.parallel, "jobs", "j", 0, "captures processed at once (0: one per CPU)")
-	f.IntVar(&fl.rowGroup, "row-group-rows", parquet.DefaultRowGroupRows, "rows per Parquet row group")
-	f.BoolVar(&fl.partitioned, "partitioned", false, "write capture=NAME partitions even for a single capture")
+	f.IntVarP(&fl.opt.Parallel, "jobs", "j", 0, "captures processed at once (0: one per CPU)")
+	f.IntVar(&fl.opt.Writer.RowGroupRows, "row-group-rows", parquet.DefaultRowGroupRows, "rows per Parquet row group")
+	f.BoolVar(&fl.opt.Partitioned, "partitioned", false, "write capture=NAME partitions even for a single capture")
 	return c
 }
 
@@ -60,15 +59,15 @@ func runParquet(ctx context.Context, stderr io.Writer, captures []string, fl par
 	switch {
 	case fl.out == "" || fl.out == "-":
 		return usagef("parquet needs -o DIR (a dataset is a directory, not a stream)")
-	case fl.parallel < 0 || fl.rowGroup <= 0:
+	case fl.opt.Parallel < 0 || fl.opt.Writer.RowGroupRows <= 0:
 		return usagef("--jobs takes a number of 0 or more, --row-group-rows 1 or more")
 	}
 	cfg, err := fl.config(captures)
 	if err != nil {
 		return err
 	}
-	opt := parquet.Options{Context: ctx, Join: cfg.Join, Engine: cfg.Engine, Force: fl.force, Parallel: fl.parallel,
-		Writer: parquet.WriterOptions{RowGroupRows: fl.rowGroup}, Partitioned: fl.partitioned, Select: cfg.Select}
+	opt := fl.opt
+	opt.Context, opt.Join, opt.Engine, opt.Force, opt.Select = ctx, cfg.Join, cfg.Engine, fl.force, cfg.Select
 	// The encoders' buffers come and go a row group at a time: a soft
 	// memory limit makes the collector return them before the heap
 	// doubles (GOGC), keeping the peak near the live set; it follows a
@@ -86,8 +85,6 @@ func runParquet(ctx context.Context, stderr io.Writer, captures []string, fl par
 	for _, c := range res.Captures {
 		warnAll(stderr, c.Report.Warnings)
 	}
-	t, el := res.Total(), time.Since(start)
-	fmt.Fprintf(stderr, "%s: %s, %s, %s (%s), %s in %.2fs (%.0f frames/s)\n", res.Dir, plural.Count(len(res.Captures), "capture"), plural.Count(t.Frames, "frame"),
-		plural.Count(t.Gaps, "gap row"), plural.CountOf(t.Lost, "frame lost", "frames lost"), plural.Count(t.Flows, "flow"), el.Seconds(), float64(t.Frames)/max(el.Seconds(), 1e-9))
+	fmt.Fprintln(stderr, res.Summary(time.Since(start)))
 	return nil
 }
