@@ -51,8 +51,8 @@ func warnf(stderr io.Writer, format string, a ...any) {
 	fmt.Fprintf(stderr, "gapan: warning: "+format+"\n", a...)
 }
 
-// warnAll prints each warning on stderr.
-func warnAll[W error](stderr io.Writer, warnings []W) {
+// warnAll prints each warning (an error or a string) on stderr.
+func warnAll[W any](stderr io.Writer, warnings []W) {
 	for _, w := range warnings {
 		warnf(stderr, "%v", w)
 	}

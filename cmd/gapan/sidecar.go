@@ -170,9 +170,7 @@ func newSidecarExtractCmd() *cobra.Command {
 			if err := o.Finish(err); err != nil {
 				return err
 			}
-			for _, w := range st.Warnings(a[0]) {
-				warnf(cmd.ErrOrStderr(), "%s", w)
-			}
+			warnAll(cmd.ErrOrStderr(), st.Warnings(a[0]))
 			fmt.Fprintln(cmd.ErrOrStderr(), st.Summary())
 			return nil
 		},
