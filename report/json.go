@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -230,35 +231,29 @@ type StoppedJSON struct {
 // rfc3339 formats ns as the flows' first_ts does.
 func rfc3339(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
 
-// roundFlow returns f with its floating point figures rounded for output.
+// roundFlow returns a copy of f with its floating point figures rounded
+// for output (loss.Round6), as jsonFlows and the CSV rows write them.
 func roundFlow(f *loss.Flow) *loss.Flow {
 	c := *f
-	c.EstLost = loss.Round6(c.EstLost)
+	v := reflect.ValueOf(&c).Elem()
+	for _, col := range loss.FlowColumns() {
+		if col.Kind() == reflect.Float64 {
+			fv := v.FieldByIndex(col.Field.Index)
+			fv.SetFloat(loss.Round6(fv.Float()))
+		}
+	}
 	return &c
 }
 
-// plainFlow is loss.Flow without its MarshalJSON: the same object, encoded
-// without the detour through a Marshaler.
-type plainFlow loss.Flow
-
-// flowBytes encodes f, rounded, as the JSON outputs list it (indented with
-// prefix, or compact when prefix is "-"), its figures that need a loss
-// record null when it has none (loss.NullUnrecorded: what loss.Flow's
-// MarshalJSON writes, without a second pass over every flow's bytes).
-func flowBytes(f *loss.Flow, prefix string) ([]byte, error) {
-	r := (*plainFlow)(roundFlow(f))
-	var b []byte
-	var err error
-	if prefix == "-" {
-		b, err = json.Marshal(r)
-	} else {
-		b, err = json.MarshalIndent(r, prefix, "  ")
-	}
-	if err == nil && f.LossNotRecorded {
-		b = loss.NullUnrecorded(b)
-	}
-	return b, err
-}
+// jsonFlows and ndjsonFlows encode a flow as the JSON report's flows[]
+// lists it (indented at depth two) and as an NDJSON line (compact), with
+// the figures rounded: both are loss.FlowJSON, the one encoding of a flow,
+// which also writes the figures that need a loss record as null in a
+// flow without one.
+var (
+	jsonFlows   = loss.NewFlowJSON("    ", "  ", true)
+	ndjsonFlows = loss.NewFlowJSON("", "", true)
+)
 
 // captureJSON describes the files of r.
 func capturesJSON(r *analyze.Result) []CaptureJSON {
@@ -538,19 +533,19 @@ func (s *jsonStream) field(name string, v any) {
 	s.value("  ", v)
 }
 
-// flowArray writes flows as WriteJSON lists them (flowBytes).
+// flowArray writes flows as WriteJSON lists them (jsonFlows).
 func (s *jsonStream) flowArray(name string, flows []*loss.Flow) {
 	if !s.openArray(name, len(flows)) {
 		return
 	}
+	var b []byte
 	for i, f := range flows {
 		s.next(i)
 		if s.err != nil {
 			break
 		}
-		b, err := flowBytes(f, "    ")
-		if err != nil {
-			s.err = err
+		b, s.err = jsonFlows.Append(b[:0], f)
+		if s.err != nil {
 			break
 		}
 		s.w.Write(b)

@@ -5,13 +5,11 @@ import (
 	"cmp"
 	"container/heap"
 	"encoding/binary"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"sync"
 
 	"github.com/gapan/gapan/loss"
 )
@@ -25,47 +23,11 @@ type FlowEncoding func(dst []byte, f *loss.Flow) ([]byte, error)
 
 // JSONFlowEncoding encodes a flow as an element of the JSON report's
 // flows array, exactly as WriteJSON writes it from Summary.List.
-func JSONFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
-	b, err := flowBytes(f, "    ")
-	return append(dst, b...), err
-}
+func JSONFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) { return jsonFlows.Append(dst, f) }
 
 // CSVFlowEncoding encodes a flow as its CSV row, line end included,
 // exactly as WriteCSV writes it.
-func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) {
-	e := csvEncoders.Get().(*csvEncoder)
-	defer csvEncoders.Put(e)
-	e.out.b = dst
-	csvRow(e.row, f)
-	err := e.cw.Write(e.row)
-	e.cw.Flush()
-	if err == nil {
-		err = e.cw.Error()
-	}
-	dst, e.out.b = e.out.b, nil
-	return dst, err
-}
-
-// csvEncoder is a csv.Writer that appends to a byte slice, and its row.
-type csvEncoder struct {
-	out appendWriter
-	cw  *csv.Writer
-	row []string
-}
-
-var csvEncoders = sync.Pool{New: func() any {
-	e := &csvEncoder{row: make([]string, len(loss.FlowColumns()))}
-	e.cw = csv.NewWriter(&e.out)
-	return e
-}}
-
-// appendWriter appends what is written to b.
-type appendWriter struct{ b []byte }
-
-func (w *appendWriter) Write(p []byte) (int, error) {
-	w.b = append(w.b, p...)
-	return len(p), nil
-}
+func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) { return appendCSVRow(dst, f) }
 
 // FlowSpill keeps the final flows of a run for an output that lists them
 // sorted by flow id (JSON, CSV) in bounded memory, however many flows the
