@@ -86,7 +86,11 @@ func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
 		var err error
 		switch c.kind {
 		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
-			dst = strconv.AppendUint(dst, c.Uint(f), 10)
+			if v := c.Uint(f); v < 10 { // most counters of most flows
+				dst = append(dst, byte('0'+v))
+			} else {
+				dst = strconv.AppendUint(dst, v, 10)
+			}
 		case reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8, reflect.Int:
 			dst = strconv.AppendInt(dst, c.Int(f), 10)
 		case reflect.Float64:
