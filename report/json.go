@@ -171,26 +171,36 @@ func (c CaptureJSON) MarshalJSON() ([]byte, error) {
 }
 
 // nullFields replaces the values of the named members of the compact JSON
-// object b by null. Each must be a member of b at its top level: the
-// objects nested in a summary or a capture have none of these names.
+// object b by null, in one pass over its members at the top level (a
+// nested object's member of the same name is not one of them). Each name
+// must be a member of b.
 func nullFields(b []byte, names []string) ([]byte, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("report: not a JSON object: %s", b)
 	}
-	for _, name := range names {
-		v, ok := obj[name]
-		if !ok {
-			return nil, fmt.Errorf("report: no %q in %s", name, b)
+	out := make([]byte, 0, len(b))
+	copied, found := 0, 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
 		}
-		key := `"` + name + `":` + string(v)
-		i := bytes.Index(b, []byte(key))
-		if i < 0 {
-			return nil, fmt.Errorf("report: %q not found in %s", key, b)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
 		}
-		b = slices.Concat(b[:i], []byte(`"`+name+`":null`), b[i+len(key):])
+		if name, _ := key.(string); slices.Contains(names, name) {
+			end := int(dec.InputOffset()) // b is compact: v ends there
+			out = append(append(out, b[copied:end-len(v)]...), "null"...)
+			copied = end
+			found++
+		}
 	}
-	return b, nil
+	if found != len(names) {
+		return nil, fmt.Errorf("report: %d of the members %v in %s", found, names, b)
+	}
+	return append(out, b[copied:]...), nil
 }
 
 // FlowTableJSON are the flow table's counters.
