@@ -10,6 +10,10 @@ import (
 	"unsafe"
 )
 
+// kindInts is the kind of the recordFields of type []int (the VLAN list),
+// which the record holds as varints rather than as JSON.
+const kindInts = reflect.UnsafePointer + 1
+
 // recordFields are the fields of a Flow that AppendBinary writes: every
 // exported one (the columns, and those without a JSON name such as
 // LossNotRecorded), in declaration order, those of Counters in its place.
@@ -20,7 +24,11 @@ var recordFields = func() []FlowColumn {
 		if sf.Anonymous || !sf.IsExported() {
 			continue
 		}
-		out = append(out, FlowColumn{Name: sf.Name, Field: sf, offset: fieldOffset(t, sf.Index), kind: sf.Type.Kind()})
+		c := FlowColumn{Name: sf.Name, Field: sf, offset: fieldOffset(t, sf.Index), kind: sf.Type.Kind()}
+		if sf.Type == reflect.TypeFor[[]int]() {
+			c.kind = kindInts
+		}
+		out = append(out, c)
 	}
 	return out
 }()
@@ -28,8 +36,8 @@ var recordFields = func() []FlowColumn {
 // AppendBinary appends f's binary record to b: each exported field in
 // turn, integers as varints, a float64 as the varint of its bits, a bool
 // as a byte, a string as its varint length and bytes, and a field of
-// another kind (the VLAN list) as the length and bytes of its
-// encoding/json encoding. UnmarshalBinary reads it back. It is a compact
+// another kind as the length and bytes of its encoding/json encoding (a
+// []int, the VLAN list, as its length plus one, 0 for nil, and varints). UnmarshalBinary reads it back. It is a compact
 // form for a Flow kept on the side (report.FlowSpill's temporary file),
 // not a stable format: it changes with Flow.
 func (f *Flow) AppendBinary(b []byte) ([]byte, error) {
@@ -52,6 +60,16 @@ func (f *Flow) AppendBinary(b []byte) ([]byte, error) {
 			s := c.Str(f)
 			b = binary.AppendUvarint(b, uint64(len(s)))
 			b = append(b, s...)
+		case kindInts:
+			// the length plus one, 0 for nil, then the elements
+			if l := *(*[]int)(c.ptr(f)); l == nil {
+				b = append(b, 0)
+			} else {
+				b = binary.AppendUvarint(b, uint64(len(l))+1)
+				for _, v := range l {
+					b = binary.AppendVarint(b, int64(v))
+				}
+			}
 		default:
 			j, err := json.Marshal(c.Value(f).Interface())
 			if err != nil {
@@ -72,7 +90,16 @@ var ErrFlowRecord = errors.New("loss: not a flow record")
 // which it must be whole; f keeps no reference to data. A string field
 // that already holds the record's value keeps its string: a Flow reused
 // to read many records allocates only the strings that change.
-func (f *Flow) UnmarshalBinary(data []byte) error {
+func (f *Flow) UnmarshalBinary(data []byte) error { return f.unmarshalBinary(data, false) }
+
+// UnmarshalBinaryShared is UnmarshalBinary without a copy of the strings:
+// those of f share data's bytes, so f is valid only as long as data is not
+// changed. It allocates nothing (a VLAN list apart), for a reader that
+// uses each flow at once and drops it before it reuses data
+// (report.FlowSpill's merge).
+func (f *Flow) UnmarshalBinaryShared(data []byte) error { return f.unmarshalBinary(data, true) }
+
+func (f *Flow) unmarshalBinary(data []byte, share bool) error {
 	for i := range recordFields {
 		c := &recordFields[i]
 		p := c.ptr(f)
@@ -96,6 +123,8 @@ func (f *Flow) UnmarshalBinary(data []byte) error {
 			if v, data, err = uvarint(data); err == nil {
 				*(*float64)(p) = math.Float64frombits(v)
 			}
+		case kindInts:
+			data, err = c.setInts(p, data, share)
 		case reflect.Bool:
 			if len(data) == 0 || data[0] > 1 {
 				err = ErrFlowRecord
@@ -109,7 +138,10 @@ func (f *Flow) UnmarshalBinary(data []byte) error {
 				break
 			}
 			if c.kind == reflect.String {
-				if sp := (*string)(p); *sp != string(s) {
+				switch sp := (*string)(p); {
+				case share && len(s) > 0:
+					*sp = unsafe.String(&s[0], len(s))
+				case *sp != string(s):
 					*sp = string(s)
 				}
 				break
@@ -126,6 +158,38 @@ func (f *Flow) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: %d bytes after the last field", ErrFlowRecord, len(data))
 	}
 	return nil
+}
+
+// setInts reads a list of ints off the front of data into the []int field
+// at p: in the field's own array when reuse is set (the Flow is the
+// reader's alone), else in a new one.
+func (c *FlowColumn) setInts(p unsafe.Pointer, data []byte, reuse bool) ([]byte, error) {
+	n, data, err := uvarint(data)
+	l := (*[]int)(p)
+	switch {
+	case err != nil:
+		return data, err
+	case n == 0:
+		*l = nil
+		return data, nil
+	case n-1 > uint64(len(data)): // a varint is a byte at least
+		return data, ErrFlowRecord
+	case !reuse:
+		*l = nil
+	}
+	*l = (*l)[:0]
+	for range n - 1 {
+		v, k := binary.Varint(data)
+		if k <= 0 || v != int64(int(v)) {
+			return data, ErrFlowRecord
+		}
+		*l = append(*l, int(v))
+		data = data[k:]
+	}
+	if *l == nil {
+		*l = []int{} // an empty list, not nil
+	}
+	return data, nil
 }
 
 // uvarint reads a varint off the front of data.

@@ -29,6 +29,10 @@ func TestFlowBinaryRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(&g, f) {
 			t.Fatalf("flow %d:\n got %+v\nwant %+v", i, g, *f)
 		}
+		var shared Flow
+		if err := shared.UnmarshalBinaryShared(buf[len("prefix"):]); err != nil || !reflect.DeepEqual(&shared, f) {
+			t.Fatalf("flow %d shared: %v\n got %+v\nwant %+v", i, err, shared, *f)
+		}
 		for _, cut := range []int{1, len(buf) / 2, len(buf) - len("prefix") - 1} {
 			var g Flow
 			if err := g.UnmarshalBinary(buf[len("prefix") : len(buf)-cut]); !errors.Is(err, ErrFlowRecord) {

@@ -183,7 +183,8 @@ func (s *FlowSpill) Each(fn func(b []byte) error) error {
 		case len(rec) == 0 || rec[0] != spillRecord:
 			return errSpillCorrupt
 		}
-		if err := s.flow.UnmarshalBinary(rec[1:]); err != nil {
+		// Its strings share rec's bytes, unchanged until fn returns.
+		if err := s.flow.UnmarshalBinaryShared(rec[1:]); err != nil {
 			return fmt.Errorf("%w: %w", errSpillCorrupt, err)
 		}
 		var err error
