@@ -21,19 +21,19 @@ import (
 // for a column of a kind the getters do not cover (the VLAN list, written
 // by encoding/json) and a string encoding/json would escape.
 type FlowJSON struct {
-	cols  []jsonColumn
-	first string // before the first member, after "{"
-	sep   string // between members
-	close string // after the last member
-	inner string // the prefix of a member's nested lines (the VLAN list)
-	ind   string
-	round bool
+	cols    []jsonColumn
+	compact bool
+	close   string // after the last member
+	inner   string // the prefix of a member's nested lines (the VLAN list)
+	ind     string
+	round   bool
 }
 
 // jsonColumn is a column with its member name as FlowJSON writes it.
 type jsonColumn struct {
-	col *FlowColumn
-	key string // "name": (a space after the colon when indented)
+	col   *FlowColumn
+	first string // the member's start when it is the first: "{" and "name":
+	next  string // when it is not: the separator and "name":
 }
 
 // compactFlowJSON is Flow.MarshalJSON's encoder.
@@ -44,18 +44,18 @@ var compactFlowJSON = NewFlowJSON("", "", false)
 // are empty. With round6, every floating point figure is written rounded
 // to 6 decimal places (Round6), as the reports show them.
 func NewFlowJSON(prefix, indent string, round6 bool) *FlowJSON {
-	e := &FlowJSON{sep: ",", close: "}", round: round6, inner: prefix + indent, ind: indent}
-	colon := ":"
-	if prefix != "" || indent != "" {
-		e.first = "\n" + prefix + indent
-		e.sep = "," + e.first
+	e := &FlowJSON{compact: prefix == "" && indent == "", close: "}", round: round6, inner: prefix + indent, ind: indent}
+	first, sep, colon := "{", ",", ":"
+	if !e.compact {
+		first = "{\n" + prefix + indent
+		sep = ",\n" + prefix + indent
 		e.close = "\n" + prefix + "}"
 		colon = ": "
 	}
 	for i := range flowColumns {
 		c := &flowColumns[i]
 		k, _ := json.Marshal(c.Name)
-		e.cols = append(e.cols, jsonColumn{col: c, key: string(k) + colon})
+		e.cols = append(e.cols, jsonColumn{col: c, first: first + string(k) + colon, next: sep + string(k) + colon})
 	}
 	return e
 }
@@ -64,7 +64,6 @@ func NewFlowJSON(prefix, indent string, round6 bool) *FlowJSON {
 // slice. The error is encoding/json's for a value JSON cannot hold (an
 // infinite or NaN estimate); dst then holds a partial object.
 func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
-	dst = append(dst, '{')
 	n := 0
 	for i := range e.cols {
 		jc := &e.cols[i]
@@ -73,12 +72,11 @@ func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
 			continue
 		}
 		if n == 0 {
-			dst = append(dst, e.first...)
+			dst = append(dst, jc.first...)
 		} else {
-			dst = append(dst, e.sep...)
+			dst = append(dst, jc.next...)
 		}
 		n++
-		dst = append(dst, jc.key...)
 		if c.NeedsRecord && f.LossNotRecorded {
 			dst = append(dst, "null"...)
 			continue
@@ -111,7 +109,7 @@ func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
 		}
 	}
 	if n == 0 {
-		return append(dst, '}'), nil
+		return append(dst, "{}"...), nil
 	}
 	return append(dst, e.close...), nil
 }
@@ -120,7 +118,7 @@ func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
 // object.
 func (e *FlowJSON) appendOther(dst []byte, v reflect.Value) ([]byte, error) {
 	b, err := json.Marshal(v.Interface())
-	if err != nil || e.sep == "," {
+	if err != nil || e.compact {
 		return append(dst, b...), err
 	}
 	var buf bytes.Buffer
