@@ -18,7 +18,11 @@ import (
 // before it writes them out, when NewFlowSpill is given 0.
 const DefaultSpillBudget = 64 << 20
 
-// FlowEncoding turns a final flow into the bytes an output lists for it.
+// FlowEncoding turns a final flow into the bytes an output lists for it,
+// appended to dst. The flow is valid only during the call (a FlowSpill
+// hands it the flows it merges in one reused Flow). An encoding must give
+// the same bytes for a flow every time: a FlowSpill may encode a flow
+// twice.
 type FlowEncoding func(dst []byte, f *loss.Flow) ([]byte, error)
 
 // JSONFlowEncoding encodes a flow as an element of the JSON report's
