@@ -1,10 +1,10 @@
 package loss
 
 import (
-	"bytes"
-	"encoding/json"
 	"reflect"
+	"slices"
 	"strings"
+	"unsafe"
 )
 
 // Counters are the additive loss figures of a flow; the summary holds their
@@ -133,57 +133,10 @@ type Flow struct {
 	LossScore float64 `json:"-"`
 }
 
-// flowAlias is Flow without its MarshalJSON.
-type flowAlias Flow
-
-// MarshalJSON writes f as encoding/json writes its fields, with the
-// figures that need a loss record as null when f.LossNotRecorded.
-func (f *Flow) MarshalJSON() ([]byte, error) {
-	b, err := json.Marshal((*flowAlias)(f))
-	if err != nil || !f.LossNotRecorded {
-		return b, err
-	}
-	return NullUnrecorded(b), nil
-}
-
-// NullUnrecorded replaces, in the JSON object b of a flow (compact or
-// indented, as encoding/json writes Flow's fields), the values of the
-// figures that need a loss record (FlowColumn.NeedsRecord) with null. The
-// outputs that encode flows themselves call it for a flow with
-// LossNotRecorded.
-func NullUnrecorded(b []byte) []byte {
-	out := make([]byte, 0, len(b)+3*len("null"))
-	rest := b
-	for _, key := range unrecordedKeys {
-		i := bytes.Index(rest, key)
-		if i < 0 {
-			continue
-		}
-		i += len(key)
-		for i < len(rest) && rest[i] == ' ' {
-			i++
-		}
-		j := i
-		for j < len(rest) && strings.IndexByte("-+.0123456789eE", rest[j]) >= 0 {
-			j++
-		}
-		out = append(append(out, rest[:i]...), "null"...)
-		rest = rest[j:]
-	}
-	return append(out, rest...)
-}
-
-// unrecordedKeys are the JSON keys of the columns that need a loss record,
-// in the order encoding/json writes them.
-var unrecordedKeys = func() [][]byte {
-	var keys [][]byte
-	for _, c := range flowColumns {
-		if c.NeedsRecord {
-			keys = append(keys, []byte(`"`+c.Name+`":`))
-		}
-	}
-	return keys
-}()
+// MarshalJSON writes f as encoding/json writes its fields (FlowJSON,
+// compact, nothing rounded), with the figures that need a loss record as
+// null when f.LossNotRecorded.
+func (f *Flow) MarshalJSON() ([]byte, error) { return compactFlowJSON.Append(nil, f) }
 
 // FlowColumn is one figure of a Flow as the outputs that list flows column
 // by column (CSV, the Parquet flows table) name it.
@@ -196,12 +149,98 @@ type FlowColumn struct {
 	// NeedsRecord says the figure is unknown without a loss record: its
 	// cell is null or empty in a flow with LossNotRecorded.
 	NeedsRecord bool
+	// OmitEmpty says the JSON tag has omitempty: encoding/json leaves the
+	// member out when the value is empty (0, "", false, no element).
+	OmitEmpty bool
+
+	// offset is the field's byte offset in Flow (through the embedded
+	// Counters): the getters read it without reflection.
+	offset uintptr
+	kind   reflect.Kind
+}
+
+// Kind returns the kind of the column's field (Field.Type.Kind()).
+func (c *FlowColumn) Kind() reflect.Kind { return c.kind }
+
+// ptr returns the address of the column's field in f.
+func (c *FlowColumn) ptr(f *Flow) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(f), c.offset) }
+
+// Uint returns the column's value in f for an unsigned integer column
+// (Kind uint8, uint16, uint32, uint64, uint); 0 for another kind.
+func (c *FlowColumn) Uint(f *Flow) uint64 {
+	p := c.ptr(f)
+	switch c.Kind() {
+	case reflect.Uint64:
+		return *(*uint64)(p)
+	case reflect.Uint32:
+		return uint64(*(*uint32)(p))
+	case reflect.Uint16:
+		return uint64(*(*uint16)(p))
+	case reflect.Uint8:
+		return uint64(*(*uint8)(p))
+	case reflect.Uint:
+		return uint64(*(*uint)(p))
+	}
+	return 0
+}
+
+// Int returns the column's value in f for a signed integer column (Kind
+// int8, int16, int32, int64, int); 0 for another kind.
+func (c *FlowColumn) Int(f *Flow) int64 {
+	p := c.ptr(f)
+	switch c.Kind() {
+	case reflect.Int64:
+		return *(*int64)(p)
+	case reflect.Int32:
+		return int64(*(*int32)(p))
+	case reflect.Int16:
+		return int64(*(*int16)(p))
+	case reflect.Int8:
+		return int64(*(*int8)(p))
+	case reflect.Int:
+		return int64(*(*int)(p))
+	}
+	return 0
+}
+
+// Float returns the column's value in f for a float64 column; 0 for
+// another kind.
+func (c *FlowColumn) Float(f *Flow) float64 {
+	if c.Kind() != reflect.Float64 {
+		return 0
+	}
+	return *(*float64)(c.ptr(f))
+}
+
+// Bool returns the column's value in f for a bool column; false for
+// another kind.
+func (c *FlowColumn) Bool(f *Flow) bool {
+	if c.Kind() != reflect.Bool {
+		return false
+	}
+	return *(*bool)(c.ptr(f))
+}
+
+// Str returns the column's value in f for a string column; "" for another
+// kind.
+func (c *FlowColumn) Str(f *Flow) string {
+	if c.Kind() != reflect.String {
+		return ""
+	}
+	return *(*string)(c.ptr(f))
+}
+
+// Value returns the column's field of f by reflection, for the kinds the
+// typed getters do not cover (the VLAN list).
+func (c *FlowColumn) Value(f *Flow) reflect.Value {
+	return reflect.ValueOf(f).Elem().FieldByIndex(c.Field.Index)
 }
 
 // flowColumns is FlowColumns' list, derived once.
 var flowColumns = func() []FlowColumn {
 	var cols []FlowColumn
-	for _, sf := range reflect.VisibleFields(reflect.TypeFor[Flow]()) {
+	t := reflect.TypeFor[Flow]()
+	for _, sf := range reflect.VisibleFields(t) {
 		if sf.Anonymous || !sf.IsExported() {
 			continue
 		}
@@ -209,10 +248,24 @@ var flowColumns = func() []FlowColumn {
 		if name == "" || name == "-" {
 			continue
 		}
-		cols = append(cols, FlowColumn{Name: name, Field: sf, NeedsRecord: sf.Tag.Get("gapan") == "recorded"})
+		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		cols = append(cols, FlowColumn{Name: name, Field: sf, NeedsRecord: sf.Tag.Get("gapan") == "recorded",
+			OmitEmpty: slices.Contains(strings.Split(opts, ","), "omitempty"), offset: fieldOffset(t, sf.Index), kind: sf.Type.Kind()})
 	}
 	return cols
 }()
+
+// fieldOffset returns the byte offset in a value of type t of the field at
+// index (through embedded structs, none of them by pointer).
+func fieldOffset(t reflect.Type, index []int) uintptr {
+	var off uintptr
+	for _, i := range index {
+		sf := t.Field(i)
+		off += sf.Offset
+		t = sf.Type
+	}
+	return off
+}
 
 // FlowColumns returns the columns of a flow: every field of Flow with a
 // JSON name, in declaration order (those of Counters in its place), so

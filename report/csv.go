@@ -2,6 +2,7 @@ package report
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"io"
 	"reflect"
@@ -26,8 +27,7 @@ func CSVHeader() []string {
 // Its Flow method fits loss.Config.OnFlow for streaming.
 type CSVWriter struct {
 	bw  *bufio.Writer
-	cw  *csv.Writer
-	row []string
+	row []byte // the row being written, reused
 	err error
 }
 
@@ -35,8 +35,13 @@ type CSVWriter struct {
 // (buffered: call Flush at the end).
 func NewCSVWriter(w io.Writer) *CSVWriter {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	c := &CSVWriter{bw: bw, cw: csv.NewWriter(bw), row: make([]string, len(loss.FlowColumns()))}
-	c.err = c.cw.Write(CSVHeader())
+	c := &CSVWriter{bw: bw}
+	cw := csv.NewWriter(bw)
+	c.err = cw.Write(CSVHeader())
+	cw.Flush()
+	if c.err == nil {
+		c.err = cw.Error()
+	}
 	return c
 }
 
@@ -45,36 +50,74 @@ func (c *CSVWriter) Flow(f *loss.Flow) {
 	if c.err != nil {
 		return
 	}
-	csvRow(c.row, f)
-	c.err = c.cw.Write(c.row)
+	c.row, c.err = appendCSVRow(c.row[:0], f)
+	if c.err == nil {
+		_, c.err = c.bw.Write(c.row)
+	}
 }
 
 // Flush writes out what is buffered and returns the first error.
 func (c *CSVWriter) Flush() error {
-	c.cw.Flush()
-	if c.err == nil {
-		c.err = c.cw.Error()
-	}
 	if err := c.bw.Flush(); c.err == nil {
 		c.err = err
 	}
 	return c.err
 }
 
-// csvRow fills row with f's columns (loss.FlowColumns).
-func csvRow(row []string, f *loss.Flow) {
-	v := reflect.ValueOf(f).Elem()
-	for i, col := range loss.FlowColumns() {
-		if col.NeedsRecord && f.LossNotRecorded {
-			row[i] = "" // unknown without a loss record, not 0
+// appendCSVRow appends f's row (loss.FlowColumns), line end included, to
+// dst, byte for byte as encoding/csv's Writer writes it: integers in
+// decimal, estimates rounded to 6 decimal places, booleans as true/false,
+// VLAN ids joined with ".", and an empty cell for a figure that needs a
+// loss record in a flow without one (unknown, not 0).
+func appendCSVRow(dst []byte, f *loss.Flow) ([]byte, error) {
+	cols := loss.FlowColumns()
+	for i := range cols {
+		c := &cols[i]
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if c.NeedsRecord && f.LossNotRecorded {
 			continue
 		}
-		row[i] = csvValue(v.FieldByIndex(col.Field.Index))
+		switch c.Kind() {
+		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
+			dst = strconv.AppendUint(dst, c.Uint(f), 10)
+		case reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8, reflect.Int:
+			dst = strconv.AppendInt(dst, c.Int(f), 10)
+		case reflect.Float64:
+			dst = strconv.AppendFloat(dst, loss.Round6(c.Float(f)), 'f', -1, 64)
+		case reflect.Bool:
+			dst = strconv.AppendBool(dst, c.Bool(f))
+		case reflect.String:
+			dst = appendCSVField(dst, c.Str(f))
+		default:
+			dst = appendCSVField(dst, csvValue(c.Value(f)))
+		}
 	}
+	return append(dst, '\n'), nil
 }
 
-// csvValue formats one field: integers in decimal, estimates rounded to 6
-// decimal places, booleans as true/false, VLAN ids joined with ".".
+// appendCSVField appends s as a cell, quoted as encoding/csv quotes it: a
+// cell of printable ASCII without a comma or a quote that does not start
+// with a space is written as it is, any other through encoding/csv.
+func appendCSVField(dst []byte, s string) []byte {
+	plain := s != `\.` && (s == "" || s[0] != ' ')
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != ',' && c != '"'
+	}
+	if plain {
+		return append(dst, s...)
+	}
+	var b bytes.Buffer
+	cw := csv.NewWriter(&b)
+	cw.Write([]string{s}) // into memory: no error with the default comma
+	cw.Flush()
+	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
+}
+
+// csvValue formats one field of a kind the typed getters do not cover
+// (the VLAN list: ids joined with "."), or an element of it.
 func csvValue(v reflect.Value) string {
 	switch v.Kind() {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
@@ -107,7 +150,6 @@ func WriteCSVFlows(w io.Writer, flows *FlowSpill) error {
 		return err // before a byte is written
 	}
 	c := NewCSVWriter(w)
-	c.cw.Flush() // the header row, before the rows written directly
 	err := flows.Each(func(b []byte) error {
 		_, err := c.bw.Write(b)
 		return err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -170,26 +171,36 @@ func (c CaptureJSON) MarshalJSON() ([]byte, error) {
 }
 
 // nullFields replaces the values of the named members of the compact JSON
-// object b by null. Each must be a member of b at its top level: the
-// objects nested in a summary or a capture have none of these names.
+// object b by null, in one pass over its members at the top level (a
+// nested object's member of the same name is not one of them). Each name
+// must be a member of b.
 func nullFields(b []byte, names []string) ([]byte, error) {
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, err
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("report: not a JSON object: %s", b)
 	}
-	for _, name := range names {
-		v, ok := obj[name]
-		if !ok {
-			return nil, fmt.Errorf("report: no %q in %s", name, b)
+	out := make([]byte, 0, len(b))
+	copied, found := 0, 0
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return nil, err
 		}
-		key := `"` + name + `":` + string(v)
-		i := bytes.Index(b, []byte(key))
-		if i < 0 {
-			return nil, fmt.Errorf("report: %q not found in %s", key, b)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
 		}
-		b = slices.Concat(b[:i], []byte(`"`+name+`":null`), b[i+len(key):])
+		if name, _ := key.(string); slices.Contains(names, name) {
+			end := int(dec.InputOffset()) // b is compact: v ends there
+			out = append(append(out, b[copied:end-len(v)]...), "null"...)
+			copied = end
+			found++
+		}
 	}
-	return b, nil
+	if found != len(names) {
+		return nil, fmt.Errorf("report: %d of the members %v in %s", found, names, b)
+	}
+	return append(out, b[copied:]...), nil
 }
 
 // FlowTableJSON are the flow table's counters.
@@ -230,35 +241,29 @@ type StoppedJSON struct {
 // rfc3339 formats ns as the flows' first_ts does.
 func rfc3339(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
 
-// roundFlow returns f with its floating point figures rounded for output.
+// roundFlow returns a copy of f with its floating point figures rounded
+// for output (loss.Round6), as jsonFlows and the CSV rows write them.
 func roundFlow(f *loss.Flow) *loss.Flow {
 	c := *f
-	c.EstLost = loss.Round6(c.EstLost)
+	v := reflect.ValueOf(&c).Elem()
+	for _, col := range loss.FlowColumns() {
+		if col.Kind() == reflect.Float64 {
+			fv := v.FieldByIndex(col.Field.Index)
+			fv.SetFloat(loss.Round6(fv.Float()))
+		}
+	}
 	return &c
 }
 
-// plainFlow is loss.Flow without its MarshalJSON: the same object, encoded
-// without the detour through a Marshaler.
-type plainFlow loss.Flow
-
-// flowBytes encodes f, rounded, as the JSON outputs list it (indented with
-// prefix, or compact when prefix is "-"), its figures that need a loss
-// record null when it has none (loss.NullUnrecorded: what loss.Flow's
-// MarshalJSON writes, without a second pass over every flow's bytes).
-func flowBytes(f *loss.Flow, prefix string) ([]byte, error) {
-	r := (*plainFlow)(roundFlow(f))
-	var b []byte
-	var err error
-	if prefix == "-" {
-		b, err = json.Marshal(r)
-	} else {
-		b, err = json.MarshalIndent(r, prefix, "  ")
-	}
-	if err == nil && f.LossNotRecorded {
-		b = loss.NullUnrecorded(b)
-	}
-	return b, err
-}
+// jsonFlows and ndjsonFlows encode a flow as the JSON report's flows[]
+// lists it (indented at depth two) and as an NDJSON line (compact), with
+// the figures rounded: both are loss.FlowJSON, the one encoding of a flow,
+// which also writes the figures that need a loss record as null in a
+// flow without one.
+var (
+	jsonFlows   = loss.NewFlowJSON("    ", "  ", true)
+	ndjsonFlows = loss.NewFlowJSON("", "", true)
+)
 
 // captureJSON describes the files of r.
 func capturesJSON(r *analyze.Result) []CaptureJSON {
@@ -539,19 +544,19 @@ func (s *jsonStream) field(name string, v any) {
 	s.value("  ", v)
 }
 
-// flowArray writes flows as WriteJSON lists them (flowBytes).
+// flowArray writes flows as WriteJSON lists them (jsonFlows).
 func (s *jsonStream) flowArray(name string, flows []*loss.Flow) {
 	if !s.openArray(name, len(flows)) {
 		return
 	}
+	var b []byte
 	for i, f := range flows {
 		s.next(i)
 		if s.err != nil {
 			break
 		}
-		b, err := flowBytes(f, "    ")
-		if err != nil {
-			s.err = err
+		b, s.err = jsonFlows.Append(b[:0], f)
+		if s.err != nil {
 			break
 		}
 		s.w.Write(b)

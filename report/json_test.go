@@ -102,3 +102,20 @@ func TestWriteJSONMatchesEncoder(t *testing.T) {
 		}
 	}
 }
+
+// TestNullFields: only the named members at the top level become null,
+// whatever their values hold; a name that is not a member is an error.
+func TestNullFields(t *testing.T) {
+	in := `{"a":1.5e-7,"b":{"a":2,"c":[1,{"a":3}]},"c":"x,\"a\":1","d":[1,2],"e":null}`
+	got, err := nullFields([]byte(in), []string{"c", "a", "d"})
+	want := `{"a":null,"b":{"a":2,"c":[1,{"a":3}]},"c":null,"d":null,"e":null}`
+	if err != nil || string(got) != want {
+		t.Errorf("got %s, %v\nwant %s", got, err, want)
+	}
+	if _, err := nullFields([]byte(in), []string{"a", "missing"}); err == nil {
+		t.Error("a name that is no member: no error")
+	}
+	if _, err := nullFields([]byte(`[1]`), []string{"a"}); err == nil {
+		t.Error("not an object: no error")
+	}
+}

@@ -28,6 +28,7 @@ import (
 type NDJSONWriter struct {
 	bw    *bufio.Writer
 	enc   *json.Encoder
+	line  []byte // the flow line being written, reused
 	flows uint64
 	err   error
 }
@@ -43,10 +44,11 @@ func (n *NDJSONWriter) Flow(f *loss.Flow) {
 	if n.err != nil {
 		return
 	}
-	b, err := flowBytes(f, "-")
+	var err error
+	n.line, err = ndjsonFlows.Append(n.line[:0], f)
 	if err == nil {
-		b = append(b, '\n')
-		_, err = n.bw.Write(b)
+		n.line = append(n.line, '\n')
+		_, err = n.bw.Write(n.line)
 	}
 	n.err = err
 	n.flows++

@@ -153,3 +153,35 @@ func TestRunCheckStops(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowSpillAllocs: keeping and merging JSON flows allocates nothing
+// per flow (the merge decodes each record into one reused Flow whose
+// strings share the record's bytes), so that writing the report of a
+// million flows makes no garbage; gapan report writes it after its soft
+// memory limit is lifted.
+func TestFlowSpillAllocs(t *testing.T) {
+	r, err := analyze.Run(analyze.Config{Captures: []string{demoCapture}, KernelDrops: -1, Engine: loss.Config{KeepFlows: true}})
+	if err != nil || len(r.Summary.List) == 0 {
+		t.Fatalf("%v, %d flows", err, len(r.Summary.List))
+	}
+	allocs := func(n int) float64 {
+		flows := make([]loss.Flow, n)
+		for i := range flows {
+			flows[i] = *r.Summary.List[i%len(r.Summary.List)]
+			flows[i].FlowID = uint64(n - i)
+		}
+		return testing.AllocsPerRun(3, func() {
+			s := NewFlowSpill(t.TempDir(), 0, JSONFlowEncoding)
+			for i := range flows {
+				s.Flow(&flows[i])
+			}
+			if err := s.Each(func([]byte) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	few, many := allocs(100), allocs(5000)
+	if many-few > 50 {
+		t.Errorf("%.0f allocations for 100 flows, %.0f for 5,000: the spill allocates per flow", few, many)
+	}
+}

@@ -1,8 +1,11 @@
 // Command reportprof runs the report pipeline (analyze.Run, then the text
 // rendering to /dev/null) over captures under the CPU profiler, for
-// docs/performance.md: where the time of a full run goes.
+// docs/performance.md: where the time of a full run goes. With -format it
+// runs a format as gapan report does (report.NewOutput, its hooks and the
+// command's soft memory limit) and writes the report to /dev/null.
 //
 //	go run ./bench/reportprof -cpuprofile docs/report.cpu.pprof big.pcap
+//	go run ./bench/reportprof -format json -cpuprofile json.pprof big.pcap
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/memlimit"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
 )
@@ -24,6 +28,7 @@ func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile to `FILE` at the end")
 	workers := flag.Int("workers", 0, "analyze.Config.Workers (0: the default)")
+	format := flag.String("format", "", "run this `format` as gapan report does (report.Formats) instead")
 	all := flag.Bool("all", false, "keep every flow (as the json and csv formats do) instead of the top 10 (the text format, the default)")
 	flag.Parse()
 	if *cpu != "" {
@@ -43,11 +48,17 @@ func main() {
 	if *all {
 		ec = loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: loss.DefaultIdleTimeout}
 	}
-	r, err := analyze.Run(analyze.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers, Engine: ec})
-	if err != nil {
-		fatal(err)
+	var r *analyze.Result
+	var err error
+	if *format != "" {
+		r, err = runFormat(*format, analyze.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers})
+	} else {
+		r, err = analyze.Run(analyze.Config{Captures: flag.Args(), KernelDrops: -1, Workers: *workers, Engine: ec})
+		if err == nil {
+			err = report.WriteText(io.Discard, r, report.Options{})
+		}
 	}
-	if err := report.WriteText(io.Discard, r, report.Options{}); err != nil {
+	if err != nil {
 		fatal(err)
 	}
 	el := time.Since(start)
@@ -68,6 +79,32 @@ func main() {
 		pprof.WriteHeapProfile(f)
 		f.Close()
 	}
+}
+
+// runFormat runs cfg and writes its report in format to /dev/null, as gapan
+// report does: the output's hooks, the default options, and the soft
+// memory limit of cmd/gapan's runMetered (base 360 MiB, headroom 1.1).
+func runFormat(format string, cfg analyze.Config) (*analyze.Result, error) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer devnull.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer memlimit.Follow(360<<20, 1.1, 100*time.Millisecond)()
+	}
+	cfg.Engine.IdleTimeout = loss.DefaultIdleTimeout
+	out, err := report.NewOutput(format, devnull, report.DefaultOptions())
+	if err != nil {
+		return nil, err
+	}
+	defer out.Close()
+	out.Hook(&cfg)
+	r, err := analyze.Run(cfg)
+	if err == nil {
+		err = out.Write(r)
+	}
+	return r, err
 }
 
 func fatal(err error) {
