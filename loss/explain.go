@@ -29,6 +29,9 @@ type piece struct {
 	// sequence numbers that arrived inside the bracket: those after the
 	// gap that explains the piece arrived late behind its packets.
 	after []uint64
+	// ms is the mirror session of a piece of missing mirror frames
+	// (mirror.go), nil for a flow's; acct is then nil.
+	ms *mirrorSession
 }
 
 // recGap is a recorded gap with the capacity it has left for explaining.
@@ -182,7 +185,7 @@ func (x *explainer) resolve(now uint64) {
 			// The frames a flow's own evidence claims are its estimated
 			// loss too, unless the estimator has already given them
 			// out: each lost frame counts once.
-			if t > 0 && !g.shared() {
+			if t > 0 && !g.shared() && p.acct != nil {
 				p.acct.c().EstLost += float64(t)
 				if !p.rtp {
 					x.claim(g.frame, p.acct, t)
@@ -251,6 +254,10 @@ func (x *explainer) dropClaims(at uint64) {
 // book records how much of piece p the gaps explained: taken frames, the
 // first of them in the gap before global frame gap, of gapLost frames.
 func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
+	if p.ms != nil {
+		bookMirror(p, taken)
+		return
+	}
 	a := p.acct
 	if p.rtp {
 		a.c().RTPLostCapture += taken

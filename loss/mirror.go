@@ -1,0 +1,347 @@
+package loss
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+
+	"github.com/gapan/gapan/decode"
+	"github.com/gapan/gapan/join"
+)
+
+// This file is the accounting of mirror sessions: ERSPAN type II and III
+// and GRE with the sequence bit (RFC 2890) number every frame a switch
+// mirrors to a collector, one counter per session (decode.Packet.Mirror).
+// A session numbers the frames of many inner flows, so it is tracked
+// apart from the flows, in a table of its own, and its missing numbers
+// are explained by a second explainer over the same recorded gaps: a
+// frame of an ERSPAN capture is both a frame of its session and of its
+// inner flow, and the session's pieces must not take the gaps' capacity
+// from the flows' TCP and RTP pieces, nor the reverse. Missing numbers
+// inside recorded gaps (capacity-limited) were dropped by the capture
+// (capture_lost); the rest never reached the capture host: they were lost
+// between the switch and the collector (mirror_lost). docs/metrics.md
+// describes the counters.
+
+// MirrorSession is the accounting of one mirror session: the frames a
+// switch numbered with one GRE sequence counter. The JSON names are the
+// stable names of docs/metrics.md.
+type MirrorSession struct {
+	// Kind is "erspan2", "erspan3" or "gre" (decode.MirrorKind).
+	Kind string `json:"kind"`
+	// Src and Dst are the outer IP addresses: the switch and the
+	// collector.
+	Src netip.Addr `json:"src"`
+	Dst netip.Addr `json:"dst"`
+	// ID is the ERSPAN session id, or the GRE key of other sequenced GRE.
+	ID uint32 `json:"session_id"`
+	// Frames is the captured frames of the session.
+	Frames uint64 `json:"frames"`
+	// FirstFrame and LastFrame are the global frame indexes (1-based over
+	// the whole set) of the session's first and last frame.
+	FirstFrame uint64 `json:"first_frame"`
+	LastFrame  uint64 `json:"last_frame"`
+	FirstNs    int64  `json:"first_ts_ns"`
+	LastNs     int64  `json:"last_ts_ns"`
+	// FirstSeq and LastSeq are the sequence numbers of the first frame
+	// and of the highest frame of the latest stream.
+	FirstSeq uint32 `json:"first_seq"`
+	LastSeq  uint32 `json:"last_seq"`
+	// Missing is the numbers that never arrived: CaptureLost plus
+	// MirrorLost.
+	Missing uint64 `json:"missing"`
+	// CaptureLost is the missing numbers that recorded gaps explain: the
+	// capture host received them and its capture dropped them.
+	CaptureLost uint64 `json:"capture_lost" gapan:"recorded"`
+	// MirrorLost is the missing numbers no recorded gap explains: lost
+	// between the switch and the capture host.
+	MirrorLost uint64 `json:"mirror_lost" gapan:"recorded"`
+	// Late is the frames that arrived behind a later one of the session,
+	// in the place of a missing number (reordered).
+	Late uint64 `json:"late"`
+	// Duplicates is the frames whose number had been seen.
+	Duplicates uint64 `json:"duplicates"`
+	// Restarts is the times the numbering started over (a switch or a
+	// session set up again): the missing numbers are counted within each
+	// stretch, never across a restart.
+	Restarts uint64 `json:"restarts"`
+	// LossNotRecorded says a frame of the session came from a capture
+	// without a loss record: which missing numbers the capture dropped is
+	// unknown, and so CaptureLost and MirrorLost (written as null).
+	LossNotRecorded bool `json:"-"`
+}
+
+// mirrorSessionAlias is MirrorSession without its MarshalJSON.
+type mirrorSessionAlias MirrorSession
+
+// MarshalJSON writes s as encoding/json writes its fields, with
+// capture_lost and mirror_lost null when s.LossNotRecorded.
+func (s *MirrorSession) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal((*mirrorSessionAlias)(s))
+	if err != nil || !s.LossNotRecorded {
+		return b, err
+	}
+	for _, k := range []string{`"capture_lost":`, `"mirror_lost":`} {
+		i := bytes.Index(b, []byte(k)) + len(k)
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		b = append(b[:i], append([]byte("null"), b[j:]...)...)
+	}
+	return b, nil
+}
+
+// MirrorTotals are the sums over every mirror session.
+type MirrorTotals struct {
+	// Sessions is the number of sessions (restarts do not make new ones).
+	Sessions    uint64 `json:"sessions"`
+	Frames      uint64 `json:"frames"`
+	Missing     uint64 `json:"missing"`
+	CaptureLost uint64 `json:"capture_lost"`
+	MirrorLost  uint64 `json:"mirror_lost"`
+	Late        uint64 `json:"late"`
+	Duplicates  uint64 `json:"duplicates"`
+	Restarts    uint64 `json:"restarts"`
+	// Untracked is the frames of sessions beyond the MaxMirrorSessions
+	// tracked: counted nowhere else.
+	Untracked uint64 `json:"untracked_frames"`
+	// LossNotRecorded: some session's CaptureLost and MirrorLost are
+	// unknown (MirrorSession.LossNotRecorded), and so are the totals'.
+	LossNotRecorded bool `json:"-"`
+}
+
+func (t *MirrorTotals) add(s *MirrorSession) {
+	t.Sessions++
+	t.Frames += s.Frames
+	t.Missing += s.Missing
+	t.CaptureLost += s.CaptureLost
+	t.MirrorLost += s.MirrorLost
+	t.Late += s.Late
+	t.Duplicates += s.Duplicates
+	t.Restarts += s.Restarts
+	t.LossNotRecorded = t.LossNotRecorded || s.LossNotRecorded
+}
+
+// MaxMirrorSessions bounds the mirror sessions a run tracks; the frames of
+// sessions beyond it count in MirrorTotals.Untracked.
+const MaxMirrorSessions = 1 << 16
+
+// mirrorReorder is how many numbers a session may move past a missing one
+// before it counts as lost: a frame arriving late within it fills its
+// place. A switch sends a session's frames in order on one path, so
+// reordering is rare and short.
+const mirrorReorder = 64
+
+// mirrorMaxStep is the largest forward step within a stretch of a
+// session's numbering; a larger one, or a step back beyond the reorder
+// window, that the next frame continues is a restart (a frame that the
+// next one does not continue is a stray: counted late, the stretch goes
+// on).
+const mirrorMaxStep = 1 << 24
+
+// mirrorKey identifies a session.
+type mirrorKey struct {
+	src, dst netip.Addr
+	id       uint32
+	kind     decode.MirrorKind
+}
+
+// mirrorSession is a session's figures and numbering state.
+type mirrorSession struct {
+	MirrorSession
+	last    uint32 // the highest number of the current stretch
+	lastFrm uint64 // global frame that carried it
+	// A jump out of the window waits for the next frame to tell a restart
+	// from a stray frame.
+	pending bool
+	pend    uint32
+	pendFrm uint64
+	missing []seqRun
+}
+
+// seqRun is a run of missing numbers [num, num+n) found between global
+// frames lo (exclusive) and hi (inclusive).
+type seqRun struct {
+	num, n uint32
+	lo, hi uint64
+}
+
+// mirrors are a run's mirror sessions.
+type mirrors struct {
+	byKey map[mirrorKey]*mirrorSession
+	list  []*mirrorSession // in order of first frame
+	exp   explainer
+	// untracked counts the frames of sessions beyond MaxMirrorSessions.
+	untracked uint64
+}
+
+// mirrorGap registers a recorded gap before global frame gi with the
+// mirror sessions' explainer (once there is a session: a gap before the
+// first one is in no session's bracket).
+func (e *Engine) mirrorGap(gi, lost uint64) {
+	if e.mir != nil {
+		e.mir.exp.addGap(gi, lost)
+	}
+}
+
+// mirrorFrame accounts a frame that carries a mirror session's number.
+func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
+	m := e.mir
+	if m == nil {
+		m = &mirrors{byKey: map[mirrorKey]*mirrorSession{}}
+		m.exp.round = 1
+		e.mir = m
+	}
+	src, dst := p.MirrorAddrs()
+	k := mirrorKey{src: src, dst: dst, id: p.Mirror.ID, kind: p.Mirror.Kind}
+	num := p.Mirror.Seq
+	s := m.byKey[k]
+	if s == nil {
+		if len(m.list) >= MaxMirrorSessions {
+			m.untracked++
+			return
+		}
+		s = &mirrorSession{MirrorSession: MirrorSession{Kind: p.Mirror.Kind.String(), Src: src, Dst: dst, ID: p.Mirror.ID,
+			FirstFrame: gi, FirstNs: f.TimestampNs, FirstSeq: num}, last: num, lastFrm: gi}
+		m.byKey[k] = s
+		m.list = append(m.list, s)
+	}
+	s.Frames++
+	s.LastFrame, s.LastNs = gi, f.TimestampNs
+	if f.NoLossRecord || f.LossUnknown {
+		s.LossNotRecorded = true
+	}
+	if s.Frames == 1 {
+		return
+	}
+	if s.pending {
+		s.pending = false
+		if mirrorContinues(s.pend, num) && !mirrorContinues(s.last, num) {
+			// The frame continues the jump, not the stretch: the
+			// numbering started over at the pending frame.
+			s.Restarts++
+			m.settle(s, true)
+			s.last, s.lastFrm = s.pend, s.pendFrm
+		} else {
+			s.Late++ // a stray: the stretch goes on
+		}
+	}
+	step := num - s.last
+	back := s.last - num
+	switch {
+	case step == 0:
+		s.Duplicates++
+		return
+	case back < step && s.fill(num):
+		s.Late++
+		return
+	case back < step && back <= mirrorReorder:
+		s.Duplicates++
+		return
+	case !mirrorContinues(s.last, num):
+		s.pending, s.pend, s.pendFrm = true, num, gi
+		return
+	}
+	if step > 1 {
+		s.missing = append(s.missing, seqRun{num: s.last + 1, n: step - 1, lo: s.lastFrm, hi: gi})
+	}
+	s.last, s.lastFrm = num, gi
+	if len(s.missing) > 0 {
+		m.settle(s, false)
+	}
+}
+
+// mirrorContinues reports whether num can follow last in one stretch of
+// numbering: at most mirrorMaxStep ahead, or at most mirrorReorder behind.
+func mirrorContinues(last, num uint32) bool {
+	return num-last <= mirrorMaxStep || last-num <= mirrorReorder
+}
+
+// fill removes num from the session's missing runs and reports whether it
+// was there.
+func (s *mirrorSession) fill(num uint32) bool {
+	for i := range s.missing {
+		r := &s.missing[i]
+		off := num - r.num
+		if off >= r.n {
+			continue
+		}
+		switch {
+		case r.n == 1:
+			s.missing = append(s.missing[:i], s.missing[i+1:]...)
+		case off == 0:
+			r.num++
+			r.n--
+		case off == r.n-1:
+			r.n--
+		default:
+			right := seqRun{num: num + 1, n: r.n - off - 1, lo: r.lo, hi: r.hi}
+			r.n = off
+			s.missing = append(s.missing, seqRun{})
+			copy(s.missing[i+2:], s.missing[i+1:])
+			s.missing[i+1] = right
+		}
+		return true
+	}
+	return false
+}
+
+// settle turns the session's missing runs that its numbering has moved
+// past by more than the reorder window (all of them when final) into
+// pieces for the explainer.
+func (m *mirrors) settle(s *mirrorSession, final bool) {
+	k := 0
+	for ; k < len(s.missing); k++ {
+		r := s.missing[k]
+		if !final && s.last-(r.num+r.n-1) < mirrorReorder {
+			break
+		}
+		s.Missing += uint64(r.n)
+		m.exp.add(piece{ms: s, lo: r.lo, hi: r.hi, demand: uint64(r.n), at: r.hi})
+	}
+	s.missing = append(s.missing[:0], s.missing[k:]...)
+}
+
+// bookMirror books a mirror piece p, of which the recorded gaps explained
+// taken frames.
+func bookMirror(p *piece, taken uint64) {
+	p.ms.CaptureLost += taken
+	p.ms.MirrorLost += p.demand - taken
+}
+
+// mirrorRound explains the mirror sessions' pending pieces.
+func (e *Engine) mirrorRound() {
+	if e.mir != nil {
+		e.mir.exp.resolve(e.gi)
+	}
+}
+
+// mirrorFinish ends every session and returns them, in order of their
+// first frame, with their totals.
+func (e *Engine) mirrorFinish() ([]MirrorSession, MirrorTotals) {
+	var t MirrorTotals
+	m := e.mir
+	if m == nil {
+		return nil, t
+	}
+	for _, s := range m.list {
+		if s.pending {
+			// The last frame jumped: a stretch of one frame.
+			s.pending = false
+			s.Restarts++
+			m.settle(s, true)
+			s.last = s.pend
+		}
+		m.settle(s, true)
+	}
+	m.exp.resolve(e.gi)
+	out := make([]MirrorSession, len(m.list))
+	for i, s := range m.list {
+		s.LastSeq = s.last
+		out[i] = s.MirrorSession
+		t.add(&out[i])
+	}
+	t.Untracked = m.untracked
+	return out, t
+}

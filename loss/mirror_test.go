@@ -1,0 +1,261 @@
+package loss_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gapan/gapan/internal/synth"
+	"github.com/gapan/gapan/internal/testenv"
+	"github.com/gapan/gapan/loss"
+	"github.com/gapan/gapan/simulate"
+)
+
+// mirrorPlan is what a switch sent on one session and what became of it:
+// the numbers it sent in order (a number twice is a duplicate the mirror
+// made, two numbers swapped a reordering), the frames (indexes into sent)
+// that never reached the capture host (skipped: mirror loss) and those the
+// capture host received but its capture dropped (deleted with simulate,
+// which records them in the sidecar: capture loss).
+type mirrorPlan struct {
+	session synth.MirrorSession
+	sent    []uint32
+	skip    map[int]bool
+	drop    map[int]bool
+	// want are the figures the plan implies.
+	want loss.MirrorSession
+}
+
+// seqs returns the numbers from first, n of them, modulo 2^32.
+func seqs(first uint32, n int) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = first + uint32(i)
+	}
+	return out
+}
+
+// at returns the indexes in sent of the first occurrence of each of nums
+// at or after index from.
+func at(sent []uint32, from int, nums ...uint32) map[int]bool {
+	m := map[int]bool{}
+	for _, n := range nums {
+		m[from+slices.Index(sent[from:], n)] = true
+	}
+	return m
+}
+
+// mirrorPlans are four sessions: ERSPAN II with mirror and capture loss
+// apart and in one run; ERSPAN III across the 32-bit wrap with a
+// duplicate and a reordering; GRE with a key whose numbering restarts;
+// a clean ERSPAN II session with the same session id as the first from
+// another switch; and an ERSPAN III session with two stray frames. Missing numbers are kept at least ten frames of
+// the interleaved capture away from another session's, so that each
+// recorded gap can only explain its own session's numbers.
+func mirrorPlans() []*mirrorPlan {
+	sw1, sw2, col := net.IP{192, 0, 2, 1}, net.IP{192, 0, 2, 2}, net.IP{198, 51, 100, 9}
+	wrapSent := seqs(1<<32-100, 200)
+	// A duplicate of 2^32-60 and a reordering of 2^32-30 and 2^32-29.
+	i60 := slices.Index(wrapSent, 1<<32-60)
+	wrapSent = slices.Insert(wrapSent, i60+1, 1<<32-60)
+	i30 := slices.Index(wrapSent, 1<<32-30)
+	wrapSent[i30], wrapSent[i30+1] = wrapSent[i30+1], wrapSent[i30]
+	restart := append(seqs(1, 100), seqs(1, 100)...)
+	// Two stray frames that the next frame does not continue: one from
+	// far back, one from far ahead.
+	stray := seqs(500, 150)
+	stray = slices.Insert(stray, 60, 400)
+	stray = slices.Insert(stray, 100, 500+1<<30)
+	return []*mirrorPlan{
+		{
+			session: synth.MirrorSession{Kind: "erspan2", Src: sw1, Dst: col, ID: 100},
+			sent:    seqs(1000, 200),
+			// 1170 and 1171 are one run: half mirror, half capture loss.
+			skip: at(seqs(1000, 200), 0, 1050, 1100, 1101, 1102, 1170),
+			drop: at(seqs(1000, 200), 0, 1020, 1140, 1141, 1171),
+			want: loss.MirrorSession{MirrorLost: 5, CaptureLost: 4, Missing: 9},
+		},
+		{
+			session: synth.MirrorSession{Kind: "erspan3", Src: sw2, Dst: col, ID: 7},
+			sent:    wrapSent,
+			// Across the wrap: 2^32-1 and 0 missing, one each way.
+			skip: at(wrapSent, 0, 1<<32-1, 40),
+			drop: at(wrapSent, 0, 0, 1<<32-80),
+			want: loss.MirrorSession{MirrorLost: 2, CaptureLost: 2, Missing: 4, Duplicates: 1, Late: 1},
+		},
+		{
+			session: synth.MirrorSession{Kind: "gre", Src: sw2, Dst: col, ID: 0xbeef},
+			// Numbers 1-100, then the session starts over at 1. The
+			// first stretch's 30 is skipped, the second's 70 dropped: each
+			// is missing in its own stretch.
+			sent: restart,
+			skip: at(restart, 0, 30),
+			drop: at(restart, 100, 70),
+			want: loss.MirrorSession{MirrorLost: 1, CaptureLost: 1, Missing: 2, Restarts: 1},
+		},
+		{
+			session: synth.MirrorSession{Kind: "erspan2", Src: sw2, Dst: col, ID: 100},
+			sent:    seqs(5, 150),
+		},
+		{
+			session: synth.MirrorSession{Kind: "erspan3", Src: sw1, Dst: col, ID: 1023},
+			sent:    stray,
+			want:    loss.MirrorSession{Late: 2},
+		},
+	}
+}
+
+// mirrorCapture writes the plans' capture (sessions interleaved round
+// robin, skipped numbers not written) to dir and returns its path and the
+// 1-based frames to delete for the dropped numbers.
+func mirrorCapture(t *testing.T, dir string, plans []*mirrorPlan) (string, []uint64) {
+	t.Helper()
+	var sessions []synth.MirrorSession
+	var frames []synth.MirrorFrame
+	var del []uint64
+	for _, p := range plans {
+		sessions = append(sessions, p.session)
+	}
+	for k := 0; ; k++ {
+		left := false
+		for i, p := range plans {
+			if k >= len(p.sent) {
+				continue
+			}
+			left = true
+			if p.skip[k] {
+				continue
+			}
+			frames = append(frames, synth.MirrorFrame{Session: i, Seq: p.sent[k], Flow: k % 5})
+			if p.drop[k] {
+				del = append(del, uint64(len(frames)))
+			}
+		}
+		if !left {
+			break
+		}
+	}
+	path := filepath.Join(dir, "mirror.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.MirrorCapture(f, sessions, frames); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path, del
+}
+
+// TestMirrorSessions deletes frames of known mirror sessions with simulate
+// (capture loss, recorded in the sidecar) after writing them without
+// some numbers (mirror loss, recorded nowhere), and requires each
+// session's figures from the plan: a missing number inside a recorded gap
+// is capture_lost, outside mirror_lost; the duplicate, the reordering,
+// the wrap and the restart are counted apart. Without the sidecar the
+// missing numbers are the same and their split unknown.
+func TestMirrorSessions(t *testing.T) {
+	dir := t.TempDir()
+	plans := mirrorPlans()
+	in, del := mirrorCapture(t, dir, plans)
+	var spec []string
+	for _, f := range del {
+		spec = append(spec, fmt.Sprint(f))
+	}
+	m, err := simulate.ParseModel("list:" + strings.Join(spec, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "mirror-thinned.pcap")
+	st, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dropped != uint64(len(del)) {
+		t.Fatalf("simulate dropped %d frames, want %d", st.Dropped, len(del))
+	}
+	for _, noSidecar := range []bool{false, true} {
+		sum := run(t, out, noSidecar)
+		if len(sum.MirrorSessions) != len(plans) {
+			t.Fatalf("no sidecar %v: %d sessions, want %d: %+v", noSidecar, len(sum.MirrorSessions), len(plans), sum.MirrorSessions)
+		}
+		var total loss.MirrorTotals
+		for i, p := range plans {
+			got := sum.MirrorSessions[i]
+			want := p.want
+			want.Frames = uint64(len(p.sent) - len(p.skip) - len(p.drop))
+			if noSidecar {
+				want.CaptureLost, want.MirrorLost = 0, want.Missing
+			}
+			if got.Kind != p.session.Kind || got.Src.String() != p.session.Src.String() || got.ID != p.session.ID || got.LossNotRecorded != noSidecar {
+				t.Errorf("no sidecar %v: session %d is %s %v id %d (not recorded %v), want %s %v id %d",
+					noSidecar, i, got.Kind, got.Src, got.ID, got.LossNotRecorded, p.session.Kind, p.session.Src, p.session.ID)
+			}
+			if got.Frames != want.Frames || got.Missing != want.Missing || got.CaptureLost != want.CaptureLost || got.MirrorLost != want.MirrorLost ||
+				got.Late != want.Late || got.Duplicates != want.Duplicates || got.Restarts != want.Restarts {
+				t.Errorf("no sidecar %v: session %d (%s): frames %d missing %d capture %d mirror %d late %d dups %d restarts %d; want %d %d %d %d %d %d %d",
+					noSidecar, i, got.Kind, got.Frames, got.Missing, got.CaptureLost, got.MirrorLost, got.Late, got.Duplicates, got.Restarts,
+					want.Frames, want.Missing, want.CaptureLost, want.MirrorLost, want.Late, want.Duplicates, want.Restarts)
+			}
+			total.Frames += want.Frames
+			total.MirrorLost += want.MirrorLost
+			total.CaptureLost += want.CaptureLost
+		}
+		if sum.Mirror.Sessions != uint64(len(plans)) || sum.Mirror.Frames != total.Frames || sum.Mirror.MirrorLost != total.MirrorLost ||
+			sum.Mirror.CaptureLost != total.CaptureLost || sum.Mirror.LossNotRecorded != noSidecar {
+			t.Errorf("no sidecar %v: totals %+v, want %d sessions, %d frames, mirror lost %d, capture lost %d",
+				noSidecar, sum.Mirror, len(plans), total.Frames, total.MirrorLost, total.CaptureLost)
+		}
+		// The inner flows are decoded: five UDP flows per session.
+		if sum.FlowCount != uint64(5*len(plans)) {
+			t.Errorf("no sidecar %v: %d flows, want %d", noSidecar, sum.FlowCount, 5*len(plans))
+		}
+	}
+}
+
+// TestMirrorCleanPublic accounts the public ERSPAN captures of
+// testdata/mirror, whose sequence numbers are consecutive per session, and
+// requires no missing number, duplicate, late frame or restart, and per
+// session the frames tshark shows with that session's outer addresses,
+// ERSPAN session id and a GRE sequence number.
+func TestMirrorCleanPublic(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "mirror", "*.pcap"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no captures: %v", err)
+	}
+	var sessions, frames uint64
+	for _, file := range files {
+		rows := testenv.Tshark(t, "-n", "-r", file, "-T", "fields", "-E", "occurrence=f",
+			"-Y", "gre.sequence_number", "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "erspan.spanid")
+		want := map[string]uint64{}
+		for _, r := range rows {
+			want[strings.Join(r, " ")]++
+		}
+		sum := run(t, file, true)
+		got := map[string]uint64{}
+		for _, s := range sum.MirrorSessions {
+			src, dst := s.Src.String(), s.Dst.String()
+			v4src, v6src, v4dst, v6dst := src, "", dst, ""
+			if s.Src.Is6() {
+				v4src, v6src, v4dst, v6dst = "", src, "", dst
+			}
+			got[strings.Join([]string{v4src, v6src, v4dst, v6dst, fmt.Sprint(s.ID)}, " ")] += s.Frames
+			if s.Missing != 0 || s.Late != 0 || s.Duplicates != 0 || s.Restarts != 0 {
+				t.Errorf("%s: session %s %v->%v id %d: missing %d late %d dups %d restarts %d in a clean capture",
+					filepath.Base(file), s.Kind, s.Src, s.Dst, s.ID, s.Missing, s.Late, s.Duplicates, s.Restarts)
+			}
+			sessions++
+			frames += s.Frames
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: sessions %v, tshark %v", filepath.Base(file), got, want)
+		}
+	}
+	t.Logf("%d sessions, %d frames, nothing missing", sessions, frames)
+}
