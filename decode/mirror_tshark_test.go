@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gapan/gapan/internal/testenv"
@@ -16,7 +17,7 @@ const mirrorDir = "../testdata/mirror"
 // from its first occurrence in a frame (the outermost GRE and ERSPAN
 // headers) or its last (the innermost IP and transport headers).
 var tsharkMirrorFields = []string{"gre.sequence_number", "erspan.version", "erspan.spanid",
-	"ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport"}
+	"ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "udp.srcport", "udp.dstport", "gre.key"}
 
 // tsharkMirror runs tshark on file once with occurrence=occ and returns
 // one row of tsharkMirrorFields per frame.
@@ -31,7 +32,7 @@ func tsharkMirror(t *testing.T, file, occ string) [][]string {
 
 // TestMirrorMatchesTshark decodes the public ERSPAN captures of
 // testdata/mirror (Zeek's and tcpdump's test traces, ERSPAN types I, II
-// and III) and requires, frame by frame, the GRE sequence number, the
+// and III) and the synthetic one of testdata/mirror/synth, and requires, frame by frame, the GRE sequence number, the
 // ERSPAN type and session id, and the inner frame's addresses and ports
 // that tshark decodes. Where tshark shows no inner IP header (a type III
 // frame type other than Ethernet, a frame cut inside a header) the
@@ -41,6 +42,9 @@ func TestMirrorMatchesTshark(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no captures in %s: %v", mirrorDir, err)
 	}
+	// The synthetic sample (internal/synth.MirrorCapture: ERSPAN II and
+	// III and keyed GRE with sequence numbers, thinned by simulate).
+	files = append(files, filepath.Join(mirrorDir, "synth", "mirror-loss.pcap"))
 	var frames, sequenced, inner int
 	for _, file := range files {
 		name := filepath.Base(file)
@@ -62,6 +66,13 @@ func TestMirrorMatchesTshark(t *testing.T) {
 					want.Seq = uint32(atoi(t, f[0]))
 					want.Kind = MirrorGRE
 					sequenced++
+					if f[11] != "" {
+						key, err := strconv.ParseUint(strings.TrimPrefix(f[11], "0x"), 16, 32)
+						if err != nil {
+							t.Fatalf("gre.key %q: %v", f[11], err)
+						}
+						want.ID = uint32(key)
+					}
 				}
 				switch f[1] {
 				case "1", "2":

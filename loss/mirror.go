@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"
@@ -43,6 +45,8 @@ type MirrorSession struct {
 	LastFrame  uint64 `json:"last_frame"`
 	FirstNs    int64  `json:"first_ts_ns"`
 	LastNs     int64  `json:"last_ts_ns"`
+	FirstTs    string `json:"first_ts"`
+	LastTs     string `json:"last_ts"`
 	// FirstSeq and LastSeq are the sequence numbers of the first frame
 	// and of the highest frame of the latest stream.
 	FirstSeq uint32 `json:"first_seq"`
@@ -81,15 +85,26 @@ func (s *MirrorSession) MarshalJSON() ([]byte, error) {
 	if err != nil || !s.LossNotRecorded {
 		return b, err
 	}
+	return nullMirrorSplit(b), nil
+}
+
+// nullMirrorSplit writes null for the values of capture_lost and
+// mirror_lost in the JSON object b (compact, as encoding/json writes a
+// MirrorSession or MirrorTotals): unknown without a loss record.
+func nullMirrorSplit(b []byte) []byte {
 	for _, k := range []string{`"capture_lost":`, `"mirror_lost":`} {
-		i := bytes.Index(b, []byte(k)) + len(k)
+		i := bytes.Index(b, []byte(k))
+		if i < 0 {
+			continue
+		}
+		i += len(k)
 		j := i
 		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 			j++
 		}
-		b = append(b[:i], append([]byte("null"), b[j:]...)...)
+		b = slices.Concat(b[:i], []byte("null"), b[j:])
 	}
-	return b, nil
+	return b
 }
 
 // MirrorTotals are the sums over every mirror session.
@@ -109,6 +124,19 @@ type MirrorTotals struct {
 	// LossNotRecorded: some session's CaptureLost and MirrorLost are
 	// unknown (MirrorSession.LossNotRecorded), and so are the totals'.
 	LossNotRecorded bool `json:"-"`
+}
+
+// mirrorTotalsAlias is MirrorTotals without its MarshalJSON.
+type mirrorTotalsAlias MirrorTotals
+
+// MarshalJSON writes t as encoding/json writes its fields, with
+// capture_lost and mirror_lost null when t.LossNotRecorded.
+func (t MirrorTotals) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(mirrorTotalsAlias(t))
+	if err != nil || !t.LossNotRecorded {
+		return b, err
+	}
+	return nullMirrorSplit(b), nil
 }
 
 func (t *MirrorTotals) add(s *MirrorSession) {
@@ -339,6 +367,8 @@ func (e *Engine) mirrorFinish() ([]MirrorSession, MirrorTotals) {
 	out := make([]MirrorSession, len(m.list))
 	for i, s := range m.list {
 		s.LastSeq = s.last
+		s.FirstTs = time.Unix(0, s.FirstNs).UTC().Format(time.RFC3339Nano)
+		s.LastTs = time.Unix(0, s.LastNs).UTC().Format(time.RFC3339Nano)
 		out[i] = s.MirrorSession
 		t.add(&out[i])
 	}

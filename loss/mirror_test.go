@@ -153,6 +153,27 @@ func mirrorCapture(t *testing.T, dir string, plans []*mirrorPlan) (string, []uin
 	return path, del
 }
 
+// thin writes in without the frames del (1-based) to out, with the
+// sidecar that records them, as gapan simulate does.
+func thin(t *testing.T, in, out string, del []uint64) {
+	t.Helper()
+	var spec []string
+	for _, f := range del {
+		spec = append(spec, fmt.Sprint(f))
+	}
+	m, err := simulate.ParseModel("list:" + strings.Join(spec, ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: m, Force: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Dropped != uint64(len(del)) {
+		t.Fatalf("simulate dropped %d frames, want %d", st.Dropped, len(del))
+	}
+}
+
 // TestMirrorSessions deletes frames of known mirror sessions with simulate
 // (capture loss, recorded in the sidecar) after writing them without
 // some numbers (mirror loss, recorded nowhere), and requires each
@@ -164,22 +185,8 @@ func TestMirrorSessions(t *testing.T) {
 	dir := t.TempDir()
 	plans := mirrorPlans()
 	in, del := mirrorCapture(t, dir, plans)
-	var spec []string
-	for _, f := range del {
-		spec = append(spec, fmt.Sprint(f))
-	}
-	m, err := simulate.ParseModel("list:" + strings.Join(spec, ","))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(dir, "mirror-thinned.pcap")
-	st, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: m})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Dropped != uint64(len(del)) {
-		t.Fatalf("simulate dropped %d frames, want %d", st.Dropped, len(del))
-	}
+	thin(t, in, out, del)
 	for _, noSidecar := range []bool{false, true} {
 		sum := run(t, out, noSidecar)
 		if len(sum.MirrorSessions) != len(plans) {
@@ -258,4 +265,34 @@ func TestMirrorCleanPublic(t *testing.T) {
 		}
 	}
 	t.Logf("%d sessions, %d frames, nothing missing", sessions, frames)
+}
+
+// mirrorSample is the committed capture of mirrorPlans, thinned by
+// simulate, with its sidecar: the example of docs/metrics.md and the
+// report's golden files. GAPAN_MAKE_MIRROR=1 writes it again.
+const mirrorSample = "../testdata/mirror/synth/mirror-loss.pcap"
+
+// TestMirrorSample checks the committed sample against the plans it was
+// made from (and writes it with GAPAN_MAKE_MIRROR=1).
+func TestMirrorSample(t *testing.T) {
+	plans := mirrorPlans()
+	if os.Getenv("GAPAN_MAKE_MIRROR") == "1" {
+		in, del := mirrorCapture(t, t.TempDir(), plans)
+		if err := os.MkdirAll(filepath.Dir(mirrorSample), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		thin(t, in, mirrorSample, del)
+		t.Logf("wrote %s: deleted frames %v", mirrorSample, del)
+	}
+	sum := run(t, mirrorSample, false)
+	if len(sum.MirrorSessions) != len(plans) {
+		t.Fatalf("%d sessions, want %d", len(sum.MirrorSessions), len(plans))
+	}
+	for i, p := range plans {
+		got := sum.MirrorSessions[i]
+		if got.Missing != p.want.Missing || got.CaptureLost != p.want.CaptureLost || got.MirrorLost != p.want.MirrorLost ||
+			got.Late != p.want.Late || got.Duplicates != p.want.Duplicates || got.Restarts != p.want.Restarts {
+			t.Errorf("session %d: %+v, want %+v", i, got, p.want)
+		}
+	}
 }

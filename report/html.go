@@ -231,23 +231,28 @@ func summaryTimeline(secs []loss.Second) *Timeline {
 
 // htmlView is what the template renders.
 type htmlView struct {
-	Title      string
-	HowToRead  string
-	Captures   []htmlKV
-	Cards      []htmlCard
-	Evidence   []htmlCard
-	Timeline   *htmlChart
-	Histogram  *htmlChart
-	GapsNote   string
-	GapCols    []htmlCol
-	Gaps       []htmlRow
-	FlowsNote  string
-	FlowCols   []htmlCol
-	Flows      []htmlRow
-	Warnings   []string
-	Stopped    string
-	Generated  string
-	TimelineTx string
+	Title     string
+	HowToRead string
+	Captures  []htmlKV
+	Cards     []htmlCard
+	Evidence  []htmlCard
+	Timeline  *htmlChart
+	Histogram *htmlChart
+	GapsNote  string
+	GapCols   []htmlCol
+	Gaps      []htmlRow
+	FlowsNote string
+	FlowCols  []htmlCol
+	Flows     []htmlRow
+	// The mirror sessions (report/mirror.go), empty without any.
+	MirrorCards []htmlCard
+	MirrorNote  string
+	MirrorCols  []htmlCol
+	Mirror      []htmlRow
+	Warnings    []string
+	Stopped     string
+	Generated   string
+	TimelineTx  string
 }
 
 type htmlKV struct{ Key, Value string }
@@ -465,6 +470,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	}
 	v.GapsNote, v.GapCols, v.Gaps = gapRows(r, doc, opt)
 	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt, recorded)
+	v.MirrorCards, v.MirrorNote, v.MirrorCols, v.Mirror = mirrorHTML(doc.MirrorSessions, s.Mirror, opt.MaxRows)
 	if !recorded {
 		// The empty lost panel, histogram and gap list mean "unknown".
 		const why = "not recorded (no sidecar and no pcapng drop counts)"
@@ -879,7 +885,12 @@ footer { color: var(--muted); font-size: 12px; margin-top: 28px; }
 <h2>TCP and RTP evidence: capture versus upstream loss</h2>
 <div class="cards" id="evidence">{{range .Evidence}}{{template "card" .}}{{end}}</div>
 
-<h2>Loss timeline</h2>
+{{if .Mirror}}<h2>Mirror sessions: loss between the switch and the capture host</h2>
+<div class="cards" id="mirror-summary">{{range .MirrorCards}}{{template "card" .}}{{end}}</div>
+<p class="note">{{.MirrorNote}}</p>
+{{template "table" (dict "ID" "mirror" "Cols" .MirrorCols "Rows" .Mirror)}}
+
+{{end}}<h2>Loss timeline</h2>
 {{template "chart" .Timeline}}
 
 <h2>Gap sizes</h2>

@@ -524,7 +524,7 @@ func sections(r *analyze.Result, opt Options) []section {
 		}
 	}
 	out = append(out, tcpSection(r))
-	for _, s := range []*section{gapsSection(r, opt), timelineSection(r, opt), flowsSection(r, opt), warningsSection(r)} {
+	for _, s := range []*section{mirrorSection(r, opt), gapsSection(r, opt), timelineSection(r, opt), flowsSection(r, opt), warningsSection(r)} {
 		if s != nil {
 			out = append(out, *s)
 		}
