@@ -59,6 +59,7 @@ func TestFatesAddUp(t *testing.T) {
 		"cip":           corpusPath("gopacket-cip.pcap"),
 		"netflix-burst": simulated(t, "ndpi-netflix.pcap", "burst:p=0.01,r=0.2", 11),
 		"esp-sim":       simulatedFile(t, espLong(t, true), "uniform:0.05", 3),
+		"gtpu-thinned":  thin(t, seqTestdata("zeek-gtp6_gtp_0x32.pcap"), []uint64{12, 13, 22}),
 	}
 	for name, path := range paths {
 		t.Run(name, func(t *testing.T) {
@@ -103,6 +104,8 @@ func TestFatesAddUp(t *testing.T) {
 					{fl.FlowID, loss.FateUpstream, loss.EvidenceRTP, false}:           {0, fl.RTPLostUpstream},
 					{fl.FlowID, loss.FateCapture, loss.EvidenceESP, false}:            {0, fl.ESPLostCapture},
 					{fl.FlowID, loss.FateUpstream, loss.EvidenceESP, false}:           {0, fl.ESPLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceGTPU, false}:           {0, fl.GTPULostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceGTPU, false}:          {0, fl.GTPULostUpstream},
 				}
 				for k, w := range want {
 					if got[k] != w {

@@ -53,6 +53,7 @@ type Counters struct {
 	RTPLate                    uint64 `json:"rtp_late"`
 	// The sequence families' counters, each with its own prefix (seq.go).
 	ESPCounters
+	GTPUCounters
 }
 
 // Add adds o to c.
@@ -91,6 +92,7 @@ func (c *Counters) Add(o *Counters) {
 	c.RTPLostCapture += o.RTPLostCapture
 	c.RTPLate += o.RTPLate
 	c.ESPCounters.add(&o.ESPCounters)
+	c.GTPUCounters.add(&o.GTPUCounters)
 }
 
 // Flow is the accounting of one flow, final once the Engine hands it out.

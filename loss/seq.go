@@ -147,7 +147,8 @@ type seqCounts struct {
 
 // seqFamilies are the families by decode.SeqKind.
 var seqFamilies = [decode.SeqKinds]*seqFamily{
-	decode.SeqESP: &espFamily,
+	decode.SeqESP:  &espFamily,
+	decode.SeqGTPU: &gtpuFamily,
 }
 
 // familyOf returns the family of evidence v (nil for TCP and RTP).

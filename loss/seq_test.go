@@ -40,6 +40,15 @@ func writeIPv4(t *testing.T, name string, frames []ipFrame) string {
 		ts = ts.Add(time.Millisecond)
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: fr.proto, SrcIP: fr.src, DstIP: fr.dst}
+		for _, l := range fr.layers {
+			if c, ok := l.(interface {
+				SetNetworkLayerForChecksum(gopacket.NetworkLayer) error
+			}); ok {
+				if err := c.SetNetworkLayerForChecksum(ip); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		buf := gopacket.NewSerializeBuffer()
 		ls := append([]gopacket.SerializableLayer{eth, ip}, fr.layers...)
 		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
