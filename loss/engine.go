@@ -166,6 +166,8 @@ type acct struct {
 type acctExtra struct {
 	Counters
 	rtp *[2]rtpDir // out of line: most flows are not UDP
+	// seq are the streams of the sequence families (seq.go).
+	seq *seqStreams
 	// tails are, per TCP direction, the latest run of data acknowledged
 	// beyond the highest sequence number seen (nil until there is one).
 	tails *[2]ackTail
@@ -360,6 +362,8 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInf
 		if e.unpacked > e.maxUnpacked && e.maxUnpacked >= 0 {
 			e.packIdle()
 		}
+	} else if p.Seq.Kind != decode.SeqNone {
+		e.seqPacket(a, int(dir), p, gi)
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
 	}
@@ -435,6 +439,7 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	}
 	a.packed = 0
 	e.rtpEnd(a)
+	e.seqEnd(a)
 	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
 }
 

@@ -11,15 +11,16 @@ import (
 const gapRetention = 1 << 22
 
 // piece is capture loss waiting to be explained: demand frames' worth of
-// data (TCP bytes, or missing RTP packets) lost between global frames lo
-// (exclusive) and hi (inclusive).
+// data (TCP bytes, or missing packets of RTP or a sequence family) lost
+// between global frames lo (exclusive) and hi (inclusive).
 type piece struct {
 	acct   *acct
 	lo, hi uint64
 	demand uint64 // frames needed to carry the loss
-	bytes  uint64 // TCP bytes (0 for RTP)
-	segs   uint64 // TCP segments (0 for RTP)
-	rtp    bool
+	bytes  uint64 // TCP bytes (0 for the others)
+	segs   uint64 // TCP segments (0 for the others)
+	// kind is the evidence: TCP, RTP or a sequence family (seq.go).
+	kind Evidence
 	// byAck says that at, the frame the piece's fate is told on, is the
 	// acknowledgement that revealed the loss.
 	byAck bool
@@ -187,7 +188,7 @@ func (x *explainer) resolve(now uint64) {
 			// out: each lost frame counts once.
 			if t > 0 && !g.shared() && p.acct != nil {
 				p.acct.c().EstLost += float64(t)
-				if !p.rtp {
+				if p.kind == EvidenceTCP {
 					x.claim(g.frame, p.acct, t)
 				}
 			}
@@ -259,9 +260,17 @@ func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 		return
 	}
 	a := p.acct
-	if p.rtp {
+	switch p.kind {
+	case EvidenceTCP:
+	case EvidenceRTP:
 		a.c().RTPLostCapture += taken
 		a.c().RTPLostUpstream += p.demand - taken
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, 0, gap, gapLost)
+		}
+		return
+	default:
+		bookSeq(p, taken)
 		if x.onFate != nil {
 			x.bookFates(p, taken, 0, 0, gap, gapLost)
 		}

@@ -74,8 +74,10 @@ type Fate struct {
 	// Acked says that Frame is an acknowledgement (cumulative or SACK)
 	// of data the capture never saw.
 	Acked bool
-	// RTP says that Segments counts RTP packets; Bytes is then 0.
-	RTP bool
+	// Evidence is what revealed the missing data: TCP, RTP or a
+	// sequence family (ESP, GTP-U, ICMP echo). For every kind but TCP
+	// (Evidence.Packets), Segments counts packets and Bytes is 0.
+	Evidence Evidence
 	// Bytes and Segments are the TCP bytes and segments the fate covers
 	// (segments estimated as the flow's counters are).
 	Bytes, Segments uint64
@@ -118,14 +120,18 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 // explained taken frames (the first of them in the gap before global
 // frame gap, of gapLost frames), eb bytes and es segments.
 func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
-	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, Acked: p.byAck, Lo: p.lo}
-	if p.rtp {
+	f := Fate{Frame: p.at, FlowID: p.flow, Evidence: p.kind, Acked: p.byAck, Lo: p.lo}
+	if p.kind.Packets() {
 		if taken > 0 {
 			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, taken, gap, gapLost
 			x.onFate(f)
 		}
 		if p.demand > taken {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateUpstream, p.demand-taken, 0, 0
+			f.Kind = FateUpstream
+			if fam := familyOf(p.kind); fam != nil && fam.outside != 0 {
+				f.Kind = fam.outside
+			}
+			f.Segments, f.Gap, f.GapLost = p.demand-taken, 0, 0
 			x.onFate(f)
 		}
 		return

@@ -51,6 +51,9 @@ type Counters struct {
 	RTPLostUpstream            uint64 `json:"rtp_lost_upstream"`
 	RTPLostCapture             uint64 `json:"rtp_lost_capture"`
 	RTPLate                    uint64 `json:"rtp_late"`
+	// The sequence families' counters, each with its own prefix (seq.go).
+	ESPCounters
+	GTPUCounters
 }
 
 // Add adds o to c.
@@ -88,6 +91,8 @@ func (c *Counters) Add(o *Counters) {
 	c.RTPLostUpstream += o.RTPLostUpstream
 	c.RTPLostCapture += o.RTPLostCapture
 	c.RTPLate += o.RTPLate
+	c.ESPCounters.add(&o.ESPCounters)
+	c.GTPUCounters.add(&o.GTPUCounters)
 }
 
 // Flow is the accounting of one flow, final once the Engine hands it out.

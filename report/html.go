@@ -445,6 +445,11 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 			card("RTP lost upstream", "summary.rtp_lost_upstream", s.RTPLostUpstream, ""),
 		)
 	}
+	for _, fs := range s.SeqFigures() {
+		for _, f := range fs {
+			v.Evidence = append(v.Evidence, card(f.Label, "summary."+f.Name, f.N, ""))
+		}
+	}
 	v.Evidence[0].Warn = s.CaptureLostSegments > 0
 	v.Evidence[4].Warn = s.UpstreamLostSegments > 0
 

@@ -371,6 +371,17 @@ func tcpSection(r *analyze.Result) section {
 		add("RTP late", num(c.RTPLate))
 		sec.title = "TCP and RTP evidence"
 	}
+	if fams := c.SeqFigures(); len(fams) > 0 {
+		for _, fs := range fams {
+			for _, f := range fs {
+				add(f.Label, num(f.N))
+			}
+		}
+		sec.title = "TCP and sequence evidence"
+		if c.RTPPackets > 0 {
+			sec.title = "TCP, RTP and sequence evidence"
+		}
+	}
 	return sec
 }
 
