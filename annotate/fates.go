@@ -142,6 +142,12 @@ func FateComment(f loss.Fate) string {
 		b.WriteString(" lost by the capture or before it (ambiguous): retransmitted at frame " + frameNum(f.Ref))
 	case loss.FateUnknown:
 		b.WriteString(" never retransmitted nor acknowledged while the capture saw the flow: fate unknown")
+	case loss.FateMirror:
+		them := "them"
+		if !plural {
+			them = "it"
+		}
+		b.WriteString(" lost between the switch and the capture host (mirror loss: no recorded gap can hold " + them + ")")
 	}
 	return b.String()
 }

@@ -257,6 +257,9 @@ func (x *explainer) dropClaims(at uint64) {
 func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 	if p.ms != nil {
 		bookMirror(p, taken)
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, 0, gap, gapLost)
+		}
 		return
 	}
 	a := p.acct

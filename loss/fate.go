@@ -31,12 +31,16 @@ const (
 	// FateSpurious: a retransmission of data the receiver had already
 	// acknowledged (spurious_retransmissions); only on a Resend fate.
 	FateSpurious
+	// FateMirror: mirrored frames (Evidence EvidenceMirror) that no
+	// recorded gap explains: lost between the switch and the capture host
+	// (a mirror session's mirror_lost).
+	FateMirror
 )
 
-var fateNames = [...]string{"", "capture", "capture_unexplained", "upstream", "downstream", "ambiguous", "unknown", "spurious"}
+var fateNames = [...]string{"", "capture", "capture_unexplained", "upstream", "downstream", "ambiguous", "unknown", "spurious", "mirror"}
 
 // String returns the fate's word: capture, capture_unexplained,
-// upstream, downstream, ambiguous, unknown or spurious.
+// upstream, downstream, ambiguous, unknown, spurious or mirror.
 func (k FateKind) String() string {
 	if int(k) < len(fateNames) && k != 0 {
 		return fateNames[k]
@@ -130,6 +134,9 @@ func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
 			f.Kind = FateUpstream
 			if fam := familyOf(p.kind); fam != nil && fam.outside != 0 {
 				f.Kind = fam.outside
+			}
+			if p.kind == EvidenceMirror {
+				f.Kind = FateMirror
 			}
 			f.Segments, f.Gap, f.GapLost = p.demand-taken, 0, 0
 			x.onFate(f)

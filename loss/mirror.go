@@ -189,10 +189,12 @@ type mirrorSession struct {
 }
 
 // seqRun is a run of missing numbers [num, num+n) found between global
-// frames lo (exclusive) and hi (inclusive).
+// frames lo (exclusive) and hi (inclusive); flow is the flow of frame hi,
+// whose fate tells the run's.
 type seqRun struct {
 	num, n uint32
 	lo, hi uint64
+	flow   uint64
 }
 
 // mirrors are a run's mirror sessions.
@@ -218,7 +220,7 @@ func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 	m := e.mir
 	if m == nil {
 		m = &mirrors{byKey: map[mirrorKey]*mirrorSession{}}
-		m.exp.round = 1
+		m.exp.round, m.exp.onFate = 1, e.cfg.OnFate
 		e.mir = m
 	}
 	src, dst := p.MirrorAddrs()
@@ -272,7 +274,7 @@ func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 		return
 	}
 	if step > 1 {
-		s.missing = append(s.missing, seqRun{num: s.last + 1, n: step - 1, lo: s.lastFrm, hi: gi})
+		s.missing = append(s.missing, seqRun{num: s.last + 1, n: step - 1, lo: s.lastFrm, hi: gi, flow: e.fateFlow})
 	}
 	s.last, s.lastFrm = num, gi
 	if len(s.missing) > 0 {
@@ -304,7 +306,7 @@ func (s *mirrorSession) fill(num uint32) bool {
 		case off == r.n-1:
 			r.n--
 		default:
-			right := seqRun{num: num + 1, n: r.n - off - 1, lo: r.lo, hi: r.hi}
+			right := seqRun{num: num + 1, n: r.n - off - 1, lo: r.lo, hi: r.hi, flow: r.flow}
 			r.n = off
 			s.missing = append(s.missing, seqRun{})
 			copy(s.missing[i+2:], s.missing[i+1:])
@@ -326,7 +328,7 @@ func (m *mirrors) settle(s *mirrorSession, final bool) {
 			break
 		}
 		s.Missing += uint64(r.n)
-		m.exp.add(piece{ms: s, lo: r.lo, hi: r.hi, demand: uint64(r.n), at: r.hi})
+		m.exp.add(piece{ms: s, kind: EvidenceMirror, lo: r.lo, hi: r.hi, demand: uint64(r.n), at: r.hi, flow: r.flow})
 	}
 	s.missing = append(s.missing[:0], s.missing[k:]...)
 }

@@ -282,3 +282,39 @@ func TestMirrorSample(t *testing.T) {
 		}
 	}
 }
+
+// TestMirrorFates requires the fates of the mirror sample's missing
+// numbers to add up to the sessions' figures (capture fates to
+// capture_lost, mirror fates to mirror_lost), each told on a frame of the
+// flow it names, its capture fates naming a recorded gap.
+func TestMirrorFates(t *testing.T) {
+	sum, fates, flowOf := runFates(t, mirrorSample)
+	gaps := map[uint64]uint64{}
+	for _, g := range sum.Gaps {
+		gaps[g.Frame] = g.Lost
+	}
+	var capture, mirror uint64
+	for _, f := range fates {
+		if f.Evidence != loss.EvidenceMirror {
+			t.Errorf("fate %+v of the mirror sample is not mirror evidence", f)
+			continue
+		}
+		if f.Frame == 0 || f.Frame >= uint64(len(flowOf)) || flowOf[f.Frame] != f.FlowID {
+			t.Errorf("fate %+v told on frame %d of another flow", f, f.Frame)
+		}
+		switch f.Kind {
+		case loss.FateCapture:
+			capture += f.Segments
+			if gaps[f.Gap] != f.GapLost || f.GapLost == 0 {
+				t.Errorf("fate %+v: no recorded gap of %d frames before frame %d", f, f.GapLost, f.Gap)
+			}
+		case loss.FateMirror:
+			mirror += f.Segments
+		default:
+			t.Errorf("fate %+v: kind %v", f, f.Kind)
+		}
+	}
+	if capture != sum.Mirror.CaptureLost || mirror != sum.Mirror.MirrorLost || capture+mirror == 0 {
+		t.Errorf("fates: %d capture, %d mirror; sessions: %d, %d", capture, mirror, sum.Mirror.CaptureLost, sum.Mirror.MirrorLost)
+	}
+}

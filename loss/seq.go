@@ -32,20 +32,24 @@ const (
 	EvidenceESP
 	EvidenceGTPU
 	EvidenceICMP
+	// EvidenceMirror: a mirror session's GRE sequence numbers (ERSPAN,
+	// sequenced GRE; mirror.go), numbering frames of many flows.
+	EvidenceMirror
 	evidenceCount
 )
 
 // evidenceNames are the evidence's names (the machine's, and what a
 // packet is called in words).
 var evidenceNames = [evidenceCount]struct{ name, packet string }{
-	EvidenceTCP:  {"tcp", "TCP segment"},
-	EvidenceRTP:  {"rtp", "RTP packet"},
-	EvidenceESP:  {"esp", "ESP packet"},
-	EvidenceGTPU: {"gtpu", "GTP-U packet"},
-	EvidenceICMP: {"icmp", "ICMP echo packet"},
+	EvidenceTCP:    {"tcp", "TCP segment"},
+	EvidenceRTP:    {"rtp", "RTP packet"},
+	EvidenceESP:    {"esp", "ESP packet"},
+	EvidenceGTPU:   {"gtpu", "GTP-U packet"},
+	EvidenceICMP:   {"icmp", "ICMP echo packet"},
+	EvidenceMirror: {"mirror", "mirrored frame"},
 }
 
-// String returns the evidence's name: tcp, rtp, esp, gtpu, icmp.
+// String returns the evidence's name: tcp, rtp, esp, gtpu, icmp, mirror.
 func (v Evidence) String() string {
 	if v < evidenceCount {
 		return evidenceNames[v].name

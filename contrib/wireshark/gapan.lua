@@ -27,6 +27,7 @@ local fates = {
 	ambiguous = "lost by the capture or before it",
 	unknown = "never retransmitted nor acknowledged",
 	spurious = "spurious: the receiver had the data",
+	mirror = "lost between the switch and the capture host (mirror loss)",
 }
 
 local f = {
