@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -317,4 +318,69 @@ func TestMirrorFates(t *testing.T) {
 	if capture != sum.Mirror.CaptureLost || mirror != sum.Mirror.MirrorLost || capture+mirror == 0 {
 		t.Errorf("fates: %d capture, %d mirror; sessions: %d, %d", capture, mirror, sum.Mirror.CaptureLost, sum.Mirror.MirrorLost)
 	}
+}
+
+// tsharkMirrorMissing returns, per session (outer source, destination,
+// ERSPAN session id) of path, the GRE sequence numbers tshark decodes
+// missing between the session's smallest and largest (tshark has no
+// sequence analysis for GRE: the numbers it decodes are counted here).
+func tsharkMirrorMissing(t *testing.T, path string) map[string]uint64 {
+	t.Helper()
+	rows := testenv.Tshark(t, "-n", "-r", path, "-T", "fields", "-E", "occurrence=f", "-Y", "gre.sequence_number",
+		"-e", "ip.src", "-e", "ip.dst", "-e", "erspan.spanid", "-e", "gre.sequence_number")
+	seen := map[string]map[uint64]bool{}
+	for _, r := range rows {
+		k := r[0] + " " + r[1] + " " + r[2]
+		n, err := strconv.ParseUint(r[3], 10, 32)
+		if err != nil {
+			t.Fatalf("gre.sequence_number %q: %v", r[3], err)
+		}
+		if seen[k] == nil {
+			seen[k] = map[uint64]bool{}
+		}
+		seen[k][n] = true
+	}
+	out := map[string]uint64{}
+	for k, nums := range seen {
+		lo, hi := uint64(1<<32), uint64(0)
+		for n := range nums {
+			lo, hi = min(lo, n), max(hi, n)
+		}
+		out[k] = hi - lo + 1 - uint64(len(nums))
+	}
+	return out
+}
+
+// TestMirrorAgainstTshark thins the public ERSPAN captures with numbered
+// sessions by simulate (uniform 10 %, two seeds) and requires, per
+// session, the missing numbers tshark's decoded GRE sequence numbers
+// show, all of them lost by the capture (the sidecar records every
+// deletion) and none on the mirror path.
+func TestMirrorAgainstTshark(t *testing.T) {
+	var total, sessions uint64
+	for _, name := range []string{"tcpdump-erspan-type-ii-2.pcap", "tcpdump-erspan-type-ii-3.pcap", "tcpdump-erspan-type-iii-ft-7.pcap"} {
+		for _, seed := range []uint64{1, 2} {
+			path := simulatedFile(t, filepath.Join("..", "testdata", "mirror", name), "uniform:0.1", seed)
+			want := tsharkMirrorMissing(t, path)
+			sum := run(t, path, false)
+			got := map[string]uint64{}
+			for _, s := range sum.MirrorSessions {
+				k := fmt.Sprintf("%v %v %d", s.Src, s.Dst, s.ID)
+				got[k] = s.Missing
+				if s.CaptureLost != s.Missing || s.MirrorLost != 0 {
+					t.Errorf("%s seed %d: session %s: capture lost %d, mirror lost %d of %d missing; every deletion is recorded",
+						name, seed, k, s.CaptureLost, s.MirrorLost, s.Missing)
+				}
+				total += s.Missing
+				sessions++
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s seed %d: missing per session %v, tshark's numbers %v", name, seed, got, want)
+			}
+		}
+	}
+	if total == 0 {
+		t.Fatal("no number missing: the thinning tests nothing")
+	}
+	t.Logf("%d sessions, %d missing numbers, as tshark's decoded numbers show", sessions, total)
 }
