@@ -162,10 +162,10 @@ const MaxMirrorSessions = 1 << 16
 const mirrorReorder = 64
 
 // mirrorMaxStep is the largest forward step within a stretch of a
-// session's numbering; a larger one, or a step back beyond the reorder
-// window, that the next frame continues is a restart (a frame that the
-// next one does not continue is a stray: counted late, the stretch goes
-// on).
+// session's numbering. A frame that does not step forward within it (and
+// fills no missing number) is a restart when the next frame continues it
+// rather than the stretch; otherwise it was a duplicate (its number seen
+// among the last 64) or a stray (counted late), and the stretch goes on.
 const mirrorMaxStep = 1 << 24
 
 // mirrorKey identifies a session.
@@ -180,8 +180,11 @@ type mirrorSession struct {
 	MirrorSession
 	last    uint32 // the highest number of the current stretch
 	lastFrm uint64 // global frame that carried it
-	// A jump out of the window waits for the next frame to tell a restart
-	// from a stray frame.
+	// seen has bit k set when number last-k was seen (k < 64), to tell a
+	// duplicate from a stray.
+	seen uint64
+	// A frame that does not step forward within mirrorMaxStep waits for
+	// the next one to tell a restart from a duplicate or a stray frame.
 	pending bool
 	pend    uint32
 	pendFrm uint64
@@ -233,7 +236,7 @@ func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 			return
 		}
 		s = &mirrorSession{MirrorSession: MirrorSession{Kind: p.Mirror.Kind.String(), Src: src, Dst: dst, ID: p.Mirror.ID,
-			FirstFrame: gi, FirstNs: f.TimestampNs, FirstSeq: num}, last: num, lastFrm: gi}
+			FirstFrame: gi, FirstNs: f.TimestampNs, FirstSeq: num}, last: num, lastFrm: gi, seen: 1}
 		m.byKey[k] = s
 		m.list = append(m.list, s)
 	}
@@ -248,33 +251,38 @@ func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 	if s.pending {
 		s.pending = false
 		if mirrorContinues(s.pend, num) && !mirrorContinues(s.last, num) {
-			// The frame continues the jump, not the stretch: the
-			// numbering started over at the pending frame.
+			// The frame continues the pending one, not the stretch: the
+			// numbering started over there.
 			s.Restarts++
 			m.settle(s, true)
-			s.last, s.lastFrm = s.pend, s.pendFrm
+			s.last, s.lastFrm, s.seen = s.pend, s.pendFrm, 1
 		} else {
-			s.Late++ // a stray: the stretch goes on
+			s.stray()
 		}
 	}
 	step := num - s.last
 	back := s.last - num
 	switch {
-	case step == 0:
-		s.Duplicates++
-		return
 	case back < step && s.fill(num):
 		s.Late++
+		if back < 64 {
+			s.seen |= 1 << back
+		}
 		return
-	case back < step && back <= mirrorReorder:
-		s.Duplicates++
-		return
-	case !mirrorContinues(s.last, num):
+	case step == 0 || back < step || step > mirrorMaxStep:
+		// A number seen again, one behind that no missing run holds, or
+		// a jump: the next frame tells a restart from a duplicate or a
+		// stray.
 		s.pending, s.pend, s.pendFrm = true, num, gi
 		return
 	}
 	if step > 1 {
 		s.missing = append(s.missing, seqRun{num: s.last + 1, n: step - 1, lo: s.lastFrm, hi: gi, flow: e.fateFlow})
+	}
+	if step < 64 {
+		s.seen = s.seen<<step | 1
+	} else {
+		s.seen = 1
 	}
 	s.last, s.lastFrm = num, gi
 	if len(s.missing) > 0 {
@@ -282,10 +290,21 @@ func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 	}
 }
 
+// stray counts the pending frame that turned out not to restart the
+// numbering: a duplicate when its number was seen within the last 64, else
+// a stray frame from outside the session's window (late).
+func (s *mirrorSession) stray() {
+	if back := s.last - s.pend; back < 64 && s.seen&(1<<back) != 0 {
+		s.Duplicates++
+	} else {
+		s.Late++
+	}
+}
+
 // mirrorContinues reports whether num can follow last in one stretch of
-// numbering: at most mirrorMaxStep ahead, or at most mirrorReorder behind.
+// numbering: 1 to mirrorMaxStep ahead.
 func mirrorContinues(last, num uint32) bool {
-	return num-last <= mirrorMaxStep || last-num <= mirrorReorder
+	return num-last-1 < mirrorMaxStep
 }
 
 // fill removes num from the session's missing runs and reports whether it
@@ -357,11 +376,10 @@ func (e *Engine) mirrorFinish() ([]MirrorSession, MirrorTotals) {
 	}
 	for _, s := range m.list {
 		if s.pending {
-			// The last frame jumped: a stretch of one frame.
+			// No frame came to tell a restart: the session's last frame
+			// was a duplicate or a stray.
 			s.pending = false
-			s.Restarts++
-			m.settle(s, true)
-			s.last = s.pend
+			s.stray()
 		}
 		m.settle(s, true)
 	}

@@ -384,3 +384,34 @@ func TestMirrorAgainstTshark(t *testing.T) {
 	}
 	t.Logf("%d sessions, %d missing numbers, as tshark's decoded numbers show", sessions, total)
 }
+
+// TestMirrorRestarts holds the cases that a window alone would get wrong:
+// a session that starts over at 0 after 50 frames (its first numbers look
+// like duplicates until the next frame continues them), every frame
+// mirrored twice (duplicates, not restarts), and a jump far ahead that the
+// session continues.
+func TestMirrorRestarts(t *testing.T) {
+	sw, col := net.IP{192, 0, 2, 1}, net.IP{198, 51, 100, 9}
+	early := append(seqs(0, 50), seqs(0, 100)...)
+	var twice []uint32
+	for _, n := range seqs(100, 100) {
+		twice = append(twice, n, n)
+	}
+	plans := []*mirrorPlan{
+		{session: synth.MirrorSession{Kind: "erspan2", Src: sw, Dst: col, ID: 5}, sent: early,
+			skip: map[int]bool{70: true}, want: loss.MirrorSession{Missing: 1, Restarts: 1}},
+		{session: synth.MirrorSession{Kind: "erspan3", Src: sw, Dst: col, ID: 9}, sent: twice,
+			want: loss.MirrorSession{Duplicates: 100}},
+		{session: synth.MirrorSession{Kind: "gre", Src: sw, Dst: col, ID: 1}, sent: append(seqs(10, 50), seqs(1<<31, 50)...),
+			want: loss.MirrorSession{Restarts: 1}},
+	}
+	path, _ := mirrorCapture(t, t.TempDir(), plans)
+	sum := run(t, path, true)
+	for i, p := range plans {
+		got := sum.MirrorSessions[i]
+		if got.Missing != p.want.Missing || got.Late != p.want.Late || got.Duplicates != p.want.Duplicates || got.Restarts != p.want.Restarts {
+			t.Errorf("session %d (%s): missing %d late %d dups %d restarts %d; want %d %d %d %d", i, got.Kind,
+				got.Missing, got.Late, got.Duplicates, got.Restarts, p.want.Missing, p.want.Late, p.want.Duplicates, p.want.Restarts)
+		}
+	}
+}
