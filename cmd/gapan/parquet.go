@@ -33,6 +33,9 @@ func newParquetCmd() *cobra.Command {
 its flow and header fields), gaps (one row per gap, plus a 'tail' row per
 interface for loss after the last frame) and flows (every per-flow figure of
 gapan report, under the names of its JSON). The figures are the report's.
+A capture with ERSPAN or sequenced GRE mirror sessions also gets a
+mirror_sessions table (one row per session: its loss between the switch and
+the capture host).
 
   DIR/frames/part-0.parquet  DIR/gaps/part-0.parquet  DIR/flows/part-0.parquet
 

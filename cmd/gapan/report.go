@@ -79,7 +79,9 @@ const reportLong = `Read a capture with its gap sidecar (CAPTURE.gaps, or --side
 the loss: frames captured and lost (gaps plus the tail gap), the loss ratio,
 the gap events and the largest gaps in words, loss per second, and per flow
 the estimated loss and the TCP/RTP sequence evidence of capture loss versus
-upstream loss.
+upstream loss. For ERSPAN and sequenced GRE (a switch's mirror sessions) it
+also reports, per session, the mirrored frames lost between the switch and
+the capture host (mirror_lost) apart from those the capture dropped.
 
 Several captures (a rotated set, cap_*.pcap) are read in order as one
 capture; frame numbers stay per file, each file has its own sidecar, and
