@@ -70,8 +70,10 @@ type MirrorSession struct {
 	// stretch, never across a restart.
 	Restarts uint64 `json:"restarts"`
 	// LossNotRecorded says a frame of the session came from a capture
-	// without a loss record: which missing numbers the capture dropped is
-	// unknown, and so CaptureLost and MirrorLost (written as null).
+	// without a loss record, or after the end of an incomplete sidecar:
+	// which missing numbers the capture dropped is unknown, and so
+	// CaptureLost and MirrorLost (written as null; the explanation still
+	// runs, with the gaps it has).
 	LossNotRecorded bool `json:"-"`
 }
 
