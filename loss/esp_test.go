@@ -4,26 +4,7 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/internal/testenv"
-	"github.com/gapan/gapan/loss"
 )
-
-// espFlow returns the summary's only ESP flow.
-func espFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
-	t.Helper()
-	var got *loss.Flow
-	for _, fl := range sum.List {
-		if fl.Proto == "esp" || fl.ESPPackets > 0 {
-			if got != nil {
-				t.Fatalf("two ESP flows: %d and %d", got.FlowID, fl.FlowID)
-			}
-			got = fl
-		}
-	}
-	if got == nil {
-		t.Fatal("no ESP flow")
-	}
-	return got
-}
 
 // TestESPSequence: two SAs, one each way, 300 packets each. The sender
 // of SA 0x1001 never sent (the capture never saw, and no gap records)

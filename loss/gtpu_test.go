@@ -25,24 +25,6 @@ func gtpuFrame(src, dst net.IP, teid uint32, seq uint16) ipFrame {
 	return ipFrame{src: src, dst: dst, proto: layers.IPProtocolUDP, layers: []gopacket.SerializableLayer{udp, gopacket.Payload(b)}}
 }
 
-// gtpuFlow returns the summary's flow that carried GTP-U numbers.
-func gtpuFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
-	t.Helper()
-	var got *loss.Flow
-	for _, fl := range sum.List {
-		if fl.GTPUPackets > 0 {
-			if got != nil {
-				t.Fatalf("two GTP-U flows: %d and %d", got.FlowID, fl.FlowID)
-			}
-			got = fl
-		}
-	}
-	if got == nil {
-		t.Fatal("no GTP-U flow")
-	}
-	return got
-}
-
 // TestGTPUSequence: one flow between two gateways carrying three
 // tunnels (TEIDs) each way, 400 packets each. Tunnel 0x11 never sent
 // 30-32 (upstream loss); simulate deletes frames of tunnels 0x11 and

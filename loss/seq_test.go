@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/simulate"
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -142,4 +143,35 @@ func simulatedFile(t *testing.T, path, model string, seed uint64) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// familyFlow returns the summary's only flow in which packets (a
+// family's packet counter) counted some.
+func familyFlow(t *testing.T, sum *loss.Summary, family string, packets func(*loss.Flow) uint64) *loss.Flow {
+	t.Helper()
+	var got *loss.Flow
+	for _, fl := range sum.List {
+		if packets(fl) > 0 {
+			if got != nil {
+				t.Fatalf("two %s flows: %d and %d", family, got.FlowID, fl.FlowID)
+			}
+			got = fl
+		}
+	}
+	if got == nil {
+		t.Fatalf("no %s flow", family)
+	}
+	return got
+}
+
+func espFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
+	return familyFlow(t, sum, "ESP", func(f *loss.Flow) uint64 { return f.ESPPackets })
+}
+
+func gtpuFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
+	return familyFlow(t, sum, "GTP-U", func(f *loss.Flow) uint64 { return f.GTPUPackets })
+}
+
+func icmpFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
+	return familyFlow(t, sum, "ICMP echo", func(f *loss.Flow) uint64 { return f.ICMPPackets })
 }
