@@ -66,7 +66,7 @@ func TestESPSequence(t *testing.T) {
 
 // espHeader returns the SPI and sequence number of a crafted ESP frame.
 func espHeader(fr ipFrame) (uint32, uint32) {
-	b := fr.layers[0].(interface{ LayerContents() []byte }).LayerContents()
+	b := fr.Layers[0].(interface{ LayerContents() []byte }).LayerContents()
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
 }
 

@@ -109,18 +109,19 @@ func echoAfter(e *Engine, a *acct, s *seqStream, got seqArrival, n uint32, prev,
 	}
 	// No request: the capture missed it (the target answered it). It
 	// was sent after the stream's previous request, if that one is
-	// older than the reply, and before the reply.
+	// older than the reply, and before the reply. A capture that never
+	// saw a request of the stream may not see that direction at all:
+	// its replies are counted, but are no evidence of the capture's
+	// loss.
 	a.c().ICMPNoRequest++
+	seen := !fresh && rs.echo != nil
 	lo := rs.lastFrm
 	switch {
 	case fresh:
-		lo = prev // the previous reply, if any
-		rs.last, rs.lastFrm = uint32(num), gi
-	case rs.fill(uint32(num), 0xffff):
-		for _, m := range rs.missing {
-			lo = min(lo, m.lo)
-		}
-	case uint16(uint32(num)-rs.last) >= 0x8000:
+		rs.last, rs.lastFrm = n, gi
+	case rs.fill(n, 0xffff):
+		lo = rs.filled
+	case uint16(n-rs.last) >= 0x8000:
 		// Behind the requests and no longer missing: a request the
 		// stream has already settled as lost (a reply more than the
 		// reorder window late).
@@ -128,7 +129,10 @@ func echoAfter(e *Engine, a *acct, s *seqStream, got seqArrival, n uint32, prev,
 		// Ahead of the requests: the request stream moves to it, as if
 		// the request had come, but without counting it.
 		var scratch Counters
-		e.seqTrack(a, rs, s.fam, s.fam.counts(&scratch), uint32(num), gi, false)
+		e.seqTrack(a, rs, s.fam, s.fam.counts(&scratch), n, gi, false)
+	}
+	if !seen {
+		return
 	}
 	if lo >= gi {
 		lo = prev

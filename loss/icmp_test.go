@@ -2,27 +2,14 @@ package loss_test
 
 import (
 	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/gapan/gapan/internal/testenv"
 	"github.com/gapan/gapan/loss"
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
-
-// echoFrame is an ICMP echo request (or reply) of identifier id and
-// number seq from src to dst.
-func echoFrame(src, dst net.IP, reply bool, id, seq uint16) ipFrame {
-	typ := uint8(layers.ICMPv4TypeEchoRequest)
-	if reply {
-		typ = layers.ICMPv4TypeEchoReply
-	}
-	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, 0), Id: id, Seq: seq}
-	return ipFrame{src: src, dst: dst, proto: layers.IPProtocolICMPv4, layers: []gopacket.SerializableLayer{icmp, gopacket.Payload("0123456789abcdef")}}
-}
 
 // pingCapture is A pinging B (identifier 0x77, requests 1-100, each
 // followed by its reply) and a clean ping the other way (identifier
@@ -79,6 +66,18 @@ func TestICMPEcho(t *testing.T) {
 	}
 	if fl.ICMPCounters != want {
 		t.Errorf("undamaged:\n got %+v\nwant %+v", fl.ICMPCounters, want)
+	}
+	// A capture of the replies only (one direction of a tap): every
+	// reply lacks its request, but none is the capture's loss.
+	var replies []ipFrame
+	for _, fr := range frames {
+		if fr.Layers[0].(*layers.ICMPv4).TypeCode.Type() == layers.ICMPv4TypeEchoReply {
+			replies = append(replies, fr)
+		}
+	}
+	one := icmpFlow(t, run(t, writeIPv4(t, "replies.pcap", replies), true)).ICMPCounters
+	if one.ICMPNoRequest != uint64(len(replies)-1) || one.ICMPLostCapture+one.ICMPCaptureUnexplained != 0 {
+		t.Errorf("replies only: %+v, want %d replies without request (one repeated) and no capture loss", one, len(replies)-1)
 	}
 	fl = icmpFlow(t, run(t, thin(t, path, []uint64{at["req40"], at["rep50"]}), false))
 	want.ICMPPackets -= 2

@@ -222,6 +222,9 @@ type seqStream struct {
 	missing []seqMiss
 	// echo holds an ICMP echo request stream's latest requests (icmp.go).
 	echo *echoRing
+	// filled is the bracket start (lo) of the run the latest fill took
+	// its number from.
+	filled uint64
 }
 
 // seqMiss is a run of missing numbers [num, num+n) found between global
@@ -355,6 +358,7 @@ func (s *seqStream) fill(num, mask uint32) bool {
 		if off >= m.n {
 			continue
 		}
+		s.filled = m.lo
 		switch {
 		case m.n == 1:
 			s.missing = append(s.missing[:i], s.missing[i+1:]...)
