@@ -22,7 +22,7 @@ func newInferCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "infer CAPTURE -o CAPTURE.gaps",
-		Short: "Infer where a capture without a sidecar lost frames, from its own TCP evidence",
+		Short: "Infer where a capture without a sidecar lost frames, from its own evidence (TCP, ICMP echo)",
 		Long: `Read a capture without its sidecar and write a sidecar of source "inferred":
 each run of TCP data the receiver acknowledged but the capture never saw
 brackets the frames where it was lost; overlapping brackets of all flows
@@ -92,6 +92,6 @@ func inferSidecar(stderr io.Writer, capture string, kernelDrops int64) (path str
 		remove()
 		return "", nil, err
 	}
-	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
+	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own evidence (TCP, ICMP echo) (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
 	return f.Name(), remove, nil
 }
