@@ -21,6 +21,10 @@ type piece struct {
 	segs   uint64 // TCP segments (0 for the others)
 	// kind is the evidence: TCP, RTP or a sequence family (seq.go).
 	kind Evidence
+	// proven (a sequence family's) says the packets passed the capture
+	// point (an ICMP echo reply to a request the capture missed): what
+	// no gap explains is the capture's, unexplained, not upstream.
+	proven bool
 	// byAck says that at, the frame the piece's fate is told on, is the
 	// acknowledgement that revealed the loss.
 	byAck bool

@@ -132,7 +132,9 @@ func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
 		}
 		if p.demand > taken {
 			f.Kind = FateUpstream
-			if fam := familyOf(p.kind); fam != nil && fam.outside != 0 {
+			if fam := familyOf(p.kind); p.proven {
+				f.Kind = FateCaptureUnexplained
+			} else if fam != nil && fam.outside != 0 {
 				f.Kind = fam.outside
 			}
 			if p.kind == EvidenceMirror {

@@ -2,46 +2,11 @@ package loss_test
 
 import (
 	"encoding/binary"
-	"net"
 	"testing"
 
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 )
-
-// gtpuFrame is a GTP-U G-PDU with the S flag of tunnel teid, sequence
-// number seq, from src to dst (both UDP ports 2152), carrying filler.
-func gtpuFrame(src, dst net.IP, teid uint32, seq uint16) ipFrame {
-	b := make([]byte, 12+40)
-	b[0], b[1] = 0x32, 0xff // version 1, GTP, S flag; G-PDU
-	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)-8))
-	binary.BigEndian.PutUint32(b[4:8], teid)
-	binary.BigEndian.PutUint16(b[8:10], seq)
-	for i := 12; i < len(b); i++ {
-		b[i] = byte(i)
-	}
-	udp := &layers.UDP{SrcPort: 2152, DstPort: 2152}
-	return ipFrame{src: src, dst: dst, proto: layers.IPProtocolUDP, layers: []gopacket.SerializableLayer{udp, gopacket.Payload(b)}}
-}
-
-// gtpuFlow returns the summary's flow that carried GTP-U numbers.
-func gtpuFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
-	t.Helper()
-	var got *loss.Flow
-	for _, fl := range sum.List {
-		if fl.GTPUPackets > 0 {
-			if got != nil {
-				t.Fatalf("two GTP-U flows: %d and %d", got.FlowID, fl.FlowID)
-			}
-			got = fl
-		}
-	}
-	if got == nil {
-		t.Fatal("no GTP-U flow")
-	}
-	return got
-}
 
 // TestGTPUSequence: one flow between two gateways carrying three
 // tunnels (TEIDs) each way, 400 packets each. Tunnel 0x11 never sent
@@ -97,7 +62,7 @@ func TestGTPUSequence(t *testing.T) {
 
 // gtpuHeader returns the TEID and sequence number of a crafted G-PDU.
 func gtpuHeader(fr ipFrame) (uint32, uint16) {
-	b := fr.layers[1].(gopacket.Payload)
+	b := fr.Layers[1].(gopacket.Payload)
 	return binary.BigEndian.Uint32(b[4:8]), binary.BigEndian.Uint16(b[8:10])
 }
 

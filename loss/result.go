@@ -54,6 +54,7 @@ type Counters struct {
 	// The sequence families' counters, each with its own prefix (seq.go).
 	ESPCounters
 	GTPUCounters
+	ICMPCounters
 }
 
 // Add adds o to c.
@@ -93,6 +94,7 @@ func (c *Counters) Add(o *Counters) {
 	c.RTPLate += o.RTPLate
 	c.ESPCounters.add(&o.ESPCounters)
 	c.GTPUCounters.add(&o.GTPUCounters)
+	c.ICMPCounters.add(&o.ICMPCounters)
 }
 
 // Flow is the accounting of one flow, final once the Engine hands it out.
