@@ -207,8 +207,10 @@ type mirrors struct {
 	byKey map[mirrorKey]*mirrorSession
 	list  []*mirrorSession // in order of first frame
 	exp   explainer
-	// untracked counts the frames of sessions beyond MaxMirrorSessions.
+	// untracked counts the frames of sessions beyond max.
 	untracked uint64
+	// max is MaxMirrorSessions (smaller in tests).
+	max int
 }
 
 // mirrorGap registers a recorded gap before global frame gi with the
@@ -224,7 +226,7 @@ func (e *Engine) mirrorGap(gi, lost uint64) {
 func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 	m := e.mir
 	if m == nil {
-		m = &mirrors{byKey: map[mirrorKey]*mirrorSession{}}
+		m = &mirrors{byKey: map[mirrorKey]*mirrorSession{}, max: MaxMirrorSessions}
 		m.exp.round, m.exp.onFate = 1, e.cfg.OnFate
 		e.mir = m
 	}
@@ -233,7 +235,7 @@ func (e *Engine) mirrorFrame(f *join.Frame, p *decode.Packet, gi uint64) {
 	num := p.Mirror.Seq
 	s := m.byKey[k]
 	if s == nil {
-		if len(m.list) >= MaxMirrorSessions {
+		if len(m.list) >= m.max {
 			m.untracked++
 			return
 		}
