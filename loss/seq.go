@@ -10,7 +10,8 @@ import (
 // per flow and out of line (acctExtra.seq), a seqStream per (family,
 // direction, stream id) and tracks it here, the same way for every
 // family: duplicates, late packets that fill a missing number, restarts
-// (a jump beyond the family's maxStep either way), and runs of missing
+// (a jump forward beyond the family's maxStep, or back beyond its reorder
+// window onto no missing number), and runs of missing
 // numbers, which once the stream has moved reorder numbers past them
 // become pieces for the explainer (explain.go): inside a recorded gap
 // (capacity-limited) they are capture loss, the rest loss before the
@@ -74,7 +75,7 @@ func (v Evidence) Packets() bool { return v != EvidenceTCP }
 // seqFamily describes a family of sequence numbers.
 type seqFamily struct {
 	evidence Evidence
-	// bits is the width of the numbers (16 or 32): steps are taken
+	// bits is the width of the numbers (up to 32): steps are taken
 	// modulo 2^bits, so that a counter that wraps continues its stream.
 	bits uint8
 	// maxStep is the largest forward step within a stream; a larger
@@ -182,13 +183,17 @@ func familyOf(v Evidence) *seqFamily {
 	return nil
 }
 
-// seqLost returns the packets all the families found missing in c.
+// seqLost returns the packets all the families found missing in c
+// (lost by the capture, explained or not, or before it).
 func seqLost(c *Counters) uint64 {
 	var n uint64
 	for _, f := range seqFamilies {
 		if f != nil {
 			cs := f.counts(c)
 			n += *cs.lostCapture + *cs.lostOutside
+			if f.unexplained != nil {
+				n += *f.unexplained(c)
+			}
 		}
 	}
 	return n
