@@ -144,7 +144,8 @@ func mirrorHTML(sessions []loss.MirrorSession, t loss.MirrorTotals, maxRows int)
 		}
 		rows = append(rows, htmlRow{Key: u(m.FirstFrame), Cells: []htmlCell{
 			str(m.Kind, "kind"), str(m.Src.String(), "src"), str(m.Dst.String(), "dst"),
-			nc(uint64(m.ID), "session_id"), nc(m.Frames, "frames"), nc(m.Missing, "missing"), c, ml,
+			{Shown: u(uint64(m.ID)), Sort: u(uint64(m.ID)), Field: "session_id", Num: true}, // an id: no thousands separator
+			nc(m.Frames, "frames"), nc(m.Missing, "missing"), c, ml,
 			nc(m.Late, "late"), nc(m.Duplicates, "duplicates"), nc(m.Restarts, "restarts"),
 		}})
 	}
