@@ -45,6 +45,7 @@ var icmpFamily = seqFamily{
 	outside:  FateUpstream,
 	label:    "ICMP echo", prefix: "icmp", outsideName: "lost_upstream", outsideWords: "lost upstream",
 	subFlags: decode.SeqReply,
+	byteSwap: true,
 	counts: func(c *Counters) seqCounts {
 		i := &c.ICMPCounters
 		return seqCounts{&i.ICMPPackets, &i.ICMPLostCapture, &i.ICMPLostUpstream, &i.ICMPLate, &i.ICMPDuplicates, &i.ICMPRestarts}
@@ -116,6 +117,9 @@ func echoAfter(e *Engine, a *acct, s *seqStream, got seqArrival, n uint32, prev,
 	a.c().ICMPNoRequest++
 	seen := !fresh && rs.echo != nil
 	lo := rs.lastFrm
+	// The request stream's own order (a reply carries its request's
+	// number as the request did).
+	n = rs.order(n, fresh)
 	switch {
 	case fresh:
 		rs.last, rs.lastFrm = n, gi
