@@ -299,6 +299,9 @@ func (ss *seqStreams) stream(e *Engine, a *acct, k seqKey, fam *seqFamily) (*seq
 			}
 		}
 		s := &ss.list[old]
+		if s.fam.end != nil {
+			s.fam.end(a, s)
+		}
 		e.seqSettle(a, s, true)
 		delete(ss.idx, s.key)
 		*s = seqStream{key: k, fam: fam, missing: s.missing[:0]}
