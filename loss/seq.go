@@ -114,6 +114,11 @@ type seqFamily struct {
 	// end, if set, is called for each of a flow's streams of the
 	// family when the flow ends, before its missing numbers settle.
 	end func(a *acct, s *seqStream)
+	// byteSwap says some senders count in little-endian on the wire
+	// (16-bit numbers stepping by 256: old ping implementations): a
+	// stream whose second number is so found counts its numbers
+	// byte-swapped (seqStream.order).
+	byteSwap bool
 }
 
 // SeqFigure is one counter of a sequence family, as the outputs that
@@ -234,7 +239,39 @@ type seqStream struct {
 	// filled is the bracket start (lo) of the run the latest fill took
 	// its number from.
 	filled uint64
+	// seen counts the stream's first packets, up to 2; swapped says
+	// it counts in little-endian (seqFamily.byteSwap).
+	seen    uint8
+	swapped bool
 }
+
+// order returns the 16-bit number num as stream s counts it: byte-swapped
+// in a stream that counts in little-endian, which its first packet with
+// another number than the first decides (a step that is a small multiple
+// of 256 whose byte-swapped step is 1 to 8). fresh says num is the
+// stream's first.
+func (s *seqStream) order(num uint32, fresh bool) uint32 {
+	if fresh {
+		s.seen = 1
+		return num
+	}
+	if s.seen == 1 && uint16(num) != uint16(s.last) {
+		s.seen = 2
+		if uint16(num-s.last)&0xff == 0 {
+			if step := swap16(num) - swap16(s.last); step >= 1 && step <= 8 {
+				s.swapped = true
+				s.last = swap16(s.last)
+			}
+		}
+	}
+	if s.swapped {
+		return swap16(num)
+	}
+	return num
+}
+
+// swap16 returns the 16-bit number n with its bytes swapped.
+func swap16(n uint32) uint32 { return uint32(uint16(n)<<8 | uint16(n)>>8) }
 
 // seqMiss is a run of missing numbers [num, num+n) found between global
 // frames lo and hi.
@@ -266,6 +303,9 @@ func (ss *seqStreams) stream(e *Engine, a *acct, k seqKey, fam *seqFamily) (*seq
 			}
 		}
 		s := &ss.list[old]
+		if s.fam.end != nil {
+			s.fam.end(a, s)
+		}
 		e.seqSettle(a, s, true)
 		delete(ss.idx, s.key)
 		*s = seqStream{key: k, fam: fam, missing: s.missing[:0]}
@@ -300,7 +340,11 @@ func (e *Engine) seqPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	cs := fam.counts(&x.Counters)
 	*cs.packets++
 	prev := s.lastFrm
-	got := e.seqTrack(a, s, fam, cs, p.Seq.Num, gi, fresh)
+	num := p.Seq.Num
+	if fam.byteSwap {
+		num = s.order(num, fresh)
+	}
+	got := e.seqTrack(a, s, fam, cs, num, gi, fresh)
 	if fam.after != nil {
 		fam.after(e, a, s, got, p.Seq.Num, prev, gi)
 	}
