@@ -74,8 +74,8 @@ before the capture point.`,
 // inferSidecar infers the gaps of capture (report --infer) and writes
 // them to a temporary sidecar, which the run then reads as the capture's
 // sidecar: the report names its source, inferred. remove deletes it.
-func inferSidecar(stderr io.Writer, capture string, kernelDrops int64) (path string, remove func(), err error) {
-	res, err := infer.Run(infer.Config{Capture: capture, KernelDrops: kernelDrops})
+func inferSidecar(stderr io.Writer, capture string, kernelDrops int64, sequence bool) (path string, remove func(), err error) {
+	res, err := infer.Run(infer.Config{Capture: capture, KernelDrops: kernelDrops, Sequence: sequence})
 	if err != nil {
 		return "", nil, err
 	}

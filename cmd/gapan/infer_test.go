@@ -62,3 +62,41 @@ func TestInferCommand(t *testing.T) {
 		t.Errorf("--infer with two captures: %v", err)
 	}
 }
+
+// TestInferSequenceCommand: a GTP-U tunnel thinned by simulate (frames
+// 12-13 and 22 of Zeek's gtp6_gtp_0x32.pcap: two gap events, 3 frames)
+// has no TCP evidence: gapan infer finds nothing, with --sequence both
+// gaps; report --infer --infer-sequence says so, and --infer-sequence
+// alone is refused.
+func TestInferSequenceCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "gtp6.pcap")
+	if _, _, err := execGapan(t, "simulate", filepath.Join("..", "..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), "-o", p, "--loss-model", "list:12-13,22"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "0 inferred gap events"},
+		{[]string{"--sequence"}, "2 inferred gap events"},
+	} {
+		_, stderr, err := execGapan(t, append([]string{"infer", p, "-o", filepath.Join(dir, "x.gaps"), "--force"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("infer %v: stderr %q, want %q", tc.args, stderr, tc.want)
+		}
+	}
+	text, _, err := execGapan(t, "report", p, "--infer", "--infer-sequence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, " 3 inferred, not recorded (") || !strings.Contains(text, "GTP-U lost in capture      3") {
+		t.Errorf("report --infer --infer-sequence:\n%s", text)
+	}
+	if _, _, err := execGapan(t, "report", p, "--infer-sequence"); !errors.As(err, new(usageError)) {
+		t.Errorf("--infer-sequence without --infer: %v", err)
+	}
+}
