@@ -162,10 +162,11 @@ type Config struct {
 	// sender's last advance before the hole (docs/infer.md).
 	Loose bool
 	// Sequence also takes the packets that RTP and the sequence
-	// families (ESP, GTP-U, ICMP echo; docs/metrics.md) find missing by
-	// their numbers as evidence: they may have been lost before the
-	// capture point, which nothing in a capture without a sidecar tells
-	// apart. ICMP echo requests that a reply shows passed the capture
+	// families (ESP, GTP-U, ICMP echo; docs/metrics.md), and the frames
+	// mirror sessions (ERSPAN, sequenced GRE) find missing by their
+	// numbers as evidence: they may have been lost before the capture
+	// point (a mirrored frame: on the mirror path), which nothing in a
+	// capture without a sidecar tells apart. ICMP echo requests that a reply shows passed the capture
 	// point are evidence without it.
 	Sequence bool
 }
@@ -267,7 +268,7 @@ func useFate(f *loss.Fate, sequence bool) bool {
 	switch f.Kind {
 	case loss.FateCapture, loss.FateCaptureUnexplained:
 		return f.Evidence == loss.EvidenceTCP || f.Evidence == loss.EvidenceICMP || sequence
-	case loss.FateUpstream:
+	case loss.FateUpstream, loss.FateMirror:
 		return sequence && f.Evidence.Packets()
 	}
 	return false

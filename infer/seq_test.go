@@ -121,3 +121,50 @@ func TestInferSequence(t *testing.T) {
 	}
 	checkBrackets(t, "ping", r.Gaps, truth)
 }
+
+// TestInferSequenceMirror: the missing numbers of mirror sessions (ERSPAN
+// II and III, keyed GRE, interleaved) bracket the frames simulate deleted
+// when Sequence is set, and give nothing without it.
+func TestInferSequenceMirror(t *testing.T) {
+	sessions := []synth.MirrorSession{
+		{Kind: "erspan2", Src: net.IP{192, 0, 2, 1}, Dst: net.IP{198, 51, 100, 9}, ID: 100},
+		{Kind: "erspan3", Src: net.IP{192, 0, 2, 2}, Dst: net.IP{198, 51, 100, 9}, ID: 7},
+		{Kind: "gre", Src: net.IP{192, 0, 2, 3}, Dst: net.IP{198, 51, 100, 9}, ID: 9},
+	}
+	var frames []synth.MirrorFrame
+	for k := range 200 {
+		for i := range sessions {
+			frames = append(frames, synth.MirrorFrame{Session: i, Seq: uint32(1000 + k), Flow: k % 4})
+		}
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.pcap")
+	f, err := os.Create(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.MirrorCapture(f, sessions, frames); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	out := filepath.Join(dir, "out.pcap")
+	del := [][2]uint64{{50, 50}, {120, 121}, {300, 300}}
+	if _, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: simulate.List{Ranges: del}}); err != nil {
+		t.Fatal(err)
+	}
+	// The thinned file's gaps: before its frames 50, 118 and 296.
+	truth := map[uint64]uint64{50: 1, 118: 2, 296: 1}
+	for _, seq := range []bool{false, true} {
+		r, err := Run(Config{Capture: out, KernelDrops: -1, Sequence: seq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seq {
+			if len(r.Gaps) != 0 {
+				t.Errorf("without Sequence: %d gaps inferred from mirror sessions", len(r.Gaps))
+			}
+			continue
+		}
+		checkBrackets(t, "mirror sessions", r.Gaps, truth)
+	}
+}
