@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/gapan/gapan/reader"
@@ -21,7 +20,6 @@ const corpus = "../testdata/corpus/"
 // tshark runs tshark on file and returns its tab-separated field rows.
 func tshark(t testing.TB, file, filter string, fields ...string) [][]string {
 	t.Helper()
-	bin := testenv.NeedTool(t, "tshark")
 	args := []string{"-n", "-o", "frame.generate_md5_hash:TRUE", "-r", file, "-T", "fields"}
 	if filter != "" {
 		args = append(args, "-Y", filter)
@@ -29,21 +27,7 @@ func tshark(t testing.TB, file, filter string, fields ...string) [][]string {
 	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
-	cmd := exec.Command(bin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-	}
-	var rows [][]string
-	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		rows = append(rows, strings.Split(line, "\t"))
-	}
-	return rows
+	return testenv.Tshark(t, args...)
 }
 
 // capinfosComment returns the capture (section header) comments capinfos

@@ -26,13 +26,18 @@ func benchFrames(b *testing.B, frames []corpusFrame, noFast bool) {
 }
 
 // BenchmarkDecode decodes the frames of real captures in a loop, with the
-// fast path (default) and with the gopacket layers only.
+// fast path (default) and with the gopacket layers only, and the frames
+// of an ERSPAN capture.
 func BenchmarkDecode(b *testing.B) {
 	for _, name := range []string{"tls-subjectaltname.pcap", "zeek-echo-connections.pcap", "ndpi-tumblr-ipv6.pcap", "ndpi-quickplay-sll.pcap"} {
 		frames := readCorpus(b, name)
 		b.Run(name+"/fast", func(b *testing.B) { benchFrames(b, frames, false) })
 		b.Run(name+"/gopacket", func(b *testing.B) { benchFrames(b, frames, true) })
 	}
+	// ERSPAN type II (GRE with sequence numbers, inner Ethernet frames):
+	// the gopacket path only.
+	frames := readCorpus(b, "../mirror/tcpdump-erspan-type-ii-3.pcap")
+	b.Run("tcpdump-erspan-type-ii-3.pcap", func(b *testing.B) { benchFrames(b, frames, false) })
 }
 
 // BenchmarkDecodingLayerParser is the reference: gopacket's own

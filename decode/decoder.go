@@ -348,6 +348,7 @@ func (p *Packet) enterIP() {
 	p.Flags &^= FlagPorts | FlagTCP | FlagFragment | FlagMoreFragments | FlagPortsFromFragment | FlagICMPError | FlagQuotedPorts
 	p.TCP = TCP{}
 	p.ICMP = ICMP{}
+	p.Seq = SeqNum{}
 	p.IPID, p.FragOffset, p.SrcPort, p.DstPort, p.PayloadLen, p.Payload = 0, 0, 0, 0, 0, nil
 }
 
@@ -533,6 +534,9 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 			p.Payload = data[8:]
 		}
 		d.firstFragment(p)
+		if p.Flags&FlagPortsFromFragment == 0 {
+			udpSeq(p)
+		}
 		if p.DstPort == VXLANPort && p.Flags&FlagFragment == 0 && len(data) >= 16 && data[8]&0x08 != 0 {
 			return d.decodeVXLAN(data[8:], p)
 		}
@@ -558,6 +562,7 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 		}
 		p.ICMP.Type, p.ICMP.Code = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
 		p.PayloadLen = max(l4Len-8, 0)
+		echoSeq(p, data, layers.ICMPv4TypeEchoRequest, layers.ICMPv4TypeEchoReply)
 		switch p.ICMP.Type {
 		case layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4TypeSourceQuench, layers.ICMPv4TypeRedirect,
 			layers.ICMPv4TypeTimeExceeded, layers.ICMPv4TypeParameterProblem:
@@ -578,12 +583,15 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 		}
 		p.ICMP.Type, p.ICMP.Code = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
 		p.PayloadLen = max(l4Len-4, 0)
+		echoSeq(p, data, layers.ICMPv6TypeEchoRequest, layers.ICMPv6TypeEchoReply)
 		// Types 1-4 are the ICMPv6 errors (RFC 4443); 4 bytes of
 		// type-specific data precede the quoted packet.
 		if p.ICMP.Type >= 1 && p.ICMP.Type <= 4 && p.Flags&FlagFragment == 0 && len(d.icmp6.Payload) >= 4 {
 			d.decodeQuoted(d.icmp6.Payload[4:], p)
 		}
 		return nil
+	case layers.IPProtocolESP:
+		espSeq(p, data)
 	case layers.IPProtocolGRE:
 		if p.Flags&FlagFragment != 0 {
 			break
@@ -603,12 +611,27 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 	return nil
 }
 
+// GRE protocol types of ERSPAN: type I and II share 0x88BE, type III has
+// 0x22EB.
+const (
+	greERSPAN  layers.EthernetType = 0x88be
+	greERSPAN3 layers.EthernetType = 0x22eb
+)
+
 func (d *Decoder) decodeGRE(data []byte, p *Packet) error {
 	if err := d.gre.DecodeFromBytes(data, &d.fb); err != nil {
 		return d.fail(p, LayerGRE, true)
 	}
 	g := &d.gre
+	// The outermost sequenced GRE header is the mirror session's evidence
+	// (RFC 2890 numbers version 0 only; PPTP's version 1 numbers per call
+	// and is not a mirror).
+	record := g.SeqPresent && g.Version == 0 && p.Mirror.Kind == MirrorNone
+	if record {
+		p.Mirror = Mirror{Seq: g.Seq, ID: g.Key, Kind: MirrorGRE}
+	}
 	var s step
+	payload := g.Payload
 	switch g.Protocol {
 	case layers.EthernetTypeIPv4:
 		s = stepIPv4
@@ -616,6 +639,11 @@ func (d *Decoder) decodeGRE(data []byte, p *Packet) error {
 		s = stepIPv6
 	case layers.EthernetTypeTransparentEthernetBridging:
 		s = stepEthernet
+	case greERSPAN, greERSPAN3:
+		var err error
+		if payload, s, err = d.decodeERSPAN(data, g.Protocol, payload, record, p); err != nil || s == stepDone {
+			return err
+		}
 	default:
 		// PPTP's enhanced GRE (PPP inside) and other payloads are not
 		// decoded: the GRE packet is the flow.
@@ -626,7 +654,58 @@ func (d *Decoder) decodeGRE(data []byte, p *Packet) error {
 	if g.KeyPresent {
 		p.TunnelID = g.Key
 	}
-	return d.decodeInner(s, g.Payload, p)
+	return d.decodeInner(s, payload, p)
+}
+
+// decodeERSPAN reads the ERSPAN header in payload, the payload of the GRE
+// header at the start of gre, as Wireshark tells the types apart: protocol
+// 0x88BE with a GRE flags-and-version word of 0 is type I (no ERSPAN
+// header); otherwise the header's version nibble says type II (1: 8 bytes)
+// or type III (2: 12 bytes, and an 8-byte platform subheader when the O
+// bit is set). It returns the mirrored frame and stepEthernet, or
+// stepDone when the frame is not decoded (an unknown version, a type III
+// frame type other than Ethernet): the GRE packet is then the flow. With
+// record set it puts the ERSPAN session id and kind into p.Mirror.
+func (d *Decoder) decodeERSPAN(gre []byte, proto layers.EthernetType, payload []byte, record bool, p *Packet) ([]byte, step, error) {
+	if proto == greERSPAN && binary.BigEndian.Uint16(gre[0:2]) == 0 {
+		p.Encap |= EncapERSPAN
+		return payload, stepEthernet, nil
+	}
+	if len(payload) < 4 {
+		// The session id is cut off: a sequence number without its
+		// session is no evidence.
+		if record {
+			p.Mirror = Mirror{}
+		}
+		return nil, stepDone, d.fail(p, LayerERSPAN, true)
+	}
+	var kind MirrorKind
+	hl := 0
+	switch payload[0] >> 4 {
+	case 1:
+		kind, hl = MirrorERSPAN2, 8
+	case 2:
+		kind, hl = MirrorERSPAN3, 12
+		if len(payload) >= hl && payload[11]&1 != 0 {
+			hl += 8
+		}
+	}
+	if kind != MirrorNone && record {
+		p.Mirror.Kind = kind
+		p.Mirror.ID = uint32(binary.BigEndian.Uint16(payload[2:4]) & 0x03ff)
+	}
+	if len(payload) < hl {
+		// Cut by a snap length after the session id: the frame keeps its
+		// place in the session's numbering.
+		return nil, stepDone, d.fail(p, LayerERSPAN, true)
+	}
+	// Frame type (type III): 0 is Ethernet; others (2 is IP) are not decoded.
+	if kind == MirrorNone || kind == MirrorERSPAN3 && payload[10]>>2&0x1f != 0 {
+		p.PayloadLen = len(payload)
+		return nil, stepDone, nil
+	}
+	p.Encap |= EncapERSPAN
+	return payload[hl:], stepEthernet, nil
 }
 
 func (d *Decoder) decodeVXLAN(data []byte, p *Packet) error {

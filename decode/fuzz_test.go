@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -16,7 +17,10 @@ var fuzzLinkTypes = []layers.LinkType{
 // FuzzDecode decodes arbitrary bytes as every supported link type. It must
 // never panic, the fast path must agree with the gopacket path, and the
 // payload must lie within the frame. The seed corpus under
-// testdata/fuzz/FuzzDecode holds corpus frames of every link type.
+// testdata/fuzz/FuzzDecode holds corpus frames of every link type; the
+// first frames of the ERSPAN captures (types I, II, III, with and without
+// the platform subheader, cut by a snap length) seed the GRE and ERSPAN
+// decoding.
 func FuzzDecode(f *testing.F) {
 	for _, name := range []string{"ndpi-ultrasurf-vlan.pcap", "zeek-pppoe-over-qinq.pcap", "tls-subjectaltname.pcap"} {
 		for i, fr := range readCorpus(f, name) {
@@ -24,6 +28,27 @@ func FuzzDecode(f *testing.F) {
 				f.Add(fr.data)
 			}
 		}
+	}
+	mirror, err := filepath.Glob(filepath.Join(mirrorDir, "*.pcap"))
+	if err != nil || len(mirror) == 0 {
+		f.Fatalf("no captures in %s: %v", mirrorDir, err)
+	}
+	for _, file := range mirror {
+		for i, fr := range readMirrorCapture(f, file) {
+			if i < 2 {
+				f.Add(fr.data)
+			}
+		}
+	}
+	// The sequence families' headers: ESP, ESP in UDP, GTP-U with the S
+	// flag (and an extension header), ICMP echo.
+	for _, name := range seqCaptures {
+		for _, fr := range readCapture(f, seqDir+name) {
+			f.Add(fr.data)
+		}
+	}
+	for _, fr := range echoFrames(f) {
+		f.Add(fr)
 	}
 	fast, slow := NewDecoder(), NewDecoder()
 	slow.noFast = true

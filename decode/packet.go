@@ -12,6 +12,11 @@ import (
 type Packet struct {
 	// LinkType is the link type the frame was decoded with.
 	LinkType layers.LinkType
+	// Mirror is the sequence number and session of the outermost GRE
+	// header with the sequence bit (ERSPAN type II and III, RFC 2890 GRE):
+	// the evidence of mirror loss. Its Kind is MirrorNone when there is none.
+	// (Placed here, it fills the padding after LinkType.)
+	Mirror Mirror
 	// CapLen is the number of captured bytes (len of the data given to Decode).
 	CapLen int
 	// OrigLen is the frame's length on the wire. Decode sets it to CapLen; a
@@ -81,6 +86,61 @@ type Packet struct {
 	// ErrLayer is the layer at which decoding stopped with an error
 	// (LayerNone when Decode returned nil).
 	ErrLayer Layer
+
+	// Seq is the sequence number of a family the loss accounting tracks
+	// (ESP, GTP-U, ICMP echo; see SeqNum), Kind SeqNone when there is none.
+	Seq SeqNum
+}
+
+// Mirror is a sequenced GRE header's evidence: which mirror session the
+// frame belongs to and its place in that session's numbering. A session is
+// (Packet.MirrorAddrs, Kind, ID).
+type Mirror struct {
+	// Seq is the GRE sequence number (RFC 2890): ERSPAN numbers every
+	// mirrored frame of a session with it.
+	Seq uint32
+	// ID is the ERSPAN session id (10 bits) for ERSPAN, the GRE key (0
+	// without the key bit) for other sequenced GRE.
+	ID uint32
+	// Kind says which header the sequence number came from.
+	Kind MirrorKind
+}
+
+// MirrorKind is the kind of a sequenced GRE header.
+type MirrorKind uint8
+
+// Mirror kinds.
+const (
+	// MirrorNone: no GRE header with the sequence bit.
+	MirrorNone MirrorKind = iota
+	// MirrorGRE: GRE version 0 with the sequence bit, carrying anything
+	// but ERSPAN (IPv4, IPv6, Ethernet, ...).
+	MirrorGRE
+	// MirrorERSPAN2: ERSPAN type II (GRE protocol 0x88BE, header version 1).
+	MirrorERSPAN2
+	// MirrorERSPAN3: ERSPAN type III (GRE protocol 0x22EB, header version 2).
+	MirrorERSPAN3
+)
+
+var mirrorNames = [...]string{"", "gre", "erspan2", "erspan3"}
+
+// String returns the kind's short name: "gre", "erspan2", "erspan3", or ""
+// for MirrorNone.
+func (k MirrorKind) String() string {
+	if int(k) < len(mirrorNames) {
+		return mirrorNames[k]
+	}
+	return "unknown"
+}
+
+// MirrorAddrs returns the addresses of a mirror session: those of the
+// outermost IP header (TunnelSrc/TunnelDst), or Src/Dst when the sequenced
+// GRE packet's payload was not decoded and so no tunnel was stripped.
+func (p *Packet) MirrorAddrs() (src, dst netip.Addr) {
+	if p.TunnelSrc.IsValid() {
+		return p.TunnelSrc, p.TunnelDst
+	}
+	return p.Src, p.Dst
 }
 
 // TCP holds the fields of a TCP header, including the options the loss
@@ -193,6 +253,9 @@ const (
 	EncapGRE
 	EncapVXLAN
 	EncapIPinIP
+	// EncapERSPAN: an ERSPAN header (type I, II or III) was stripped;
+	// EncapGRE is set with it.
+	EncapERSPAN
 )
 
 // Layer names a protocol layer, for Packet.ErrLayer.
@@ -213,9 +276,10 @@ const (
 	LayerICMP
 	LayerGRE
 	LayerVXLAN
+	LayerERSPAN
 )
 
-var layerNames = [...]string{"none", "link", "vlan", "pppoe", "mpls", "ipv4", "ipv6", "ipv6-ext", "tcp", "udp", "icmp", "gre", "vxlan"}
+var layerNames = [...]string{"none", "link", "vlan", "pppoe", "mpls", "ipv4", "ipv6", "ipv6-ext", "tcp", "udp", "icmp", "gre", "vxlan", "erspan"}
 
 // String returns the layer's short name.
 func (l Layer) String() string {

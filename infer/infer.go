@@ -30,8 +30,12 @@ import (
 
 // Evidence is one capture-loss fate: Segments TCP segments (Bytes bytes)
 // of flow Flow passed the capture point after frame Lo and before frame
-// Frame, but the capture does not hold them.
+// Frame, but the capture does not hold them; or, for the other kinds of
+// evidence, Segments packets found missing by their sequence numbers.
 type Evidence struct {
+	// Kind is what revealed the loss: TCP (the zero value), RTP or a
+	// sequence family (loss.Evidence).
+	Kind            loss.Evidence
 	Flow            uint64
 	Lo, Frame       uint64
 	Bytes, Segments uint64
@@ -159,6 +163,14 @@ type Config struct {
 	// top-advancing frames back) instead of starting them at the
 	// sender's last advance before the hole (docs/infer.md).
 	Loose bool
+	// Sequence also takes the packets that RTP and the sequence
+	// families (ESP, GTP-U, ICMP echo; docs/metrics.md), and the frames
+	// mirror sessions (ERSPAN, sequenced GRE) find missing by their
+	// numbers as evidence: they may have been lost before the capture
+	// point (a mirrored frame: on the mirror path), which nothing in a
+	// capture without a sidecar tells apart. ICMP echo requests that a reply shows passed the capture
+	// point are evidence without it.
+	Sequence bool
 }
 
 // Result is what Run inferred.
@@ -192,10 +204,13 @@ func Run(cfg Config) (*Result, error) {
 		KernelDrops: cfg.KernelDrops,
 		Workers:     cfg.Workers,
 		Engine: loss.Config{OnFate: func(f loss.Fate) {
-			if f.RTP || f.Resend || f.Kind != loss.FateCaptureUnexplained && f.Kind != loss.FateCapture {
+			if !useFate(&f, cfg.Sequence) {
 				return
 			}
-			ev = append(ev, Evidence{Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})
+			ev = append(ev, Evidence{Kind: f.Evidence, Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})
+			if f.Evidence != loss.EvidenceTCP {
+				return
+			}
 			ratio[f.FlowID] = 0
 			if !cfg.Loose {
 				tp.evidence()
@@ -218,7 +233,10 @@ func Run(cfg Config) (*Result, error) {
 		return nil, err
 	}
 	for i := range ev {
-		ev[i].framesPerSegment = ratio[ev[i].Flow]
+		ev[i].framesPerSegment = 1 // a missing packet is a frame
+		if ev[i].Kind == loss.EvidenceTCP {
+			ev[i].framesPerSegment = ratio[ev[i].Flow]
+		}
 	}
 	fi := &run.Files[0]
 	r := &Result{Gaps: Merge(ev), Frames: fi.Frames, Identity: fi.Identity, Run: run}
@@ -239,6 +257,24 @@ func Run(cfg Config) (*Result, error) {
 		r.Unplaced = Distribute(r.Gaps, total)
 	}
 	return r, nil
+}
+
+// useFate reports whether fate f is evidence of where the capture lost
+// frames: TCP data the receiver had but the capture missed, requests an
+// ICMP echo reply shows passed the capture point, and with sequence the
+// packets any sequence evidence finds missing (their bracket is exact:
+// the stream's packets before and after them).
+func useFate(f *loss.Fate, sequence bool) bool {
+	if f.Resend {
+		return false
+	}
+	switch f.Kind {
+	case loss.FateCapture, loss.FateCaptureUnexplained:
+		return f.Evidence == loss.EvidenceTCP || f.Evidence == loss.EvidenceICMP || sequence
+	case loss.FateUpstream, loss.FateMirror:
+		return sequence && f.Evidence.Packets()
+	}
+	return false
 }
 
 // Lost returns the frames the gaps lose.

@@ -118,6 +118,11 @@ type Summary struct {
 	// DecodeErrors splits it by reason, most frames first.
 	DecodeFailed uint64
 	DecodeErrors []DecodeError
+	// MirrorSessions are the mirror sessions (ERSPAN, sequenced GRE) in
+	// order of their first frame, and Mirror their totals
+	// (docs/metrics.md, mirror sessions).
+	MirrorSessions []MirrorSession
+	Mirror         MirrorTotals
 }
 
 // state is what the flow table keeps inline in each flow's record: the
@@ -161,6 +166,8 @@ type acct struct {
 type acctExtra struct {
 	Counters
 	rtp *[2]rtpDir // out of line: most flows are not UDP
+	// seq are the streams of the sequence families (seq.go).
+	seq *seqStreams
 	// tails are, per TCP direction, the latest run of data acknowledged
 	// beyond the highest sequence number seen (nil until there is one).
 	tails *[2]ackTail
@@ -251,6 +258,9 @@ type Engine struct {
 	probeRef *Flow
 	// decodeErrs counts the frames that failed to decode.
 	decodeErrs decodeErrors
+	// mir holds the mirror sessions (mirror.go); nil until the first
+	// frame with a mirror session's number.
+	mir *mirrors
 }
 
 // endedFlow is a flow that ended: its record (the table's own for a flow
@@ -319,6 +329,7 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInf
 		e.lostN += f.GapBefore
 		e.exp.addGap(gi, f.GapBefore)
 		e.est.gap(gi, float64(f.GapBefore))
+		e.mirrorGap(gi, f.GapBefore)
 	}
 	e.second(f.TimestampNs, f.GapBefore)
 
@@ -351,8 +362,13 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInf
 		if e.unpacked > e.maxUnpacked && e.maxUnpacked >= 0 {
 			e.packIdle()
 		}
+	} else if p.Seq.Kind != decode.SeqNone {
+		e.seqPacket(a, int(dir), p, gi)
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
+	}
+	if p.Mirror.Kind != decode.MirrorNone {
+		e.mirrorFrame(f, p, gi)
 	}
 	e.est.push(gi, a, e.exp.round, f.TimestampNs, ef)
 	if gi%uint64(e.cfg.Epoch) == 0 {
@@ -423,6 +439,7 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	}
 	a.packed = 0
 	e.rtpEnd(a)
+	e.seqEnd(a)
 	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
 }
 
@@ -484,6 +501,7 @@ func protoName(p layers.IPProtocol) string {
 // figures are final. At the end (final) every ended flow is final.
 func (e *Engine) round(final bool) {
 	e.exp.resolve(e.gi)
+	e.mirrorRound()
 	// Gaps whose window completed before the round just resolved have
 	// had a whole round for their capacity to be claimed.
 	e.est.distribute(e.exp.round-1, final, &e.exp)
@@ -584,6 +602,7 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	s.Gaps = e.cap.Gaps
 	s.FlowStats = e.tbl.Stats()
 	s.EstOther = e.est.other
+	s.MirrorSessions, s.Mirror = e.mirrorFinish()
 	s.DecodeErrors = e.decodeErrs.list()
 	for _, d := range s.DecodeErrors {
 		s.DecodeFailed += d.Frames

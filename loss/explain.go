@@ -11,15 +11,20 @@ import (
 const gapRetention = 1 << 22
 
 // piece is capture loss waiting to be explained: demand frames' worth of
-// data (TCP bytes, or missing RTP packets) lost between global frames lo
-// (exclusive) and hi (inclusive).
+// data (TCP bytes, or missing packets of RTP or a sequence family) lost
+// between global frames lo (exclusive) and hi (inclusive).
 type piece struct {
 	acct   *acct
 	lo, hi uint64
 	demand uint64 // frames needed to carry the loss
-	bytes  uint64 // TCP bytes (0 for RTP)
-	segs   uint64 // TCP segments (0 for RTP)
-	rtp    bool
+	bytes  uint64 // TCP bytes (0 for the others)
+	segs   uint64 // TCP segments (0 for the others)
+	// kind is the evidence: TCP, RTP or a sequence family (seq.go).
+	kind Evidence
+	// proven (a sequence family's) says the packets passed the capture
+	// point (an ICMP echo reply to a request the capture missed): what
+	// no gap explains is the capture's, unexplained, not upstream.
+	proven bool
 	// byAck says that at, the frame the piece's fate is told on, is the
 	// acknowledgement that revealed the loss.
 	byAck bool
@@ -29,6 +34,9 @@ type piece struct {
 	// sequence numbers that arrived inside the bracket: those after the
 	// gap that explains the piece arrived late behind its packets.
 	after []uint64
+	// ms is the mirror session of a piece of missing mirror frames
+	// (mirror.go), nil for a flow's; acct is then nil.
+	ms *mirrorSession
 }
 
 // recGap is a recorded gap with the capacity it has left for explaining.
@@ -182,9 +190,9 @@ func (x *explainer) resolve(now uint64) {
 			// The frames a flow's own evidence claims are its estimated
 			// loss too, unless the estimator has already given them
 			// out: each lost frame counts once.
-			if t > 0 && !g.shared() {
+			if t > 0 && !g.shared() && p.acct != nil {
 				p.acct.c().EstLost += float64(t)
-				if !p.rtp {
+				if p.kind == EvidenceTCP {
 					x.claim(g.frame, p.acct, t)
 				}
 			}
@@ -251,10 +259,25 @@ func (x *explainer) dropClaims(at uint64) {
 // book records how much of piece p the gaps explained: taken frames, the
 // first of them in the gap before global frame gap, of gapLost frames.
 func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
+	if p.ms != nil {
+		bookMirror(p, taken)
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, 0, gap, gapLost)
+		}
+		return
+	}
 	a := p.acct
-	if p.rtp {
+	switch p.kind {
+	case EvidenceTCP:
+	case EvidenceRTP:
 		a.c().RTPLostCapture += taken
 		a.c().RTPLostUpstream += p.demand - taken
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, 0, gap, gapLost)
+		}
+		return
+	default:
+		bookSeq(p, taken)
 		if x.onFate != nil {
 			x.bookFates(p, taken, 0, 0, gap, gapLost)
 		}

@@ -31,12 +31,16 @@ const (
 	// FateSpurious: a retransmission of data the receiver had already
 	// acknowledged (spurious_retransmissions); only on a Resend fate.
 	FateSpurious
+	// FateMirror: mirrored frames (Evidence EvidenceMirror) that no
+	// recorded gap explains: lost between the switch and the capture host
+	// (a mirror session's mirror_lost).
+	FateMirror
 )
 
-var fateNames = [...]string{"", "capture", "capture_unexplained", "upstream", "downstream", "ambiguous", "unknown", "spurious"}
+var fateNames = [...]string{"", "capture", "capture_unexplained", "upstream", "downstream", "ambiguous", "unknown", "spurious", "mirror"}
 
 // String returns the fate's word: capture, capture_unexplained,
-// upstream, downstream, ambiguous, unknown or spurious.
+// upstream, downstream, ambiguous, unknown, spurious or mirror.
 func (k FateKind) String() string {
 	if int(k) < len(fateNames) && k != 0 {
 		return fateNames[k]
@@ -74,8 +78,10 @@ type Fate struct {
 	// Acked says that Frame is an acknowledgement (cumulative or SACK)
 	// of data the capture never saw.
 	Acked bool
-	// RTP says that Segments counts RTP packets; Bytes is then 0.
-	RTP bool
+	// Evidence is what revealed the missing data: TCP, RTP or a
+	// sequence family (ESP, GTP-U, ICMP echo). For every kind but TCP
+	// (Evidence.Packets), Segments counts packets and Bytes is 0.
+	Evidence Evidence
 	// Bytes and Segments are the TCP bytes and segments the fate covers
 	// (segments estimated as the flow's counters are).
 	Bytes, Segments uint64
@@ -118,14 +124,23 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 // explained taken frames (the first of them in the gap before global
 // frame gap, of gapLost frames), eb bytes and es segments.
 func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
-	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, Acked: p.byAck, Lo: p.lo}
-	if p.rtp {
+	f := Fate{Frame: p.at, FlowID: p.flow, Evidence: p.kind, Acked: p.byAck, Lo: p.lo}
+	if p.kind.Packets() {
 		if taken > 0 {
 			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, taken, gap, gapLost
 			x.onFate(f)
 		}
 		if p.demand > taken {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateUpstream, p.demand-taken, 0, 0
+			f.Kind = FateUpstream
+			if fam := familyOf(p.kind); p.proven {
+				f.Kind = FateCaptureUnexplained
+			} else if fam != nil && fam.outside != 0 {
+				f.Kind = fam.outside
+			}
+			if p.kind == EvidenceMirror {
+				f.Kind = FateMirror
+			}
+			f.Segments, f.Gap, f.GapLost = p.demand-taken, 0, 0
 			x.onFate(f)
 		}
 		return

@@ -51,6 +51,10 @@ type Counters struct {
 	RTPLostUpstream            uint64 `json:"rtp_lost_upstream"`
 	RTPLostCapture             uint64 `json:"rtp_lost_capture"`
 	RTPLate                    uint64 `json:"rtp_late"`
+	// The sequence families' counters, each with its own prefix (seq.go).
+	ESPCounters
+	GTPUCounters
+	ICMPCounters
 }
 
 // Add adds o to c.
@@ -88,6 +92,9 @@ func (c *Counters) Add(o *Counters) {
 	c.RTPLostUpstream += o.RTPLostUpstream
 	c.RTPLostCapture += o.RTPLostCapture
 	c.RTPLate += o.RTPLate
+	c.ESPCounters.add(&o.ESPCounters)
+	c.GTPUCounters.add(&o.GTPUCounters)
+	c.ICMPCounters.add(&o.ICMPCounters)
 }
 
 // Flow is the accounting of one flow, final once the Engine hands it out.

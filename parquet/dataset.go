@@ -323,7 +323,7 @@ func checkDest(dir string, inputs []string, force bool) error {
 
 // checkOwnDataset reports whether dir is a dataset gapan wrote: its
 // manifest is there and reads, and it holds nothing else than the
-// manifest and the three tables' directories, each holding part files or
+// manifest and the tables' directories, each holding part files or
 // capture=NAME partitions of part files.
 func checkOwnDataset(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
@@ -346,7 +346,7 @@ func checkOwnDataset(dir string) error {
 		if name == ManifestFile {
 			continue
 		}
-		if !e.IsDir() || (name != FramesTable && name != GapsTable && name != FlowsTable) {
+		if !e.IsDir() || (name != FramesTable && name != GapsTable && name != FlowsTable && name != MirrorSessionsTable) {
 			return foreign(filepath.Join(dir, name))
 		}
 		parts, err := os.ReadDir(filepath.Join(dir, name))
@@ -517,6 +517,9 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 		return cr, err
 	}
 	if err := w.Finish(r); err != nil {
+		return cr, fmt.Errorf("%s: %w", capture, err)
+	}
+	if err := writeMirrorSessions(root, part, r.Summary.MirrorSessions, w.flows.meta); err != nil {
 		return cr, fmt.Errorf("%s: %w", capture, err)
 	}
 	for _, f := range files {

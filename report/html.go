@@ -229,23 +229,28 @@ func summaryTimeline(secs []loss.Second) *Timeline {
 
 // htmlView is what the template renders.
 type htmlView struct {
-	Title      string
-	HowToRead  string
-	Captures   []htmlKV
-	Cards      []htmlCard
-	Evidence   []htmlCard
-	Timeline   *htmlChart
-	Histogram  *htmlChart
-	GapsNote   string
-	GapCols    []htmlCol
-	Gaps       []htmlRow
-	FlowsNote  string
-	FlowCols   []htmlCol
-	Flows      []htmlRow
-	Warnings   []string
-	Stopped    string
-	Generated  string
-	TimelineTx string
+	Title     string
+	HowToRead string
+	Captures  []htmlKV
+	Cards     []htmlCard
+	Evidence  []htmlCard
+	Timeline  *htmlChart
+	Histogram *htmlChart
+	GapsNote  string
+	GapCols   []htmlCol
+	Gaps      []htmlRow
+	FlowsNote string
+	FlowCols  []htmlCol
+	Flows     []htmlRow
+	// The mirror sessions (report/mirror.go), empty without any.
+	MirrorCards []htmlCard
+	MirrorNote  string
+	MirrorCols  []htmlCol
+	Mirror      []htmlRow
+	Warnings    []string
+	Stopped     string
+	Generated   string
+	TimelineTx  string
 }
 
 type htmlKV struct{ Key, Value string }
@@ -372,7 +377,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	}
 	inGap := "a recorded gap"
 	if inferredGaps(r) {
-		// Placed from the capture's own TCP evidence (gapan infer).
+		// Placed from the capture's own evidence (TCP, ICMP echo; gapan infer).
 		inGap = "an inferred gap"
 		lost.Sub, gapEvents.Sub = "inferred from TCP evidence, not recorded", "inferred from TCP evidence, not recorded"
 	}
@@ -442,6 +447,11 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 			card("RTP lost upstream", "summary.rtp_lost_upstream", s.RTPLostUpstream, ""),
 		)
 	}
+	for _, fs := range s.SeqFigures() {
+		for _, f := range fs {
+			v.Evidence = append(v.Evidence, card(f.Label, "summary."+f.Name, f.N, ""))
+		}
+	}
 	v.Evidence[0].Warn = s.CaptureLostSegments > 0
 	v.Evidence[4].Warn = s.UpstreamLostSegments > 0
 
@@ -455,6 +465,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	v.Histogram = histogramChart(&opt.LargestGaps.bins, &opt.LargestGaps.binLost)
 	v.GapsNote, v.GapCols, v.Gaps = gapRows(r, doc, opt)
 	v.FlowsNote, v.FlowCols, v.Flows = flowRows(doc, opt, recorded)
+	v.MirrorCards, v.MirrorNote, v.MirrorCols, v.Mirror = mirrorHTML(doc.MirrorSessions, s.Mirror, opt.MaxRows)
 	if !recorded {
 		// The empty lost panel, histogram and gap list mean "unknown".
 		const why = "not recorded (no sidecar and no pcapng drop counts)"
@@ -865,7 +876,12 @@ footer { color: var(--muted); font-size: 12px; margin-top: 28px; }
 <h2>TCP and RTP evidence: capture versus upstream loss</h2>
 <div class="cards" id="evidence">{{range .Evidence}}{{template "card" .}}{{end}}</div>
 
-<h2>Loss timeline</h2>
+{{if .Mirror}}<h2>Mirror sessions: loss between the switch and the capture host</h2>
+<div class="cards" id="mirror-summary">{{range .MirrorCards}}{{template "card" .}}{{end}}</div>
+<p class="note">{{.MirrorNote}}</p>
+{{template "table" (dict "ID" "mirror" "Cols" .MirrorCols "Rows" .Mirror)}}
+
+{{end}}<h2>Loss timeline</h2>
 {{template "chart" .Timeline}}
 
 <h2>Gap sizes</h2>

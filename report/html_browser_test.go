@@ -103,6 +103,28 @@ func TestHTMLInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("mirror sessions", func(t *testing.T) {
+		mr := run(t, []string{"testdata/mirror/synth/mirror-loss.pcap"}, true, nil)
+		mpage, mjson := writeHTMLAndJSON(t, mr, HTMLOptions{})
+		mpath := filepath.Join(dir, "mirror.html")
+		if err := os.WriteFile(mpath, []byte(mpage), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dom, stderr := headless(t, bin, "file://"+mpath, "--dump-dom")
+		if c := consoleLines(stderr); len(c) > 0 {
+			t.Errorf("console messages:\n%s", strings.Join(c, "\n"))
+		}
+		if n := checkHTMLAgainstJSON(t, dom, mjson); n < 5*11+8 {
+			t.Errorf("compared %d values of the rendered page, want the mirror table's and cards' at least", n)
+		}
+		// Sorted by session id, ascending: session 7 (first frame 2) first.
+		dom, _ = headless(t, bin, "file://"+mpath+"#sort=mirror.session_id.asc", "--dump-dom")
+		i := strings.Index(dom, `id="mirror"`)
+		if m := regexp.MustCompile(`<tr data-key="(\d+)">`).FindStringSubmatch(dom[i:]); m == nil || m[1] != "2" {
+			t.Errorf("mirror table sorted by session id: first row %v, want the session whose first frame is 2", m)
+		}
+	})
+
 	t.Run("sorts the flows table", func(t *testing.T) {
 		for _, tc := range []struct{ dir, first string }{{"asc", "0"}, {"desc", "1"}} {
 			dom, stderr := headless(t, bin, "file://"+path+"#sort=flows.flow_id."+tc.dir, "--dump-dom")

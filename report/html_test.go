@@ -84,12 +84,19 @@ func checkHTMLAgainstJSON(t *testing.T, page string, docJSON []byte) int {
 		gm := g.(map[string]any)
 		gaps[gm["capture"].(string)+":"+strconv.FormatFloat(gm["frame"].(float64), 'f', -1, 64)] = gm
 	}
+	mirror := map[string]map[string]any{}
+	if ms, ok := doc["mirror_sessions"].([]any); ok {
+		for _, m := range ms {
+			mm := m.(map[string]any)
+			mirror[strconv.FormatFloat(mm["first_frame"].(float64), 'f', -1, 64)] = mm
+		}
+	}
 	row := regexp.MustCompile(`(?s)<tr data-key="([^"]*)">(.*?)</tr>`)
 	cell := regexp.MustCompile(`<td[^>]* data-sort="([^"]*)" data-field="([^"]+)"`)
 	for _, table := range []struct {
 		id      string
 		entries map[string]map[string]any
-	}{{"flows", flows}, {"gaps", gaps}} {
+	}{{"flows", flows}, {"gaps", gaps}, {"mirror", mirror}} {
 		start := strings.Index(page, `id="`+table.id+`"`)
 		if start < 0 {
 			if len(table.entries) > 0 {

@@ -36,9 +36,12 @@ type Document struct {
 	Gaps     []GapJSON     `json:"gaps"`
 	Timeline []loss.Second `json:"timeline"`
 	// Flows are sorted by flow_id.
-	Flows    []*loss.Flow `json:"flows"`
-	Warnings []string     `json:"warnings"`
-	Stopped  *StoppedJSON `json:"stopped"`
+	Flows []*loss.Flow `json:"flows"`
+	// MirrorSessions are the mirror sessions (ERSPAN, sequenced GRE) in
+	// order of their first frame; absent when the capture has none.
+	MirrorSessions []loss.MirrorSession `json:"mirror_sessions,omitempty"`
+	Warnings       []string             `json:"warnings"`
+	Stopped        *StoppedJSON         `json:"stopped"`
 }
 
 // CaptureJSON describes one capture of the set.
@@ -131,6 +134,9 @@ type SummaryJSON struct {
 	// there)" for each capture whose sidecar is incomplete; empty when
 	// the loss is known throughout.
 	LossUnknown []string `json:"loss_unknown"`
+	// Mirror sums the mirror sessions' figures (mirror_sessions);
+	// absent when the capture has none.
+	Mirror loss.MirrorTotals `json:"mirror,omitzero"`
 
 	// unrecorded says no capture had a record of its loss
 	// (analyze.Result.LossRecorded): MarshalJSON writes the gap figures
@@ -349,6 +355,7 @@ func summaryJSON(r *analyze.Result) SummaryJSON {
 		DecodeErrors:         s.DecodeFailed,
 		DecodeErrorsByReason: s.DecodeErrors,
 		Complete:             r.Stopped == nil,
+		Mirror:               s.Mirror,
 		unrecorded:           !r.LossRecorded(),
 	}
 	if out.DecodeErrorsByReason == nil {
@@ -442,6 +449,7 @@ func documentHead(r *analyze.Result) *Document {
 	if d.Timeline == nil {
 		d.Timeline = []loss.Second{}
 	}
+	d.MirrorSessions = r.Summary.MirrorSessions
 	return d
 }
 
@@ -497,6 +505,9 @@ func WriteJSONSpilled(w io.Writer, r *analyze.Result, gaps *GapSpill, flows *Flo
 		js.rawArray("flows", flows)
 	} else {
 		js.flowArray("flows", r.Summary.List)
+	}
+	if len(d.MirrorSessions) > 0 {
+		js.field("mirror_sessions", d.MirrorSessions)
 	}
 	js.field("warnings", d.Warnings)
 	js.field("stopped", d.Stopped)

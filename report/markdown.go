@@ -31,6 +31,9 @@ func WriteMarkdown(w io.Writer, r *analyze.Result, opt Options) error {
 			bw.WriteString(strconv.Itoa(i+1) + ". " + mdEscape(item) + "\n")
 		}
 		if t := s.table; t != nil {
+			if len(s.kv) > 0 {
+				bw.WriteString("\n") // two tables need a line between them
+			}
 			bw.WriteString("| " + strings.Join(mdRow(t.header), " | ") + " |\n|")
 			for _, r := range t.right {
 				if r {

@@ -62,8 +62,11 @@ type ndjsonTail struct {
 	Schema   string        `json:"schema"`
 	Summary  SummaryJSON   `json:"summary"`
 	Captures []CaptureJSON `json:"captures"`
-	Warnings []string      `json:"warnings"`
-	Stopped  *StoppedJSON  `json:"stopped"`
+	// MirrorSessions are the mirror sessions, as in the JSON report
+	// (absent when there are none).
+	MirrorSessions []loss.MirrorSession `json:"mirror_sessions,omitempty"`
+	Warnings       []string             `json:"warnings"`
+	Stopped        *StoppedJSON         `json:"stopped"`
 }
 
 // Finish writes the summary line of r, flushes, and returns the first
@@ -73,7 +76,7 @@ func (n *NDJSONWriter) Finish(r *analyze.Result) error {
 	if r != nil && n.err == nil {
 		n.err = n.enc.Encode(ndjsonTail{
 			Schema: Schema, Summary: summaryJSON(r), Captures: capturesJSON(r),
-			Warnings: warningStrings(r), Stopped: stoppedJSON(r),
+			MirrorSessions: r.Summary.MirrorSessions, Warnings: warningStrings(r), Stopped: stoppedJSON(r),
 		})
 	}
 	if err := n.bw.Flush(); n.err == nil {

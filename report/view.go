@@ -133,9 +133,9 @@ func sourceLine(fi *join.FileInfo, opt Options) string {
 	case join.SourceSidecar:
 		if fi.Header.Source == sidecar.SourceInferred {
 			if fi.Sidecar == "" { // inferred by this run: gapan report --infer
-				return fmt.Sprintf("gaps inferred from the capture's own TCP evidence by %s, not recorded (docs/infer.md)", fi.Header.Tool)
+				return fmt.Sprintf("gaps inferred from the capture's own evidence (TCP, ICMP echo) by %s, not recorded (docs/infer.md)", fi.Header.Tool)
 			}
-			return fmt.Sprintf("%s: gaps inferred from the capture's own TCP evidence by %s, not recorded (docs/infer.md)", fi.Sidecar, fi.Header.Tool)
+			return fmt.Sprintf("%s: gaps inferred from the capture's own evidence (TCP, ICMP echo) by %s, not recorded (docs/infer.md)", fi.Sidecar, fi.Header.Tool)
 		}
 		s := fmt.Sprintf("%s (source %s", fi.Sidecar, fi.Header.Source)
 		if fi.Header.Tool != "" {
@@ -374,6 +374,17 @@ func tcpSection(r *analyze.Result) section {
 		add("RTP late", num(c.RTPLate))
 		sec.title = "TCP and RTP evidence"
 	}
+	if fams := c.SeqFigures(); len(fams) > 0 {
+		for _, fs := range fams {
+			for _, f := range fs {
+				add(f.Label, num(f.N))
+			}
+		}
+		sec.title = "TCP and sequence evidence"
+		if c.RTPPackets > 0 {
+			sec.title = "TCP, RTP and sequence evidence"
+		}
+	}
 	return sec
 }
 
@@ -508,7 +519,7 @@ func sections(r *analyze.Result, opt Options) []section {
 		}
 	}
 	out = append(out, tcpSection(r))
-	for _, s := range []*section{gapsSection(r, opt), timelineSection(r, opt), flowsSection(r, opt), warningsSection(r)} {
+	for _, s := range []*section{mirrorSection(r, opt), gapsSection(r, opt), timelineSection(r, opt), flowsSection(r, opt), warningsSection(r)} {
 		if s != nil {
 			out = append(out, *s)
 		}

@@ -18,16 +18,17 @@ func newInferCmd() *cobra.Command {
 		out         string
 		force       bool
 		kernelDrops int64
+		sequence    bool
 	)
 	c := withHelp("infer", &cobra.Command{
 		Use:   "infer CAPTURE -o CAPTURE.gaps",
-		Short: "Infer where a capture without a sidecar lost frames, from its own TCP evidence",
+		Short: "Infer where a capture without a sidecar lost frames, from its own evidence (TCP, ICMP echo)",
 		Args:  args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
 				return usagef("infer needs -o FILE.gaps (conventionally %s)", sidecar.PathFor(a[0]))
 			}
-			res, err := infer.Run(infer.Config{Capture: a[0], KernelDrops: kernelDrops})
+			res, err := infer.Run(infer.Config{Capture: a[0], KernelDrops: kernelDrops, Sequence: sequence})
 			if err != nil {
 				return err
 			}
@@ -43,15 +44,17 @@ func newInferCmd() *cobra.Command {
 		},
 	})
 	outputFlags(c, &out, &force, "write the inferred sidecar to `FILE`")
+	c.Flags().BoolVar(&sequence, "sequence", false, "also take the packets RTP, ESP, GTP-U and ICMP echo find missing by their sequence numbers as evidence (they may have been lost before the capture point)")
 	c.Flags().Int64Var(&kernelDrops, "kernel-drops", -1, "a capture-wide total of frames lost (tcpdump's \"N packets dropped by kernel\") to distribute over the inferred gaps")
 	return c
 }
 
-// inferGaps infers the gaps of capture (report --infer) as a sidecar held
-// in memory, which the run reads as the capture's (join.Options.Readers):
-// the report names its source, inferred, and no file.
-func inferGaps(stderr io.Writer, capture string, kernelDrops int64) ([]sidecar.RecordReader, error) {
-	res, err := infer.Run(infer.Config{Capture: capture, KernelDrops: kernelDrops})
+// inferGaps infers the gaps of capture (report --infer; sequence: its
+// --infer-sequence) as a sidecar held in memory, which the run reads as
+// the capture's (join.Options.Readers): the report names its source,
+// inferred, and no file.
+func inferGaps(stderr io.Writer, capture string, kernelDrops int64, sequence bool) ([]sidecar.RecordReader, error) {
+	res, err := infer.Run(infer.Config{Capture: capture, KernelDrops: kernelDrops, Sequence: sequence})
 	if err != nil {
 		return nil, err
 	}
@@ -59,6 +62,6 @@ func inferGaps(stderr io.Writer, capture string, kernelDrops int64) ([]sidecar.R
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
+	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own evidence (TCP, ICMP echo) (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
 	return []sidecar.RecordReader{sc}, nil
 }

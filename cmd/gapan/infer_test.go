@@ -56,7 +56,7 @@ func TestInferCommand(t *testing.T) {
 	}
 	unplaced := strconv.FormatUint(2000-lost, 10)
 	unplaced = unplaced[:len(unplaced)-3] + "," + unplaced[len(unplaced)-3:] // 1,000 to 1,999
-	for _, w := range []string{"gaps inferred from the capture's own TCP evidence by gapan-infer", "frames lost       " + strconv.FormatUint(lost, 10) + " inferred, not recorded (", unplaced + " frames lost, position unknown (from --kernel-drops 2000)"} {
+	for _, w := range []string{"gaps inferred from the capture's own evidence (TCP, ICMP echo) by gapan-infer", "frames lost       " + strconv.FormatUint(lost, 10) + " inferred, not recorded (", unplaced + " frames lost, position unknown (from --kernel-drops 2000)"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("report --infer lacks %q:\n%s", w, text)
 		}
@@ -85,5 +85,43 @@ func TestInferCommand(t *testing.T) {
 	}
 	if _, _, err := execGapan(t, "report", p, p, "--infer"); !errors.As(err, new(usageError)) {
 		t.Errorf("--infer with two captures: %v", err)
+	}
+}
+
+// TestInferSequenceCommand: a GTP-U tunnel thinned by simulate (frames
+// 12-13 and 22 of Zeek's gtp6_gtp_0x32.pcap: two gap events, 3 frames)
+// has no TCP evidence: gapan infer finds nothing, with --sequence both
+// gaps; report --infer --infer-sequence says so, and --infer-sequence
+// alone is refused.
+func TestInferSequenceCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "gtp6.pcap")
+	if _, _, err := execGapan(t, "simulate", filepath.Join("..", "..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), "-o", p, "--loss-model", "list:12-13,22"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "0 inferred gap events"},
+		{[]string{"--sequence"}, "2 inferred gap events"},
+	} {
+		_, stderr, err := execGapan(t, append([]string{"infer", p, "-o", filepath.Join(dir, "x.gaps"), "--force"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("infer %v: stderr %q, want %q", tc.args, stderr, tc.want)
+		}
+	}
+	text, _, err := execGapan(t, "report", p, "--infer", "--infer-sequence")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text, " 3 inferred, not recorded (") || !strings.Contains(text, "GTP-U lost in capture      3") {
+		t.Errorf("report --infer --infer-sequence:\n%s", text)
+	}
+	if _, _, err := execGapan(t, "report", p, "--infer-sequence"); !errors.As(err, new(usageError)) {
+		t.Errorf("--infer-sequence without --infer: %v", err)
 	}
 }

@@ -66,6 +66,8 @@ type reportFlags struct {
 	opt    report.Options
 	local  bool
 	infer  bool // report --infer (infer.go)
+	// inferSequence is report --infer-sequence: infer's --sequence.
+	inferSequence bool
 }
 
 func newReportCmd() *cobra.Command {
@@ -90,7 +92,8 @@ func newReportCmd() *cobra.Command {
 	f.IntVar(&fl.opt.Gaps, "gaps", report.DefaultGaps, "list the `N` largest gaps (text, markdown; 0: none)")
 	f.BoolVar(&fl.local, "local", false, "print times in local time instead of UTC (text, markdown)")
 	f.Int64Var(&fl.cfg.KernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
-	f.BoolVar(&fl.infer, "infer", false, "infer the gaps from the capture's own TCP evidence instead of reading a sidecar (gapan infer; one capture)")
+	f.BoolVar(&fl.infer, "infer", false, "infer the gaps from the capture's own evidence (TCP, ICMP echo) instead of reading a sidecar (gapan infer; one capture)")
+	f.BoolVar(&fl.inferSequence, "infer-sequence", false, "with --infer, also take the packets RTP, ESP, GTP-U and ICMP echo find missing as evidence (gapan infer --sequence)")
 	return c
 }
 
@@ -107,9 +110,11 @@ func runReport(stdout, stderr io.Writer, captures []string, fl reportFlags) erro
 		return usagef("--frames takes frame numbers of one capture, not of a set of %d (frame numbers are per file)", len(captures))
 	case fl.infer && (len(captures) != 1 || cfg.Join.NoSidecar || len(cfg.Join.Sidecars) > 0):
 		return usagef("--infer takes one capture and excludes --sidecar and --no-sidecar")
+	case fl.inferSequence && !fl.infer:
+		return usagef("--infer-sequence goes with --infer")
 	}
 	if fl.infer {
-		if cfg.Join.Readers, err = inferGaps(stderr, captures[0], cfg.KernelDrops); err != nil {
+		if cfg.Join.Readers, err = inferGaps(stderr, captures[0], cfg.KernelDrops, fl.inferSequence); err != nil {
 			return err
 		}
 	}

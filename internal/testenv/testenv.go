@@ -5,8 +5,10 @@
 package testenv
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -35,4 +37,26 @@ func NeedRoot(t testing.TB, why string) {
 	if os.Geteuid() != 0 {
 		SkipOrFail(t, "needs root: "+why)
 	}
+}
+
+// Tshark runs tshark with args (which should ask for -T fields) and
+// returns its output's tab-separated rows, one per non-empty line. It
+// skips (fails in CI) without tshark and fails t when tshark fails.
+func Tshark(t testing.TB, args ...string) [][]string {
+	t.Helper()
+	bin := NeedTool(t, "tshark")
+	cmd := exec.Command(bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	var rows [][]string
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		if line != "" {
+			rows = append(rows, strings.Split(line, "\t"))
+		}
+	}
+	return rows
 }
