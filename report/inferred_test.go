@@ -82,11 +82,11 @@ func TestInferredLabels(t *testing.T) {
 func TestSourceLineInMemory(t *testing.T) {
 	fi := join.FileInfo{Source: join.SourceSidecar, Sidecar: "x.pcap.gaps", HasTrailer: true}
 	fi.Header.Source, fi.Header.Tool = sidecar.SourceInferred, "gapan-infer 1.0"
-	if got := sourceLine(&fi, Options{}); got != "x.pcap.gaps: gaps inferred from the capture's own TCP evidence by gapan-infer 1.0, not recorded (docs/infer.md)" {
+	if got := sourceLine(&fi, Options{}); got != "x.pcap.gaps: gaps inferred from the capture's own evidence (TCP, ICMP echo) by gapan-infer 1.0, not recorded (docs/infer.md)" {
 		t.Errorf("from a file: %q", got)
 	}
 	fi.Sidecar = ""
-	if got := sourceLine(&fi, Options{}); got != "gaps inferred from the capture's own TCP evidence by gapan-infer 1.0, not recorded (docs/infer.md)" {
+	if got := sourceLine(&fi, Options{}); got != "gaps inferred from the capture's own evidence (TCP, ICMP echo) by gapan-infer 1.0, not recorded (docs/infer.md)" {
 		t.Errorf("from memory: %q", got)
 	}
 }
