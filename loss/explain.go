@@ -20,6 +20,14 @@ type piece struct {
 	bytes  uint64 // TCP bytes (0 for RTP)
 	segs   uint64 // TCP segments (0 for RTP)
 	rtp    bool
+	// mp2t: segs counts MPEG-TS packets missing on their continuity
+	// counters, demand the datagrams that carried them at least.
+	mp2t bool
+	// shadow: the piece does not take the gaps' capacity, only asks
+	// whether the gaps inside its bracket lost as many frames as it
+	// needs: the same datagrams' loss is already a piece of another
+	// kind (MPEG-TS over RTP, whose RTP sequence numbers count them).
+	shadow bool
 	// byAck says that at, the frame the piece's fate is told on, is the
 	// acknowledgement that revealed the loss.
 	byAck bool
@@ -167,6 +175,16 @@ func (x *explainer) resolve(now uint64) {
 		p := &x.pending[k]
 		var taken, first, firstLost uint64
 		i := int32(sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > p.lo }))
+		if p.shadow {
+			for ; taken < p.demand && int(i) < len(x.gaps) && x.gaps[i].frame <= p.hi; i++ {
+				if first == 0 {
+					first, firstLost = x.gaps[i].frame, x.gaps[i].frames()
+				}
+				taken = min(p.demand, taken+x.gaps[i].frames())
+			}
+			x.book(p, taken, first, firstLost)
+			continue
+		}
 		for taken < p.demand && i < n {
 			i = x.find(i)
 			if i >= n || x.gaps[i].frame > p.hi {
@@ -184,7 +202,7 @@ func (x *explainer) resolve(now uint64) {
 			// out: each lost frame counts once.
 			if t > 0 && !g.shared() {
 				p.acct.c().EstLost += float64(t)
-				if !p.rtp {
+				if !p.rtp && !p.mp2t {
 					x.claim(g.frame, p.acct, t)
 				}
 			}
@@ -252,6 +270,19 @@ func (x *explainer) dropClaims(at uint64) {
 // first of them in the gap before global frame gap, of gapLost frames.
 func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 	a := p.acct
+	if p.mp2t {
+		// The TS packets in proportion to the datagrams explained.
+		capt := p.segs
+		if taken < p.demand {
+			capt = p.segs * taken / p.demand
+		}
+		a.c().MP2TLostCapture += capt
+		a.c().MP2TLostUpstream += p.segs - capt
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, capt, gap, gapLost)
+		}
+		return
+	}
 	if p.rtp {
 		a.c().RTPLostCapture += taken
 		a.c().RTPLostUpstream += p.demand - taken

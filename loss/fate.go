@@ -76,6 +76,11 @@ type Fate struct {
 	Acked bool
 	// RTP says that Segments counts RTP packets; Bytes is then 0.
 	RTP bool
+	// MP2T says that Segments counts MPEG-TS packets missing on their
+	// PIDs' continuity counters (a lower bound: docs/metrics.md); Bytes
+	// is then 0. Its kinds are those of RTP: FateCapture (mp2t_lost_capture)
+	// and FateUpstream (mp2t_lost_upstream).
+	MP2T bool
 	// Bytes and Segments are the TCP bytes and segments the fate covers
 	// (segments estimated as the flow's counters are).
 	Bytes, Segments uint64
@@ -118,14 +123,20 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 // explained taken frames (the first of them in the gap before global
 // frame gap, of gapLost frames), eb bytes and es segments.
 func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
-	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, Acked: p.byAck, Lo: p.lo}
-	if p.rtp {
-		if taken > 0 {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, taken, gap, gapLost
+	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, MP2T: p.mp2t, Acked: p.byAck, Lo: p.lo}
+	if p.rtp || p.mp2t {
+		// RTP packets are the frames explained; MPEG-TS packets, es of
+		// p.segs, in proportion to them.
+		capt, all := taken, p.demand
+		if p.mp2t {
+			capt, all = es, p.segs
+		}
+		if capt > 0 {
+			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, capt, gap, gapLost
 			x.onFate(f)
 		}
-		if p.demand > taken {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateUpstream, p.demand-taken, 0, 0
+		if all > capt {
+			f.Kind, f.Segments, f.Gap, f.GapLost = FateUpstream, all-capt, 0, 0
 			x.onFate(f)
 		}
 		return
