@@ -41,7 +41,7 @@ type fateRun struct {
 }
 
 // fateRecordLen is the size of a fate in the spill file.
-const fateRecordLen = 7*8 + 2
+const fateRecordLen = 7*8 + 3
 
 // add takes one fate (Config.OnFate).
 func (l *fateLog) add(f loss.Fate) {
@@ -111,10 +111,8 @@ func encodeFate(b *[fateRecordLen]byte, f *loss.Fate) {
 	if f.Acked {
 		fl |= 2
 	}
-	if f.RTP {
-		fl |= 4
-	}
 	b[57] = fl
+	b[58] = byte(f.Evidence)
 }
 
 func decodeFate(b *[fateRecordLen]byte) loss.Fate {
@@ -123,7 +121,7 @@ func decodeFate(b *[fateRecordLen]byte) loss.Fate {
 		v[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
 	return loss.Fate{Frame: v[0], FlowID: v[1], Bytes: v[2], Segments: v[3], Gap: v[4], GapLost: v[5], Ref: v[6],
-		Kind: loss.FateKind(b[56]), Resend: b[57]&1 != 0, Acked: b[57]&2 != 0, RTP: b[57]&4 != 0}
+		Kind: loss.FateKind(b[56]), Resend: b[57]&1 != 0, Acked: b[57]&2 != 0, Evidence: loss.Evidence(b[58])}
 }
 
 // errFateOrder means the writing side asked for the fates of a frame

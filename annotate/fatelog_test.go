@@ -26,7 +26,7 @@ func TestFateLogSpill(t *testing.T) {
 	for i := range 20000 {
 		all = append(all, loss.Fate{
 			Frame: 1 + uint64(rng.IntN(frames)), FlowID: uint64(i), Kind: loss.FateKind(1 + rng.IntN(7)),
-			Resend: rng.IntN(2) == 0, Acked: rng.IntN(3) == 0, RTP: rng.IntN(5) == 0,
+			Resend: rng.IntN(2) == 0, Acked: rng.IntN(3) == 0, Evidence: loss.Evidence(rng.IntN(5)),
 			Bytes: rng.Uint64(), Segments: rng.Uint64N(100), Gap: rng.Uint64(), GapLost: rng.Uint64(), Ref: rng.Uint64(),
 		})
 	}

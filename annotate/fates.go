@@ -9,7 +9,7 @@ import (
 )
 
 // groupFates adds up the fates of one frame by kind, retransmission,
-// acknowledgement and RTP, keeping the first one's gap and reference
+// acknowledgement and evidence, keeping the first one's gap and reference
 // frame, in the order the first of each group came.
 func groupFates(dst, fs []loss.Fate) []loss.Fate {
 	dst = dst[:0]
@@ -17,7 +17,7 @@ next:
 	for _, f := range fs {
 		for i := range dst {
 			g := &dst[i]
-			if g.Kind == f.Kind && g.Resend == f.Resend && g.Acked == f.Acked && g.RTP == f.RTP {
+			if g.Kind == f.Kind && g.Resend == f.Resend && g.Acked == f.Acked && g.Evidence == f.Evidence {
 				g.Bytes += f.Bytes
 				g.Segments += f.Segments
 				if g.Gap == 0 {
@@ -37,8 +37,9 @@ next:
 // fateRecord returns the machine-readable fields of a frame's fates (see
 // RecordPrefix): "flow=7 | fate=capture bytes=2896 segs=2 gap=302
 // gap_lost=40 ref=305 | retransmission=upstream bytes=1448 segs=1
-// ref=302". A fate of RTP packets has "packets=" instead of bytes and
-// segments; acked=1 marks an acknowledgement of data the capture never
+// ref=302". A fate of packets (RTP, a sequence family) has "packets="
+// instead of bytes and segments, and for a sequence family
+// "evidence=esp" (gtpu, icmp, ...) after it; acked=1 marks an acknowledgement of data the capture never
 // saw.
 func fateRecord(b []byte, gs []loss.Fate) []byte {
 	b = append(b, "flow="...)
@@ -51,8 +52,12 @@ func fateRecord(b []byte, gs []loss.Fate) []byte {
 			b = append(b, "fate="...)
 		}
 		b = append(b, g.Kind.String()...)
-		if g.RTP {
+		if g.Evidence.Packets() {
 			b = appendField(b, "packets", g.Segments)
+			if g.Evidence != loss.EvidenceRTP {
+				b = append(b, " evidence="...)
+				b = append(b, g.Evidence.String()...)
+			}
 		} else {
 			b = appendField(b, "bytes", g.Bytes)
 			b = appendField(b, "segs", g.Segments)
@@ -124,7 +129,7 @@ func FateComment(f loss.Fate) string {
 	case loss.FateCaptureUnexplained:
 		b.WriteString(" lost by the capture, not explained by any recorded gap")
 	case loss.FateUpstream:
-		if f.RTP {
+		if f.Evidence.Packets() {
 			them := "them"
 			if !plural {
 				them = "it"
@@ -144,11 +149,11 @@ func FateComment(f loss.Fate) string {
 // amount says how much a fate covers: "2 segments (2,896 bytes)", "1 RTP
 // packet", and whether that is plural.
 func amount(f loss.Fate) (string, bool) {
-	if f.RTP {
+	if f.Evidence.Packets() {
 		if f.Segments == 1 {
-			return "1 RTP packet", false
+			return "1 " + f.Evidence.PacketName(), false
 		}
-		return num(f.Segments) + " RTP packets", true
+		return num(f.Segments) + " " + f.Evidence.PacketName() + "s", true
 	}
 	s := num(f.Segments) + " segment"
 	if f.Segments != 1 {

@@ -35,9 +35,9 @@ func TestFateComment(t *testing.T) {
 			"gapan: spurious retransmission of 1 segment (1,448 bytes) the receiver had acknowledged"},
 		{loss.Fate{Frame: 418, Kind: loss.FateSpurious, Resend: true, Bytes: 1448, Segments: 1, Ref: 400},
 			"gapan: spurious retransmission of 1 segment (1,448 bytes) the receiver had acknowledged at frame 400 (the capture missed the original)"},
-		{loss.Fate{Frame: 30, Kind: loss.FateCapture, RTP: true, Segments: 3, Gap: 29, GapLost: 3},
+		{loss.Fate{Frame: 30, Kind: loss.FateCapture, Evidence: loss.EvidenceRTP, Segments: 3, Gap: 29, GapLost: 3},
 			"gapan: 3 RTP packets before this frame were lost by the capture, inside the recorded gap of 3 frames before frame 29"},
-		{loss.Fate{Frame: 30, Kind: loss.FateUpstream, RTP: true, Segments: 1},
+		{loss.Fate{Frame: 30, Kind: loss.FateUpstream, Evidence: loss.EvidenceRTP, Segments: 1},
 			"gapan: 1 RTP packet before this frame was lost before the capture point (no recorded gap can hold it)"},
 	} {
 		if got := FateComment(c.f); got != c.want {

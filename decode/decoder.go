@@ -348,6 +348,7 @@ func (p *Packet) enterIP() {
 	p.Flags &^= FlagPorts | FlagTCP | FlagFragment | FlagMoreFragments | FlagPortsFromFragment | FlagICMPError | FlagQuotedPorts
 	p.TCP = TCP{}
 	p.ICMP = ICMP{}
+	p.Seq = SeqNum{}
 	p.IPID, p.FragOffset, p.SrcPort, p.DstPort, p.PayloadLen, p.Payload = 0, 0, 0, 0, 0, nil
 }
 
@@ -533,6 +534,9 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 			p.Payload = data[8:]
 		}
 		d.firstFragment(p)
+		if p.Flags&FlagPortsFromFragment == 0 {
+			udpSeq(p)
+		}
 		if p.DstPort == VXLANPort && p.Flags&FlagFragment == 0 && len(data) >= 16 && data[8]&0x08 != 0 {
 			return d.decodeVXLAN(data[8:], p)
 		}
@@ -558,6 +562,7 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 		}
 		p.ICMP.Type, p.ICMP.Code = d.icmp4.TypeCode.Type(), d.icmp4.TypeCode.Code()
 		p.PayloadLen = max(l4Len-8, 0)
+		echoSeq(p, data, layers.ICMPv4TypeEchoRequest, layers.ICMPv4TypeEchoReply)
 		switch p.ICMP.Type {
 		case layers.ICMPv4TypeDestinationUnreachable, layers.ICMPv4TypeSourceQuench, layers.ICMPv4TypeRedirect,
 			layers.ICMPv4TypeTimeExceeded, layers.ICMPv4TypeParameterProblem:
@@ -578,12 +583,15 @@ func (d *Decoder) decodeL4(data []byte, l4Len int, p *Packet) error {
 		}
 		p.ICMP.Type, p.ICMP.Code = d.icmp6.TypeCode.Type(), d.icmp6.TypeCode.Code()
 		p.PayloadLen = max(l4Len-4, 0)
+		echoSeq(p, data, layers.ICMPv6TypeEchoRequest, layers.ICMPv6TypeEchoReply)
 		// Types 1-4 are the ICMPv6 errors (RFC 4443); 4 bytes of
 		// type-specific data precede the quoted packet.
 		if p.ICMP.Type >= 1 && p.ICMP.Type <= 4 && p.Flags&FlagFragment == 0 && len(d.icmp6.Payload) >= 4 {
 			d.decodeQuoted(d.icmp6.Payload[4:], p)
 		}
 		return nil
+	case layers.IPProtocolESP:
+		espSeq(p, data)
 	case layers.IPProtocolGRE:
 		if p.Flags&FlagFragment != 0 {
 			break

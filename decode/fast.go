@@ -111,8 +111,11 @@ func (d *Decoder) decodeFast(data []byte, p *Packet) bool {
 	}
 	p.SrcPort = binary.BigEndian.Uint16(l4[0:2])
 	p.DstPort = binary.BigEndian.Uint16(l4[2:4])
-	if p.Proto == layers.IPProtocolUDP && p.DstPort == VXLANPort {
-		return false
+	if p.Proto == layers.IPProtocolUDP {
+		if p.DstPort == VXLANPort {
+			return false
+		}
+		udpSeq(p)
 	}
 	p.Flags |= FlagIP | FlagPorts
 	p.EtherType = layers.EthernetType(et)

@@ -81,6 +81,10 @@ type Packet struct {
 	// ErrLayer is the layer at which decoding stopped with an error
 	// (LayerNone when Decode returned nil).
 	ErrLayer Layer
+
+	// Seq is the sequence number of a family the loss accounting tracks
+	// (ESP, GTP-U, ICMP echo; see SeqNum), Kind SeqNone when there is none.
+	Seq SeqNum
 }
 
 // TCP holds the fields of a TCP header, including the options the loss

@@ -192,7 +192,7 @@ func Run(cfg Config) (*Result, error) {
 		KernelDrops: cfg.KernelDrops,
 		Workers:     cfg.Workers,
 		Engine: loss.Config{KeepFlows: true, OnFate: func(f loss.Fate) {
-			if f.RTP || f.Resend || f.Kind != loss.FateCaptureUnexplained && f.Kind != loss.FateCapture {
+			if f.Evidence != loss.EvidenceTCP || f.Resend || f.Kind != loss.FateCaptureUnexplained && f.Kind != loss.FateCapture {
 				return
 			}
 			ev = append(ev, Evidence{Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})

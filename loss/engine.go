@@ -161,6 +161,8 @@ type acct struct {
 type acctExtra struct {
 	Counters
 	rtp *[2]rtpDir // out of line: most flows are not UDP
+	// seq are the streams of the sequence families (seq.go).
+	seq *seqStreams
 	// mp2t is the MPEG-TS state by direction (mp2t.go).
 	mp2t *[2]mp2tDir
 	// tails are, per TCP direction, the latest run of data acknowledged
@@ -301,8 +303,9 @@ func (e *Engine) Add(f *join.Frame) *FrameInfo {
 // with decode.Decoder.Decode (one Decoder for the whole stream, p.OrigLen
 // set to f.OrigLen); err is what Decode returned. Add is Decode then
 // AddDecoded. f.Data is not used; of p's bytes only the head of a UDP
-// payload (the RTP header) and its MPEG-TS packet headers are read. p must stay unchanged until the next
-// call. Frames must come in stream order.
+// payload (the RTP header) and its MPEG-TS packet headers are read. p
+// must stay unchanged until the next call. Frames must come in stream
+// order.
 func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet, err error) *FrameInfo {
 	if err != nil {
 		e.decodeErrs.add(err, p.ErrLayer)
@@ -357,6 +360,8 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tH
 		if e.unpacked > e.maxUnpacked && e.maxUnpacked >= 0 {
 			e.packIdle()
 		}
+	} else if p.Seq.Kind != decode.SeqNone {
+		e.seqPacket(a, int(dir), p, gi)
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
 		if ts != nil && (ts.n > 0 || a.x != nil && a.x.mp2t != nil) {
@@ -432,6 +437,7 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	}
 	a.packed = 0
 	e.rtpEnd(a)
+	e.seqEnd(a)
 	e.mp2tEnd(a)
 	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
 }

@@ -11,18 +11,19 @@ import (
 const gapRetention = 1 << 22
 
 // piece is capture loss waiting to be explained: demand frames' worth of
-// data (TCP bytes, or missing RTP packets) lost between global frames lo
-// (exclusive) and hi (inclusive).
+// data (TCP bytes, or missing packets of RTP or a sequence family) lost
+// between global frames lo (exclusive) and hi (inclusive).
 type piece struct {
 	acct   *acct
 	lo, hi uint64
 	demand uint64 // frames needed to carry the loss
-	bytes  uint64 // TCP bytes (0 for RTP)
-	segs   uint64 // TCP segments (0 for RTP)
-	rtp    bool
-	// mp2t: segs counts MPEG-TS packets missing on their continuity
-	// counters, demand the datagrams that carried them at least.
-	mp2t bool
+	bytes  uint64 // TCP bytes (0 for the others)
+	// segs: TCP segments; for a family whose packets are not one a
+	// frame (MPEG-TS) its missing packets, demand being the frames that
+	// carried them at least; 0 for the others.
+	segs uint64
+	// kind is the evidence: TCP, RTP or a sequence family (seq.go).
+	kind Evidence
 	// shadow: the piece does not take the gaps' capacity, only asks
 	// whether the gaps inside its bracket lost as many frames as it
 	// needs: the same datagrams' loss is already a piece of another
@@ -202,7 +203,7 @@ func (x *explainer) resolve(now uint64) {
 			// out: each lost frame counts once.
 			if t > 0 && !g.shared() {
 				p.acct.c().EstLost += float64(t)
-				if !p.rtp && !p.mp2t {
+				if p.kind == EvidenceTCP {
 					x.claim(g.frame, p.acct, t)
 				}
 			}
@@ -270,22 +271,18 @@ func (x *explainer) dropClaims(at uint64) {
 // first of them in the gap before global frame gap, of gapLost frames.
 func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 	a := p.acct
-	if p.mp2t {
-		// The TS packets in proportion to the datagrams explained.
-		capt := p.segs
-		if taken < p.demand {
-			capt = p.segs * taken / p.demand
-		}
-		a.c().MP2TLostCapture += capt
-		a.c().MP2TLostUpstream += p.segs - capt
-		if x.onFate != nil {
-			x.bookFates(p, taken, 0, capt, gap, gapLost)
-		}
-		return
-	}
-	if p.rtp {
+	switch p.kind {
+	case EvidenceTCP:
+	case EvidenceRTP:
 		a.c().RTPLostCapture += taken
 		a.c().RTPLostUpstream += p.demand - taken
+		if x.onFate != nil {
+			x.bookFates(p, taken, 0, 0, gap, gapLost)
+		}
+		return
+	default:
+		got, all := p.packets(taken)
+		bookSeq(p, got, all)
 		if x.onFate != nil {
 			x.bookFates(p, taken, 0, 0, gap, gapLost)
 		}

@@ -74,13 +74,10 @@ type Fate struct {
 	// Acked says that Frame is an acknowledgement (cumulative or SACK)
 	// of data the capture never saw.
 	Acked bool
-	// RTP says that Segments counts RTP packets; Bytes is then 0.
-	RTP bool
-	// MP2T says that Segments counts MPEG-TS packets missing on their
-	// PIDs' continuity counters (a lower bound: docs/metrics.md); Bytes
-	// is then 0. Its kinds are those of RTP: FateCapture (mp2t_lost_capture)
-	// and FateUpstream (mp2t_lost_upstream).
-	MP2T bool
+	// Evidence is what revealed the missing data: TCP, RTP or a
+	// sequence family (ESP, GTP-U, ICMP echo). For every kind but TCP
+	// (Evidence.Packets), Segments counts packets and Bytes is 0.
+	Evidence Evidence
 	// Bytes and Segments are the TCP bytes and segments the fate covers
 	// (segments estimated as the flow's counters are).
 	Bytes, Segments uint64
@@ -123,20 +120,19 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 // explained taken frames (the first of them in the gap before global
 // frame gap, of gapLost frames), eb bytes and es segments.
 func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
-	f := Fate{Frame: p.at, FlowID: p.flow, RTP: p.rtp, MP2T: p.mp2t, Acked: p.byAck, Lo: p.lo}
-	if p.rtp || p.mp2t {
-		// RTP packets are the frames explained; MPEG-TS packets, es of
-		// p.segs, in proportion to them.
-		capt, all := taken, p.demand
-		if p.mp2t {
-			capt, all = es, p.segs
-		}
-		if capt > 0 {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, capt, gap, gapLost
+	f := Fate{Frame: p.at, FlowID: p.flow, Evidence: p.kind, Acked: p.byAck, Lo: p.lo}
+	if p.kind.Packets() {
+		got, all := p.packets(taken)
+		if got > 0 {
+			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, got, gap, gapLost
 			x.onFate(f)
 		}
-		if all > capt {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateUpstream, all-capt, 0, 0
+		if all > got {
+			f.Kind = FateUpstream
+			if fam := familyOf(p.kind); fam != nil && fam.outside != 0 {
+				f.Kind = fam.outside
+			}
+			f.Segments, f.Gap, f.GapLost = all-got, 0, 0
 			x.onFate(f)
 		}
 		return

@@ -14,7 +14,7 @@ import (
 type fateKey struct {
 	flow   uint64
 	kind   loss.FateKind
-	rtp    bool
+	ev     loss.Evidence
 	resend bool
 }
 
@@ -58,6 +58,9 @@ func TestFatesAddUp(t *testing.T) {
 		"rtp-fax":       corpusPath("ndpi-sip-rtp-t38-fax.pcap"),
 		"cip":           corpusPath("gopacket-cip.pcap"),
 		"netflix-burst": simulated(t, "ndpi-netflix.pcap", "burst:p=0.01,r=0.2", 11),
+		"esp-sim":       simulatedFile(t, espLong(t, true), "uniform:0.05", 3),
+		"mp2t-sim":      simulatedFile(t, mp2tUpstream(t, false), "uniform:0.05", 3),
+		"mp2t-rtp-sim":  simulatedFile(t, mp2tUpstream(t, true), "uniform:0.05", 5),
 	}
 	for name, path := range paths {
 		t.Run(name, func(t *testing.T) {
@@ -83,7 +86,7 @@ func TestFatesAddUp(t *testing.T) {
 				if f.Kind != loss.FateCapture && f.Gap != 0 {
 					t.Errorf("fate %+v names a gap", f)
 				}
-				k := fateKey{f.FlowID, f.Kind, f.RTP, f.Resend}
+				k := fateKey{f.FlowID, f.Kind, f.Evidence, f.Resend}
 				s := got[k]
 				s.bytes += f.Bytes
 				s.segs += f.Segments
@@ -92,18 +95,22 @@ func TestFatesAddUp(t *testing.T) {
 			var n int
 			for _, fl := range sum.List {
 				want := map[fateKey]fateSum{
-					{fl.FlowID, loss.FateCapture, false, false}:            {fl.CaptureExplainedBytes, fl.CaptureExplainedSegments},
-					{fl.FlowID, loss.FateCaptureUnexplained, false, false}: {fl.CaptureUnexplainedBytes, fl.CaptureUnexplainedSegments},
-					{fl.FlowID, loss.FateUpstream, false, false}:           {fl.UpstreamLostBytes, fl.UpstreamLostSegments},
-					{fl.FlowID, loss.FateAmbiguous, false, false}:          {fl.AmbiguousBytes, fl.AmbiguousSegments},
-					{fl.FlowID, loss.FateDownstream, false, false}:         {fl.DownstreamLostBytes, fl.DownstreamLostSegments},
-					{fl.FlowID, loss.FateUnknown, false, false}:            {fl.UnknownBytes, fl.UnknownSegments},
-					{fl.FlowID, loss.FateCapture, true, false}:             {0, fl.RTPLostCapture},
-					{fl.FlowID, loss.FateUpstream, true, false}:            {0, fl.RTPLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceTCP, false}:            {fl.CaptureExplainedBytes, fl.CaptureExplainedSegments},
+					{fl.FlowID, loss.FateCaptureUnexplained, loss.EvidenceTCP, false}: {fl.CaptureUnexplainedBytes, fl.CaptureUnexplainedSegments},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceTCP, false}:           {fl.UpstreamLostBytes, fl.UpstreamLostSegments},
+					{fl.FlowID, loss.FateAmbiguous, loss.EvidenceTCP, false}:          {fl.AmbiguousBytes, fl.AmbiguousSegments},
+					{fl.FlowID, loss.FateDownstream, loss.EvidenceTCP, false}:         {fl.DownstreamLostBytes, fl.DownstreamLostSegments},
+					{fl.FlowID, loss.FateUnknown, loss.EvidenceTCP, false}:            {fl.UnknownBytes, fl.UnknownSegments},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceRTP, false}:            {0, fl.RTPLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceRTP, false}:           {0, fl.RTPLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceESP, false}:            {0, fl.ESPLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceESP, false}:           {0, fl.ESPLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceMP2T, false}:           {0, fl.MP2TLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceMP2T, false}:          {0, fl.MP2TLostUpstream},
 				}
 				for k, w := range want {
 					if got[k] != w {
-						t.Errorf("flow %d %v (rtp %v): fates add up to %+v, the flow's counters say %+v", fl.FlowID, k.kind, k.rtp, got[k], w)
+						t.Errorf("flow %d %v (%v): fates add up to %+v, the flow's counters say %+v", fl.FlowID, k.kind, k.ev, got[k], w)
 					}
 					if w != (fateSum{}) {
 						n++
@@ -113,8 +120,8 @@ func TestFatesAddUp(t *testing.T) {
 				// Retransmissions that repair upstream or ambiguous loss
 				// tell the same bytes again.
 				for _, kind := range []loss.FateKind{loss.FateUpstream, loss.FateAmbiguous} {
-					r := got[fateKey{fl.FlowID, kind, false, true}]
-					if w := want[fateKey{fl.FlowID, kind, false, false}]; r != w {
+					r := got[fateKey{fl.FlowID, kind, loss.EvidenceTCP, true}]
+					if w := want[fateKey{fl.FlowID, kind, loss.EvidenceTCP, false}]; r != w {
 						t.Errorf("flow %d: retransmissions repairing %v: %+v, want %+v", fl.FlowID, kind, r, w)
 					}
 				}
@@ -183,7 +190,7 @@ func TestFateBracket(t *testing.T) {
 			var n, miss int
 			for _, f := range fates {
 				if f.Kind != loss.FateCaptureUnexplained {
-					if f.Lo != 0 && f.Kind != loss.FateCapture && !(f.RTP && f.Kind == loss.FateUpstream) {
+					if f.Lo != 0 && f.Kind != loss.FateCapture && !(f.Evidence.Packets() && f.Kind == loss.FateUpstream) {
 						t.Errorf("fate %+v has a bracket", f)
 					}
 					continue

@@ -158,15 +158,15 @@ func FuzzEngine(f *testing.F) {
 				t.Fatalf("%s: missed_bytes %d != capture lost %d + unknown %d", what, c.MissedBytes, c.CaptureLostBytes, c.UnknownBytes)
 			}
 			v := reflect.ValueOf(c).Elem()
-			for i := range v.NumField() {
-				switch x := v.Field(i).Interface().(type) {
+			for _, sf := range reflect.VisibleFields(v.Type()) {
+				switch x := v.FieldByIndex(sf.Index).Interface().(type) {
 				case uint64:
 					if x > 1<<62 {
-						t.Fatalf("%s: %s = %d: a count went below zero", what, v.Type().Field(i).Name, x)
+						t.Fatalf("%s: %s = %d: a count went below zero", what, sf.Name, x)
 					}
 				case float64:
 					if x < -1e-9 || math.IsNaN(x) || math.IsInf(x, 0) {
-						t.Fatalf("%s: %s = %v", what, v.Type().Field(i).Name, x)
+						t.Fatalf("%s: %s = %v", what, sf.Name, x)
 					}
 				}
 			}

@@ -71,15 +71,7 @@ func ip4Of(p gopacket.Packet) *layers.IPv4 {
 // returns the thinned capture (with its ground-truth sidecar).
 func simulated(t *testing.T, name, model string, seed uint64) string {
 	t.Helper()
-	m, err := simulate.ParseModel(model)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "sim.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: corpusPath(name), Output: out, Model: m, Seed: seed}); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return simulatedFile(t, corpusPath(name), model, seed)
 }
 
 // flowWithPort returns the flow with an endpoint on TCP/UDP port port

@@ -65,6 +65,52 @@ const (
 	mp2tRTP
 )
 
+// MP2TCounters are the figures of the MPEG-TS continuity counters over
+// UDP or RTP, per PID and direction within a flow: mp2t_* in
+// docs/metrics.md. The TS packets found missing are lower bounds (a
+// counter shows at most 15 per jump). MP2TRestarts counts the packets
+// whose discontinuity_indicator announced a new counter, MP2TCCErrors
+// the counter jumps that showed packets missing (tshark's mp2t.cc.drop).
+type MP2TCounters struct {
+	MP2TPackets      uint64 `json:"mp2t_packets"`
+	MP2TLostCapture  uint64 `json:"mp2t_lost_capture"`
+	MP2TLostUpstream uint64 `json:"mp2t_lost_upstream"`
+	MP2TDuplicates   uint64 `json:"mp2t_duplicates"`
+	MP2TRestarts     uint64 `json:"mp2t_restarts"`
+	MP2TCCErrors     uint64 `json:"mp2t_cc_errors"`
+}
+
+func (c *MP2TCounters) add(o *MP2TCounters) {
+	c.MP2TPackets += o.MP2TPackets
+	c.MP2TLostCapture += o.MP2TLostCapture
+	c.MP2TLostUpstream += o.MP2TLostUpstream
+	c.MP2TDuplicates += o.MP2TDuplicates
+	c.MP2TRestarts += o.MP2TRestarts
+	c.MP2TCCErrors += o.MP2TCCErrors
+}
+
+// mp2tFamily: the 4-bit continuity counters, one per PID and direction.
+// Its streams are tracked by mp2tPacket, not by the framework's
+// seqPacket: a datagram carries several TS packets, a counter's 16 values
+// cannot tell a late packet from a jump (no late counter), and the
+// missing packets of a lost datagram show on several PIDs at once
+// (episodes). Its pieces go through the same explanation and fates.
+var mp2tFamily = seqFamily{
+	evidence:   EvidenceMP2T,
+	bits:       4,
+	maxStep:    15,
+	outside:    FateUpstream,
+	lowerBound: true,
+	label:      "MPEG-TS", prefix: "mp2t", outsideName: "lost_upstream", outsideWords: "lost upstream",
+	counts: func(c *Counters) seqCounts {
+		m := &c.MP2TCounters
+		return seqCounts{&m.MP2TPackets, &m.MP2TLostCapture, &m.MP2TLostUpstream, nil, &m.MP2TDuplicates, &m.MP2TRestarts}
+	},
+	extra: func(c *Counters) []SeqFigure {
+		return []SeqFigure{{Name: "mp2t_cc_errors", Label: "MPEG-TS counter jumps", N: c.MP2TCCErrors}}
+	},
+}
+
 // mp2tHead is what the MPEG-TS accounting reads of a UDP datagram: the
 // headers of its TS packets, packed, so that a Batch carries them instead
 // of the payload (32 bytes, not 1316).
@@ -219,7 +265,7 @@ func (e *Engine) mp2tPacket(a *acct, dir int, h *mp2tHead, gi uint64) {
 		case v&mp2tDI != 0:
 			// discontinuity_indicator: the counter may start anew.
 			if d.confirmed {
-				c.MP2TDiscontinuities++
+				c.MP2TRestarts++
 			}
 		case afc&1 == 0:
 			// Adaptation field only: the counter is not advanced, and
@@ -287,7 +333,7 @@ func (e *Engine) mp2tSettle(a *acct, d *mp2tDir) {
 	if ep.k == 0 {
 		return
 	}
-	e.exp.add(piece{acct: a, lo: ep.lo, hi: ep.hi, demand: ep.demand, segs: ep.k, mp2t: true, shadow: ep.rtp, at: ep.at, flow: e.fateFlow})
+	e.exp.add(piece{acct: a, lo: ep.lo, hi: ep.hi, demand: ep.demand, segs: ep.k, kind: EvidenceMP2T, shadow: ep.rtp, at: ep.at, flow: e.fateFlow})
 	*ep = mp2tEpisode{}
 }
 

@@ -37,6 +37,13 @@ func writeMP2T(t *testing.T, cfg synth.MP2TConfig) (string, *synth.MP2TTruth) {
 	return path, truth
 }
 
+// mp2tUpstream writes a transport stream of 2,000 datagrams, bare or over
+// RTP, with a few datagrams lost before the capture.
+func mp2tUpstream(t *testing.T, rtp bool) string {
+	path, _ := writeMP2T(t, synth.MP2TConfig{Datagrams: 2000, RTP: rtp, Skip: []int{100, 700, 701, 1500}, AFOnlyEvery: 13})
+	return path
+}
+
 // deleteFrames removes the listed 1-based frames from the capture at path
 // with simulate, which writes their ground-truth sidecar next to it.
 func deleteFrames(t *testing.T, path string, frames []int) string {
@@ -154,7 +161,7 @@ func TestMP2TClean(t *testing.T) {
 		}
 		s, _ := runBoth(t, path, true)
 		fl := tsFlow(t, s)
-		if fl.MP2TLostCapture+fl.MP2TLostUpstream+fl.MP2TCCErrors+fl.MP2TDuplicates+fl.MP2TDiscontinuities != 0 {
+		if fl.MP2TLostCapture+fl.MP2TLostUpstream+fl.MP2TCCErrors+fl.MP2TDuplicates+fl.MP2TRestarts != 0 {
 			t.Errorf("rtp %v: clean stream: %+v", rtp, fl.Counters)
 		}
 		// Confirmed at the 4th datagram: the first three's packets are not counted.
@@ -222,7 +229,7 @@ func TestMP2TCaptureVsUpstream(t *testing.T) {
 		// The fates add up to the counters.
 		var fc, fu uint64
 		for _, f := range fates {
-			if !f.MP2T {
+			if f.Evidence != loss.EvidenceMP2T {
 				continue
 			}
 			switch f.Kind {
@@ -258,7 +265,7 @@ func TestMP2TDuplicateAndDiscontinuity(t *testing.T) {
 	}
 	s, _ := runBoth(t, path, true)
 	fl := tsFlow(t, s)
-	if fl.MP2TDuplicates != 2 || fl.MP2TDiscontinuities != 2 || fl.MP2TLostUpstream+fl.MP2TLostCapture+fl.MP2TCCErrors != 0 {
+	if fl.MP2TDuplicates != 2 || fl.MP2TRestarts != 2 || fl.MP2TLostUpstream+fl.MP2TLostCapture+fl.MP2TCCErrors != 0 {
 		t.Errorf("%+v", fl.Counters)
 	}
 	if d, skips, _ := tsharkCC(t, path, false); d != 2 || skips != 2*7 {

@@ -51,18 +51,9 @@ type Counters struct {
 	RTPLostUpstream            uint64 `json:"rtp_lost_upstream"`
 	RTPLostCapture             uint64 `json:"rtp_lost_capture"`
 	RTPLate                    uint64 `json:"rtp_late"`
-	// MPEG transport stream over UDP or RTP (docs/metrics.md): the TS
-	// packets of the flow's confirmed streams, those missing on their
-	// PIDs' continuity counters (lower bounds: a counter shows at most
-	// 15 per discontinuity) split into capture and upstream loss, the
-	// counter jumps that showed them, repeated packets and the
-	// discontinuities a sender announced.
-	MP2TPackets         uint64 `json:"mp2t_packets"`
-	MP2TLostCapture     uint64 `json:"mp2t_lost_capture"`
-	MP2TLostUpstream    uint64 `json:"mp2t_lost_upstream"`
-	MP2TCCErrors        uint64 `json:"mp2t_cc_errors"`
-	MP2TDuplicates      uint64 `json:"mp2t_duplicates"`
-	MP2TDiscontinuities uint64 `json:"mp2t_discontinuities"`
+	// The sequence families' counters, each with its own prefix (seq.go).
+	ESPCounters
+	MP2TCounters
 }
 
 // Add adds o to c.
@@ -100,12 +91,8 @@ func (c *Counters) Add(o *Counters) {
 	c.RTPLostUpstream += o.RTPLostUpstream
 	c.RTPLostCapture += o.RTPLostCapture
 	c.RTPLate += o.RTPLate
-	c.MP2TPackets += o.MP2TPackets
-	c.MP2TLostCapture += o.MP2TLostCapture
-	c.MP2TLostUpstream += o.MP2TLostUpstream
-	c.MP2TCCErrors += o.MP2TCCErrors
-	c.MP2TDuplicates += o.MP2TDuplicates
-	c.MP2TDiscontinuities += o.MP2TDiscontinuities
+	c.ESPCounters.add(&o.ESPCounters)
+	c.MP2TCounters.add(&o.MP2TCounters)
 }
 
 // Flow is the accounting of one flow, final once the Engine hands it out.

@@ -112,7 +112,7 @@ func (e *Engine) rtpSettle(a *acct, d *rtpDir, final bool) {
 		if !final && d.lastSeq-(m.seq+m.n-1) < rtpReorder {
 			break
 		}
-		pc := piece{acct: a, lo: m.lo, hi: m.hi, demand: uint64(m.n), rtp: true, at: m.hi, flow: e.fateFlow}
+		pc := piece{acct: a, lo: m.lo, hi: m.hi, demand: uint64(m.n), kind: EvidenceRTP, at: m.hi, flow: e.fateFlow}
 		if m.nAfter > 0 {
 			pc.after = append([]uint64(nil), m.after[:m.nAfter]...)
 		}

@@ -8,9 +8,10 @@ import (
 // Score is how much a flow with counters c lost, the figure flows are
 // ranked by (Flow.LossScore): its estimated share of the lost frames plus
 // its TCP segments lost in the capture, upstream or either (ambiguous),
-// and its RTP packets lost in the capture or upstream.
+// and its RTP packets and sequence families' packets lost in the capture
+// or before it.
 func Score(c *Counters) float64 {
-	return c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream)
+	return c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream+seqLost(c))
 }
 
 // CompareLoss orders flows as every output lists "the flows that lost

@@ -440,12 +440,10 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 			card("RTP lost upstream", "summary.rtp_lost_upstream", s.RTPLostUpstream, ""),
 		)
 	}
-	if s.MP2TPackets > 0 {
-		v.Evidence = append(v.Evidence,
-			card("MPEG-TS packets", "summary.mp2t_packets", s.MP2TPackets, ""),
-			card("MPEG-TS lost in capture", "summary.mp2t_lost_capture", s.MP2TLostCapture, "a lower bound (docs/metrics.md)"),
-			card("MPEG-TS lost upstream", "summary.mp2t_lost_upstream", s.MP2TLostUpstream, "a lower bound (docs/metrics.md)"),
-		)
+	for _, fs := range s.SeqFigures() {
+		for _, f := range fs {
+			v.Evidence = append(v.Evidence, card(f.Label, "summary."+f.Name, f.N, ""))
+		}
 	}
 	v.Evidence[0].Warn = s.CaptureLostSegments > 0
 	v.Evidence[4].Warn = s.UpstreamLostSegments > 0

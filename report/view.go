@@ -371,18 +371,15 @@ func tcpSection(r *analyze.Result) section {
 		add("RTP late", num(c.RTPLate))
 		sec.title = "TCP and RTP evidence"
 	}
-	if c.MP2TPackets > 0 {
-		// Lower bounds: a continuity counter shows at most 15 missing
-		// packets per PID per jump (docs/metrics.md).
-		add("MPEG-TS packets", num(c.MP2TPackets))
-		add("MPEG-TS lost in capture", "at least "+num(c.MP2TLostCapture))
-		add("MPEG-TS lost upstream", "at least "+num(c.MP2TLostUpstream))
-		add("MPEG-TS CC jumps", num(c.MP2TCCErrors))
-		add("MPEG-TS duplicates", num(c.MP2TDuplicates))
-		add("MPEG-TS discontinuities", num(c.MP2TDiscontinuities)+" (announced by the sender)")
-		sec.title = "TCP and MPEG-TS evidence"
+	if fams := c.SeqFigures(); len(fams) > 0 {
+		for _, fs := range fams {
+			for _, f := range fs {
+				add(f.Label, num(f.N))
+			}
+		}
+		sec.title = "TCP and sequence evidence"
 		if c.RTPPackets > 0 {
-			sec.title = "TCP, RTP and MPEG-TS evidence"
+			sec.title = "TCP, RTP and sequence evidence"
 		}
 	}
 	return sec

@@ -40,7 +40,10 @@ local f = {
 		"What became of data the flow misses: capture, capture_unexplained, upstream, downstream, ambiguous, unknown"),
 	fate_bytes = ProtoField.uint64("gapan.fate_bytes", "Bytes", base.DEC),
 	fate_segments = ProtoField.uint64("gapan.fate_segments", "Segments", base.DEC),
-	fate_packets = ProtoField.uint64("gapan.fate_packets", "RTP packets", base.DEC),
+	fate_packets = ProtoField.uint64("gapan.fate_packets", "Packets", base.DEC, nil, nil,
+		"RTP packets, or the packets of the sequence family gapan.fate_evidence names"),
+	fate_evidence = ProtoField.string("gapan.fate_evidence", "Evidence", base.NONE,
+		"The sequence family whose missing numbers revealed the loss: esp, gtpu, icmp"),
 	fate_acked = ProtoField.bool("gapan.fate_acked", "Acknowledged by this frame, never seen by the capture"),
 	fate_gap = ProtoField.framenum("gapan.fate_gap", "Explained by the recorded gap before frame", base.NONE, frametype.NONE),
 	fate_gap_lost = ProtoField.uint64("gapan.fate_gap_lost", "Frames lost in that gap", base.DEC),
@@ -111,8 +114,11 @@ local function plural(n, word)
 	return n .. " " .. word .. "s"
 end
 
+-- evidenceNames name a packet of each kind of evidence=.
+local evidenceNames = { rtp = "RTP", esp = "ESP", gtpu = "GTP-U", icmp = "ICMP echo" }
+
 local function amount(g)
-	if g.packets then return plural(g.packets, "RTP packet") end
+	if g.packets then return plural(g.packets, (evidenceNames[g.evidence or "rtp"] or g.evidence) .. " packet") end
 	return plural(g.segs or "0", "segment") .. " (" .. plural(g.bytes or "0", "byte") .. ")"
 end
 
@@ -153,6 +159,7 @@ local function add_fate(R, tree, g)
 	t:append_text(" (" .. text .. ")")
 	if g.packets then
 		t:add(f.fate_packets, R, u64(g.packets))
+		if g.evidence then t:add(f.fate_evidence, R, g.evidence) end
 	else
 		t:add(f.fate_bytes, R, u64(g.bytes))
 		t:add(f.fate_segments, R, u64(g.segs))
