@@ -376,3 +376,26 @@ func fuzzMP2TBody(t *testing.T, in []byte) {
 		t.Fatalf("%d + %d packets missing in %d jumps", c.MP2TLostCapture, c.MP2TLostUpstream, c.MP2TCCErrors)
 	}
 }
+
+// TestMP2TLowerBound: a run of lost datagrams that takes 16 or more
+// packets of a PID shows only their number modulo 16 on its counter:
+// gapan's count, like tshark's skips, is then below what was lost, by
+// exactly the multiples of 16 the counters cannot show.
+func TestMP2TLowerBound(t *testing.T) {
+	testenv.NeedTool(t, "tshark")
+	path, truth := writeMP2T(t, synth.MP2TConfig{Datagrams: 200, Skip: []int{100, 101, 102, 103}})
+	visible := 0
+	for _, n := range truth.Lost {
+		visible += n % 16
+	}
+	if visible >= truth.LostTotal {
+		t.Fatalf("the run should hide packets: %d lost, %d visible", truth.LostTotal, visible)
+	}
+	_, skips, _ := tsharkCC(t, path, false)
+	s, _ := runBoth(t, path, true)
+	fl := tsFlow(t, s)
+	if got := int(fl.MP2TLostUpstream + fl.MP2TLostCapture); got != visible || skips != visible {
+		t.Errorf("%d TS packets lost (%v by PID): gapan counts %d, tshark %d, the counters can show %d", truth.LostTotal, truth.Lost, got, skips, visible)
+	}
+	t.Logf("4 datagrams lost: %d TS packets, %d by PID; gapan and tshark see %d", truth.LostTotal, truth.Lost, visible)
+}
