@@ -39,8 +39,32 @@ func TestFateComment(t *testing.T) {
 			"gapan: 3 RTP packets before this frame were lost by the capture, inside the recorded gap of 3 frames before frame 29"},
 		{loss.Fate{Frame: 30, Kind: loss.FateUpstream, Evidence: loss.EvidenceRTP, Segments: 1},
 			"gapan: 1 RTP packet before this frame was lost before the capture point (no recorded gap can hold it)"},
+		{loss.Fate{Frame: 42, Kind: loss.FateCapture, Evidence: loss.EvidenceESP, Segments: 2, Gap: 41, GapLost: 2},
+			"gapan: 2 ESP packets before this frame were lost by the capture, inside the recorded gap of 2 frames before frame 41"},
+		{loss.Fate{Frame: 42, Kind: loss.FateUpstream, Evidence: loss.EvidenceGTPU, Segments: 1},
+			"gapan: 1 GTP-U packet before this frame was lost before the capture point (no recorded gap can hold it)"},
+		{loss.Fate{Frame: 42, Kind: loss.FateCaptureUnexplained, Evidence: loss.EvidenceICMP, Segments: 1},
+			"gapan: 1 ICMP echo packet before this frame was lost by the capture, not explained by any recorded gap"},
 	} {
 		if got := FateComment(c.f); got != c.want {
+			t.Errorf("%+v:\n got %q\nwant %q", c.f, got, c.want)
+		}
+	}
+}
+
+// TestFateRecordEvidence: a fate of packets says "packets=", and for a
+// sequence family which one ("evidence="), as the plugin reads it; RTP's
+// record stays as it was.
+func TestFateRecordEvidence(t *testing.T) {
+	for _, c := range []struct {
+		f    loss.Fate
+		want string
+	}{
+		{loss.Fate{FlowID: 3, Kind: loss.FateCapture, Evidence: loss.EvidenceESP, Segments: 2, Gap: 41, GapLost: 2}, "flow=3 | fate=capture packets=2 evidence=esp gap=41 gap_lost=2"},
+		{loss.Fate{FlowID: 3, Kind: loss.FateUpstream, Evidence: loss.EvidenceRTP, Segments: 1}, "flow=3 | fate=upstream packets=1"},
+		{loss.Fate{FlowID: 3, Kind: loss.FateCaptureUnexplained, Evidence: loss.EvidenceICMP, Segments: 1}, "flow=3 | fate=capture_unexplained packets=1 evidence=icmp"},
+	} {
+		if got := string(fateRecord(nil, []loss.Fate{c.f})); got != c.want {
 			t.Errorf("%+v:\n got %q\nwant %q", c.f, got, c.want)
 		}
 	}

@@ -26,13 +26,19 @@ type corpusFrame struct {
 // Files that gopacket cannot open are skipped (the corrupt ones).
 func readCorpus(t testing.TB, name string) []corpusFrame {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(corpusDir, name))
+	return readCapture(t, filepath.Join(corpusDir, name))
+}
+
+// readCapture is readCorpus for a capture anywhere.
+func readCapture(t testing.TB, path string) []corpusFrame {
+	t.Helper()
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var next func() ([]byte, gopacket.CaptureInfo, error)
 	var lt func(ci gopacket.CaptureInfo) layers.LinkType
-	if strings.HasSuffix(name, ".pcapng") {
+	if strings.HasSuffix(path, ".pcapng") {
 		r, err := pcapgo.NewNgReader(bytes.NewReader(raw), pcapgo.DefaultNgReaderOptions)
 		if err != nil {
 			return nil

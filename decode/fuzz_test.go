@@ -25,6 +25,16 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	}
+	// The sequence families' headers: ESP, ESP in UDP, GTP-U with the S
+	// flag (and an extension header), ICMP echo.
+	for _, name := range seqCaptures {
+		for _, fr := range readCapture(f, seqDir+name) {
+			f.Add(fr.data)
+		}
+	}
+	for _, fr := range echoFrames(f) {
+		f.Add(fr)
+	}
 	fast, slow := NewDecoder(), NewDecoder()
 	slow.noFast = true
 	f.Fuzz(func(t *testing.T, data []byte) {

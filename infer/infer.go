@@ -29,8 +29,12 @@ import (
 
 // Evidence is one capture-loss fate: Segments TCP segments (Bytes bytes)
 // of flow Flow passed the capture point after frame Lo and before frame
-// Frame, but the capture does not hold them.
+// Frame, but the capture does not hold them; or, for the other kinds of
+// evidence, Segments packets found missing by their sequence numbers.
 type Evidence struct {
+	// Kind is what revealed the loss: TCP (the zero value), RTP or a
+	// sequence family (loss.Evidence).
+	Kind            loss.Evidence
 	Flow            uint64
 	Lo, Frame       uint64
 	Bytes, Segments uint64
@@ -157,6 +161,13 @@ type Config struct {
 	// top-advancing frames back) instead of starting them at the
 	// sender's last advance before the hole (docs/infer.md).
 	Loose bool
+	// Sequence also takes the packets that RTP and the sequence
+	// families (ESP, GTP-U, ICMP echo; docs/metrics.md) find missing by
+	// their numbers as evidence: they may have been lost before the
+	// capture point, which nothing in a capture without a sidecar tells
+	// apart. ICMP echo requests that a reply shows passed the capture
+	// point are evidence without it.
+	Sequence bool
 }
 
 // Result is what Run inferred.
@@ -192,11 +203,17 @@ func Run(cfg Config) (*Result, error) {
 		KernelDrops: cfg.KernelDrops,
 		Workers:     cfg.Workers,
 		Engine: loss.Config{KeepFlows: true, OnFate: func(f loss.Fate) {
-			if f.Evidence != loss.EvidenceTCP || f.Resend || f.Kind != loss.FateCaptureUnexplained && f.Kind != loss.FateCapture {
+			if !useFate(&f, cfg.Sequence) {
 				return
 			}
-			ev = append(ev, Evidence{Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})
-			if !cfg.Loose {
+			segs := f.Segments
+			if f.Evidence == loss.EvidenceMP2T {
+				// TS packets, at most 7 a datagram: the frames
+				// that carried them, at least.
+				segs = (segs + 6) / 7
+			}
+			ev = append(ev, Evidence{Kind: f.Evidence, Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: segs, Acked: f.Acked, Ref: f.Ref})
+			if !cfg.Loose && f.Evidence == loss.EvidenceTCP {
 				tp.evidence()
 			}
 		}},
@@ -215,7 +232,10 @@ func Run(cfg Config) (*Result, error) {
 		}
 	}
 	for i := range ev {
-		ev[i].framesPerSegment = ratio[ev[i].Flow]
+		ev[i].framesPerSegment = 1 // a missing packet is a frame
+		if ev[i].Kind == loss.EvidenceTCP {
+			ev[i].framesPerSegment = ratio[ev[i].Flow]
+		}
 	}
 	id, frames, err := join.CaptureIdentity(cfg.Capture)
 	if err != nil {
@@ -239,6 +259,24 @@ func Run(cfg Config) (*Result, error) {
 		r.Unplaced = Distribute(r.Gaps, total)
 	}
 	return r, nil
+}
+
+// useFate reports whether fate f is evidence of where the capture lost
+// frames: TCP data the receiver had but the capture missed, requests an
+// ICMP echo reply shows passed the capture point, and with sequence the
+// packets any sequence evidence finds missing (their bracket is exact:
+// the stream's packets before and after them).
+func useFate(f *loss.Fate, sequence bool) bool {
+	if f.Resend {
+		return false
+	}
+	switch f.Kind {
+	case loss.FateCapture, loss.FateCaptureUnexplained:
+		return f.Evidence == loss.EvidenceTCP || f.Evidence == loss.EvidenceICMP || sequence
+	case loss.FateUpstream:
+		return sequence && f.Evidence.Packets()
+	}
+	return false
 }
 
 // Lost returns the frames the gaps lose.

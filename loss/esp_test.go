@@ -4,26 +4,7 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/internal/testenv"
-	"github.com/gapan/gapan/loss"
 )
-
-// espFlow returns the summary's only ESP flow.
-func espFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
-	t.Helper()
-	var got *loss.Flow
-	for _, fl := range sum.List {
-		if fl.Proto == "esp" || fl.ESPPackets > 0 {
-			if got != nil {
-				t.Fatalf("two ESP flows: %d and %d", got.FlowID, fl.FlowID)
-			}
-			got = fl
-		}
-	}
-	if got == nil {
-		t.Fatal("no ESP flow")
-	}
-	return got
-}
 
 // TestESPSequence: two SAs, one each way, 300 packets each. The sender
 // of SA 0x1001 never sent (the capture never saw, and no gap records)
@@ -85,7 +66,7 @@ func TestESPSequence(t *testing.T) {
 
 // espHeader returns the SPI and sequence number of a crafted ESP frame.
 func espHeader(fr ipFrame) (uint32, uint32) {
-	b := fr.layers[0].(interface{ LayerContents() []byte }).LayerContents()
+	b := fr.Layers[0].(interface{ LayerContents() []byte }).LayerContents()
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
 }
 

@@ -29,6 +29,10 @@ type piece struct {
 	// needs: the same datagrams' loss is already a piece of another
 	// kind (MPEG-TS over RTP, whose RTP sequence numbers count them).
 	shadow bool
+	// proven (a sequence family's) says the packets passed the capture
+	// point (an ICMP echo reply to a request the capture missed): what
+	// no gap explains is the capture's, unexplained, not upstream.
+	proven bool
 	// byAck says that at, the frame the piece's fate is told on, is the
 	// acknowledgement that revealed the loss.
 	byAck bool

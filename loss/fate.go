@@ -129,7 +129,9 @@ func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
 		}
 		if all > got {
 			f.Kind = FateUpstream
-			if fam := familyOf(p.kind); fam != nil && fam.outside != 0 {
+			if fam := familyOf(p.kind); p.proven {
+				f.Kind = FateCaptureUnexplained
+			} else if fam != nil && fam.outside != 0 {
 				f.Kind = fam.outside
 			}
 			f.Segments, f.Gap, f.GapLost = all-got, 0, 0

@@ -61,6 +61,8 @@ func TestFatesAddUp(t *testing.T) {
 		"esp-sim":       simulatedFile(t, espLong(t, true), "uniform:0.05", 3),
 		"mp2t-sim":      simulatedFile(t, mp2tUpstream(t, false), "uniform:0.05", 3),
 		"mp2t-rtp-sim":  simulatedFile(t, mp2tUpstream(t, true), "uniform:0.05", 5),
+		"gtpu-thinned":  thin(t, seqTestdata("zeek-gtp6_gtp_0x32.pcap"), []uint64{12, 13, 22}),
+		"icmp-sim":      pingThinned(t, 4),
 	}
 	for name, path := range paths {
 		t.Run(name, func(t *testing.T) {
@@ -95,18 +97,23 @@ func TestFatesAddUp(t *testing.T) {
 			var n int
 			for _, fl := range sum.List {
 				want := map[fateKey]fateSum{
-					{fl.FlowID, loss.FateCapture, loss.EvidenceTCP, false}:            {fl.CaptureExplainedBytes, fl.CaptureExplainedSegments},
-					{fl.FlowID, loss.FateCaptureUnexplained, loss.EvidenceTCP, false}: {fl.CaptureUnexplainedBytes, fl.CaptureUnexplainedSegments},
-					{fl.FlowID, loss.FateUpstream, loss.EvidenceTCP, false}:           {fl.UpstreamLostBytes, fl.UpstreamLostSegments},
-					{fl.FlowID, loss.FateAmbiguous, loss.EvidenceTCP, false}:          {fl.AmbiguousBytes, fl.AmbiguousSegments},
-					{fl.FlowID, loss.FateDownstream, loss.EvidenceTCP, false}:         {fl.DownstreamLostBytes, fl.DownstreamLostSegments},
-					{fl.FlowID, loss.FateUnknown, loss.EvidenceTCP, false}:            {fl.UnknownBytes, fl.UnknownSegments},
-					{fl.FlowID, loss.FateCapture, loss.EvidenceRTP, false}:            {0, fl.RTPLostCapture},
-					{fl.FlowID, loss.FateUpstream, loss.EvidenceRTP, false}:           {0, fl.RTPLostUpstream},
-					{fl.FlowID, loss.FateCapture, loss.EvidenceESP, false}:            {0, fl.ESPLostCapture},
-					{fl.FlowID, loss.FateUpstream, loss.EvidenceESP, false}:           {0, fl.ESPLostUpstream},
-					{fl.FlowID, loss.FateCapture, loss.EvidenceMP2T, false}:           {0, fl.MP2TLostCapture},
-					{fl.FlowID, loss.FateUpstream, loss.EvidenceMP2T, false}:          {0, fl.MP2TLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceTCP, false}:             {fl.CaptureExplainedBytes, fl.CaptureExplainedSegments},
+					{fl.FlowID, loss.FateCaptureUnexplained, loss.EvidenceTCP, false}:  {fl.CaptureUnexplainedBytes, fl.CaptureUnexplainedSegments},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceTCP, false}:            {fl.UpstreamLostBytes, fl.UpstreamLostSegments},
+					{fl.FlowID, loss.FateAmbiguous, loss.EvidenceTCP, false}:           {fl.AmbiguousBytes, fl.AmbiguousSegments},
+					{fl.FlowID, loss.FateDownstream, loss.EvidenceTCP, false}:          {fl.DownstreamLostBytes, fl.DownstreamLostSegments},
+					{fl.FlowID, loss.FateUnknown, loss.EvidenceTCP, false}:             {fl.UnknownBytes, fl.UnknownSegments},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceRTP, false}:             {0, fl.RTPLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceRTP, false}:            {0, fl.RTPLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceESP, false}:             {0, fl.ESPLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceESP, false}:            {0, fl.ESPLostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceGTPU, false}:            {0, fl.GTPULostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceGTPU, false}:           {0, fl.GTPULostUpstream},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceICMP, false}:            {0, fl.ICMPLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceICMP, false}:           {0, fl.ICMPLostUpstream},
+					{fl.FlowID, loss.FateCaptureUnexplained, loss.EvidenceICMP, false}: {0, fl.ICMPCaptureUnexplained},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceMP2T, false}:            {0, fl.MP2TLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceMP2T, false}:           {0, fl.MP2TLostUpstream},
 				}
 				for k, w := range want {
 					if got[k] != w {

@@ -53,6 +53,8 @@ type Counters struct {
 	RTPLate                    uint64 `json:"rtp_late"`
 	// The sequence families' counters, each with its own prefix (seq.go).
 	ESPCounters
+	GTPUCounters
+	ICMPCounters
 	MP2TCounters
 }
 
@@ -92,6 +94,8 @@ func (c *Counters) Add(o *Counters) {
 	c.RTPLostCapture += o.RTPLostCapture
 	c.RTPLate += o.RTPLate
 	c.ESPCounters.add(&o.ESPCounters)
+	c.GTPUCounters.add(&o.GTPUCounters)
+	c.ICMPCounters.add(&o.ICMPCounters)
 	c.MP2TCounters.add(&o.MP2TCounters)
 }
 

@@ -99,6 +99,22 @@ type seqFamily struct {
 	// packet (MPEG-TS: 15 per jump at most): its lost counts are "at
 	// least" in words.
 	lowerBound bool
+	// subFlags are the bits of decode.SeqNum.Flags that split a
+	// stream id's packets into streams of their own (ICMP echo:
+	// requests and replies).
+	subFlags uint8
+	// after, if set, is called after each packet of the family, with
+	// number num, has moved its stream s (got says how; prev is the
+	// stream's latest frame before it): what the family knows beyond
+	// the numbers (ICMP echo pairs requests and replies).
+	after func(e *Engine, a *acct, s *seqStream, got seqArrival, num uint32, prev, gi uint64)
+	// unexplained, if set, is the family's counter of packets the
+	// evidence proves passed the capture point (piece.proven) but no
+	// recorded gap holds: lost by the capture, unexplained.
+	unexplained func(c *Counters) *uint64
+	// end, if set, is called for each of a flow's streams of the
+	// family when the flow ends, before its missing numbers settle.
+	end func(a *acct, s *seqStream)
 }
 
 // SeqFigure is one counter of a sequence family, as the outputs that
@@ -159,8 +175,10 @@ type seqCounts struct {
 
 // seqFamilies are the families by decode.SeqKind.
 var seqFamilies = [decode.SeqKinds]*seqFamily{
-	decode.SeqESP:  &espFamily,
-	decode.SeqMP2T: &mp2tFamily,
+	decode.SeqESP:      &espFamily,
+	decode.SeqGTPU:     &gtpuFamily,
+	decode.SeqICMPEcho: &icmpFamily,
+	decode.SeqMP2T:     &mp2tFamily,
 }
 
 // familyOf returns the family of evidence v (nil for TCP and RTP).
@@ -211,9 +229,15 @@ const seqIndexAt = 8
 // seqStream is one numbered stream.
 type seqStream struct {
 	key     seqKey
+	fam     *seqFamily
 	last    uint32 // the highest number so far
 	lastFrm uint64 // global frame of the packet that carried it
 	missing []seqMiss
+	// echo holds an ICMP echo request stream's latest requests (icmp.go).
+	echo *echoRing
+	// filled is the bracket start (lo) of the run the latest fill took
+	// its number from.
+	filled uint64
 }
 
 // seqMiss is a run of missing numbers [num, num+n) found between global
@@ -225,7 +249,7 @@ type seqMiss struct {
 
 // stream returns the flow's stream k, and whether it is new (zeroed but
 // for its key).
-func (ss *seqStreams) stream(e *Engine, a *acct, k seqKey) (*seqStream, bool) {
+func (ss *seqStreams) stream(e *Engine, a *acct, k seqKey, fam *seqFamily) (*seqStream, bool) {
 	if ss.idx != nil {
 		if i, ok := ss.idx[k]; ok {
 			return &ss.list[i], false
@@ -248,11 +272,11 @@ func (ss *seqStreams) stream(e *Engine, a *acct, k seqKey) (*seqStream, bool) {
 		s := &ss.list[old]
 		e.seqSettle(a, s, true)
 		delete(ss.idx, s.key)
-		*s = seqStream{key: k, missing: s.missing[:0]}
+		*s = seqStream{key: k, fam: fam, missing: s.missing[:0]}
 		ss.idx[k] = int32(old)
 		return s, true
 	}
-	ss.list = append(ss.list, seqStream{key: k})
+	ss.list = append(ss.list, seqStream{key: k, fam: fam})
 	if ss.idx != nil {
 		ss.idx[k] = int32(len(ss.list) - 1)
 	} else if len(ss.list) > seqIndexAt {
@@ -275,17 +299,34 @@ func (e *Engine) seqPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	if x.seq == nil {
 		x.seq = new(seqStreams)
 	}
-	k := seqKey{id: p.Seq.Stream, kind: p.Seq.Kind, dir: uint8(dir)}
-	if p.Seq.Kind == decode.SeqICMPEcho {
-		k.sub = p.Seq.Flags & decode.SeqReply
-	}
-	s, fresh := x.seq.stream(e, a, k)
+	k := seqKey{id: p.Seq.Stream, kind: p.Seq.Kind, dir: uint8(dir), sub: p.Seq.Flags & fam.subFlags}
+	s, fresh := x.seq.stream(e, a, k, fam)
 	cs := fam.counts(&x.Counters)
 	*cs.packets++
-	num := p.Seq.Num
+	prev := s.lastFrm
+	got := e.seqTrack(a, s, fam, cs, p.Seq.Num, gi, fresh)
+	if fam.after != nil {
+		fam.after(e, a, s, got, p.Seq.Num, prev, gi)
+	}
+}
+
+// seqArrival is what a number did to its stream.
+type seqArrival uint8
+
+const (
+	seqFirst   seqArrival = iota // the stream's first number
+	seqNext                      // ahead of the stream (missing numbers before it, maybe)
+	seqLate                      // behind, filling a missing number
+	seqDup                       // seen before
+	seqRestart                   // the stream started over
+)
+
+// seqTrack moves stream s of family fam (whose counters are cs) by the
+// number num, carried by global frame gi; fresh says s is new.
+func (e *Engine) seqTrack(a *acct, s *seqStream, fam *seqFamily, cs seqCounts, num uint32, gi uint64, fresh bool) seqArrival {
 	if fresh {
 		s.last, s.lastFrm = num, gi
-		return
+		return seqFirst
 	}
 	mask := uint32(1<<fam.bits - 1)
 	step := (num - s.last) & mask
@@ -293,23 +334,23 @@ func (e *Engine) seqPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	switch {
 	case step == 0:
 		*cs.dups++
-		return
+		return seqDup
 	case back < step && s.fill(num, mask):
 		// Behind the newest, in the place of a missing number: late.
 		*cs.late++
-		return
+		return seqLate
 	case back < step && back <= fam.reorder:
 		// Behind the newest, within the window, not missing: a number
 		// seen before.
 		*cs.dups++
-		return
+		return seqDup
 	case back < step || step > fam.maxStep:
 		// Far behind (not a missing number) or far ahead: the sender
 		// started over.
 		*cs.restarts++
 		e.seqSettle(a, s, true)
 		s.last, s.lastFrm = num, gi
-		return
+		return seqRestart
 	}
 	if step > 1 {
 		s.missing = append(s.missing, seqMiss{num: (s.last + 1) & mask, n: step - 1, lo: s.lastFrm, hi: gi})
@@ -318,6 +359,7 @@ func (e *Engine) seqPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	if len(s.missing) > 0 {
 		e.seqSettleMask(a, s, false, fam, mask)
 	}
+	return seqNext
 }
 
 // fill removes num from the stream's missing runs and reports whether it
@@ -329,6 +371,7 @@ func (s *seqStream) fill(num, mask uint32) bool {
 		if off >= m.n {
 			continue
 		}
+		s.filled = m.lo
 		switch {
 		case m.n == 1:
 			s.missing = append(s.missing[:i], s.missing[i+1:]...)
@@ -353,7 +396,7 @@ func (s *seqStream) fill(num, mask uint32) bool {
 // more than its family's reorder window (all of them when final) into
 // pieces to explain.
 func (e *Engine) seqSettle(a *acct, s *seqStream, final bool) {
-	fam := seqFamilies[s.key.kind]
+	fam := s.fam
 	e.seqSettleMask(a, s, final, fam, uint32(1<<fam.bits-1))
 }
 
@@ -375,7 +418,11 @@ func (e *Engine) seqEnd(a *acct) {
 		return
 	}
 	for i := range a.x.seq.list {
-		e.seqSettle(a, &a.x.seq.list[i], true)
+		s := &a.x.seq.list[i]
+		if s.fam.end != nil {
+			s.fam.end(a, s)
+		}
+		e.seqSettle(a, s, true)
 	}
 }
 
@@ -383,8 +430,13 @@ func (e *Engine) seqEnd(a *acct) {
 // gaps explained.
 func bookSeq(p *piece, got, all uint64) {
 	fam := familyOf(p.kind)
-	cs := fam.counts(p.acct.c())
+	c := p.acct.c()
+	cs := fam.counts(c)
 	*cs.lostCapture += got
+	if p.proven {
+		*fam.unexplained(c) += all - got
+		return
+	}
 	*cs.lostOutside += all - got
 }
 

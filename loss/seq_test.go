@@ -1,7 +1,6 @@
 package loss_test
 
 import (
-	"encoding/binary"
 	"net"
 	"os"
 	"os/exec"
@@ -9,20 +8,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/gapan/gapan/internal/synth"
+	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/simulate"
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // hostA and hostB are the two ends of the crafted sequence-family captures.
 var hostA, hostB = net.IP{10, 7, 0, 1}, net.IP{10, 7, 0, 2}
 
-// writeIPv4 writes a pcap of Ethernet/IPv4 frames, each from src to dst
-// with protocol proto and the layers ls above IP (gopacket serializes
-// them), one millisecond apart, and returns its path.
+// writeIPv4 writes frames to a pcap (synth.WritePackets) and returns
+// its path.
 func writeIPv4(t *testing.T, name string, frames []ipFrame) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
@@ -31,46 +27,21 @@ func writeIPv4(t *testing.T, name string, frames []ipFrame) string {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+	if err := synth.WritePackets(f, frames); err != nil {
 		t.Fatal(err)
-	}
-	ts := time.Unix(1_700_000_000, 0)
-	for _, fr := range frames {
-		ts = ts.Add(time.Millisecond)
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: fr.proto, SrcIP: fr.src, DstIP: fr.dst}
-		buf := gopacket.NewSerializeBuffer()
-		ls := append([]gopacket.SerializableLayer{eth, ip}, fr.layers...)
-		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
-			t.Fatal(err)
-		}
-		b := buf.Bytes()
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(b), Length: len(b)}, b); err != nil {
-			t.Fatal(err)
-		}
 	}
 	return path
 }
 
 // ipFrame is one crafted IPv4 packet.
-type ipFrame struct {
-	src, dst net.IP
-	proto    layers.IPProtocol
-	layers   []gopacket.SerializableLayer
-}
+type ipFrame = synth.Packet
 
-// espFrame is an ESP packet of SA spi with sequence number seq from src
-// to dst (the payload is filler: only the header is read).
-func espFrame(src, dst net.IP, spi, seq uint32) ipFrame {
-	b := make([]byte, 8+48)
-	binary.BigEndian.PutUint32(b[0:4], spi)
-	binary.BigEndian.PutUint32(b[4:8], seq)
-	for i := 8; i < len(b); i++ {
-		b[i] = byte(i * 7)
-	}
-	return ipFrame{src: src, dst: dst, proto: layers.IPProtocolESP, layers: []gopacket.SerializableLayer{gopacket.Payload(b)}}
-}
+// The crafted packets of the sequence families.
+var (
+	espFrame  = synth.ESP
+	gtpuFrame = synth.GTPU
+	echoFrame = synth.Echo
+)
 
 // thin deletes the given 1-based frames of path with simulate's list
 // model, which writes the sidecar that records where they were lost.
@@ -133,4 +104,35 @@ func simulatedFile(t *testing.T, path, model string, seed uint64) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// familyFlow returns the summary's only flow in which packets (a
+// family's packet counter) counted some.
+func familyFlow(t *testing.T, sum *loss.Summary, family string, packets func(*loss.Flow) uint64) *loss.Flow {
+	t.Helper()
+	var got *loss.Flow
+	for _, fl := range sum.List {
+		if packets(fl) > 0 {
+			if got != nil {
+				t.Fatalf("two %s flows: %d and %d", family, got.FlowID, fl.FlowID)
+			}
+			got = fl
+		}
+	}
+	if got == nil {
+		t.Fatalf("no %s flow", family)
+	}
+	return got
+}
+
+func espFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
+	return familyFlow(t, sum, "ESP", func(f *loss.Flow) uint64 { return f.ESPPackets })
+}
+
+func gtpuFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
+	return familyFlow(t, sum, "GTP-U", func(f *loss.Flow) uint64 { return f.GTPUPackets })
+}
+
+func icmpFlow(t *testing.T, sum *loss.Summary) *loss.Flow {
+	return familyFlow(t, sum, "ICMP echo", func(f *loss.Flow) uint64 { return f.ICMPPackets })
 }

@@ -370,7 +370,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	}
 	inGap := "a recorded gap"
 	if inferredGaps(r) {
-		// Placed from the capture's own TCP evidence (gapan infer).
+		// Placed from the capture's own evidence (TCP, ICMP echo; gapan infer).
 		inGap = "an inferred gap"
 		lost.Sub, gapEvents.Sub = "inferred from TCP evidence, not recorded", "inferred from TCP evidence, not recorded"
 	}

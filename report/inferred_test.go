@@ -44,7 +44,7 @@ func TestInferredLabels(t *testing.T) {
 	}
 	txt := textOf(t, r, DefaultOptions())
 	for _, want := range []string{
-		sc + ": gaps inferred from the capture's own TCP evidence by gapan-infer test, not recorded (docs/infer.md)",
+		sc + ": gaps inferred from the capture's own evidence (TCP, ICMP echo) by gapan-infer test, not recorded (docs/infer.md)",
 		" inferred, not recorded (",
 		"  gap events       " + num(r.Summary.GapEvents) + " (inferred)\n",
 		"    in an inferred gap ",

@@ -132,7 +132,7 @@ func sourceLine(fi *join.FileInfo, opt Options) string {
 	switch fi.Source {
 	case join.SourceSidecar:
 		if fi.Header.Source == sidecar.SourceInferred {
-			return fmt.Sprintf("%s: gaps inferred from the capture's own TCP evidence by %s, not recorded (docs/infer.md)", fi.Sidecar, fi.Header.Tool)
+			return fmt.Sprintf("%s: gaps inferred from the capture's own evidence (TCP, ICMP echo) by %s, not recorded (docs/infer.md)", fi.Sidecar, fi.Header.Tool)
 		}
 		s := fmt.Sprintf("%s (source %s", fi.Sidecar, fi.Header.Source)
 		if fi.Header.Tool != "" {

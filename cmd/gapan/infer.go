@@ -18,10 +18,11 @@ func newInferCmd() *cobra.Command {
 		out         string
 		force       bool
 		kernelDrops int64
+		sequence    bool
 	)
 	c := &cobra.Command{
 		Use:   "infer CAPTURE -o CAPTURE.gaps",
-		Short: "Infer where a capture without a sidecar lost frames, from its own TCP evidence",
+		Short: "Infer where a capture without a sidecar lost frames, from its own evidence (TCP, ICMP echo)",
 		Long: `Read a capture without its sidecar and write a sidecar of source "inferred":
 each run of TCP data the receiver acknowledged but the capture never saw
 brackets the frames where it was lost; overlapping brackets of all flows
@@ -31,7 +32,12 @@ in an ancillary block ("gapan sidecar dump" shows them; docs/infer.md).
 
 A capture-wide total (pcapng isb_ifdrop, or --kernel-drops N) is
 distributed over the inferred gaps; what no gap can take is said as
-"N frames lost, position unknown".`,
+"N frames lost, position unknown".
+
+ICMP echo replies whose request the capture missed are evidence too;
+with --sequence, so are the packets that RTP, ESP, GTP-U and ICMP echo
+find missing by their sequence numbers, which may also have been lost
+before the capture point.`,
 		Example: `  gapan infer testdata/corpus/ndpi-netflix.pcap -o /tmp/netflix.gaps
   gapan sidecar dump /tmp/netflix.gaps --format csv
   gapan report testdata/corpus/ndpi-netflix.pcap --sidecar /tmp/netflix.gaps`,
@@ -40,7 +46,7 @@ distributed over the inferred gaps; what no gap can take is said as
 			if out == "" {
 				return usagef("infer needs -o FILE.gaps (conventionally %s)", sidecar.PathFor(a[0]))
 			}
-			res, err := infer.Run(infer.Config{Capture: a[0], KernelDrops: kernelDrops})
+			res, err := infer.Run(infer.Config{Capture: a[0], KernelDrops: kernelDrops, Sequence: sequence})
 			if err != nil {
 				return err
 			}
@@ -60,6 +66,7 @@ distributed over the inferred gaps; what no gap can take is said as
 		},
 	}
 	outputFlags(c, &out, &force, "write the inferred sidecar to `FILE`")
+	c.Flags().BoolVar(&sequence, "sequence", false, "also take the packets RTP, ESP, GTP-U and ICMP echo find missing by their sequence numbers as evidence (they may have been lost before the capture point)")
 	c.Flags().Int64Var(&kernelDrops, "kernel-drops", -1, "a capture-wide total of frames lost (tcpdump's \"N packets dropped by kernel\") to distribute over the inferred gaps")
 	return c
 }
@@ -85,6 +92,6 @@ func inferSidecar(stderr io.Writer, capture string, kernelDrops int64) (path str
 		remove()
 		return "", nil, err
 	}
-	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own TCP evidence (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
+	fmt.Fprintf(stderr, "gapan: note: the gaps of this report are inferred from %s's own evidence (TCP, ICMP echo) (%s, %s), not recorded (docs/infer.md)\n", capture, plural.Count(len(res.Gaps), "gap event"), plural.Count(res.Lost(), "frame"))
 	return f.Name(), remove, nil
 }

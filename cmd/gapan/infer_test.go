@@ -53,7 +53,7 @@ func TestInferCommand(t *testing.T) {
 	}
 	unplaced := strconv.FormatUint(2000-lost, 10)
 	unplaced = unplaced[:len(unplaced)-3] + "," + unplaced[len(unplaced)-3:] // 1,000 to 1,999
-	for _, w := range []string{"gaps inferred from the capture's own TCP evidence by gapan-infer", "frames lost       " + strconv.FormatUint(lost, 10) + " inferred, not recorded (", unplaced + " frames lost, position unknown (from --kernel-drops 2000)"} {
+	for _, w := range []string{"gaps inferred from the capture's own evidence (TCP, ICMP echo) by gapan-infer", "frames lost       " + strconv.FormatUint(lost, 10) + " inferred, not recorded (", unplaced + " frames lost, position unknown (from --kernel-drops 2000)"} {
 		if !strings.Contains(text, w) {
 			t.Errorf("report --infer lacks %q:\n%s", w, text)
 		}

@@ -144,7 +144,7 @@ func newReportCmd() *cobra.Command {
 	f.IntVar(&fl.opt.Gaps, "gaps", report.DefaultGaps, "list the `N` largest gaps (text, markdown; 0: none)")
 	f.BoolVar(&fl.local, "local", false, "print times in local time instead of UTC (text, markdown)")
 	f.Int64Var(&fl.cfg.KernelDrops, "kernel-drops", -1, "capture-wide loss `N` known from elsewhere (tcpdump's \"N packets dropped by kernel\")")
-	f.BoolVar(&fl.infer, "infer", false, "infer the gaps from the capture's own TCP evidence instead of reading a sidecar (gapan infer; one capture)")
+	f.BoolVar(&fl.infer, "infer", false, "infer the gaps from the capture's own evidence (TCP, ICMP echo) instead of reading a sidecar (gapan infer; one capture)")
 	return c
 }
 

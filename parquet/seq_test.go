@@ -1,0 +1,35 @@
+package parquet_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/gapan/gapan/parquet"
+	"github.com/gapan/gapan/simulate"
+)
+
+// TestDatasetSequenceFamilies: the flows table carries the sequence
+// families' columns as the JSON report does, with the GTP-U packets a
+// thinned tunnel lost (Zeek's gtp6_gtp_0x32.pcap, frames 12, 13 and 22
+// deleted by simulate: 3).
+func TestDatasetSequenceFamilies(t *testing.T) {
+	dir := t.TempDir()
+	capture := filepath.Join(dir, "gtp6.pcap")
+	if _, err := simulate.Run(simulate.Config{Input: filepath.Join("..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), Output: capture, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "ds")
+	if _, err := parquet.WriteDataset(out, []string{capture}, parquet.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	flows := readParquet(t, filepath.Join(out, "flows", parquet.PartFile))
+	compareFlows(t, flows, reportJSONFlows(t, independentReport(t, capture)))
+	var lost, packets int64
+	for _, r := range flows.rows {
+		lost += r["gtpu_lost_capture"].(int64)
+		packets += r["gtpu_packets"].(int64)
+	}
+	if lost != 3 || packets != 11 {
+		t.Errorf("flows table: %d GTP-U packets, %d lost in the capture; want 11 and 3", packets, lost)
+	}
+}
