@@ -129,14 +129,9 @@ func TestInferSequence(t *testing.T) {
 func TestInferMP2T(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "ts.pcap")
-	f, err := os.Create(in)
-	if err != nil {
+	if _, err := synth.MP2TFile(in, synth.MP2TConfig{Datagrams: 500, AFOnlyEvery: 9}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := synth.MP2T(f, synth.MP2TConfig{Datagrams: 500, AFOnlyEvery: 9}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	out := filepath.Join(dir, "out.pcap")
 	del := [][2]uint64{{80, 80}, {150, 151}, {300, 300}}
 	if _, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: simulate.List{Ranges: del}}); err != nil {

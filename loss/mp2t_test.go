@@ -1,9 +1,7 @@
 package loss_test
 
 import (
-	"bytes"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -25,13 +23,9 @@ import (
 // temporary pcap.
 func writeMP2T(t *testing.T, cfg synth.MP2TConfig) (string, *synth.MP2TTruth) {
 	t.Helper()
-	var buf bytes.Buffer
-	truth, err := synth.MP2T(&buf, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "ts.pcap")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	truth, err := synth.MP2TFile(path, cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return path, truth

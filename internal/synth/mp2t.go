@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -212,4 +213,17 @@ func MP2T(w io.Writer, cfg MP2TConfig) (*MP2TTruth, error) {
 		t.Frame[d] = t.Frames
 	}
 	return t, nil
+}
+
+// MP2TFile writes the stream cfg describes as a pcap file at path.
+func MP2TFile(path string, cfg MP2TConfig) (*MP2TTruth, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := MP2T(f, cfg)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return t, err
 }
