@@ -238,6 +238,14 @@ func TestMP2TCaptureVsUpstream(t *testing.T) {
 		if fc != fl.MP2TLostCapture || fu != fl.MP2TLostUpstream {
 			t.Errorf("rtp %v: fates capture %d upstream %d, counters %d, %d", rtp, fc, fu, fl.MP2TLostCapture, fl.MP2TLostUpstream)
 		}
+		t.Run("tshark", func(t *testing.T) {
+			testenv.NeedTool(t, "tshark")
+			drops, skips, _ := tsharkCC(t, sim, rtp)
+			if int(fl.MP2TCCErrors) != drops || int(fl.MP2TLostCapture+fl.MP2TLostUpstream) != skips {
+				t.Errorf("rtp %v: gapan %d jumps, %d lost; tshark %d drops, %d skips", rtp, fl.MP2TCCErrors, fl.MP2TLostCapture+fl.MP2TLostUpstream, drops, skips)
+			}
+			t.Logf("rtp %v: tshark %d mp2t.cc.drop, %d skips; gapan %d jumps, %d capture + %d upstream", rtp, drops, skips, fl.MP2TCCErrors, fl.MP2TLostCapture, fl.MP2TLostUpstream)
+		})
 		s, _ = runBoth(t, sim, true)
 		fl = tsFlow(t, s)
 		if fl.MP2TLostCapture != 0 || fl.MP2TLostUpstream != wantCapture+wantUp {
