@@ -2,6 +2,7 @@ package loss
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gopacket/gopacket/layers"
@@ -191,6 +192,12 @@ type mp2tDir struct {
 	dgrams    uint64 // TS datagrams of the direction so far
 	pids      []mp2tPID
 	ep        mp2tEpisode // open when ep.k > 0
+	// prev holds the TS headers of the direction's latest datagram: the
+	// same again is a copy of the datagram (a mirror port's, a network's
+	// duplicate), whose packets would otherwise show every PID's
+	// counter jumping back.
+	prev  [mp2tMaxPackets]uint32
+	prevN uint8
 }
 
 // mp2tPID is the continuity state of one PID.
@@ -241,6 +248,17 @@ func (e *Engine) mp2tPacket(a *acct, dir int, h *mp2tHead, gi uint64) {
 	c := a.c()
 	if d.confirmed {
 		c.MP2TPackets += uint64(h.n)
+	}
+	if h.advances() {
+		if slices.Equal(h.hdr[:h.n], d.prev[:d.prevN]) {
+			// A copy of the previous datagram: its packets are
+			// duplicates.
+			if d.confirmed {
+				c.MP2TDuplicates += uint64(h.n)
+			}
+			return
+		}
+		d.prev, d.prevN = h.hdr, h.n
 	}
 	if d.ep.k > 0 && d.dgrams-d.ep.hiDg > mp2tHold {
 		e.mp2tSettle(a, d)
@@ -294,6 +312,18 @@ func (e *Engine) mp2tPacket(a *acct, dir int, h *mp2tHead, gi uint64) {
 		// can be checked against its last.
 		d.pids = d.pids[:0]
 	}
+}
+
+// advances reports whether a datagram's packets advance a counter (one
+// of them has a payload on a PID other than the null packets'): only
+// then can the same headers again not be the stream going on.
+func (h *mp2tHead) advances() bool {
+	for _, v := range h.hdr[:h.n] {
+		if uint16(v>>mp2tPIDShift)&mp2tPIDMask != mp2tNullPID && v&mp2tTEI == 0 && (v>>mp2tAFCShift)&1 != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // pid returns the state of pid, or nil when it is not followed.

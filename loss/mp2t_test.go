@@ -261,7 +261,7 @@ func TestMP2TCaptureVsUpstream(t *testing.T) {
 // announced jump as a drop.
 func TestMP2TDuplicateAndDiscontinuity(t *testing.T) {
 	testenv.NeedTool(t, "tshark")
-	path, truth := writeMP2T(t, synth.MP2TConfig{Datagrams: 200, DupVideo: []int{30, 90}, Discontinuity: []int{60, 150}})
+	path, truth := writeMP2T(t, synth.MP2TConfig{Datagrams: 200, DupVideo: []int{30, 90}, Discontinuity: []int{60, 150}, AFOnlyEvery: 5})
 	if truth.Duplicates != 2 {
 		t.Fatalf("generator wrote %d duplicates", truth.Duplicates)
 	}
@@ -376,6 +376,26 @@ func fuzzMP2TBody(t *testing.T, in []byte) {
 	c := &sums[0].Flows
 	if c.MP2TLostCapture+c.MP2TLostUpstream > 15*c.MP2TCCErrors {
 		t.Fatalf("%d + %d packets missing in %d jumps", c.MP2TLostCapture, c.MP2TLostUpstream, c.MP2TCCErrors)
+	}
+}
+
+// TestMP2TCopies: datagrams captured twice in a row (a mirror port's
+// copies) are duplicates, 7 TS packets each, not the counters of every
+// PID jumping back, which tshark takes for drops; over RTP as well.
+func TestMP2TCopies(t *testing.T) {
+	testenv.NeedTool(t, "tshark")
+	for _, rtp := range []bool{false, true} {
+		path, _ := writeMP2T(t, synth.MP2TConfig{Datagrams: 200, RTP: rtp, Copy: []int{20, 21, 100}, AFOnlyEvery: 7})
+		s, _ := runBoth(t, path, true)
+		fl := tsFlow(t, s)
+		if fl.MP2TDuplicates != 3*7 || fl.MP2TLostCapture+fl.MP2TLostUpstream+fl.MP2TCCErrors != 0 {
+			t.Errorf("rtp %v: %d duplicates, %d lost, %d jumps; want 21, 0, 0", rtp, fl.MP2TDuplicates, fl.MP2TLostCapture+fl.MP2TLostUpstream, fl.MP2TCCErrors)
+		}
+		drops, skips, _ := tsharkCC(t, path, rtp)
+		t.Logf("rtp %v: 3 datagrams copied: tshark %d mp2t.cc.drop, %d skips; gapan %d duplicates", rtp, drops, skips, fl.MP2TDuplicates)
+		if drops == 0 {
+			t.Errorf("rtp %v: tshark flags no drop on the copies", rtp)
+		}
 	}
 }
 

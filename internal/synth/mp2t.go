@@ -58,6 +58,9 @@ type MP2TConfig struct {
 	// a row, a duplicate ISO 13818-1 allows (it takes the place of the
 	// next video packet, which follows one slot later).
 	DupVideo []int
+	// Copy lists datagrams that are written twice in a row (a mirror
+	// port's or a network's duplicate).
+	Copy []int
 	// Discontinuity lists datagrams whose first video packet sets the
 	// discontinuity_indicator and moves the video counter on by 7 (a jump
 	// that, without the indicator, would show 7 packets missing).
@@ -211,6 +214,12 @@ func MP2T(w io.Writer, cfg MP2TConfig) (*MP2TTruth, error) {
 		}
 		t.Frames++
 		t.Frame[d] = t.Frames
+		if in(cfg.Copy, d) {
+			if err := pw.WritePacket(gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(d)*time.Millisecond + time.Microsecond), CaptureLength: len(b), Length: len(b)}, b); err != nil {
+				return nil, err
+			}
+			t.Frames++
+		}
 	}
 	return t, nil
 }
