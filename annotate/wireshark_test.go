@@ -3,6 +3,7 @@ package annotate
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/internal/testenv"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/report"
@@ -89,12 +91,18 @@ func reportJSON(t *testing.T, path string) jsonReport {
 // ground-truth sidecar beside it).
 func simulatedCopy(t *testing.T, name, model string, seed uint64) string {
 	t.Helper()
+	return simulatedPath(t, corpus+name, model, seed)
+}
+
+// simulatedPath thins the capture at path by model.
+func simulatedPath(t *testing.T, path, model string, seed uint64) string {
+	t.Helper()
 	m, err := simulate.ParseModel(model)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "sim.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: corpus + name, Output: out, Model: m, Seed: seed}); err != nil {
+	if _, err := simulate.Run(simulate.Config{Input: path, Output: out, Model: m, Seed: seed}); err != nil {
 		t.Fatal(err)
 	}
 	return out
@@ -121,6 +129,7 @@ func TestPluginFatesMatchReport(t *testing.T) {
 		{"tls-upstream", corpus + "tls-subjectaltname.pcap", []string{"upstream", "downstream"}},
 		{"tls-simulated", simulatedCopy(t, "tls-subjectaltname.pcap", "burst:p=0.02,r=0.3", 5), []string{"capture", "upstream"}},
 		{"rtp-simulated", simulatedCopy(t, "sipp-g711a-rtp.pcap", "uniform:0.1", 7), []string{"capture"}},
+		{"seq-simulated", simulatedPath(t, seqFamiliesCapture(t), "uniform:0.05", 2), []string{"capture", "upstream", "capture_unexplained"}},
 	}
 	kinds := []string{"capture", "capture_unexplained", "upstream", "downstream", "ambiguous", "unknown"}
 	for _, c := range cases {
@@ -136,7 +145,7 @@ func TestPluginFatesMatchReport(t *testing.T) {
 			}
 			all := tsharkLua(t, out, "gapan.fate", "frame.number", "gapan.flow_id", "gapan.fate", "gapan.fate_bytes",
 				"gapan.fate_segments", "gapan.fate_gap", "gapan.fate_gap_lost", "tcp.stream", "gapan.fate_acked",
-				"tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "gapan.fate_packets")
+				"tcp.analysis.lost_segment", "tcp.analysis.ack_lost_segment", "gapan.fate_packets", "gapan.fate_evidence")
 			// The command of docs/wireshark.md gives the frames of the
 			// capture fates and their bytes.
 			rows := tsharkLua(t, out, `gapan.fate == "capture"`, "frame.number", "gapan.fate_bytes")
@@ -168,11 +177,16 @@ func TestPluginFatesMatchReport(t *testing.T) {
 					streamOf[flow] = r[7]
 					fs, bs, ss := strings.Split(r[2], ";"), strings.Split(r[3], ";"), strings.Split(r[4], ";")
 					if r[11] != "" {
-						// RTP: packets, no bytes or segments.
+						// RTP and the sequence families: packets, no
+						// bytes or segments.
+						ev := "rtp"
+						if r[12] != "" {
+							ev = strings.Split(r[12], ";")[0]
+						}
 						for j, p := range strings.Split(r[11], ";") {
 							if fs[j] == kind {
 								n, _ := strconv.ParseUint(p, 10, 64)
-								packetsOf[flow] += n
+								packetsOf[flow+"/"+ev] += n
 							}
 						}
 						continue
@@ -215,20 +229,26 @@ func TestPluginFatesMatchReport(t *testing.T) {
 						t.Errorf("%s: flow %s: the plugin shows %d bytes in %d segments, the JSON report %d in %d", kind, id, bytesOf[id], segsOf[id], wb, ws)
 					}
 					delete(bytesOf, id)
-					var wp uint64
-					switch kind {
-					case "capture":
-						wp = uint64(fl["rtp_lost_capture"].(float64))
-					case "upstream":
-						wp = uint64(fl["rtp_lost_upstream"].(float64))
+					for _, ev := range []string{"rtp", "esp", "gtpu", "icmp"} {
+						var wp uint64
+						switch kind {
+						case "capture":
+							wp = uint64(fl[ev+"_lost_capture"].(float64))
+						case "upstream":
+							wp = uint64(fl[ev+"_lost_upstream"].(float64))
+						case "capture_unexplained":
+							if ev == "icmp" {
+								wp = uint64(fl["icmp_capture_unexplained"].(float64))
+							}
+						}
+						if packetsOf[id+"/"+ev] != wp {
+							t.Errorf("%s: flow %s: the plugin shows %d %s packets, the JSON report %d", kind, id, packetsOf[id+"/"+ev], ev, wp)
+						}
+						delete(packetsOf, id+"/"+ev)
 					}
-					if packetsOf[id] != wp {
-						t.Errorf("%s: flow %s: the plugin shows %d RTP packets, the JSON report %d", kind, id, packetsOf[id], wp)
-					}
-					delete(packetsOf, id)
 				}
 				for id, n := range packetsOf {
-					t.Errorf("%s: %d RTP packets of flow %s, which the JSON report does not list", kind, n, id)
+					t.Errorf("%s: %d packets of flow/evidence %s, which the JSON report does not list", kind, n, id)
 				}
 				for id, b := range bytesOf {
 					t.Errorf("%s: %d bytes of flow %s, which the JSON report does not list", kind, b, id)
@@ -306,4 +326,33 @@ func TestProfileFilters(t *testing.T) {
 			t.Errorf("%s (%s) picks no frame", name, filter)
 		}
 	}
+}
+
+// seqFamiliesCapture writes a capture of the sequence families with loss
+// of its own before the capture point: two ESP SAs (one never sends
+// every 37th number), a GTP-U tunnel, and a ping whose every 23rd
+// request the capture misses (its reply shows it passed).
+func seqFamiliesCapture(t *testing.T) string {
+	a, b := net.IP{10, 6, 0, 1}, net.IP{10, 6, 0, 2}
+	var pkts []synth.Packet
+	for i := range uint32(400) {
+		if i%37 != 36 {
+			pkts = append(pkts, synth.ESP(a, b, 0x61, i+1))
+		}
+		pkts = append(pkts, synth.ESP(b, a, 0x62, i+1), synth.GTPU(a, b, 0x99, uint16(i)))
+		if i%23 != 22 {
+			pkts = append(pkts, synth.Echo(a, b, false, 3, uint16(i)))
+		}
+		pkts = append(pkts, synth.Echo(b, a, true, 3, uint16(i)))
+	}
+	path := filepath.Join(t.TempDir(), "seq.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := synth.WritePackets(f, pkts); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

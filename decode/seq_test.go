@@ -15,11 +15,13 @@ const seqDir = "../testdata/seq/"
 var seqCaptures = []string{
 	"tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-espudp1.pcap",
 	"zeek-gtp6_gtp_0x32.pcap", "zeek-gtp_ext_header.pcap",
+	"zeek-5-pings.pcap", "zeek-icmp6-ping.pcap",
 }
 
 // TestSeqPublic: the numbers decode puts in Packet.Seq are those tshark
-// shows (esp.spi/esp.sequence, gtp.teid/gtp.seq_number, listed once with
-// tshark -T fields), on both decoding paths.
+// shows (esp.spi/esp.sequence, gtp.teid/gtp.seq_number,
+// icmp.ident/icmp.seq, icmpv6.echo.*, listed once with tshark -T
+// fields), on both decoding paths.
 func TestSeqPublic(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -29,6 +31,8 @@ func TestSeqPublic(t *testing.T) {
 		{"tcpdump-espudp1.pcap", map[int]SeqNum{1: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 8: {Kind: SeqESP, Stream: 0x12345678, Num: 8}}},
 		{"zeek-gtp6_gtp_0x32.pcap", map[int]SeqNum{1: {}, 3: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 0}, 26: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 13}, 31: {}}},
 		{"zeek-gtp_ext_header.pcap", map[int]SeqNum{1: {Kind: SeqGTPU, Stream: 0x00100657, Num: 5}}},
+		{"zeek-5-pings.pcap", map[int]SeqNum{1: {Kind: SeqICMPEcho, Stream: 1226, Num: 1}, 10: {Kind: SeqICMPEcho, Stream: 1226, Num: 5, Flags: SeqReply}}},
+		{"zeek-icmp6-ping.pcap", map[int]SeqNum{1: {Kind: SeqICMPEcho, Stream: 1, Num: 3}, 8: {Kind: SeqICMPEcho, Stream: 1, Num: 6, Flags: SeqReply}}},
 	} {
 		frames := readCapture(t, seqDir+tc.name)
 		for _, noFast := range []bool{false, true} {

@@ -26,7 +26,11 @@ const fuzzStep = 10
 //	b[5]     payload length / 8
 //	b[6]     gap before the frame (255: a large gap)
 //	b[7]     time step in ms
-//	b[8:10]  SACK block: offset above the ack and length, in 64-byte units
+//	b[8:10]  TCP: SACK block: offset above the ack and length, in 64-byte
+//	         units; UDP: b[8] bits 0-1 the numbered family (0 RTP, 1
+//	         GTP-U, 2 ESP in UDP, 3 ICMP echo: a request from the
+//	         flow's initiator, a reply back), b[9] its stream (TEID,
+//	         SPI, identifier)
 //
 // seqs holds each flow direction's next sequence number.
 func fuzzFrame(buf []byte, b []byte, seqs *[8][2]uint32) (data []byte, gap uint64) {
@@ -51,8 +55,13 @@ func fuzzFrame(buf []byte, b []byte, seqs *[8][2]uint32) (data []byte, gap uint6
 	l4 := 20
 	proto := byte(layers.IPProtocolTCP)
 	sack := b[8] != 0 || b[9] != 0
+	family := 0
 	if udp {
+		family = int(b[8] & 3)
 		l4, proto = 8, byte(layers.IPProtocolUDP)
+		if family == 3 {
+			proto = byte(layers.IPProtocolICMPv4)
+		}
 	} else if sack {
 		l4 += 12
 	}
@@ -60,8 +69,37 @@ func fuzzFrame(buf []byte, b []byte, seqs *[8][2]uint32) (data []byte, gap uint6
 	data = append(data, 0x45, 0, byte(total>>8), byte(total), 0, 0, 0x40, 0, 64, proto, 0, 0)
 	data = append(data, src[:]...)
 	data = append(data, dst[:]...)
+	if family == 3 { // ICMP echo: type, code, checksum, identifier, number
+		typ := byte(8)
+		if dir == 1 {
+			typ = 0
+		}
+		data = append(data, typ, 0, 0, 0, 0, b[9])
+		data = binary.BigEndian.AppendUint16(data, uint16(s[0]))
+		return append(data, make([]byte, payload)...), gap
+	}
+	if family == 1 {
+		sp, dp = 2152, 2152
+	} else if family == 2 {
+		sp, dp = 4500, 4500
+	}
 	data = binary.BigEndian.AppendUint16(data, sp)
 	data = binary.BigEndian.AppendUint16(data, dp)
+	if udp && family != 0 && payload >= 12 {
+		data = binary.BigEndian.AppendUint16(data, uint16(8+payload))
+		data = append(data, 0, 0)
+		p := make([]byte, payload)
+		if family == 1 { // GTP-U G-PDU with the S flag
+			p[0], p[1] = 0x32, 0xff
+			binary.BigEndian.PutUint16(p[2:], uint16(payload-8))
+			p[7] = b[9]
+			binary.BigEndian.PutUint16(p[8:], uint16(s[0]))
+		} else { // ESP in UDP
+			p[0], p[3] = 1, b[9]
+			binary.BigEndian.PutUint32(p[4:], s[0])
+		}
+		return append(data, p...), gap
+	}
 	if udp {
 		data = binary.BigEndian.AppendUint16(data, uint16(8+payload))
 		data = append(data, 0, 0)
@@ -123,6 +161,16 @@ func FuzzEngine(f *testing.F) {
 		0x84, 0, 0, 0, 0, 0, 0, 1, 1, 2, // SACK
 		0x08, 0, 1, 0, 0, 20, 0, 1, 0, 0, // RTP
 		0x08, 0, 3, 0, 0, 20, 1, 1, 0, 0, // RTP, 2 missing
+	})
+	f.Add([]byte{ // the sequence families, each with numbers missing in a gap
+		0x09, 0, 1, 0, 0, 4, 0, 1, 1, 7, // GTP-U TEID 7
+		0x09, 0, 3, 0, 0, 4, 2, 1, 1, 7, // GTP-U, 2 missing
+		0x0a, 0, 1, 0, 0, 4, 0, 1, 2, 9, // ESP in UDP, SPI 0x01000009
+		0x0a, 0, 4, 0, 0, 4, 3, 1, 2, 9, // ESP, 3 missing
+		0x0b, 0, 1, 0, 0, 4, 0, 1, 3, 5, // ICMP echo request 1
+		0x0f, 0, 1, 0, 0, 4, 0, 1, 3, 5, // its reply
+		0x0b, 0, 2, 0, 0, 4, 1, 1, 3, 5, // request 3 (2 in the gap)
+		0x0f, 0, 2, 0, 0, 4, 0, 1, 3, 5, // reply 3
 	})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		if len(in) > 4096*fuzzStep {

@@ -100,3 +100,27 @@ func TestGTPUPublic(t *testing.T) {
 		t.Errorf("thinned, no sidecar: %+v, want 11 packets, 3 lost upstream", c)
 	}
 }
+
+// TestGTPUManyTunnels: a flow tracks at most 1,024 streams. With 1,000
+// tunnels sending 0, 2, 4 in turn, every missing 1 and 3 is found (2,000
+// lost upstream); with 1,500 in turn, each tunnel's stream is forgotten
+// (the one idle longest) before its next packet: nothing is found, and
+// nothing false (no loss, no restart), and its packets still count.
+func TestGTPUManyTunnels(t *testing.T) {
+	for _, tc := range []struct {
+		tunnels  uint32
+		wantLost uint64
+	}{{1000, 2000}, {1500, 0}} {
+		var frames []ipFrame
+		for n := range uint16(3) {
+			for teid := range tc.tunnels {
+				frames = append(frames, gtpuFrame(hostA, hostB, 0x1000+teid, 2*n))
+			}
+		}
+		c := gtpuFlow(t, run(t, writeIPv4(t, "tunnels.pcap", frames), true)).GTPUCounters
+		want := loss.GTPUCounters{GTPUPackets: uint64(3 * tc.tunnels), GTPULostUpstream: tc.wantLost}
+		if c != want {
+			t.Errorf("%d tunnels: %+v, want %+v", tc.tunnels, c, want)
+		}
+	}
+}

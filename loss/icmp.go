@@ -45,6 +45,7 @@ var icmpFamily = seqFamily{
 	outside:  FateUpstream,
 	label:    "ICMP echo", prefix: "icmp", outsideName: "lost_upstream", outsideWords: "lost upstream",
 	subFlags: decode.SeqReply,
+	byteSwap: true,
 	counts: func(c *Counters) seqCounts {
 		i := &c.ICMPCounters
 		return seqCounts{&i.ICMPPackets, &i.ICMPLostCapture, &i.ICMPLostUpstream, &i.ICMPLate, &i.ICMPDuplicates, &i.ICMPRestarts}
@@ -93,10 +94,11 @@ func echoAfter(e *Engine, a *acct, s *seqStream, got seqArrival, n uint32, prev,
 		r.n++
 		return
 	}
-	// A reply: its request went the other way.
-	x := a.x
+	// A reply: its request went the other way. (Finding its stream may
+	// move the flow's streams: s is not used after.)
+	fam := s.fam
 	rk := seqKey{id: s.key.id, kind: s.key.kind, dir: s.key.dir ^ 1}
-	rs, fresh := x.seq.stream(e, a, rk, s.fam)
+	rs, fresh := a.x.seq.stream(e, a, rk, fam)
 	if !fresh && rs.echo != nil {
 		r := rs.echo
 		for k := range min(r.n, echoRingLen) {
@@ -116,6 +118,9 @@ func echoAfter(e *Engine, a *acct, s *seqStream, got seqArrival, n uint32, prev,
 	a.c().ICMPNoRequest++
 	seen := !fresh && rs.echo != nil
 	lo := rs.lastFrm
+	// The request stream's own order (a reply carries its request's
+	// number as the request did).
+	n = rs.order(n, fresh)
 	switch {
 	case fresh:
 		rs.last, rs.lastFrm = n, gi
@@ -129,7 +134,7 @@ func echoAfter(e *Engine, a *acct, s *seqStream, got seqArrival, n uint32, prev,
 		// Ahead of the requests: the request stream moves to it, as if
 		// the request had come, but without counting it.
 		var scratch Counters
-		e.seqTrack(a, rs, s.fam, s.fam.counts(&scratch), n, gi, false)
+		e.seqTrack(a, rs, fam, fam.counts(&scratch), n, gi, false)
 	}
 	if !seen {
 		return

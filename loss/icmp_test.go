@@ -3,6 +3,7 @@ package loss_test
 import (
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -110,29 +111,7 @@ func TestICMPAgainstTshark(t *testing.T) {
 		cases = append(cases, struct{ name, path string }{fmt.Sprintf("uniform seed %d", seed), simulatedFile(t, path, "uniform:0.1", seed)})
 	}
 	for _, tc := range cases {
-		out, err := exec.Command("tshark", "-2", "-n", "-r", tc.path, "-T", "fields", "-e", "icmp.type", "-e", "icmp.ident", "-e", "icmp.seq", "-e", "icmp.resp_not_found", "-e", "icmp.resp_to").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var noReply, noRequest uint64
-		replies := map[string]bool{}
-		for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-			f := strings.Split(l, "\t")
-			if len(f) < 5 {
-				continue
-			}
-			switch f[0] {
-			case "8":
-				if f[3] != "" {
-					noReply++
-				}
-			case "0":
-				if f[4] == "" && !replies[f[1]+"/"+f[2]] {
-					noRequest++
-				}
-				replies[f[1]+"/"+f[2]] = true
-			}
-		}
+		noReply, noRequest := tsharkEcho(t, tc.path)
 		c := run(t, tc.path, false).Flows.ICMPCounters
 		if c.ICMPNoReply != noReply || c.ICMPNoRequest != noRequest {
 			t.Errorf("%s: gapan %d requests without reply, %d replies without request; tshark %d and %d", tc.name, c.ICMPNoReply, c.ICMPNoRequest, noReply, noRequest)
@@ -150,4 +129,78 @@ func TestICMPAgainstTshark(t *testing.T) {
 func pingThinned(t *testing.T, seed uint64) string {
 	frames, _ := pingCapture()
 	return simulatedFile(t, writeIPv4(t, "ping.pcap", frames), "uniform:0.1", seed)
+}
+
+// tsharkEcho returns the echo requests tshark (two passes) finds without
+// a response (icmp.resp_not_found, icmpv6.resp_not_found), and the
+// replies it pairs with no request (no resp_to), each but for repeated
+// messages: a request seen twice (a mirror's copy) tshark pairs its reply
+// with the later copy and calls the first unanswered; a repeated reply
+// it leaves unpaired.
+func tsharkEcho(t *testing.T, path string) (noReply, noRequest uint64) {
+	t.Helper()
+	out, err := exec.Command("tshark", "-2", "-n", "-r", path, "-Y", "icmp.type == 0 || icmp.type == 8 || icmpv6.type == 128 || icmpv6.type == 129",
+		"-T", "fields", "-e", "icmp.type", "-e", "icmpv6.type", "-e", "icmp.ident", "-e", "icmpv6.echo.identifier", "-e", "icmp.seq", "-e", "icmpv6.echo.sequence_number",
+		"-e", "icmp.resp_not_found", "-e", "icmpv6.resp_not_found", "-e", "icmp.resp_to", "-e", "icmpv6.resp_to").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type msg struct {
+		request, unpaired bool
+		key               string
+	}
+	var msgs []msg
+	count := map[string]int{}
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		f := strings.Split(l, "\t")
+		if len(f) < 10 {
+			continue
+		}
+		typ := f[0] + f[1]
+		m := msg{request: typ == "8" || typ == "128", key: f[2] + f[3] + "/" + f[4] + f[5]}
+		if m.request {
+			m.unpaired = f[6]+f[7] != ""
+		} else {
+			m.unpaired = f[8]+f[9] == ""
+		}
+		m.key = strconv.FormatBool(m.request) + m.key
+		count[m.key]++
+		msgs = append(msgs, m)
+	}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		first := !seen[m.key]
+		seen[m.key] = true
+		switch {
+		case m.request && m.unpaired && count[m.key] == 1:
+			noReply++
+		case !m.request && m.unpaired && first:
+			noRequest++
+		}
+	}
+	return noReply, noRequest
+}
+
+// TestICMPPublic: Zeek's ICMP test traces with pings (IPv4 and IPv6;
+// two count in little-endian, stepping by 256 on the wire; one repeats
+// every request) hold clean streams: nothing missing, late or
+// restarted, and the requests without reply and replies without request
+// are tshark's.
+func TestICMPPublic(t *testing.T) {
+	testenv.NeedTool(t, "tshark")
+	for name, packets := range map[string]uint64{
+		"zeek-5-pings.pcap": 10, "zeek-icmp-ping.pcap": 4, "zeek-icmp6-ping.pcap": 8,
+		"zeek-communityid-icmp.pcap": 12, "zeek-communityid-icmp6.pcap": 16,
+	} {
+		path := seqTestdata(name)
+		c := run(t, path, true).Flows.ICMPCounters
+		noReply, noRequest := tsharkEcho(t, path)
+		if c.ICMPPackets != packets || c.ICMPLostCapture+c.ICMPLostUpstream+c.ICMPLate+c.ICMPRestarts+c.ICMPCaptureUnexplained != 0 {
+			t.Errorf("%s: %+v, want %d packets and no loss", name, c, packets)
+		}
+		if c.ICMPNoReply != noReply || c.ICMPNoRequest != noRequest {
+			t.Errorf("%s: %d requests without reply, %d replies without request; tshark %d and %d", name, c.ICMPNoReply, c.ICMPNoRequest, noReply, noRequest)
+		}
+		t.Logf("%s: %d echo packets, %d duplicates, %d requests without reply, %d replies without request (tshark alike)", name, c.ICMPPackets, c.ICMPDuplicates, noReply, noRequest)
+	}
 }

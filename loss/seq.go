@@ -10,7 +10,8 @@ import (
 // per flow and out of line (acctExtra.seq), a seqStream per (family,
 // direction, stream id) and tracks it here, the same way for every
 // family: duplicates, late packets that fill a missing number, restarts
-// (a jump beyond the family's maxStep either way), and runs of missing
+// (a jump forward beyond the family's maxStep, or back beyond its reorder
+// window onto no missing number), and runs of missing
 // numbers, which once the stream has moved reorder numbers past them
 // become pieces for the explainer (explain.go): inside a recorded gap
 // (capacity-limited) they are capture loss, the rest loss before the
@@ -72,7 +73,7 @@ func (v Evidence) Packets() bool { return v != EvidenceTCP }
 // seqFamily describes a family of sequence numbers.
 type seqFamily struct {
 	evidence Evidence
-	// bits is the width of the numbers (16 or 32): steps are taken
+	// bits is the width of the numbers (up to 32): steps are taken
 	// modulo 2^bits, so that a counter that wraps continues its stream.
 	bits uint8
 	// maxStep is the largest forward step within a stream; a larger
@@ -115,6 +116,11 @@ type seqFamily struct {
 	// end, if set, is called for each of a flow's streams of the
 	// family when the flow ends, before its missing numbers settle.
 	end func(a *acct, s *seqStream)
+	// byteSwap says some senders count in little-endian on the wire
+	// (16-bit numbers stepping by 256: old ping implementations): a
+	// stream whose second number is so found counts its numbers
+	// byte-swapped (seqStream.order).
+	byteSwap bool
 }
 
 // SeqFigure is one counter of a sequence family, as the outputs that
@@ -191,13 +197,17 @@ func familyOf(v Evidence) *seqFamily {
 	return nil
 }
 
-// seqLost returns the packets all the families found missing in c.
+// seqLost returns the packets all the families found missing in c
+// (lost by the capture, explained or not, or before it).
 func seqLost(c *Counters) uint64 {
 	var n uint64
 	for _, f := range seqFamilies {
 		if f != nil {
 			cs := f.counts(c)
 			n += *cs.lostCapture + *cs.lostOutside
+			if f.unexplained != nil {
+				n += *f.unexplained(c)
+			}
 		}
 	}
 	return n
@@ -238,7 +248,39 @@ type seqStream struct {
 	// filled is the bracket start (lo) of the run the latest fill took
 	// its number from.
 	filled uint64
+	// seen counts the stream's first packets, up to 2; swapped says
+	// it counts in little-endian (seqFamily.byteSwap).
+	seen    uint8
+	swapped bool
 }
+
+// order returns the 16-bit number num as stream s counts it: byte-swapped
+// in a stream that counts in little-endian, which its first packet with
+// another number than the first decides (a step that is a small multiple
+// of 256 whose byte-swapped step is 1 to 8). fresh says num is the
+// stream's first.
+func (s *seqStream) order(num uint32, fresh bool) uint32 {
+	if fresh {
+		s.seen = 1
+		return num
+	}
+	if s.seen == 1 && uint16(num) != uint16(s.last) {
+		s.seen = 2
+		if uint16(num-s.last)&0xff == 0 {
+			if step := swap16(num) - swap16(s.last); step >= 1 && step <= 8 {
+				s.swapped = true
+				s.last = swap16(s.last)
+			}
+		}
+	}
+	if s.swapped {
+		return swap16(num)
+	}
+	return num
+}
+
+// swap16 returns the 16-bit number n with its bytes swapped.
+func swap16(n uint32) uint32 { return uint32(uint16(n)<<8 | uint16(n)>>8) }
 
 // seqMiss is a run of missing numbers [num, num+n) found between global
 // frames lo and hi.
@@ -270,6 +312,9 @@ func (ss *seqStreams) stream(e *Engine, a *acct, k seqKey, fam *seqFamily) (*seq
 			}
 		}
 		s := &ss.list[old]
+		if s.fam.end != nil {
+			s.fam.end(a, s)
+		}
 		e.seqSettle(a, s, true)
 		delete(ss.idx, s.key)
 		*s = seqStream{key: k, fam: fam, missing: s.missing[:0]}
@@ -304,7 +349,11 @@ func (e *Engine) seqPacket(a *acct, dir int, p *decode.Packet, gi uint64) {
 	cs := fam.counts(&x.Counters)
 	*cs.packets++
 	prev := s.lastFrm
-	got := e.seqTrack(a, s, fam, cs, p.Seq.Num, gi, fresh)
+	num := p.Seq.Num
+	if fam.byteSwap {
+		num = s.order(num, fresh)
+	}
+	got := e.seqTrack(a, s, fam, cs, num, gi, fresh)
 	if fam.after != nil {
 		fam.after(e, a, s, got, p.Seq.Num, prev, gi)
 	}
