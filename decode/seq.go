@@ -41,6 +41,12 @@ const (
 	// identifier, Num the 16-bit sequence number, Flags SeqReply for a
 	// reply.
 	SeqICMPEcho
+	// SeqMP2T: the MPEG-TS continuity counters. The decoder never sets
+	// it: a datagram carries up to 7 TS packets, each with its own PID
+	// and counter, which the loss accounting reads from the UDP payload
+	// itself (loss/mp2t.go); the kind gives the family its place in the
+	// families' table.
+	SeqMP2T
 	// SeqKinds is the number of kinds; keep it last.
 	SeqKinds
 )

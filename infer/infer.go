@@ -207,7 +207,13 @@ func Run(cfg Config) (*Result, error) {
 			if !useFate(&f, cfg.Sequence) {
 				return
 			}
-			ev = append(ev, Evidence{Kind: f.Evidence, Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: f.Segments, Acked: f.Acked, Ref: f.Ref})
+			segs := f.Segments
+			if f.Evidence == loss.EvidenceMP2T {
+				// TS packets, at most 7 a datagram: the frames
+				// that carried them, at least.
+				segs = (segs + 6) / 7
+			}
+			ev = append(ev, Evidence{Kind: f.Evidence, Flow: f.FlowID, Lo: f.Lo, Frame: f.Frame, Bytes: f.Bytes, Segments: segs, Acked: f.Acked, Ref: f.Ref})
 			if f.Evidence != loss.EvidenceTCP {
 				return
 			}

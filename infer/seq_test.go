@@ -168,3 +168,35 @@ func TestInferSequenceMirror(t *testing.T) {
 		checkBrackets(t, "mirror sessions", r.Gaps, truth)
 	}
 }
+
+// TestInferMP2T: an MPEG transport stream (7 TS packets a datagram) with
+// datagrams deleted by simulate: with Sequence the PIDs' counter jumps
+// bracket each true gap and size it in datagrams (one per 7 missing TS
+// packets, rounded up); without it nothing is inferred.
+func TestInferMP2T(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "ts.pcap")
+	if _, err := synth.MP2TFile(in, synth.MP2TConfig{Datagrams: 500, AFOnlyEvery: 9}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.pcap")
+	del := [][2]uint64{{80, 80}, {150, 151}, {300, 300}}
+	if _, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: simulate.List{Ranges: del}}); err != nil {
+		t.Fatal(err)
+	}
+	// The deletions' places in the thinned capture: the frame after each.
+	truth := map[uint64]uint64{80: 1, 149: 2, 297: 1}
+	for _, seq := range []bool{false, true} {
+		r, err := Run(Config{Capture: out, KernelDrops: -1, Sequence: seq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seq {
+			if len(r.Gaps) != 0 {
+				t.Errorf("without Sequence: %d gaps inferred from MPEG-TS", len(r.Gaps))
+			}
+			continue
+		}
+		checkBrackets(t, "MPEG-TS", r.Gaps, truth)
+	}
+}

@@ -24,12 +24,13 @@ type Batch struct {
 
 // batchFrame is one frame of a Batch: what the join said of it, decoded,
 // without its bytes but for the head of its payload, which the RTP
-// accounting reads.
+// accounting reads, and the headers of the MPEG-TS packets in it.
 type batchFrame struct {
 	jf   join.Frame
 	rf   reader.Frame
 	pkt  decode.Packet
 	head [rtpHeadLen]byte
+	ts   mp2tHead
 }
 
 // NewBatch returns an empty Batch of at most size frames for e.
@@ -57,6 +58,7 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 	d.jf.Frame = &d.rf
 	b.errs[b.n] = dec.Decode(f.LinkType, f.Data, &d.pkt)
 	d.pkt.OrigLen = f.OrigLen
+	d.ts.scan(&d.pkt)
 	if d.pkt.Payload != nil {
 		d.pkt.Payload = d.head[:copy(d.head[:], d.pkt.Payload)]
 	}
@@ -80,7 +82,7 @@ func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
 			if err := b.errs[i]; err != nil {
 				e.decodeErrs.add(err, d.pkt.ErrLayer)
 			}
-			info := e.addKeyed(&d.jf, &d.pkt, &b.keys[i])
+			info := e.addKeyed(&d.jf, &d.pkt, &b.keys[i], &d.ts)
 			if frame != nil {
 				frame(&d.jf, info)
 			}

@@ -86,7 +86,7 @@ func BenchmarkAccount(b *testing.B) {
 				if bc.prefetch && i%64 == 0 {
 					e.prefetch(keys[i:min(i+64, n)])
 				}
-				e.addKeyed(&jfs[i], &pkts[i], &keys[i])
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
@@ -134,7 +134,7 @@ func BenchmarkAccountWarm(b *testing.B) {
 				keys[k].compute(&pkts[k], e.tbl.Hasher())
 			}
 			for i := range n { // warm up: every flow exists
-				e.addKeyed(&jfs[i], &pkts[i], &keys[i])
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
 			}
 			nextPass(jfs, pkts, keys)
 			b.SetBytes(size / n)
@@ -144,7 +144,7 @@ func BenchmarkAccountWarm(b *testing.B) {
 				if bc.prefetch && i%64 == 0 {
 					e.prefetch(keys[i:min(i+64, n)])
 				}
-				e.addKeyed(&jfs[i], &pkts[i], &keys[i])
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
 				i++
 				if i == n {
 					b.StopTimer()

@@ -168,10 +168,13 @@ type acctExtra struct {
 	rtp *[2]rtpDir // out of line: most flows are not UDP
 	// seq are the streams of the sequence families (seq.go).
 	seq *seqStreams
+	// mp2t is the MPEG-TS state by direction (mp2t.go).
+	mp2t *[2]mp2tDir
 	// tails are, per TCP direction, the latest run of data acknowledged
 	// beyond the highest sequence number seen (nil until there is one).
-	tails *[2]ackTail
-	isRTP bool
+	tails  *[2]ackTail
+	isRTP  bool
+	isMP2T bool
 	// lossUnknown: a frame of the flow came after the end of an
 	// incomplete sidecar (join.Frame.LossUnknown).
 	lossUnknown bool
@@ -197,6 +200,7 @@ type Engine struct {
 	cfg   Config
 	dec   *decode.Decoder
 	pkt   decode.Packet
+	ts    mp2tHead // the TS headers of the frame AddDecoded accounts
 	tbl   *flowtab.Table[state]
 	cap   TotalsCounter
 	exp   explainer
@@ -307,20 +311,23 @@ func (e *Engine) Add(f *join.Frame) *FrameInfo {
 // with decode.Decoder.Decode (one Decoder for the whole stream, p.OrigLen
 // set to f.OrigLen); err is what Decode returned. Add is Decode then
 // AddDecoded. f.Data is not used; of p's bytes only the head of a UDP
-// payload (the RTP header) is read. p must stay unchanged until the next
-// call. Frames must come in stream order.
+// payload (the RTP header) and its MPEG-TS packet headers are read. p
+// must stay unchanged until the next call. Frames must come in stream
+// order.
 func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet, err error) *FrameInfo {
 	if err != nil {
 		e.decodeErrs.add(err, p.ErrLayer)
 	}
 	var k flowKey
 	k.compute(p, e.tbl.Hasher())
-	return e.addKeyed(f, p, &k)
+	e.ts.scan(p)
+	return e.addKeyed(f, p, &k, &e.ts)
 }
 
-// addKeyed is AddDecoded with the frame's flow key already computed and
-// its decode error counted.
-func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInfo {
+// addKeyed is AddDecoded with the frame's flow key already computed, its
+// decode error counted and the TS headers of its UDP payload read into ts
+// (nil: none).
+func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tHead) *FrameInfo {
 	e.gi++
 	gi := e.gi
 	e.cap.Add(f)
@@ -366,6 +373,9 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey) *FrameInf
 		e.seqPacket(a, int(dir), p, gi)
 	} else if p.Proto == layers.IPProtocolUDP && p.Flags&decode.FlagPorts != 0 && p.Flags&decode.FlagPortsFromFragment == 0 && p.Flags&decode.FlagIP != 0 {
 		e.rtpPacket(a, int(dir), p, gi)
+		if ts != nil && (ts.n > 0 || a.x != nil && a.x.mp2t != nil) {
+			e.mp2tPacket(a, int(dir), ts, gi)
+		}
 	}
 	if p.Mirror.Kind != decode.MirrorNone {
 		e.mirrorFrame(f, p, gi)
@@ -440,6 +450,7 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	a.packed = 0
 	e.rtpEnd(a)
 	e.seqEnd(a)
+	e.mp2tEnd(a)
 	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
 }
 
@@ -447,7 +458,7 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 // its counters c and its LossScore.
 func (a *acct) record(fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, LossUnknown: a.x != nil && a.x.lossUnknown}
+	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = fl.FirstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]

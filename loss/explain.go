@@ -18,9 +18,17 @@ type piece struct {
 	lo, hi uint64
 	demand uint64 // frames needed to carry the loss
 	bytes  uint64 // TCP bytes (0 for the others)
-	segs   uint64 // TCP segments (0 for the others)
+	// segs: TCP segments; for a family whose packets are not one a
+	// frame (MPEG-TS) its missing packets, demand being the frames that
+	// carried them at least; 0 for the others.
+	segs uint64
 	// kind is the evidence: TCP, RTP or a sequence family (seq.go).
 	kind Evidence
+	// shadow: the piece does not take the gaps' capacity, only asks
+	// whether the gaps inside its bracket lost as many frames as it
+	// needs: the same datagrams' loss is already a piece of another
+	// kind (MPEG-TS over RTP, whose RTP sequence numbers count them).
+	shadow bool
 	// proven (a sequence family's) says the packets passed the capture
 	// point (an ICMP echo reply to a request the capture missed): what
 	// no gap explains is the capture's, unexplained, not upstream.
@@ -175,6 +183,16 @@ func (x *explainer) resolve(now uint64) {
 		p := &x.pending[k]
 		var taken, first, firstLost uint64
 		i := int32(sort.Search(len(x.gaps), func(i int) bool { return x.gaps[i].frame > p.lo }))
+		if p.shadow {
+			for ; taken < p.demand && int(i) < len(x.gaps) && x.gaps[i].frame <= p.hi; i++ {
+				if first == 0 {
+					first, firstLost = x.gaps[i].frame, x.gaps[i].frames()
+				}
+				taken = min(p.demand, taken+x.gaps[i].frames())
+			}
+			x.book(p, taken, first, firstLost)
+			continue
+		}
 		for taken < p.demand && i < n {
 			i = x.find(i)
 			if i >= n || x.gaps[i].frame > p.hi {
@@ -277,7 +295,8 @@ func (x *explainer) book(p *piece, taken, gap, gapLost uint64) {
 		}
 		return
 	default:
-		bookSeq(p, taken)
+		got, all := p.packets(taken)
+		bookSeq(p, got, all)
 		if x.onFate != nil {
 			x.bookFates(p, taken, 0, 0, gap, gapLost)
 		}

@@ -126,11 +126,12 @@ func (e *Engine) unknown(a *acct, d *tcpDir, bytes int64, at uint64) {
 func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
 	f := Fate{Frame: p.at, FlowID: p.flow, Evidence: p.kind, Acked: p.byAck, Lo: p.lo}
 	if p.kind.Packets() {
-		if taken > 0 {
-			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, taken, gap, gapLost
+		got, all := p.packets(taken)
+		if got > 0 {
+			f.Kind, f.Segments, f.Gap, f.GapLost = FateCapture, got, gap, gapLost
 			x.onFate(f)
 		}
-		if p.demand > taken {
+		if all > got {
 			f.Kind = FateUpstream
 			if fam := familyOf(p.kind); p.proven {
 				f.Kind = FateCaptureUnexplained
@@ -140,7 +141,7 @@ func (x *explainer) bookFates(p *piece, taken, eb, es, gap, gapLost uint64) {
 			if p.kind == EvidenceMirror {
 				f.Kind = FateMirror
 			}
-			f.Segments, f.Gap, f.GapLost = p.demand-taken, 0, 0
+			f.Segments, f.Gap, f.GapLost = all-got, 0, 0
 			x.onFate(f)
 		}
 		return

@@ -59,6 +59,8 @@ func TestFatesAddUp(t *testing.T) {
 		"cip":           corpusPath("gopacket-cip.pcap"),
 		"netflix-burst": simulated(t, "ndpi-netflix.pcap", "burst:p=0.01,r=0.2", 11),
 		"esp-sim":       simulatedFile(t, espLong(t, true), "uniform:0.05", 3),
+		"mp2t-sim":      simulatedFile(t, mp2tUpstream(t, false), "uniform:0.05", 3),
+		"mp2t-rtp-sim":  simulatedFile(t, mp2tUpstream(t, true), "uniform:0.05", 5),
 		"gtpu-thinned":  thin(t, seqTestdata("zeek-gtp6_gtp_0x32.pcap"), []uint64{12, 13, 22}),
 		"icmp-sim":      pingThinned(t, 4),
 	}
@@ -110,6 +112,8 @@ func TestFatesAddUp(t *testing.T) {
 					{fl.FlowID, loss.FateCapture, loss.EvidenceICMP, false}:            {0, fl.ICMPLostCapture},
 					{fl.FlowID, loss.FateUpstream, loss.EvidenceICMP, false}:           {0, fl.ICMPLostUpstream},
 					{fl.FlowID, loss.FateCaptureUnexplained, loss.EvidenceICMP, false}: {0, fl.ICMPCaptureUnexplained},
+					{fl.FlowID, loss.FateCapture, loss.EvidenceMP2T, false}:            {0, fl.MP2TLostCapture},
+					{fl.FlowID, loss.FateUpstream, loss.EvidenceMP2T, false}:           {0, fl.MP2TLostUpstream},
 				}
 				for k, w := range want {
 					if got[k] != w {

@@ -164,7 +164,7 @@ func runEngine(frames []*join.Frame, cfg Config, prefetch bool) *Summary {
 		if i%7 == 0 {
 			e.prefetch(keys[i:min(i+64, len(keys))])
 		}
-		e.addKeyed(frames[i], &pkts[i], &keys[i])
+		e.addKeyed(frames[i], &pkts[i], &keys[i], nil)
 	}
 	return e.Finish(nil)
 }

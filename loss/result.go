@@ -55,6 +55,7 @@ type Counters struct {
 	ESPCounters
 	GTPUCounters
 	ICMPCounters
+	MP2TCounters
 }
 
 // Add adds o to c.
@@ -95,6 +96,7 @@ func (c *Counters) Add(o *Counters) {
 	c.ESPCounters.add(&o.ESPCounters)
 	c.GTPUCounters.add(&o.GTPUCounters)
 	c.ICMPCounters.add(&o.ICMPCounters)
+	c.MP2TCounters.add(&o.MP2TCounters)
 }
 
 // Flow is the accounting of one flow, final once the Engine hands it out.
@@ -121,6 +123,9 @@ type Flow struct {
 	BytesRev   uint64 `json:"bytes_rev"`
 	EndReason  string `json:"end_reason"`
 	IsRTP      bool   `json:"rtp"`
+	// IsMP2T says a direction of the flow carried an MPEG transport
+	// stream (mp2t_* counters).
+	IsMP2T bool `json:"mp2t"`
 	Counters
 	// FirstFrame and LastFrame are the global frame indexes (1-based over
 	// the whole set) of the flow's first and last frame.

@@ -36,6 +36,7 @@ const (
 	// EvidenceMirror: a mirror session's GRE sequence numbers (ERSPAN,
 	// sequenced GRE; mirror.go), numbering frames of many flows.
 	EvidenceMirror
+	EvidenceMP2T
 	evidenceCount
 )
 
@@ -48,9 +49,11 @@ var evidenceNames = [evidenceCount]struct{ name, packet string }{
 	EvidenceGTPU:   {"gtpu", "GTP-U packet"},
 	EvidenceICMP:   {"icmp", "ICMP echo packet"},
 	EvidenceMirror: {"mirror", "mirrored frame"},
+	EvidenceMP2T:   {"mp2t", "MPEG-TS packet"},
 }
 
-// String returns the evidence's name: tcp, rtp, esp, gtpu, icmp, mirror.
+// String returns the evidence's name: tcp, rtp, esp, gtpu, icmp, mirror,
+// mp2t.
 func (v Evidence) String() string {
 	if v < evidenceCount {
 		return evidenceNames[v].name
@@ -98,6 +101,10 @@ type seqFamily struct {
 	label, prefix, outsideName, outsideWords string
 	// extra, if set, returns the family's counters beyond seqCounts'.
 	extra func(c *Counters) []SeqFigure
+	// lowerBound says the family's numbers cannot show every missing
+	// packet (MPEG-TS: 15 per jump at most): its lost counts are "at
+	// least" in words.
+	lowerBound bool
 	// subFlags are the bits of decode.SeqNum.Flags that split a
 	// stream id's packets into streams of their own (ICMP echo:
 	// requests and replies).
@@ -146,14 +153,19 @@ func (c *Counters) SeqFigures() [][]SeqFigure {
 		fig := func(name, words string, n uint64) SeqFigure {
 			return SeqFigure{Name: f.prefix + "_" + name, Label: f.label + " " + words, N: n}
 		}
+		atLeast := ""
+		if f.lowerBound {
+			atLeast = " (at least)"
+		}
 		fs := []SeqFigure{
 			fig("packets", "packets", *cs.packets),
-			fig("lost_capture", "lost in capture", *cs.lostCapture),
-			fig(f.outsideName, f.outsideWords, *cs.lostOutside),
-			fig("late", "late", *cs.late),
-			fig("duplicates", "duplicates", *cs.dups),
-			fig("restarts", "restarts", *cs.restarts),
+			fig("lost_capture", "lost in capture"+atLeast, *cs.lostCapture),
+			fig(f.outsideName, f.outsideWords+atLeast, *cs.lostOutside),
 		}
+		if cs.late != nil {
+			fs = append(fs, fig("late", "late", *cs.late))
+		}
+		fs = append(fs, fig("duplicates", "duplicates", *cs.dups), fig("restarts", "restarts", *cs.restarts))
 		if f.extra != nil {
 			fs = append(fs, f.extra(c)...)
 		}
@@ -167,7 +179,8 @@ type seqCounts struct {
 	// packets counts the packets with a number; lostCapture the missing
 	// ones a recorded gap explains, lostOutside the others; late those
 	// that arrived behind a later one; dups repeated numbers; restarts
-	// the streams that started again.
+	// the streams that started again. late is nil for a family whose
+	// numbers cannot tell a late packet (MPEG-TS's 4-bit counters).
 	packets, lostCapture, lostOutside, late, dups, restarts *uint64
 }
 
@@ -176,6 +189,7 @@ var seqFamilies = [decode.SeqKinds]*seqFamily{
 	decode.SeqESP:      &espFamily,
 	decode.SeqGTPU:     &gtpuFamily,
 	decode.SeqICMPEcho: &icmpFamily,
+	decode.SeqMP2T:     &mp2tFamily,
 }
 
 // familyOf returns the family of evidence v (nil for TCP and RTP).
@@ -466,16 +480,31 @@ func (e *Engine) seqEnd(a *acct) {
 	}
 }
 
-// bookSeq books a family's piece p, of which the recorded gaps explained
-// taken packets.
-func bookSeq(p *piece, taken uint64) {
+// bookSeq books a family's piece p: got of its all packets the recorded
+// gaps explained.
+func bookSeq(p *piece, got, all uint64) {
 	fam := familyOf(p.kind)
 	c := p.acct.c()
 	cs := fam.counts(c)
-	*cs.lostCapture += taken
+	*cs.lostCapture += got
 	if p.proven {
-		*fam.unexplained(c) += p.demand - taken
+		*fam.unexplained(c) += all - got
 		return
 	}
-	*cs.lostOutside += p.demand - taken
+	*cs.lostOutside += all - got
+}
+
+// packets returns what the recorded gaps explained of a packet-counting
+// piece p, of which they explained taken frames: got of its all
+// packets. A piece's packets are its frames (demand), or, when they are
+// not one a frame (MPEG-TS: up to 7 a datagram), its segs, in
+// proportion to the frames explained.
+func (p *piece) packets(taken uint64) (got, all uint64) {
+	if p.segs == 0 {
+		return taken, p.demand
+	}
+	if taken >= p.demand {
+		return p.segs, p.segs
+	}
+	return p.segs * taken / p.demand, p.segs
 }

@@ -20,14 +20,25 @@ func TestSequenceFamiliesShown(t *testing.T) {
 	if _, err := simulate.Run(simulate.Config{Input: filepath.Join("..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), Output: p, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
 		t.Fatal(err)
 	}
-	for format, want := range map[string][]string{
+	text := reportsShow(t, p, map[string][]string{
 		"text":     {"TCP and sequence evidence", "GTP-U packets ", "GTP-U lost in capture ", "GTP-U lost upstream "},
 		"markdown": {"GTP-U lost in capture"},
 		"html":     {`summary.gtpu_lost_capture`, "GTP-U lost in capture"},
 		"json":     {`"gtpu_lost_capture": 3`, `"gtpu_packets": 11`},
 		"ndjson":   {`"gtpu_lost_capture":3`},
 		"csv":      {"gtpu_packets,gtpu_lost_capture,gtpu_lost_upstream"},
-	} {
+	})
+	if !strings.Contains(text, "GTP-U lost in capture      3") {
+		t.Errorf("text report does not say 3 GTP-U packets lost in the capture:\n%s", text)
+	}
+}
+
+// reportsShow writes the report of the capture at p in each format of
+// want and requires each to contain want's strings; it returns the text
+// report.
+func reportsShow(t *testing.T, p string, want map[string][]string) (text string) {
+	t.Helper()
+	for format, want := range want {
 		var b bytes.Buffer
 		out, err := NewOutput(format, &b, DefaultOptions())
 		if err != nil {
@@ -43,8 +54,9 @@ func TestSequenceFamiliesShown(t *testing.T) {
 				t.Errorf("%s report lacks %q", format, w)
 			}
 		}
-		if format == "text" && !strings.Contains(b.String(), "GTP-U lost in capture      3") {
-			t.Errorf("text report does not say 3 GTP-U packets lost in the capture:\n%s", b.String())
+		if format == "text" {
+			text = b.String()
 		}
 	}
+	return text
 }

@@ -44,7 +44,7 @@ local f = {
 	fate_packets = ProtoField.uint64("gapan.fate_packets", "Packets", base.DEC, nil, nil,
 		"RTP packets, or the packets of the sequence family gapan.fate_evidence names"),
 	fate_evidence = ProtoField.string("gapan.fate_evidence", "Evidence", base.NONE,
-		"The sequence family whose missing numbers revealed the loss: esp, gtpu, icmp"),
+		"The sequence family whose missing numbers revealed the loss: esp, gtpu, icmp, mp2t"),
 	fate_acked = ProtoField.bool("gapan.fate_acked", "Acknowledged by this frame, never seen by the capture"),
 	fate_gap = ProtoField.framenum("gapan.fate_gap", "Explained by the recorded gap before frame", base.NONE, frametype.NONE),
 	fate_gap_lost = ProtoField.uint64("gapan.fate_gap_lost", "Frames lost in that gap", base.DEC),
@@ -116,7 +116,7 @@ local function plural(n, word)
 end
 
 -- evidenceNames name a packet of each kind of evidence=.
-local evidenceNames = { rtp = "RTP", esp = "ESP", gtpu = "GTP-U", icmp = "ICMP echo" }
+local evidenceNames = { rtp = "RTP", esp = "ESP", gtpu = "GTP-U", icmp = "ICMP echo", mp2t = "MPEG-TS" }
 
 local function amount(g)
 	if g.packets then return plural(g.packets, (evidenceNames[g.evidence or "rtp"] or g.evidence) .. " packet") end
