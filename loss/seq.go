@@ -202,17 +202,31 @@ func familyOf(v Evidence) *seqFamily {
 	return nil
 }
 
-// seqLost returns the packets all the families found missing in c
-// (lost by the capture, explained or not, or before it).
-func seqLost(c *Counters) uint64 {
-	var n uint64
+// SeqLost returns the packets the sequence families found missing in c:
+// lost by the capture (in a recorded gap, or proven and unexplained) and
+// before the capture point (or the family's own outside place), summed
+// over the families. The flow lists show them beside RTP's.
+func (c *Counters) SeqLost() (capture, outside uint64) {
 	for _, f := range seqFamilies {
 		if f != nil {
 			cs := f.counts(c)
-			n += *cs.lostCapture + *cs.lostOutside
+			capture += *cs.lostCapture
+			outside += *cs.lostOutside
 			if f.unexplained != nil {
-				n += *f.unexplained(c)
+				capture += *f.unexplained(c)
 			}
+		}
+	}
+	return capture, outside
+}
+
+// SeqPackets returns the packets of c that carried a sequence family's
+// number.
+func (c *Counters) SeqPackets() uint64 {
+	var n uint64
+	for _, f := range seqFamilies {
+		if f != nil {
+			n += *f.counts(c).packets
 		}
 	}
 	return n

@@ -11,7 +11,8 @@ import (
 // and its RTP packets and sequence families' packets lost in the capture
 // or before it.
 func Score(c *Counters) float64 {
-	return c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream+seqLost(c))
+	seqCapture, seqOutside := c.SeqLost()
+	return c.EstLost + float64(c.CaptureLostSegments+c.UpstreamLostSegments+c.AmbiguousSegments+c.RTPLostCapture+c.RTPLostUpstream+seqCapture+seqOutside)
 }
 
 // CompareLoss orders flows as every output lists "the flows that lost

@@ -746,7 +746,7 @@ func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol,
 		{Label: "upstream lost", Field: "upstream_lost_segments", Num: true, Title: "TCP segments lost before the capture point"},
 		{Label: "ambiguous", Field: "ambiguous_segments", Num: true, Title: "TCP segments lost, capture or upstream cannot be told"},
 		{Label: "unknown", Field: "unknown_segments", Num: true, Title: "TCP segments missing and never seen again"},
-		{Label: "RTP lost (capture / upstream)", Field: "rtp_lost", Num: true, Title: "RTP packets lost in the capture / upstream"},
+		{Label: "RTP and sequence lost (capture / upstream)", Field: "rtp_lost", Num: true, Title: "RTP, ESP, GTP-U and ICMP echo packets lost in the capture / upstream"},
 	}
 	// Flows most loss first, as the text report orders them, but keeping
 	// those without loss after them.
@@ -778,8 +778,9 @@ func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol,
 			return htmlCell{Shown: num(n), Sort: u(n), Field: field, Num: true}
 		}
 		rtp := ""
-		if f.IsRTP || f.RTPPackets > 0 {
-			rtp = num(f.RTPLostCapture) + " / " + num(f.RTPLostUpstream)
+		if f.IsRTP || f.RTPPackets > 0 || f.SeqPackets() > 0 {
+			capture, outside := f.SeqLost()
+			rtp = num(f.RTPLostCapture+capture) + " / " + num(f.RTPLostUpstream+outside)
 		}
 		during := nc(f.FramesLostDuring, "frames_lost_during")
 		estimate := htmlCell{Shown: est(f.EstLost), Sort: jsonFloat(f.EstLost), Field: "est_lost", Num: true}
@@ -800,7 +801,7 @@ func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol,
 			nc(f.UpstreamLostSegments, "upstream_lost_segments"),
 			nc(f.AmbiguousSegments, "ambiguous_segments"),
 			nc(f.UnknownSegments, "unknown_segments"),
-			{Shown: rtp, Sort: u(f.RTPLostCapture + f.RTPLostUpstream), Num: true},
+			{Shown: rtp, Sort: u(rtpSeqLost(f)), Num: true},
 		}})
 	}
 	return note, cols, rows

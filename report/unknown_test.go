@@ -36,7 +36,7 @@ func TestUnknownIsNotZero(t *testing.T) {
 		// What the capture itself shows stays a count.
 		"    unexplained              91 segments, 119.9 kB\n",
 		// The flow's share of the loss is unknown too.
-		"     0  tcp    10.213.209.1:41966  10.213.209.2:9       65  81.0 kB   unknown            91              0          0         0\n",
+		"     0  tcp    10.213.209.1:41966  10.213.209.2:9       65  81.0 kB   unknown            91              0          0             0\n",
 	} {
 		if !strings.Contains(txt, line) {
 			t.Errorf("text lacks %q:\n%s", line, txt)

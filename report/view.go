@@ -476,7 +476,7 @@ func flowsSection(r *analyze.Result, opt Options) *section {
 		return sec
 	}
 	t := &table{
-		header: []string{"FLOW", "PROTO", "FROM", "TO", "PACKETS", "BYTES", "EST LOST", "CAPTURE LOST", "UPSTREAM LOST", "AMBIGUOUS", "RTP LOST"},
+		header: []string{"FLOW", "PROTO", "FROM", "TO", "PACKETS", "BYTES", "EST LOST", "CAPTURE LOST", "UPSTREAM LOST", "AMBIGUOUS", "RTP/SEQ LOST"},
 		right:  []bool{true, false, false, false, true, true, true, true, true, true, true},
 	}
 	recorded := r.LossRecorded()
@@ -491,11 +491,11 @@ func flowsSection(r *analyze.Result, opt Options) *section {
 		}
 		t.rows = append(t.rows, []string{
 			strconv.FormatUint(f.FlowID, 10), f.Proto, from, to, num(f.Packets), humanBytes(f.Bytes), estLost,
-			num(f.CaptureLostSegments), num(f.UpstreamLostSegments), num(f.AmbiguousSegments), num(f.RTPLostCapture + f.RTPLostUpstream),
+			num(f.CaptureLostSegments), num(f.UpstreamLostSegments), num(f.AmbiguousSegments), num(rtpSeqLost(f)),
 		})
 	}
 	sec.table = t
-	sec.note = "CAPTURE/UPSTREAM LOST and AMBIGUOUS count TCP segments; EST LOST is the flow's estimated share of the lost frames."
+	sec.note = "CAPTURE/UPSTREAM LOST and AMBIGUOUS count TCP segments; RTP/SEQ LOST the RTP, ESP, GTP-U and ICMP echo packets found missing; EST LOST is the flow's estimated share of the lost frames."
 	if !recorded {
 		sec.note += " Without a record of the lost frames it is unknown."
 	}
@@ -546,4 +546,11 @@ func inferredMark(r *analyze.Result) string {
 		return " (inferred)"
 	}
 	return ""
+}
+
+// rtpSeqLost returns the packets RTP and the sequence families found
+// missing in flow f, wherever they were lost.
+func rtpSeqLost(f *loss.Flow) uint64 {
+	capture, outside := f.SeqLost()
+	return f.RTPLostCapture + f.RTPLostUpstream + capture + outside
 }
