@@ -74,6 +74,7 @@ const prefetchLen = 64
 func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
 	for lo := 0; lo < b.n; lo += prefetchLen {
 		hi := min(lo+prefetchLen, b.n)
+		e.prefetchFrames(b.frames[lo:hi])
 		e.prefetch(b.keys[lo:hi])
 		for i := lo; i < hi; i++ {
 			d := &b.frames[i]
@@ -86,6 +87,20 @@ func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
 			}
 		}
 	}
+}
+
+// prefetchFrames reads, and discards, the parts of the batch's frames the
+// accounting reads: another goroutine wrote them, on another core, and
+// each of their cache lines comes from there. Read in one pass of
+// independent loads, the transfers overlap.
+func (e *Engine) prefetchFrames(fs []batchFrame) {
+	var sink uint64
+	for i := range fs {
+		d := &fs[i]
+		sink += d.jf.GapBefore + uint64(d.rf.TimestampNs) + uint64(d.rf.InterfaceID) + uint64(d.pkt.Flags) +
+			uint64(d.pkt.IPID) + uint64(d.pkt.PayloadLen) + uint64(d.pkt.TCP.Seq) + uint64(d.pkt.TCP.SACK[3].Right)
+	}
+	e.sink += sink
 }
 
 // flowKey is a frame's flow key, its direction and its hash in an
@@ -103,6 +118,19 @@ func (k *flowKey) compute(p *decode.Packet, h flowtab.Hasher) {
 	k.Hash = h.Hash(&k.Key)
 }
 
+// pfAcct and pfState are what prefetch's passes hand to the next: a
+// flow's accounting (or TCP state) and the direction of its frame.
+type (
+	pfAcct struct {
+		a   *acct
+		dir flow.Direction
+	}
+	pfState struct {
+		st  *tcpState
+		dir flow.Direction
+	}
+)
+
 // prefetchMax bounds the keys one prefetch call handles.
 const prefetchMax = 512
 
@@ -113,8 +141,8 @@ const prefetchMax = 512
 // the other, which is most of the cost of a frame when flows are many.
 func (e *Engine) prefetch(ks []flowKey) {
 	ks = ks[:min(len(ks), prefetchMax)]
-	// Three passes, each of independent reads: index entries, records,
-	// accounting state.
+	// Four passes, each of independent reads: index entries, records,
+	// accounting, TCP state.
 	if e.pfH == nil {
 		e.pfH, e.pfS = make([]uint32, prefetchMax), make([]uint64, prefetchMax)
 	}
@@ -125,31 +153,32 @@ func (e *Engine) prefetch(ks []flowKey) {
 	e.tbl.PeekSlots(hs[:len(ks)], slots[:len(ks)])
 	var sink uint64
 	as := e.pf[:0]
-	for _, sl := range slots[:len(ks)] {
+	for i, sl := range slots[:len(ks)] {
 		if fl := e.tbl.PeekFlow(sl); fl != nil {
-			// The record spans three or four cache lines: its key, its
-			// counts, its state at the end.
+			// The record spans three cache lines: its key, its counts,
+			// its state at the end.
 			sink += fl.ID + fl.Packets[0] + fl.State.lastFrame
 			if fl.State.a != nil {
-				as = append(as, fl.State.a)
+				as = append(as, pfAcct{fl.State.a, fl.Dir(ks[i].FromA)})
 			}
 		}
 	}
-	// The accounting state: the flows' acct, then one read per cache line
-	// of the TCP state a segment touches (or of the packed state).
+	// The accounting state: the flows' acct, then the lines of the TCP
+	// state a segment reads or writes (or the packed state): those of
+	// its own direction, and the first of its peer's, which its
+	// acknowledgement reads.
 	sts := e.pfT[:0]
-	for _, a := range as {
-		if a.st != nil {
-			sts = append(sts, a.st)
-		} else if a.packed != 0 {
-			sink += uint64(e.packs.bytes(a.packed)[0])
+	for _, x := range as {
+		if st := x.a.st; st != nil {
+			sts = append(sts, pfState{st, x.dir})
+		} else if x.a.packed != 0 {
+			sink += uint64(e.packs.bytes(x.a.packed)[0])
 		}
 	}
-	for _, st := range sts {
-		for i := range st.d {
-			d := &st.d[i]
-			sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns)
-		}
+	for _, x := range sts {
+		d := &x.st.d[x.dir]
+		sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns) +
+			uint64(x.st.d[1-x.dir].next)
 	}
 	clear(sts)
 	e.pfT = sts[:0]

@@ -217,8 +217,8 @@ type Engine struct {
 	unpacked    int
 	maxUnpacked int // negative: no bound
 
-	pf   []*acct // prefetch's scratch
-	pfT  []*tcpState
+	pf   []pfAcct // prefetch's scratch
+	pfT  []pfState
 	pfH  []uint32            // prefetch's hashes and index entries: fields, not
 	pfS  []uint64            // local arrays, which would be zeroed at every call
 	sink uint64              // what prefetch read, so that the reads stay
