@@ -155,8 +155,8 @@ func (e *Engine) prefetch(ks []flowKey) {
 	as := e.pf[:0]
 	for i, sl := range slots[:len(ks)] {
 		if fl := e.tbl.PeekFlow(sl); fl != nil {
-			// The record spans three cache lines: its key, its counts,
-			// its state at the end.
+			// The record is two cache lines: its key, then its
+			// counts and state.
 			sink += fl.ID + fl.Packets[0] + fl.State.lastFrame
 			if fl.State.a != nil {
 				as = append(as, pfAcct{fl.State.a, fl.Dir(ks[i].FromA)})
