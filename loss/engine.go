@@ -218,11 +218,7 @@ type Engine struct {
 	unpacked    int
 	maxUnpacked int // negative: no bound
 
-	pf   []pfAcct // prefetch's scratch
-	pfT  []pfState
-	pfH  []uint32            // prefetch's hashes and index entries: fields, not
-	pfS  []uint64            // local arrays, which would be zeroed at every call
-	sink uint64              // what prefetch read, so that the reads stay
+	sink uint64              // what prefetchFrames read, so that the reads stay
 	top  *topn.Keeper[*Flow] // the Config.KeepTop flows that lost most
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
