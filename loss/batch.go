@@ -81,14 +81,14 @@ const prefetchLen = 64
 // way, by the time the frame is accounted, and the misses of a dozen
 // frames are in flight at once.
 func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
-	for lo := 0; lo < b.n; lo += prefetchLen {
-		e.prefetchFrames(b.frames[lo:min(lo+prefetchLen, b.n)])
-	}
 	ks := b.keys[:b.n]
 	for i := -aheadIndex; i < len(ks); i++ {
 		e.ahead(ks, i)
 		if i < 0 {
 			continue
+		}
+		if i%prefetchLen == 0 {
+			e.prefetchFrames(b.frames[i:min(i+prefetchLen, b.n)])
 		}
 		d := &b.frames[i]
 		if err := b.errs[i]; err != nil {
