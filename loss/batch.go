@@ -1,9 +1,12 @@
 package loss
 
 import (
+	"unsafe"
+
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
 	"github.com/gapan/gapan/internal/flowtab"
+	"github.com/gapan/gapan/internal/prefetch"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/reader"
 )
@@ -66,28 +69,108 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 	b.n++
 }
 
-// prefetchLen is how many frames' flow state is prefetched at once.
+// prefetchLen is how many frames prefetchFrames reads at once.
 const prefetchLen = 64
 
 // AddBatch accounts b's frames in order, as Add would, calling frame, if
 // not nil, after each with what the Engine learned about it. The
 // join.Frame's Data is nil (its bytes are gone); FrameInfo.Packet holds
 // what was decoded from them.
+//
+// While it accounts frame i it prefetches what frames i+4 to i+16 will
+// touch, a step of the chain of dependent addresses at each distance (see
+// ahead): the lines of a frame's flow state are in cache, or on their
+// way, by the time the frame is accounted, and the misses of a dozen
+// frames are in flight at once.
 func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
-	for lo := 0; lo < b.n; lo += prefetchLen {
-		hi := min(lo+prefetchLen, b.n)
-		e.prefetch(b.keys[lo:hi])
-		for i := lo; i < hi; i++ {
-			d := &b.frames[i]
-			if err := b.errs[i]; err != nil {
-				e.decodeErrs.add(err, d.pkt.ErrLayer)
-			}
-			info := e.addKeyed(&d.jf, &d.pkt, &b.keys[i], &d.ts)
-			if frame != nil {
-				frame(&d.jf, info)
-			}
+	ks := b.keys[:b.n]
+	for i := -aheadIndex; i < len(ks); i++ {
+		e.ahead(ks, i)
+		if i < 0 {
+			continue
+		}
+		if i%prefetchLen == 0 {
+			e.prefetchFrames(b.frames[i:min(i+prefetchLen, b.n)])
+		}
+		d := &b.frames[i]
+		if err := b.errs[i]; err != nil {
+			e.decodeErrs.add(err, d.pkt.ErrLayer)
+		}
+		info := e.addKeyed(&d.jf, &d.pkt, &ks[i], &d.ts)
+		if frame != nil {
+			frame(&d.jf, info)
 		}
 	}
+}
+
+// How many frames ahead of the one being accounted each step of the flow
+// state's prefetch is taken: the index entry (from the frame's hash), the
+// flow record (from the entry, in cache by then), the accounting (from
+// the record), the TCP state (from the accounting). A step finds the
+// lines of the one before it in cache if the accounting of the four
+// frames between them took longer than a miss.
+const (
+	aheadIndex  = 16
+	aheadRecord = 12
+	aheadAcct   = 8
+	aheadState  = 4
+)
+
+// ahead prefetches, while frame i of ks is accounted, the index entry of
+// frame i+aheadIndex, the record of frame i+aheadRecord, the accounting
+// of frame i+aheadAcct and the TCP state lines of frame i+aheadState that
+// their accounting will read. It changes nothing. The flow found may be
+// another one than the frame's (an entry further along its probe, or a
+// flow that a frame before it will create): then the frame misses in
+// cache as it would have without.
+func (e *Engine) ahead(ks []flowKey, i int) {
+	if j := i + aheadIndex; j < len(ks) {
+		e.tbl.PrefetchSlot(ks[j].Hash)
+	}
+	if j := i + aheadRecord; j >= 0 && j < len(ks) {
+		if fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash)); fl != nil {
+			prefetch.Line(unsafe.Pointer(fl))
+			prefetch.Line(unsafe.Add(unsafe.Pointer(fl), 64))
+		}
+	}
+	if j := i + aheadAcct; j >= 0 && j < len(ks) {
+		if fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash)); fl != nil && fl.State.a != nil {
+			prefetch.Line(unsafe.Pointer(fl.State.a))
+		}
+	}
+	if j := i + aheadState; j >= 0 && j < len(ks) {
+		fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash))
+		if fl == nil || fl.State.a == nil {
+			return
+		}
+		a := fl.State.a
+		if a.st == nil {
+			if a.packed != 0 {
+				prefetch.Line(unsafe.Pointer(&e.packs.bytes(a.packed)[0]))
+			}
+			return
+		}
+		dir := fl.Dir(ks[j].FromA)
+		d := unsafe.Pointer(&a.st.d[dir])
+		prefetch.Line(d)
+		prefetch.Line(unsafe.Add(d, 64))
+		prefetch.Line(unsafe.Add(d, 128))
+		prefetch.Line(unsafe.Pointer(&a.st.d[1-dir]))
+	}
+}
+
+// prefetchFrames reads, and discards, the parts of the batch's frames the
+// accounting reads: another goroutine wrote them, on another core, and
+// each of their cache lines comes from there. Read in one pass of
+// independent loads, the transfers overlap.
+func (e *Engine) prefetchFrames(fs []batchFrame) {
+	var sink uint64
+	for i := range fs {
+		d := &fs[i]
+		sink += d.jf.GapBefore + uint64(d.rf.TimestampNs) + uint64(d.rf.InterfaceID) + uint64(d.pkt.Flags) +
+			uint64(d.pkt.IPID) + uint64(d.pkt.PayloadLen) + uint64(d.pkt.TCP.Seq) + uint64(d.pkt.TCP.SACK[3].Right)
+	}
+	e.sink += sink
 }
 
 // flowKey is a frame's flow key, its direction and its hash in an
@@ -103,59 +186,4 @@ type flowKey struct {
 func (k *flowKey) compute(p *decode.Packet, h flowtab.Hasher) {
 	k.Key, k.FromA = flow.KeyOf(p)
 	k.Hash = h.Hash(&k.Key)
-}
-
-// prefetchMax bounds the keys one prefetch call handles.
-const prefetchMax = 512
-
-// prefetch reads, and discards, the flow table entries, flow records and
-// accounting state that the frames with keys ks will most likely touch.
-// It changes nothing; calling it for a batch of frames before accounting
-// them lets the batch's cache misses overlap instead of coming one after
-// the other, which is most of the cost of a frame when flows are many.
-func (e *Engine) prefetch(ks []flowKey) {
-	ks = ks[:min(len(ks), prefetchMax)]
-	// Three passes, each of independent reads: index entries, records,
-	// accounting state.
-	if e.pfH == nil {
-		e.pfH, e.pfS = make([]uint32, prefetchMax), make([]uint64, prefetchMax)
-	}
-	hs, slots := e.pfH, e.pfS
-	for i := range ks {
-		hs[i] = ks[i].Hash
-	}
-	e.tbl.PeekSlots(hs[:len(ks)], slots[:len(ks)])
-	var sink uint64
-	as := e.pf[:0]
-	for _, sl := range slots[:len(ks)] {
-		if fl := e.tbl.PeekFlow(sl); fl != nil {
-			// The record spans three or four cache lines: its key, its
-			// counts, its state at the end.
-			sink += fl.ID + fl.Packets[0] + fl.State.lastFrame
-			if fl.State.a != nil {
-				as = append(as, fl.State.a)
-			}
-		}
-	}
-	// The accounting state: the flows' acct, then one read per cache line
-	// of the TCP state a segment touches (or of the packed state).
-	sts := e.pfT[:0]
-	for _, a := range as {
-		if a.st != nil {
-			sts = append(sts, a.st)
-		} else if a.packed != 0 {
-			sink += uint64(e.packs.bytes(a.packed)[0])
-		}
-	}
-	for _, st := range sts {
-		for i := range st.d {
-			d := &st.d[i]
-			sink += uint64(d.next) + uint64(d.recentSeq[0]) + uint64(d.tops[bracketDepth-1]) + uint64(d.recent[d.recentN()].ns)
-		}
-	}
-	clear(sts)
-	e.pfT = sts[:0]
-	clear(as)
-	e.pf = as[:0]
-	e.sink += sink
 }

@@ -12,13 +12,13 @@ import (
 	"github.com/gapan/gapan/reader"
 )
 
-// benchFrames generates a capture of the bench/run.sh kind (round-robin
-// over flows; data, data, ACK) and returns its frames decoded, with their
-// join records, ready for the accounting.
-func benchFrames(b *testing.B, flows, frames int) ([]join.Frame, []decode.Packet, int64) {
+// benchFrames generates a capture of the bench/run.sh kind (flows visited
+// in order, round-robin or at random; data, data, ACK) and returns its
+// frames decoded, with their join records, ready for the accounting.
+func benchFrames(b *testing.B, flows, frames int, order synth.Order) ([]join.Frame, []decode.Packet, int64) {
 	b.Helper()
 	var buf bytes.Buffer
-	if _, err := synth.Generate(&buf, synth.Config{Flows: flows, Frames: frames, Payload: 500, AckEvery: 2, StartNs: 1e18}, false); err != nil {
+	if _, err := synth.Generate(&buf, synth.Config{Flows: flows, Frames: frames, Payload: 500, AckEvery: 2, StartNs: 1e18, Order: order, Seed: 1}, false); err != nil {
 		b.Fatal(err)
 	}
 	size := int64(buf.Len())
@@ -66,7 +66,7 @@ func BenchmarkAccount(b *testing.B) {
 	}{{"sequential", false}, {"prefetched", true}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const flows, n = 50000, 600000
-			jfs, pkts, size := benchFrames(b, flows, n)
+			jfs, pkts, size := benchFrames(b, flows, n, synth.RoundRobin)
 			b.SetBytes(size / n)
 			b.ReportAllocs()
 			var e *Engine
@@ -83,8 +83,8 @@ func BenchmarkAccount(b *testing.B) {
 					i = 0
 					b.StartTimer()
 				}
-				if bc.prefetch && i%64 == 0 {
-					e.prefetch(keys[i:min(i+64, n)])
+				if bc.prefetch {
+					prefetchAhead(e, keys, i)
 				}
 				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
 				i++
@@ -92,6 +92,18 @@ func BenchmarkAccount(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 		})
 	}
+}
+
+// prefetchAhead prefetches, before frame i of keys is accounted, what
+// AddBatch prefetches then (and, before the first, what it prefetches
+// before its first).
+func prefetchAhead(e *Engine, keys []flowKey, i int) {
+	if i == 0 {
+		for j := -aheadIndex; j < 0; j++ {
+			e.ahead(keys, j)
+		}
+	}
+	e.ahead(keys, i)
 }
 
 // nextPass shifts frames to follow themselves in time and sequence space:
@@ -119,15 +131,20 @@ func nextPass(jfs []join.Frame, pkts []decode.Packet, keys []flowKey) {
 // BenchmarkAccountWarm is BenchmarkAccount on flows that already exist:
 // the steady state of a long capture, where nothing is allocated. Each
 // pass over the frames follows the previous one (nextPass), so every frame
-// is new data or its acknowledgement, as in the capture.
+// is new data or its acknowledgement, as in the capture. The uniform
+// variants draw each frame's flow at random, as bench/run.sh's primary
+// capture does: the flows' state is then visited in no order the hardware
+// prefetcher follows.
 func BenchmarkAccountWarm(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
 		prefetch bool
-	}{{"sequential", false}, {"prefetched", true}} {
+		order    synth.Order
+	}{{"sequential", false, synth.RoundRobin}, {"prefetched", true, synth.RoundRobin},
+		{"uniform-sequential", false, synth.Uniform}, {"uniform-prefetched", true, synth.Uniform}} {
 		b.Run(bc.name, func(b *testing.B) {
 			const flows, n = 50000, 600000
-			jfs, pkts, size := benchFrames(b, flows, n)
+			jfs, pkts, size := benchFrames(b, flows, n, bc.order)
 			e := NewEngine(Config{})
 			keys := make([]flowKey, n)
 			for k := range pkts {
@@ -136,13 +153,14 @@ func BenchmarkAccountWarm(b *testing.B) {
 			for i := range n { // warm up: every flow exists
 				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
 			}
+			live := uint64(e.tbl.Len()) // a uniform order may leave a flow out
 			nextPass(jfs, pkts, keys)
 			b.SetBytes(size / n)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if bc.prefetch && i%64 == 0 {
-					e.prefetch(keys[i:min(i+64, n)])
+				if bc.prefetch {
+					prefetchAhead(e, keys, i)
 				}
 				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
 				i++
@@ -155,9 +173,58 @@ func BenchmarkAccountWarm(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 			b.StopTimer()
-			if s := e.Finish(nil); s.Flows.Retransmission != 0 || s.Flows.Duplicates != 0 || s.Flows.HoleEvents != 0 || s.FlowCount != flows {
+			if s := e.Finish(nil); s.Flows.Retransmission != 0 || s.Flows.Duplicates != 0 || s.Flows.HoleEvents != 0 || s.FlowCount != live {
 				b.Fatalf("not a steady state: %d retransmissions, %d duplicates, %d holes, %d flows", s.Flows.Retransmission, s.Flows.Duplicates, s.Flows.HoleEvents, s.FlowCount)
 			}
 		})
+	}
+}
+
+// BenchmarkAddBatch is BenchmarkAccountWarm/uniform through AddBatch, the
+// pipelined run's path: batches of 256 frames (filled outside the timer),
+// their flow state prefetched ahead of the accounting.
+func BenchmarkAddBatch(b *testing.B) {
+	const flows, n, batchLen = 50000, 600000, 256
+	jfs, pkts, size := benchFrames(b, flows, n, synth.Uniform)
+	e := NewEngine(Config{})
+	keys := make([]flowKey, n)
+	for k := range pkts {
+		keys[k].compute(&pkts[k], e.tbl.Hasher())
+	}
+	for i := range n {
+		e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
+	}
+	live := uint64(e.tbl.Len())
+	nextPass(jfs, pkts, keys)
+	bt := e.NewBatch(batchLen)
+	b.SetBytes(size / n)
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for done := 0; done < b.N; {
+		b.StopTimer()
+		if i == n {
+			nextPass(jfs, pkts, keys)
+			i = 0
+		}
+		bt.Reset()
+		for ; !bt.Full() && i < n && done+bt.n < b.N; i++ {
+			d := &bt.frames[bt.n]
+			d.rf = *jfs[i].Frame
+			d.jf = jfs[i]
+			d.jf.Frame = &d.rf
+			d.pkt = pkts[i]
+			bt.errs[bt.n] = nil
+			bt.keys[bt.n] = keys[i]
+			bt.n++
+		}
+		b.StartTimer()
+		e.AddBatch(bt, nil)
+		done += bt.n
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
+	b.StopTimer()
+	if s := e.Finish(nil); s.Flows.Retransmission != 0 || s.Flows.Duplicates != 0 || s.Flows.HoleEvents != 0 || s.FlowCount != live {
+		b.Fatalf("not a steady state: %d retransmissions, %d duplicates, %d holes, %d flows", s.Flows.Retransmission, s.Flows.Duplicates, s.Flows.HoleEvents, s.FlowCount)
 	}
 }

@@ -459,7 +459,7 @@ func (e *Engine) releaseState(st *tcpState) {
 func (e *Engine) unpack(a *acct, rec *flowtab.Flow[state]) {
 	st := e.newState()
 	if a.packed != 0 {
-		e.codec.unpack(st, e.packs.bytes(a.packed), rec.FirstNs)
+		e.codec.unpack(st, e.packs.bytes(a.packed), a.firstNs)
 		e.packs.release(a.packed)
 		a.packed = 0
 	}
@@ -534,7 +534,7 @@ func (e *Engine) pack(a *acct, rec *flowtab.Flow[state]) bool {
 			return false
 		}
 	}
-	e.packBuf = e.codec.pack(e.packBuf[:0], st, rec.FirstNs)
+	e.packBuf = e.codec.pack(e.packBuf[:0], st, a.firstNs)
 	a.packed = e.packs.alloc(e.packBuf, a)
 	a.st = nil
 	e.releaseState(st)

@@ -161,9 +161,7 @@ func runEngine(frames []*join.Frame, cfg Config, prefetch bool) *Summary {
 		keys[i].compute(&pkts[i], e.tbl.Hasher())
 	}
 	for i := range frames {
-		if i%7 == 0 {
-			e.prefetch(keys[i:min(i+64, len(keys))])
-		}
+		prefetchAhead(e, keys, i) // as AddBatch does, while the state changes under it
 		e.addKeyed(frames[i], &pkts[i], &keys[i], nil)
 	}
 	return e.Finish(nil)

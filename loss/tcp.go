@@ -556,7 +556,7 @@ func (e *Engine) advance(a *acct, d, peer *tcpDir, p *decode.Packet, payLen int,
 	if d.rings&ringAcked != 0 && s >= d.next {
 		e.settleAcked(a, d)
 	}
-	if s > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(s) {
+	if s > d.next && d.keepAliveBase(s) {
 		d.next = s // the first segment was a keep-alive: nothing missed
 	}
 	if s > d.next {
@@ -838,7 +838,7 @@ func (e *Engine) tcpAck(a *acct, d, acker *tcpDir, p *decode.Packet, gi uint64, 
 		a.c().ImplausibleAcks++
 		return
 	}
-	if ack > d.next && d.rings&ringKeepAlive != 0 && d.keepAliveBase(ack) {
+	if ack > d.next && d.keepAliveBase(ack) {
 		d.next = ack // the first segment was a keep-alive: nothing missed
 	}
 	e.ackTSecr, e.ackHasTS = t.TSEcr, t.Opts&decode.OptTimestamps != 0 && t.TSEcr != 0
@@ -877,24 +877,24 @@ func (e *Engine) tail(a *acct, d *tcpDir, gi uint64) *hole {
 	if x.tails == nil {
 		x.tails = new([2]ackTail)
 	}
-	t := &x.tails[0]
-	if d == &a.st.d[1] {
-		t = &x.tails[1]
-	}
+	t := a.tailOf(d)
 	if t.end != d.next || t.h.lo == 0 && t.h.charged == 0 {
 		t.h = hole{lo: e.bracketStart(a, d), at: gi, acked: true}
 	}
 	return &t.h
 }
 
-// tailTo records that the acknowledged run of d now ends at end.
-func (a *acct) tailTo(d *tcpDir, end int64) {
-	t := &a.x.tails[0]
+// tailOf returns the acknowledged run of d, a direction of a, whose
+// tails exist.
+func (a *acct) tailOf(d *tcpDir) *ackTail {
 	if d == &a.st.d[1] {
-		t = &a.x.tails[1]
+		return &a.x.tails[1]
 	}
-	t.end = end
+	return &a.x.tails[0]
 }
+
+// tailTo records that the acknowledged run of d now ends at end.
+func (a *acct) tailTo(d *tcpDir, end int64) { a.tailOf(d).end = end }
 
 // receivedUpTo is received for a cumulative acknowledgement.
 func (e *Engine) receivedUpTo(a *acct, d *tcpDir, ack int64, gi uint64, ns int64) {

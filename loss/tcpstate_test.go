@@ -19,14 +19,15 @@ func TestTCPStateSize(t *testing.T) {
 	if got := unsafe.Sizeof(tcpDir{}); got != 192 {
 		t.Errorf("tcpDir is %d bytes, want 192", got)
 	}
-	if got := unsafe.Sizeof(acct{}); got != 48 {
-		t.Errorf("acct is %d bytes, want 48", got)
+	// 49 to 64 bytes: the 64-byte size class, one aligned cache line.
+	if got := unsafe.Sizeof(acct{}); got <= 48 || got > 64 {
+		t.Errorf("acct is %d bytes, want 49 to 64", got)
 	}
 	if got := unsafe.Sizeof(tcpState{}); got != 384 {
 		t.Errorf("tcpState is %d bytes, want 384", got)
 	}
-	if got := unsafe.Sizeof(flowtab.Flow[state]{}); got != 160 {
-		t.Errorf("the flow record is %d bytes, want 160", got)
+	if got := unsafe.Sizeof(flowtab.Flow[state]{}); got != 128 {
+		t.Errorf("the flow record is %d bytes, want 128 (two cache lines)", got)
 	}
 	if got := unsafe.Offsetof(tcpDir{}.recentSeq); got != 64 {
 		t.Errorf("the first cache line of tcpDir ends at %d, want 64", got)

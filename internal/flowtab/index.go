@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/prefetch"
 )
 
 // index maps flow keys to slots of the Table's records: open addressing
@@ -150,6 +152,17 @@ func (t *Table[S]) PeekSlots(hs []uint32, slots []uint64) {
 		slots[i] = x.slots[uint64(h)&x.mask]
 	}
 }
+
+// PrefetchSlot asks for the index entry at which the probe for hash h
+// starts to be brought into cache, without waiting for it. It changes
+// nothing.
+func (t *Table[S]) PrefetchSlot(h uint32) {
+	prefetch.Line(unsafe.Pointer(&t.idx.slots[uint64(h)&t.idx.mask]))
+}
+
+// PeekSlot reads the index entry at which the probe for hash h starts,
+// for PeekFlow. It changes nothing.
+func (t *Table[S]) PeekSlot(h uint32) uint64 { return t.idx.slots[uint64(h)&t.idx.mask] }
 
 // PeekFlow is the second step: the live record an entry read by PeekSlots
 // leads to, or nil. It may be another flow than the frame's.

@@ -22,38 +22,56 @@ type Flow[S any] struct {
 	// each protocol separately). The JSON, CSV and Parquet outputs share it.
 	ID uint64
 	// Key is the flow's canonical key.
-	Key  flow.Key
-	hash uint32 // the key's hash in the table's index (fills the key's 8-byte word)
-	// FirstNs and LastNs are the capture timestamps of the flow's first and
-	// latest frame (LastNs never decreases).
-	FirstNs, LastNs int64
-	// Packets and Bytes (frame lengths on the wire) per flow.Direction.
-	Packets [2]uint64
-	Bytes   [2]uint64
+	Key flow.Key
 	// Reason is flow.ReasonActive while the flow is live, then why it ended.
 	Reason flow.Reason
 
 	initiatorIsA bool
-	tcp          tcpTrack
-	prev, next   int32 // activity list, least recently active first
+	// baseSet says, per endpoint (index 0 = A, 1 = B), that the table's
+	// bases holds the endpoint's base sequence number (the port-reuse
+	// rule, see tcpBase).
+	baseSet [2]bool
+
+	// LastNs is the capture timestamp of the flow's latest frame (it never
+	// decreases).
+	LastNs int64
+	// Packets and Bytes (frame lengths on the wire) per flow.Direction.
+	Packets [2]uint64
+	Bytes   [2]uint64
 
 	// State is the caller's per-flow state, stored inline so attaching it
 	// costs no allocation. It is zero when the flow starts. It comes last
 	// so that a caller who reads its key, its counts and its state has
 	// touched every cache line of the record (see the loss accounting's prefetch).
+	//
+	// With a 32-byte S (the loss accounting's) the record is 128 bytes, two
+	// cache lines, aligned: what every frame reads or writes and nothing
+	// else. What only some frames need is kept per slot apart: the
+	// activity list's links (a frame moves its flow to the list's end,
+	// which writes the links of two random flows: together they stay in
+	// cache), the TCP base sequence numbers (read by a SYN), the key's
+	// hash (computed again when the flow ends). The first frame's
+	// timestamp is the caller's to keep.
 	State S
 }
 
-// tcpTrack is what the port-reuse rule needs: per endpoint (index 0 = A,
-// 1 = B) the base sequence number as Wireshark's tcp_analyze_seq sets it.
-type tcpTrack struct {
-	baseSet [2]bool
-	base    [2]uint32
-}
+// tcpBase is what the port-reuse rule needs of a flow: per endpoint
+// (index 0 = A, 1 = B) the base sequence number as Wireshark's
+// tcp_analyze_seq sets it (valid when Flow.baseSet says so).
+type tcpBase [2]uint32
 
 // Frames returns the flow's frame count in both directions. It is 1 right
 // after the Lookup that created the flow.
 func (f *Flow[S]) Frames() uint64 { return f.Packets[0] + f.Packets[1] }
+
+// Dir returns the direction of a frame of the flow sent by the key's
+// side A (fromA) or side B, as Lookup returns it.
+func (f *Flow[S]) Dir(fromA bool) flow.Direction {
+	if fromA == f.initiatorIsA {
+		return flow.Forward
+	}
+	return flow.Reverse
+}
 
 // Initiator returns the address and port of the endpoint that sent the
 // flow's first frame (invalid address for a non-IP flow).
@@ -85,6 +103,10 @@ type Options[S any] struct {
 	OnEnd func(*Flow[S])
 }
 
+// link is a flow's place in the activity list: the slots of the flows
+// active just before and just after it (none at the ends).
+type link struct{ prev, next int32 }
+
 const (
 	chunkShift = 10
 	chunkSize  = 1 << chunkShift
@@ -102,10 +124,12 @@ type Table[S any] struct {
 	max    int
 	idx    index
 	chunks [][]Flow[S]
-	used   int32   // slots handed out so far
-	free   []int32 // slots of ended flows
-	head   int32   // least recently active live flow
-	tail   int32   // most recently active live flow
+	links  []link    // per slot: the activity list, least recently active first
+	bases  []tcpBase // per slot: the TCP base sequence numbers
+	used   int32     // slots handed out so far
+	free   []int32   // slots of ended flows
+	head   int32     // least recently active live flow
+	tail   int32     // most recently active live flow
 	nowNs  int64
 	nextID uint64
 	stats  flow.Stats
@@ -164,7 +188,7 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 			t.end(t.head, flow.ReasonIdle)
 		}
 	}
-	side := 1 // index of the sending endpoint in tcpTrack
+	side := 1 // index of the sending endpoint in baseSet and bases
 	if fromA {
 		side = 0
 	}
@@ -172,8 +196,7 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 	ok := i != none
 	if ok && p.Flags&decode.FlagTCP != 0 && k.Proto == uint8(layers.IPProtocolTCP) &&
 		p.TCP.Flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn {
-		tr := &t.at(i).tcp
-		if tr.baseSet[side] && tr.base[side] != p.TCP.Seq {
+		if t.at(i).baseSet[side] && t.bases[i][side] != p.TCP.Seq {
 			t.end(i, flow.ReasonPortReuse)
 			ok = false
 		}
@@ -191,9 +214,8 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 		f.ID = t.nextID
 		t.nextID++
 		f.Key = *k
-		f.FirstNs, f.LastNs = tsNs, tsNs
+		f.LastNs = tsNs
 		f.initiatorIsA = fromA
-		f.hash = h
 		t.idx.insert(h, i)
 		t.pushTail(i)
 		t.stats.Flows++
@@ -203,17 +225,14 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 	}
 	// Wireshark sets a direction's base sequence number from the first
 	// segment with a complete header: the ISN for a SYN, seq-1 otherwise.
-	if p.Flags&decode.FlagTCP != 0 && !f.tcp.baseSet[side] && p.Flags&decode.FlagFragment == 0 {
-		f.tcp.baseSet[side] = true
-		f.tcp.base[side] = p.TCP.Seq
+	if p.Flags&decode.FlagTCP != 0 && !f.baseSet[side] && p.Flags&decode.FlagFragment == 0 {
+		f.baseSet[side] = true
+		t.bases[i][side] = p.TCP.Seq
 		if p.TCP.Flags&decode.TCPSyn == 0 {
-			f.tcp.base[side]--
+			t.bases[i][side]--
 		}
 	}
-	dir := flow.Reverse
-	if fromA == f.initiatorIsA {
-		dir = flow.Forward
-	}
+	dir := f.Dir(fromA)
 	if tsNs > f.LastNs {
 		f.LastNs = tsNs
 	}
@@ -231,7 +250,7 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 // flows at the end, a copy of each would double the table's memory.
 func (t *Table[S]) Flush() {
 	live := make([]int32, 0, t.idx.n)
-	for i := t.head; i != none; i = t.at(i).next {
+	for i := t.head; i != none; i = t.links[i].next {
 		live = append(live, i)
 	}
 	slices.SortFunc(live, func(a, b int32) int {
@@ -258,6 +277,8 @@ func (t *Table[S]) alloc() int32 {
 	i := t.used
 	if int(i>>chunkShift) == len(t.chunks) {
 		t.chunks = append(t.chunks, make([]Flow[S], chunkSize))
+		t.links = append(t.links, make([]link, chunkSize)...)
+		t.bases = append(t.bases, make([]tcpBase, chunkSize)...)
 	}
 	t.used++
 	return i
@@ -277,7 +298,7 @@ func (t *Table[S]) end(i int32, r flow.Reason) {
 		t.stats.EndOfInput++
 	}
 	t.unlink(i)
-	t.idx.remove(f.hash, i)
+	t.idx.remove(t.idx.hashKey(&f.Key), i)
 	if t.opt.OnEnd != nil {
 		t.opt.OnEnd(f)
 	}
@@ -289,25 +310,24 @@ func (t *Table[S]) end(i int32, r flow.Reason) {
 }
 
 func (t *Table[S]) unlink(i int32) {
-	f := t.at(i)
-	if f.prev != none {
-		t.at(f.prev).next = f.next
+	l := &t.links[i]
+	if l.prev != none {
+		t.links[l.prev].next = l.next
 	} else {
-		t.head = f.next
+		t.head = l.next
 	}
-	if f.next != none {
-		t.at(f.next).prev = f.prev
+	if l.next != none {
+		t.links[l.next].prev = l.prev
 	} else {
-		t.tail = f.prev
+		t.tail = l.prev
 	}
-	f.prev, f.next = none, none
+	l.prev, l.next = none, none
 }
 
 func (t *Table[S]) pushTail(i int32) {
-	f := t.at(i)
-	f.prev, f.next = t.tail, none
+	t.links[i] = link{prev: t.tail, next: none}
 	if t.tail != none {
-		t.at(t.tail).next = i
+		t.links[t.tail].next = i
 	} else {
 		t.head = i
 	}
