@@ -10,11 +10,11 @@ import (
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/bitutil"
-	"github.com/apache/arrow/go/v15/arrow/memory"
-	pq "github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/apache/arrow-go/v18/parquet"
 )
 
 // framesTable streams the frames table, the one table with a row per
@@ -226,8 +226,8 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 	mem := memory.NewGoAllocator()
 	s := FramesSchema()
 	props := writerProps(s, rowGroup, mem,
-		// One data page per column chunk: each page makes a zstd
-		// encoder of its own in arrow v15.
+		// One data page per column chunk: the fewest page headers and
+		// compression calls.
 		pq.WithBatchSize(int64(rowGroup)),
 		// Min/max only where engines prune by them; a string column's
 		// statistics would cost a pass over its dictionary per write.
@@ -235,9 +235,9 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 		pq.WithStatsFor("src_ip", false),
 		pq.WithStatsFor("dst_ip", false),
 		// DELTA_BINARY_PACKED for the sorted or small integer columns
-		// that are never null: arrow v15's delta encoder dereferences a
-		// nil writer when a whole write is null (fixed in arrow-go v18),
-		// so the nullable ones (ports, payload_len) stay plain.
+		// that are never null (the nullable ones, ports and payload_len,
+		// stay plain: arrow v15's delta encoder crashed on an all-null
+		// write, and delta does little for them).
 		pq.WithEncodingFor("frame_number", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("ts", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("ts_ns", pq.Encodings.DeltaBinaryPacked),

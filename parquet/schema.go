@@ -5,7 +5,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/gapan/gapan/loss"
 )
 
