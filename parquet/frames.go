@@ -76,6 +76,12 @@ type frameBatch struct {
 	gen   uint32 // batch generation (from 1): entries of older batches are stale
 }
 
+// frameRowBytes is the memory of a row of a frameBatch: 7 int64, 10
+// int32 and 2 int16 columns, the validity bits and a flow cache entry
+// (the address dictionary comes on top: up to about 70 bytes per new
+// address).
+const frameRowBytes = 7*8 + 10*4 + 2*2 + 1 + 24
+
 // maxFlowCache is the largest flow cache (entries, a power of two): 3 MB.
 const maxFlowCache = 1 << 17
 

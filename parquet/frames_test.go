@@ -60,7 +60,7 @@ func TestFramesDictionaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	rg := 150000
-	_, want, _ := writeRun(t, capture, dir, parquet.WriterOptions{RowGroupRows: rg})
+	_, want, _ := writeRun(t, capture, dir, parquet.WriterOptions{RowGroupRows: rg, RowGroupBytes: 1 << 30})
 	path := filepath.Join(dir, "frames.parquet")
 	got := readParquet(t, path)
 	if len(got.rows) != len(want) || got.groups != 2 {

@@ -78,8 +78,8 @@ an existing DIR is replaced only with --force.`,
 // while the live heap is below parquetMemoryLimit/parquetHeadroom; above,
 // the limit is parquetHeadroom times the live heap.
 const (
-	parquetMemoryLimit = 384 << 20
-	parquetHeadroom    = 1.5
+	parquetMemoryLimit = 360 << 20
+	parquetHeadroom    = 1.1
 )
 
 func runParquet(ctx context.Context, stderr io.Writer, argv []string, fl parquetFlags) error {
