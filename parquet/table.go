@@ -22,7 +22,7 @@ const (
 	// DefaultRowGroupBytes bounds the memory of a row group's columns
 	// while it is built: 65,536 rows of the frames table (about 1 to 2
 	// MB compressed), 7,000 or so of the flows table.
-	DefaultRowGroupBytes = 4 << 20
+	DefaultRowGroupBytes = 2 << 20
 )
 
 // tsType is the type of every timestamp column: microseconds, UTC (Spark 3
@@ -67,7 +67,7 @@ type sink struct {
 }
 
 func newSink(w io.Writer, s *arrow.Schema, props *pq.WriterProperties, mem memory.Allocator) (*sink, error) {
-	bw := bufio.NewWriterSize(w, 1<<20)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	fw, err := pqarrow.NewFileWriter(s, bw, props,
 		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
 	return &sink{fw: fw, bw: bw, done: make(chan error, 1)}, err
@@ -152,7 +152,8 @@ func newTable(w io.Writer, s *arrow.Schema, rowGroup int) (*table, error) {
 		return nil, err
 	}
 	rb := array.NewRecordBuilder(mem, s)
-	rb.Reserve(rowGroup)
+	// no Reserve: the builders grow with the rows, so a table that gets
+	// none (flows during the frames, gaps without loss) costs nothing
 	t := &table{sink: k, rb: rb, rowGroup: rowGroup, recs: make(chan arrow.Record, 1)}
 	go t.encode()
 	return t, nil
@@ -208,7 +209,6 @@ func (t *table) flush() error {
 	}
 	t.recs <- t.rb.NewRecord()
 	t.rows = 0
-	t.rb.Reserve(t.rowGroup)
 	return nil
 }
 

@@ -25,8 +25,9 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile taken at the largest live heap to `FILE`")
-	base := flag.Int64("limit", 384<<20, "soft memory limit base in bytes (memlimit.Follow); 0: none")
-	headroom := flag.Float64("headroom", 1.5, "soft memory limit: headroom over the live heap")
+	base := flag.Int64("limit", 360<<20, "soft memory limit base in bytes (memlimit.Follow; gapan parquet's); 0: none")
+	headroom := flag.Float64("headroom", 1.07, "soft memory limit: headroom over the live heap")
+	rgBytes := flag.Int("rowgroupbytes", 0, "parquet.WriterOptions.RowGroupBytes (0: the default)")
 	out := flag.String("o", "", "dataset directory (default: a temporary one, removed)")
 	flag.Parse()
 	dir := *out
@@ -76,7 +77,7 @@ func main() {
 		}
 	}()
 	start := time.Now()
-	res, err := parquet.WriteDataset(dir, flag.Args(), parquet.Options{Force: true})
+	res, err := parquet.WriteDataset(dir, flag.Args(), parquet.Options{Force: true, Writer: parquet.WriterOptions{RowGroupBytes: *rgBytes}})
 	close(done)
 	<-sampled
 	if err != nil {
