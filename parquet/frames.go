@@ -1,7 +1,6 @@
 package parquet
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 
@@ -18,10 +17,14 @@ import (
 )
 
 // framesTable streams the frames table, the one table with a row per
-// frame, without Arrow builders: each row group's columns are plain Go
-// slices filled by Frame (frameBatch), handed whole to a goroutine of its
-// own that wraps them as Arrow arrays without copying and encodes them as
-// one row group, while Frame fills the other of the two batches.
+// frame, without Arrow builders: a batch of rows (RowGroupBytes of
+// columns) is plain Go slices filled by Frame (frameBatch), handed whole
+// to a goroutine of its own that wraps them as Arrow arrays without
+// copying and encodes them into the current row group, buffered (its
+// pages held compressed until it has RowGroupRows rows), while Frame
+// fills the other of the two batches. Row groups stay large (few of them
+// in the footer, which the writer holds to the end) while the rows in
+// memory stay few.
 //
 // The address columns (src_ip, dst_ip) are plain strings (no Parquet
 // dictionary): the batch writes each row's address text itself, copying
@@ -30,26 +33,19 @@ import (
 // A dictionary cost a hash of every distinct address per row group in
 // arrow's memo table, most of the writer's garbage with many flows, where
 // nearly every address of a row group is distinct; zstd takes the
-// repeats out of the plain pages instead. direction is handed to the
-// encoder as a dictionary array of ["fwd", "rev"] with the batch's own
-// indices; the file's schema still says string (FramesSchema).
+// repeats out of the plain pages instead. direction ("fwd", "rev") is
+// dictionary-encoded by the encoder.
 type framesTable struct {
 	*sink
-	cur   *frameBatch
-	full  chan *frameBatch // to the encoder
-	free  chan *frameBatch // back from it
-	total int64
+	schema *arrow.Schema
+	cur    *frameBatch
+	full   chan *frameBatch // to the encoder
+	free   chan *frameBatch // back from it
+	total  int64
 }
 
-// direction column: the dictionary ["fwd", "rev"] indexed by flow.Direction.
-var dirDict = func() arrow.Array {
-	b := array.NewStringBuilder(memory.DefaultAllocator)
-	defer b.Release()
-	b.AppendValues([]string{"fwd", "rev"}, nil)
-	return b.NewArray()
-}()
-
-var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+// dirText is the direction column's text, indexed by flow.Direction.
+var dirText = [2]string{"fwd", "rev"}
 
 // frameBatch holds the columns of one row group. Nullable columns that
 // are null together share a validity bitmap. The columns grow with the
@@ -60,7 +56,7 @@ type frameBatch struct {
 
 	num, ts, tsNs, gap, flow, seq, ack            []int64
 	capLen, origLen, sport, dport, vlan, pay, ifc []int32
-	dir                                           []int32 // indices into dirDict
+	dir                                           []int32 // indices into dirText
 	proto, tcpFlags                               []int16
 
 	// validity bitmaps and null counts: ip (ip_proto, payload_len), src,
@@ -69,9 +65,10 @@ type frameBatch struct {
 	nIP, nSrc, nDst, nPort, nVLAN, nTCP int
 
 	// the address columns: text and offsets (row i is
-	// data[offs[i]:offs[i+1]]; rows+1 offsets)
-	srcData, dstData []byte
-	srcOffs, dstOffs []int32
+	// data[offs[i]:offs[i+1]]; rows+1 offsets); the direction column's,
+	// made by writeBatch
+	srcData, dstData, dirData []byte
+	srcOffs, dstOffs, dirOffs []int32
 	// flows remembers where in the batch each recent flow's addresses
 	// were written, so that a frame of a flow seen before in the batch
 	// copies them instead of formatting; direct-mapped by flow id
@@ -242,13 +239,19 @@ func setValid(v []byte, i int, ok bool, nulls *int) {
 	}
 }
 
-func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
+// framesPageBytes is the data page size of the frames table: the pages of
+// the row group being built are held compressed until it ends, and the
+// page each column is filling is held uncompressed, so small pages keep
+// that last part small (19 columns).
+const framesPageBytes = 128 << 10
+
+// newFramesTable returns the frames table writing to w, in row groups of
+// rowGroup rows built batch rows at a time.
+func newFramesTable(w io.Writer, rowGroup, batch int) (*framesTable, error) {
 	mem := memory.NewGoAllocator()
 	s := FramesSchema()
 	props := writerProps(s, rowGroup, mem,
-		// One data page per column chunk: the fewest page headers and
-		// compression calls.
-		pq.WithBatchSize(int64(rowGroup)),
+		pq.WithDataPageSize(framesPageBytes),
 		// Min/max only where engines prune by them; a string column's
 		// statistics would cost a pass over its dictionary per write.
 		pq.WithStatsFor("direction", false),
@@ -273,9 +276,9 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &framesTable{sink: k, full: make(chan *frameBatch, 1), free: make(chan *frameBatch, 1)}
-	t.cur = newFrameBatch(rowGroup)
-	t.free <- newFrameBatch(rowGroup)
+	t := &framesTable{sink: k, schema: s, full: make(chan *frameBatch, 1), free: make(chan *frameBatch, 1)}
+	t.cur = newFrameBatch(batch)
+	t.free <- newFrameBatch(batch)
 	go t.encode()
 	return t, nil
 }
@@ -355,13 +358,17 @@ func (t *framesTable) writeBatch(b *frameBatch) error {
 		return array.NewStringData(array.NewData(arrow.BinaryTypes.String, n,
 			[]*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs[:n+1])), memory.NewBufferBytes(data)}, nil, nulls, 0))
 	}
-	dict := func(idx []int32, valid *memory.Buffer, nulls int, values arrow.Array) arrow.Array {
-		ix := i32(idx, valid, nulls)
-		defer ix.Release()
-		return array.NewDictionaryArray(dictType, ix, values)
-	}
 	vIP, vSrc, vDst := bits(b.vIP, b.nIP), bits(b.vSrc, b.nSrc), bits(b.vDst, b.nDst)
 	vPort, vVLAN, vTCP := bits(b.vPort, b.nPort), bits(b.vVLAN, b.nVLAN), bits(b.vTCP, b.nTCP)
+	// direction as strings: a record must have the file's schema to be
+	// written into a buffered row group (pqarrow's WriteBuffered), where a
+	// dictionary array would be another type.
+	b.dirOffs = append(b.dirOffs[:0], 0)
+	b.dirData = b.dirData[:0]
+	for _, d := range b.dir[:n] {
+		b.dirData = append(b.dirData, dirText[d&1]...)
+		b.dirOffs = append(b.dirOffs, int32(len(b.dirData)))
+	}
 	cols := [...]arrow.Array{
 		fFrameNumber: i64(b.num, nil, 0),
 		fTs:          prim(tsType, nil, 0, arrow.Int64Traits.CastToBytes(b.ts[:n])),
@@ -370,7 +377,7 @@ func (t *framesTable) writeBatch(b *frameBatch) error {
 		fOrigLen:     i32(b.origLen, nil, 0),
 		fGapBefore:   i64(b.gap, nil, 0),
 		fFlowID:      i64(b.flow, nil, 0),
-		fDirection:   dict(b.dir, nil, 0, dirDict),
+		fDirection:   text(b.dirOffs, b.dirData, nil, 0),
 		fSrcIP:       text(b.srcOffs, b.srcData, vSrc, b.nSrc),
 		fDstIP:       text(b.dstOffs, b.dstData, vDst, b.nDst),
 		fSrcPort:     i32(b.sport, vPort, b.nPort),
@@ -383,16 +390,10 @@ func (t *framesTable) writeBatch(b *frameBatch) error {
 		fPayloadLen:  i32(b.pay, vIP, b.nIP),
 		fInterfaceID: i32(b.ifc, nil, 0),
 	}
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
-	t.fw.NewRowGroup()
-	for i, c := range cols {
-		if err := t.fw.WriteColumnData(c); err != nil {
-			return fmt.Errorf("column %s: %w", FramesSchema().Field(i).Name, err)
-		}
+	rec := array.NewRecord(t.schema, cols[:], int64(n))
+	for _, c := range cols {
+		c.Release()
 	}
-	return nil
+	defer rec.Release()
+	return t.fw.WriteBuffered(rec)
 }

@@ -104,7 +104,7 @@ func NewWriter(frames, gaps, flows io.Writer, opt WriterOptions) (*Writer, error
 	}
 	w := &Writer{opt: opt}
 	var err error
-	if w.frames, err = newFramesTable(frames, opt.rows(frameRowBytes)); err != nil {
+	if w.frames, err = newFramesTable(frames, opt.RowGroupRows, opt.rows(frameRowBytes)); err != nil {
 		return nil, err
 	}
 	if w.gaps, err = newTable(gaps, GapsSchema(), opt.rows(rowBytes(GapsSchema()))); err != nil {
