@@ -23,12 +23,15 @@ type WriterOptions struct {
 	// RowGroupRows is the largest number of rows of a row group (0:
 	// DefaultRowGroupRows).
 	RowGroupRows int
-	// RowGroupBytes bounds the memory of the columns of a row group
-	// built in memory (0: DefaultRowGroupBytes): a row group of a table
-	// holds at most as many rows as fit, at the table's row width, and
-	// at most RowGroupRows. Each table builds one row group while the one
-	// before is encoded, so the rows in memory stay within a few times
-	// RowGroupBytes per table whatever the capture's size and flow count.
+	// RowGroupBytes bounds the memory of the rows a table builds at a
+	// time (0: DefaultRowGroupBytes), at the table's row width: the
+	// frames table builds its row groups that many bytes of rows at a
+	// time (into a buffered row group, its pages compressed as they
+	// fill); the gaps and flows tables' row groups hold that many bytes
+	// of rows (and at most RowGroupRows). Each table builds one batch
+	// while the one before is encoded, so the rows in memory stay within
+	// a few times RowGroupBytes per table whatever the capture's size and
+	// flow count.
 	RowGroupBytes int
 	// Sources names the gap source of each capture of the run, by file
 	// index (see GapSource); missing entries are filled in by Finish from
