@@ -9,11 +9,11 @@ import (
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pq "github.com/apache/arrow/go/v15/parquet"
 )
 
 // framesTable streams the frames table, the one table with a row per
@@ -242,8 +242,11 @@ func setValid(v []byte, i int, ok bool, nulls *int) {
 // framesPageBytes is the data page size of the frames table: the pages of
 // the row group being built are held compressed until it ends, and the
 // page each column is filling is held uncompressed, so small pages keep
-// that last part small (19 columns).
-const framesPageBytes = 128 << 10
+// that last part small (19 columns). A page stays under zstd's 128 KB
+// block (it passes the limit by at most one write batch): arrow v15 makes
+// a new zstd encoder per page, and one given more than a block allocates
+// a 16 MB history.
+const framesPageBytes = 64 << 10
 
 // newFramesTable returns the frames table writing to w, in row groups of
 // rowGroup rows built batch rows at a time.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	pq "github.com/apache/arrow-go/v18/parquet"
+	pq "github.com/apache/arrow/go/v15/parquet"
 	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/parquet"
 )

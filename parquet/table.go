@@ -7,12 +7,12 @@ import (
 	"io"
 	"sync/atomic"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-	pq "github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/compress"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	pq "github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 )
 
 // Defaults of WriterOptions.
@@ -139,6 +139,13 @@ func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator, extra ...p
 		pq.WithMaxRowGroupLength(int64(rowGroup)),
 		pq.WithDictionaryDefault(false),
 		pq.WithCreatedBy("gapan"),
+		// V2 data pages: arrow v15 grows a V1 page's definition-level
+		// buffer a few bytes per literal run (its 4-byte length prefix
+		// is an offset that PooledBufferWriter.Reserve adds to the
+		// capacity each time), so a nullable column whose nulls come
+		// and go cost time quadratic in the page size (65 % of a run on
+		// real traffic); V2 pages keep levels without that prefix.
+		pq.WithDataPageVersion(pq.DataPageV2),
 	}
 	for _, f := range s.Fields() {
 		if f.Type.ID() == arrow.STRING {

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"

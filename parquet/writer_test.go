@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/join"

@@ -3,8 +3,9 @@ package parquet
 import (
 	"io"
 	"sync"
+	_ "unsafe" // go:linkname of arrow's codec table
 
-	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow/go/v15/parquet/compress"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -14,10 +15,9 @@ import (
 // nothing more.
 const zstdWindow = 1 << 20
 
-// zstdCodec is arrow's zstd codec with encoders that keep a 1 MB window
-// in low-memory mode (about 1.2 MB each) instead of arrow's default 8 MB
-// window and 16 MB history per encoder, which at a million flows was the
-// writer's largest buffer (32 MB for two encoders). The compressed pages
+// zstdCodec is arrow's zstd codec with pooled encoders that keep a 1 MB
+// window in low-memory mode (about 1.2 MB each) instead of a new encoder
+// per page with an 8 MB window and a 16 MB history. The compressed pages
 // are ordinary zstd frames: readers see no difference.
 type zstdCodec struct{}
 
@@ -104,12 +104,19 @@ func (zstdCodec) NewWriterLevel(w io.Writer, level int) (io.WriteCloser, error) 
 	return zstd.NewWriter(w, zstd.WithEncoderLevel(zstdLevel(level)))
 }
 
-// zstdCodec goes into arrow's codec table when the package loads, as
-// arrow documents (compress.RegisterCodec: "within the init() section"):
-// registering later would race with other goroutines' lookups. The table
-// is process-wide; the files stay plain zstd either way, and Decode reads
-// any zstd page.
+// arrowCodecs is arrow v15's codec table (compress.codecs), which v15
+// does not export a way to add to (v18's compress.RegisterCodec); its
+// GetCodec looks codecs up there.
+//
+//go:linkname arrowCodecs github.com/apache/arrow/go/v15/parquet/compress.codecs
+var arrowCodecs map[compress.Compression]compress.Codec
+
+// zstdCodec replaces arrow's zstd codec when the package loads (arrow's
+// own makes a new encoder for every page: about 1 MB of garbage per page,
+// 16 MB for a page over zstd's 128 KB block). Replacing it later would
+// race with other goroutines' lookups. The table is process-wide; the
+// files stay plain zstd either way, and Decode reads any zstd page.
 var _ = func() struct{} {
-	compress.RegisterCodec(compress.Codecs.Zstd, zstdCodec{})
+	arrowCodecs[compress.Codecs.Zstd] = zstdCodec{}
 	return struct{}{}
 }()

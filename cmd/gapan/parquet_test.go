@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/gapan/gapan/analyze"
 )
 
