@@ -1,7 +1,6 @@
 package parquet
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 
@@ -18,35 +17,35 @@ import (
 )
 
 // framesTable streams the frames table, the one table with a row per
-// frame, without Arrow builders: each row group's columns are plain Go
-// slices filled by Frame (frameBatch), handed whole to a goroutine of its
-// own that wraps them as Arrow arrays without copying and encodes them as
-// one row group, while Frame fills the other of the two batches.
+// frame, without Arrow builders: a batch of rows (RowGroupBytes of
+// columns) is plain Go slices filled by Frame (frameBatch), handed whole
+// to a goroutine of its own that wraps them as Arrow arrays without
+// copying and encodes them into the current row group, buffered (its
+// pages held compressed until it has RowGroupRows rows), while Frame
+// fills the other of the two batches. Row groups stay large (few of them
+// in the footer, which the writer holds to the end) while the rows in
+// memory stay few.
 //
-// The string columns (direction, src_ip, dst_ip) are handed to the encoder
-// as dictionary arrays whose indices the batch assigns itself (an address
-// is formatted once per row group), so the encoder writes the indices
-// without hashing a string per row. The file's schema still says string
-// (FramesSchema): readers see the same columns as with plain strings. A
-// dictionary array is written in one call per row group, as pqarrow
-// requires the dictionary of a column chunk not to change between calls.
+// The address columns (src_ip, dst_ip) are plain strings (no Parquet
+// dictionary): the batch writes each row's address text itself, copying
+// it from the flow's previous row in the batch when there is one (a
+// flow's addresses are part of its key) and formatting it otherwise.
+// A dictionary cost a hash of every distinct address per row group in
+// arrow's memo table, most of the writer's garbage with many flows, where
+// nearly every address of a row group is distinct; zstd takes the
+// repeats out of the plain pages instead. direction ("fwd", "rev") is
+// dictionary-encoded by the encoder.
 type framesTable struct {
 	*sink
-	cur   *frameBatch
-	full  chan *frameBatch // to the encoder
-	free  chan *frameBatch // back from it
-	total int64
+	schema *arrow.Schema
+	cur    *frameBatch
+	full   chan *frameBatch // to the encoder
+	free   chan *frameBatch // back from it
+	total  int64
 }
 
-// direction column: the dictionary ["fwd", "rev"] indexed by flow.Direction.
-var dirDict = func() arrow.Array {
-	b := array.NewStringBuilder(memory.DefaultAllocator)
-	defer b.Release()
-	b.AppendValues([]string{"fwd", "rev"}, nil)
-	return b.NewArray()
-}()
-
-var dictType = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+// dirText is the direction column's text, indexed by flow.Direction.
+var dirText = [2]string{"fwd", "rev"}
 
 // frameBatch holds the columns of one row group. Nullable columns that
 // are null together share a validity bitmap. The columns grow with the
@@ -57,7 +56,7 @@ type frameBatch struct {
 
 	num, ts, tsNs, gap, flow, seq, ack            []int64
 	capLen, origLen, sport, dport, vlan, pay, ifc []int32
-	dir, src, dst                                 []int32 // dictionary indices
+	dir                                           []int32 // indices into dirText
 	proto, tcpFlags                               []int16
 
 	// validity bitmaps and null counts: ip (ip_proto, payload_len), src,
@@ -65,16 +64,22 @@ type frameBatch struct {
 	vIP, vSrc, vDst, vPort, vVLAN, vTCP []byte
 	nIP, nSrc, nDst, nPort, nVLAN, nTCP int
 
-	// the row group's address dictionary (src_ip and dst_ip share it)
-	addrs    map[netip.Addr]int32
-	addrData []byte
-	addrOffs []int32
-	// flows remembers the dictionary indices of recent flows' addresses
-	// (a flow's addresses are part of its key), so most frames look up
-	// neither map nor string; direct-mapped by flow id
+	// the address columns: text and offsets (row i is
+	// data[offs[i]:offs[i+1]]; rows+1 offsets); the direction column's,
+	// made by writeBatch
+	srcData, dstData, dirData []byte
+	srcOffs, dstOffs, dirOffs []int32
+	// flows remembers where in the batch each recent flow's addresses
+	// were written, so that a frame of a flow seen before in the batch
+	// copies them instead of formatting; direct-mapped by flow id
 	flows []flowAddrs
 	gen   uint32 // batch generation (from 1): entries of older batches are stale
 }
+
+// frameRowBytes is the memory of a row of a frameBatch: 7 int64 and 9
+// int32 columns, 2 int16, the validity bits, a flow cache entry and two
+// addresses of 15 bytes (IPv4) with their offsets.
+const frameRowBytes = 7*8 + 9*4 + 2*2 + 1 + 24 + 2*(15+4)
 
 // maxFlowCache is the largest flow cache (entries, a power of two): 3 MB.
 const maxFlowCache = 1 << 17
@@ -83,9 +88,13 @@ const maxFlowCache = 1 << 17
 const firstBatchRows = 1 << 12
 
 type flowAddrs struct {
-	id       uint64
-	gen      uint32
-	fwd, rev int32 // indices of the forward sender's and receiver's address
+	id  uint64
+	gen uint32
+	// where the forward sender's and receiver's addresses are: offset and
+	// length in srcData (inDst false) or dstData
+	fwdOff, revOff int32
+	fwdLen, revLen uint8
+	fwdDst, revDst bool
 }
 
 func newFrameBatch(rows int) *frameBatch {
@@ -93,7 +102,7 @@ func newFrameBatch(rows int) *frameBatch {
 	for cache < rows && cache < maxFlowCache {
 		cache <<= 1
 	}
-	b := &frameBatch{rows: rows, addrs: make(map[netip.Addr]int32), flows: make([]flowAddrs, cache)}
+	b := &frameBatch{rows: rows, flows: make([]flowAddrs, cache)}
 	b.grow(min(rows, firstBatchRows))
 	b.reset()
 	return b
@@ -104,8 +113,11 @@ func (b *frameBatch) grow(n int) {
 	for _, p := range []*[]int64{&b.num, &b.ts, &b.tsNs, &b.gap, &b.flow, &b.seq, &b.ack} {
 		*p = append(make([]int64, 0, n), (*p)[:b.n]...)[:n]
 	}
-	for _, p := range []*[]int32{&b.capLen, &b.origLen, &b.sport, &b.dport, &b.vlan, &b.pay, &b.ifc, &b.dir, &b.src, &b.dst} {
+	for _, p := range []*[]int32{&b.capLen, &b.origLen, &b.sport, &b.dport, &b.vlan, &b.pay, &b.ifc, &b.dir} {
 		*p = append(make([]int32, 0, n), (*p)[:b.n]...)[:n]
+	}
+	for _, p := range []*[]int32{&b.srcOffs, &b.dstOffs} {
+		*p = append(make([]int32, 0, n+1), (*p)[:min(len(*p), b.n+1)]...)[:n+1]
 	}
 	for _, p := range []*[]int16{&b.proto, &b.tcpFlags} {
 		*p = append(make([]int16, 0, n), (*p)[:b.n]...)[:n]
@@ -129,38 +141,42 @@ func (b *frameBatch) reset() {
 	b.n = 0
 	b.gen++
 	b.nIP, b.nSrc, b.nDst, b.nPort, b.nVLAN, b.nTCP = 0, 0, 0, 0, 0, 0
-	clear(b.addrs)
-	b.addrData = b.addrData[:0]
-	b.addrOffs = append(b.addrOffs[:0], 0)
+	b.srcData, b.dstData = b.srcData[:0], b.dstData[:0]
+	b.srcOffs[0], b.dstOffs[0] = 0, 0
 }
 
-// addr returns the dictionary index of a, adding it on first sight.
-func (b *frameBatch) addr(a netip.Addr) int32 {
-	if i, ok := b.addrs[a]; ok {
-		return i
+// addrText returns the address text at off, n bytes, in dstData or
+// srcData.
+func (b *frameBatch) addrText(inDst bool, off int32, n uint8) []byte {
+	if inDst {
+		return b.dstData[off : off+int32(n)]
 	}
-	i := int32(len(b.addrOffs) - 1)
-	b.addrData = a.AppendTo(b.addrData)
-	b.addrOffs = append(b.addrOffs, int32(len(b.addrData)))
-	b.addrs[a] = i
-	return i
+	return b.srcData[off : off+int32(n)]
 }
 
-// setAddrs sets row i's src and dst indices for a frame of flow id in
-// direction dir (0 or 1), from src and dst.
-func (b *frameBatch) setAddrs(i int, id uint64, dir int32, src, dst netip.Addr) {
+// setAddrs writes the src and dst addresses of a frame of flow id in
+// direction dir (0 or 1), copying them from the flow's previous row in
+// the batch when there is one.
+func (b *frameBatch) setAddrs(id uint64, dir int32, src, dst netip.Addr) {
 	e := &b.flows[id&uint64(len(b.flows)-1)]
 	if e.id != id || e.gen != b.gen {
-		s, d := b.addr(src), b.addr(dst)
-		if dir != 0 {
-			s, d = d, s
+		so, do := int32(len(b.srcData)), int32(len(b.dstData))
+		b.srcData = src.AppendTo(b.srcData)
+		b.dstData = dst.AppendTo(b.dstData)
+		sl, dl := uint8(int32(len(b.srcData))-so), uint8(int32(len(b.dstData))-do)
+		if dir == 0 {
+			*e = flowAddrs{id: id, gen: b.gen, fwdOff: so, fwdLen: sl, revOff: do, revLen: dl, revDst: true}
+		} else {
+			*e = flowAddrs{id: id, gen: b.gen, fwdOff: do, fwdLen: dl, fwdDst: true, revOff: so, revLen: sl}
 		}
-		*e = flowAddrs{id: id, gen: b.gen, fwd: s, rev: d}
+		return
 	}
 	if dir == 0 {
-		b.src[i], b.dst[i] = e.fwd, e.rev
+		b.srcData = append(b.srcData, b.addrText(e.fwdDst, e.fwdOff, e.fwdLen)...)
+		b.dstData = append(b.dstData, b.addrText(e.revDst, e.revOff, e.revLen)...)
 	} else {
-		b.src[i], b.dst[i] = e.rev, e.fwd
+		b.srcData = append(b.srcData, b.addrText(e.revDst, e.revOff, e.revLen)...)
+		b.dstData = append(b.dstData, b.addrText(e.fwdDst, e.fwdOff, e.fwdLen)...)
 	}
 }
 
@@ -181,19 +197,20 @@ func (b *frameBatch) add(f *join.Frame, info *loss.FrameInfo) {
 	src, dst := ip && p.Src.IsValid(), ip && p.Dst.IsValid()
 	setValid(b.vSrc, i, src, &b.nSrc)
 	setValid(b.vDst, i, dst, &b.nDst)
-	b.proto[i], b.pay[i], b.src[i], b.dst[i] = 0, 0, 0, 0
+	b.proto[i], b.pay[i] = 0, 0
 	if ip {
 		b.proto[i] = int16(p.Proto)
 		b.pay[i] = int32(p.PayloadLen)
 		switch {
 		case src && dst:
-			b.setAddrs(i, info.FlowID, b.dir[i], p.Src, p.Dst)
+			b.setAddrs(info.FlowID, b.dir[i], p.Src, p.Dst)
 		case src:
-			b.src[i] = b.addr(p.Src)
+			b.srcData = p.Src.AppendTo(b.srcData)
 		case dst:
-			b.dst[i] = b.addr(p.Dst)
+			b.dstData = p.Dst.AppendTo(b.dstData)
 		}
 	}
+	b.srcOffs[i+1], b.dstOffs[i+1] = int32(len(b.srcData)), int32(len(b.dstData))
 	ports := p.Flags&decode.FlagPorts != 0
 	setValid(b.vPort, i, ports, &b.nPort)
 	b.sport[i], b.dport[i] = int32(p.SrcPort), int32(p.DstPort)
@@ -222,22 +239,33 @@ func setValid(v []byte, i int, ok bool, nulls *int) {
 	}
 }
 
-func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
+// framesPageBytes is the data page size of the frames table: the pages of
+// the row group being built are held compressed until it ends, and the
+// page each column is filling is held uncompressed, so small pages keep
+// that last part small (19 columns). A page stays under zstd's 128 KB
+// block (it passes the limit by at most one write batch): arrow v15 makes
+// a new zstd encoder per page, and one given more than a block allocates
+// a 16 MB history.
+const framesPageBytes = 64 << 10
+
+// newFramesTable returns the frames table writing to w, in row groups of
+// rowGroup rows built batch rows at a time.
+func newFramesTable(w io.Writer, rowGroup, batch int) (*framesTable, error) {
 	mem := memory.NewGoAllocator()
 	s := FramesSchema()
 	props := writerProps(s, rowGroup, mem,
-		// One data page per column chunk: each page makes a zstd
-		// encoder of its own in arrow v15.
-		pq.WithBatchSize(int64(rowGroup)),
+		pq.WithDataPageSize(framesPageBytes),
 		// Min/max only where engines prune by them; a string column's
 		// statistics would cost a pass over its dictionary per write.
 		pq.WithStatsFor("direction", false),
 		pq.WithStatsFor("src_ip", false),
 		pq.WithStatsFor("dst_ip", false),
+		pq.WithDictionaryFor("src_ip", false),
+		pq.WithDictionaryFor("dst_ip", false),
 		// DELTA_BINARY_PACKED for the sorted or small integer columns
-		// that are never null: arrow v15's delta encoder dereferences a
-		// nil writer when a whole write is null (fixed in arrow-go v18),
-		// so the nullable ones (ports, payload_len) stay plain.
+		// that are never null (the nullable ones, ports and payload_len,
+		// stay plain: arrow v15's delta encoder crashed on an all-null
+		// write, and delta does little for them).
 		pq.WithEncodingFor("frame_number", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("ts", pq.Encodings.DeltaBinaryPacked),
 		pq.WithEncodingFor("ts_ns", pq.Encodings.DeltaBinaryPacked),
@@ -251,9 +279,9 @@ func newFramesTable(w io.Writer, rowGroup int) (*framesTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &framesTable{sink: k, full: make(chan *frameBatch, 1), free: make(chan *frameBatch, 1)}
-	t.cur = newFrameBatch(rowGroup)
-	t.free <- newFrameBatch(rowGroup)
+	t := &framesTable{sink: k, schema: s, full: make(chan *frameBatch, 1), free: make(chan *frameBatch, 1)}
+	t.cur = newFrameBatch(batch)
+	t.free <- newFrameBatch(batch)
 	go t.encode()
 	return t, nil
 }
@@ -329,16 +357,21 @@ func (t *framesTable) writeBatch(b *frameBatch) error {
 	i16 := func(v []int16, valid *memory.Buffer, nulls int) arrow.Array {
 		return prim(arrow.PrimitiveTypes.Int16, valid, nulls, arrow.Int16Traits.CastToBytes(v[:n]))
 	}
-	addrDict := array.NewStringData(array.NewData(arrow.BinaryTypes.String, len(b.addrOffs)-1,
-		[]*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(b.addrOffs)), memory.NewBufferBytes(b.addrData)}, nil, 0, 0))
-	defer addrDict.Release()
-	dict := func(idx []int32, valid *memory.Buffer, nulls int, values arrow.Array) arrow.Array {
-		ix := i32(idx, valid, nulls)
-		defer ix.Release()
-		return array.NewDictionaryArray(dictType, ix, values)
+	text := func(offs []int32, data []byte, valid *memory.Buffer, nulls int) arrow.Array {
+		return array.NewStringData(array.NewData(arrow.BinaryTypes.String, n,
+			[]*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs[:n+1])), memory.NewBufferBytes(data)}, nil, nulls, 0))
 	}
 	vIP, vSrc, vDst := bits(b.vIP, b.nIP), bits(b.vSrc, b.nSrc), bits(b.vDst, b.nDst)
 	vPort, vVLAN, vTCP := bits(b.vPort, b.nPort), bits(b.vVLAN, b.nVLAN), bits(b.vTCP, b.nTCP)
+	// direction as strings: a record must have the file's schema to be
+	// written into a buffered row group (pqarrow's WriteBuffered), where a
+	// dictionary array would be another type.
+	b.dirOffs = append(b.dirOffs[:0], 0)
+	b.dirData = b.dirData[:0]
+	for _, d := range b.dir[:n] {
+		b.dirData = append(b.dirData, dirText[d&1]...)
+		b.dirOffs = append(b.dirOffs, int32(len(b.dirData)))
+	}
 	cols := [...]arrow.Array{
 		fFrameNumber: i64(b.num, nil, 0),
 		fTs:          prim(tsType, nil, 0, arrow.Int64Traits.CastToBytes(b.ts[:n])),
@@ -347,9 +380,9 @@ func (t *framesTable) writeBatch(b *frameBatch) error {
 		fOrigLen:     i32(b.origLen, nil, 0),
 		fGapBefore:   i64(b.gap, nil, 0),
 		fFlowID:      i64(b.flow, nil, 0),
-		fDirection:   dict(b.dir, nil, 0, dirDict),
-		fSrcIP:       dict(b.src, vSrc, b.nSrc, addrDict),
-		fDstIP:       dict(b.dst, vDst, b.nDst, addrDict),
+		fDirection:   text(b.dirOffs, b.dirData, nil, 0),
+		fSrcIP:       text(b.srcOffs, b.srcData, vSrc, b.nSrc),
+		fDstIP:       text(b.dstOffs, b.dstData, vDst, b.nDst),
 		fSrcPort:     i32(b.sport, vPort, b.nPort),
 		fDstPort:     i32(b.dport, vPort, b.nPort),
 		fIPProto:     i16(b.proto, vIP, b.nIP),
@@ -360,16 +393,10 @@ func (t *framesTable) writeBatch(b *frameBatch) error {
 		fPayloadLen:  i32(b.pay, vIP, b.nIP),
 		fInterfaceID: i32(b.ifc, nil, 0),
 	}
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
-	t.fw.NewRowGroup()
-	for i, c := range cols {
-		if err := t.fw.WriteColumnData(c); err != nil {
-			return fmt.Errorf("column %s: %w", FramesSchema().Field(i).Name, err)
-		}
+	rec := array.NewRecord(t.schema, cols[:], int64(n))
+	for _, c := range cols {
+		c.Release()
 	}
-	return nil
+	defer rec.Release()
+	return t.fw.WriteBuffered(rec)
 }

@@ -41,11 +41,11 @@ func dataPageEncodings(t *testing.T, path, column string) [][]pq.Encoding {
 }
 
 // TestFramesDictionaries writes the frames table of a capture with many
-// addresses (120,000 clients: the first row group's address dictionary is
-// about 2 MB, past the 1 MiB a dictionary page is meant to hold; the
-// writer still encodes the whole chunk with it, as the dictionary is
-// handed to it whole) and a second row group of 50,000, reads every value
-// back, and checks that the string columns are dictionary-encoded.
+// addresses (120,000 clients: nearly every address of a row group is
+// distinct) in two row groups, 150,000 frames and 50,000, reads every
+// value back, and checks the string columns' encodings: direction
+// dictionary-encoded (the batch's own indices), src_ip and dst_ip plain
+// (the batch writes their text; no dictionary to hash).
 func TestFramesDictionaries(t *testing.T) {
 	dir := t.TempDir()
 	capture := filepath.Join(dir, "many.pcap")
@@ -60,7 +60,7 @@ func TestFramesDictionaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	rg := 150000
-	_, want, _ := writeRun(t, capture, dir, parquet.WriterOptions{RowGroupRows: rg})
+	_, want, _ := writeRun(t, capture, dir, parquet.WriterOptions{RowGroupRows: rg, RowGroupBytes: 1 << 30})
 	path := filepath.Join(dir, "frames.parquet")
 	got := readParquet(t, path)
 	if len(got.rows) != len(want) || got.groups != 2 {
@@ -71,10 +71,14 @@ func TestFramesDictionaries(t *testing.T) {
 			t.Fatalf("frame row %d:\n got %v\nwant %v", i, got.rows[i], want[i])
 		}
 	}
-	dict := []pq.Encoding{pq.Encodings.RLEDict}
-	for _, col := range []string{"src_ip", "dst_ip", "direction"} {
-		if enc := dataPageEncodings(t, path, col); !reflect.DeepEqual(enc, [][]pq.Encoding{dict, dict}) {
-			t.Errorf("%s data page encodings by row group %v, want dictionary indices only", col, enc)
+	encodings := map[string][]pq.Encoding{
+		"direction": {pq.Encodings.RLEDict},
+		"src_ip":    {pq.Encodings.Plain},
+		"dst_ip":    {pq.Encodings.Plain},
+	}
+	for col, w := range encodings {
+		if enc := dataPageEncodings(t, path, col); !reflect.DeepEqual(enc, [][]pq.Encoding{w, w}) {
+			t.Errorf("%s data page encodings by row group %v, want %v in each", col, enc, w)
 		}
 	}
 }

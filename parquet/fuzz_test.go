@@ -25,7 +25,7 @@ func FuzzWriter(f *testing.F) {
 		flows, files := fuzzgen.Flows(data)
 		r := &analyze.Result{Summary: fuzzgen.Summary(flows, files), Files: files, KernelDrops: -1}
 		var fr, gp, fl bytes.Buffer
-		w, err := parquet.NewWriter(&fr, &gp, &fl, parquet.WriterOptions{BatchRows: 7, RowGroupRows: 13})
+		w, err := parquet.NewWriter(&fr, &gp, &fl, parquet.WriterOptions{RowGroupRows: 13})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/gapan/gapan/loss"
 )
 
@@ -116,9 +118,10 @@ func GapsSchema() *arrow.Schema {
 
 // flowCol is how one field of loss.Flow becomes a column.
 type flowCol struct {
-	name  string
-	index []int // reflect field index in loss.Flow
-	kind  flowKind
+	name string
+	off  uintptr      // the field's offset in loss.Flow
+	typ  reflect.Kind // the field's kind
+	kind flowKind
 	// needsRecord: null in a flow without a loss record
 	// (loss.FlowColumn.NeedsRecord).
 	needsRecord bool
@@ -141,13 +144,25 @@ const (
 // table carries every figure of the report under its JSON name.
 var flowCols, flowSchema = buildFlowSchema()
 
+// fieldOffset returns the offset in t of the field at index (a path
+// through embedded structs).
+func fieldOffset(t reflect.Type, index []int) uintptr {
+	var off uintptr
+	for _, i := range index {
+		f := t.Field(i)
+		off += f.Offset
+		t = f.Type
+	}
+	return off
+}
+
 func buildFlowSchema() ([]flowCol, *arrow.Schema) {
 	t := reflect.TypeFor[loss.Flow]()
 	var cols []flowCol
 	var fields []arrow.Field
 	for _, fc := range loss.FlowColumns() {
 		sf, tag := fc.Field, fc.Name
-		c := flowCol{name: tag, index: sf.Index, needsRecord: fc.NeedsRecord}
+		c := flowCol{name: tag, off: fieldOffset(t, sf.Index), typ: sf.Type.Kind(), needsRecord: fc.NeedsRecord}
 		var dt arrow.DataType
 		nullable := fc.NeedsRecord // null without a loss record
 		switch sf.Type.Kind() {
@@ -164,10 +179,10 @@ func buildFlowSchema() ([]flowCol, *arrow.Schema) {
 		case reflect.String:
 			if tag == "first_ts" || tag == "last_ts" {
 				ns, ok := t.FieldByName(sf.Name[:len(sf.Name)-2] + "Ns")
-				if !ok {
-					panic("parquet: loss.Flow has " + sf.Name + " without its Ns field")
+				if !ok || ns.Type.Kind() != reflect.Int64 {
+					panic("parquet: loss.Flow has " + sf.Name + " without its int64 Ns field")
 				}
-				c.kind, c.index, dt = kindTimestamp, ns.Index, tsType
+				c.kind, c.off, c.typ, dt = kindTimestamp, fieldOffset(t, ns.Index), reflect.Int64, tsType
 			} else {
 				c.kind, dt, nullable = kindString, str, true
 			}
@@ -188,3 +203,88 @@ func buildFlowSchema() ([]flowCol, *arrow.Schema) {
 // FlowsSchema returns the schema of the flows table: one column per field
 // of the report's JSON flow (loss.Flow), under the same name.
 func FlowsSchema() *arrow.Schema { return flowSchema }
+
+// flowAppender appends one column of a flow's row to its builder.
+type flowAppender func(fl *loss.Flow)
+
+// appender returns the function that appends column c of a flow to b, the
+// column's builder: the field is read at its offset, with its type, so
+// that a row costs no reflection (buildFlowSchema checked the types).
+func (c flowCol) appender(b array.Builder) flowAppender {
+	at := func(fl *loss.Flow) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(fl), c.off) }
+	var f flowAppender
+	switch c.kind {
+	case kindInt:
+		ib := b.(*array.Int64Builder)
+		switch c.typ {
+		case reflect.Uint32:
+			f = func(fl *loss.Flow) { ib.Append(int64(*(*uint32)(at(fl)))) }
+		case reflect.Uint64:
+			f = func(fl *loss.Flow) { ib.Append(int64(*(*uint64)(at(fl)))) }
+		case reflect.Int:
+			f = func(fl *loss.Flow) { ib.Append(int64(*(*int)(at(fl)))) }
+		case reflect.Int32:
+			f = func(fl *loss.Flow) { ib.Append(int64(*(*int32)(at(fl)))) }
+		case reflect.Int64:
+			f = func(fl *loss.Flow) { ib.Append(*(*int64)(at(fl))) }
+		}
+	case kindInt16:
+		ib := b.(*array.Int16Builder)
+		f = func(fl *loss.Flow) {
+			if v := *(*uint8)(at(fl)); v == 0 {
+				ib.AppendNull()
+			} else {
+				ib.Append(int16(v))
+			}
+		}
+	case kindInt32:
+		ib := b.(*array.Int32Builder)
+		f = func(fl *loss.Flow) { ib.Append(int32(*(*uint16)(at(fl)))) }
+	case kindFloat:
+		fb := b.(*array.Float64Builder)
+		f = func(fl *loss.Flow) { fb.Append(loss.Round6(*(*float64)(at(fl)))) }
+	case kindBool:
+		bb := b.(*array.BooleanBuilder)
+		f = func(fl *loss.Flow) { bb.Append(*(*bool)(at(fl))) }
+	case kindString:
+		sb := b.(*array.StringBuilder)
+		f = func(fl *loss.Flow) {
+			if s := *(*string)(at(fl)); s == "" {
+				sb.AppendNull()
+			} else {
+				sb.Append(s)
+			}
+		}
+	case kindTimestamp:
+		tb := b.(*array.TimestampBuilder)
+		f = func(fl *loss.Flow) { tb.Append(micros(*(*int64)(at(fl)))) }
+	case kindVLAN:
+		lb := b.(*array.ListBuilder)
+		vb := lb.ValueBuilder().(*array.Int32Builder)
+		f = func(fl *loss.Flow) {
+			v := *(*[]int)(at(fl))
+			if len(v) == 0 {
+				lb.AppendNull()
+				return
+			}
+			lb.Append(true)
+			for _, x := range v {
+				vb.Append(int32(x))
+			}
+		}
+	}
+	if f == nil {
+		panic(fmt.Sprintf("parquet: no appender for column %s", c.name))
+	}
+	if c.needsRecord {
+		inner := f
+		f = func(fl *loss.Flow) {
+			if fl.LossNotRecorded {
+				b.AppendNull() // unknown without a loss record, not 0
+				return
+			}
+			inner(fl)
+		}
+	}
+	return f
+}

@@ -17,13 +17,15 @@ import (
 
 // Defaults of WriterOptions.
 const (
-	// DefaultRowGroupRows is the number of rows per row group: about
-	// 5-10 MB of compressed frames, large enough for fast scans and small
-	// enough that engines skip row groups by their ts statistics.
-	DefaultRowGroupRows = 1 << 18
-	// DefaultBatchRows is the number of rows built in memory before they
-	// are encoded into the current row group.
-	DefaultBatchRows = 1 << 14
+	// DefaultRowGroupRows is the largest number of rows of a row group:
+	// the frames table's row groups (1 to 3 MB compressed; 262,144 rows
+	// until issue 21, whose pages held compressed until the group ends
+	// were 5 MB more at a million flows).
+	DefaultRowGroupRows = 1 << 17
+	// DefaultRowGroupBytes bounds the memory of the rows a table builds
+	// at a time: 13,189 frames, 22,795 gaps, about 4,500 flows
+	// (docs/parquet.md).
+	DefaultRowGroupBytes = 2 << 20
 )
 
 // tsType is the type of every timestamp column: microseconds, UTC (Spark 3
@@ -42,15 +44,17 @@ func micros(ns int64) arrow.Timestamp {
 }
 
 // table streams the rows of one Parquet file: rows are built into a record
-// of batch rows, which a goroutine of its own encodes into the current
-// buffered row group while the next batch is built (the pipeline and the
-// encoding overlap); a new row group starts every rowGroup rows.
+// of rowGroup rows, which a goroutine of its own encodes as one row group
+// while the next is built (the pipeline and the encoding overlap). Each
+// record is written whole (pqarrow's FileWriter.Write): only one column
+// chunk's pages are in the encoder at a time, where a buffered row group
+// would hold every column's until the group ends.
 type table struct {
 	*sink
-	rb    *array.RecordBuilder
-	rows  int // rows in rb
-	batch int
-	total int64
+	rb       *array.RecordBuilder
+	rows     int // rows in rb
+	rowGroup int
+	total    int64
 
 	recs chan arrow.Record // to the encoder; at most one waits
 }
@@ -66,7 +70,7 @@ type sink struct {
 }
 
 func newSink(w io.Writer, s *arrow.Schema, props *pq.WriterProperties, mem memory.Allocator) (*sink, error) {
-	bw := bufio.NewWriterSize(w, 1<<20)
+	bw := bufio.NewWriterSize(w, 256<<10)
 	fw, err := pqarrow.NewFileWriter(s, bw, props,
 		pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema()))
 	return &sink{fw: fw, bw: bw, done: make(chan error, 1)}, err
@@ -135,6 +139,13 @@ func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator, extra ...p
 		pq.WithMaxRowGroupLength(int64(rowGroup)),
 		pq.WithDictionaryDefault(false),
 		pq.WithCreatedBy("gapan"),
+		// V2 data pages: arrow v15 grows a V1 page's definition-level
+		// buffer a few bytes per literal run (its 4-byte length prefix
+		// is an offset that PooledBufferWriter.Reserve adds to the
+		// capacity each time), so a nullable column whose nulls come
+		// and go cost time quadratic in the page size (65 % of a run on
+		// real traffic); V2 pages keep levels without that prefix.
+		pq.WithDataPageVersion(pq.DataPageV2),
 	}
 	for _, f := range s.Fields() {
 		if f.Type.ID() == arrow.STRING {
@@ -144,26 +155,42 @@ func writerProps(s *arrow.Schema, rowGroup int, mem memory.Allocator, extra ...p
 	return pq.NewWriterProperties(append(opts, extra...)...)
 }
 
-func newTable(w io.Writer, s *arrow.Schema, rowGroup, batch int) (*table, error) {
+func newTable(w io.Writer, s *arrow.Schema, rowGroup int) (*table, error) {
 	mem := memory.NewGoAllocator()
 	k, err := newSink(w, s, writerProps(s, rowGroup, mem), mem)
 	if err != nil {
 		return nil, err
 	}
 	rb := array.NewRecordBuilder(mem, s)
-	rb.Reserve(batch)
-	t := &table{sink: k, rb: rb, batch: batch, recs: make(chan arrow.Record, 1)}
+	// no Reserve: the builders grow with the rows, so a table that gets
+	// none (flows during the frames, gaps without loss) costs nothing
+	t := &table{sink: k, rb: rb, rowGroup: rowGroup, recs: make(chan arrow.Record, 1)}
 	go t.encode()
 	return t, nil
 }
 
-// encode writes the records it is handed; after an error it only releases
-// them.
+// rowBytes estimates the memory of one row of a table with schema s while
+// it is built: the width of each fixed-size column, 16 bytes for a string
+// or a list.
+func rowBytes(s *arrow.Schema) int {
+	n := 0
+	for _, f := range s.Fields() {
+		if fw, ok := f.Type.(arrow.FixedWidthDataType); ok {
+			n += max(fw.BitWidth()/8, 1)
+		} else {
+			n += 16
+		}
+	}
+	return n
+}
+
+// encode writes each record it is handed as a row group; after an error
+// it only releases them.
 func (t *table) encode() {
 	var err error
 	for rec := range t.recs {
 		if err == nil {
-			if err = encodeSafely(func() error { return t.fw.WriteBuffered(rec) }); err != nil {
+			if err = encodeSafely(func() error { return t.fw.Write(rec) }); err != nil {
 				t.fail(err)
 			}
 		}
@@ -176,7 +203,7 @@ func (t *table) encode() {
 func (t *table) endRow() error {
 	t.rows++
 	t.total++
-	if t.rows >= t.batch {
+	if t.rows >= t.rowGroup {
 		return t.flush()
 	}
 	return nil
@@ -192,7 +219,6 @@ func (t *table) flush() error {
 	}
 	t.recs <- t.rb.NewRecord()
 	t.rows = 0
-	t.rb.Reserve(t.batch)
 	return nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -21,13 +20,19 @@ var ErrSourceMismatch = errors.New("parquet: gap source differs from the join's"
 
 // WriterOptions controls a Writer.
 type WriterOptions struct {
-	// RowGroupRows is the number of rows per row group (0:
+	// RowGroupRows is the largest number of rows of a row group (0:
 	// DefaultRowGroupRows).
 	RowGroupRows int
-	// BatchRows is the number of rows of the gaps and flows tables built
-	// in memory between two encodes (0: DefaultBatchRows). The frames
-	// table is built and encoded a row group at a time.
-	BatchRows int
+	// RowGroupBytes bounds the memory of the rows a table builds at a
+	// time (0: DefaultRowGroupBytes), at the table's row width: the
+	// frames table builds its row groups that many bytes of rows at a
+	// time (into a buffered row group, its pages compressed as they
+	// fill); the gaps and flows tables' row groups hold that many bytes
+	// of rows (and at most RowGroupRows). Each table builds one batch
+	// while the one before is encoded, so the rows in memory stay within
+	// a few times RowGroupBytes per table whatever the capture's size and
+	// flow count.
+	RowGroupBytes int
 	// Sources names the gap source of each capture of the run, by file
 	// index (see GapSource); missing entries are filled in by Finish from
 	// the join, which means the gaps rows of such a file are held back
@@ -58,8 +63,11 @@ type Writer struct {
 	frames *framesTable
 	gaps   *table
 	flows  *table
-	err    error
-	closed bool // Finish or Abort ran: a second call does nothing
+	// flowAppend appends each column of a flow's row to the flows
+	// table's builders
+	flowAppend []flowAppender
+	err        error
+	closed     bool // Finish or Abort ran: a second call does nothing
 
 	// last frame per interface of the current file, for the gaps'
 	// prev_frame and ts_before (the same walk as loss.TotalsCounter)
@@ -94,27 +102,35 @@ func NewWriter(frames, gaps, flows io.Writer, opt WriterOptions) (*Writer, error
 	if opt.RowGroupRows <= 0 {
 		opt.RowGroupRows = DefaultRowGroupRows
 	}
-	if opt.BatchRows <= 0 {
-		opt.BatchRows = DefaultBatchRows
+	if opt.RowGroupBytes <= 0 {
+		opt.RowGroupBytes = DefaultRowGroupBytes
 	}
-	opt.BatchRows = min(opt.BatchRows, opt.RowGroupRows)
 	w := &Writer{opt: opt}
 	var err error
-	if w.frames, err = newFramesTable(frames, opt.RowGroupRows); err != nil {
+	if w.frames, err = newFramesTable(frames, opt.RowGroupRows, opt.rows(frameRowBytes)); err != nil {
 		return nil, err
 	}
-	// Gaps and flows are far fewer than frames: small batches keep their
-	// memory low.
-	if w.gaps, err = newTable(gaps, GapsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
+	if w.gaps, err = newTable(gaps, GapsSchema(), opt.rows(rowBytes(GapsSchema()))); err != nil {
 		w.frames.close()
 		return nil, err
 	}
-	if w.flows, err = newTable(flows, FlowsSchema(), opt.RowGroupRows, min(opt.BatchRows, 4096)); err != nil {
+	if w.flows, err = newTable(flows, FlowsSchema(), opt.rows(rowBytes(FlowsSchema()))); err != nil {
 		w.frames.close()
 		w.gaps.close()
 		return nil, err
 	}
+	w.flowAppend = make([]flowAppender, len(flowCols))
+	for i, c := range flowCols {
+		w.flowAppend[i] = c.appender(w.flows.rb.Field(i))
+	}
 	return w, nil
+}
+
+// rows returns the rows of a row group of a table whose rows take width
+// bytes in memory: as many as RowGroupBytes holds, at most RowGroupRows,
+// at least one.
+func (o WriterOptions) rows(width int) int {
+	return max(1, min(o.RowGroupRows, o.RowGroupBytes/max(width, 1)))
 }
 
 // GapSource returns the name of the source of a capture's gaps for the
@@ -233,54 +249,8 @@ func (w *Writer) Flow(fl *loss.Flow) {
 	if w.err != nil {
 		return
 	}
-	rb := w.flows.rb
-	v := reflect.ValueOf(fl).Elem()
-	for i, c := range flowCols {
-		fv := v.FieldByIndex(c.index)
-		b := rb.Field(i)
-		if c.needsRecord && fl.LossNotRecorded {
-			b.AppendNull() // unknown without a loss record, not 0
-			continue
-		}
-		switch c.kind {
-		case kindInt:
-			if fv.CanUint() {
-				b.(*array.Int64Builder).Append(int64(fv.Uint()))
-			} else {
-				b.(*array.Int64Builder).Append(fv.Int())
-			}
-		case kindInt16:
-			if fv.Uint() == 0 {
-				b.AppendNull()
-			} else {
-				b.(*array.Int16Builder).Append(int16(fv.Uint()))
-			}
-		case kindInt32:
-			b.(*array.Int32Builder).Append(int32(fv.Uint()))
-		case kindFloat:
-			b.(*array.Float64Builder).Append(loss.Round6(fv.Float()))
-		case kindBool:
-			b.(*array.BooleanBuilder).Append(fv.Bool())
-		case kindString:
-			if s := fv.String(); s == "" {
-				b.AppendNull()
-			} else {
-				b.(*array.StringBuilder).Append(s)
-			}
-		case kindTimestamp:
-			b.(*array.TimestampBuilder).Append(micros(fv.Int()))
-		case kindVLAN:
-			lb := b.(*array.ListBuilder)
-			if fv.Len() == 0 {
-				lb.AppendNull()
-				break
-			}
-			lb.Append(true)
-			vb := lb.ValueBuilder().(*array.Int32Builder)
-			for j := 0; j < fv.Len(); j++ {
-				vb.Append(int32(fv.Index(j).Int()))
-			}
-		}
+	for _, add := range w.flowAppend {
+		add(fl)
 	}
 	w.stats.Flows++
 	if err := w.flows.endRow(); err != nil {

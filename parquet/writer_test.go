@@ -126,7 +126,7 @@ func TestTablesMatchTheRun(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			capture := tc.capture(t, dir)
-			r, want, st := writeRun(t, capture, dir, parquet.WriterOptions{RowGroupRows: 1000, BatchRows: 300})
+			r, want, st := writeRun(t, capture, dir, parquet.WriterOptions{RowGroupRows: 1000})
 			s := r.Summary
 
 			// frames: every value of every row.
