@@ -70,7 +70,7 @@ func MirrorSessionsSchema() *arrow.Schema {
 // WriteMirrorSessions writes sessions as one Parquet file of the
 // mirror_sessions table to w, with the key/value metadata meta.
 func WriteMirrorSessions(w io.Writer, sessions []loss.MirrorSession, meta [][2]string) error {
-	t, err := newTable(w, MirrorSessionsSchema(), max(len(sessions), 1), max(len(sessions), 1))
+	t, err := newTable(w, MirrorSessionsSchema(), max(len(sessions), 1))
 	if err != nil {
 		return err
 	}
