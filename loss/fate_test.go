@@ -5,6 +5,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/sidecar"
@@ -59,7 +60,7 @@ func TestFatesAddUp(t *testing.T) {
 		"cip":           corpusPath("gopacket-cip.pcap"),
 		"netflix-burst": simulated(t, "ndpi-netflix.pcap", "burst:p=0.01,r=0.2", 11),
 		"esp-sim":       simulatedFile(t, espLong(t, true), "uniform:0.05", 3),
-		"gtpu-thinned":  thin(t, seqTestdata("zeek-gtp6_gtp_0x32.pcap"), []uint64{12, 13, 22}),
+		"gtpu-thinned":  thin(t, seqSample(t, synth.SampleGTPU), []uint64{12, 13, 22}),
 		"icmp-sim":      pingThinned(t, 4),
 	}
 	for name, path := range paths {
