@@ -122,8 +122,9 @@ func espClean(t *testing.T, path string, packets uint64) {
 // TestESPPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same on the
 // clean ESP streams of tcpdump's test suite.
 func TestESPPublic(t *testing.T) {
+	paths := testenv.PublicTraces(t, "tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-08-sunrise-sunset-esp2.pcap", "tcpdump-espudp1.pcap")
 	testenv.NeedTool(t, "tshark")
-	for _, path := range testenv.PublicTraces(t, "tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-08-sunrise-sunset-esp2.pcap", "tcpdump-espudp1.pcap") {
+	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) { espClean(t, path, 8) })
 	}
 }

@@ -201,13 +201,14 @@ func TestICMPSamples(t *testing.T) {
 // TestICMPPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same on
 // Zeek's ICMP test traces with pings.
 func TestICMPPublic(t *testing.T) {
-	testenv.NeedTool(t, "tshark")
 	want := map[string]uint64{
 		"zeek-5-pings.pcap": 10, "zeek-icmp-ping.pcap": 4, "zeek-icmp6-ping.pcap": 8,
 		"zeek-communityid-icmp.pcap": 12, "zeek-communityid-icmp6.pcap": 16,
 	}
 	names := []string{"zeek-5-pings.pcap", "zeek-icmp-ping.pcap", "zeek-icmp6-ping.pcap", "zeek-communityid-icmp.pcap", "zeek-communityid-icmp6.pcap"}
-	for i, path := range testenv.PublicTraces(t, names...) {
+	paths := testenv.PublicTraces(t, names...)
+	testenv.NeedTool(t, "tshark")
+	for i, path := range paths {
 		icmpClean(t, path, want[names[i]])
 	}
 }
