@@ -6,19 +6,24 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/simulate"
 )
 
-// TestSeqPipelined: the sequence families (ESP, ESP in UDP, GTP-U) give
-// the same figures on the sequential and the pipelined run, whose
-// batches keep only the decoded packet (docs/architecture.md), on the
-// public captures of testdata/seq and on one thinned by simulate.
+// TestSeqPipelined: the sequence families (ESP, ESP in UDP, GTP-U, ICMP
+// echo) give the same figures on the sequential and the pipelined run,
+// whose batches keep only the decoded packet (docs/architecture.md), on
+// the synthetic captures of internal/synth.WriteSeqSamples and on one
+// thinned by simulate.
 func TestSeqPipelined(t *testing.T) {
-	dir := filepath.Join("..", "testdata", "seq")
+	dir := t.TempDir()
+	if err := synth.WriteSeqSamples(dir); err != nil {
+		t.Fatal(err)
+	}
 	thinned := filepath.Join(t.TempDir(), "gtp6-thinned.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: filepath.Join(dir, "zeek-gtp6_gtp_0x32.pcap"), Output: thinned, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
+	if _, err := simulate.Run(simulate.Config{Input: filepath.Join(dir, synth.SampleGTPU), Output: thinned, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
 		t.Fatal(err)
 	}
 	paths := []string{thinned}
@@ -42,7 +47,7 @@ func TestSeqPipelined(t *testing.T) {
 		for _, f := range flows[0] {
 			numbered += f.ESPPackets + f.GTPUPackets + f.ICMPPackets
 		}
-		if numbered == 0 && filepath.Base(p) != "zeek-gtp1_gn_normal_incl_fragmentation.pcap" {
+		if numbered == 0 && filepath.Base(p) != synth.SampleGTPUUnnumbered {
 			t.Errorf("%s: no numbered packet", p)
 		}
 		if !reflect.DeepEqual(flows[0], flows[1]) {

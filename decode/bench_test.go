@@ -36,8 +36,10 @@ func BenchmarkDecode(b *testing.B) {
 	}
 	// ERSPAN type II (GRE with sequence numbers, inner Ethernet frames):
 	// the gopacket path only.
-	frames := readCorpus(b, "../mirror/tcpdump-erspan-type-ii-3.pcap")
-	b.Run("tcpdump-erspan-type-ii-3.pcap", func(b *testing.B) { benchFrames(b, frames, false) })
+	// The synthetic one of internal/synth.WriteMirrorSamples (108 frames,
+	// inner Ethernet/IPv4/UDP).
+	frames := readCapture(b, mirrorSamples(b)[1])
+	b.Run("erspan2.pcap", func(b *testing.B) { benchFrames(b, frames, false) })
 }
 
 // BenchmarkDecodingLayerParser is the reference: gopacket's own

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -18,9 +19,9 @@ var fuzzLinkTypes = []layers.LinkType{
 // never panic, the fast path must agree with the gopacket path, and the
 // payload must lie within the frame. The seed corpus under
 // testdata/fuzz/FuzzDecode holds corpus frames of every link type; the
-// first frames of the ERSPAN captures (types I, II, III, with and without
-// the platform subheader, cut by a snap length) seed the GRE and ERSPAN
-// decoding.
+// first frames of the synthetic ERSPAN captures (types I, II, III, with
+// and without the platform subheader, cut by a snap length) seed the GRE
+// and ERSPAN decoding.
 func FuzzDecode(f *testing.F) {
 	for _, name := range []string{"ndpi-ultrasurf-vlan.pcap", "zeek-pppoe-over-qinq.pcap", "tls-subjectaltname.pcap"} {
 		for i, fr := range readCorpus(f, name) {
@@ -29,22 +30,22 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	}
-	mirror, err := filepath.Glob(filepath.Join(mirrorDir, "*.pcap"))
-	if err != nil || len(mirror) == 0 {
-		f.Fatalf("no captures in %s: %v", mirrorDir, err)
-	}
-	for _, file := range mirror {
-		for i, fr := range readMirrorCapture(f, file) {
+	mirror := mirrorSamples(f)
+	for _, file := range append(mirror, mirrorSynth) {
+		for i, fr := range readCapture(f, file) {
 			if i < 2 {
 				f.Add(fr.data)
 			}
 		}
 	}
 	// The sequence families' headers: ESP, ESP in UDP, GTP-U with the S
-	// flag (and an extension header), ICMP echo.
-	for _, name := range seqCaptures {
-		for _, fr := range readCapture(f, seqDir+name) {
-			f.Add(fr.data)
+	// flag (and an extension header), ICMP and ICMPv6 echo.
+	seq := seqSamples(f)
+	for _, name := range synth.SeqSamples {
+		for i, fr := range readCapture(f, filepath.Join(seq, name)) {
+			if i < 4 {
+				f.Add(fr.data)
+			}
 		}
 	}
 	for _, fr := range echoFrames(f) {

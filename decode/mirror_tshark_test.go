@@ -2,16 +2,40 @@ package decode
 
 import (
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/internal/testenv"
 )
 
-const mirrorDir = "../testdata/mirror"
+// mirrorSynth is the committed synthetic mirror sample (ERSPAN II and
+// III and keyed GRE with sequence numbers, thinned by simulate).
+const mirrorSynth = "../testdata/mirror/synth/mirror-loss.pcap"
+
+// mirrorSamples writes the synthetic ERSPAN captures
+// (internal/synth.WriteMirrorSamples) into a temporary directory and
+// returns their paths.
+func mirrorSamples(t testing.TB) []string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := synth.WriteMirrorSamples(dir); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, name := range synth.MirrorSamples {
+		paths = append(paths, filepath.Join(dir, name))
+	}
+	return paths
+}
+
+// publicMirror are the public ERSPAN traces of tcpdump's and Zeek's
+// test suites (testdata/README.md: not committed).
+var publicMirror = []string{"zeek-erspanI.pcap", "zeek-erspanII.pcap", "zeek-erspanIII.pcap", "zeek-gre-erspan3-dot1q.pcap",
+	"tcpdump-erspan-type-i-1.pcap", "tcpdump-erspan-type-ii-2.pcap", "tcpdump-erspan-type-ii-3.pcap",
+	"tcpdump-erspan-type-iii-ft-0.pcap", "tcpdump-erspan-type-iii-ft-7.pcap", "tcpdump-erspan-type-iii-pb-1.pcap"}
 
 // tsharkMirrorFields are the fields compared with the decoder's, each
 // from its first occurrence in a frame (the outermost GRE and ERSPAN
@@ -30,28 +54,34 @@ func tsharkMirror(t *testing.T, file, occ string) [][]string {
 	return testenv.Tshark(t, args...)
 }
 
-// TestMirrorMatchesTshark decodes the public ERSPAN captures of
-// testdata/mirror (Zeek's and tcpdump's test traces, ERSPAN types I, II
-// and III) and the synthetic one of testdata/mirror/synth, and requires, frame by frame, the GRE sequence number, the
-// ERSPAN type and session id, and the inner frame's addresses and ports
-// that tshark decodes. Where tshark shows no inner IP header (a type III
-// frame type other than Ethernet, a frame cut inside a header) the
-// decoder's addresses are the outer ones tshark shows.
+// TestMirrorMatchesTshark decodes the synthetic ERSPAN captures
+// (internal/synth.WriteMirrorSamples: type I; type II, one session and
+// two switches sharing a session id; type III with the platform
+// subheader and an 802.1Q-tagged mirrored frame, with frame type 7 (not
+// Ethernet), and cut inside the platform subheader) and the committed
+// sample of testdata/mirror/synth, and requires, frame by frame, the GRE
+// sequence number, the ERSPAN type and session id, and the inner frame's
+// addresses and ports that tshark decodes. Where tshark shows no inner IP
+// header (a type III frame type other than Ethernet, a frame cut inside a
+// header) the decoder's addresses are the outer ones tshark shows.
 func TestMirrorMatchesTshark(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(mirrorDir, "*.pcap"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures in %s: %v", mirrorDir, err)
-	}
-	// The synthetic sample (internal/synth.MirrorCapture: ERSPAN II and
-	// III and keyed GRE with sequence numbers, thinned by simulate).
-	files = append(files, filepath.Join(mirrorDir, "synth", "mirror-loss.pcap"))
+	matchMirrorTshark(t, append(mirrorSamples(t), mirrorSynth))
+}
+
+// TestMirrorMatchesTsharkPublic (opt-in: GAPAN_PUBLIC_TRACES) measures
+// the same on tcpdump's and Zeek's public ERSPAN traces.
+func TestMirrorMatchesTsharkPublic(t *testing.T) {
+	matchMirrorTshark(t, testenv.PublicTraces(t, publicMirror...))
+}
+
+func matchMirrorTshark(t *testing.T, files []string) {
 	var frames, sequenced, inner int
 	for _, file := range files {
 		name := filepath.Base(file)
 		t.Run(name, func(t *testing.T) {
 			first := tsharkMirror(t, file, "f")
 			last := tsharkMirror(t, file, "l")
-			ours := readMirrorCapture(t, file)
+			ours := readCapture(t, file)
 			if len(ours) != len(first) {
 				t.Fatalf("%d frames, tshark %d", len(ours), len(first))
 			}
@@ -114,18 +144,4 @@ func atoi(t *testing.T, s string) int {
 		t.Fatalf("tshark field %q: %v", s, err)
 	}
 	return n
-}
-
-// readMirrorCapture reads a capture of testdata/mirror (readCorpus reads
-// testdata/corpus by name).
-func readMirrorCapture(t testing.TB, file string) []corpusFrame {
-	t.Helper()
-	if _, err := os.Stat(file); err != nil {
-		t.Fatal(err)
-	}
-	rel, err := filepath.Rel(corpusDir, file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return readCorpus(t, rel)
 }

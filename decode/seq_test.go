@@ -2,50 +2,92 @@ package decode
 
 import (
 	"net"
+	"path/filepath"
 	"testing"
+
+	"github.com/gapan/gapan/internal/synth"
+	"github.com/gapan/gapan/internal/testenv"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
-// seqDir holds the public captures of the sequence families.
-const seqDir = "../testdata/seq/"
-
-// seqCaptures are the captures of seqDir.
-var seqCaptures = []string{
-	"tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-espudp1.pcap",
-	"zeek-gtp6_gtp_0x32.pcap", "zeek-gtp_ext_header.pcap",
-	"zeek-5-pings.pcap", "zeek-icmp6-ping.pcap",
+// seqSamples writes the synthetic captures of the sequence families
+// (internal/synth.WriteSeqSamples) into a temporary directory and returns
+// it.
+func seqSamples(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := synth.WriteSeqSamples(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
-// TestSeqPublic: the numbers decode puts in Packet.Seq are those tshark
-// shows (esp.spi/esp.sequence, gtp.teid/gtp.seq_number,
-// icmp.ident/icmp.seq, icmpv6.echo.*, listed once with tshark -T
-// fields), on both decoding paths.
+// TestSeqSamples: the numbers decode puts in Packet.Seq are those the
+// synthetic captures were written with (ESP, ESP in UDP after a NAT
+// keepalive, GTP-U with the S flag and with an extension header, ICMP
+// and ICMPv6 echo, counted in little-endian too: the number on the
+// wire), on both decoding paths.
+func TestSeqSamples(t *testing.T) {
+	want := map[string]map[int]SeqNum{ // by 1-based frame; frames not listed carry none
+		synth.SampleESP:            {1: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 2: {Kind: SeqESP, Stream: 0x9abcdef0, Num: 1}, 15: {Kind: SeqESP, Stream: 0x12345678, Num: 8}},
+		synth.SampleESPUDP:         {1: {}, 2: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 9: {Kind: SeqESP, Stream: 0x12345678, Num: 8}},
+		synth.SampleGTPU:           {1: {}, 3: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 0}, 22: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 9}, 26: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 13}, 31: {}},
+		synth.SampleGTPUUnnumbered: {1: {}, 10: {}},
+		synth.SampleGTPUExt:        {1: {Kind: SeqGTPU, Stream: 0x00100657, Num: 5}},
+		synth.SamplePing:           {1: {Kind: SeqICMPEcho, Stream: 1226, Num: 1}, 10: {Kind: SeqICMPEcho, Stream: 1226, Num: 5, Flags: SeqReply}},
+		synth.SamplePing6:          {1: {Kind: SeqICMPEcho, Stream: 1, Num: 3}, 8: {Kind: SeqICMPEcho, Stream: 1, Num: 6, Flags: SeqReply}},
+		synth.SamplePingLE:         {1: {Kind: SeqICMPEcho, Stream: 0x0100, Num: 9 << 8}, 3: {Kind: SeqICMPEcho, Stream: 0x0100, Num: 9 << 8, Flags: SeqReply}},
+		synth.SamplePing6LE:        {1: {}, 3: {Kind: SeqICMPEcho, Stream: 0x2a, Num: 0}, 10: {Kind: SeqICMPEcho, Stream: 0x2a, Num: 3 << 8, Flags: SeqReply}},
+	}
+	dir := seqSamples(t)
+	for _, name := range synth.SeqSamples {
+		checkSeq(t, filepath.Join(dir, name), want[name])
+	}
+}
+
+// TestSeqPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same on the
+// public traces of tcpdump and Zeek, against the numbers tshark shows
+// (esp.spi/esp.sequence, gtp.teid/gtp.seq_number, icmp.ident/icmp.seq,
+// icmpv6.echo.*, listed once with tshark -T fields).
 func TestSeqPublic(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		want map[int]SeqNum // by 1-based frame; frames not listed carry none
-	}{
-		{"tcpdump-02-sunrise-sunset-esp.pcap", map[int]SeqNum{1: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 8: {Kind: SeqESP, Stream: 0x12345678, Num: 8}}},
-		{"tcpdump-espudp1.pcap", map[int]SeqNum{1: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 8: {Kind: SeqESP, Stream: 0x12345678, Num: 8}}},
-		{"zeek-gtp6_gtp_0x32.pcap", map[int]SeqNum{1: {}, 3: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 0}, 26: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 13}, 31: {}}},
-		{"zeek-gtp_ext_header.pcap", map[int]SeqNum{1: {Kind: SeqGTPU, Stream: 0x00100657, Num: 5}}},
-		{"zeek-5-pings.pcap", map[int]SeqNum{1: {Kind: SeqICMPEcho, Stream: 1226, Num: 1}, 10: {Kind: SeqICMPEcho, Stream: 1226, Num: 5, Flags: SeqReply}}},
-		{"zeek-icmp6-ping.pcap", map[int]SeqNum{1: {Kind: SeqICMPEcho, Stream: 1, Num: 3}, 8: {Kind: SeqICMPEcho, Stream: 1, Num: 6, Flags: SeqReply}}},
-	} {
-		frames := readCapture(t, seqDir+tc.name)
-		for _, noFast := range []bool{false, true} {
-			d := NewDecoder()
-			d.noFast = noFast
-			for n, want := range tc.want {
-				var p Packet
-				if err := d.Decode(frames[n-1].lt, frames[n-1].data, &p); err != nil {
-					t.Fatalf("%s frame %d: %v", tc.name, n, err)
-				}
-				if p.Seq != want {
-					t.Errorf("%s frame %d (noFast %v): Seq %+v, want %+v", tc.name, n, noFast, p.Seq, want)
-				}
+	want := map[string]map[int]SeqNum{
+		"tcpdump-02-sunrise-sunset-esp.pcap": {1: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 8: {Kind: SeqESP, Stream: 0x12345678, Num: 8}},
+		"tcpdump-espudp1.pcap":               {1: {Kind: SeqESP, Stream: 0x12345678, Num: 1}, 8: {Kind: SeqESP, Stream: 0x12345678, Num: 8}},
+		"zeek-gtp6_gtp_0x32.pcap":            {1: {}, 3: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 0}, 26: {Kind: SeqGTPU, Stream: 0x26d7a, Num: 13}, 31: {}},
+		"zeek-gtp_ext_header.pcap":           {1: {Kind: SeqGTPU, Stream: 0x00100657, Num: 5}},
+		"zeek-5-pings.pcap":                  {1: {Kind: SeqICMPEcho, Stream: 1226, Num: 1}, 10: {Kind: SeqICMPEcho, Stream: 1226, Num: 5, Flags: SeqReply}},
+		"zeek-icmp6-ping.pcap":               {1: {Kind: SeqICMPEcho, Stream: 1, Num: 3}, 8: {Kind: SeqICMPEcho, Stream: 1, Num: 6, Flags: SeqReply}},
+	}
+	names := []string{"tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-espudp1.pcap", "zeek-gtp6_gtp_0x32.pcap", "zeek-gtp_ext_header.pcap", "zeek-5-pings.pcap", "zeek-icmp6-ping.pcap"}
+	for i, path := range testenv.PublicTraces(t, names...) {
+		checkSeq(t, path, want[names[i]])
+	}
+}
+
+// checkSeq decodes the frames of want in path on both decoding paths and
+// requires their Packet.Seq.
+func checkSeq(t *testing.T, path string, want map[int]SeqNum) {
+	t.Helper()
+	name := filepath.Base(path)
+	frames := readCapture(t, path)
+	if len(want) == 0 {
+		t.Fatalf("%s: nothing to check", name)
+	}
+	for _, noFast := range []bool{false, true} {
+		d := NewDecoder()
+		d.noFast = noFast
+		for n, want := range want {
+			if n > len(frames) {
+				t.Fatalf("%s: no frame %d", name, n)
+			}
+			var p Packet
+			if err := d.Decode(frames[n-1].lt, frames[n-1].data, &p); err != nil {
+				t.Fatalf("%s frame %d: %v", name, n, err)
+			}
+			if p.Seq != want {
+				t.Errorf("%s frame %d (noFast %v): Seq %+v, want %+v", name, n, noFast, p.Seq, want)
 			}
 		}
 	}

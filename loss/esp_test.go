@@ -1,9 +1,12 @@
 package loss_test
 
 import (
+	"path/filepath"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/internal/testenv"
+	"github.com/gapan/gapan/loss"
 )
 
 // TestESPSequence: two SAs, one each way, 300 packets each. The sender
@@ -70,26 +73,16 @@ func espHeader(fr ipFrame) (uint32, uint32) {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
 }
 
-// TestESPAgainstTshark: on clean streams (public captures of the
-// tcpdump test suite, ESP and ESP in UDP) gapan and tshark's ESP
-// sequence analysis find nothing; on a crafted stream thinned by
+// TestESPAgainstTshark: on clean streams (the synthetic captures of
+// two SAs of ESP, and of ESP in UDP 4500 after a NAT keepalive) gapan and
+// tshark's ESP sequence analysis find nothing; on a crafted stream thinned by
 // simulate uniformly, gapan's missing ESP packets, per SA, are the
 // numbers tshark's analysis finds skipped, and all of them are the
 // capture's (inside the recorded gaps).
 func TestESPAgainstTshark(t *testing.T) {
 	testenv.NeedTool(t, "tshark")
-	for _, name := range []string{"tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-08-sunrise-sunset-esp2.pcap", "tcpdump-espudp1.pcap"} {
-		t.Run(name, func(t *testing.T) {
-			path := seqTestdata(name)
-			missing, flagged := tsharkESPMissing(t, path)
-			fl := espFlow(t, run(t, path, true))
-			if flagged != 0 || len(missing) != 0 {
-				t.Errorf("tshark flags %d frames of a clean capture", flagged)
-			}
-			if fl.ESPPackets == 0 || fl.ESPLostCapture+fl.ESPLostUpstream+fl.ESPLate+fl.ESPDuplicates+fl.ESPRestarts != 0 {
-				t.Errorf("clean capture: %+v", fl.ESPCounters)
-			}
-		})
+	for name, packets := range map[string]uint64{synth.SampleESP: 16, synth.SampleESPUDP: 8} {
+		t.Run(name, func(t *testing.T) { espClean(t, seqSample(t, name), packets) })
 	}
 	path := espLong(t, false)
 	for _, seed := range []uint64{1, 2} {
@@ -104,6 +97,35 @@ func TestESPAgainstTshark(t *testing.T) {
 			t.Errorf("seed %d: %d lost in the capture, %d upstream; tshark finds %d numbers skipped", seed, fl.ESPLostCapture, fl.ESPLostUpstream, want)
 		}
 		t.Logf("seed %d: tshark %d skipped (SA 0xa1 %d, 0xb2 %d), gapan %d in the capture", seed, want, missing[0xa1], missing[0xb2], fl.ESPLostCapture)
+	}
+}
+
+// espClean requires, of a capture of clean ESP streams, packets ESP
+// packets (0: any) and nothing missing, late, duplicated or restarted,
+// for gapan and tshark's ESP sequence analysis alike.
+func espClean(t *testing.T, path string, packets uint64) {
+	t.Helper()
+	missing, flagged := tsharkESPMissing(t, path)
+	var c loss.ESPCounters
+	for _, fl := range run(t, path, true).List {
+		c.ESPPackets += fl.ESPPackets
+		c.ESPLostCapture += fl.ESPLostCapture + fl.ESPLostUpstream + fl.ESPLate + fl.ESPDuplicates + fl.ESPRestarts
+	}
+	if flagged != 0 || len(missing) != 0 {
+		t.Errorf("tshark flags %d frames of a clean capture", flagged)
+	}
+	if c.ESPPackets == 0 || packets != 0 && c.ESPPackets != packets || c.ESPLostCapture != 0 {
+		t.Errorf("clean capture: %d ESP packets (want %d), %d missing, late, duplicated or restarted", c.ESPPackets, packets, c.ESPLostCapture)
+	}
+}
+
+// TestESPPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same on the
+// clean ESP streams of tcpdump's test suite.
+func TestESPPublic(t *testing.T) {
+	paths := testenv.PublicTraces(t, "tcpdump-02-sunrise-sunset-esp.pcap", "tcpdump-08-sunrise-sunset-esp2.pcap", "tcpdump-espudp1.pcap")
+	testenv.NeedTool(t, "tshark")
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) { espClean(t, path, 8) })
 	}
 }
 

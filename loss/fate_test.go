@@ -5,6 +5,7 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/sidecar"
@@ -61,7 +62,7 @@ func TestFatesAddUp(t *testing.T) {
 		"esp-sim":       simulatedFile(t, espLong(t, true), "uniform:0.05", 3),
 		"mp2t-sim":      simulatedFile(t, mp2tUpstream(t, false), "uniform:0.05", 3),
 		"mp2t-rtp-sim":  simulatedFile(t, mp2tUpstream(t, true), "uniform:0.05", 5),
-		"gtpu-thinned":  thin(t, seqTestdata("zeek-gtp6_gtp_0x32.pcap"), []uint64{12, 13, 22}),
+		"gtpu-thinned":  thin(t, seqSample(t, synth.SampleGTPU), []uint64{12, 13, 22}),
 		"icmp-sim":      pingThinned(t, 4),
 	}
 	for name, path := range paths {

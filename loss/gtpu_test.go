@@ -2,8 +2,11 @@ package loss_test
 
 import (
 	"encoding/binary"
+	"path/filepath"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
+	"github.com/gapan/gapan/internal/testenv"
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket"
 )
@@ -66,33 +69,51 @@ func gtpuHeader(fr ipFrame) (uint32, uint16) {
 	return binary.BigEndian.Uint32(b[4:8]), binary.BigEndian.Uint16(b[8:10])
 }
 
-// TestGTPUPublic: on Zeek's GTP test traces, which carry G-PDUs with
-// and without the S flag, the numbered tunnel of gtp6_gtp_0x32.pcap
-// (TEID 0x26d7a, numbers 0-13 at frames 3-26, as tshark lists them) is
-// found clean, and the traces without numbers give none; with frames
-// 12, 13 (numbers 4, 5) and 22 (9) deleted by simulate, those three are
-// found lost by the capture, or, read without the sidecar, upstream.
+// TestGTPUSamples: on the synthetic GTP captures (internal/synth), which
+// carry G-PDUs with and without the S flag, the numbered tunnel of
+// SampleGTPU (TEID 0x26d7a, numbers 0-13 at frames 3-26, among G-PDUs
+// of another tunnel without numbers) is found clean, the capture without
+// numbers gives none, and the G-PDU with an extension header one; with
+// frames 12, 13 (numbers 4, 5) and 22 (9) deleted by simulate, those
+// three are found lost by the capture, or, read without the sidecar,
+// upstream.
+func TestGTPUSamples(t *testing.T) {
+	gtpuTunnel(t, map[string]string{
+		seqSample(t, synth.SampleGTPUUnnumbered): "", seqSample(t, synth.SampleGTPUExt): "ext",
+	}, seqSample(t, synth.SampleGTPU))
+}
+
+// TestGTPUPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same on
+// Zeek's GTP test traces (gtp6_gtp_0x32.pcap has the numbered tunnel, at
+// the same frames).
 func TestGTPUPublic(t *testing.T) {
-	for _, name := range []string{"zeek-gtp1_gn_normal_incl_fragmentation.pcap", "zeek-gtp_ext_header.pcap"} {
-		sum := run(t, seqTestdata(name), true)
+	p := testenv.PublicTraces(t, "zeek-gtp1_gn_normal_incl_fragmentation.pcap", "zeek-gtp_ext_header.pcap", "zeek-gtp6_gtp_0x32.pcap")
+	gtpuTunnel(t, map[string]string{p[0]: "", p[1]: "ext"}, p[2])
+}
+
+// gtpuTunnel checks the captures of others (without numbers, or "ext":
+// one numbered G-PDU with an extension header) and the numbered tunnel of
+// 14 packets at frames 3-26 in numbered.
+func gtpuTunnel(t *testing.T, others map[string]string, numbered string) {
+	for path, kind := range others {
+		sum := run(t, path, true)
 		var c loss.GTPUCounters
 		for _, fl := range sum.List {
 			c.GTPUPackets += fl.GTPUPackets
 			c.GTPULostCapture += fl.GTPULostCapture + fl.GTPULostUpstream + fl.GTPULate + fl.GTPUDuplicates + fl.GTPURestarts
 		}
 		want := uint64(0)
-		if name == "zeek-gtp_ext_header.pcap" {
+		if kind == "ext" {
 			want = 1 // one G-PDU with the S and E flags
 		}
 		if c.GTPUPackets != want || c.GTPULostCapture != 0 {
-			t.Errorf("%s: %d numbered packets (want %d), %d found missing, late, duplicated or restarted", name, c.GTPUPackets, want, c.GTPULostCapture)
+			t.Errorf("%s: %d numbered packets (want %d), %d found missing, late, duplicated or restarted", filepath.Base(path), c.GTPUPackets, want, c.GTPULostCapture)
 		}
 	}
-	path := seqTestdata("zeek-gtp6_gtp_0x32.pcap")
-	if c := gtpuFlow(t, run(t, path, true)).GTPUCounters; c != (loss.GTPUCounters{GTPUPackets: 14}) {
+	if c := gtpuFlow(t, run(t, numbered, true)).GTPUCounters; c != (loss.GTPUCounters{GTPUPackets: 14}) {
 		t.Errorf("clean: %+v, want 14 packets and nothing else", c)
 	}
-	thinned := thin(t, path, []uint64{12, 13, 22})
+	thinned := thin(t, numbered, []uint64{12, 13, 22})
 	if c := gtpuFlow(t, run(t, thinned, false)).GTPUCounters; c != (loss.GTPUCounters{GTPUPackets: 11, GTPULostCapture: 3}) {
 		t.Errorf("thinned: %+v, want 11 packets, 3 lost in the capture", c)
 	}

@@ -3,10 +3,12 @@ package loss_test
 import (
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/internal/testenv"
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket/layers"
@@ -181,26 +183,49 @@ func tsharkEcho(t *testing.T, path string) (noReply, noRequest uint64) {
 	return noReply, noRequest
 }
 
-// TestICMPPublic: Zeek's ICMP test traces with pings (IPv4 and IPv6;
-// two count in little-endian, stepping by 256 on the wire; one repeats
-// every request) hold clean streams: nothing missing, late or
-// restarted, and the requests without reply and replies without request
-// are tshark's.
-func TestICMPPublic(t *testing.T) {
+// TestICMPSamples: the synthetic captures of pings (internal/synth:
+// IPv4 and IPv6; two counting in little-endian, stepping by 256 on the
+// wire, one of them sending every request twice, the other after a
+// neighbour solicitation and advertisement) hold clean streams: the echo
+// packets written, nothing missing, late or restarted, and the requests
+// without reply and replies without request are tshark's.
+func TestICMPSamples(t *testing.T) {
 	testenv.NeedTool(t, "tshark")
 	for name, packets := range map[string]uint64{
+		synth.SamplePing: 10, synth.SamplePing6: 8, synth.SamplePingLE: 12, synth.SamplePing6LE: 8,
+	} {
+		icmpClean(t, seqSample(t, name), packets)
+	}
+}
+
+// TestICMPPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same on
+// Zeek's ICMP test traces with pings.
+func TestICMPPublic(t *testing.T) {
+	want := map[string]uint64{
 		"zeek-5-pings.pcap": 10, "zeek-icmp-ping.pcap": 4, "zeek-icmp6-ping.pcap": 8,
 		"zeek-communityid-icmp.pcap": 12, "zeek-communityid-icmp6.pcap": 16,
-	} {
-		path := seqTestdata(name)
-		c := run(t, path, true).Flows.ICMPCounters
-		noReply, noRequest := tsharkEcho(t, path)
-		if c.ICMPPackets != packets || c.ICMPLostCapture+c.ICMPLostUpstream+c.ICMPLate+c.ICMPRestarts+c.ICMPCaptureUnexplained != 0 {
-			t.Errorf("%s: %+v, want %d packets and no loss", name, c, packets)
-		}
-		if c.ICMPNoReply != noReply || c.ICMPNoRequest != noRequest {
-			t.Errorf("%s: %d requests without reply, %d replies without request; tshark %d and %d", name, c.ICMPNoReply, c.ICMPNoRequest, noReply, noRequest)
-		}
-		t.Logf("%s: %d echo packets, %d duplicates, %d requests without reply, %d replies without request (tshark alike)", name, c.ICMPPackets, c.ICMPDuplicates, noReply, noRequest)
 	}
+	names := []string{"zeek-5-pings.pcap", "zeek-icmp-ping.pcap", "zeek-icmp6-ping.pcap", "zeek-communityid-icmp.pcap", "zeek-communityid-icmp6.pcap"}
+	paths := testenv.PublicTraces(t, names...)
+	testenv.NeedTool(t, "tshark")
+	for i, path := range paths {
+		icmpClean(t, path, want[names[i]])
+	}
+}
+
+// icmpClean requires, of a capture of clean ping streams, packets echo
+// packets and no loss, and tshark's requests without reply and replies
+// without request.
+func icmpClean(t *testing.T, path string, packets uint64) {
+	t.Helper()
+	name := filepath.Base(path)
+	c := run(t, path, true).Flows.ICMPCounters
+	noReply, noRequest := tsharkEcho(t, path)
+	if c.ICMPPackets != packets || c.ICMPLostCapture+c.ICMPLostUpstream+c.ICMPLate+c.ICMPRestarts+c.ICMPCaptureUnexplained != 0 {
+		t.Errorf("%s: %+v, want %d packets and no loss", name, c, packets)
+	}
+	if c.ICMPNoReply != noReply || c.ICMPNoRequest != noRequest {
+		t.Errorf("%s: %d requests without reply, %d replies without request; tshark %d and %d", name, c.ICMPNoReply, c.ICMPNoRequest, noReply, noRequest)
+	}
+	t.Logf("%s: %d echo packets, %d duplicates, %d requests without reply, %d replies without request (tshark alike)", name, c.ICMPPackets, c.ICMPDuplicates, noReply, noRequest)
 }

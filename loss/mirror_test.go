@@ -204,16 +204,43 @@ func TestMirrorSessions(t *testing.T) {
 	}
 }
 
-// TestMirrorCleanPublic accounts the public ERSPAN captures of
-// testdata/mirror, whose sequence numbers are consecutive per session, and
-// requires no missing number, duplicate, late frame or restart, and per
-// session the frames tshark shows with that session's outer addresses,
-// ERSPAN session id and a GRE sequence number.
-func TestMirrorCleanPublic(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("..", "testdata", "mirror", "*.pcap"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no captures: %v", err)
+// mirrorSamples writes the synthetic ERSPAN captures
+// (internal/synth.WriteMirrorSamples) into a temporary directory and
+// returns it.
+func mirrorSamples(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := synth.WriteMirrorSamples(dir); err != nil {
+		t.Fatal(err)
 	}
+	return dir
+}
+
+// TestMirrorClean accounts the synthetic ERSPAN captures (types I, II
+// and III: two switches sharing a session id, a type III frame type that
+// is not Ethernet, the platform subheader, a frame cut inside it), whose
+// sequence numbers are consecutive per session, and requires no missing
+// number, duplicate, late frame or restart, and per session the frames
+// tshark shows with that session's outer addresses, ERSPAN session id and
+// a GRE sequence number.
+func TestMirrorClean(t *testing.T) {
+	dir := mirrorSamples(t)
+	var files []string
+	for _, name := range synth.MirrorSamples {
+		files = append(files, filepath.Join(dir, name))
+	}
+	mirrorClean(t, files)
+}
+
+// TestMirrorCleanPublic (opt-in: GAPAN_PUBLIC_TRACES) measures the same
+// on tcpdump's and Zeek's public ERSPAN traces.
+func TestMirrorCleanPublic(t *testing.T) {
+	mirrorClean(t, testenv.PublicTraces(t, "zeek-erspanI.pcap", "zeek-erspanII.pcap", "zeek-erspanIII.pcap", "zeek-gre-erspan3-dot1q.pcap",
+		"tcpdump-erspan-type-i-1.pcap", "tcpdump-erspan-type-ii-2.pcap", "tcpdump-erspan-type-ii-3.pcap",
+		"tcpdump-erspan-type-iii-ft-0.pcap", "tcpdump-erspan-type-iii-ft-7.pcap", "tcpdump-erspan-type-iii-pb-1.pcap"))
+}
+
+func mirrorClean(t *testing.T, files []string) {
 	var sessions, frames uint64
 	for _, file := range files {
 		rows := testenv.Tshark(t, "-n", "-r", file, "-T", "fields", "-E", "occurrence=f",
@@ -241,6 +268,9 @@ func TestMirrorCleanPublic(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("%s: sessions %v, tshark %v", filepath.Base(file), got, want)
 		}
+	}
+	if sessions == 0 {
+		t.Fatal("no mirror session: the check tests nothing")
 	}
 	t.Logf("%d sessions, %d frames, nothing missing", sessions, frames)
 }
@@ -351,16 +381,18 @@ func tsharkMirrorMissing(t *testing.T, path string) map[string]uint64 {
 	return out
 }
 
-// TestMirrorAgainstTshark thins the public ERSPAN captures with numbered
-// sessions by simulate (uniform 10 %, two seeds) and requires, per
+// TestMirrorAgainstTshark thins the synthetic ERSPAN captures with
+// numbered sessions (two switches sharing a session id, one session of
+// 108 frames, type III frame type 7) by simulate (uniform 10 %, two seeds) and requires, per
 // session, the missing numbers tshark's decoded GRE sequence numbers
 // show, all of them lost by the capture (the sidecar records every
 // deletion) and none on the mirror path.
 func TestMirrorAgainstTshark(t *testing.T) {
 	var total, sessions uint64
-	for _, name := range []string{"tcpdump-erspan-type-ii-2.pcap", "tcpdump-erspan-type-ii-3.pcap", "tcpdump-erspan-type-iii-ft-7.pcap"} {
+	dir := mirrorSamples(t)
+	for _, name := range []string{synth.SampleERSPAN2TwoSwitches, synth.SampleERSPAN2, synth.SampleERSPAN3FT7} {
 		for _, seed := range []uint64{1, 2} {
-			path := simulatedFile(t, filepath.Join("..", "testdata", "mirror", name), "uniform:0.1", seed)
+			path := simulatedFile(t, filepath.Join(dir, name), "uniform:0.1", seed)
 			want := tsharkMirrorMissing(t, path)
 			sum := run(t, path, false)
 			got := map[string]uint64{}

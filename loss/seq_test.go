@@ -89,8 +89,17 @@ func tsharkESPMissing(t *testing.T, path string) (map[uint32]uint64, int) {
 	return missing, flagged
 }
 
-// seqTestdata returns the path of a capture of testdata/seq.
-func seqTestdata(name string) string { return filepath.Join("..", "testdata", "seq", name) }
+// seqSample writes the synthetic captures of the sequence families
+// (internal/synth.WriteSeqSamples) into a temporary directory and returns
+// the path of the one named.
+func seqSample(t testing.TB, name string) string {
+	t.Helper()
+	p, err := synth.SeqSample(t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
 
 // simulatedFile thins path with simulate's model and seed.
 func simulatedFile(t *testing.T, path, model string, seed uint64) string {

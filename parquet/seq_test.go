@@ -4,18 +4,23 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/parquet"
 	"github.com/gapan/gapan/simulate"
 )
 
 // TestDatasetSequenceFamilies: the flows table carries the sequence
 // families' columns as the JSON report does, with the GTP-U packets a
-// thinned tunnel lost (Zeek's gtp6_gtp_0x32.pcap, frames 12, 13 and 22
+// thinned tunnel lost (internal/synth's SampleGTPU, frames 12, 13 and 22
 // deleted by simulate: 3).
 func TestDatasetSequenceFamilies(t *testing.T) {
 	dir := t.TempDir()
+	in, err := synth.SeqSample(dir, synth.SampleGTPU)
+	if err != nil {
+		t.Fatal(err)
+	}
 	capture := filepath.Join(dir, "gtp6.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: filepath.Join("..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), Output: capture, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
+	if _, err := simulate.Run(simulate.Config{Input: in, Output: capture, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "ds")

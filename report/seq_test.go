@@ -7,17 +7,22 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/synth"
 	"github.com/gapan/gapan/simulate"
 )
 
 // TestSequenceFamiliesShown: a capture whose GTP-U tunnel lost 3
-// numbered packets in recorded gaps (Zeek's gtp6_gtp_0x32.pcap, frames
+// numbered packets in recorded gaps (internal/synth's SampleGTPU, frames
 // 12, 13 and 22 deleted by simulate) shows the GTP-U figures in every
 // format: text and Markdown lines, an HTML card, JSON and NDJSON keys, a
 // CSV column.
 func TestSequenceFamiliesShown(t *testing.T) {
+	in, err := synth.SeqSample(t.TempDir(), synth.SampleGTPU)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(t.TempDir(), "gtp6.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: filepath.Join("..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), Output: p, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
+	if _, err := simulate.Run(simulate.Config{Input: in, Output: p, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
 		t.Fatal(err)
 	}
 	text := reportsShow(t, p, map[string][]string{

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gapan/gapan/internal/synth"
 )
 
 // TestInferCommand: gapan infer writes an inferred sidecar that sidecar
@@ -89,14 +91,18 @@ func TestInferCommand(t *testing.T) {
 }
 
 // TestInferSequenceCommand: a GTP-U tunnel thinned by simulate (frames
-// 12-13 and 22 of Zeek's gtp6_gtp_0x32.pcap: two gap events, 3 frames)
+// 12-13 and 22 of internal/synth's SampleGTPU: two gap events, 3 frames)
 // has no TCP evidence: gapan infer finds nothing, with --sequence both
 // gaps; report --infer --infer-sequence says so, and --infer-sequence
 // alone is refused.
 func TestInferSequenceCommand(t *testing.T) {
 	dir := t.TempDir()
+	in, err := synth.SeqSample(dir, synth.SampleGTPU)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := filepath.Join(dir, "gtp6.pcap")
-	if _, _, err := execGapan(t, "simulate", filepath.Join("..", "..", "testdata", "seq", "zeek-gtp6_gtp_0x32.pcap"), "-o", p, "--loss-model", "list:12-13,22"); err != nil {
+	if _, _, err := execGapan(t, "simulate", in, "-o", p, "--loss-model", "list:12-13,22"); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -11,8 +11,8 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// Packet is one IPv4 packet of a crafted capture: from Src to Dst, IP
-// protocol Proto, with Layers above IP (serialized by gopacket, lengths
+// Packet is one IPv4 (or, with IPv6 addresses, IPv6) packet of a
+// crafted capture: from Src to Dst, IP protocol Proto, with Layers above IP (serialized by gopacket, lengths
 // and checksums computed). The sequence families' tests build them with
 // ESP, GTPU and Echo.
 type Packet struct {
@@ -33,7 +33,14 @@ func WritePackets(w io.Writer, pkts []Packet) error {
 	for _, p := range pkts {
 		ts = ts.Add(time.Millisecond)
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p.Proto, SrcIP: p.Src, DstIP: p.Dst}
+		var ip interface {
+			gopacket.NetworkLayer
+			gopacket.SerializableLayer
+		} = &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p.Proto, SrcIP: p.Src, DstIP: p.Dst}
+		if p.Src.To4() == nil {
+			eth.EthernetType = layers.EthernetTypeIPv6
+			ip = &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: p.Proto, SrcIP: p.Src, DstIP: p.Dst}
+		}
 		for _, l := range p.Layers {
 			if c, ok := l.(interface {
 				SetNetworkLayerForChecksum(gopacket.NetworkLayer) error

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -59,4 +60,26 @@ func Tshark(t testing.TB, args ...string) [][]string {
 		}
 	}
 	return rows
+}
+
+// PublicTraces returns the paths of the named public test traces in the
+// directory GAPAN_PUBLIC_TRACES names (testdata/README.md lists them, with
+// the repositories and commits to fetch them from: they are not
+// committed). Without the variable it skips t, in CI too: measurements on
+// public traces are opt-in, and nothing CI requires depends on them. A
+// named file missing from the directory fails t.
+func PublicTraces(t testing.TB, names ...string) []string {
+	t.Helper()
+	dir := os.Getenv("GAPAN_PUBLIC_TRACES")
+	if dir == "" {
+		t.Skip("set GAPAN_PUBLIC_TRACES=DIR (the public traces testdata/README.md lists, not committed) to measure on them")
+	}
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = filepath.Join(dir, n)
+		if _, err := os.Stat(paths[i]); err != nil {
+			t.Fatalf("GAPAN_PUBLIC_TRACES: %v (testdata/README.md says where to fetch it)", err)
+		}
+	}
+	return paths
 }
