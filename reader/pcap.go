@@ -152,7 +152,7 @@ func (r *Reader) readLarge(capLen int) ([]byte, error) {
 	st := r.pcap
 	r.src.Discard(16) // peeked, so buffered
 	b := bytes.NewBuffer(st.large[:0])
-	n, err := io.CopyN(b, &r.src, int64(capLen))
+	n, err := io.CopyN(b, r.src, int64(capLen))
 	st.large = b.Bytes()
 	if err != nil {
 		if err == io.EOF {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/klauspost/compress/gzip" // same API as compress/gzip, about twice as fast
@@ -145,7 +144,7 @@ type Reader struct {
 	raw    countingReader // bytes read from the underlying (compressed) input
 	detect *bufio.Reader  // over raw, sniffs compression magic
 	stream countingReader // bytes of the decompressed stream
-	src    source         // over stream, or the file mapped
+	src    *bufio.Reader  // over stream
 	size   int64
 
 	frame  Frame
@@ -237,19 +236,7 @@ func newReader(in io.Reader, name string, owned *os.File) (*Reader, error) {
 		r.compression = CompressionZstd
 	}
 	r.stream.r = stream
-	if canMap && owned != nil && r.compression == CompressionNone && r.size >= 0 {
-		// A plain file Open opened: mapped, not read (source). Nothing
-		// of it was consumed yet, only peeked at through detect.
-		r.src.m = &mapped{fd: owned.Fd(), size: r.size, sizeOf: func() (int64, error) {
-			st, err := owned.Stat()
-			if err != nil {
-				return 0, err
-			}
-			return st.Size(), nil
-		}}
-	} else {
-		r.src.buf = bufio.NewReaderSize(&r.stream, bufSize)
-	}
+	r.src = bufio.NewReaderSize(&r.stream, bufSize)
 
 	head, err := r.src.Peek(4)
 	if err != nil && err != io.EOF {
@@ -319,33 +306,6 @@ func (r *Reader) Next() (*Frame, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	if r.src.m != nil {
-		return r.nextMapped()
-	}
-	if r.pcap != nil {
-		return r.nextPcap()
-	}
-	return r.nextPcapng()
-}
-
-// nextMapped is Next over a mapped file. A file that another program
-// shrinks while it is mapped makes the pages past its new end fault
-// (SIGBUS): within Next that fault is the file's truncation, a
-// *FormatError wrapping ErrTruncated, as the read path would have seen it.
-// (The bytes of a frame already returned are read by the caller, outside
-// this guard: a file shrunk under them still faults there.)
-func (r *Reader) nextMapped() (f *Frame, err error) {
-	off := r.offset()
-	old := debug.SetPanicOnFault(true)
-	defer func() {
-		debug.SetPanicOnFault(old)
-		if p := recover(); p != nil {
-			if a, ok := p.(interface{ Addr() uintptr }); !ok || !r.src.m.holds(a.Addr()) {
-				panic(p)
-			}
-			f, err = nil, r.fail(off, newCause(ErrTruncated, "the file shrank to less than this record while it was read"))
-		}
-	}()
 	if r.pcap != nil {
 		return r.nextPcap()
 	}
@@ -388,12 +348,7 @@ func (r *Reader) FramesRead() uint64 { return r.frames }
 // BytesRead returns how many bytes of the underlying input, compressed or
 // not, have been consumed so far (read-ahead buffering makes it run ahead
 // of the last frame by at most a few MiB). Compare with Size for progress.
-func (r *Reader) BytesRead() int64 {
-	if r.src.m != nil {
-		return r.src.m.pos
-	}
-	return r.raw.n - int64(r.detect.Buffered())
-}
+func (r *Reader) BytesRead() int64 { return r.raw.n - int64(r.detect.Buffered()) }
 
 // Size returns the size of the underlying input in bytes when it is a
 // regular file, and -1 otherwise (pipes, standard input, plain readers).
@@ -404,9 +359,6 @@ func (r *Reader) Size() int64 { return r.size }
 // to NewReader.
 func (r *Reader) Close() error {
 	r.closeDecoder()
-	if r.src.m != nil {
-		r.src.m.unmap()
-	}
 	if r.err == nil {
 		r.err = errors.New("reader: Next after Close")
 	}
@@ -420,12 +372,7 @@ func (r *Reader) Close() error {
 
 // offset returns the position of the next unread byte of the decompressed
 // stream: bytes pulled through the counter minus those still buffered.
-func (r *Reader) offset() int64 {
-	if r.src.m != nil {
-		return r.src.m.pos
-	}
-	return r.stream.n - int64(r.src.buf.Buffered())
-}
+func (r *Reader) offset() int64 { return r.stream.n - int64(r.src.Buffered()) }
 
 func (r *Reader) addInterface(ifc Interface) {
 	r.ifaces = append(r.ifaces, ifc)
