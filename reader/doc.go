@@ -67,13 +67,4 @@
 // Next allocates nothing per frame (Frame is reused and Data points into
 // the Reader's one 1 MiB read buffer; only a pcap record longer than the
 // buffer is copied into a buffer of its own).
-//
-// On Linux a plain (uncompressed) file that Open opened is mapped into
-// memory, a window of 8 MiB at a time, instead of read: Data then points
-// into the mapping, and no read system call copies the file out of the
-// page cache. The frames, errors and offsets are those of the read path.
-// A file that grows while it is read is read on; one that another program
-// cuts short under the mapping ends in ErrTruncated within Next, but the
-// caller's reads of a frame's Data already returned can still fault then.
-// Compressed input, standard input and NewReader use the read buffer.
 package reader
