@@ -119,8 +119,9 @@ func GapsSchema() *arrow.Schema {
 // flowCol is how one field of loss.Flow becomes a column.
 type flowCol struct {
 	name string
-	off  uintptr      // the field's offset in loss.Flow
-	typ  reflect.Kind // the field's kind
+	// fc is the loss.FlowColumn whose typed getter reads the value; for a
+	// timestamp column (first_ts, last_ts) it is the *_ts_ns column.
+	fc   *loss.FlowColumn
 	kind flowKind
 	// needsRecord: null in a flow without a loss record
 	// (loss.FlowColumn.NeedsRecord).
@@ -144,25 +145,18 @@ const (
 // table carries every figure of the report under its JSON name.
 var flowCols, flowSchema = buildFlowSchema()
 
-// fieldOffset returns the offset in t of the field at index (a path
-// through embedded structs).
-func fieldOffset(t reflect.Type, index []int) uintptr {
-	var off uintptr
-	for _, i := range index {
-		f := t.Field(i)
-		off += f.Offset
-		t = f.Type
-	}
-	return off
-}
-
 func buildFlowSchema() ([]flowCol, *arrow.Schema) {
-	t := reflect.TypeFor[loss.Flow]()
+	all := loss.FlowColumns()
+	byName := map[string]*loss.FlowColumn{}
+	for i := range all {
+		byName[all[i].Name] = &all[i]
+	}
 	var cols []flowCol
 	var fields []arrow.Field
-	for _, fc := range loss.FlowColumns() {
+	for i := range all {
+		fc := &all[i]
 		sf, tag := fc.Field, fc.Name
-		c := flowCol{name: tag, off: fieldOffset(t, sf.Index), typ: sf.Type.Kind(), needsRecord: fc.NeedsRecord}
+		c := flowCol{name: tag, fc: fc, needsRecord: fc.NeedsRecord}
 		var dt arrow.DataType
 		nullable := fc.NeedsRecord // null without a loss record
 		switch sf.Type.Kind() {
@@ -178,16 +172,16 @@ func buildFlowSchema() ([]flowCol, *arrow.Schema) {
 			c.kind, dt = kindBool, arrow.FixedWidthTypes.Boolean
 		case reflect.String:
 			if tag == "first_ts" || tag == "last_ts" {
-				ns, ok := t.FieldByName(sf.Name[:len(sf.Name)-2] + "Ns")
-				if !ok || ns.Type.Kind() != reflect.Int64 {
-					panic("parquet: loss.Flow has " + sf.Name + " without its int64 Ns field")
+				ns := byName[tag+"_ns"]
+				if ns == nil || ns.Kind() != reflect.Int64 {
+					panic("parquet: loss.Flow has " + sf.Name + " without its int64 " + tag + "_ns column")
 				}
-				c.kind, c.off, c.typ, dt = kindTimestamp, fieldOffset(t, ns.Index), reflect.Int64, tsType
+				c.kind, c.fc, dt = kindTimestamp, ns, tsType
 			} else {
 				c.kind, dt, nullable = kindString, str, true
 			}
 		case reflect.Slice:
-			if sf.Type.Elem().Kind() != reflect.Int {
+			if sf.Type.Elem().Kind() != reflect.Int || len(sf.Index) != 1 {
 				panic(fmt.Sprintf("parquet: no column type for loss.Flow.%s", sf.Name))
 			}
 			c.kind, dt, nullable = kindVLAN, arrow.ListOf(i32), true
@@ -208,30 +202,25 @@ func FlowsSchema() *arrow.Schema { return flowSchema }
 type flowAppender func(fl *loss.Flow)
 
 // appender returns the function that appends column c of a flow to b, the
-// column's builder: the field is read at its offset, with its type, so
-// that a row costs no reflection (buildFlowSchema checked the types).
+// column's builder: the value is read by the column's typed getter
+// (loss.FlowColumn), so that a row costs no reflection (buildFlowSchema
+// checked the types).
 func (c flowCol) appender(b array.Builder) flowAppender {
-	at := func(fl *loss.Flow) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(fl), c.off) }
+	fc := c.fc
 	var f flowAppender
 	switch c.kind {
 	case kindInt:
 		ib := b.(*array.Int64Builder)
-		switch c.typ {
-		case reflect.Uint32:
-			f = func(fl *loss.Flow) { ib.Append(int64(*(*uint32)(at(fl)))) }
-		case reflect.Uint64:
-			f = func(fl *loss.Flow) { ib.Append(int64(*(*uint64)(at(fl)))) }
-		case reflect.Int:
-			f = func(fl *loss.Flow) { ib.Append(int64(*(*int)(at(fl)))) }
-		case reflect.Int32:
-			f = func(fl *loss.Flow) { ib.Append(int64(*(*int32)(at(fl)))) }
-		case reflect.Int64:
-			f = func(fl *loss.Flow) { ib.Append(*(*int64)(at(fl))) }
+		switch fc.Kind() {
+		case reflect.Uint32, reflect.Uint64:
+			f = func(fl *loss.Flow) { ib.Append(int64(fc.Uint(fl))) }
+		case reflect.Int, reflect.Int32, reflect.Int64:
+			f = func(fl *loss.Flow) { ib.Append(fc.Int(fl)) }
 		}
 	case kindInt16:
 		ib := b.(*array.Int16Builder)
 		f = func(fl *loss.Flow) {
-			if v := *(*uint8)(at(fl)); v == 0 {
+			if v := fc.Uint(fl); v == 0 {
 				ib.AppendNull()
 			} else {
 				ib.Append(int16(v))
@@ -239,17 +228,17 @@ func (c flowCol) appender(b array.Builder) flowAppender {
 		}
 	case kindInt32:
 		ib := b.(*array.Int32Builder)
-		f = func(fl *loss.Flow) { ib.Append(int32(*(*uint16)(at(fl)))) }
+		f = func(fl *loss.Flow) { ib.Append(int32(fc.Uint(fl))) }
 	case kindFloat:
 		fb := b.(*array.Float64Builder)
-		f = func(fl *loss.Flow) { fb.Append(loss.Round6(*(*float64)(at(fl)))) }
+		f = func(fl *loss.Flow) { fb.Append(loss.Round6(fc.Float(fl))) }
 	case kindBool:
 		bb := b.(*array.BooleanBuilder)
-		f = func(fl *loss.Flow) { bb.Append(*(*bool)(at(fl))) }
+		f = func(fl *loss.Flow) { bb.Append(fc.Bool(fl)) }
 	case kindString:
 		sb := b.(*array.StringBuilder)
 		f = func(fl *loss.Flow) {
-			if s := *(*string)(at(fl)); s == "" {
+			if s := fc.Str(fl); s == "" {
 				sb.AppendNull()
 			} else {
 				sb.Append(s)
@@ -257,12 +246,14 @@ func (c flowCol) appender(b array.Builder) flowAppender {
 		}
 	case kindTimestamp:
 		tb := b.(*array.TimestampBuilder)
-		f = func(fl *loss.Flow) { tb.Append(micros(*(*int64)(at(fl)))) }
+		f = func(fl *loss.Flow) { tb.Append(micros(fc.Int(fl))) }
 	case kindVLAN:
+		// The one list column, a field of Flow itself (buildFlowSchema).
 		lb := b.(*array.ListBuilder)
 		vb := lb.ValueBuilder().(*array.Int32Builder)
+		off := fc.Field.Offset
 		f = func(fl *loss.Flow) {
-			v := *(*[]int)(at(fl))
+			v := *(*[]int)(unsafe.Add(unsafe.Pointer(fl), off))
 			if len(v) == 0 {
 				lb.AppendNull()
 				return
