@@ -18,8 +18,7 @@ import (
 // simulate's sidecar records (frame after the gap → frames lost).
 func thinned(t *testing.T, pkts []synth.Packet, del [][2]uint64) (string, map[uint64]uint64) {
 	t.Helper()
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.pcap")
+	in := filepath.Join(t.TempDir(), "in.pcap")
 	f, err := os.Create(in)
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +27,15 @@ func thinned(t *testing.T, pkts []synth.Packet, del [][2]uint64) (string, map[ui
 		t.Fatal(err)
 	}
 	f.Close()
-	out := filepath.Join(dir, "out.pcap")
+	return thinFile(t, in, del)
+}
+
+// thinFile deletes the listed 1-based frames of capture in with simulate
+// and returns the thinned capture's path and the gaps simulate's sidecar
+// records (frame after the gap → frames lost).
+func thinFile(t *testing.T, in string, del [][2]uint64) (string, map[uint64]uint64) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out.pcap")
 	if _, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: simulate.List{Ranges: del}}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +87,26 @@ func checkBrackets(t *testing.T, name string, gaps []Gap, truth map[uint64]uint6
 	}
 }
 
+// checkSequenceOnly requires infer to find nothing in the capture at path
+// without Sequence (nothing there tells the capture's loss from loss
+// upstream) and, with it, the true gaps (checkBrackets).
+func checkSequenceOnly(t *testing.T, name, path string, truth map[uint64]uint64) {
+	t.Helper()
+	for _, seq := range []bool{false, true} {
+		r, err := Run(Config{Capture: path, KernelDrops: -1, Sequence: seq})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !seq {
+			if len(r.Gaps) != 0 {
+				t.Errorf("without Sequence: %d gaps inferred from %s", len(r.Gaps), name)
+			}
+			continue
+		}
+		checkBrackets(t, name, r.Gaps, truth)
+	}
+}
+
 // TestInferSequence: the sequence families as infer's evidence. Two ESP
 // SAs and a GTP-U tunnel with frames deleted by simulate: with Sequence
 // their missing numbers bracket the true gaps (and size them); without
@@ -95,19 +122,7 @@ func TestInferSequence(t *testing.T) {
 	// Frames 301-302 (ESP 0x51 101, ESP 0x52 101), 1000 (GTP-U 332),
 	// 1500-1505 (two of each).
 	path, truth := thinned(t, pkts, [][2]uint64{{301, 302}, {1000, 1000}, {1500, 1505}})
-	for _, seq := range []bool{false, true} {
-		r, err := Run(Config{Capture: path, KernelDrops: -1, Sequence: seq})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !seq {
-			if len(r.Gaps) != 0 {
-				t.Errorf("without Sequence: %d gaps inferred from ESP and GTP-U", len(r.Gaps))
-			}
-			continue
-		}
-		checkBrackets(t, "ESP and GTP-U", r.Gaps, truth)
-	}
+	checkSequenceOnly(t, "ESP and GTP-U", path, truth)
 
 	var ping []synth.Packet
 	for i := range uint16(60) {
@@ -137,8 +152,7 @@ func TestInferSequenceMirror(t *testing.T) {
 			frames = append(frames, synth.MirrorFrame{Session: i, Seq: uint32(1000 + k), Flow: k % 4})
 		}
 	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.pcap")
+	in := filepath.Join(t.TempDir(), "in.pcap")
 	f, err := os.Create(in)
 	if err != nil {
 		t.Fatal(err)
@@ -147,26 +161,10 @@ func TestInferSequenceMirror(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	out := filepath.Join(dir, "out.pcap")
-	del := [][2]uint64{{50, 50}, {120, 121}, {300, 300}}
-	if _, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: simulate.List{Ranges: del}}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := thinFile(t, in, [][2]uint64{{50, 50}, {120, 121}, {300, 300}})
 	// The thinned file's gaps: before its frames 50, 118 and 296.
 	truth := map[uint64]uint64{50: 1, 118: 2, 296: 1}
-	for _, seq := range []bool{false, true} {
-		r, err := Run(Config{Capture: out, KernelDrops: -1, Sequence: seq})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !seq {
-			if len(r.Gaps) != 0 {
-				t.Errorf("without Sequence: %d gaps inferred from mirror sessions", len(r.Gaps))
-			}
-			continue
-		}
-		checkBrackets(t, "mirror sessions", r.Gaps, truth)
-	}
+	checkSequenceOnly(t, "mirror sessions", out, truth)
 }
 
 // TestInferMP2T: an MPEG transport stream (7 TS packets a datagram) with
@@ -174,29 +172,12 @@ func TestInferSequenceMirror(t *testing.T) {
 // bracket each true gap and size it in datagrams (one per 7 missing TS
 // packets, rounded up); without it nothing is inferred.
 func TestInferMP2T(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "ts.pcap")
+	in := filepath.Join(t.TempDir(), "ts.pcap")
 	if _, err := synth.MP2TFile(in, synth.MP2TConfig{Datagrams: 500, AFOnlyEvery: 9}); err != nil {
 		t.Fatal(err)
 	}
-	out := filepath.Join(dir, "out.pcap")
-	del := [][2]uint64{{80, 80}, {150, 151}, {300, 300}}
-	if _, err := simulate.Run(simulate.Config{Input: in, Output: out, Model: simulate.List{Ranges: del}}); err != nil {
-		t.Fatal(err)
-	}
+	out, _ := thinFile(t, in, [][2]uint64{{80, 80}, {150, 151}, {300, 300}})
 	// The deletions' places in the thinned capture: the frame after each.
 	truth := map[uint64]uint64{80: 1, 149: 2, 297: 1}
-	for _, seq := range []bool{false, true} {
-		r, err := Run(Config{Capture: out, KernelDrops: -1, Sequence: seq})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !seq {
-			if len(r.Gaps) != 0 {
-				t.Errorf("without Sequence: %d gaps inferred from MPEG-TS", len(r.Gaps))
-			}
-			continue
-		}
-		checkBrackets(t, "MPEG-TS", r.Gaps, truth)
-	}
+	checkSequenceOnly(t, "MPEG-TS", out, truth)
 }
