@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/gapan/gapan/internal/testfiles"
 	"github.com/gapan/gapan/parquet"
 	"github.com/gapan/gapan/report"
 )
@@ -23,14 +23,9 @@ const mirrorSample = "../testdata/mirror/synth/mirror-loss.pcap"
 // sessions.
 func TestDatasetMirrorSessions(t *testing.T) {
 	dir := t.TempDir()
-	bare := filepath.Join(dir, "bare.pcap")
-	b, err := os.ReadFile(mirrorSample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bare, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// A copy of the capture alone: without a sidecar the split of the
+	// missing numbers is unknown.
+	bare := testfiles.Bare(t, mirrorSample)
 	out := filepath.Join(dir, "ds")
 	if _, err := parquet.WriteDataset(out, []string{mirrorSample, bare}, parquet.Options{}); err != nil {
 		t.Fatal(err)

@@ -3,12 +3,12 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gapan/gapan/analyze"
+	"github.com/gapan/gapan/internal/testfiles"
 )
 
 // mirrorSample is the synthetic ERSPAN capture with known mirror and
@@ -20,17 +20,10 @@ const mirrorSample = "../testdata/mirror/synth/mirror-loss.pcap"
 // document and the NDJSON summary line (golden files), and the HTML page,
 // whose every mirror figure must equal the JSON report's.
 func TestMirrorGolden(t *testing.T) {
-	dir := t.TempDir()
 	// A copy of the capture alone: without a sidecar the split of the
-	// missing numbers is unknown.
-	bare := filepath.Join(dir, "bare.pcap")
-	b, err := os.ReadFile(mirrorSample)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(bare, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// missing numbers is unknown. Its directory reads TMP in the goldens.
+	bare := testfiles.Bare(t, mirrorSample)
+	dir := filepath.Dir(bare)
 	for _, tc := range []struct{ name, capture string }{{"mirror", mirrorSample}, {"mirror-no-sidecar", bare}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, []string{tc.capture}, true, nil)

@@ -1,7 +1,7 @@
 // Package testfiles makes the files several packages' tests need alike:
 // special files an output may be (a character device, a FIFO with a reader
-// at its other end) and a sidecar cut as a killed recorder leaves it. Only
-// tests import it.
+// at its other end), a sidecar cut as a killed recorder leaves it, and a
+// capture without its sidecar. Only tests import it.
 package testfiles
 
 import (
@@ -15,6 +15,22 @@ import (
 	"github.com/gapan/gapan/internal/testenv"
 	"github.com/gapan/gapan/sidecar"
 )
+
+// Bare copies capture into a directory of its own as bare.pcap, without
+// its sidecar, and returns the copy's path: the same frames with no record
+// of their loss.
+func Bare(t testing.TB, capture string) string {
+	t.Helper()
+	b, err := os.ReadFile(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := filepath.Join(t.TempDir(), "bare.pcap")
+	if err := os.WriteFile(bare, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bare
+}
 
 // CharDevice makes dir/null, a second /dev/null (character device 1:3),
 // and returns its path. mknod needs root (CAP_MKNOD): without it the test
