@@ -1,8 +1,8 @@
 // Package selection says which frames of a capture a run analyzes: a
 // capture filter in tcpdump syntax, a time window and a range of frame
 // numbers. report, parquet, annotate and simulate all select the same way
-// (their --filter, --start, --end and --frames flags fill a Select), and
-// analyze.Run applies it (analyze.Config.Select).
+// (their --filter, --start, --end and --frames flags, Flags, fill a
+// Select), and analyze.Run applies it (analyze.Config.Select).
 //
 //	sel := selection.Select{Filter: "tcp port 443"}
 //	sel.Start, _ = selection.ParseTime("+30s")

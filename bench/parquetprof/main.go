@@ -25,8 +25,8 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile taken at the largest live heap to `FILE`")
-	base := flag.Int64("limit", 360<<20, "soft memory limit base in bytes (memlimit.Follow; gapan parquet's); 0: none")
-	headroom := flag.Float64("headroom", 1.07, "soft memory limit: headroom over the live heap")
+	base := flag.Int64("limit", memlimit.ParquetBase, "soft memory limit base in bytes (memlimit.Follow; gapan parquet's); 0: none")
+	headroom := flag.Float64("headroom", memlimit.ParquetHeadroom, "soft memory limit: headroom over the live heap")
 	rgBytes := flag.Int("rowgroupbytes", 0, "parquet.WriterOptions.RowGroupBytes (0: the default)")
 	out := flag.String("o", "", "dataset directory (default: a temporary one, removed)")
 	flag.Parse()

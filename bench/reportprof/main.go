@@ -83,16 +83,14 @@ func main() {
 
 // runFormat runs cfg and writes its report in format to /dev/null, as gapan
 // report does: the output's hooks, the default options, and the soft
-// memory limit of cmd/gapan's runMetered (base 360 MiB, headroom 1.1).
+// memory limit (memlimit.ReportBase, ReportHeadroom; GOMEMLIMIT wins).
 func runFormat(format string, cfg analyze.Config) (*analyze.Result, error) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer devnull.Close()
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer memlimit.Follow(360<<20, 1.1, 100*time.Millisecond)()
-	}
+	defer memlimit.FollowUnlessSet(memlimit.ReportBase, memlimit.ReportHeadroom)()
 	cfg.Engine.IdleTimeout = loss.DefaultIdleTimeout
 	out, err := report.NewOutput(format, devnull, report.DefaultOptions())
 	if err != nil {

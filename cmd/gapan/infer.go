@@ -7,6 +7,7 @@ import (
 
 	"github.com/gapan/gapan/infer"
 	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/internal/cli"
 	"github.com/gapan/gapan/internal/plural"
 	"github.com/gapan/gapan/internal/version"
 	"github.com/gapan/gapan/sidecar"
@@ -23,16 +24,16 @@ func newInferCmd() *cobra.Command {
 	c := withHelp("infer", &cobra.Command{
 		Use:   "infer CAPTURE -o CAPTURE.gaps",
 		Short: "Infer where a capture without a sidecar lost frames, from its own evidence (TCP, ICMP echo)",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
-				return usagef("infer needs -o FILE.gaps (conventionally %s)", sidecar.PathFor(a[0]))
+				return cli.Usagef("infer needs -o FILE.gaps (conventionally %s)", sidecar.PathFor(a[0]))
 			}
 			res, err := infer.Run(infer.Config{Capture: a[0], KernelDrops: kernelDrops, Sequence: sequence})
 			if err != nil {
 				return err
 			}
-			o, err := openOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: a, Binary: "a binary sidecar"})
+			o, err := cli.OpenOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: a, Binary: "a binary sidecar"})
 			if err != nil {
 				return err
 			}
@@ -43,7 +44,7 @@ func newInferCmd() *cobra.Command {
 			return nil
 		},
 	})
-	outputFlags(c, &out, &force, "write the inferred sidecar to `FILE`")
+	cli.OutputFlags(c, &out, &force, "write the inferred sidecar to `FILE`")
 	c.Flags().BoolVar(&sequence, "sequence", false, "also take the packets RTP, ESP, GTP-U and ICMP echo find missing by their sequence numbers as evidence (they may have been lost before the capture point)")
 	c.Flags().Int64Var(&kernelDrops, "kernel-drops", -1, "a capture-wide total of frames lost (tcpdump's \"N packets dropped by kernel\") to distribute over the inferred gaps")
 	return c

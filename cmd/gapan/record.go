@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gapan/gapan/internal/cli"
 	"github.com/gapan/gapan/recorder"
 	"github.com/spf13/cobra"
 )
@@ -69,7 +70,7 @@ func (fl *recordFlags) config(args []string) (recorder.Config, error) {
 	cfg.Filter = strings.Join(args, " ")
 	if fl.bpfText != "" {
 		if cfg.Filter != "" {
-			return cfg, usagef("give either a filter expression or --bpf, not both")
+			return cfg, cli.Usagef("give either a filter expression or --bpf, not both")
 		}
 		prog, err := recorder.ParseBPF(fl.bpfText)
 		if err != nil {
@@ -78,7 +79,7 @@ func (fl *recordFlags) config(args []string) (recorder.Config, error) {
 		cfg.FilterProgram = prog
 	}
 	if cfg.Interface == "" || cfg.Output == "" {
-		return cfg, usagef("-i IFACE and -w FILE are required")
+		return cfg, cli.Usagef("-i IFACE and -w FILE are required")
 	}
 	return cfg, nil
 }
@@ -93,7 +94,7 @@ func runRecord(cmd *cobra.Command, cfg recorder.Config, quiet bool) error {
 	defer stop()
 	_, err := recorder.Run(ctx, cfg)
 	if errors.Is(err, recorder.ErrConfig) {
-		return usageError{err} // flags that do not go together
+		return cli.Usage(err) // flags that do not go together
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gapan/gapan/annotate"
 	"github.com/gapan/gapan/check"
 	"github.com/gapan/gapan/internal/atomicfile"
+	"github.com/gapan/gapan/internal/cli"
 	"github.com/gapan/gapan/join"
 	"github.com/gapan/gapan/sidecar"
 	"github.com/spf13/cobra"
@@ -30,7 +31,7 @@ func dumpSidecar(cmd *cobra.Command, in, out string, force bool, format string) 
 		return err
 	}
 	defer c.Close()
-	o, err := openOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: []string{in}})
+	o, err := cli.OpenOutput(cmd.OutOrStdout(), out, atomicfile.Options{Overwrite: force, Inputs: []string{in}})
 	if err != nil {
 		return err
 	}
@@ -43,16 +44,16 @@ func newSidecarDumpCmd() *cobra.Command {
 	c := withHelp("sidecar-dump", &cobra.Command{
 		Use:   "dump FILE.gaps",
 		Short: "Print a sidecar's records (text, csv or json)",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, sidecar.DumpFormats...); err != nil {
+			if err := cli.CheckFormat(format, sidecar.DumpFormats...); err != nil {
 				return err
 			}
 			return dumpSidecar(cmd, a[0], out, force, format)
 		},
 	})
-	formatFlag(c, &format, sidecar.DumpFormats)
-	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
+	cli.FormatFlag(c, &format, sidecar.DumpFormats)
+	cli.OutputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
 
@@ -65,13 +66,13 @@ func newSidecarCheckCmd() *cobra.Command {
 	c := withHelp("sidecar-check", &cobra.Command{
 		Use:   "check CAPTURE",
 		Short: "Validate a capture and its sidecar and print loss totals",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if err := checkFormat(format, check.Formats...); err != nil {
+			if err := cli.CheckFormat(format, check.Formats...); err != nil {
 				return err
 			}
 			if oldForce {
-				return usagef("--force no longer accepts a mismatched sidecar; use --allow-mismatch")
+				return cli.Usagef("--force no longer accepts a mismatched sidecar; use --allow-mismatch")
 			}
 			// Read on past damage: check reports everything it finds
 			// (a cut capture or sidecar from a killed recorder included)
@@ -87,13 +88,13 @@ func newSidecarCheckCmd() *cobra.Command {
 			if err := r.Write(cmd.OutOrStdout(), format); err != nil {
 				return err
 			}
-			if warnAll(cmd.ErrOrStderr(), r.Warnings); len(r.Warnings) > 0 {
+			if cli.WarnAll(cmd.ErrOrStderr(), r.Warnings); len(r.Warnings) > 0 {
 				return errProblems
 			}
 			return nil
 		},
 	})
-	formatFlag(c, &format, check.Formats)
+	cli.FormatFlag(c, &format, check.Formats)
 	c.Flags().StringVar(&sc, "sidecar", "", "sidecar `FILE` (default CAPTURE.gaps)")
 	c.Flags().BoolVar(&allowMismatch, "allow-mismatch", false, "continue, with a warning, when the sidecar does not belong to the capture (still exits non-zero)")
 	c.Flags().BoolVar(&oldForce, "force", false, "the old spelling of --allow-mismatch: an error that says so")
@@ -108,16 +109,16 @@ func newSidecarImportCmd() *cobra.Command {
 	c := withHelp("sidecar-import", &cobra.Command{
 		Use:   "import TEXT -o FILE.gaps|-",
 		Short: "Convert a text sidecar (frame gap lines) into a binary sidecar",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if out == "" {
-				return usagef("import needs -o FILE.gaps (- for standard output)")
+				return cli.Usagef("import needs -o FILE.gaps (- for standard output)")
 			}
 			return sidecarImport(cmd.OutOrStdout(), cmd.ErrOrStderr(), a[0], capture, out, force)
 		},
 	})
 	c.Flags().StringVar(&capture, "capture", "", "the `CAPTURE` the sidecar belongs to: take its identity and check against it")
-	outputFlags(c, &out, &force, "binary sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
+	cli.OutputFlags(c, &out, &force, "binary sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
 	return c
 }
 
@@ -127,9 +128,9 @@ func sidecarImport(stdout, stderr io.Writer, text, capture, out string, force bo
 		return err
 	}
 	if w := im.Warning(); w != nil {
-		warnf(stderr, "%v", w)
+		cli.Warnf(stderr, "%v", w)
 	}
-	o, err := openOutput(stdout, out, atomicfile.Options{Overwrite: force, Inputs: []string{text, capture}, Binary: "a binary sidecar"})
+	o, err := cli.OpenOutput(stdout, out, atomicfile.Options{Overwrite: force, Inputs: []string{text, capture}, Binary: "a binary sidecar"})
 	if err != nil {
 		return err
 	}
@@ -142,12 +143,12 @@ func newSidecarExportCmd() *cobra.Command {
 	c := withHelp("sidecar-export", &cobra.Command{
 		Use:   "export FILE.gaps [-o TEXT]",
 		Short: "Write a sidecar in its text form (frame gap lines)",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return dumpSidecar(cmd, a[0], out, force, "text")
 		},
 	})
-	outputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
+	cli.OutputFlags(c, &out, &force, "write to `FILE` (atomically) instead of stdout")
 	return c
 }
 
@@ -156,13 +157,13 @@ func newSidecarExtractCmd() *cobra.Command {
 	c := withHelp("sidecar-extract", &cobra.Command{
 		Use:   "extract CAPTURE.pcapng -o FILE.gaps",
 		Short: "Build a sidecar from a pcapng file's epb_dropcount options",
-		Args:  args(cobra.ExactArgs(1)),
+		Args:  cli.Args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if cfg.Output == "" {
-				return usagef("extract needs -o FILE.gaps (- for standard output)")
+				return cli.Usagef("extract needs -o FILE.gaps (- for standard output)")
 			}
 			cfg.Input = a[0]
-			o, err := openOutput(cmd.OutOrStdout(), cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: a, Binary: "a binary sidecar"})
+			o, err := cli.OpenOutput(cmd.OutOrStdout(), cfg.Output, atomicfile.Options{Overwrite: cfg.Force, Inputs: a, Binary: "a binary sidecar"})
 			if err != nil {
 				return err
 			}
@@ -170,12 +171,12 @@ func newSidecarExtractCmd() *cobra.Command {
 			if err := o.Finish(err); err != nil {
 				return err
 			}
-			warnAll(cmd.ErrOrStderr(), st.Warnings(a[0]))
+			cli.WarnAll(cmd.ErrOrStderr(), st.Warnings(a[0]))
 			fmt.Fprintln(cmd.ErrOrStderr(), st.Summary())
 			return nil
 		},
 	})
-	outputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
+	cli.OutputFlags(c, &cfg.Output, &cfg.Force, "sidecar `FILE` to write (atomically; - for standard output, not a terminal)")
 	c.Flags().BoolVar(&cfg.KeepGoing, "keep-going", false, "stop at damage in the capture with a warning and write the sidecar so far")
 	c.Flags().BoolVar(&cfg.NoTail, "no-tail", false, "do not infer tail gaps from isb_ifdrop")
 	return c

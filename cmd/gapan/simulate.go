@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 
+	"github.com/gapan/gapan/internal/cli"
+	"github.com/gapan/gapan/selection"
 	"github.com/gapan/gapan/simulate"
 	"github.com/spf13/cobra"
 )
@@ -12,30 +14,30 @@ func newSimulateCmd() *cobra.Command {
 		out, model, sc string
 		seed           uint64
 		force          bool
-		sf             selectFlags
+		sf             selection.Flags
 	)
 	c := withHelp("simulate", &cobra.Command{
 		Use:   "simulate IN -o OUT.pcap|OUT.pcapng --loss-model MODEL [FILTER WORDS...]",
 		Short: "Delete frames from a capture by a seeded loss model and write the ground-truth sidecar",
-		Args:  args(cobra.MinimumNArgs(1)),
+		Args:  cli.Args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			a, err := sf.split(cmd, a)
+			a, err := sf.Split(a, cmd.ArgsLenAtDash())
 			if err != nil {
-				return err
+				return cli.Usage(err)
 			}
 			if len(a) != 1 {
-				return usagef("simulate takes one capture, not %d", len(a))
+				return cli.Usagef("simulate takes one capture, not %d", len(a))
 			}
-			sel, err := sf.selection()
+			sel, err := sf.Select()
 			if err != nil {
-				return err
+				return cli.Usage(err)
 			}
 			if out == "" {
-				return usagef("simulate needs -o OUT.pcap")
+				return cli.Usagef("simulate needs -o OUT.pcap")
 			}
 			m, err := simulate.ParseModel(model)
 			if err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 			st, err := simulate.Run(simulate.Config{Input: a[0], Output: out, Model: m, Seed: seed, Force: force, Sidecar: sc, Select: sel})
 			if err != nil {
@@ -50,6 +52,6 @@ func newSimulateCmd() *cobra.Command {
 	c.Flags().Uint64Var(&seed, "seed", 1, "random seed")
 	c.Flags().BoolVar(&force, "force", false, "replace existing output files")
 	c.Flags().StringVar(&sc, "sidecar", "", "the input's sidecar `FILE` (default IN.gaps when present)")
-	sf.add(c.Flags())
+	sf.AddFlags(c.Flags())
 	return c
 }

@@ -23,6 +23,30 @@ import (
 
 const liveHeap = "/gc/heap/live:bytes"
 
+// ReportBase and ReportHeadroom are gapan report's soft memory limit: the
+// base, and the multiple of the live heap above it. The outputs that list
+// every flow (json, csv, ndjson, html) turn each into a record and its
+// bytes, garbage the collector leaves to pile up to twice the live heap
+// (GOGC): the limit keeps the peak near the live set. A million live
+// flows hold about 310 MB.
+const (
+	ReportBase     = 360 << 20
+	ReportHeadroom = 1.1
+)
+
+// ParquetBase is gapan parquet's soft memory limit while the live heap is
+// below ParquetBase/ParquetHeadroom; above, the limit is ParquetHeadroom
+// times the live heap. The encoders' buffers come and go a row group at a
+// time: the limit makes the collector return them before the heap doubles
+// (GOGC), keeping the peak near the live set. At a million live flows the
+// accounting holds about 330 MB and the writer about 15 MB: 1.07 keeps
+// the peak under 400 MB (1.1 gave 405 MB) for some more collections
+// (docs/performance.md, issue 21).
+const (
+	ParquetBase     = 360 << 20
+	ParquetHeadroom = 1.07
+)
+
 // Limit returns the soft memory limit for a live heap of live bytes: the
 // larger of base and headroom times live.
 func Limit(base int64, headroom float64, live uint64) int64 {
