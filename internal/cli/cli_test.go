@@ -140,8 +140,8 @@ func TestOrList(t *testing.T) {
 		{[]string{"text", "json"}, "text or json"},
 		{[]string{"text", "json", "csv"}, "text, json or csv"},
 	} {
-		if got := OrList(tc.s); got != tc.want {
-			t.Errorf("OrList(%q) = %q, want %q", tc.s, got, tc.want)
+		if got := orList(tc.s); got != tc.want {
+			t.Errorf("orList(%q) = %q, want %q", tc.s, got, tc.want)
 		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 // default), with shell completion of the values; CheckFormat(*p,
 // formats...) is its usage rule.
 func FormatFlag(c *cobra.Command, p *string, formats []string) {
-	c.Flags().StringVar(p, "format", formats[0], "output format: "+OrList(formats))
+	c.Flags().StringVar(p, "format", formats[0], "output format: "+orList(formats))
 	c.RegisterFlagCompletionFunc("format", cobra.FixedCompletions(formats, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -24,11 +24,11 @@ func CheckFormat(format string, allowed ...string) error {
 			return nil
 		}
 	}
-	return Usagef("unknown --format %q: want %s", format, OrList(allowed))
+	return Usagef("unknown --format %q: want %s", format, orList(allowed))
 }
 
-// OrList joins s as "a, b or c".
-func OrList(s []string) string {
+// orList joins s as "a, b or c".
+func orList(s []string) string {
 	if len(s) < 2 {
 		return strings.Join(s, "")
 	}
