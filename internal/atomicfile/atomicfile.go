@@ -130,15 +130,6 @@ func IsStream(dest string) bool {
 	return err == nil && isStream(st.Mode())
 }
 
-// CheckDest reports whether dest may be written under opt without creating
-// anything: it refuses an existing regular file unless Overwrite is set,
-// any file that is one of opt.Inputs, destinations that are neither
-// regular files nor streams, and a directory that does not exist.
-func CheckDest(dest string, opt Options) error {
-	_, _, err := resolve(dest, opt)
-	return err
-}
-
 // resolve follows dest's symbolic links and applies the rules of Create:
 // it returns the path to write (or rename onto) and its FileInfo, nil when
 // it does not exist yet.

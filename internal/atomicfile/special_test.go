@@ -86,8 +86,8 @@ func TestRealDevNull(t *testing.T) {
 	if !IsStream("/dev/null") {
 		t.Fatal("/dev/null is not a stream")
 	}
-	if err := CheckDest("/dev/null", Options{}); err != nil {
-		t.Fatalf("CheckDest(/dev/null) = %v", err)
+	if _, _, err := resolve("/dev/null", Options{}); err != nil {
+		t.Fatalf("resolve(/dev/null) = %v", err)
 	}
 }
 

@@ -142,17 +142,6 @@ func (x *index) remove(h uint32, s int32) {
 	x.slots[i] = 0
 }
 
-// PeekSlots is the first step of a prefetch for a batch of lookups: it
-// reads the index entry each hash's probe starts at into slots (as many as
-// hs). The reads are independent, so their cache misses overlap. It
-// changes nothing.
-func (t *Table[S]) PeekSlots(hs []uint32, slots []uint64) {
-	x := &t.idx
-	for i, h := range hs {
-		slots[i] = x.slots[uint64(h)&x.mask]
-	}
-}
-
 // PrefetchSlot asks for the index entry at which the probe for hash h
 // starts to be brought into cache, without waiting for it. It changes
 // nothing.
@@ -160,11 +149,12 @@ func (t *Table[S]) PrefetchSlot(h uint32) {
 	prefetch.Line(unsafe.Pointer(&t.idx.slots[uint64(h)&t.idx.mask]))
 }
 
-// PeekSlot reads the index entry at which the probe for hash h starts,
-// for PeekFlow. It changes nothing.
+// PeekSlot reads the index entry at which the probe for hash h starts:
+// the first step of reading a batch's records ahead (PeekFlow is the
+// second). It changes nothing.
 func (t *Table[S]) PeekSlot(h uint32) uint64 { return t.idx.slots[uint64(h)&t.idx.mask] }
 
-// PeekFlow is the second step: the live record an entry read by PeekSlots
+// PeekFlow is the second step: the live record an entry read by PeekSlot
 // leads to, or nil. It may be another flow than the frame's.
 func (t *Table[S]) PeekFlow(slot uint64) *Flow[S] {
 	if slot == 0 {
