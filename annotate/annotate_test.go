@@ -460,10 +460,10 @@ func TestWriterErrors(t *testing.T) {
 	if err := w.WriteFrame(0, f, 0, true); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
-	if got := LossComment(nil, 1); got != "gapan: 1 frame lost before this frame" {
-		t.Errorf("LossComment(1) = %q", got)
+	if got := lossComment(nil, 1); got != "gapan: 1 frame lost before this frame" {
+		t.Errorf("lossComment(1) = %q", got)
 	}
-	if got := LossComment(nil, 40); got != "gapan: 40 frames lost before this frame" {
-		t.Errorf("LossComment(40) = %q", got)
+	if got := lossComment(nil, 40); got != "gapan: 40 frames lost before this frame" {
+		t.Errorf("lossComment(40) = %q", got)
 	}
 }

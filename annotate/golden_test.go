@@ -37,7 +37,7 @@ func TestGoldenMultiInterface(t *testing.T) {
 		fmt.Fprintf(&b, "isb interface %d: ifdrop %d, start %d, end %d\n", s.InterfaceID, s.Dropped, s.StartNs, s.EndNs)
 	}
 	b.WriteString("# section comment\n")
-	b.WriteString(strings.ReplaceAll(Provenance(Config{Inputs: []string{in}}), filepath.Dir(in)+string(filepath.Separator), "") + "\n")
+	b.WriteString(strings.ReplaceAll(provenance(Config{Inputs: []string{in}}), filepath.Dir(in)+string(filepath.Separator), "") + "\n")
 	got := b.String()
 	golden := filepath.Join("testdata", "multi-interface.golden")
 	if *update {

@@ -216,7 +216,7 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 	a := &annotator{
 		cfg:      run,
 		s:        s,
-		w:        NewWriter(w, Options{Comment: Provenance(cfg), NoComments: cfg.NoComments, Records: !cfg.NoFates}),
+		w:        NewWriter(w, Options{Comment: provenance(cfg), NoComments: cfg.NoComments, Records: !cfg.NoFates}),
 		cur:      -1,
 		progress: cfg.Progress,
 		fates:    fr,
@@ -519,10 +519,10 @@ func (a *annotator) closeScout() {
 	}
 }
 
-// Provenance returns the section header comment for cfg: for each input,
+// provenance returns the section header comment for cfg: for each input,
 // where its gaps come from (the sidecar's source, tool, creation time and
 // the capture identity it was made for).
-func Provenance(cfg Config) string {
+func provenance(cfg Config) string {
 	var b strings.Builder
 	b.WriteString("gapan annotate: epb_dropcount and a comment on every frame with frames lost before it; isb_ifdrop: all lost per interface, tail included")
 	for i, in := range cfg.Inputs {

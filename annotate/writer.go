@@ -157,7 +157,7 @@ func (w *Writer) WriteFrame(id int, f *reader.Frame, gapBefore uint64, counted b
 		w.lost += gap
 		st.lost += gap
 		if !w.opt.NoComments {
-			cs = append(cs, LossComment(w.buf[:0], gap))
+			cs = append(cs, lossComment(w.buf[:0], gap))
 		}
 	}
 	cs = append(cs, w.notes...)
@@ -194,9 +194,9 @@ func (w *Writer) WriteFrame(id int, f *reader.Frame, gapBefore uint64, counted b
 	return nil
 }
 
-// LossComment returns the packet comment for a gap of n frames,
+// lossComment returns the packet comment for a gap of n frames,
 // "gapan: n frames lost before this frame"; buf is scratch space.
-func LossComment(buf []byte, n uint64) string {
+func lossComment(buf []byte, n uint64) string {
 	buf = append(buf, "gapan: "...)
 	buf = strconv.AppendUint(buf, n, 10)
 	if n == 1 {

@@ -325,7 +325,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 	opt.LargestGaps = keptGaps(opt.LargestGaps, r.Summary.Gaps, len(r.Summary.Gaps))
 	doc := NewDocument(r)
 	s := &doc.Summary
-	v := &htmlView{Title: "gapan report", HowToRead: HowToRead}
+	v := &htmlView{Title: "gapan report", HowToRead: howToRead}
 	if len(r.Files) == 1 {
 		v.Title = "gapan report: " + r.Files[0].Name
 	} else if len(r.Files) > 1 {
@@ -390,7 +390,7 @@ func newHTMLView(r *analyze.Result, opt HTMLOptions) *htmlView {
 			htmlCard{Label: "tail gap", Field: "summary.tail_gap", Value: "null", Shown: "not recorded"})
 	} else if g := s.LargestGap; g != nil {
 		v.Cards = append(v.Cards, card("largest gap", "summary.largest_gap.lost", g.Lost,
-			fmt.Sprintf("before frame %d at %s", g.Frame, FormatTime(g.Ns, opt.Loc))))
+			fmt.Sprintf("before frame %d at %s", g.Frame, formatTime(g.Ns, opt.Loc))))
 	} else {
 		v.Cards = append(v.Cards, htmlCard{Label: "largest gap", Field: "summary.largest_gap", Value: "null", Shown: "none"})
 	}
@@ -553,7 +553,7 @@ func timelineChart(t *Timeline, loc *time.Location) *htmlChart {
 			x := float64(chartLeft) + float64(i)*bw
 			p.Bars = append(p.Bars, htmlBar{
 				X: ff(x), Y: ff(float64(top+panelH) - h), W: ff(max(bw-gapFor(bw), 0.6)), H: ff(h),
-				Title:    fmt.Sprintf("%s: %s captured, %s lost", FormatTime(b.StartNs, loc), num(b.Captured), num(b.Lost)),
+				Title:    fmt.Sprintf("%s: %s captured, %s lost", formatTime(b.StartNs, loc), num(b.Captured), num(b.Lost)),
 				Value:    n,
 				Captured: b.Captured, Lost: b.Lost,
 			})
@@ -567,7 +567,7 @@ func timelineChart(t *Timeline, loc *time.Location) *htmlChart {
 	y := strconv.Itoa(c.Height - 10)
 	first, last := bs[0].StartNs, bs[len(bs)-1].StartNs+int64(t.Width())
 	c.XLabels = []htmlLabel{
-		{X: strconv.Itoa(chartLeft), Y: y, Text: FormatTime(first, loc), Anchor: "start"},
+		{X: strconv.Itoa(chartLeft), Y: y, Text: formatTime(first, loc), Anchor: "start"},
 		{X: strconv.Itoa(chartW - chartRight), Y: y, Text: "+" + time.Duration(last-first).String(), Anchor: "end"},
 	}
 	return c
@@ -692,7 +692,7 @@ func gapRows(r *analyze.Result, doc *Document, opt HTMLOptions) (string, []htmlC
 			{Shown: num(g.Lost), Sort: u(g.Lost), Field: "lost", Num: true},
 			{Shown: num(g.PrevFrame), Sort: u(g.PrevFrame), Field: "prev_frame", Num: true},
 			{Shown: strconv.Itoa(g.Interface), Sort: strconv.Itoa(g.Interface), Field: "interface", Num: true},
-			{Shown: FormatTime(g.Ns, opt.Loc), Sort: strconv.FormatInt(g.Ns, 10), Field: "ts_ns", Num: true},
+			{Shown: formatTime(g.Ns, opt.Loc), Sort: strconv.FormatInt(g.Ns, 10), Field: "ts_ns", Num: true},
 			{Shown: ivShown, Sort: strconv.FormatInt(interval, 10), Num: true},
 		}
 		if !several {

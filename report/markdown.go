@@ -14,7 +14,7 @@ import (
 func WriteMarkdown(w io.Writer, r *analyze.Result, opt Options) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("# gapan report\n\n")
-	bw.WriteString("_" + mdEscape(HowToRead) + "_\n")
+	bw.WriteString("_" + mdEscape(howToRead) + "_\n")
 	for _, s := range sections(r, opt) {
 		bw.WriteString("\n## " + mdEscape(s.title) + "\n\n")
 		if len(s.kv) > 0 {

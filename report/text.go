@@ -16,7 +16,7 @@ import (
 // warnings.
 func WriteText(w io.Writer, r *analyze.Result, opt Options) error {
 	bw := bufio.NewWriter(w)
-	bw.WriteString(HowToRead + "\n")
+	bw.WriteString(howToRead + "\n")
 	for _, s := range sections(r, opt) {
 		bw.WriteString("\n" + s.title + "\n")
 		keyW := 0

@@ -58,8 +58,8 @@ func (o Options) clamped() Options {
 	return o
 }
 
-// HowToRead is the line at the top of the text and Markdown reports.
-const HowToRead = `How to read this: "frames lost" are frames that reached the capture point but are not in the file (gaps plus the tail); TCP "capture lost" segments were on the wire but missed by the capture, "upstream lost" ones were lost before it (the sender retransmitted them). Definitions: docs/metrics.md.`
+// howToRead is the line at the top of the text and Markdown reports.
+const howToRead = `How to read this: "frames lost" are frames that reached the capture point but are not in the file (gaps plus the tail); TCP "capture lost" segments were on the wire but missed by the capture, "upstream lost" ones were lost before it (the sender retransmitted them). Definitions: docs/metrics.md.`
 
 // section is one block of the human-readable reports: key/value rows, a
 // list, and/or a table, rendered as aligned text or as Markdown.
@@ -235,7 +235,7 @@ func captureSection(r *analyze.Result, opt Options) section {
 	}
 	if seen {
 		d := time.Duration(last - first)
-		add("time", fmt.Sprintf("%s to %s (%s)", FormatTime(first, opt.Loc), FormatTime(last, opt.Loc), d.Round(time.Millisecond)))
+		add("time", fmt.Sprintf("%s to %s (%s)", formatTime(first, opt.Loc), formatTime(last, opt.Loc), d.Round(time.Millisecond)))
 	}
 	add("frames captured", num(s.FramesCaptured))
 	if !r.Select.IsZero() {

@@ -7,10 +7,10 @@ import (
 	"github.com/gapan/gapan/loss"
 )
 
-// FormatTime formats a timestamp in nanoseconds since the epoch the way the
+// formatTime formats a timestamp in nanoseconds since the epoch the way the
 // report prints it: "2026-11-02 12:00:01.000123456 UTC", in loc (UTC when
 // loc is nil).
-func FormatTime(ns int64, loc *time.Location) string {
+func formatTime(ns int64, loc *time.Location) string {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -26,12 +26,12 @@ func DescribeGap(g loss.GapRef, loc *time.Location) string {
 	}
 	var s string
 	if g.PrevFrame == 0 {
-		s = fmt.Sprintf("%d %s lost before frame %d (%s), the first frame", g.Lost, unit, g.Frame, FormatTime(g.Ns, loc))
+		s = fmt.Sprintf("%d %s lost before frame %d (%s), the first frame", g.Lost, unit, g.Frame, formatTime(g.Ns, loc))
 		if g.Interface > 0 {
 			s += fmt.Sprintf(" on interface %d", g.Interface)
 		}
 	} else {
-		s = fmt.Sprintf("%d %s lost between frame %d (%s) and frame %d (%s)", g.Lost, unit, g.PrevFrame, FormatTime(g.PrevNs, loc), g.Frame, FormatTime(g.Ns, loc))
+		s = fmt.Sprintf("%d %s lost between frame %d (%s) and frame %d (%s)", g.Lost, unit, g.PrevFrame, formatTime(g.PrevNs, loc), g.Frame, formatTime(g.Ns, loc))
 		if g.Interface > 0 || g.PrevFrame != g.Frame-1 {
 			s += fmt.Sprintf(" on interface %d", g.Interface)
 		}

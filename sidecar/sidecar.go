@@ -135,45 +135,45 @@ func (e *CaptureGivenError) Unwrap() error { return ErrIsCapture }
 // so sums of counts that passed can never wrap around 2⁶⁴.
 const MaxLost = 1 << 48
 
-// CheckCount returns an error wrapping ErrImplausible when v is beyond
+// checkCount returns an error wrapping ErrImplausible when v is beyond
 // MaxLost; what names the count in the message.
-func CheckCount(what string, v uint64) error {
+func checkCount(what string, v uint64) error {
 	if v > MaxLost {
 		return fmt.Errorf("%w: %s %d is beyond %d (2^48)", ErrImplausible, what, v, uint64(MaxLost))
 	}
 	return nil
 }
 
-// checkGap applies CheckCount to a record's gap and to the sum of the gaps
+// checkGap applies checkCount to a record's gap and to the sum of the gaps
 // up to it (sum, without the gap). It formats nothing unless a count is
 // beyond the bound: it runs for every record.
 func checkGap(frame, gap, sum uint64) error {
 	if gap > MaxLost {
-		return CheckCount(fmt.Sprintf("gap before frame %d", frame), gap)
+		return checkCount(fmt.Sprintf("gap before frame %d", frame), gap)
 	}
 	if sum+gap > MaxLost {
-		return CheckCount(fmt.Sprintf("sum of the gaps up to frame %d", frame), sum+gap)
+		return checkCount(fmt.Sprintf("sum of the gaps up to frame %d", frame), sum+gap)
 	}
 	return nil
 }
 
-// checkTrailer applies CheckCount to every count of t.
+// checkTrailer applies checkCount to every count of t.
 func checkTrailer(t Trailer) error {
 	var sum uint64
 	for _, g := range t.Tail {
-		if err := CheckCount(fmt.Sprintf("tail of interface %d", g.Interface), g.Lost); err != nil {
+		if err := checkCount(fmt.Sprintf("tail of interface %d", g.Interface), g.Lost); err != nil {
 			return err
 		}
 		sum += g.Lost
-		if err := CheckCount("sum of the tails", sum); err != nil {
+		if err := checkCount("sum of the tails", sum); err != nil {
 			return err
 		}
 	}
 	if t.HasKernel {
-		if err := CheckCount("kernel packet count", t.KernelPackets); err != nil {
+		if err := checkCount("kernel packet count", t.KernelPackets); err != nil {
 			return err
 		}
-		if err := CheckCount("kernel drop count", t.KernelDrops); err != nil {
+		if err := checkCount("kernel drop count", t.KernelDrops); err != nil {
 			return err
 		}
 	}

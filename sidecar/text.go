@@ -638,11 +638,11 @@ func (tr *TextReader) tailDirective(args []byte) error {
 		return tr.bad("tail", "%v", err)
 	}
 	g.Lost = v
-	if err := CheckCount("tail", v); err != nil {
+	if err := checkCount("tail", v); err != nil {
 		return tr.fail(err)
 	}
 	tr.tailSum += v
-	if err := CheckCount("sum of the tails", tr.tailSum); err != nil {
+	if err := checkCount("sum of the tails", tr.tailSum); err != nil {
 		return tr.fail(err)
 	}
 	if n := len(tr.trailer.Tail); n > 0 && g.Interface <= tr.trailer.Tail[n-1].Interface {
@@ -666,10 +666,10 @@ func (tr *TextReader) kernelDirective(args []byte) error {
 	if err1 != nil || err2 != nil {
 		return tr.bad("kernel", "want packets=P drops=D")
 	}
-	if err := CheckCount("kernel packet count", p); err != nil {
+	if err := checkCount("kernel packet count", p); err != nil {
 		return tr.fail(err)
 	}
-	if err := CheckCount("kernel drop count", d); err != nil {
+	if err := checkCount("kernel drop count", d); err != nil {
 		return tr.fail(err)
 	}
 	tr.trailer.HasKernel, tr.trailer.KernelPackets, tr.trailer.KernelDrops = true, p, d

@@ -199,7 +199,7 @@ const MaxListFrames = 1 << 24
 // Config describes one simulation.
 type Config struct {
 	Input   string // capture to thin; its own sidecar, if any, is honoured
-	Output  string // capture to write (pcapng when IsPcapng(Output), else pcap); the sidecar goes to sidecar.PathFor(Output)
+	Output  string // capture to write (pcapng when it ends in ".pcapng", any case, else pcap); the sidecar goes to sidecar.PathFor(Output)
 	Model   Model
 	Seed    uint64
 	Force   bool // replace existing outputs
@@ -264,7 +264,7 @@ func Run(cfg Config) (Stats, error) {
 		sw      *sidecar.Writer
 		pending []uint64 // per interface: frames missing since the last kept one
 	)
-	ng := IsPcapng(cfg.Output)
+	ng := isPcapng(cfg.Output)
 	for {
 		f, err := in.Next()
 		if err == io.EOF {
@@ -360,10 +360,10 @@ func Run(cfg Config) (Stats, error) {
 	return st, nil
 }
 
-// IsPcapng reports whether simulate writes name as pcapng: when it ends in
+// isPcapng reports whether simulate writes name as pcapng: when it ends in
 // ".pcapng" (any case). Any other name gets a pcap, which holds a single
 // interface and link type.
-func IsPcapng(name string) bool {
+func isPcapng(name string) bool {
 	return strings.HasSuffix(strings.ToLower(name), ".pcapng")
 }
 
