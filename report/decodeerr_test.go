@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,8 +18,9 @@ import (
 
 // TestDecodeErrorsEveryOutput: frames cut or damaged with gopacket
 // (synth.DecodeFailures) are counted, by reason, in the text, Markdown,
-// HTML, JSON and NDJSON reports. (CSV has one row per flow and no
-// capture-wide figure.)
+// HTML, JSON and NDJSON reports, and for CSV (one row per flow, no
+// capture-wide figure) in its Output's notes, which gapan prints on
+// standard error.
 func TestDecodeErrorsEveryOutput(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "bad.pcap")
 	f, err := os.Create(p)
@@ -65,6 +67,8 @@ func TestDecodeErrorsEveryOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	words("html", b.String())
+	csv, _ := NewOutput("csv", io.Discard, DefaultOptions())
+	words("csv notes", strings.Join(csv.Notes(r), "\n"))
 
 	// The JSON summary, and the NDJSON summary line.
 	check := func(name string, line []byte) {

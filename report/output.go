@@ -34,7 +34,8 @@ type Output interface {
 	// Notes returns what the report of r does not say and its caller
 	// should (the gapan command prints them on standard error): that no
 	// sidecar was found for a capture, in every format but text and
-	// Markdown, which say it in the report.
+	// Markdown, which say it in the report; for CSV, which lists flows and
+	// no capture-wide figure, how many frames failed to decode and why.
 	Notes(r *analyze.Result) []string
 	// Close releases what the output kept (temporary spill files). A
 	// streaming output (NDJSON) whose run failed flushes the flows it
@@ -143,7 +144,18 @@ func (o *csvOutput) Hook(cfg *analyze.Config) {
 }
 
 func (o *csvOutput) Write(*analyze.Result) error { return WriteCSVFlows(o.w, o.flows) }
-func (o *csvOutput) Close() error                { return o.flows.Close() }
+
+// Notes adds to the sidecar notes the decode errors, which the other
+// formats show as a capture-wide figure and the CSV's rows cannot.
+func (o *csvOutput) Notes(r *analyze.Result) []string {
+	out := o.sidecarNotes.Notes(r)
+	if r.Summary != nil && r.Summary.DecodeFailed > 0 {
+		out = append(out, "decode errors: "+decodeErrorsText(r.Summary)+" (not in the CSV, whose rows are flows)")
+	}
+	return out
+}
+
+func (o *csvOutput) Close() error { return o.flows.Close() }
 
 // ndjsonOutput streams each flow as it becomes final.
 type ndjsonOutput struct {
