@@ -17,21 +17,12 @@ const kindInts = reflect.UnsafePointer + 1
 // recordFields are the fields of a Flow that AppendBinary writes: every
 // exported one (the columns, and those without a JSON name such as
 // LossNotRecorded), in declaration order, those of Counters in its place.
-var recordFields = func() []FlowColumn {
-	var out []FlowColumn
-	t := reflect.TypeFor[Flow]()
-	for _, sf := range reflect.VisibleFields(t) {
-		if sf.Anonymous || !sf.IsExported() {
-			continue
-		}
-		c := FlowColumn{Name: sf.Name, Field: sf, offset: fieldOffset(t, sf.Index), kind: sf.Type.Kind()}
-		if sf.Type == reflect.TypeFor[[]int]() {
-			c.kind = kindInts
-		}
-		out = append(out, c)
+var recordFields = walkFlowFields(func(c *FlowColumn) bool {
+	if c.Field.Type == reflect.TypeFor[[]int]() {
+		c.kind = kindInts
 	}
-	return out
-}()
+	return true
+})
 
 // AppendBinary appends f's binary record to b: each exported field in
 // turn, integers as varints, a float64 as the varint of its bits, a bool

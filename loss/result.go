@@ -248,24 +248,36 @@ func (c *FlowColumn) Value(f *Flow) reflect.Value {
 	return reflect.ValueOf(f).Elem().FieldByIndex(c.Field.Index)
 }
 
-// flowColumns is FlowColumns' list, derived once.
-var flowColumns = func() []FlowColumn {
-	var cols []FlowColumn
+// flowColumns is FlowColumns' list, derived once: the fields with a JSON
+// name.
+var flowColumns = walkFlowFields(func(c *FlowColumn) bool {
+	name, opts, _ := strings.Cut(c.Field.Tag.Get("json"), ",")
+	if name == "" || name == "-" {
+		return false
+	}
+	c.Name, c.NeedsRecord = name, c.Field.Tag.Get("gapan") == "recorded"
+	c.OmitEmpty = slices.Contains(strings.Split(opts, ","), "omitempty")
+	return true
+})
+
+// walkFlowFields walks the exported fields of Flow in declaration order
+// (those of Counters in its place) and returns the FlowColumn of each
+// that keep, which may fill in the column, accepts: the one walk of Flow's
+// fields, for FlowColumns and for the binary record (recordFields).
+func walkFlowFields(keep func(c *FlowColumn) bool) []FlowColumn {
+	var out []FlowColumn
 	t := reflect.TypeFor[Flow]()
 	for _, sf := range reflect.VisibleFields(t) {
 		if sf.Anonymous || !sf.IsExported() {
 			continue
 		}
-		name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			continue
+		c := FlowColumn{Name: sf.Name, Field: sf, offset: fieldOffset(t, sf.Index), kind: sf.Type.Kind()}
+		if keep(&c) {
+			out = append(out, c)
 		}
-		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
-		cols = append(cols, FlowColumn{Name: name, Field: sf, NeedsRecord: sf.Tag.Get("gapan") == "recorded",
-			OmitEmpty: slices.Contains(strings.Split(opts, ","), "omitempty"), offset: fieldOffset(t, sf.Index), kind: sf.Type.Kind()})
 	}
-	return cols
-}()
+	return out
+}
 
 // fieldOffset returns the byte offset in a value of type t of the field at
 // index (through embedded structs, none of them by pointer).
