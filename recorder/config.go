@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gapan/gapan/internal/bpfcompile"
+	"github.com/gapan/gapan/sidecar"
 	"golang.org/x/net/bpf"
 )
 
@@ -107,9 +108,9 @@ type Config struct {
 	// Interface is the name of the network interface to capture on, or
 	// AnyInterface for all of them.
 	Interface string
-	// Output is the pcap file name; its sidecar is Output + ".gaps". With
-	// rotation the later files are Output1, Output2, ... (tcpdump -C
-	// naming), each with its own sidecar.
+	// Output is the pcap file name; its sidecar is sidecar.PathFor(Output)
+	// (Output + ".gaps"). With rotation the later files are Output1,
+	// Output2, ... (tcpdump -C naming), each with its own sidecar.
 	Output string
 	// Snaplen is the number of bytes kept of each frame (tcpdump -s);
 	// 0 means DefaultSnaplen.
@@ -280,9 +281,6 @@ func FileName(out string, index, maxFiles int) string {
 	return out + strconv.Itoa(index)
 }
 
-// SidecarName returns the name of the gap sidecar of a pcap file.
-func SidecarName(pcapName string) string { return pcapName + ".gaps" }
-
 func normalize(cfg *Config) error {
 	if cfg.Interface == "" {
 		return fmt.Errorf("%w: no interface", ErrConfig)
@@ -358,7 +356,7 @@ func checkOutputs(cfg *Config) error {
 		names = append(names, cfg.Output)
 	}
 	for _, n := range names {
-		for _, f := range []string{n, SidecarName(n)} {
+		for _, f := range []string{n, sidecar.PathFor(n)} {
 			if _, err := os.Lstat(f); err == nil {
 				return fmt.Errorf("%w: %s exists (use --force to replace it)", ErrExists, f)
 			}

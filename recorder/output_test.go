@@ -136,7 +136,7 @@ func TestSidecarBeforeFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer o.abort()
-	b, err := os.ReadFile(SidecarName(name))
+	b, err := os.ReadFile(sidecar.PathFor(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestSidecarBeforeFrames(t *testing.T) {
 		if _, err := o.writeChunk(testChunk(uint64(i*10+1), 10, 50)); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := os.ReadFile(SidecarName(name))
+		b, _ := os.ReadFile(sidecar.PathFor(name))
 		hdr, recs, _ := readSidecarBytes(t, b)
 		if len(recs) != want {
 			t.Errorf("after chunk %d: %d records in the sidecar, want %d", i+1, len(recs), want)

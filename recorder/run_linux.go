@@ -109,7 +109,7 @@ func (r *run) loop(ctx context.Context) (err error) {
 	}
 	if r.cfg.Progress != nil {
 		first := FileName(r.cfg.Output, 0, r.cfg.MaxFiles)
-		fmt.Fprintf(r.cfg.Progress, "gapan record: listening on %s, writing %s and %s\n", r.cfg.Interface, first, SidecarName(first))
+		fmt.Fprintf(r.cfg.Progress, "gapan record: listening on %s, writing %s and %s\n", r.cfg.Interface, first, sidecar.PathFor(first))
 	}
 	if r.cfg.Started != nil {
 		r.cfg.Started()

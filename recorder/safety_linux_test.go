@@ -76,7 +76,7 @@ func TestDiskFullRun(t *testing.T) {
 	if frames < 100 || st.Frames != uint64(frames) {
 		t.Errorf("Stats.Frames %d, the pcap holds %d frames", st.Frames, frames)
 	}
-	g, gerr := os.ReadFile(SidecarName(out))
+	g, gerr := os.ReadFile(sidecar.PathFor(out))
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
