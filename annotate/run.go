@@ -201,8 +201,10 @@ func Write(w io.Writer, cfg Config) (Stats, error) {
 		// same way in the writing pass, which then writes the frames
 		// before the damage with the fates found up to there, and says
 		// how many it wrote; firstErr is returned if that pass does not
-		// meet it.
-		_, firstErr = analyze.Run(analyze.Config{Captures: inputs, Join: jopt, KernelDrops: -1, Engine: loss.Config{OnFate: log.add},
+		// meet it. The run has the report's idle timeout, so that a fate
+		// names the flow id the report gives its flow.
+		_, firstErr = analyze.Run(analyze.Config{Captures: inputs, Join: jopt, KernelDrops: -1,
+			Engine:   loss.Config{IdleTimeout: loss.DefaultIdleTimeout, OnFate: log.add},
 			Progress: halfProgress(cfg.Progress, false), Select: cfg.Select})
 		if fr, err = log.reader(); err != nil {
 			return st, fmt.Errorf("annotate: fates: %w", err)

@@ -203,7 +203,9 @@ func Run(cfg Config) (*Result, error) {
 		Join:        join.Options{NoSidecar: true},
 		KernelDrops: cfg.KernelDrops,
 		Workers:     cfg.Workers,
-		Engine: loss.Config{OnFate: func(f loss.Fate) {
+		// The report's idle timeout: a flow idle longer is a new flow,
+		// as in the report of the capture with the inferred sidecar.
+		Engine: loss.Config{IdleTimeout: loss.DefaultIdleTimeout, OnFate: func(f loss.Fate) {
 			if !useFate(&f, cfg.Sequence) {
 				return
 			}

@@ -19,10 +19,12 @@ type Packet struct {
 	Src, Dst net.IP
 	Proto    layers.IPProtocol
 	Layers   []gopacket.SerializableLayer
+	// After is the time since the packet before (0: a millisecond).
+	After time.Duration
 }
 
 // WritePackets writes pkts as an Ethernet pcap (nanosecond timestamps,
-// one millisecond apart from 2023-11-14T22:13:20Z).
+// one millisecond apart, or Packet.After, from 2023-11-14T22:13:20Z).
 func WritePackets(w io.Writer, pkts []Packet) error {
 	pw := pcapgo.NewWriterNanos(w)
 	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
@@ -31,7 +33,11 @@ func WritePackets(w io.Writer, pkts []Packet) error {
 	ts := time.Unix(1_700_000_000, 0)
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	for _, p := range pkts {
-		ts = ts.Add(time.Millisecond)
+		if p.After > 0 {
+			ts = ts.Add(p.After)
+		} else {
+			ts = ts.Add(time.Millisecond)
+		}
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 		var ip interface {
 			gopacket.NetworkLayer
@@ -97,4 +103,21 @@ func Echo(src, dst net.IP, reply bool, id, seq uint16) Packet {
 	}
 	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, 0), Id: id, Seq: seq}
 	return Packet{Src: src, Dst: dst, Proto: layers.IPProtocolICMPv4, Layers: []gopacket.SerializableLayer{icmp, gopacket.Payload("0123456789abcdef")}}
+}
+
+// EchoPause is an ICMP echo stream, requests of identifier 7 from
+// 10.0.0.1 to 10.0.0.2 numbered 1 to 3, then, after a pause, 4, 5, 7 and
+// 8: number 6 is missing, which frame 6 (number 7) reveals. A pause
+// longer than an idle timeout ends the flow there.
+func EchoPause(pause time.Duration) []Packet {
+	a, b := net.IPv4(10, 0, 0, 1), net.IPv4(10, 0, 0, 2)
+	var pkts []Packet
+	for _, seq := range []uint16{1, 2, 3, 4, 5, 7, 8} {
+		p := Echo(a, b, false, 7, seq)
+		if seq == 4 {
+			p.After = pause
+		}
+		pkts = append(pkts, p)
+	}
+	return pkts
 }
