@@ -2,7 +2,8 @@
 // of captures read in order as one) and its sidecar: it reads and joins
 // the frames with their gaps (join), and hands each to the loss
 // accounting (loss.Engine), which decodes it, finds its flow and books
-// its loss. Every output of gapan (report, parquet) is fed by one Run:
+// its loss. Every output of gapan (report, parquet, annotate's fates,
+// infer's evidence) is fed by one Run:
 //
 //	r, err := analyze.Run(analyze.Config{
 //		Captures:    []string{"cap.pcap"},

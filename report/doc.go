@@ -15,5 +15,11 @@
 //   - HTML: HTMLFlows (HTMLOptions.Flows) and a LargestGaps.
 //   - NDJSON: NDJSONWriter streams the flows.
 //
-// The outputs are the same, byte for byte, either way.
+// The outputs are the same, byte for byte, either way. NewOutput returns
+// the format's choice of these, as the gapan command runs it:
+//
+//	out, err := report.NewOutput("json", w, report.DefaultOptions())
+//	out.Hook(&cfg) // cfg: the run's analyze.Config
+//	r, err := analyze.Run(cfg)
+//	err = out.Write(r) // then out.Close(), and out.Notes(r) on stderr
 package report
