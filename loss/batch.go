@@ -116,30 +116,39 @@ const (
 	aheadState  = 4
 )
 
+// aheadRing is the length of Engine.aheadSlots: a power of two larger
+// than aheadRecord - aheadState, the frames whose slot is kept.
+const aheadRing = 16
+
 // ahead prefetches, while frame i of ks is accounted, the index entry of
 // frame i+aheadIndex, the record of frame i+aheadRecord, the accounting
 // of frame i+aheadAcct and the TCP state lines of frame i+aheadState that
-// their accounting will read. It changes nothing. The flow found may be
-// another one than the frame's (an entry further along its probe, or a
-// flow that a frame before it will create): then the frame misses in
+// their accounting will read. It changes nothing the accounting reads.
+// The record step finds the frame's slot in the index (PeekSlot: the
+// first entry with the hash's fingerprint) and keeps it in
+// e.aheadSlots for the two later steps. The flow found may be another one
+// than the frame's (a flow that ended since and whose record was reused,
+// or one that a frame before it will create): then the frame misses in
 // cache as it would have without.
 func (e *Engine) ahead(ks []flowKey, i int) {
 	if j := i + aheadIndex; j < len(ks) {
 		e.tbl.PrefetchSlot(ks[j].Hash)
 	}
 	if j := i + aheadRecord; j >= 0 && j < len(ks) {
-		if fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash)); fl != nil {
+		s := e.tbl.PeekSlot(ks[j].Hash)
+		e.aheadSlots[j%aheadRing] = s
+		if fl := e.tbl.PeekFlow(s); fl != nil {
 			prefetch.Line(unsafe.Pointer(fl))
 			prefetch.Line(unsafe.Add(unsafe.Pointer(fl), 64))
 		}
 	}
 	if j := i + aheadAcct; j >= 0 && j < len(ks) {
-		if fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash)); fl != nil && fl.State.a != nil {
+		if fl := e.tbl.PeekFlow(e.aheadSlots[j%aheadRing]); fl != nil && fl.State.a != nil {
 			prefetch.Line(unsafe.Pointer(fl.State.a))
 		}
 	}
 	if j := i + aheadState; j >= 0 && j < len(ks) {
-		fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash))
+		fl := e.tbl.PeekFlow(e.aheadSlots[j%aheadRing])
 		if fl == nil || fl.State.a == nil {
 			return
 		}

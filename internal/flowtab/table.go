@@ -7,6 +7,7 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/hugepage"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -110,7 +111,10 @@ type link struct{ prev, next int32 }
 const (
 	chunkShift = 10
 	chunkSize  = 1 << chunkShift
-	none       = int32(-1)
+	// maxSlab is the most chunks allocated at once: 8 MiB of loss
+	// records, at least three whole huge pages wherever they start.
+	maxSlab = 64
+	none    = int32(-1)
 )
 
 // Table is a bounded table of bidirectional flows with per-flow state S.
@@ -276,9 +280,17 @@ func (t *Table[S]) alloc() int32 {
 	}
 	i := t.used
 	if int(i>>chunkShift) == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]Flow[S], chunkSize))
-		t.links = append(t.links, make([]link, chunkSize)...)
-		t.bases = append(t.bases, make([]tcpBase, chunkSize)...)
+		// The chunks come in slabs that double up to maxSlab chunks,
+		// which hold whole huge pages (see internal/hugepage): with the
+		// frames of many flows in random order, the translation of a
+		// record's address would otherwise miss as often as its lines.
+		n := min(max(len(t.chunks), 1), maxSlab)
+		slab := hugepage.Slice[Flow[S]](n * chunkSize)
+		for k := range n {
+			t.chunks = append(t.chunks, slab[k*chunkSize:(k+1)*chunkSize:(k+1)*chunkSize])
+		}
+		t.links = append(t.links, make([]link, n*chunkSize)...)
+		t.bases = append(t.bases, make([]tcpBase, n*chunkSize)...)
 	}
 	t.used++
 	return i
