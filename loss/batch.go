@@ -138,8 +138,7 @@ func (e *Engine) ahead(ks []flowKey, i int) {
 		s := e.tbl.PeekSlot(ks[j].Hash)
 		e.aheadSlots[j%aheadRing] = s
 		if fl := e.tbl.PeekFlow(s); fl != nil {
-			prefetch.Line(unsafe.Pointer(fl))
-			prefetch.Line(unsafe.Add(unsafe.Pointer(fl), 64))
+			prefetch.Lines(unsafe.Pointer(fl), 2)
 		}
 	}
 	if j := i + aheadAcct; j >= 0 && j < len(ks) {
@@ -160,10 +159,7 @@ func (e *Engine) ahead(ks []flowKey, i int) {
 			return
 		}
 		dir := fl.Dir(ks[j].FromA)
-		d := unsafe.Pointer(&a.st.d[dir])
-		prefetch.Line(d)
-		prefetch.Line(unsafe.Add(d, 64))
-		prefetch.Line(unsafe.Add(d, 128))
+		prefetch.Lines(unsafe.Pointer(&a.st.d[dir]), 3)
 		prefetch.Line(unsafe.Pointer(&a.st.d[1-dir]))
 	}
 }

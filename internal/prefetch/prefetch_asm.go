@@ -9,3 +9,10 @@ import "unsafe"
 //
 //go:noescape
 func Line(p unsafe.Pointer)
+
+// Lines hints that the n cache lines from the one at p on will be read
+// soon: one call for the lines of a record, where n calls of Line would
+// each pay a call (assembly is never inlined). n may be any count; 0 or less asks for nothing.
+//
+//go:noescape
+func Lines(p unsafe.Pointer, n int)
