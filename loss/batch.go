@@ -54,6 +54,13 @@ func (b *Batch) Full() bool { return b.n == len(b.frames) }
 // the goroutine that fills the batches) and appends it to b, which must
 // not be full. f and its bytes may be reused once Add returns.
 func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
+	// The slots of a frame further on were last read by the accounting
+	// on the other core: ask for them owned now, so that filling them
+	// does not wait for that core to give them up.
+	if k := b.n + addAhead; k < len(b.frames) {
+		prefetch.LinesForWrite(unsafe.Pointer(&b.frames[k]), frameLines)
+		prefetch.LinesForWrite(unsafe.Pointer(&b.keys[k]), 2)
+	}
 	d := &b.frames[b.n]
 	d.rf = *f.Frame
 	d.rf.Data = nil
@@ -68,6 +75,13 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 	b.keys[b.n].compute(&d.pkt, b.hs)
 	b.n++
 }
+
+// addAhead is how many frames ahead of the one it fills Batch.Add asks for
+// a frame's slot, and frameLines how many cache lines the slot spans.
+const (
+	addAhead   = 2
+	frameLines = (int(unsafe.Sizeof(batchFrame{}))+63)/64 + 1
+)
 
 // prefetchLen is how many frames prefetchFrames reads at once.
 const prefetchLen = 64

@@ -16,3 +16,10 @@ func Line(p unsafe.Pointer)
 //
 //go:noescape
 func Lines(p unsafe.Pointer, n int)
+
+// LinesForWrite is Lines for lines that will be written: it asks for them
+// to be brought in owned (PREFETCHW on amd64, PRFM PSTL1KEEP on arm64), so
+// that the stores do not wait for another core to give them up.
+//
+//go:noescape
+func LinesForWrite(p unsafe.Pointer, n int)
