@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/hugepage"
 	"github.com/gapan/gapan/internal/prefetch"
 )
 
@@ -117,7 +118,7 @@ func (x *index) put(e uint64) {
 
 func (x *index) grow() {
 	old := x.slots
-	x.slots = make([]uint64, 2*len(old))
+	x.slots = hugepage.Slice[uint64](2 * len(old)) // probed at random, as the records are
 	x.mask = uint64(len(x.slots) - 1)
 	for _, e := range old {
 		if e != 0 {
