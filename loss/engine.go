@@ -224,6 +224,7 @@ type Engine struct {
 	spare       []*tcpState // unpacked states not in use, zeroed
 	stChunk     []tcpState  // states never handed out yet
 	stChunkLen  int         // the length stChunk had when allocated
+	stMade      int         // the states allocated in chunks so far
 	queue       []liveRef   // the unpacked states, roughly least recently used first
 	queueHead   int
 	stale       int // entries in queue of flows that ended

@@ -447,8 +447,15 @@ func (e *Engine) newState() *tcpState {
 	if len(e.stChunk) == 0 {
 		// Chunks double from 64 states up to maxStateChunk, so that the
 		// states of many flows lie in huge pages (see internal/hugepage).
+		// Beyond DefaultUnpacked states (only without a bound on them)
+		// they stay in small pages: see maxHugeChunks in flowtab.
 		e.stChunkLen = min(max(2*e.stChunkLen, 64), maxStateChunk)
-		e.stChunk = hugepage.Slice[tcpState](e.stChunkLen)
+		if e.stMade < DefaultUnpacked {
+			e.stChunk = hugepage.Slice[tcpState](e.stChunkLen)
+		} else {
+			e.stChunk = make([]tcpState, e.stChunkLen)
+		}
+		e.stMade += e.stChunkLen
 	}
 	st := &e.stChunk[0]
 	e.stChunk = e.stChunk[1:]

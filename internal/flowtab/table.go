@@ -114,7 +114,13 @@ const (
 	// maxSlab is the most chunks allocated at once: 8 MiB of loss
 	// records, at least three whole huge pages wherever they start.
 	maxSlab = 64
-	none    = int32(-1)
+	// maxHugeChunks bounds the chunks asked for in huge pages: 32 MiB of
+	// loss records, 262,144 flows. Beyond, the records stay in small
+	// pages: a slab's last huge page, touched by its first record,
+	// would count 2 MiB of resident memory at once, which a run with a
+	// million flows, at its memory bound, cannot spare.
+	maxHugeChunks = 256
+	none          = int32(-1)
 )
 
 // Table is a bounded table of bidirectional flows with per-flow state S.
@@ -285,7 +291,12 @@ func (t *Table[S]) alloc() int32 {
 		// frames of many flows in random order, the translation of a
 		// record's address would otherwise miss as often as its lines.
 		n := min(max(len(t.chunks), 1), maxSlab)
-		slab := hugepage.Slice[Flow[S]](n * chunkSize)
+		var slab []Flow[S]
+		if len(t.chunks) < maxHugeChunks {
+			slab = hugepage.Slice[Flow[S]](n * chunkSize)
+		} else {
+			slab = make([]Flow[S], n*chunkSize)
+		}
 		for k := range n {
 			t.chunks = append(t.chunks, slab[k*chunkSize:(k+1)*chunkSize:(k+1)*chunkSize])
 		}

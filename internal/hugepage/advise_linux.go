@@ -23,23 +23,34 @@ var size = sync.OnceValue(func() uintptr {
 	return uintptr(n)
 })
 
-// Advise asks for huge pages for the n bytes at p, from the first huge
-// page boundary in them to the end of the huge page that holds their
-// last byte. That page goes on beyond them, over memory that the heap
-// hands out next (it grows upwards): as long as nothing in the page was
-// touched, it becomes a huge page at its first touch, ours or the next
-// allocation's, and the next array asked for continues it. It is a hint:
-// an error (an old kernel, huge pages disabled) is ignored, as it only
-// leaves the memory in small pages.
+// Advise backs the whole huge pages within the n bytes at p with huge
+// pages, as far as the kernel gives them: it asks for them
+// (MADV_HUGEPAGE), touches each (the fault maps a whole huge page, if
+// the memory was not touched before), then takes the request back
+// (MADV_NOHUGEPAGE), which leaves the huge pages mapped. Once the array
+// is garbage the memory is the heap's again, and small pages: a huge page
+// faulted later there for another object, or collapsed by khugepaged,
+// would count 2 MiB of resident memory for a few small pages' worth. The
+// bytes touched are written with the zero they hold: the memory must be
+// a fresh allocation nothing else uses yet. It is a hint: an error (an
+// old kernel, huge pages disabled) is ignored, as it only leaves the
+// memory in small pages.
 func Advise(p unsafe.Pointer, n uintptr) {
 	hp := size()
-	if hp == 0 || n == 0 {
+	if hp == 0 {
 		return
 	}
 	beg := (uintptr(p) + hp - 1) &^ (hp - 1)
-	end := (uintptr(p) + n + hp - 1) &^ (hp - 1)
+	end := (uintptr(p) + n) &^ (hp - 1)
 	if beg >= end {
 		return
 	}
-	syscall.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, beg-uintptr(p))), end-beg), syscall.MADV_HUGEPAGE)
+	b := unsafe.Slice((*byte)(unsafe.Add(p, beg-uintptr(p))), end-beg)
+	if syscall.Madvise(b, syscall.MADV_HUGEPAGE) != nil {
+		return
+	}
+	for i := uintptr(0); i < end-beg; i += hp {
+		b[i] = 0
+	}
+	syscall.Madvise(b, syscall.MADV_NOHUGEPAGE)
 }

@@ -10,15 +10,17 @@
 //
 //	recs := hugepage.Slice[rec](1 << 16) // a Go slice like make's
 //
-// Only the whole huge pages inside an array are asked for, and only
-// memory not yet touched gets them at its first touch: a large
-// allocation from fresh heap memory. It changes no value, only how the
-// memory is mapped. Elsewhere than on Linux it does nothing.
+// Only the whole huge pages inside an array are asked for (an array of 4
+// MiB or more holds at least one, wherever it starts), and only memory not
+// yet touched gets them, at its first touch: a large allocation from
+// fresh heap memory. It changes no value, only how the memory is mapped.
+// Elsewhere than on Linux it does nothing.
 package hugepage
 
 import "unsafe"
 
-// Slice returns make([]T, n), its whole huge pages asked for (Advise).
+// Slice returns make([]T, n), its whole huge pages backed by huge pages
+// (Advise) and so resident at once.
 func Slice[T any](n int) []T {
 	s := make([]T, n)
 	if n > 0 {
