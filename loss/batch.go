@@ -77,7 +77,8 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 }
 
 // addAhead is how many frames ahead of the one it fills Batch.Add asks for
-// a frame's slot, and frameLines how many cache lines the slot spans.
+// a frame's slot, and frameLines how many cache lines the slot spans at
+// most (it starts anywhere in a line).
 const (
 	addAhead   = 2
 	frameLines = (int(unsafe.Sizeof(batchFrame{}))+63)/64 + 1

@@ -447,10 +447,13 @@ func (e *Engine) newState() *tcpState {
 	if len(e.stChunk) == 0 {
 		// Chunks double from 64 states up to maxStateChunk, so that the
 		// states of many flows lie in huge pages (see internal/hugepage).
-		// Beyond DefaultUnpacked states (only without a bound on them)
-		// they stay in small pages: see maxHugeChunks in flowtab.
+		// A chunk that would take them beyond DefaultUnpacked states
+		// stays in small pages: huge pages are resident at once (see
+		// maxHugeChunks in flowtab), and the states beyond the bound are
+		// only the few that wait to be packed, or those of a run
+		// without a bound.
 		e.stChunkLen = min(max(2*e.stChunkLen, 64), maxStateChunk)
-		if e.stMade < DefaultUnpacked {
+		if e.stMade+e.stChunkLen <= DefaultUnpacked {
 			e.stChunk = hugepage.Slice[tcpState](e.stChunkLen)
 		} else {
 			e.stChunk = make([]tcpState, e.stChunkLen)

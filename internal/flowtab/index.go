@@ -166,7 +166,9 @@ func (t *Table[S]) PrefetchSlot(h uint32) {
 // entries of the probe: nearly always the line PrefetchSlot asked for)
 // and changes nothing. Stopping at the first entry, as a prefetch used to,
 // led to another flow's record whenever the flow's entry was not at its
-// home position: a third of the lookups at the index's highest load.
+// home position: with 50,000 flows in the index of 131,072 entries, 19 %
+// of the flows (a simulation of the inserts), a quarter at the index's
+// highest load.
 func (t *Table[S]) PeekSlot(h uint32) int32 {
 	_, s := t.idx.match(uint64(h)&t.idx.mask, h)
 	return s

@@ -116,9 +116,10 @@ const (
 	maxSlab = 64
 	// maxHugeChunks bounds the chunks asked for in huge pages: 32 MiB of
 	// loss records, 262,144 flows. Beyond, the records stay in small
-	// pages: a slab's last huge page, touched by its first record,
-	// would count 2 MiB of resident memory at once, which a run with a
-	// million flows, at its memory bound, cannot spare.
+	// pages: hugepage.Slice makes a slab's huge pages resident at once,
+	// before their records are used (up to 8 MiB ahead of the need),
+	// which a run with a million flows, at its memory bound, cannot
+	// spare.
 	maxHugeChunks = 256
 	none          = int32(-1)
 )
