@@ -31,9 +31,6 @@ type Packet struct {
 	// TunnelID is the VXLAN VNI or the GRE key of the innermost stripped
 	// tunnel (0 when there is none or the GRE header has no key).
 	TunnelID uint32
-	// TunnelSrc and TunnelDst are the addresses of the outermost IP header
-	// when a tunnel (GRE, VXLAN, IP-in-IP) was stripped.
-	TunnelSrc, TunnelDst netip.Addr
 
 	// EtherType is the innermost link-level protocol: the EtherType after
 	// VLAN tags, PPPoE (mapped to 0x0800/0x86DD for IP) and MPLS; for raw IP
@@ -53,8 +50,6 @@ type Packet struct {
 	Proto layers.IPProtocol
 	// TTL is the IPv4 TTL or IPv6 hop limit.
 	TTL uint8
-	// Src and Dst are the innermost IP header's addresses.
-	Src, Dst netip.Addr
 	// IPID is the IPv4 identification or the IPv6 fragment header's
 	// identification (0 for an unfragmented IPv6 packet).
 	IPID uint32
@@ -72,16 +67,9 @@ type Packet struct {
 	// (TCP: IP length minus headers, like Wireshark's tcp.len; UDP: IP
 	// length minus IP and UDP headers). It may exceed len(Payload).
 	PayloadLen int
-	// Payload is the captured transport payload: a slice of the frame's data,
-	// valid only as long as that data is. Nil when there is none.
-	Payload []byte
 
 	// TCP holds the TCP header fields when Proto is TCP and FlagTCP is set.
 	TCP TCP
-
-	// ICMP holds the ICMP/ICMPv6 type and code and, for error messages, the
-	// quoted datagram's 5-tuple.
-	ICMP ICMP
 
 	// ErrLayer is the layer at which decoding stopped with an error
 	// (LayerNone when Decode returned nil).
@@ -90,6 +78,26 @@ type Packet struct {
 	// Seq is the sequence number of a family the loss accounting tracks
 	// (ESP, GTP-U, ICMP echo; see SeqNum), Kind SeqNone when there is none.
 	Seq SeqNum
+
+	// The fields that the loss accounting of most frames does not read
+	// come last, so that it reads the first lines of a Packet and not
+	// the rest (it reads them on another core than the decoding: every
+	// line it reads is a transfer between the two).
+
+	// Src and Dst are the innermost IP header's addresses.
+	Src, Dst netip.Addr
+
+	// TunnelSrc and TunnelDst are the addresses of the outermost IP header
+	// when a tunnel (GRE, VXLAN, IP-in-IP) was stripped.
+	TunnelSrc, TunnelDst netip.Addr
+
+	// Payload is the captured transport payload: a slice of the frame's data,
+	// valid only as long as that data is. Nil when there is none.
+	Payload []byte
+
+	// ICMP holds the ICMP/ICMPv6 type and code and, for error messages, the
+	// quoted datagram's 5-tuple.
+	ICMP ICMP
 }
 
 // Mirror is a sequenced GRE header's evidence: which mirror session the

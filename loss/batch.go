@@ -54,6 +54,13 @@ func (b *Batch) Full() bool { return b.n == len(b.frames) }
 // the goroutine that fills the batches) and appends it to b, which must
 // not be full. f and its bytes may be reused once Add returns.
 func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
+	// The slots of a frame further on were last read by the accounting
+	// on the other core: ask for them owned now, so that filling them
+	// does not wait for that core to give them up.
+	if k := b.n + addAhead; k < len(b.frames) {
+		prefetch.LinesForWrite(unsafe.Pointer(&b.frames[k]), frameLines)
+		prefetch.LinesForWrite(unsafe.Pointer(&b.keys[k]), 2)
+	}
 	d := &b.frames[b.n]
 	d.rf = *f.Frame
 	d.rf.Data = nil
@@ -68,6 +75,14 @@ func (b *Batch) Add(f *join.Frame, dec *decode.Decoder) {
 	b.keys[b.n].compute(&d.pkt, b.hs)
 	b.n++
 }
+
+// addAhead is how many frames ahead of the one it fills Batch.Add asks for
+// a frame's slot, and frameLines how many cache lines the slot spans at
+// most (it starts anywhere in a line).
+const (
+	addAhead   = 2
+	frameLines = (int(unsafe.Sizeof(batchFrame{}))+63)/64 + 1
+)
 
 // prefetchLen is how many frames prefetchFrames reads at once.
 const prefetchLen = 64
@@ -116,30 +131,38 @@ const (
 	aheadState  = 4
 )
 
+// aheadRing is the length of Engine.aheadSlots: a power of two larger
+// than aheadRecord - aheadState, the frames whose slot is kept.
+const aheadRing = 16
+
 // ahead prefetches, while frame i of ks is accounted, the index entry of
 // frame i+aheadIndex, the record of frame i+aheadRecord, the accounting
 // of frame i+aheadAcct and the TCP state lines of frame i+aheadState that
-// their accounting will read. It changes nothing. The flow found may be
-// another one than the frame's (an entry further along its probe, or a
-// flow that a frame before it will create): then the frame misses in
+// their accounting will read. It changes nothing the accounting reads.
+// The record step finds the frame's slot in the index (PeekSlot: the
+// first entry with the hash's fingerprint) and keeps it in
+// e.aheadSlots for the two later steps. The flow found may be another one
+// than the frame's (a flow that ended since and whose record was reused,
+// or one that a frame before it will create): then the frame misses in
 // cache as it would have without.
 func (e *Engine) ahead(ks []flowKey, i int) {
 	if j := i + aheadIndex; j < len(ks) {
 		e.tbl.PrefetchSlot(ks[j].Hash)
 	}
 	if j := i + aheadRecord; j >= 0 && j < len(ks) {
-		if fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash)); fl != nil {
-			prefetch.Line(unsafe.Pointer(fl))
-			prefetch.Line(unsafe.Add(unsafe.Pointer(fl), 64))
+		s := e.tbl.PeekSlot(ks[j].Hash)
+		e.aheadSlots[j%aheadRing] = s
+		if fl := e.tbl.PeekFlow(s); fl != nil {
+			prefetch.Lines(unsafe.Pointer(fl), 2)
 		}
 	}
 	if j := i + aheadAcct; j >= 0 && j < len(ks) {
-		if fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash)); fl != nil && fl.State.a != nil {
+		if fl := e.tbl.PeekFlow(e.aheadSlots[j%aheadRing]); fl != nil && fl.State.a != nil {
 			prefetch.Line(unsafe.Pointer(fl.State.a))
 		}
 	}
 	if j := i + aheadState; j >= 0 && j < len(ks) {
-		fl := e.tbl.PeekFlow(e.tbl.PeekSlot(ks[j].Hash))
+		fl := e.tbl.PeekFlow(e.aheadSlots[j%aheadRing])
 		if fl == nil || fl.State.a == nil {
 			return
 		}
@@ -151,10 +174,7 @@ func (e *Engine) ahead(ks []flowKey, i int) {
 			return
 		}
 		dir := fl.Dir(ks[j].FromA)
-		d := unsafe.Pointer(&a.st.d[dir])
-		prefetch.Line(d)
-		prefetch.Line(unsafe.Add(d, 64))
-		prefetch.Line(unsafe.Add(d, 128))
+		prefetch.Lines(unsafe.Pointer(&a.st.d[dir]), 3)
 		prefetch.Line(unsafe.Pointer(&a.st.d[1-dir]))
 	}
 }

@@ -223,14 +223,20 @@ type Engine struct {
 	packBuf     []byte
 	spare       []*tcpState // unpacked states not in use, zeroed
 	stChunk     []tcpState  // states never handed out yet
+	stChunkLen  int         // the length stChunk had when allocated
+	stMade      int         // the states allocated in chunks so far
 	queue       []liveRef   // the unpacked states, roughly least recently used first
 	queueHead   int
 	stale       int // entries in queue of flows that ended
 	unpacked    int
 	maxUnpacked int // negative: no bound
 
-	sink uint64              // what prefetchFrames read, so that the reads stay
+	sink uint64              // what prefetchFrames read, so that the reads stay (the compiler cannot drop them)
 	top  *topn.Keeper[*Flow] // the Config.KeepTop flows that lost most
+	// aheadSlots are the flow table slots that ahead found for the
+	// frames between its record and state steps, by frame index mod
+	// aheadRing.
+	aheadSlots [aheadRing]int32
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/gapan/gapan/internal/flowtab"
+	"github.com/gapan/gapan/internal/hugepage"
 )
 
 // The TCP state of idle flows is kept packed.
@@ -431,6 +432,10 @@ type liveRef struct {
 	at  uint64
 }
 
+// maxStateChunk is the most TCP states allocated at once: 6 MiB, at least
+// two whole huge pages wherever they start.
+const maxStateChunk = 1 << 14
+
 // newState returns a zero tcpState.
 func (e *Engine) newState() *tcpState {
 	if n := len(e.spare); n > 0 {
@@ -440,7 +445,20 @@ func (e *Engine) newState() *tcpState {
 		return st
 	}
 	if len(e.stChunk) == 0 {
-		e.stChunk = make([]tcpState, 64)
+		// Chunks double from 64 states up to maxStateChunk, so that the
+		// states of many flows lie in huge pages (see internal/hugepage).
+		// A chunk that would take them beyond DefaultUnpacked states
+		// stays in small pages: huge pages are resident at once (see
+		// maxHugeChunks in flowtab), and the states beyond the bound are
+		// only the few that wait to be packed, or those of a run
+		// without a bound.
+		e.stChunkLen = min(max(2*e.stChunkLen, 64), maxStateChunk)
+		if e.stMade+e.stChunkLen <= DefaultUnpacked {
+			e.stChunk = hugepage.Slice[tcpState](e.stChunkLen)
+		} else {
+			e.stChunk = make([]tcpState, e.stChunkLen)
+		}
+		e.stMade += e.stChunkLen
 	}
 	st := &e.stChunk[0]
 	e.stChunk = e.stChunk[1:]

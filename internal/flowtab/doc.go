@@ -20,7 +20,8 @@
 //
 // Besides Lookup it has the loss accounting's fast path: a key's hash
 // computed ahead on another goroutine (Hasher), the table's entries and
-// records read ahead for a batch of frames (PrefetchSlot, PeekSlot,
-// PeekFlow), and LookupKey with the key and hash given. It is internal
-// because only that pipeline needs it.
+// records read ahead of the frames that will look them up (PrefetchSlot,
+// PeekSlot, PeekFlow), and
+// LookupKey with the key and hash given. It is internal because only that
+// pipeline needs it.
 package flowtab

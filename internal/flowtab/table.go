@@ -7,6 +7,7 @@ import (
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gapan/gapan/flow"
+	"github.com/gapan/gapan/internal/hugepage"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -110,7 +111,17 @@ type link struct{ prev, next int32 }
 const (
 	chunkShift = 10
 	chunkSize  = 1 << chunkShift
-	none       = int32(-1)
+	// maxSlab is the most chunks allocated at once: 8 MiB of loss
+	// records, at least three whole huge pages wherever they start.
+	maxSlab = 64
+	// maxHugeChunks bounds the chunks asked for in huge pages: 32 MiB of
+	// loss records, 262,144 flows. Beyond, the records stay in small
+	// pages: hugepage.Slice makes a slab's huge pages resident at once,
+	// before their records are used (up to 8 MiB ahead of the need),
+	// which a run with a million flows, at its memory bound, cannot
+	// spare.
+	maxHugeChunks = 256
+	none          = int32(-1)
 )
 
 // Table is a bounded table of bidirectional flows with per-flow state S.
@@ -276,9 +287,22 @@ func (t *Table[S]) alloc() int32 {
 	}
 	i := t.used
 	if int(i>>chunkShift) == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]Flow[S], chunkSize))
-		t.links = append(t.links, make([]link, chunkSize)...)
-		t.bases = append(t.bases, make([]tcpBase, chunkSize)...)
+		// The chunks come in slabs that double up to maxSlab chunks,
+		// which hold whole huge pages (see internal/hugepage): with the
+		// frames of many flows in random order, the translation of a
+		// record's address would otherwise miss as often as its lines.
+		n := min(max(len(t.chunks), 1), maxSlab)
+		var slab []Flow[S]
+		if len(t.chunks) < maxHugeChunks {
+			slab = hugepage.Slice[Flow[S]](n * chunkSize)
+		} else {
+			slab = make([]Flow[S], n*chunkSize)
+		}
+		for k := range n {
+			t.chunks = append(t.chunks, slab[k*chunkSize:(k+1)*chunkSize:(k+1)*chunkSize])
+		}
+		t.links = append(t.links, make([]link, n*chunkSize)...)
+		t.bases = append(t.bases, make([]tcpBase, n*chunkSize)...)
 	}
 	t.used++
 	return i

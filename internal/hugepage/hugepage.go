@@ -1,0 +1,31 @@
+// Package hugepage asks the kernel to back the large arrays of the flow
+// accounting with transparent huge pages. With tens of thousands of flows
+// whose frames come in random order, every frame's flow state is on
+// another 4 KiB page, and the page walks of the translation misses, not
+// the cache misses, bound the accounting: 30 MB of state is 7,500 small
+// pages, more than the processor's translation cache holds, and 15 huge
+// ones. Linux gives huge pages to memory that asks for them
+// (madvise(MADV_HUGEPAGE)) when transparent huge pages are in their
+// default "madvise" mode, which the Go runtime never does for its heap.
+//
+//	recs := hugepage.Slice[rec](1 << 16) // a Go slice like make's
+//
+// Only the whole huge pages inside an array are asked for (an array of 4
+// MiB or more holds at least one, wherever it starts), and only memory not
+// yet touched gets them, at its first touch: a large allocation from
+// fresh heap memory. It changes no value, only how the memory is mapped.
+// Elsewhere than on Linux it does nothing.
+package hugepage
+
+import "unsafe"
+
+// Slice returns make([]T, n), its whole huge pages backed by huge pages
+// (Advise) and so resident at once.
+func Slice[T any](n int) []T {
+	s := make([]T, n)
+	if n > 0 {
+		var t T
+		Advise(unsafe.Pointer(&s[0]), uintptr(n)*unsafe.Sizeof(t))
+	}
+	return s
+}
