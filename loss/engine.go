@@ -42,7 +42,14 @@ type Config struct {
 	// the assignment is exactly tightest-bracket-first.
 	Epoch int
 	// OnFlow is called with each flow once its figures are final, in the
-	// order flows become final (roughly the order they end).
+	// order flows become final (roughly the order they end). The *Flow is
+	// valid only during the call: the engine reuses it for the next flow
+	// (a million flows ending at once would otherwise each leave a record
+	// for the collector). A callback that keeps a flow copies it (*f);
+	// the copy may keep its strings and VLAN slice, which are not reused.
+	// A flow the engine keeps itself (KeepFlows, KeepTop) is handed out
+	// as the record it keeps, so a change OnFlow makes to it shows in
+	// Summary.List.
 	OnFlow func(*Flow)
 	// KeepFlows collects every final flow into Summary.List.
 	KeepFlows bool
@@ -257,6 +264,10 @@ type Engine struct {
 	// allocates nothing).
 	probe    Flow
 	probeRef *Flow
+	// out is the record handed to OnFlow for a flow the engine does not
+	// keep, reused from flow to flow; emitC the counters emit adds up.
+	out   Flow
+	emitC Counters
 	// decodeErrs counts the frames that failed to decode.
 	decodeErrs decodeErrors
 	// mir holds the mirror sessions (mirror.go); nil until the first
@@ -452,10 +463,11 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 }
 
 // record builds the output record of a flow whose figures are final, with
-// its counters c and its LossScore.
-func (a *acct) record(fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
+// its counters c and its LossScore, into m (every field of m is set).
+func (a *acct) record(m *Flow, fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
+	*m = Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
+	m.LossNotRecorded = fl.State.lostAt&noRecordBit != 0
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = a.firstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
@@ -521,15 +533,20 @@ func (e *Engine) round(final bool) {
 		reach = e.est.reach(e.gi)
 	}
 	keep := e.ended[:0]
-	for _, ef := range e.ended {
+	for i, ef := range e.ended {
 		rec := ef.rec
 		if !final && (ef.endRound+3 > e.exp.round || rec.State.lastFrame >= reach) {
 			keep = append(keep, ef)
 			continue
 		}
 		e.emit(rec.State.a, rec)
+		// Its accounting (and its record, when a copy) is garbage from
+		// now on, not at the end of the round: at the end of the capture
+		// a million flows are handed out in one round, and the memory
+		// they free is what the outputs' buffers reuse.
+		rec.State.a = nil
+		e.ended[i] = endedFlow{}
 	}
-	clear(e.ended[len(keep):])
 	e.ended = keep
 }
 
@@ -537,10 +554,13 @@ func (e *Engine) round(final bool) {
 // built only when something takes it: the caller (OnFlow), the full list
 // (KeepFlows) or the top list (KeepTop), when the flow enters it.
 func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
-	noRecord := fl.State.lostAt&noRecordBit != 0
-	var c Counters
+	// The engine's, not a local variable: Score's table of sequence
+	// families would move a local to the heap, an allocation a flow.
+	c := &e.emitC
 	if a.x != nil {
-		c = a.x.Counters
+		*c = a.x.Counters
+	} else {
+		*c = Counters{}
 	}
 	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt&^noRecordBit-a.l0
 	// So may the gap just after its last frame, or the tail.
@@ -556,30 +576,29 @@ func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
-	score := Score(&c)
-	e.sum.Flows.Add(&c)
+	score := Score(c)
+	e.sum.Flows.Add(c)
 	e.sum.FlowCount++
 	if score > 0 {
 		e.sum.LossyFlows++
 	}
+	// A record of its own for a flow kept (the list, the top), else the
+	// engine's one for OnFlow (see Config.OnFlow).
 	var f *Flow
-	if e.cfg.KeepFlows || e.cfg.OnFlow != nil {
-		f = a.record(fl, &c, score)
-		f.LossNotRecorded = noRecord
-	}
 	if e.cfg.KeepFlows {
+		f = a.record(new(Flow), fl, c, score)
 		e.sum.List = append(e.sum.List, f)
 	} else if score > 0 && e.cfg.KeepTop > 0 {
 		e.probe.LossScore, e.probe.FlowID = score, fl.ID
 		if e.top.Admits(&e.probeRef) {
-			if f == nil {
-				f = a.record(fl, &c, score)
-				f.LossNotRecorded = noRecord
-			}
+			f = a.record(new(Flow), fl, c, score)
 			e.top.Add(f)
 		}
 	}
 	if e.cfg.OnFlow != nil {
+		if f == nil {
+			f = a.record(&e.out, fl, c, score)
+		}
 		e.cfg.OnFlow(f)
 	}
 }
@@ -598,12 +617,17 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 			}
 		}
 	}
-	// Every live flow ends now: one allocation for the list instead of
-	// growing it by doubling (a million flows live at the end).
-	e.ended = slices.Grow(e.ended, e.tbl.Len())
-	e.tbl.Flush()
+	// Every live flow ends now. The packed TCP states are not needed for
+	// that (a packed state has no open hole), nor are the spare unpacked
+	// ones: dropped first, their memory (a quarter of the live heap with
+	// a million flows) is free before the list of ended flows is
+	// allocated, so that the end of the run is not the largest live heap
+	// (which the soft memory limit would follow). One allocation for the
+	// list instead of growing it by doubling.
 	e.packs, e.spare, e.stChunk, e.queue = packStore{}, nil, nil, nil
 	e.queueHead, e.stale, e.unpacked = 0, 0, 0
+	e.ended = slices.Grow(e.ended, e.tbl.Len())
+	e.tbl.Flush()
 	e.round(true)
 	s := &e.sum
 	s.Totals = e.cap.Finish(files)
