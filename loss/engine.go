@@ -161,8 +161,9 @@ type acct struct {
 	st *tcpState
 	x  *acctExtra
 	// packed is the reference of the flow's packed TCP state in
-	// Engine.packs (0: none). (When the flow ends, the round it ended
-	// in is kept with its record in Engine.ended.)
+	// Engine.packs (0: none). (When a flow ends before the end of the
+	// capture, the round it ended in is kept with a copy of its record
+	// in Engine.ended.)
 	packed     uint64
 	firstFrame uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
@@ -275,9 +276,10 @@ type Engine struct {
 	mir *mirrors
 }
 
-// endedFlow is a flow that ended: its record (the table's own for a flow
-// ended by Flush, which stays valid, else a copy), whose State.a is the
-// flow's accounting, and the explanation round during which it ended.
+// endedFlow is a flow that ended before the end of the capture: a copy
+// of its record, whose State.a is the flow's accounting, and the
+// explanation round during which it ended. (The flows Flush ends stay in
+// the table: flowtab.Table.Flushed.)
 type endedFlow struct {
 	rec      *flowtab.Flow[state]
 	endRound uint64
@@ -429,13 +431,9 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	if a == nil {
 		return
 	}
-	rec := fl
-	if fl.Reason != flow.ReasonEndOfCapture {
-		cp := *fl
-		rec = &cp
-	}
 	// At the end of the capture the TCP states are dropped all at once
-	// (Finish), not taken back one by one.
+	// (Finish), not taken back one by one, and the records stay in the
+	// table (Flush).
 	final := fl.Reason == flow.ReasonEndOfCapture
 	e.fateFlow = fl.ID
 	if st := a.st; st != nil {
@@ -459,7 +457,10 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	e.rtpEnd(a)
 	e.seqEnd(a)
 	e.mp2tEnd(a)
-	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
+	if !final {
+		cp := *fl
+		e.ended = append(e.ended, endedFlow{rec: &cp, endRound: e.exp.round})
+	}
 }
 
 // record builds the output record of a flow whose figures are final, with
@@ -540,14 +541,22 @@ func (e *Engine) round(final bool) {
 			continue
 		}
 		e.emit(rec.State.a, rec)
-		// Its accounting (and its record, when a copy) is garbage from
-		// now on, not at the end of the round: at the end of the capture
-		// a million flows are handed out in one round, and the memory
-		// they free is what the outputs' buffers reuse.
-		rec.State.a = nil
-		e.ended[i] = endedFlow{}
+		e.ended[i] = endedFlow{} // its copy is garbage from now on
 	}
+	clear(e.ended[len(keep):])
 	e.ended = keep
+	if !final {
+		return
+	}
+	// Then the flows that were live at the end, in flow-id order, each
+	// one's accounting garbage as soon as it is handed out, not after
+	// the million others: the outputs' buffers reuse its memory.
+	for rec := range e.tbl.Flushed() {
+		if a := rec.State.a; a != nil {
+			e.emit(a, rec)
+			rec.State.a = nil
+		}
+	}
 }
 
 // emit hands out a flow whose figures are final. The output record is
@@ -620,13 +629,10 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	// Every live flow ends now. The packed TCP states are not needed for
 	// that (a packed state has no open hole), nor are the spare unpacked
 	// ones: dropped first, their memory (a quarter of the live heap with
-	// a million flows) is free before the list of ended flows is
-	// allocated, so that the end of the run is not the largest live heap
-	// (which the soft memory limit would follow). One allocation for the
-	// list instead of growing it by doubling.
+	// a million flows) is garbage before Flush allocates, so that the end
+	// of the run is not the largest heap.
 	e.packs, e.spare, e.stChunk, e.queue = packStore{}, nil, nil, nil
 	e.queueHead, e.stale, e.unpacked = 0, 0, 0
-	e.ended = slices.Grow(e.ended, e.tbl.Len())
 	e.tbl.Flush()
 	e.round(true)
 	s := &e.sum

@@ -1,6 +1,7 @@
 package flowtab
 
 import (
+	"iter"
 	"net/netip"
 	"slices"
 	"time"
@@ -133,6 +134,8 @@ type Table[S any] struct {
 	nowNs  int64
 	nextID uint64
 	stats  flow.Stats
+	// flushed are the slots Flush ended, in flow-id order (Flushed).
+	flushed []int32
 }
 
 // NewTable returns an empty Table.
@@ -243,11 +246,12 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 
 // Flush ends every live flow with flow.ReasonEndOfCapture, calling OnEnd in
 // flow-id order. Call it once at the end of the capture: the table must
-// not be used after it. Unlike the records of flows that end earlier,
-// the records Flush ends stay valid (and unchanged) as long as the caller
-// holds them, so an OnEnd that needs a flow's figures after it returns can
-// keep the pointer instead of copying the record: with a million live
-// flows at the end, a copy of each would double the table's memory.
+// not be used after it, but for Stats, Len and Flushed. Unlike the records
+// of flows that end earlier, the records Flush ends stay valid (and
+// unchanged) as long as the caller holds them or the table, so an OnEnd
+// that needs a flow's figures after it returns can take them from Flushed
+// instead of copying the record: with a million live flows at the end, a
+// copy of each would double the table's memory.
 func (t *Table[S]) Flush() {
 	live := make([]int32, 0, t.idx.n)
 	for i := t.head; i != none; i = t.links[i].next {
@@ -265,6 +269,24 @@ func (t *Table[S]) Flush() {
 	})
 	for _, i := range live {
 		t.end(i, flow.ReasonEndOfCapture)
+	}
+	// What only live flows need goes now, not with the table: with a
+	// million flows at the end, the index, the links and the base
+	// sequence numbers are some 40 MB that the caller's handling of the
+	// ended flows can reuse.
+	t.idx.slots, t.links, t.bases, t.free = nil, nil, nil, nil
+	t.flushed = live
+}
+
+// Flushed returns the records Flush ended, in its (flow-id) order, so that
+// an OnEnd that hands the flows on later need not list them again.
+func (t *Table[S]) Flushed() iter.Seq[*Flow[S]] {
+	return func(yield func(*Flow[S]) bool) {
+		for _, i := range t.flushed {
+			if !yield(t.at(i)) {
+				return
+			}
+		}
 	}
 }
 
