@@ -28,22 +28,6 @@ import (
 
 const liveHeap = "/gc/heap/live:bytes"
 
-// window holds the last readings of the live heap.
-type window struct {
-	last [5]uint64
-	n    int
-}
-
-// add takes a reading and returns the least of the last ones.
-func (w *window) add(live uint64) uint64 {
-	w.last[w.n%len(w.last)] = live
-	w.n++
-	for _, r := range w.last[:min(w.n, len(w.last))] {
-		live = min(live, r)
-	}
-	return live
-}
-
 // Limit returns the soft memory limit for a live heap of live bytes: the
 // larger of base and headroom times live.
 func Limit(base int64, headroom float64, live uint64) int64 {
@@ -55,26 +39,21 @@ func Limit(base int64, headroom float64, live uint64) int64 {
 }
 
 // Follow sets the soft memory limit to Limit(base, headroom, live heap)
-// now and then every interval, up or down, until the returned function is
-// called; that function stops the updates and restores the limit in force
-// before Follow. The live heap it follows is the least of its last five
-// readings (each the live heap as the last collection measured it): a
-// collection whose mark is long (on a loaded machine) counts as live what
-// was allocated during it, and following that one reading would raise the
-// limit for nothing (at a million flows, by 1.07 times 15 MB, which the
-// heap then filled).
+// now and then every interval (the live heap as the last collection
+// measured it), up or down, until the returned function is called; that
+// function stops the updates and restores the limit in force before
+// Follow.
 func Follow(base int64, headroom float64, interval time.Duration) (stop func()) {
 	prev := debug.SetMemoryLimit(-1)
 	sample := []metrics.Sample{{Name: liveHeap}}
 	var set int64
-	var w window
 	update := func() {
 		metrics.Read(sample)
 		var live uint64
 		if sample[0].Value.Kind() == metrics.KindUint64 {
 			live = sample[0].Value.Uint64()
 		}
-		if l := Limit(base, headroom, w.add(live)); l != set {
+		if l := Limit(base, headroom, live); l != set {
 			set = l
 			debug.SetMemoryLimit(l)
 		}

@@ -26,20 +26,6 @@ func TestLimit(t *testing.T) {
 	}
 }
 
-// TestWindow: a reading above the others does not count until it has
-// lasted five readings; one below counts at once.
-func TestWindow(t *testing.T) {
-	var w window
-	for i, tc := range []struct{ live, want uint64 }{
-		{100, 100}, {300, 100}, {300, 100}, {300, 100}, {300, 100}, {300, 300}, {340, 300}, {350, 300},
-		{300, 300}, {50, 50}, {300, 50}, {300, 50}, {300, 50}, {300, 50}, {300, 300},
-	} {
-		if got := w.add(tc.live); got != tc.want {
-			t.Errorf("reading %d (%d): %d, want %d", i, tc.live, got, tc.want)
-		}
-	}
-}
-
 // TestFollow holds a live heap above the base and requires the limit to
 // follow it, to come down once the heap is freed, then to go back to what
 // it was when stopped.
