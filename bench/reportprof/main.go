@@ -83,7 +83,7 @@ func main() {
 
 // runFormat runs cfg and writes its report in format to /dev/null, as gapan
 // report does: the output's hooks, the default options, and the soft
-// memory limit of cmd/gapan's runMetered (base 360 MiB, headroom 1.1).
+// memory limit of cmd/gapan's runMetered (base 320 MiB, headroom 1.1).
 func runFormat(format string, cfg analyze.Config) (*analyze.Result, error) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -91,7 +91,7 @@ func runFormat(format string, cfg analyze.Config) (*analyze.Result, error) {
 	}
 	defer devnull.Close()
 	if os.Getenv("GOMEMLIMIT") == "" {
-		defer memlimit.Follow(360<<20, 1.1, 100*time.Millisecond)()
+		defer memlimit.Follow(320<<20, 1.1, 100*time.Millisecond)()
 	}
 	cfg.Engine.IdleTimeout = loss.DefaultIdleTimeout
 	out, err := report.NewOutput(format, devnull, report.DefaultOptions())
