@@ -2,6 +2,7 @@ package loss
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -42,7 +43,14 @@ type Config struct {
 	// the assignment is exactly tightest-bracket-first.
 	Epoch int
 	// OnFlow is called with each flow once its figures are final, in the
-	// order flows become final (roughly the order they end).
+	// order flows become final (roughly the order they end). The *Flow is
+	// valid only during the call: the engine reuses it for the next flow
+	// (a million flows ending at once would otherwise each leave a record
+	// for the collector). A callback that keeps a flow copies it (*f);
+	// the copy may keep its strings and VLAN slice, which are not reused.
+	// A flow the engine keeps itself (KeepFlows, KeepTop) is handed out
+	// as the record it keeps, so a change OnFlow makes to it shows in
+	// Summary.List.
 	OnFlow func(*Flow)
 	// KeepFlows collects every final flow into Summary.List.
 	KeepFlows bool
@@ -154,8 +162,9 @@ type acct struct {
 	st *tcpState
 	x  *acctExtra
 	// packed is the reference of the flow's packed TCP state in
-	// Engine.packs (0: none). (When the flow ends, the round it ended
-	// in is kept with its record in Engine.ended.)
+	// Engine.packs (0: none). (When a flow ends before the end of the
+	// capture, the round it ended in is kept with a copy of its record
+	// in Engine.ended.)
 	packed     uint64
 	firstFrame uint64
 	g0, l0     uint64 // gap events and lost frames before the flow's first frame
@@ -263,6 +272,10 @@ type Engine struct {
 	// allocates nothing).
 	probe    Flow
 	probeRef *Flow
+	// out is the record handed to OnFlow for a flow the engine does not
+	// keep, reused from flow to flow; emitC the counters emit adds up.
+	out   Flow
+	emitC Counters
 	// decodeErrs counts the frames that failed to decode.
 	decodeErrs decodeErrors
 	// mir holds the mirror sessions (mirror.go); nil until the first
@@ -270,9 +283,10 @@ type Engine struct {
 	mir *mirrors
 }
 
-// endedFlow is a flow that ended: its record (the table's own for a flow
-// ended by Flush, which stays valid, else a copy), whose State.a is the
-// flow's accounting, and the explanation round during which it ended.
+// endedFlow is a flow that ended before the end of the capture: a copy
+// of its record, whose State.a is the flow's accounting, and the
+// explanation round during which it ended. (The flows Flush ends stay in
+// the table: flowtab.Table.Flushed.)
 type endedFlow struct {
 	rec      *flowtab.Flow[state]
 	endRound uint64
@@ -424,13 +438,9 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	if a == nil {
 		return
 	}
-	rec := fl
-	if fl.Reason != flow.ReasonEndOfCapture {
-		cp := *fl
-		rec = &cp
-	}
 	// At the end of the capture the TCP states are dropped all at once
-	// (Finish), not taken back one by one.
+	// (Finish), not taken back one by one, and the records stay in the
+	// table (Flush).
 	final := fl.Reason == flow.ReasonEndOfCapture
 	e.fateFlow = fl.ID
 	if st := a.st; st != nil {
@@ -454,14 +464,18 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 	e.rtpEnd(a)
 	e.seqEnd(a)
 	e.mp2tEnd(a)
-	e.ended = append(e.ended, endedFlow{rec: rec, endRound: e.exp.round})
+	if !final {
+		cp := *fl
+		e.ended = append(e.ended, endedFlow{rec: &cp, endRound: e.exp.round})
+	}
 }
 
 // record builds the output record of a flow whose figures are final, with
-// its counters c and its LossScore.
-func (a *acct) record(fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
+// its counters c and its LossScore, into m (every field of m is set).
+func (a *acct) record(m *Flow, fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	m := &Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
+	*m = Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
+	m.LossNotRecorded = fl.State.lostAt&noRecordBit != 0
 	m.FlowID = fl.ID
 	m.FirstNs, m.LastNs = a.firstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
@@ -527,26 +541,42 @@ func (e *Engine) round(final bool) {
 		reach = e.est.reach(e.gi)
 	}
 	keep := e.ended[:0]
-	for _, ef := range e.ended {
+	for i, ef := range e.ended {
 		rec := ef.rec
 		if !final && (ef.endRound+3 > e.exp.round || rec.State.lastFrame >= reach) {
 			keep = append(keep, ef)
 			continue
 		}
 		e.emit(rec.State.a, rec)
+		e.ended[i] = endedFlow{} // its copy is garbage from now on
 	}
 	clear(e.ended[len(keep):])
 	e.ended = keep
+	if !final {
+		return
+	}
+	// Then the flows that were live at the end, in flow-id order, each
+	// one's accounting garbage as soon as it is handed out, not after
+	// the million others: the outputs' buffers reuse its memory.
+	for rec := range e.tbl.Flushed() {
+		if a := rec.State.a; a != nil {
+			e.emit(a, rec)
+			rec.State.a = nil
+		}
+	}
 }
 
 // emit hands out a flow whose figures are final. The output record is
 // built only when something takes it: the caller (OnFlow), the full list
 // (KeepFlows) or the top list (KeepTop), when the flow enters it.
 func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
-	noRecord := fl.State.lostAt&noRecordBit != 0
-	var c Counters
+	// The engine's, not a local variable: Score's table of sequence
+	// families would move a local to the heap, an allocation a flow.
+	c := &e.emitC
 	if a.x != nil {
-		c = a.x.Counters
+		*c = a.x.Counters
+	} else {
+		*c = Counters{}
 	}
 	c.GapsDuring, c.FramesLostDuring = fl.State.gapsAt-a.g0, fl.State.lostAt&^noRecordBit-a.l0
 	// So may the gap just after its last frame, or the tail.
@@ -562,30 +592,29 @@ func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
-	score := Score(&c)
-	e.sum.Flows.Add(&c)
+	score := Score(c)
+	e.sum.Flows.Add(c)
 	e.sum.FlowCount++
 	if score > 0 {
 		e.sum.LossyFlows++
 	}
+	// A record of its own for a flow kept (the list, the top), else the
+	// engine's one for OnFlow (see Config.OnFlow).
 	var f *Flow
-	if e.cfg.KeepFlows || e.cfg.OnFlow != nil {
-		f = a.record(fl, &c, score)
-		f.LossNotRecorded = noRecord
-	}
 	if e.cfg.KeepFlows {
+		f = a.record(new(Flow), fl, c, score)
 		e.sum.List = append(e.sum.List, f)
 	} else if score > 0 && e.cfg.KeepTop > 0 {
 		e.probe.LossScore, e.probe.FlowID = score, fl.ID
 		if e.top.Admits(&e.probeRef) {
-			if f == nil {
-				f = a.record(fl, &c, score)
-				f.LossNotRecorded = noRecord
-			}
+			f = a.record(new(Flow), fl, c, score)
 			e.top.Add(f)
 		}
 	}
 	if e.cfg.OnFlow != nil {
+		if f == nil {
+			f = a.record(&e.out, fl, c, score)
+		}
 		e.cfg.OnFlow(f)
 	}
 }
@@ -604,12 +633,23 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 			}
 		}
 	}
-	// Every live flow ends now: one allocation for the list instead of
-	// growing it by doubling (a million flows live at the end).
-	e.ended = slices.Grow(e.ended, e.tbl.Len())
-	e.tbl.Flush()
+	// Every live flow ends now. The packed TCP states are not needed for
+	// that (a packed state has no open hole), nor are the spare unpacked
+	// ones: dropped first, their memory (a quarter of the live heap with
+	// a million flows) is garbage before Flush allocates, so that the end
+	// of the run is not the largest heap. When that is much memory it is
+	// collected at once: otherwise a collection that began before the
+	// drop (with so large a heap, they follow one another) keeps it, and
+	// the flows handed out during the next one's long mark pile up on
+	// it (at a million flows that was the peak of gapan parquet, by up to
+	// 30 MB; the collection takes some 40 to 100 ms).
+	packed := e.packs.slabs()
 	e.packs, e.spare, e.stChunk, e.queue = packStore{}, nil, nil, nil
 	e.queueHead, e.stale, e.unpacked = 0, 0, 0
+	if packed*slabBytes >= collectAtEnd {
+		runtime.GC()
+	}
+	e.tbl.Flush()
 	e.round(true)
 	s := &e.sum
 	s.Totals = e.cap.Finish(files)

@@ -335,6 +335,19 @@ const ownerChunk = 4096
 
 func (s *packStore) owner(o uint32) **acct { return &s.owners[o/ownerChunk][o%ownerChunk] }
 
+// slabs returns the number of slabs the store holds.
+func (s *packStore) slabs() int {
+	n := len(s.pool)
+	for i := range s.cls {
+		n += len(s.cls[i].slabs)
+	}
+	return n
+}
+
+// collectAtEnd is the memory of packed states (about 450,000 flows') from
+// which Finish collects the garbage once it has dropped them.
+const collectAtEnd = 32 << 20
+
 type packClass struct {
 	slabs [][]byte
 	n     uint32 // blocks in use: indexes 0..n-1

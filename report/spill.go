@@ -51,7 +51,9 @@ type FlowSpill struct {
 	scratch []byte    // the encoding of the flow taken last (Flow) or merged (Each)
 	flow    loss.Flow // the flow being merged (Each)
 
-	arena []byte      // kept flows not yet written out
+	arena [][]byte    // kept flows not yet written out, in blocks
+	cur   int         // the block being filled (those after it are empty)
+	held  int         // bytes in arena
 	recs  []spillRec  // their ids and places in arena
 	file  *os.File    // the runs, one after another
 	runs  []spillSpan // where each run is in file
@@ -61,8 +63,8 @@ type FlowSpill struct {
 }
 
 type spillRec struct {
-	id       uint64
-	off, len int
+	id            uint64
+	blk, off, len int32
 }
 
 type spillSpan struct{ off, len int64 }
@@ -77,9 +79,23 @@ func NewFlowSpill(dir string, budget int, encode FlowEncoding) *FlowSpill {
 	return &FlowSpill{encode: encode, dir: dir, budget: budget}
 }
 
-// spillSlack is room in the arena beyond the budget, so that the flow
-// that crosses it does not make append reallocate (and double) it.
-const spillSlack = 1 << 20
+// spillBlock is the size of the arena's blocks. The arena is not one
+// slice of the budget's size: taken at the first flow (at a million live
+// flows, the end of the capture, when the heap is fullest), its 65 MB at
+// once were the JSON and CSV reports' peak, and grown by doubling its
+// last step is as large. The blocks are kept for the next run.
+const spillBlock = 1 << 20
+
+// room makes room for n more bytes in the block being filled, moving to
+// the next block with room or adding one.
+func (s *FlowSpill) room(n int) {
+	for ; s.cur < len(s.arena); s.cur++ {
+		if b := s.arena[s.cur]; cap(b)-len(b) >= n {
+			return
+		}
+	}
+	s.arena = append(s.arena, make([]byte, 0, max(spillBlock, n)))
+}
 
 // Flow takes one final flow. Errors are kept and returned by Err and Each.
 func (s *FlowSpill) Flow(f *loss.Flow) {
@@ -92,25 +108,26 @@ func (s *FlowSpill) Flow(f *loss.Flow) {
 	if s.scratch, s.err = s.encode(s.scratch[:0], f); s.err != nil {
 		return
 	}
-	if s.arena == nil {
-		s.arena = make([]byte, 0, s.budget+spillSlack)
-	}
-	off := len(s.arena)
+	s.room(1 + len(s.scratch))
+	b := s.arena[s.cur]
+	off := len(b)
 	if len(s.scratch) > spillRecordOver {
-		s.arena, s.err = f.AppendBinary(append(s.arena, spillRecord))
+		b, s.err = f.AppendBinary(append(b, spillRecord))
 		if s.err != nil {
 			return
 		}
-		if len(s.arena)-off > len(s.scratch)/2 { // not worth encoding twice
-			s.arena = s.arena[:off]
+		if len(b)-off > len(s.scratch)/2 { // not worth encoding twice
+			b = b[:off]
 		}
 	}
-	if len(s.arena) == off {
-		s.arena = append(append(s.arena, spillEncoded), s.scratch...)
+	if len(b) == off {
+		b = append(append(b, spillEncoded), s.scratch...)
 	}
-	s.recs = append(s.recs, spillRec{id: f.FlowID, off: off, len: len(s.arena) - off})
+	s.arena[s.cur] = b
+	s.held += len(b) - off
+	s.recs = append(s.recs, spillRec{id: f.FlowID, blk: int32(s.cur), off: int32(off), len: int32(len(b) - off)})
 	s.n++
-	if len(s.arena)+len(s.recs)*recOverhead >= s.budget {
+	if s.held+len(s.recs)*recOverhead >= s.budget {
 		s.err = s.writeRun()
 	}
 }
@@ -166,14 +183,17 @@ func (s *FlowSpill) writeRun() error {
 		n := binary.PutUvarint(hdr[:], r.id)
 		n += binary.PutUvarint(hdr[n:], uint64(r.len))
 		bw.Write(hdr[:n])
-		bw.Write(s.arena[r.off : r.off+r.len])
-		s.size += int64(n + r.len)
+		bw.Write(s.arena[r.blk][r.off : r.off+r.len])
+		s.size += int64(n) + int64(r.len)
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: spilling flows: %w", err)
 	}
 	s.runs = append(s.runs, spillSpan{start, s.size - start})
-	s.arena, s.recs = s.arena[:0], s.recs[:0]
+	for i := range s.arena {
+		s.arena[i] = s.arena[i][:0]
+	}
+	s.cur, s.held, s.recs = 0, 0, s.recs[:0]
 	return nil
 }
 
@@ -286,7 +306,7 @@ func (src *spillSource) next() (bool, error) {
 		}
 		r := src.mem.recs[src.i]
 		src.i++
-		src.id, src.cur = r.id, src.mem.arena[r.off:r.off+r.len]
+		src.id, src.cur = r.id, src.mem.arena[r.blk][r.off:r.off+r.len]
 		return true, nil
 	}
 	id, err := binary.ReadUvarint(src.r)

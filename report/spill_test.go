@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,6 +61,49 @@ func TestFlowSpillMatches(t *testing.T) {
 	if !merged {
 		t.Error("no capture made more than 10 runs: the merge is not covered")
 	}
+}
+
+// TestFlowSpillBlocks holds flows that fill several of the arena's
+// blocks, in memory and with runs that span blocks, given out of order:
+// the rows come back sorted by flow id, each the flow's own encoding.
+func TestFlowSpillBlocks(t *testing.T) {
+	const n = 20000 // CSV rows of about 150 bytes: some 3 MB
+	order := rand.New(rand.NewPCG(1, 2)).Perm(n)
+	var want []byte
+	for id := range n {
+		var err error
+		if want, err = CSVFlowEncoding(want, spillTestFlow(uint64(id))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, budget := range []int{64 << 20, 3 << 19} {
+		s := NewFlowSpill(t.TempDir(), budget, CSVFlowEncoding)
+		blocks := 0
+		for _, id := range order {
+			s.Flow(spillTestFlow(uint64(id)))
+			blocks = max(blocks, len(s.arena))
+		}
+		if blocks < 2 {
+			t.Fatalf("budget %d: the flows took %d block, want several", budget, blocks)
+		}
+		if runs := len(s.runs); (budget < 4<<20) != (runs > 1) {
+			t.Fatalf("budget %d: %d runs written", budget, runs)
+		}
+		var got []byte
+		if err := s.Each(func(b []byte) error { got = append(got, b...); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("budget %d: rows differ at %s", budget, firstDiff(string(got), string(want)))
+		}
+	}
+}
+
+// spillTestFlow is a flow whose figures all derive from its id.
+func spillTestFlow(id uint64) *loss.Flow {
+	return &loss.Flow{FlowID: id, Proto: "udp", IPVersion: 4, SrcIP: "10.0.0.1", DstIP: "10.0.0.2",
+		SrcPort: uint16(id), DstPort: 53, FirstNs: int64(id), LastNs: int64(id) + 1, EndReason: "idle",
+		PacketsFwd: id, BytesFwd: 100 * id, Counters: loss.Counters{Packets: id, Bytes: 100 * id}}
 }
 
 // TestFlowSpillError: a spill that cannot encode a flow, create its file

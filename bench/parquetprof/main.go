@@ -1,8 +1,9 @@
 // Command parquetprof writes the Parquet dataset of captures
 // (parquet.WriteDataset, as `gapan parquet` does, with its soft memory
 // limit) under the CPU profiler, and takes a heap profile at the largest
-// live heap of the run, for docs/performance.md: where the time and the
-// memory of `gapan parquet` go.
+// live heap of the run (and at its end, for what the whole run
+// allocated), for docs/performance.md: where the time and the memory of
+// `gapan parquet` go.
 //
 //	go run ./bench/parquetprof -cpuprofile cpu.pprof -memprofile heap.pprof big.pcap
 package main
@@ -25,6 +26,7 @@ import (
 func main() {
 	cpu := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	mem := flag.String("memprofile", "", "write a heap profile taken at the largest live heap to `FILE`")
+	allocs := flag.String("allocprofile", "", "write the heap profile at the end of the run to `FILE` (alloc_space: where the whole run allocated)")
 	base := flag.Int64("limit", memlimit.ParquetBase, "soft memory limit base in bytes (memlimit.Follow; gapan parquet's); 0: none")
 	headroom := flag.Float64("headroom", memlimit.ParquetHeadroom, "soft memory limit: headroom over the live heap")
 	rgBytes := flag.Int("rowgroupbytes", 0, "parquet.WriterOptions.RowGroupBytes (0: the default)")
@@ -94,6 +96,11 @@ func main() {
 	fmt.Fprintf(os.Stderr, "peak RSS %d MB, largest live heap %d MB, %d GCs\n", ru.Maxrss>>10, peak>>20, ms.NumGC)
 	if *mem != "" {
 		if err := os.WriteFile(*mem, heap, 0o644); err != nil {
+			fatal(err)
+		}
+	}
+	if *allocs != "" {
+		if err := os.WriteFile(*allocs, heapProfile(), 0o644); err != nil {
 			fatal(err)
 		}
 	}

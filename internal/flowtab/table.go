@@ -1,6 +1,8 @@
 package flowtab
 
 import (
+	"cmp"
+	"iter"
 	"net/netip"
 	"slices"
 	"time"
@@ -144,6 +146,9 @@ type Table[S any] struct {
 	nowNs  int64
 	nextID uint64
 	stats  flow.Stats
+	// flushed are the records Flush ended, in flow-id order, not yet
+	// handed out by Flushed.
+	flushed []*Flow[S]
 }
 
 // NewTable returns an empty Table.
@@ -254,28 +259,50 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 
 // Flush ends every live flow with flow.ReasonEndOfCapture, calling OnEnd in
 // flow-id order. Call it once at the end of the capture: the table must
-// not be used after it. Unlike the records of flows that end earlier,
-// the records Flush ends stay valid (and unchanged) as long as the caller
-// holds them, so an OnEnd that needs a flow's figures after it returns can
-// keep the pointer instead of copying the record: with a million live
-// flows at the end, a copy of each would double the table's memory.
+// not be used after it, but for Stats, Len and Flushed. Unlike the records
+// of flows that end earlier, the records Flush ends stay valid (and
+// unchanged) as long as the caller or the table holds them, so an OnEnd
+// that needs a flow's figures after it returns can take them from Flushed
+// instead of copying the record: with a million live flows at the end, a
+// copy of each would double the table's memory.
 func (t *Table[S]) Flush() {
-	live := make([]int32, 0, t.idx.n)
+	live := make([]*Flow[S], 0, t.idx.n)
 	for i := t.head; i != none; i = t.links[i].next {
-		live = append(live, i)
+		live = append(live, t.at(i))
 	}
-	slices.SortFunc(live, func(a, b int32) int {
-		fa, fb := t.at(a).ID, t.at(b).ID
-		if fa < fb {
-			return -1
+	slices.SortFunc(live, func(a, b *Flow[S]) int { return cmp.Compare(a.ID, b.ID) })
+	// The table ends here: what only live flows need (the index, the
+	// links, the base sequence numbers, the free slots) goes now, not
+	// with the table, and the records are held by the list Flushed hands
+	// out, one by one: with a million flows at the end, some 170 MB that
+	// the caller's handling of the ended flows can reuse as it goes.
+	t.idx.slots, t.idx.n, t.links, t.bases, t.free, t.chunks = nil, 0, nil, nil, nil, nil
+	t.head, t.tail = none, none
+	for _, f := range live {
+		f.Reason = flow.ReasonEndOfCapture
+		t.stats.EndOfInput++
+		if t.opt.OnEnd != nil {
+			t.opt.OnEnd(f)
 		}
-		if fa > fb {
-			return 1
+	}
+	t.flushed = live
+}
+
+// Flushed returns the records Flush ended, in its (flow-id) order, so that
+// an OnEnd that hands the flows on later need not list them again. It
+// yields each record once: the table lets go of a record as it yields it
+// (it stays valid while the caller holds it), so that the records' memory
+// is freed as the caller goes.
+func (t *Table[S]) Flushed() iter.Seq[*Flow[S]] {
+	return func(yield func(*Flow[S]) bool) {
+		for i, f := range t.flushed {
+			t.flushed[i] = nil
+			if !yield(f) {
+				t.flushed = t.flushed[i+1:]
+				return
+			}
 		}
-		return 0
-	})
-	for _, i := range live {
-		t.end(i, flow.ReasonEndOfCapture)
+		t.flushed = nil
 	}
 }
 
@@ -308,6 +335,7 @@ func (t *Table[S]) alloc() int32 {
 	return i
 }
 
+// end ends a flow before the end of the capture (Flush ends the others).
 func (t *Table[S]) end(i int32, r flow.Reason) {
 	f := t.at(i)
 	f.Reason = r
@@ -318,18 +346,13 @@ func (t *Table[S]) end(i int32, r flow.Reason) {
 		t.stats.Evicted++
 	case flow.ReasonPortReuse:
 		t.stats.PortReuse++
-	case flow.ReasonEndOfCapture:
-		t.stats.EndOfInput++
 	}
 	t.unlink(i)
 	t.idx.remove(t.idx.hashKey(&f.Key), i)
 	if t.opt.OnEnd != nil {
 		t.opt.OnEnd(f)
 	}
-	if r == flow.ReasonEndOfCapture {
-		return // the record stays valid: see Flush
-	}
-	*f = Flow[S]{}
+	*f = Flow[S]{} // the slot is reused (Flush ends flows its own way)
 	t.free = append(t.free, i)
 }
 

@@ -85,9 +85,19 @@ func TestIdleTimeout(t *testing.T) {
 	if g.ID != 2 || dir != flow.Forward || g.Frames() != 1 {
 		t.Errorf("new flow %+v", g)
 	}
+	f.State = 7 // the records Flush ends stay valid after it, with their state
 	tab.Flush()
 	if len(ended) != 3 || ended[1].ID != 1 || ended[2].ID != 2 || ended[2].Reason != flow.ReasonEndOfCapture {
 		t.Errorf("flush order %+v", ended)
+	}
+	// Flushed gives the same records, in the same order, not the idle one.
+	var flushed []*flowtab.Flow[int]
+	for r := range tab.Flushed() {
+		flushed = append(flushed, r)
+	}
+	if len(flushed) != 2 || flushed[0] != f || flushed[0].ID != 1 || flushed[0].State != 7 || flushed[0].Frames() != 3 ||
+		flushed[1].ID != 2 || flushed[1].Reason != flow.ReasonEndOfCapture || flushed[1].Frames() != 1 {
+		t.Errorf("Flushed %+v", flushed)
 	}
 	st := tab.Stats()
 	if st.Idle != 1 || st.Flows != 3 || st.EndOfInput != 2 || st.Live != 0 || st.PeakLive != 2 {

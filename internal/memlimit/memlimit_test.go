@@ -27,7 +27,8 @@ func TestLimit(t *testing.T) {
 }
 
 // TestFollow holds a live heap above the base and requires the limit to
-// follow it, then to go back to what it was when stopped.
+// follow it, to come down once the heap is freed, then to go back to what
+// it was when stopped.
 func TestFollow(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	const base = 8 << 20
@@ -48,6 +49,16 @@ func TestFollow(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	runtime.KeepAlive(live)
+	// The live heap shrinks: the limit comes back down to the base.
+	live = nil
+	runtime.GC()
+	deadline = time.Now().Add(5 * time.Second)
+	for debug.SetMemoryLimit(-1) >= 64<<20 {
+		if time.Now().After(deadline) {
+			t.Fatalf("limit %d after 5 s with the 64 MiB freed, want it back under 64 MiB", debug.SetMemoryLimit(-1))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	stop()
 	stop() // idempotent
 	if got := debug.SetMemoryLimit(-1); got != before {
