@@ -39,11 +39,19 @@ type Key struct {
 // KeyOf returns p's flow key and whether p was sent by endpoint A. Non-IP
 // packets are always "from A".
 func KeyOf(p *decode.Packet) (k Key, fromA bool) {
-	k.VLAN = p.VLAN
+	fromA = k.Set(p)
+	return k, fromA
+}
+
+// Set sets k to p's flow key and returns whether p was sent by endpoint
+// A, as KeyOf does, writing the key in place (every frame does it).
+func (k *Key) Set(p *decode.Packet) (fromA bool) {
 	if p.Flags&decode.FlagIP == 0 {
-		k.EtherType = uint16(p.EtherType)
-		return k, true
+		*k = Key{VLAN: p.VLAN, EtherType: uint16(p.EtherType)}
+		return true
 	}
+	k.VLAN = p.VLAN
+	k.EtherType = 0
 	k.IPVersion = p.IPVersion
 	k.Proto = uint8(p.Proto)
 	src, dst := p.Src.As16(), p.Dst.As16()
@@ -52,15 +60,15 @@ func KeyOf(p *decode.Packet) (k Key, fromA bool) {
 		sp, dp = p.SrcPort, p.DstPort
 	}
 	// Bytewise order of the 16-byte forms, as two big-endian halves: the
-	// same order as bytes.Compare, without the call (every frame does it).
+	// same order as bytes.Compare, without the call.
 	sh, dh := binary.BigEndian.Uint64(src[:8]), binary.BigEndian.Uint64(dst[:8])
 	sl, dl := binary.BigEndian.Uint64(src[8:]), binary.BigEndian.Uint64(dst[8:])
 	if sh < dh || sh == dh && (sl < dl || sl == dl && sp <= dp) {
 		k.A, k.B, k.PortA, k.PortB = src, dst, sp, dp
-		return k, true
+		return true
 	}
 	k.A, k.B, k.PortA, k.PortB = dst, src, dp, sp
-	return k, false
+	return false
 }
 
 func (k *Key) addr(a *[16]byte) netip.Addr {

@@ -50,3 +50,32 @@ func TestKeyOfCanonicalOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestKeySetOverwrites holds Key.Set, which writes the key in place, to
+// leave nothing of the key it overwrites: over a key with every field
+// set, it gives the key a zero Key gives, for IP and non-IP packets.
+func TestKeySetOverwrites(t *testing.T) {
+	dirty := flow.Key{PortA: 9, PortB: 9, VLAN: [2]uint16{7, 8}, EtherType: 0x0806, Proto: 17, IPVersion: 6}
+	for i := range dirty.A {
+		dirty.A[i], dirty.B[i] = 0xff, 0xee
+	}
+	pkts := []decode.Packet{
+		{Flags: decode.FlagIP | decode.FlagPorts, IPVersion: 4, Proto: layers.IPProtocolTCP, Src: netip.MustParseAddr("10.0.0.2"), Dst: netip.MustParseAddr("10.0.0.1"), SrcPort: 80, DstPort: 1234},
+		{Flags: decode.FlagIP, IPVersion: 6, Proto: layers.IPProtocolICMPv6, Src: netip.MustParseAddr("2001:db8::1"), Dst: netip.MustParseAddr("2001:db8::2")},
+		{EtherType: layers.EthernetTypeARP, VLAN: [2]uint16{10, 0}},
+	}
+	for i := range pkts {
+		var zero flow.Key
+		wantFromA := zero.Set(&pkts[i])
+		k := dirty
+		if fromA := k.Set(&pkts[i]); k != zero || fromA != wantFromA {
+			t.Errorf("packet %d: over a dirty key Set gives %+v %v, over a zero one %+v %v", i, k, fromA, zero, wantFromA)
+		}
+		if kk, fromA := flow.KeyOf(&pkts[i]); kk != zero || fromA != wantFromA {
+			t.Errorf("packet %d: KeyOf gives %+v %v, Set %+v %v", i, kk, fromA, zero, wantFromA)
+		}
+		if zero.VLAN != pkts[i].VLAN || zero.Proto != uint8(pkts[i].Proto) {
+			t.Errorf("packet %d: key %+v does not carry the packet's VLAN and protocol", i, zero)
+		}
+	}
+}

@@ -204,6 +204,6 @@ type flowKey struct {
 
 // compute sets k from p. h is the Engine's flowtab.Hasher.
 func (k *flowKey) compute(p *decode.Packet, h flowtab.Hasher) {
-	k.Key, k.FromA = flow.KeyOf(p)
+	k.FromA = k.Key.Set(p)
 	k.Hash = h.Hash(&k.Key)
 }

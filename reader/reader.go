@@ -117,6 +117,13 @@ const (
 	// the pcap hot path refills rarely; also the largest pcapng block the
 	// reader accepts, since whole blocks are validated in place.
 	bufSize = 1 << 20
+	// readMax is the longest read asked of an uncompressed file: the
+	// buffer is refilled a 64 KiB piece at a time, so the bytes the kernel
+	// copies stay in the core's cache until they are decoded, and the rest
+	// of the 1 MiB buffer, used only for long pcapng blocks, is not
+	// written on every refill (docs/performance.md, "Round 3"). Not below
+	// detectBufSize, which reads of the buffer's size or more bypass.
+	readMax = 64 << 10
 	// detectBufSize is the buffer over the raw file used to sniff the
 	// compression magic. Reads larger than it bypass it.
 	detectBufSize = 64 << 10
@@ -162,11 +169,15 @@ type Reader struct {
 
 // countingReader counts the bytes read through it.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	max int // longest read asked of r, if not 0
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.max > 0 && len(p) > c.max {
+		p = p[:c.max]
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
@@ -236,6 +247,9 @@ func newReader(in io.Reader, name string, owned *os.File) (*Reader, error) {
 		r.compression = CompressionZstd
 	}
 	r.stream.r = stream
+	if r.compression == CompressionNone {
+		r.stream.max = readMax
+	}
 	r.src = bufio.NewReaderSize(&r.stream, bufSize)
 
 	head, err := r.src.Peek(4)
