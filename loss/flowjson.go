@@ -114,6 +114,41 @@ func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
 	return append(dst, e.close...), nil
 }
 
+// Check returns the error Append would return for f, without encoding
+// it. encoding/json refuses only a float that is infinite or NaN (a
+// string it writes with any invalid UTF-8 replaced), so Check looks at the
+// floats Append writes, rounded as Append rounds them, and encodes only a
+// column of a kind the getters do not cover (the VLAN list). It is for a
+// caller that encodes f later (report.FlowSpill keeps a flow's binary
+// record and encodes it at the merge) and must fail now.
+func (e *FlowJSON) Check(f *Flow) error {
+	for i := range e.cols {
+		c := e.cols[i].col
+		if (c.OmitEmpty && c.empty(f)) || (c.NeedsRecord && f.LossNotRecorded) {
+			continue
+		}
+		switch c.kind {
+		case reflect.Float64:
+			v := c.Float(f)
+			if e.round {
+				v = Round6(v)
+			}
+			if math.IsInf(v, 0) || math.IsNaN(v) {
+				_, err := appendJSONFloat(nil, v) // its error
+				return err
+			}
+		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint,
+			reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8, reflect.Int,
+			reflect.Bool, reflect.String:
+		default:
+			if _, err := e.appendOther(nil, c.Value(f)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // appendOther appends v as encoding/json writes it at depth one of the
 // object.
 func (e *FlowJSON) appendOther(dst []byte, v reflect.Value) ([]byte, error) {
