@@ -35,7 +35,9 @@ func (f *Flow) AppendBinary(b []byte) ([]byte, error) {
 	for i := range recordFields {
 		c := &recordFields[i]
 		switch c.kind {
-		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
+		case reflect.Uint64: // most fields
+			b = binary.AppendUvarint(b, *(*uint64)(c.ptr(f)))
+		case reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
 			b = binary.AppendUvarint(b, c.Uint(f))
 		case reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8, reflect.Int:
 			b = binary.AppendVarint(b, c.Int(f))
