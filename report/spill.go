@@ -292,8 +292,8 @@ func decodeKept(rec []byte, encode FlowEncoding, f *loss.Flow, dst []byte) ([]by
 // only for parallelMin flows kept as records or more: fewer are encoded
 // in less time than the goroutines take to start.
 const (
-	eachBatchLen = 256
-	eachInFlight = 3
+	eachBatchLen = 128
+	eachInFlight = 2
 	parallelMin  = 4 * eachBatchLen
 )
 
