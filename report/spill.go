@@ -292,7 +292,7 @@ func decodeKept(rec []byte, encode FlowEncoding, f *loss.Flow, dst []byte) ([]by
 // only for parallelMin flows kept as records or more: fewer are encoded
 // in less time than the goroutines take to start.
 const (
-	eachBatchLen = 128
+	eachBatchLen = 256
 	eachInFlight = 2
 	parallelMin  = 4 * eachBatchLen
 )

@@ -116,7 +116,7 @@ func TestFlowSpillBlocks(t *testing.T) {
 // stop it with their error after exactly the flows before.
 func TestFlowSpillParallel(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // the path runs on 2 procs, even on one core
-	const n = 20*eachBatchLen + 17
+	const n = 10*eachBatchLen + 17
 	order := rand.New(rand.NewPCG(3, 4)).Perm(n)
 	flow := func(id int) *loss.Flow {
 		f := spillTestFlow(uint64(id))
