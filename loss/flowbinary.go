@@ -35,7 +35,9 @@ func (f *Flow) AppendBinary(b []byte) ([]byte, error) {
 	for i := range recordFields {
 		c := &recordFields[i]
 		switch c.kind {
-		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
+		case reflect.Uint64: // most fields
+			b = binary.AppendUvarint(b, *(*uint64)(c.ptr(f)))
+		case reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
 			b = binary.AppendUvarint(b, c.Uint(f))
 		case reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8, reflect.Int:
 			b = binary.AppendVarint(b, c.Int(f))
@@ -96,7 +98,15 @@ func (f *Flow) unmarshalBinary(data []byte, share bool) error {
 		p := c.ptr(f)
 		var err error
 		switch c.kind {
-		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
+		case reflect.Uint64: // most fields: no range to check
+			v, n := binary.Uvarint(data)
+			if n <= 0 {
+				err = ErrFlowRecord
+				break
+			}
+			data = data[n:]
+			*(*uint64)(p) = v
+		case reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint:
 			var v uint64
 			if v, data, err = uvarint(data); err == nil {
 				err = c.setUint(p, v)

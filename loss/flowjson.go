@@ -22,6 +22,7 @@ import (
 // by encoding/json) and a string encoding/json would escape.
 type FlowJSON struct {
 	cols    []jsonColumn
+	checked []*FlowColumn // the columns Append may refuse (Check)
 	compact bool
 	close   string // after the last member
 	inner   string // the prefix of a member's nested lines (the VLAN list)
@@ -56,6 +57,13 @@ func NewFlowJSON(prefix, indent string, round6 bool) *FlowJSON {
 		c := &flowColumns[i]
 		k, _ := json.Marshal(c.Name)
 		e.cols = append(e.cols, jsonColumn{col: c, first: first + string(k) + colon, next: sep + string(k) + colon})
+		switch c.kind {
+		case reflect.Uint64, reflect.Uint32, reflect.Uint16, reflect.Uint8, reflect.Uint,
+			reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8, reflect.Int,
+			reflect.Bool, reflect.String:
+		default:
+			e.checked = append(e.checked, c)
+		}
 	}
 	return e
 }
@@ -112,6 +120,38 @@ func (e *FlowJSON) Append(dst []byte, f *Flow) ([]byte, error) {
 		return append(dst, "{}"...), nil
 	}
 	return append(dst, e.close...), nil
+}
+
+// Check returns the error Append would return for f, without encoding
+// it. encoding/json refuses only a float that is infinite or NaN (a
+// string it writes with any invalid UTF-8 replaced), so Check looks at the
+// floats Append writes, rounded as Append rounds them, and encodes only a
+// column of a kind the getters do not cover (the VLAN list). It is for a
+// caller that encodes f later (report.FlowSpill keeps a flow's binary
+// record and encodes it at the merge) and must fail now.
+func (e *FlowJSON) Check(f *Flow) error {
+	for _, c := range e.checked {
+		var v float64
+		if c.kind == reflect.Float64 {
+			if v = c.Float(f); e.round {
+				v = Round6(v)
+			}
+			if !math.IsInf(v, 0) && !math.IsNaN(v) {
+				continue // omitted or null or not, a finite float is written
+			}
+		}
+		if (c.OmitEmpty && c.empty(f)) || (c.NeedsRecord && f.LossNotRecorded) {
+			continue
+		}
+		if c.kind == reflect.Float64 {
+			_, err := appendJSONFloat(nil, v) // its error
+			return err
+		}
+		if _, err := e.appendOther(nil, c.Value(f)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // appendOther appends v as encoding/json writes it at depth one of the

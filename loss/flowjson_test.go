@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -132,6 +133,43 @@ func TestFlowJSONMatchesEncodingJSON(t *testing.T) {
 		if string(m) != referenceFlowJSON(t, f, "", "", false) {
 			t.Fatalf("flow %d: MarshalJSON %s, %v", i, m, err)
 		}
+	}
+}
+
+// TestFlowJSONCheck holds Check to encoding/json: over random flows, some
+// with an infinite or NaN figure in a random float column (null when the
+// flow has no loss record and the column needs one, or the float has
+// omitempty), Check fails exactly when encoding/json does, with its error.
+func TestFlowJSONCheck(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 6))
+	var floats []FlowColumn
+	for _, c := range FlowColumns() {
+		if c.Kind() == reflect.Float64 {
+			floats = append(floats, c)
+		}
+	}
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.MaxFloat64}
+	failed := 0
+	for i := range 3000 {
+		f := randomFlow(rng)
+		if rng.IntN(2) == 0 {
+			c := floats[rng.IntN(len(floats))]
+			reflect.ValueOf(f).Elem().FieldByIndex(c.Field.Index).SetFloat(bad[rng.IntN(len(bad))])
+		}
+		for _, round6 := range []bool{false, true} {
+			want := referenceFlowJSON(t, f, "    ", "  ", round6)
+			got := "no error"
+			if err := NewFlowJSON("    ", "  ", round6).Check(f); err != nil {
+				got = "error: " + err.Error()
+				failed++
+			}
+			if strings.HasPrefix(want, "error: ") != (got != "no error") || (got != "no error" && got != want) {
+				t.Fatalf("flow %d, round6 %v: Check %s, encoding/json %.80s", i, round6, got, want)
+			}
+		}
+	}
+	if failed == 0 {
+		t.Fatal("no flow failed: the test checks nothing")
 	}
 }
 

@@ -119,7 +119,21 @@ func BenchmarkWriteJSON(b *testing.B) { benchWriter(b, WriteJSON) }
 func BenchmarkWriteJSONSpilled(b *testing.B) {
 	dir := b.TempDir()
 	benchWriter(b, func(w io.Writer, r *analyze.Result) error {
-		s := NewFlowSpill(dir, 4<<20, JSONFlowEncoding)
+		s := NewFlowSpillChecked(dir, 4<<20, JSONFlowEncoding, JSONFlowCheck)
+		for _, f := range r.Summary.List {
+			s.Flow(f)
+		}
+		return WriteJSONSpilled(w, r, nil, s)
+	})
+}
+
+// BenchmarkWriteJSONHeld is BenchmarkWriteJSONSpilled with the default
+// budget: every flow held in memory, none written to the temporary file,
+// as gapan report keeps the 50,000 flows of the bench captures.
+func BenchmarkWriteJSONHeld(b *testing.B) {
+	dir := b.TempDir()
+	benchWriter(b, func(w io.Writer, r *analyze.Result) error {
+		s := NewFlowSpillChecked(dir, 0, JSONFlowEncoding, JSONFlowCheck)
 		for _, f := range r.Summary.List {
 			s.Flow(f)
 		}

@@ -8,7 +8,8 @@
 // only what it shows, through the run's loss.Config.OnFlow and OnGap, as
 // the gapan command does:
 //
-//   - JSON: a GapSpill and a FlowSpill (JSONFlowEncoding), written with
+//   - JSON: a GapSpill and a FlowSpill (NewFlowSpillChecked with
+//     JSONFlowEncoding and JSONFlowCheck), written with
 //     WriteJSONSpilled; CSV: a FlowSpill (CSVFlowEncoding), WriteCSVFlows.
 //     They spill to an unlinked temporary file beyond their budgets.
 //   - Text and Markdown: KeepTop and a LargestGaps (Options.LargestGaps).

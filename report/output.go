@@ -111,7 +111,7 @@ type jsonOutput struct {
 }
 
 func (o *jsonOutput) Hook(cfg *analyze.Config) {
-	o.flows, o.gaps = NewFlowSpill("", 0, JSONFlowEncoding), NewGapSpill("", 0)
+	o.flows, o.gaps = NewFlowSpillChecked("", 0, JSONFlowEncoding, JSONFlowCheck), NewGapSpill("", 0)
 	cfg.Engine.OnFlow, cfg.Engine.OnGap = o.flows.Flow, o.gaps.Gap
 	cfg.Check = func() error { // a full disk stops the run at once
 		if err := o.flows.Err(); err != nil {

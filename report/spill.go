@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/gapan/gapan/loss"
 )
@@ -39,12 +41,15 @@ func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) { return appendCS
 // encoded when its figures are final (in the order flows end) and kept as
 // its encoding or, when that is long (a JSON flow: 1.5 kB), as its binary
 // record (loss.Flow.AppendBinary: about 200 bytes), encoded again as the
-// flows are merged; when the kept flows reach the budget they are sorted by
-// flow id and written to a temporary file as a run, and Each merges the
-// runs. The temporary file is unlinked as soon as it is created, so
+// flows are merged. With a FlowCheck (NewFlowSpillChecked, the JSON
+// report) a flow is only checked when taken and always kept as its
+// record: encoded once, at the merge. When the kept flows reach the budget
+// they are sorted by flow id and written to a temporary file as a run,
+// and Each merges the runs, encoding the records on every core. The temporary file is unlinked as soon as it is created, so
 // nothing is left behind, even by a killed process.
 type FlowSpill struct {
 	encode FlowEncoding
+	check  FlowCheck // nil: each flow is encoded when taken
 	dir    string
 	budget int
 
@@ -59,7 +64,10 @@ type FlowSpill struct {
 	runs  []spillSpan // where each run is in file
 	size  int64       // bytes written to file
 	n     int
-	err   error
+	// recorded counts the flows kept as their binary record: the merge
+	// encodes them, on every core when they are many (eachParallel).
+	recorded int
+	err      error
 }
 
 type spillRec struct {
@@ -73,10 +81,26 @@ type spillSpan struct{ off, len int64 }
 // writes its runs to a temporary file in dir (os.TempDir when empty) once
 // budget bytes (DefaultSpillBudget when 0) of flows are held.
 func NewFlowSpill(dir string, budget int, encode FlowEncoding) *FlowSpill {
+	return NewFlowSpillChecked(dir, budget, encode, nil)
+}
+
+// A FlowCheck returns the error a FlowEncoding would return for a flow,
+// without encoding it.
+type FlowCheck func(f *loss.Flow) error
+
+// JSONFlowCheck is JSONFlowEncoding's FlowCheck (loss.FlowJSON.Check).
+func JSONFlowCheck(f *loss.Flow) error { return jsonFlows.Check(f) }
+
+// NewFlowSpillChecked is NewFlowSpill for an encoding far longer than a
+// flow's binary record (JSONFlowEncoding: 1.5 kB against 200 bytes), with
+// its FlowCheck: Flow checks each flow with check instead of encoding it
+// and keeps it as its binary record, so that each flow is encoded once,
+// at the merge, and there on every core. A nil check is NewFlowSpill.
+func NewFlowSpillChecked(dir string, budget int, encode FlowEncoding, check FlowCheck) *FlowSpill {
 	if budget <= 0 {
 		budget = DefaultSpillBudget
 	}
-	return &FlowSpill{encode: encode, dir: dir, budget: budget}
+	return &FlowSpill{encode: encode, check: check, dir: dir, budget: budget}
 }
 
 // spillBlock is the size of the arena's blocks. The arena is not one
@@ -102,6 +126,10 @@ func (s *FlowSpill) Flow(f *loss.Flow) {
 	if s.err != nil {
 		return
 	}
+	if s.check != nil {
+		s.flowChecked(f)
+		return
+	}
 	// Encoded now too, so that a flow the encoding refuses fails the
 	// output before a byte of it is written (Err): the merge encodes only
 	// flows that encoded here.
@@ -123,9 +151,34 @@ func (s *FlowSpill) Flow(f *loss.Flow) {
 	if len(b) == off {
 		b = append(append(b, spillEncoded), s.scratch...)
 	}
+	if b[off] == spillRecord {
+		s.recorded++
+	}
 	s.arena[s.cur] = b
-	s.held += len(b) - off
-	s.recs = append(s.recs, spillRec{id: f.FlowID, blk: int32(s.cur), off: int32(off), len: int32(len(b) - off)})
+	s.keep(f.FlowID, off, len(b)-off)
+}
+
+// flowChecked takes a flow of a FlowSpill with a FlowCheck: checked, not
+// encoded, and kept as its binary record.
+func (s *FlowSpill) flowChecked(f *loss.Flow) {
+	if s.err = s.check(f); s.err != nil {
+		return
+	}
+	if s.scratch, s.err = f.AppendBinary(append(s.scratch[:0], spillRecord)); s.err != nil {
+		return
+	}
+	s.room(len(s.scratch))
+	off := len(s.arena[s.cur])
+	s.arena[s.cur] = append(s.arena[s.cur], s.scratch...)
+	s.recorded++
+	s.keep(f.FlowID, off, len(s.scratch))
+}
+
+// keep records the flow kept at off in the block being filled, and
+// writes the held flows out as a run when they reach the budget.
+func (s *FlowSpill) keep(id uint64, off, n int) {
+	s.held += n
+	s.recs = append(s.recs, spillRec{id: id, blk: int32(s.cur), off: int32(off), len: int32(n)})
 	s.n++
 	if s.held+len(s.recs)*recOverhead >= s.budget {
 		s.err = s.writeRun()
@@ -198,26 +251,173 @@ func (s *FlowSpill) writeRun() error {
 }
 
 // Each calls fn with the encoded flows sorted by flow id, then releases
-// the FlowSpill. The bytes are valid only during the call.
+// the FlowSpill. The bytes are valid only during the call. fn is called
+// on one goroutine at a time, not always the caller's, and Each returns
+// only after its last call.
 func (s *FlowSpill) Each(fn func(b []byte) error) error {
+	if s.err == nil && s.recorded >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
+		return s.eachParallel(fn)
+	}
 	return s.eachRecord(func(rec []byte) error {
-		switch {
-		case len(rec) > 0 && rec[0] == spillEncoded:
-			return fn(rec[1:])
-		case len(rec) == 0 || rec[0] != spillRecord:
-			return errSpillCorrupt
-		}
-		// Its strings share rec's bytes, unchanged until fn returns.
-		if err := s.flow.UnmarshalBinaryShared(rec[1:]); err != nil {
-			return fmt.Errorf("%w: %w", errSpillCorrupt, err)
-		}
-		var err error
-		if s.scratch, err = s.encode(s.scratch[:0], &s.flow); err != nil {
+		b, err := decodeKept(rec, s.encode, &s.flow, s.scratch[:0])
+		if err != nil {
 			return err
 		}
-		return fn(s.scratch)
+		if rec[0] == spillRecord {
+			s.scratch = b
+		}
+		return fn(b)
 	})
 }
+
+// decodeKept returns the encoding of the kept flow rec: its own bytes
+// after spillEncoded, or after spillRecord the flow read into f and
+// encoded with encode, appended to dst.
+func decodeKept(rec []byte, encode FlowEncoding, f *loss.Flow, dst []byte) ([]byte, error) {
+	switch {
+	case len(rec) > 0 && rec[0] == spillEncoded:
+		return rec[1:], nil
+	case len(rec) == 0 || rec[0] != spillRecord:
+		return nil, errSpillCorrupt
+	}
+	// Its strings share rec's bytes, unchanged until the caller is done.
+	if err := f.UnmarshalBinaryShared(rec[1:]); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSpillCorrupt, err)
+	}
+	return encode(dst, f)
+}
+
+// The parallel merge (eachParallel) hands the flows out in batches of
+// eachBatchLen, at most eachInFlight batches per worker at once, and runs
+// only for parallelMin flows kept as records or more: fewer are encoded
+// in less time than the goroutines take to start.
+const (
+	eachBatchLen = 256
+	eachInFlight = 2
+	parallelMin  = 4 * eachBatchLen
+)
+
+// eachBatch is a run of consecutive flows of the merge: their kept bytes
+// (copied: a run's bytes are read into a reused buffer) and, once done is
+// closed, their encodings, up to the one that failed with err.
+type eachBatch struct {
+	in, out       []byte
+	inEnd, outEnd []int
+	err           error
+	done          chan struct{}
+}
+
+// encode encodes the batch's flows with encode, using f to read them,
+// and signals done.
+func (b *eachBatch) encode(encode FlowEncoding, f *loss.Flow) {
+	defer func() { b.done <- struct{}{} }()
+	start := 0
+	for _, end := range b.inEnd {
+		rec := b.in[start:end]
+		start = end
+		if len(rec) > 0 && rec[0] == spillEncoded {
+			b.out = append(b.out, rec[1:]...)
+		} else if b.out, b.err = decodeKept(rec, encode, f, b.out); b.err != nil {
+			return
+		}
+		b.outEnd = append(b.outEnd, len(b.out))
+		if len(b.outEnd) == 1 && cap(b.out) < len(b.out)*eachBatchLen {
+			// sized once for the batch from its first flow: grown by
+			// append, the buffer of a batch of JSON flows was allocated
+			// five times over
+			b.out = slices.Grow(b.out, len(b.out)*eachBatchLen*9/8)
+		}
+	}
+}
+
+// eachParallel is Each with the flows encoded on every core: the merge
+// (eachRecord, on its own goroutine) cuts the sorted flows into batches,
+// workers encode the batches, and the caller's goroutine hands their
+// encodings to fn in order. Its output and errors are Each's serial ones:
+// fn gets the flows up to the first that fails, then Each returns that
+// failure.
+func (s *FlowSpill) eachParallel(fn func(b []byte) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	n := workers * eachInFlight
+	free := make(chan *eachBatch, n) // at most n batches in flight
+	for range n {
+		free <- &eachBatch{inEnd: make([]int, 0, eachBatchLen), outEnd: make([]int, 0, eachBatchLen), done: make(chan struct{}, 1)}
+	}
+	work, order := make(chan *eachBatch, n), make(chan *eachBatch, n)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			var f loss.Flow
+			for b := range work {
+				b.encode(s.encode, &f)
+			}
+		})
+	}
+	merged := make(chan error, 1)
+	go func() {
+		var b *eachBatch
+		send := func() {
+			order <- b // never blocks: n batches at most
+			work <- b
+			b = nil
+		}
+		err := s.eachRecord(func(rec []byte) error {
+			if b == nil {
+				select {
+				case b = <-free:
+				case <-stop:
+					return errEachStopped
+				}
+				b.in, b.out, b.inEnd, b.outEnd, b.err = b.in[:0], b.out[:0], b.inEnd[:0], b.outEnd[:0], nil
+			}
+			if len(b.in) == 0 && cap(b.in) < len(rec)*eachBatchLen {
+				b.in = slices.Grow(b.in, len(rec)*eachBatchLen*9/8) // sized once, as out
+			}
+			b.in = append(b.in, rec...)
+			b.inEnd = append(b.inEnd, len(b.in))
+			if len(b.inEnd) == eachBatchLen {
+				send()
+			}
+			return nil
+		})
+		if b != nil {
+			send()
+		}
+		close(work)
+		close(order)
+		merged <- err
+	}()
+	var err error
+	stopped := false
+	for b := range order {
+		<-b.done
+		start := 0
+		for _, end := range b.outEnd {
+			if err != nil {
+				break
+			}
+			err = fn(b.out[start:end])
+			start = end
+		}
+		if err == nil {
+			err = b.err
+		}
+		if err != nil && !stopped {
+			close(stop) // the merge stops; the batches sent are drained
+			stopped = true
+		}
+		free <- b
+	}
+	wg.Wait()
+	if merr := <-merged; err == nil && merr != errEachStopped {
+		err = merr
+	}
+	return err
+}
+
+// errEachStopped ends the merge of eachParallel when fn has failed.
+var errEachStopped = errors.New("report: merge stopped")
 
 // eachRecord calls fn with the kept flows (spillEncoded, spillRecord)
 // sorted by flow id, then releases the FlowSpill.

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -33,8 +34,9 @@ func TestFlowSpillMatches(t *testing.T) {
 		}
 		for _, budget := range []int{0, 4096, 1} {
 			js := NewFlowSpill(spillDir, budget, JSONFlowEncoding)
+			jc := NewFlowSpillChecked(spillDir, budget, JSONFlowEncoding, JSONFlowCheck)
 			cs := NewFlowSpill(spillDir, budget, CSVFlowEncoding)
-			cfg.Engine = loss.Config{KeepGaps: true, OnFlow: func(f *loss.Flow) { js.Flow(f); cs.Flow(f) }}
+			cfg.Engine = loss.Config{KeepGaps: true, OnFlow: func(f *loss.Flow) { js.Flow(f); jc.Flow(f); cs.Flow(f) }}
 			r, _ := analyze.Run(cfg)
 			if js.Len() != len(ref.Summary.List) {
 				t.Fatalf("%s: %d flows spilled, want %d", c[0], js.Len(), len(ref.Summary.List))
@@ -52,6 +54,13 @@ func TestFlowSpillMatches(t *testing.T) {
 			}
 			if gotJSON.String() != wantJSON.String() {
 				t.Fatalf("%s, budget %d: JSON differs at %s", c[0], budget, firstDiff(gotJSON.String(), wantJSON.String()))
+			}
+			gotJSON.Reset()
+			if err := WriteJSONSpilled(&gotJSON, r, nil, jc); err != nil {
+				t.Fatal(err)
+			}
+			if gotJSON.String() != wantJSON.String() {
+				t.Fatalf("%s, budget %d, checked: JSON differs at %s", c[0], budget, firstDiff(gotJSON.String(), wantJSON.String()))
 			}
 			if gotCSV.String() != wantCSV.String() {
 				t.Fatalf("%s, budget %d: CSV differs at %s", c[0], budget, firstDiff(gotCSV.String(), wantCSV.String()))
@@ -95,6 +104,97 @@ func TestFlowSpillBlocks(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Fatalf("budget %d: rows differ at %s", budget, firstDiff(string(got), string(want)))
+		}
+	}
+}
+
+// TestFlowSpillParallel holds the parallel merge (eachParallel: enough
+// flows kept as records, two cores or more) to the flows' own encodings,
+// concatenated in flow id order: 2,577 JSON flows given out of order, checked
+// (JSONFlowCheck) or encoded when taken, held in memory and spilled in
+// runs. An encoding that fails mid-way and a writer that fails mid-way
+// stop it with their error after exactly the flows before.
+func TestFlowSpillParallel(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // the path runs on 2 procs, even on one core
+	const n = 10*eachBatchLen + 17
+	order := rand.New(rand.NewPCG(3, 4)).Perm(n)
+	flow := func(id int) *loss.Flow {
+		f := spillTestFlow(uint64(id))
+		f.EstLost = float64(id) / 7
+		return f
+	}
+	for _, tc := range []struct {
+		name   string
+		encode FlowEncoding
+		check  FlowCheck
+	}{{"checked", JSONFlowEncoding, JSONFlowCheck}, {"unchecked", JSONFlowEncoding, nil}} {
+		var want []byte
+		var ends []int
+		for id := range n {
+			var err error
+			if want, err = tc.encode(want, flow(id)); err != nil {
+				t.Fatal(err)
+			}
+			ends = append(ends, len(want))
+		}
+		for _, budget := range []int{0, 64 << 10} {
+			fill := func(encode FlowEncoding) *FlowSpill {
+				s := NewFlowSpillChecked(t.TempDir(), budget, encode, tc.check)
+				for _, id := range order {
+					s.Flow(flow(id))
+				}
+				if s.recorded < parallelMin {
+					t.Fatalf("%s, budget %d: %d flows kept as records, too few for the parallel merge", tc.name, budget, s.recorded)
+				}
+				if (budget != 0) != (len(s.runs) > 1) {
+					t.Fatalf("%s, budget %d: %d runs", tc.name, budget, len(s.runs))
+				}
+				return s
+			}
+			var got []byte
+			if err := fill(tc.encode).Each(func(b []byte) error { got = append(got, b...); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%s, budget %d: differs at %s", tc.name, budget, firstDiff(string(got), string(want)))
+			}
+
+			// An encoding that refuses flow 1500 (its check, if any, did
+			// not) and a writer that fails at its 1000th flow.
+			boom := errors.New("boom")
+			refusing := func(dst []byte, f *loss.Flow) ([]byte, error) {
+				if f.FlowID == 1500 {
+					return dst, boom
+				}
+				return tc.encode(dst, f)
+			}
+			for _, fail := range []struct {
+				encode FlowEncoding
+				fn     func(calls int) error
+				flows  int
+			}{{refusing, func(int) error { return nil }, 1500}, {tc.encode, func(calls int) error {
+				if calls == 1000 {
+					return boom
+				}
+				return nil
+			}, 1000}} {
+				got, calls := got[:0], 0
+				err := fill(fail.encode).Each(func(b []byte) error {
+					calls++
+					got = append(got, b...)
+					return fail.fn(calls)
+				})
+				if !errors.Is(err, boom) {
+					t.Fatalf("%s, budget %d: %v, want boom", tc.name, budget, err)
+				}
+				before := 0 // unchecked, the refused flow fails the spill as it is taken
+				if fail.flows != 1500 || tc.check != nil {
+					before = ends[fail.flows-1]
+				}
+				if !bytes.Equal(got, want[:before]) {
+					t.Fatalf("%s, budget %d: %d flows before the failure at flow %d", tc.name, budget, calls, fail.flows)
+				}
+			}
 		}
 	}
 }
@@ -208,14 +308,14 @@ func TestFlowSpillAllocs(t *testing.T) {
 	if err != nil || len(r.Summary.List) == 0 {
 		t.Fatalf("%v, %d flows", err, len(r.Summary.List))
 	}
-	allocs := func(n int) float64 {
+	allocs := func(n int, spill func(string, int, FlowEncoding) *FlowSpill) float64 {
 		flows := make([]loss.Flow, n)
 		for i := range flows {
 			flows[i] = *r.Summary.List[i%len(r.Summary.List)]
 			flows[i].FlowID = uint64(n - i)
 		}
 		return testing.AllocsPerRun(3, func() {
-			s := NewFlowSpill(t.TempDir(), 0, JSONFlowEncoding)
+			s := spill(t.TempDir(), 0, JSONFlowEncoding)
 			for i := range flows {
 				s.Flow(&flows[i])
 			}
@@ -224,8 +324,17 @@ func TestFlowSpillAllocs(t *testing.T) {
 			}
 		})
 	}
-	few, many := allocs(100), allocs(5000)
+	few, many := allocs(100, NewFlowSpill), allocs(5000, NewFlowSpill)
 	if many-few > 50 {
 		t.Errorf("%.0f allocations for 100 flows, %.0f for 5,000: the spill allocates per flow", few, many)
+	}
+	// With a FlowCheck, both merge in parallel.
+	checked := func(dir string, budget int, encode FlowEncoding) *FlowSpill {
+		return NewFlowSpillChecked(dir, budget, encode, JSONFlowCheck)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	few, many = allocs(2000, checked), allocs(20000, checked)
+	if many-few > 50 {
+		t.Errorf("checked: %.0f allocations for 2,000 flows, %.0f for 20,000: the spill allocates per flow", few, many)
 	}
 }

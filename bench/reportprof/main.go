@@ -98,9 +98,25 @@ func runFormat(format string, cfg analyze.Config) (*analyze.Result, error) {
 	}
 	defer out.Close()
 	out.Hook(&cfg)
+	// The end of the run, serial: the flows handed to the output (on a
+	// capture whose flows all live to the end, loss.Engine.Finish hands
+	// them all out between the first and the last call) and the writing.
+	var first, last time.Time
+	if onFlow := cfg.Engine.OnFlow; onFlow != nil {
+		cfg.Engine.OnFlow = func(f *loss.Flow) {
+			if first.IsZero() {
+				first = time.Now()
+			}
+			onFlow(f)
+			last = time.Now()
+		}
+	}
 	r, err := analyze.Run(cfg)
 	if err == nil {
+		start := time.Now()
 		err = out.Write(r)
+		fmt.Fprintf(os.Stderr, "flows handed out in %v (first to last OnFlow), report written in %v\n",
+			last.Sub(first).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	}
 	return r, err
 }
