@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/gapan/gapan/internal/synth"
-	"github.com/gapan/gapan/parquet"
-	"github.com/gapan/gapan/simulate"
 )
 
 // TestDatasetMP2T: the flows table carries the mp2t columns as the JSON
@@ -19,16 +17,7 @@ func TestDatasetMP2T(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	capture := filepath.Join(dir, "sim.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: in, Output: capture, Model: simulate.List{Ranges: [][2]uint64{{80, 80}, {200, 200}}}}); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "ds")
-	if _, err := parquet.WriteDataset(out, []string{capture}, parquet.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	flows := readParquet(t, filepath.Join(out, "flows", parquet.PartFile))
-	compareFlows(t, flows, reportJSONFlows(t, independentReport(t, capture)))
+	flows := thinnedFlows(t, dir, in, [][2]uint64{{80, 80}, {200, 200}})
 	var lost, upstream int64
 	var isTS bool
 	for _, r := range flows.rows {

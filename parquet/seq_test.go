@@ -19,16 +19,7 @@ func TestDatasetSequenceFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	capture := filepath.Join(dir, "gtp6.pcap")
-	if _, err := simulate.Run(simulate.Config{Input: in, Output: capture, Model: simulate.List{Ranges: [][2]uint64{{12, 13}, {22, 22}}}}); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "ds")
-	if _, err := parquet.WriteDataset(out, []string{capture}, parquet.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	flows := readParquet(t, filepath.Join(out, "flows", parquet.PartFile))
-	compareFlows(t, flows, reportJSONFlows(t, independentReport(t, capture)))
+	flows := thinnedFlows(t, dir, in, [][2]uint64{{12, 13}, {22, 22}})
 	var lost, packets int64
 	for _, r := range flows.rows {
 		lost += r["gtpu_lost_capture"].(int64)
@@ -37,4 +28,23 @@ func TestDatasetSequenceFamilies(t *testing.T) {
 	if lost != 3 || packets != 11 {
 		t.Errorf("flows table: %d GTP-U packets, %d lost in the capture; want 11 and 3", packets, lost)
 	}
+}
+
+// thinnedFlows deletes the frame ranges from capture in with simulate
+// (its sidecar records them as gaps), writes the Parquet dataset of the
+// thinned capture in dir and returns its flows table, after checking it
+// against the JSON report of an independent run.
+func thinnedFlows(t *testing.T, dir, in string, ranges [][2]uint64) rows {
+	t.Helper()
+	capture := filepath.Join(dir, "thinned.pcap")
+	if _, err := simulate.Run(simulate.Config{Input: in, Output: capture, Model: simulate.List{Ranges: ranges}}); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "ds")
+	if _, err := parquet.WriteDataset(out, []string{capture}, parquet.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	flows := readParquet(t, filepath.Join(out, "flows", parquet.PartFile))
+	compareFlows(t, flows, reportJSONFlows(t, independentReport(t, capture)))
+	return flows
 }
