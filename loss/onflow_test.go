@@ -1,7 +1,6 @@
 package loss_test
 
 import (
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -91,22 +90,6 @@ func TestOnFlowRecord(t *testing.T) {
 // runOnFlow accounts a capture with cfg and onFlow.
 func runOnFlow(t *testing.T, path string, cfg loss.Config, onFlow func(*loss.Flow)) *loss.Summary {
 	t.Helper()
-	s, err := join.Open([]string{path}, join.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	cfg.OnFlow = onFlow
-	e := loss.NewEngine(cfg)
-	for {
-		f, err := s.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.Add(f)
-	}
-	return e.Finish(s.Files())
+	return account(t, path, join.Options{}, cfg)
 }

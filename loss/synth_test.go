@@ -19,6 +19,29 @@ import (
 	"github.com/gapan/gapan/simulate"
 )
 
+// account runs the engine with cfg over a capture joined with opt, frame
+// by frame, and returns its summary; a read error fails the test.
+func account(t testing.TB, path string, opt join.Options, cfg loss.Config) *loss.Summary {
+	t.Helper()
+	s, err := join.Open([]string{path}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := loss.NewEngine(cfg)
+	for {
+		f, err := s.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Add(f)
+	}
+	return e.Finish(s.Files())
+}
+
 // run accounts a capture (with its sidecar unless noSidecar) and returns
 // the summary with every flow. It runs the capture twice, with every TCP
 // state kept unpacked and with all but one packed after each segment, and
@@ -27,23 +50,7 @@ func run(t testing.TB, path string, noSidecar bool) *loss.Summary {
 	t.Helper()
 	var sums [2]*loss.Summary
 	for i, unpacked := range []int{-1, 1} {
-		s, err := join.Open([]string{path}, join.Options{NoSidecar: noSidecar})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := loss.NewEngine(loss.Config{KeepFlows: true, KeepGaps: true, Unpacked: unpacked})
-		for {
-			f, err := s.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.Add(f)
-		}
-		sums[i] = e.Finish(s.Files())
-		s.Close()
+		sums[i] = account(t, path, join.Options{NoSidecar: noSidecar}, loss.Config{KeepFlows: true, KeepGaps: true, Unpacked: unpacked})
 	}
 	if !reflect.DeepEqual(sums[0], sums[1]) {
 		t.Fatalf("%s: the summary with packed TCP states differs from the one without", path)
