@@ -167,15 +167,23 @@ func (e *Engine) ahead(ks []flowKey, i int) {
 			return
 		}
 		a := fl.State.a
-		if a.st == nil {
+		st := a.st
+		if st == nil {
 			if a.packed != 0 {
 				prefetch.Line(unsafe.Pointer(&e.packs.bytes(a.packed)[0]))
 			}
 			return
 		}
+		// Both addresses are taken before the first call: after it the
+		// compiler would load a.st again and check it for nil with a
+		// load from the state itself, a miss that waits for the very
+		// lines being prefetched (a sixth of the run's samples in perf,
+		// docs/performance.md, round 5).
 		dir := fl.Dir(ks[j].FromA)
-		prefetch.Lines(unsafe.Pointer(&a.st.d[dir]), 3)
-		prefetch.Line(unsafe.Pointer(&a.st.d[1-dir]))
+		own := unsafe.Pointer(&st.d[dir])
+		peer := unsafe.Pointer(&st.d[1-dir])
+		prefetch.Lines(own, 3)
+		prefetch.Line(peer)
 	}
 }
 

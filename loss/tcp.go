@@ -419,13 +419,19 @@ func (d *tcpDir) seqLen(t *decode.TCP, payLen int) int64 {
 // which changes nothing else.
 func (e *Engine) observe(a *acct, d *tcpDir, p *decode.Packet, payLen int, ns int64) bool {
 	t := &p.TCP
-	sig := segSig{ack: t.Ack, tsVal: t.TSVal, length: int32(payLen), ipID: uint16(p.IPID), flags: t.Flags, ns: ns}
-	if d.is(bitInit) && e.isDuplicate(d, t.Seq, &sig, p) {
+	length := int32(payLen)
+	if d.is(bitInit) && e.isDuplicate(d, p, length, ns) {
 		a.c().Duplicates++
 		return false
 	}
-	d.recentSeq[d.recentN()] = t.Seq
-	d.recent[d.recentN()] = sig
+	// The ring's entry is written field by field: a segSig built apart
+	// and copied in is read back in 16-byte loads from its narrower
+	// stores, which cannot be forwarded from the store buffer and wait
+	// for every older store, misses included, to be written.
+	n := d.recentN()
+	d.recentSeq[n] = t.Seq
+	r := &d.recent[n]
+	r.ack, r.tsVal, r.length, r.ipID, r.flags, r.ns = t.Ack, t.TSVal, length, uint16(p.IPID), t.Flags, ns
 	d.incRecentN()
 
 	// An IPv4 ID of 0 says nothing about the sender's counter: Linux
@@ -591,31 +597,34 @@ func inRange(v, lo, hi int64) bool { return v >= lo && v <= hi }
 // field is never scaled (RFC 7323, section 2.2).
 const synAckWindow = 65535
 
-// isDuplicate reports whether sig repeats a recent segment exactly: same
-// sequence, acknowledgement, length and flags, and the same IPv4 ID (or,
-// without one, the same TCP timestamp), within dupWindowNs.
-func (e *Engine) isDuplicate(d *tcpDir, seq uint32, sig *segSig, p *decode.Packet) bool {
-	hasTS := p.TCP.Opts&decode.OptTimestamps != 0
+// isDuplicate reports whether p, with length bytes of payload seen at ns,
+// repeats a recent segment exactly: same sequence, acknowledgement, length
+// and flags, and the same IPv4 ID (or, without one, the same TCP
+// timestamp), within dupWindowNs.
+func (e *Engine) isDuplicate(d *tcpDir, p *decode.Packet, length int32, ns int64) bool {
+	t := &p.TCP
+	hasTS := t.Opts&decode.OptTimestamps != 0
+	ipID := uint16(p.IPID)
 	for i := range d.recent {
-		if d.recentSeq[i] != seq {
+		if d.recentSeq[i] != t.Seq {
 			continue
 		}
 		r := &d.recent[i]
-		if r.ns == 0 || r.length != sig.length || r.ack != sig.ack || r.flags != sig.flags {
+		if r.ns == 0 || r.length != length || r.ack != t.Ack || r.flags != t.Flags {
 			continue
 		}
-		if sig.ns-r.ns > dupWindowNs || sig.ns < r.ns {
+		if ns-r.ns > dupWindowNs || ns < r.ns {
 			continue
 		}
-		if p.IPVersion == 4 && sig.ipID != 0 {
-			if r.ipID == sig.ipID {
+		if p.IPVersion == 4 && ipID != 0 {
+			if r.ipID == ipID {
 				return true
 			}
 			continue
 		}
 		// Without an IP ID only data can be told apart: a repeated pure
 		// ACK with the same timestamp is a duplicate ACK, not a copy.
-		if hasTS && r.tsVal == sig.tsVal && sig.length > 0 {
+		if hasTS && r.tsVal == t.TSVal && length > 0 {
 			return true
 		}
 	}
