@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"unsafe"
 
 	"github.com/gapan/gapan/decode"
 	"github.com/gopacket/gopacket/layers"
@@ -54,21 +55,62 @@ func (k *Key) Set(p *decode.Packet) (fromA bool) {
 	k.EtherType = 0
 	k.IPVersion = p.IPVersion
 	k.Proto = uint8(p.Proto)
-	src, dst := p.Src.As16(), p.Dst.As16()
 	var sp, dp uint16
 	if p.Flags&decode.FlagPorts != 0 {
 		sp, dp = p.SrcPort, p.DstPort
 	}
 	// Bytewise order of the 16-byte forms, as two big-endian halves: the
 	// same order as bytes.Compare, without the call.
-	sh, dh := binary.BigEndian.Uint64(src[:8]), binary.BigEndian.Uint64(dst[:8])
-	sl, dl := binary.BigEndian.Uint64(src[8:]), binary.BigEndian.Uint64(dst[8:])
+	sh, sl := halves(&p.Src)
+	dh, dl := halves(&p.Dst)
 	if sh < dh || sh == dh && (sl < dl || sl == dl && sp <= dp) {
-		k.A, k.B, k.PortA, k.PortB = src, dst, sp, dp
+		putAddr(&k.A, sh, sl)
+		putAddr(&k.B, dh, dl)
+		k.PortA, k.PortB = sp, dp
 		return true
 	}
-	k.A, k.B, k.PortA, k.PortB = dst, src, dp, sp
+	putAddr(&k.A, dh, dl)
+	putAddr(&k.B, sh, sl)
+	k.PortA, k.PortB = dp, sp
 	return false
+}
+
+// halves returns the high and low 64 bits of a's 16-byte form (As16 read
+// as two big-endian numbers). Where netip.Addr keeps them as its first
+// two words, as every Go release since 1.18 does (addrWords, checked
+// once), they are read there: As16 writes them into an array that is
+// then read back in 16-byte pieces, which the processor cannot forward
+// from its two 8-byte stores, a stall on every frame.
+func halves(a *netip.Addr) (hi, lo uint64) {
+	if addrWords {
+		w := (*[2]uint64)(unsafe.Pointer(a))
+		return w[0], w[1]
+	}
+	b := a.As16()
+	return binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+}
+
+// addrWords says that a netip.Addr begins with the high and low 64 bits
+// of its 16-byte form: checked on addresses of each kind against As16.
+var addrWords = func() bool {
+	if unsafe.Sizeof(netip.Addr{}) < 16 {
+		return false
+	}
+	for _, s := range []string{"1.2.3.4", "255.254.253.252", "2001:db8:1:2:3:4:5:6", "fe80::8:9%eth0", "::ffff:10.0.0.1", "::"} {
+		a := netip.MustParseAddr(s)
+		b := a.As16()
+		w := (*[2]uint64)(unsafe.Pointer(&a))
+		if w[0] != binary.BigEndian.Uint64(b[:8]) || w[1] != binary.BigEndian.Uint64(b[8:]) {
+			return false
+		}
+	}
+	return true
+}()
+
+// putAddr writes the 16-byte form whose halves are hi and lo into a.
+func putAddr(a *[16]byte, hi, lo uint64) {
+	binary.BigEndian.PutUint64(a[:8], hi)
+	binary.BigEndian.PutUint64(a[8:], lo)
 }
 
 func (k *Key) addr(a *[16]byte) netip.Addr {

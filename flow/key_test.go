@@ -43,6 +43,13 @@ func TestKeyOfCanonicalOrder(t *testing.T) {
 		if fromA != want {
 			t.Fatalf("case %d: %v:%d -> %v:%d: fromA %v, want %v", i, src, sp, dst, dp, fromA, want)
 		}
+		wa, wb := s16, d16
+		if !fromA {
+			wa, wb = d16, s16
+		}
+		if k.A != wa || k.B != wb {
+			t.Fatalf("case %d: %v:%d -> %v:%d: key addresses %x %x, want the 16-byte forms in order", i, src, sp, dst, dp, k.A, k.B)
+		}
 		p.Src, p.Dst, p.SrcPort, p.DstPort = dst, src, dp, sp
 		k2, fromA2 := flow.KeyOf(&p)
 		if k2 != k || (fromA2 == fromA && !(src == dst && sp == dp)) {

@@ -207,18 +207,21 @@ func (a *acct) extra() *acctExtra {
 // the per-flow loss estimate. It allocates nothing per frame once warm,
 // except when a flow starts.
 type Engine struct {
-	cfg   Config
-	dec   *decode.Decoder
-	pkt   decode.Packet
-	ts    mp2tHead // the TS headers of the frame AddDecoded accounts
-	tbl   *flowtab.Table[state]
-	cap   TotalsCounter
-	exp   explainer
-	est   estimator
-	info  FrameInfo
-	gi    uint64 // global frame index of the current frame
-	gapN  uint64 // gap events so far
-	lostN uint64 // frames lost in gaps so far
+	cfg  Config
+	dec  *decode.Decoder
+	pkt  decode.Packet
+	ts   mp2tHead // the TS headers of the frame AddDecoded accounts
+	tbl  *flowtab.Table[state]
+	cap  TotalsCounter
+	exp  explainer
+	est  estimator
+	info FrameInfo
+	gi   uint64 // global frame index of the current frame
+	// epochLeft is the frames until the next round: gi mod cfg.Epoch
+	// counted down, not divided per frame.
+	epochLeft int
+	gapN      uint64 // gap events so far
+	lostN     uint64 // frames lost in gaps so far
 	// ended holds the flows that ended, waiting for their figures to be
 	// final.
 	ended []endedFlow
@@ -301,7 +304,7 @@ func NewEngine(cfg Config) *Engine {
 		cfg.Epoch = DefaultEpoch
 	}
 	idle := max(cfg.IdleTimeout, 0) // flowtab.Options: 0 is never
-	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1, maxUnpacked: cfg.Unpacked}
+	e := &Engine{cfg: cfg, dec: decode.NewDecoder(), secIdx: -1, maxUnpacked: cfg.Unpacked, epochLeft: cfg.Epoch}
 	if cfg.Unpacked == 0 {
 		e.maxUnpacked = DefaultUnpacked
 	}
@@ -398,7 +401,8 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tH
 		e.mirrorFrame(f, p, gi)
 	}
 	e.est.push(gi, a, e.exp.round, f.TimestampNs, ef)
-	if gi%uint64(e.cfg.Epoch) == 0 {
+	if e.epochLeft--; e.epochLeft == 0 {
+		e.epochLeft = e.cfg.Epoch
 		e.round(false)
 	}
 	e.info = FrameInfo{Packet: p, Global: gi, FlowID: fl.ID, Dir: dir}

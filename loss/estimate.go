@@ -18,9 +18,13 @@ import (
 // What the flows seen cannot account for goes to est_other: frames of
 // flows the gap swallowed whole.
 type estimator struct {
-	w     int
-	ring  []estSlot // the last 2·max(w, estMaxWindow) frames, by global index
-	last  uint64    // global index of the newest frame in the ring
+	w    int
+	ring []estSlot // the last 2·max(w, estMaxWindow) frames, by global index
+	// mask is len(ring)-1 when that is a power of two (always, but for a
+	// window w above estMaxWindow that is not one): the ring's index
+	// without a division per frame.
+	mask  uint64
+	last  uint64 // global index of the newest frame in the ring
 	pend  []pendGap
 	head  int
 	ready []readyGap // windows complete, waiting for the explanation
@@ -132,7 +136,11 @@ type share struct {
 
 func (s *estimator) init(w int) {
 	s.w = w
-	s.ring = make([]estSlot, 2*max(w, estMaxWindow))
+	n := 2 * max(w, estMaxWindow)
+	s.ring = make([]estSlot, n)
+	if n&(n-1) == 0 {
+		s.mask = uint64(n - 1)
+	}
 }
 
 // gap registers lost frames just before global frame at.
@@ -152,7 +160,11 @@ func (s *estimator) tail(lost float64) {
 // push records global frame gi (its flow, time and TCP flags) and takes a
 // snapshot of the windows that are now complete.
 func (s *estimator) push(gi uint64, a *acct, round uint64, ns int64, fl estFlags) {
-	s.ring[gi%uint64(len(s.ring))] = estSlot{a: a, ns: ns, flags: fl}
+	i := gi & s.mask
+	if s.mask == 0 {
+		i = gi % uint64(len(s.ring))
+	}
+	s.ring[i] = estSlot{a: a, ns: ns, flags: fl}
 	s.last = gi
 	for s.head < len(s.pend) && s.pend[s.head].at+s.pend[s.head].k-1 <= gi {
 		s.snapshot(s.pend[s.head], round)
