@@ -64,8 +64,13 @@ func (hs Hasher) Hash(k *flow.Key) uint32 {
 	a1 := binary.LittleEndian.Uint64(k.A[8:16])
 	b0 := binary.LittleEndian.Uint64(k.B[0:8])
 	b1 := binary.LittleEndian.Uint64(k.B[8:16])
-	t := uint64(k.PortA) | uint64(k.PortB)<<16 | uint64(k.VLAN[0])<<32 | uint64(k.VLAN[1])<<48
-	u := uint64(k.EtherType) | uint64(k.Proto)<<16 | uint64(k.IPVersion)<<24
+	// The fields are combined with ^, not |, which gives the same value
+	// (their bits do not overlap) but keeps the compiler from merging
+	// their loads into one 8-byte load: flow.Key.Set has just written
+	// them one by one, and a load wider than the stores it reads cannot
+	// be forwarded from them; it waits until they are written to cache.
+	t := uint64(k.PortA) ^ uint64(k.PortB)<<16 ^ uint64(k.VLAN[0])<<32 ^ uint64(k.VLAN[1])<<48
+	u := uint64(k.EtherType) ^ uint64(k.Proto)<<16 ^ uint64(k.IPVersion)<<24
 	h := mix(a0^p0^hs.seed, a1^p1)
 	h = mix(h^b0^p2, b1^p0)
 	h = mix(h^t^p1, u^p2)
