@@ -10,39 +10,15 @@ import (
 // into the frame's bytes is Payload, so a Packet can be kept in an array and
 // reused without allocation. Decode overwrites every field.
 type Packet struct {
-	// LinkType is the link type the frame was decoded with.
-	LinkType layers.LinkType
-	// Mirror is the sequence number and session of the outermost GRE
-	// header with the sequence bit (ERSPAN type II and III, RFC 2890 GRE):
-	// the evidence of mirror loss. Its Kind is MirrorNone when there is none.
-	// (Placed here, it fills the padding after LinkType.)
-	Mirror Mirror
-	// CapLen is the number of captured bytes (len of the data given to Decode).
-	CapLen int
-	// OrigLen is the frame's length on the wire. Decode sets it to CapLen; a
-	// caller that knows the original length (pcap orig_len) overwrites it.
-	OrigLen int
+	// The fields come in the order the loss accounting reads them: the
+	// first 128 bytes hold everything the accounting of a TCP segment
+	// reads (but for the SACK blocks at the end of TCP), so that it
+	// touches two lines of a Packet and not the rest. It reads them on
+	// another core than the decoding: every line it reads is a transfer
+	// between the two.
 
 	// Flags says which fields are valid and what was seen.
 	Flags Flags
-	// Encap records the encapsulations that were stripped to reach the
-	// innermost (flow-defining) network header.
-	Encap Encap
-	// TunnelID is the VXLAN VNI or the GRE key of the innermost stripped
-	// tunnel (0 when there is none or the GRE header has no key).
-	TunnelID uint32
-
-	// EtherType is the innermost link-level protocol: the EtherType after
-	// VLAN tags, PPPoE (mapped to 0x0800/0x86DD for IP) and MPLS; for raw IP
-	// and loopback link types it is 0x0800 or 0x86DD. For frames that are not
-	// IP it says what they are (ARP, LLDP, PPPoE discovery, ...).
-	EtherType layers.EthernetType
-	// VLANCount is the number of 802.1Q/802.1ad tags seen (may exceed 2).
-	VLANCount uint8
-	// VLAN holds the ids of the first two tags, outermost first (QinQ: the
-	// service tag, then the customer tag).
-	VLAN [2]uint16
-
 	// IPVersion is 4 or 6 when FlagIP is set, otherwise 0.
 	IPVersion uint8
 	// Proto is the transport protocol: the IPv4 protocol field or the IPv6
@@ -50,39 +26,61 @@ type Packet struct {
 	Proto layers.IPProtocol
 	// TTL is the IPv4 TTL or IPv6 hop limit.
 	TTL uint8
+	// Encap records the encapsulations that were stripped to reach the
+	// innermost (flow-defining) network header.
+	Encap Encap
+	// VLANCount is the number of 802.1Q/802.1ad tags seen (may exceed 2).
+	VLANCount uint8
+	// ErrLayer is the layer at which decoding stopped with an error
+	// (LayerNone when Decode returned nil).
+	ErrLayer Layer
 	// IPID is the IPv4 identification or the IPv6 fragment header's
 	// identification (0 for an unfragmented IPv6 packet).
 	IPID uint32
 	// FragOffset is the fragment offset in bytes.
 	FragOffset uint32
-	// IPLen is the IP datagram's declared length in bytes including its
-	// header (IPv6: 40 + payload length). It may exceed the captured bytes.
-	IPLen int
-
 	// SrcPort and DstPort are valid when FlagPorts is set (TCP, UDP, SCTP,
 	// UDP-Lite, DCCP). For later IP fragments they come from the datagram's
 	// first fragment (FlagPortsFromFragment).
 	SrcPort, DstPort uint16
+	// EtherType is the innermost link-level protocol: the EtherType after
+	// VLAN tags, PPPoE (mapped to 0x0800/0x86DD for IP) and MPLS; for raw IP
+	// and loopback link types it is 0x0800 or 0x86DD. For frames that are not
+	// IP it says what they are (ARP, LLDP, PPPoE discovery, ...).
+	EtherType layers.EthernetType
+	// LinkType is the link type the frame was decoded with.
+	LinkType layers.LinkType
+	// VLAN holds the ids of the first two tags, outermost first (QinQ: the
+	// service tag, then the customer tag).
+	VLAN [2]uint16
+	// TunnelID is the VXLAN VNI or the GRE key of the innermost stripped
+	// tunnel (0 when there is none or the GRE header has no key).
+	TunnelID uint32
+
+	// CapLen is the number of captured bytes (len of the data given to Decode).
+	CapLen int
+	// OrigLen is the frame's length on the wire. Decode sets it to CapLen; a
+	// caller that knows the original length (pcap orig_len) overwrites it.
+	OrigLen int
+	// IPLen is the IP datagram's declared length in bytes including its
+	// header (IPv6: 40 + payload length). It may exceed the captured bytes.
+	IPLen int
 	// PayloadLen is the transport payload length declared by the headers
 	// (TCP: IP length minus headers, like Wireshark's tcp.len; UDP: IP
 	// length minus IP and UDP headers). It may exceed len(Payload).
 	PayloadLen int
 
+	// Mirror is the sequence number and session of the outermost GRE
+	// header with the sequence bit (ERSPAN type II and III, RFC 2890 GRE):
+	// the evidence of mirror loss. Its Kind is MirrorNone when there is none.
+	Mirror Mirror
+
 	// TCP holds the TCP header fields when Proto is TCP and FlagTCP is set.
 	TCP TCP
-
-	// ErrLayer is the layer at which decoding stopped with an error
-	// (LayerNone when Decode returned nil).
-	ErrLayer Layer
 
 	// Seq is the sequence number of a family the loss accounting tracks
 	// (ESP, GTP-U, ICMP echo; see SeqNum), Kind SeqNone when there is none.
 	Seq SeqNum
-
-	// The fields that the loss accounting of most frames does not read
-	// come last, so that it reads the first lines of a Packet and not
-	// the rest (it reads them on another core than the decoding: every
-	// line it reads is a transfer between the two).
 
 	// Src and Dst are the innermost IP header's addresses.
 	Src, Dst netip.Addr

@@ -34,6 +34,33 @@ func TestTCPStateSize(t *testing.T) {
 	}
 }
 
+// TestBatchFrameLayout holds a batch's frame to the layout batchFrame's
+// comment gives: whole cache lines, each frame starting on one, and what
+// the accounting of a TCP segment reads in three of them.
+func TestBatchFrameLayout(t *testing.T) {
+	var f batchFrame
+	if got := unsafe.Sizeof(f); got%64 != 0 || got > 576 {
+		t.Errorf("batchFrame is %d bytes, want a multiple of 64 (adjust its padding), at most 576", got)
+	}
+	if got := unsafe.Offsetof(f.rf) + unsafe.Offsetof(f.rf.OrigLen) + 8; got > 64 {
+		t.Errorf("the Frame fields the accounting reads end at %d, want within the first line", got)
+	}
+	if got := unsafe.Offsetof(f.jf) + unsafe.Sizeof(f.jf); got > unsafe.Offsetof(f.rf) {
+		t.Errorf("join.Frame ends at %d, after rf", got)
+	}
+	if got := unsafe.Offsetof(f.pkt); got != 128 {
+		t.Errorf("pkt starts at %d, want 128 (the third line)", got)
+	}
+	hot := unsafe.Offsetof(f.pkt.TCP) + unsafe.Offsetof(f.pkt.TCP.SACK)
+	if hot > 128 || unsafe.Offsetof(f.pkt.Mirror) > 128-unsafe.Sizeof(f.pkt.Mirror) || unsafe.Offsetof(f.pkt.PayloadLen) > 120 {
+		t.Errorf("the Packet fields a TCP segment's accounting reads end at %d, want within its first 128 bytes", hot)
+	}
+	b := NewEngine(Config{}).NewBatch(1024)
+	if a := uintptr(unsafe.Pointer(&b.frames[0])); a%64 != 0 {
+		t.Errorf("a batch's frames start at %#x, not on a cache line", a)
+	}
+}
+
 // TestBracketRingFallback checks that the bracket ring, kept as 32-bit
 // offsets from the flow's first frame, gives the same bracket starts as a
 // ring of whole frame numbers, also for a flow that outlives 2^32 frames

@@ -16,12 +16,15 @@ import (
 // Frame is one captured frame. The Reader reuses the same Frame on every
 // call to Next; copy what must outlive the next call.
 type Frame struct {
+	// The first 32 bytes are what the loss accounting reads of every
+	// frame (loss.Batch keeps a copy of the Frame after 32 bytes of its
+	// own: together they fill one cache line).
 	Number      uint64          // 1-based, as Wireshark numbers frames (per file)
 	TimestampNs int64           // nanoseconds since the Unix epoch, UTC; 0 for pcapng simple packet blocks, which carry none
-	CapLen      int             // bytes captured (len(Data))
-	OrigLen     int             // bytes on the wire
-	LinkType    layers.LinkType // link type of the frame's interface
 	InterfaceID int             // global interface index (pcapng: across sections, in order of IDBs); 0 for pcap
+	OrigLen     int             // bytes on the wire
+	CapLen      int             // bytes captured (len(Data))
+	LinkType    layers.LinkType // link type of the frame's interface
 	// Data is owned by the Reader and valid until the next call to Next.
 	Data []byte
 	// DropCount is pcapng epb_dropcount (or the drops count of an obsolete
