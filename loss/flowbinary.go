@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"sync"
 	"unsafe"
 )
 
@@ -17,11 +18,15 @@ const kindInts = reflect.UnsafePointer + 1
 // recordFields are the fields of a Flow that AppendBinary writes: every
 // exported one (the columns, and those without a JSON name such as
 // LossNotRecorded), in declaration order, those of Counters in its place.
-var recordFields = walkFlowFields(func(c *FlowColumn) bool {
-	if c.Field.Type == reflect.TypeFor[[]int]() {
-		c.kind = kindInts
-	}
-	return true
+// They are derived on first use, not at start-up, which every command
+// of the binary would pay for.
+var recordFields = sync.OnceValue(func() []FlowColumn {
+	return walkFlowFields(func(c *FlowColumn) bool {
+		if c.Field.Type == reflect.TypeFor[[]int]() {
+			c.kind = kindInts
+		}
+		return true
+	})
 })
 
 // AppendBinary appends f's binary record to b: each exported field in
@@ -32,8 +37,9 @@ var recordFields = walkFlowFields(func(c *FlowColumn) bool {
 // form for a Flow kept on the side (report.FlowSpill's temporary file),
 // not a stable format: it changes with Flow.
 func (f *Flow) AppendBinary(b []byte) ([]byte, error) {
-	for i := range recordFields {
-		c := &recordFields[i]
+	fields := recordFields()
+	for i := range fields {
+		c := &fields[i]
 		switch c.kind {
 		case reflect.Uint64: // most fields
 			b = binary.AppendUvarint(b, *(*uint64)(c.ptr(f)))
@@ -93,8 +99,9 @@ func (f *Flow) UnmarshalBinary(data []byte) error { return f.unmarshalBinary(dat
 func (f *Flow) UnmarshalBinaryShared(data []byte) error { return f.unmarshalBinary(data, true) }
 
 func (f *Flow) unmarshalBinary(data []byte, share bool) error {
-	for i := range recordFields {
-		c := &recordFields[i]
+	fields := recordFields()
+	for i := range fields {
+		c := &fields[i]
 		p := c.ptr(f)
 		var err error
 		switch c.kind {

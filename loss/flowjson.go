@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"sync"
 )
 
 // FlowJSON encodes flows as JSON objects, byte for byte as encoding/json
@@ -38,7 +39,7 @@ type jsonColumn struct {
 }
 
 // compactFlowJSON is Flow.MarshalJSON's encoder.
-var compactFlowJSON = NewFlowJSON("", "", false)
+var compactFlowJSON = sync.OnceValue(func() *FlowJSON { return NewFlowJSON("", "", false) })
 
 // NewFlowJSON returns an encoder of flows in the layout of
 // json.MarshalIndent(flow, prefix, indent), or of json.Marshal when both
@@ -53,8 +54,9 @@ func NewFlowJSON(prefix, indent string, round6 bool) *FlowJSON {
 		e.close = "\n" + prefix + "}"
 		colon = ": "
 	}
-	for i := range flowColumns {
-		c := &flowColumns[i]
+	cols := flowColumns()
+	for i := range cols {
+		c := &cols[i]
 		k, _ := json.Marshal(c.Name)
 		e.cols = append(e.cols, jsonColumn{col: c, first: first + string(k) + colon, next: sep + string(k) + colon})
 		switch c.kind {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -148,7 +149,7 @@ type Flow struct {
 // MarshalJSON writes f as encoding/json writes its fields (FlowJSON,
 // compact, nothing rounded), with the figures that need a loss record as
 // null when f.LossNotRecorded.
-func (f *Flow) MarshalJSON() ([]byte, error) { return compactFlowJSON.Append(nil, f) }
+func (f *Flow) MarshalJSON() ([]byte, error) { return compactFlowJSON().Append(nil, f) }
 
 // FlowColumn is one figure of a Flow as the outputs that list flows column
 // by column (CSV, the Parquet flows table) name it.
@@ -248,16 +249,18 @@ func (c *FlowColumn) Value(f *Flow) reflect.Value {
 	return reflect.ValueOf(f).Elem().FieldByIndex(c.Field.Index)
 }
 
-// flowColumns is FlowColumns' list, derived once: the fields with a JSON
-// name.
-var flowColumns = walkFlowFields(func(c *FlowColumn) bool {
-	name, opts, _ := strings.Cut(c.Field.Tag.Get("json"), ",")
-	if name == "" || name == "-" {
-		return false
-	}
-	c.Name, c.NeedsRecord = name, c.Field.Tag.Get("gapan") == "recorded"
-	c.OmitEmpty = slices.Contains(strings.Split(opts, ","), "omitempty")
-	return true
+// flowColumns is FlowColumns' list, derived once, on first use: the
+// fields with a JSON name.
+var flowColumns = sync.OnceValue(func() []FlowColumn {
+	return walkFlowFields(func(c *FlowColumn) bool {
+		name, opts, _ := strings.Cut(c.Field.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			return false
+		}
+		c.Name, c.NeedsRecord = name, c.Field.Tag.Get("gapan") == "recorded"
+		c.OmitEmpty = slices.Contains(strings.Split(opts, ","), "omitempty")
+		return true
+	})
 })
 
 // walkFlowFields walks the exported fields of Flow in declaration order
@@ -295,4 +298,4 @@ func fieldOffset(t reflect.Type, index []int) uintptr {
 // JSON name, in declaration order (those of Counters in its place), so
 // that CSV, Parquet and JSON name the figures alike and cannot drift
 // apart. The slice is shared: do not modify it.
-func FlowColumns() []FlowColumn { return flowColumns }
+func FlowColumns() []FlowColumn { return flowColumns() }

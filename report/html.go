@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gapan/gapan/analyze"
@@ -84,7 +85,7 @@ func (k *HTMLFlows) Flow(f *loss.Flow) {
 func WriteHTML(w io.Writer, r *analyze.Result, opt HTMLOptions) error {
 	v := newHTMLView(r, opt)
 	bw := bufio.NewWriter(w)
-	if err := htmlTemplate.Execute(bw, v); err != nil {
+	if err := htmlTemplate().Execute(bw, v); err != nil {
 		return err
 	}
 	return bw.Flush()
@@ -807,7 +808,11 @@ func flowRows(doc *Document, opt HTMLOptions, recorded bool) (string, []htmlCol,
 	return note, cols, rows
 }
 
-var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"dict": htmlDict}).Parse(htmlPage))
+// htmlTemplate is parsed on first use, not at start-up: every command
+// of the binary would pay for it.
+var htmlTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{"dict": htmlDict}).Parse(htmlPage))
+})
 
 // htmlDict builds a map for passing several values to a sub-template.
 func htmlDict(kv ...any) map[string]any {
