@@ -220,6 +220,9 @@ func newReader(in io.Reader, name string, owned *os.File) (*Reader, error) {
 		}
 	}
 	r.raw.r = in
+	if owned != nil && r.size >= 0 {
+		r.raw.r = fileReader(owned)
+	}
 	r.detect = bufio.NewReaderSize(&r.raw, detectBufSize)
 	magic, err := r.detect.Peek(4)
 	if err != nil && err != io.EOF {
