@@ -483,7 +483,7 @@ func writeCapture(ctx context.Context, root, part, capture string, idx int, opt 
 	wo := opt.Writer
 	wo.Sources = []string{expectedSource(capture, jo)}
 	wo.GapsFromRun = !opt.Select.IsZero()
-	w, err := NewWriter(files[0], files[1], files[2], wo)
+	w, err := NewWriter(&writeback{f: files[0]}, files[1], files[2], wo)
 	if err != nil {
 		return cr, err
 	}
