@@ -9,7 +9,6 @@ import (
 	"github.com/gapan/gapan/loss"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	pq "github.com/apache/arrow/go/v15/parquet"
@@ -24,7 +23,7 @@ import (
 // another batch. Three batches: one filled, one encoded, one waiting,
 // so that neither side waits for the other when one batch takes longer
 // (a row group's end); with two, `gapan parquet` took 5 % more time on
-// the Zipf and uniform bench captures (docs/performance.md, round 6).
+// the uniform bench capture (docs/performance.md, round 6).
 // Row groups stay large (few of them in the footer, which the writer
 // holds to the end) while the rows in memory stay few.
 //
@@ -37,12 +36,11 @@ import (
 // dictionary-encoded, its dictionary given once per row group.
 type framesTable struct {
 	*sink
-	file   *framesFile
-	schema *arrow.Schema
-	cur    *frameBatch
-	full   chan *frameBatch // to the encoder
-	free   chan *frameBatch // back from it
-	total  int64
+	file  *framesFile
+	cur   *frameBatch
+	full  chan *frameBatch // to the encoder
+	free  chan *frameBatch // back from it
+	total int64
 }
 
 // dirText is the direction column's text, indexed by flow.Direction.
@@ -243,6 +241,16 @@ func (b *frameBatch) add(f *join.Frame, info *loss.FrameInfo) {
 	b.ifc[i] = int32(f.InterfaceID)
 }
 
+// column is a nullable column's validity in a batch: its bitmap, its
+// null count, and its definition levels (1 for a value, 0 for a null),
+// which the column writers take along with the bitmap (levels).
+type column struct {
+	valid []byte
+	nulls int
+	def   []int16
+	own   []int16 // def's storage when the column has nulls
+}
+
 // columns returns the batch's nullable columns.
 func (b *frameBatch) columns() [6]*column {
 	return [...]*column{&b.cIP, &b.cSrc, &b.cDst, &b.cPort, &b.cVLAN, &b.cTCP}
@@ -303,7 +311,7 @@ func newFramesTable(w io.Writer, rowGroup, batch int) (*framesTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &framesTable{sink: &sink{fw: ff, bw: ff.bw, done: make(chan error, 1)}, file: ff, schema: s,
+	t := &framesTable{sink: &sink{fw: ff, bw: ff.bw, done: make(chan error, 1)}, file: ff,
 		full: make(chan *frameBatch, 1), free: make(chan *frameBatch, 2)}
 	t.cur = newFrameBatch(batch)
 	t.free <- newFrameBatch(batch)

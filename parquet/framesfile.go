@@ -25,7 +25,8 @@ const numFrameColumns = fInterfaceID + 1
 
 // framesFile is the frames table's Parquet file, written column by
 // column from a batch's slices into arrow's column chunk writers, with
-// no Arrow arrays in between (pqarrow's FileWriter would copy every
+// no Arrow arrays in between but the direction column's dictionary
+// indices (pqarrow's FileWriter would copy every
 // string column into a new slice of byte slices per write, widen the
 // int16 columns into a new buffer, and hash every row's direction into
 // the column's dictionary). The file is what pqarrow.NewFileWriter makes
@@ -117,16 +118,6 @@ func (ff *framesFile) Close() error {
 	}
 	ff.dirDict.Release()
 	return err
-}
-
-// column is a nullable column's validity in a batch: its bitmap, its
-// null count, and its definition levels (1 for a value, 0 for a null),
-// which the column writers take along with the bitmap.
-type column struct {
-	valid []byte
-	nulls int
-	def   []int16
-	own   []int16 // def's storage when the column has nulls
 }
 
 // levels fills the batch's definition levels from its validity bitmaps.
