@@ -105,6 +105,11 @@ type Result struct {
 	Selected uint64
 	// Select echoes Config.Select.
 	Select selection.Select
+	// Live holds the flows live at the end of the run, whose records are
+	// built as they are taken, with Engine.DeferLive; nil otherwise, and
+	// when a selection is made (Config.Select: OnFlow then gets every flow,
+	// for their frame indexes to be translated).
+	Live *loss.LiveFlows
 }
 
 // progressEvery is how many frames pass between two Progress calls.
@@ -138,7 +143,7 @@ func Run(cfg Config) (*Result, error) {
 	if sel != nil {
 		files = sel.files(files)
 	}
-	r := &Result{Summary: e.Finish(files), Files: files, Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops, Select: cfg.Select}
+	r := &Result{Summary: e.Finish(files), Files: files, Warnings: s.Warnings(), KernelDrops: cfg.KernelDrops, Select: cfg.Select, Live: e.Live()}
 	if sel != nil {
 		r.Summary.Totals, r.Summary.Gaps = sel.finish(files)
 		r.Selected = sel.selected

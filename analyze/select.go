@@ -59,7 +59,8 @@ func newSelector(cfg *Config) (*selector, error) {
 	cfg.Engine.KeepGaps, cfg.Engine.OnGap = false, nil
 	onFlow, onFate := cfg.Engine.OnFlow, cfg.Engine.OnFate
 	// Always set: every flow kept in the Summary passes through OnFlow
-	// once, so its frame indexes are translated once.
+	// once, so its frame indexes are translated once; none is deferred.
+	cfg.Engine.DeferLive = false
 	cfg.Engine.OnFlow = func(f *loss.Flow) {
 		f.FirstFrame, f.LastFrame = st.taken.index(f.FirstFrame), st.taken.index(f.LastFrame)
 		if onFlow != nil {

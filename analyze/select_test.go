@@ -180,22 +180,32 @@ func TestSelectionWindowsAndGaps(t *testing.T) {
 // TestSelectionFlowFrames: with a filter, a flow's first and last frame
 // are its frame numbers in the file (1-based over the set), not counts of
 // the frames selected.
+// With the flows live at the end deferred (loss.Config.DeferLive, as
+// the JSON and CSV reports ask), a selection hands them to OnFlow all the
+// same, for their frame numbers to be translated: none is left in
+// Result.Live.
 func TestSelectionFlowFrames(t *testing.T) {
 	path := windowCapture(t)
 	for _, workers := range []int{1, 2} {
-		r, err := Run(Config{Captures: []string{path}, KernelDrops: -1, Workers: workers,
-			Select: selection.Select{Filter: "port 10001"}, Engine: loss.Config{KeepFlows: true}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(r.Summary.List) != 1 {
-			t.Fatalf("%d flows, want 1", len(r.Summary.List))
-		}
-		fl := r.Summary.List[0]
-		// Flow 1 has the even input frames; its first is input 2 (output
-		// 2), its last kept one input 994 (after 16 deletions: 978).
-		if fl.FirstFrame != outNumber(2) || fl.LastFrame != outNumber(994) {
-			t.Errorf("workers %d: flow frames %d..%d, want %d..%d", workers, fl.FirstFrame, fl.LastFrame, outNumber(2), outNumber(994))
+		for _, deferLive := range []bool{false, true} {
+			var handed []loss.Flow
+			r, err := Run(Config{Captures: []string{path}, KernelDrops: -1, Workers: workers,
+				Select: selection.Select{Filter: "port 10001"},
+				Engine: loss.Config{KeepFlows: true, DeferLive: deferLive, OnFlow: func(f *loss.Flow) { handed = append(handed, *f) }}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Summary.List) != 1 || len(handed) != 1 || r.Live != nil {
+				t.Fatalf("%d flows, %d handed out, live %v: want 1, 1, none", len(r.Summary.List), len(handed), r.Live)
+			}
+			// Flow 1 has the even input frames; its first is input 2
+			// (output 2), its last kept one input 994 (after 16
+			// deletions: 978).
+			for _, fl := range []*loss.Flow{r.Summary.List[0], &handed[0]} {
+				if fl.FirstFrame != outNumber(2) || fl.LastFrame != outNumber(994) {
+					t.Errorf("workers %d, deferred %v: flow frames %d..%d, want %d..%d", workers, deferLive, fl.FirstFrame, fl.LastFrame, outNumber(2), outNumber(994))
+				}
+			}
 		}
 	}
 }

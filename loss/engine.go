@@ -52,6 +52,16 @@ type Config struct {
 	// as the record it keeps, so a change OnFlow makes to it shows in
 	// Summary.List.
 	OnFlow func(*Flow)
+	// DeferLive keeps the flows still live at the end of the capture out
+	// of OnFlow. Finish counts them into the summary (and into KeepFlows'
+	// and KeepTop's lists) as it does every flow, and Engine.Live then
+	// holds them, in flow-id order, with their records built only as they
+	// are taken, on as many goroutines as the caller likes
+	// (LiveFlows.Take). An output that lists every flow in flow-id order
+	// (the JSON and CSV reports) builds and encodes them that way as it
+	// writes them, on every core, instead of keeping each one's record
+	// while Finish goes through the others.
+	DeferLive bool
 	// KeepFlows collects every final flow into Summary.List.
 	KeepFlows bool
 	// KeepTop, when KeepFlows is not set and KeepTop > 0, collects only the
@@ -279,6 +289,8 @@ type Engine struct {
 	// keep, reused from flow to flow; emitC the counters emit adds up.
 	out   Flow
 	emitC Counters
+	// live holds the flows live at the end with Config.DeferLive.
+	live *LiveFlows
 	// decodeErrs counts the frames that failed to decode.
 	decodeErrs decodeErrors
 	// mir holds the mirror sessions (mirror.go); nil until the first
@@ -478,9 +490,7 @@ func (e *Engine) flowEnded(fl *flowtab.Flow[state]) {
 // its counters c and its LossScore, into m (every field of m is set).
 func (a *acct) record(m *Flow, fl *flowtab.Flow[state], c *Counters, score float64) *Flow {
 	k := &fl.Key
-	*m = Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
-	m.LossNotRecorded = fl.State.lostAt&noRecordBit != 0
-	m.FlowID = fl.ID
+	a.figures(m, fl, c, score)
 	m.FirstNs, m.LastNs = a.firstNs, fl.LastNs
 	m.PacketsFwd, m.PacketsRev = fl.Packets[flow.Forward], fl.Packets[flow.Reverse]
 	m.BytesFwd, m.BytesRev = fl.Bytes[flow.Forward], fl.Bytes[flow.Reverse]
@@ -505,6 +515,15 @@ func (a *acct) record(m *Flow, fl *flowtab.Flow[state], c *Counters, score float
 	m.FirstTs = time.Unix(0, m.FirstNs).UTC().Format(time.RFC3339Nano)
 	m.LastTs = time.Unix(0, m.LastNs).UTC().Format(time.RFC3339Nano)
 	return m
+}
+
+// figures sets m to the figures of the record of a flow whose figures are
+// final (record), with counters c and LossScore score: every field but the
+// text and the VLAN list.
+func (a *acct) figures(m *Flow, fl *flowtab.Flow[state], c *Counters, score float64) {
+	*m = Flow{Counters: *c, LossScore: score, IsRTP: a.x != nil && a.x.isRTP, IsMP2T: a.x != nil && a.x.isMP2T, LossUnknown: a.x != nil && a.x.lossUnknown}
+	m.LossNotRecorded = fl.State.lostAt&noRecordBit != 0
+	m.FlowID = fl.ID
 }
 
 func protoName(p layers.IPProtocol) string {
@@ -562,21 +581,67 @@ func (e *Engine) round(final bool) {
 	// Then the flows that were live at the end, in flow-id order, each
 	// one's accounting garbage as soon as it is handed out, not after
 	// the million others: the outputs' buffers reuse its memory.
+	if e.cfg.DeferLive {
+		e.live = &LiveFlows{e: e}
+	}
 	for rec := range e.tbl.Flushed() {
-		if a := rec.State.a; a != nil {
+		a := rec.State.a
+		switch {
+		case a == nil:
+		case e.live != nil:
+			e.account(a, rec, &e.emitC)
+			e.live.recs = append(e.live.recs, rec)
+		default:
 			e.emit(a, rec)
 			rec.State.a = nil
 		}
 	}
 }
 
-// emit hands out a flow whose figures are final. The output record is
-// built only when something takes it: the caller (OnFlow), the full list
-// (KeepFlows) or the top list (KeepTop), when the flow enters it.
+// emit hands out a flow whose figures are final: account, then OnFlow.
 func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	// The engine's, not a local variable: Score's table of sequence
 	// families would move a local to the heap, an allocation a flow.
 	c := &e.emitC
+	f, score := e.account(a, fl, c)
+	if e.cfg.OnFlow != nil {
+		if f == nil {
+			f = a.record(&e.out, fl, c, score)
+		}
+		e.cfg.OnFlow(f)
+	}
+}
+
+// account counts a flow whose figures are final into the summary, with
+// its final counters set in c, and keeps it in the lists that take it.
+// The output record is built only when something takes it: the full list
+// (KeepFlows) or the top list (KeepTop), when the flow enters it; that
+// record, or nil, is returned with the flow's LossScore.
+func (e *Engine) account(a *acct, fl *flowtab.Flow[state], c *Counters) (*Flow, float64) {
+	score := e.finalCounters(a, fl, c)
+	e.sum.Flows.Add(c)
+	e.sum.FlowCount++
+	if score > 0 {
+		e.sum.LossyFlows++
+	}
+	var f *Flow
+	if e.cfg.KeepFlows {
+		f = a.record(new(Flow), fl, c, score)
+		e.sum.List = append(e.sum.List, f)
+	} else if score > 0 && e.cfg.KeepTop > 0 {
+		e.probe.LossScore, e.probe.FlowID = score, fl.ID
+		if e.top.Admits(&e.probeRef) {
+			f = a.record(new(Flow), fl, c, score)
+			e.top.Add(f)
+		}
+	}
+	return f, score
+}
+
+// finalCounters sets c to the final counters of a flow whose figures are
+// final and returns its LossScore. It only reads the engine, so that
+// LiveFlows.Take may call it on many goroutines once Finish is done.
+func (e *Engine) finalCounters(a *acct, fl *flowtab.Flow[state], c *Counters) float64 {
 	if a.x != nil {
 		*c = a.x.Counters
 	} else {
@@ -596,31 +661,56 @@ func (e *Engine) emit(a *acct, fl *flowtab.Flow[state]) {
 	c.Packets = fl.Packets[flow.Forward] + fl.Packets[flow.Reverse]
 	c.Bytes = fl.Bytes[flow.Forward] + fl.Bytes[flow.Reverse]
 	c.MissedBytes = c.CaptureLostBytes + c.UnknownBytes
-	score := Score(c)
-	e.sum.Flows.Add(c)
-	e.sum.FlowCount++
-	if score > 0 {
-		e.sum.LossyFlows++
+	return Score(c)
+}
+
+// LiveFlows are the flows still live at the end of a run with
+// Config.DeferLive, in flow-id order. Finish has counted them; their
+// records are built as they are taken.
+type LiveFlows struct {
+	e    *Engine
+	recs []*flowtab.Flow[state]
+}
+
+// Live returns the flows live at the end of the run, after Finish with
+// Config.DeferLive; nil otherwise.
+func (e *Engine) Live() *LiveFlows { return e.live }
+
+// Len returns the number of flows; 0 for a nil LiveFlows.
+func (l *LiveFlows) Len() int {
+	if l == nil {
+		return 0
 	}
-	// A record of its own for a flow kept (the list, the top), else the
-	// engine's one for OnFlow (see Config.OnFlow).
-	var f *Flow
-	if e.cfg.KeepFlows {
-		f = a.record(new(Flow), fl, c, score)
-		e.sum.List = append(e.sum.List, f)
-	} else if score > 0 && e.cfg.KeepTop > 0 {
-		e.probe.LossScore, e.probe.FlowID = score, fl.ID
-		if e.top.Admits(&e.probeRef) {
-			f = a.record(new(Flow), fl, c, score)
-			e.top.Add(f)
-		}
-	}
-	if e.cfg.OnFlow != nil {
-		if f == nil {
-			f = a.record(&e.out, fl, c, score)
-		}
-		e.cfg.OnFlow(f)
-	}
+	return len(l.recs)
+}
+
+// ID returns the flow id of the i-th flow (0 <= i < Len), which has not
+// been taken yet.
+func (l *LiveFlows) ID(i int) uint64 { return l.recs[i].ID }
+
+// figures sets f to the i-th flow's record without its text (addresses,
+// times, EtherType, end reason) and VLAN list, the flow left untaken.
+func (l *LiveFlows) figures(i int, f *Flow) *Flow {
+	fl := l.recs[i]
+	a := fl.State.a
+	score := l.e.finalCounters(a, fl, &f.Counters)
+	a.figures(f, fl, &f.Counters, score)
+	return f
+}
+
+// Take builds the record of the i-th flow (0 <= i < Len) into f, every
+// field set as OnFlow would have had it, and returns f. The flow's
+// accounting is let go: each flow is taken once. Take may be called on
+// many goroutines at once for distinct flows and records.
+func (l *LiveFlows) Take(i int, f *Flow) *Flow {
+	fl := l.recs[i]
+	l.recs[i] = nil
+	a := fl.State.a
+	fl.State.a = nil
+	// The counters are built in f's own: record copies them from c
+	// before it sets the rest of f.
+	score := l.e.finalCounters(a, fl, &f.Counters)
+	return a.record(f, fl, &f.Counters, score)
 }
 
 // Finish ends every flow, shares out the tail gaps, explains what is left

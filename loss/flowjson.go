@@ -156,6 +156,20 @@ func (e *FlowJSON) Check(f *Flow) error {
 	return nil
 }
 
+// CheckLive is Check of every flow of l, without building their records:
+// Check reads only the floats of a record and its VLAN list (a list of
+// integers, which encoding/json never refuses), and each flow is checked
+// as its figures alone (LiveFlows.figures).
+func (e *FlowJSON) CheckLive(l *LiveFlows) error {
+	var f Flow
+	for i := range l.Len() {
+		if err := e.Check(l.figures(i, &f)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // appendOther appends v as encoding/json writes it at depth one of the
 // object.
 func (e *FlowJSON) appendOther(dst []byte, v reflect.Value) ([]byte, error) {

@@ -23,6 +23,13 @@ import (
 // by frame, and returns its summary; a read error fails the test.
 func account(t testing.TB, path string, opt join.Options, cfg loss.Config) *loss.Summary {
 	t.Helper()
+	_, sum := accountEngine(t, path, opt, cfg)
+	return sum
+}
+
+// accountEngine is account, returning the engine too (Engine.Live).
+func accountEngine(t testing.TB, path string, opt join.Options, cfg loss.Config) (*loss.Engine, *loss.Summary) {
+	t.Helper()
 	s, err := join.Open([]string{path}, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +46,7 @@ func account(t testing.TB, path string, opt join.Options, cfg loss.Config) *loss
 		}
 		e.Add(f)
 	}
-	return e.Finish(s.Files())
+	return e, e.Finish(s.Files())
 }
 
 // run accounts a capture (with its sidecar unless noSidecar) and returns

@@ -11,7 +11,10 @@
 //   - JSON: a GapSpill and a FlowSpill (NewFlowSpillChecked with
 //     JSONFlowEncoding and JSONFlowCheck), written with
 //     WriteJSONSpilled; CSV: a FlowSpill (CSVFlowEncoding), WriteCSVFlows.
-//     They spill to an unlinked temporary file beyond their budgets.
+//     They spill to an unlinked temporary file beyond their budgets. The
+//     flows live at the end of the run are deferred
+//     (loss.Config.DeferLive) and added with FlowSpill.AddLive: built and
+//     encoded as the report is written, on every core.
 //   - Text and Markdown: KeepTop and a LargestGaps (Options.LargestGaps).
 //   - HTML: HTMLFlows (HTMLOptions.Flows) and a LargestGaps.
 //   - NDJSON: NDJSONWriter streams the flows.

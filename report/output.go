@@ -112,7 +112,7 @@ type jsonOutput struct {
 
 func (o *jsonOutput) Hook(cfg *analyze.Config) {
 	o.flows, o.gaps = NewFlowSpillChecked("", 0, JSONFlowEncoding, JSONFlowCheck), NewGapSpill("", 0)
-	cfg.Engine.OnFlow, cfg.Engine.OnGap = o.flows.Flow, o.gaps.Gap
+	cfg.Engine.OnFlow, cfg.Engine.OnGap, cfg.Engine.DeferLive = o.flows.Flow, o.gaps.Gap, true
 	cfg.Check = func() error { // a full disk stops the run at once
 		if err := o.flows.Err(); err != nil {
 			return err
@@ -121,7 +121,10 @@ func (o *jsonOutput) Hook(cfg *analyze.Config) {
 	}
 }
 
-func (o *jsonOutput) Write(r *analyze.Result) error { return WriteJSONSpilled(o.w, r, o.gaps, o.flows) }
+func (o *jsonOutput) Write(r *analyze.Result) error {
+	o.flows.AddLive(r.Live, JSONLiveCheck)
+	return WriteJSONSpilled(o.w, r, o.gaps, o.flows)
+}
 
 func (o *jsonOutput) Close() error {
 	err := o.flows.Close()
@@ -140,10 +143,13 @@ type csvOutput struct {
 
 func (o *csvOutput) Hook(cfg *analyze.Config) {
 	o.flows = NewFlowSpill("", 0, CSVFlowEncoding)
-	cfg.Engine.OnFlow, cfg.Check = o.flows.Flow, o.flows.Err
+	cfg.Engine.OnFlow, cfg.Engine.DeferLive, cfg.Check = o.flows.Flow, true, o.flows.Err
 }
 
-func (o *csvOutput) Write(*analyze.Result) error { return WriteCSVFlows(o.w, o.flows) }
+func (o *csvOutput) Write(r *analyze.Result) error {
+	o.flows.AddLive(r.Live, nil) // CSVFlowEncoding refuses no flow
+	return WriteCSVFlows(o.w, o.flows)
+}
 
 // Notes adds to the sidecar notes the decode errors, which the other
 // formats show as a capture-wide figure and the CSV's rows cannot.

@@ -45,8 +45,12 @@ func CSVFlowEncoding(dst []byte, f *loss.Flow) ([]byte, error) { return appendCS
 // report) a flow is only checked when taken and always kept as its
 // record: encoded once, at the merge. When the kept flows reach the budget
 // they are sorted by flow id and written to a temporary file as a run,
-// and Each merges the runs, encoding the records on every core. The temporary file is unlinked as soon as it is created, so
-// nothing is left behind, even by a killed process.
+// and Each merges the runs, encoding the records on every core. The flows
+// live at the end of a run with loss.Config.DeferLive are not taken one by
+// one but added at once (AddLive): Each merges them with the others and
+// builds and encodes their records, on every core too. The temporary file
+// is unlinked as soon as it is created, so nothing is left behind, even by
+// a killed process.
 type FlowSpill struct {
 	encode FlowEncoding
 	check  FlowCheck // nil: each flow is encoded when taken
@@ -64,6 +68,7 @@ type FlowSpill struct {
 	runs  []spillSpan // where each run is in file
 	size  int64       // bytes written to file
 	n     int
+	live  *loss.LiveFlows // the flows live at the end of the run (AddLive)
 	// recorded counts the flows kept as their binary record: the merge
 	// encodes them, on every core when they are many (eachParallel).
 	recorded int
@@ -194,13 +199,38 @@ func (s *FlowSpill) keep(id uint64, off, n int) {
 const (
 	spillEncoded    = 'e'
 	spillRecord     = 'r'
+	spillLive       = 'l' // in the merge only: the uvarint index of a flow of FlowSpill.live
 	spillRecordOver = 512
 )
 
 // recOverhead is the memory a held flow costs besides its bytes.
 const recOverhead = 32
 
-// Len returns the number of flows taken.
+// AddLive adds the flows live at the end of the run (analyze.Result.Live,
+// with loss.Config.DeferLive) to the flows Each merges: their records are
+// built and encoded there, on every core, instead of being taken by Flow
+// one by one at the end of the run, each kept while the others are. check,
+// when not nil, is run over them at once, so that a flow the encoding
+// refuses fails the output before a byte of it is written (as Flow
+// encodes or checks every flow it takes): JSONLiveCheck for
+// JSONFlowEncoding; CSVFlowEncoding refuses no flow. A nil l adds none.
+func (s *FlowSpill) AddLive(l *loss.LiveFlows, check func(*loss.LiveFlows) error) {
+	if s.err != nil || l.Len() == 0 {
+		return
+	}
+	if check != nil {
+		if s.err = check(l); s.err != nil {
+			return
+		}
+	}
+	s.live = l
+	s.n += l.Len()
+}
+
+// JSONLiveCheck is JSONFlowCheck of every flow of l (loss.FlowJSON.CheckLive).
+func JSONLiveCheck(l *loss.LiveFlows) error { return jsonFlows.CheckLive(l) }
+
+// Len returns the number of flows taken, those AddLive added included.
 func (s *FlowSpill) Len() int { return s.n }
 
 // Err returns the first error of encoding or spilling the flows, so that a
@@ -255,15 +285,16 @@ func (s *FlowSpill) writeRun() error {
 // on one goroutine at a time, not always the caller's, and Each returns
 // only after its last call.
 func (s *FlowSpill) Each(fn func(b []byte) error) error {
-	if s.err == nil && s.recorded >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
+	if s.err == nil && s.recorded+s.live.Len() >= parallelMin && runtime.GOMAXPROCS(0) > 1 {
 		return s.eachParallel(fn)
 	}
+	live := s.live
 	return s.eachRecord(func(rec []byte) error {
-		b, err := decodeKept(rec, s.encode, &s.flow, s.scratch[:0])
+		b, err := decodeKept(rec, s.encode, live, &s.flow, s.scratch[:0])
 		if err != nil {
 			return err
 		}
-		if rec[0] == spillRecord {
+		if rec[0] != spillEncoded {
 			s.scratch = b
 		}
 		return fn(b)
@@ -271,12 +302,19 @@ func (s *FlowSpill) Each(fn func(b []byte) error) error {
 }
 
 // decodeKept returns the encoding of the kept flow rec: its own bytes
-// after spillEncoded, or after spillRecord the flow read into f and
-// encoded with encode, appended to dst.
-func decodeKept(rec []byte, encode FlowEncoding, f *loss.Flow, dst []byte) ([]byte, error) {
+// after spillEncoded; after spillRecord, the flow read into f and
+// encoded with encode, appended to dst; after spillLive, the flow of live
+// it indexes, taken into f and encoded likewise.
+func decodeKept(rec []byte, encode FlowEncoding, live *loss.LiveFlows, f *loss.Flow, dst []byte) ([]byte, error) {
 	switch {
 	case len(rec) > 0 && rec[0] == spillEncoded:
 		return rec[1:], nil
+	case len(rec) > 0 && rec[0] == spillLive:
+		i, n := binary.Uvarint(rec[1:])
+		if n <= 0 || n != len(rec)-1 || i >= uint64(live.Len()) {
+			return nil, errSpillCorrupt
+		}
+		return encode(dst, live.Take(int(i), f))
 	case len(rec) == 0 || rec[0] != spillRecord:
 		return nil, errSpillCorrupt
 	}
@@ -309,7 +347,7 @@ type eachBatch struct {
 
 // encode encodes the batch's flows with encode, using f to read them,
 // and signals done.
-func (b *eachBatch) encode(encode FlowEncoding, f *loss.Flow) {
+func (b *eachBatch) encode(encode FlowEncoding, live *loss.LiveFlows, f *loss.Flow) {
 	defer func() { b.done <- struct{}{} }()
 	start := 0
 	for _, end := range b.inEnd {
@@ -317,7 +355,7 @@ func (b *eachBatch) encode(encode FlowEncoding, f *loss.Flow) {
 		start = end
 		if len(rec) > 0 && rec[0] == spillEncoded {
 			b.out = append(b.out, rec[1:]...)
-		} else if b.out, b.err = decodeKept(rec, encode, f, b.out); b.err != nil {
+		} else if b.out, b.err = decodeKept(rec, encode, live, f, b.out); b.err != nil {
 			return
 		}
 		b.outEnd = append(b.outEnd, len(b.out))
@@ -346,11 +384,12 @@ func (s *FlowSpill) eachParallel(fn func(b []byte) error) error {
 	work, order := make(chan *eachBatch, n), make(chan *eachBatch, n)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	live := s.live // the merge's end releases s (Close)
 	for range workers {
 		wg.Go(func() {
 			var f loss.Flow
 			for b := range work {
-				b.encode(s.encode, &f)
+				b.encode(s.encode, live, &f)
 			}
 		})
 	}
@@ -431,6 +470,9 @@ func (s *FlowSpill) eachRecord(fn func(rec []byte) error) error {
 	if len(s.recs) > 0 {
 		h.srcs = append(h.srcs, &spillSource{mem: s})
 	}
+	if s.live.Len() > 0 {
+		h.srcs = append(h.srcs, &spillSource{live: s.live})
+	}
 	for _, run := range s.runs {
 		// A small buffer per run: a capture with thousands of runs
 		// merges them all at once.
@@ -473,7 +515,7 @@ func (s *FlowSpill) Close() error {
 	if s == nil {
 		return nil
 	}
-	s.arena, s.recs, s.runs, s.scratch = nil, nil, nil, nil
+	s.arena, s.recs, s.runs, s.scratch, s.live = nil, nil, nil, nil, nil
 	if s.err == nil {
 		s.err = errSpillUsed
 	}
@@ -488,12 +530,13 @@ func (s *FlowSpill) Close() error {
 // spillSource is one sorted sequence of encoded flows: the held ones, or
 // a run in the file.
 type spillSource struct {
-	mem *FlowSpill    // the held flows, at mem.recs[i]
-	i   int           //
-	r   *bufio.Reader // a run
-	buf []byte
-	id  uint64
-	cur []byte
+	mem  *FlowSpill      // the held flows, at mem.recs[i]
+	live *loss.LiveFlows // or the live ones, the i-th as spillLive, i
+	i    int             //
+	r    *bufio.Reader   // a run
+	buf  []byte
+	id   uint64
+	cur  []byte
 }
 
 var errSpillCorrupt = errors.New("report: spilled flows do not read back")
@@ -507,6 +550,16 @@ func (src *spillSource) next() (bool, error) {
 		r := src.mem.recs[src.i]
 		src.i++
 		src.id, src.cur = r.id, src.mem.arena[r.blk][r.off:r.off+r.len]
+		return true, nil
+	}
+	if src.live != nil {
+		if src.i == src.live.Len() {
+			return false, nil
+		}
+		src.id = src.live.ID(src.i)
+		src.buf = binary.AppendUvarint(append(src.buf[:0], spillLive), uint64(src.i))
+		src.cur = src.buf
+		src.i++
 		return true, nil
 	}
 	id, err := binary.ReadUvarint(src.r)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/internal/synth"
@@ -64,6 +65,38 @@ func TestFlowSpillMatches(t *testing.T) {
 			}
 			if gotCSV.String() != wantCSV.String() {
 				t.Fatalf("%s, budget %d: CSV differs at %s", c[0], budget, firstDiff(gotCSV.String(), wantCSV.String()))
+			}
+			// The flows live at the end deferred (loss.Config.DeferLive)
+			// and added to the spill (AddLive): the same bytes.
+			for _, tc := range []struct {
+				name  string
+				spill *FlowSpill
+				check func(*loss.LiveFlows) error
+				want  *bytes.Buffer
+			}{
+				{"JSON", NewFlowSpill(spillDir, budget, JSONFlowEncoding), JSONLiveCheck, &wantJSON},
+				{"JSON checked", NewFlowSpillChecked(spillDir, budget, JSONFlowEncoding, JSONFlowCheck), JSONLiveCheck, &wantJSON},
+				{"CSV", NewFlowSpill(spillDir, budget, CSVFlowEncoding), nil, &wantCSV},
+			} {
+				cfg.Engine = loss.Config{KeepGaps: true, OnFlow: tc.spill.Flow, DeferLive: true}
+				r, _ := analyze.Run(cfg)
+				tc.spill.AddLive(r.Live, tc.check)
+				if tc.spill.Len() != len(ref.Summary.List) {
+					t.Fatalf("%s, %s: %d flows spilled and live, want %d", c[0], tc.name, tc.spill.Len(), len(ref.Summary.List))
+				}
+				var got bytes.Buffer
+				var err error
+				if tc.check == nil {
+					err = WriteCSVFlows(&got, tc.spill)
+				} else {
+					err = WriteJSONSpilled(&got, r, nil, tc.spill)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.String() != tc.want.String() {
+					t.Fatalf("%s, budget %d, %s, live flows deferred: differs at %s", c[0], budget, tc.name, firstDiff(got.String(), tc.want.String()))
+				}
 			}
 		}
 	})
@@ -194,6 +227,84 @@ func TestFlowSpillParallel(t *testing.T) {
 				if !bytes.Equal(got, want[:before]) {
 					t.Fatalf("%s, budget %d: %d flows before the failure at flow %d", tc.name, budget, calls, fail.flows)
 				}
+			}
+		}
+	}
+}
+
+// TestPipelineDeferLive holds the JSON and CSV reports, written as gapan
+// report writes them (NewOutput, Hook, Write: the flows live at the end
+// deferred and encoded at the merge, on two procs), to WriteJSON and
+// WriteCSV of every flow of a plain run, byte for byte: 3,000 Zipf-sized
+// flows, those seen rarely ending early (idle) between those that live to
+// the end, with upstream loss, in memory and spilled in runs. (Its name
+// puts it in the race detector's run of scripts/test.)
+func TestPipelineDeferLive(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // the parallel merge, even on one core
+	capture := filepath.Join(t.TempDir(), "zipf.pcap")
+	f, err := os.Create(capture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = synth.Generate(f, synth.Config{Flows: 3000, Frames: 60000, Payload: 200, AckEvery: 2, Handshake: true,
+		Upstream: 0.01, Seed: 5, Order: synth.Zipf, StepNs: 10_000}, false)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const idle = 100 * time.Millisecond
+	cfg := analyze.Config{Captures: []string{capture}, KernelDrops: -1, Workers: 2,
+		Engine: loss.Config{KeepFlows: true, KeepGaps: true, IdleTimeout: idle}}
+	ref, err := analyze.Run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantJSON, wantCSV bytes.Buffer
+	if err := WriteJSON(&wantJSON, ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteCSV(&wantCSV, ref.Summary.List); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"json", "csv"} {
+		for _, budget := range []int{0, 64 << 10} {
+			var got bytes.Buffer
+			out, err := NewOutput(format, &got, DefaultOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			run := analyze.Config{Captures: cfg.Captures, KernelDrops: -1, Workers: 2, Engine: loss.Config{IdleTimeout: idle}}
+			out.Hook(&run)
+			var spill *FlowSpill
+			switch o := out.(type) {
+			case *jsonOutput:
+				spill = o.flows
+			case *csvOutput:
+				spill = o.flows
+			}
+			if budget != 0 {
+				spill.budget = budget
+			}
+			ended := 0
+			onFlow := run.Engine.OnFlow
+			run.Engine.OnFlow = func(f *loss.Flow) { ended++; onFlow(f) }
+			r, err := analyze.Run(run)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ended < 100 || r.Live.Len() < parallelMin || (budget != 0) != (len(spill.runs) > 0) {
+				t.Fatalf("%s, budget %d: %d flows ended early, %d live at the end, %d runs: want many of each, runs only with a budget", format, budget, ended, r.Live.Len(), len(spill.runs))
+			}
+			if err := out.Write(r); err != nil {
+				t.Fatal(err)
+			}
+			out.Close()
+			want := wantJSON.String()
+			if format == "csv" {
+				want = wantCSV.String()
+			}
+			if got.String() != want {
+				t.Fatalf("%s, budget %d: differs at %s", format, budget, firstDiff(got.String(), want))
 			}
 		}
 	}
