@@ -580,7 +580,8 @@ func (e *Engine) round(final bool) {
 	}
 	// Then the flows that were live at the end, in flow-id order, each
 	// one's accounting garbage as soon as it is handed out, not after
-	// the million others: the outputs' buffers reuse its memory.
+	// the million others: the outputs' buffers reuse its memory. With
+	// DeferLive they are counted and kept, each let go as it is taken.
 	if e.cfg.DeferLive {
 		e.live = &LiveFlows{e: e}
 	}

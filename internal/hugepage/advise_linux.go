@@ -5,7 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -45,12 +47,41 @@ func Advise(p unsafe.Pointer, n uintptr) {
 	if beg >= end {
 		return
 	}
+	if slow.Load() {
+		return
+	}
 	b := unsafe.Slice((*byte)(unsafe.Add(p, beg-uintptr(p))), end-beg)
 	if syscall.Madvise(b, syscall.MADV_HUGEPAGE) != nil {
 		return
 	}
 	for i := uintptr(0); i < end-beg; i += hp {
+		t := time.Now()
 		b[i] = 0
+		if time.Since(t) > slowFault {
+			// The rest of the array faults in small pages as it is
+			// used, as does every array after it.
+			slow.Store(true)
+			break
+		}
 	}
 	syscall.Madvise(b, syscall.MADV_NOHUGEPAGE)
 }
+
+// slow is set once a huge page took longer than slowFault to fault in;
+// from then on Advise asks for none. A huge page's first touch clears 2
+// MiB, some 0.25 ms; but on a virtual machine whose host backs the
+// guest's memory only as it is touched, and takes back the large blocks
+// the guest frees (free page reporting, as Firecracker's balloon does), a
+// huge page the guest has freed a few seconds before faults in 512 small
+// pages on the host: 5 to 45 ms each, measured on the bench host (30 ms
+// typical), where the same 2 MiB in small pages, which the guest recycles
+// without handing them back, cost 0.8 ms. There the first touches of a
+// run's few dozen huge pages cost up to a third of `gapan report`'s time
+// on the bench captures, or nothing, from one run to the next
+// (docs/performance.md, session 20).
+var slow atomic.Bool
+
+// slowFault is 8 times a huge page's first touch on bare memory, and
+// over twice the cost of the same memory in small pages on the bench
+// host.
+const slowFault = 2 * time.Millisecond

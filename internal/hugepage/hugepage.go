@@ -14,6 +14,9 @@
 // MiB or more holds at least one, wherever it starts), and only memory not
 // yet touched gets them, at its first touch: a large allocation from
 // fresh heap memory. It changes no value, only how the memory is mapped.
+// Where a huge page is slow to fault in (a virtual machine whose host
+// backs freed memory again only when it is touched), it stops asking
+// after the first such page, and the memory faults in small pages.
 // Elsewhere than on Linux it does nothing.
 package hugepage
 
