@@ -17,7 +17,8 @@
 //     encoded as the report is written, on every core.
 //   - Text and Markdown: KeepTop and a LargestGaps (Options.LargestGaps).
 //   - HTML: HTMLFlows (HTMLOptions.Flows) and a LargestGaps.
-//   - NDJSON: NDJSONWriter streams the flows.
+//   - NDJSON: NDJSONWriter streams the flows, and writes those live at
+//     the end (deferred, as JSON's) in Finish.
 //
 // The outputs are the same, byte for byte, either way. NewOutput returns
 // the format's choice of these, as the gapan command runs it:

@@ -23,8 +23,10 @@ import (
 //	if err == nil { err = nw.Finish(r) }
 //
 // Flow lines come in the order flows become final (roughly the order they
-// end), not sorted. A line is a flow if it has "flow_id", the summary if it
-// has "summary".
+// end), not sorted; the flows live at the end of the capture last, in
+// flow-id order. A line is a flow if it has "flow_id", the summary if it
+// has "summary". With loss.Config.DeferLive, Finish writes the flows live
+// at the end (analyze.Result.Live), encoding them on every core.
 type NDJSONWriter struct {
 	bw    *bufio.Writer
 	enc   *json.Encoder
@@ -69,10 +71,28 @@ type ndjsonTail struct {
 	Stopped        *StoppedJSON         `json:"stopped"`
 }
 
-// Finish writes the summary line of r, flushes, and returns the first
-// error of the whole stream. r may be nil when the run failed: then Finish
-// only flushes the flow lines written so far.
+// ndjsonFlowLine encodes a flow as its NDJSON line, line end included.
+func ndjsonFlowLine(dst []byte, f *loss.Flow) ([]byte, error) {
+	dst, err := ndjsonFlows.Append(dst, f)
+	return append(dst, '\n'), err
+}
+
+// Finish writes the lines of the flows live at the end of the run that r
+// holds (Result.Live, with loss.Config.DeferLive), then the summary line
+// of r, flushes, and returns the first error of the whole stream. r may be
+// nil when the run failed: then Finish only flushes the flow lines written
+// so far.
 func (n *NDJSONWriter) Finish(r *analyze.Result) error {
+	if r != nil && n.err == nil && r.Live.Len() > 0 {
+		// In memory: a spill with no flows of its own only merges.
+		live := NewFlowSpill("", 0, ndjsonFlowLine)
+		live.AddLive(r.Live, ndjsonFlows.CheckLive)
+		n.err = live.Each(func(b []byte) error {
+			n.flows++
+			_, err := n.bw.Write(b)
+			return err
+		})
+	}
 	if r != nil && n.err == nil {
 		n.err = n.enc.Encode(ndjsonTail{
 			Schema: Schema, Summary: summaryJSON(r), Captures: capturesJSON(r),

@@ -170,7 +170,9 @@ type ndjsonOutput struct {
 	finished bool
 }
 
-func (o *ndjsonOutput) Hook(cfg *analyze.Config) { cfg.Engine.OnFlow = o.nw.Flow }
+func (o *ndjsonOutput) Hook(cfg *analyze.Config) {
+	cfg.Engine.OnFlow, cfg.Engine.DeferLive = o.nw.Flow, true
+}
 
 func (o *ndjsonOutput) Write(r *analyze.Result) error {
 	o.finished = true

@@ -232,10 +232,11 @@ func TestFlowSpillParallel(t *testing.T) {
 	}
 }
 
-// TestPipelineDeferLive holds the JSON and CSV reports, written as gapan
-// report writes them (NewOutput, Hook, Write: the flows live at the end
-// deferred and encoded at the merge, on two procs), to WriteJSON and
-// WriteCSV of every flow of a plain run, byte for byte: 3,000 Zipf-sized
+// TestPipelineDeferLive holds the JSON, CSV and NDJSON reports, written
+// as gapan report writes them (NewOutput, Hook, Write: the flows live at
+// the end deferred and encoded at the merge, on two procs), to WriteJSON
+// and WriteCSV of every flow of a plain run, and to the NDJSON stream of
+// a plain run (every flow through OnFlow), byte for byte: 3,000 Zipf-sized
 // flows, those seen rarely ending early (idle) between those that live to
 // the end, with upstream loss, in memory and spilled in runs. (Its name
 // puts it in the race detector's run of scripts/test.)
@@ -266,8 +267,21 @@ func TestPipelineDeferLive(t *testing.T) {
 	if err := WriteCSV(&wantCSV, ref.Summary.List); err != nil {
 		t.Fatal(err)
 	}
-	for _, format := range []string{"json", "csv"} {
+	var wantNDJSON bytes.Buffer
+	nw := NewNDJSONWriter(&wantNDJSON)
+	plain, err := analyze.Run(analyze.Config{Captures: cfg.Captures, KernelDrops: -1, Workers: 2, Engine: loss.Config{IdleTimeout: idle, OnFlow: nw.Flow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nw.Finish(plain); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"json": wantJSON.String(), "csv": wantCSV.String(), "ndjson": wantNDJSON.String()}
+	for _, format := range []string{"json", "csv", "ndjson"} {
 		for _, budget := range []int{0, 64 << 10} {
+			if format == "ndjson" && budget != 0 {
+				continue // it spills nothing
+			}
 			var got bytes.Buffer
 			out, err := NewOutput(format, &got, DefaultOptions())
 			if err != nil {
@@ -275,7 +289,7 @@ func TestPipelineDeferLive(t *testing.T) {
 			}
 			run := analyze.Config{Captures: cfg.Captures, KernelDrops: -1, Workers: 2, Engine: loss.Config{IdleTimeout: idle}}
 			out.Hook(&run)
-			var spill *FlowSpill
+			spill := &FlowSpill{} // none for NDJSON
 			switch o := out.(type) {
 			case *jsonOutput:
 				spill = o.flows
@@ -299,12 +313,8 @@ func TestPipelineDeferLive(t *testing.T) {
 				t.Fatal(err)
 			}
 			out.Close()
-			want := wantJSON.String()
-			if format == "csv" {
-				want = wantCSV.String()
-			}
-			if got.String() != want {
-				t.Fatalf("%s, budget %d: differs at %s", format, budget, firstDiff(got.String(), want))
+			if got.String() != want[format] {
+				t.Fatalf("%s, budget %d: differs at %s", format, budget, firstDiff(got.String(), want[format]))
 			}
 		}
 	}
