@@ -180,8 +180,9 @@ func TestSelectionWindowsAndGaps(t *testing.T) {
 // TestSelectionFlowFrames: with a filter, a flow's first and last frame
 // are its frame numbers in the file (1-based over the set), not counts of
 // the frames selected.
+//
 // With the flows live at the end deferred (loss.Config.DeferLive, as
-// the JSON and CSV reports ask), a selection hands them to OnFlow all the
+// the JSON, CSV and NDJSON reports ask), a selection hands them to OnFlow all the
 // same, for their frame numbers to be translated: none is left in
 // Result.Live.
 func TestSelectionFlowFrames(t *testing.T) {

@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 DIR=${BENCH_DIR:-/tmp/gapan-bench}
 # Best of 5 runs: on a virtual machine whose host takes freed memory back
 # (the bench host), a run's first touches of fresh memory cost from
-# nothing to a fifth of its time, at random, and with 3 runs a tool's best
+# nothing to over 100 ms, at random, and with 3 runs a tool's best
 # was sometimes a slow one (the text report's best of 3 on the uniform
 # capture: 0.48 s in one run of this script, 0.67 s in the next;
 # docs/performance.md, round 7).

@@ -76,9 +76,9 @@ func Advise(p unsafe.Pointer, n uintptr) {
 // pages on the host: 5 to 45 ms each, measured on the bench host (30 ms
 // typical), where the same 2 MiB in small pages, which the guest recycles
 // without handing them back, cost 0.8 ms. There the first touches of a
-// run's few dozen huge pages cost up to a third of `gapan report`'s time
-// on the bench captures, or nothing, from one run to the next
-// (docs/performance.md, session 20).
+// run's huge pages cost up to 126 ms of CPU (`gapan report` on the
+// uniform bench capture: 0.49 to 0.80 s), or nothing, from one run to the
+// next (docs/performance.md, round 7).
 var slow atomic.Bool
 
 // slowFault is 8 times a huge page's first touch on bare memory, and
