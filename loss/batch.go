@@ -121,6 +121,7 @@ func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
 		if err := b.errs[i]; err != nil {
 			e.decodeErrs.add(err, d.pkt.ErrLayer)
 		}
+		e.hint = e.aheadSlots[i%aheadRing] + 1
 		info := e.addKeyed(&d.jf, &d.pkt, &ks[i], &d.ts)
 		if frame != nil {
 			frame(&d.jf, info)
@@ -161,18 +162,19 @@ func (e *Engine) ahead(ks []flowKey, i int) {
 	}
 	if j := i + aheadRecord; j >= 0 && j < len(ks) {
 		s := e.tbl.PeekSlot(ks[j].Hash)
-		e.aheadSlots[j%aheadRing] = s
-		if fl := e.tbl.PeekFlow(s); fl != nil {
+		fl := e.tbl.PeekFlow(s)
+		e.aheadSlots[j%aheadRing], e.aheadFlows[j%aheadRing] = s, fl
+		if fl != nil {
 			prefetch.Lines(unsafe.Pointer(fl), 2)
 		}
 	}
 	if j := i + aheadAcct; j >= 0 && j < len(ks) {
-		if fl := e.tbl.PeekFlow(e.aheadSlots[j%aheadRing]); fl != nil && fl.State.a != nil {
+		if fl := e.aheadFlows[j%aheadRing]; fl != nil && fl.State.a != nil {
 			prefetch.Line(unsafe.Pointer(fl.State.a))
 		}
 	}
 	if j := i + aheadState; j >= 0 && j < len(ks) {
-		fl := e.tbl.PeekFlow(e.aheadSlots[j%aheadRing])
+		fl := e.aheadFlows[j%aheadRing]
 		if fl == nil || fl.State.a == nil {
 			return
 		}

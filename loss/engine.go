@@ -259,6 +259,11 @@ type Engine struct {
 	// frames between its record and state steps, by frame index mod
 	// aheadRing.
 	aheadSlots [aheadRing]int32
+	// aheadFlows are their records (nil for none), as PeekFlow gave them.
+	aheadFlows [aheadRing]*flowtab.Flow[state]
+	// hint is, plus one, the slot ahead found for the frame addKeyed
+	// accounts next (0: none); addKeyed clears it.
+	hint int32
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64
@@ -372,7 +377,8 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tH
 	}
 	e.second(f.TimestampNs, f.GapBefore)
 
-	fl, dir := e.tbl.LookupKey(p, &k.Key, k.FromA, k.Hash, f.TimestampNs)
+	fl, dir := e.tbl.LookupKey(p, &k.Key, k.FromA, k.Hash, e.hint-1, f.TimestampNs)
+	e.hint = 0
 	a := fl.State.a
 	if a == nil {
 		// The gap just before the flow's first frame may hold its first
@@ -740,6 +746,9 @@ func (e *Engine) Finish(files []join.FileInfo) *Summary {
 	// 30 MB; the collection takes some 40 to 100 ms).
 	packed := e.packs.slabs()
 	e.packs, e.spare, e.stChunk, e.queue = packStore{}, nil, nil, nil
+	// The records ahead last found: they would keep their slabs from the
+	// collector as the flushed records are handed out.
+	e.aheadFlows = [aheadRing]*flowtab.Flow[state]{}
 	e.queueHead, e.stale, e.unpacked = 0, 0, 0
 	if packed*slabBytes >= collectAtEnd {
 		runtime.GC()

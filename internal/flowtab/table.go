@@ -186,7 +186,7 @@ func (t *Table[S]) Len() int { return t.idx.n }
 // tcp.stream; a retransmitted SYN (same sequence number) stays in its flow.
 func (t *Table[S]) Lookup(p *decode.Packet, tsNs int64) (*Flow[S], flow.Direction) {
 	k, fromA := flow.KeyOf(p)
-	return t.LookupKey(p, &k, fromA, t.idx.hashKey(&k), tsNs)
+	return t.LookupKey(p, &k, fromA, t.idx.hashKey(&k), none, tsNs)
 }
 
 // Hasher returns the hasher of the table's index, for LookupKey.
@@ -194,8 +194,10 @@ func (t *Table[S]) Hasher() Hasher { return t.idx.hs }
 
 // LookupKey is Lookup with p's key, direction and hash already computed:
 // k, fromA = flow.KeyOf(p) and h = t.Hasher().Hash(k), which can be done on
-// another goroutine.
-func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32, tsNs int64) (*Flow[S], flow.Direction) {
+// another goroutine. hint is a slot PeekSlot gave for h a while before
+// (or -1): if it still holds the live flow of key k, the index is not
+// probed again.
+func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32, hint int32, tsNs int64) (*Flow[S], flow.Direction) {
 	if tsNs > t.nowNs {
 		t.nowNs = tsNs
 	}
@@ -208,7 +210,18 @@ func (t *Table[S]) LookupKey(p *decode.Packet, k *flow.Key, fromA bool, h uint32
 	if fromA {
 		side = 0
 	}
-	i := find(t, k, h)
+	i := none
+	if hint >= 0 && hint < t.used {
+		// A record is zero from its flow's end until the slot is reused,
+		// and a live flow has counted at least one frame; no two live
+		// flows share a key.
+		if f := t.at(hint); (f.Packets[0] != 0 || f.Packets[1] != 0) && f.Key == *k {
+			i = hint
+		}
+	}
+	if i == none {
+		i = find(t, k, h)
+	}
 	ok := i != none
 	if ok && p.Flags&decode.FlagTCP != 0 && k.Proto == uint8(layers.IPProtocolTCP) &&
 		p.TCP.Flags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn {

@@ -23,12 +23,33 @@ package hugepage
 import "unsafe"
 
 // Slice returns make([]T, n), its whole huge pages backed by huge pages
-// (Advise) and so resident at once.
+// (Advise), and every page of it resident at once (Touch).
 func Slice[T any](n int) []T {
 	s := make([]T, n)
 	if n > 0 {
 		var t T
-		Advise(unsafe.Pointer(&s[0]), uintptr(n)*unsafe.Sizeof(t))
+		p, size := unsafe.Pointer(&s[0]), uintptr(n)*unsafe.Sizeof(t)
+		Advise(p, size)
+		Touch(p, size)
 	}
 	return s
+}
+
+// smallPage is the smallest page size of the systems Go runs on.
+const smallPage = 4096
+
+// Touch writes the zero they hold into the n bytes at p, one byte a
+// small page, so that every page of them is mapped writable at once. A
+// fresh allocation's pages are not mapped yet, and the first access to
+// one that reads (the garbage collector scanning an array with pointers,
+// a lookup probing an index before it inserts) maps the shared zero
+// page; the first write then copies it, and takes the old mapping out of
+// the translation caches of every core the process runs on, with an
+// interrupt to each. Touched first by a write, a page faults in once.
+// The memory must be a fresh allocation nothing else uses yet.
+func Touch(p unsafe.Pointer, n uintptr) {
+	b := unsafe.Slice((*byte)(p), n)
+	for i := uintptr(0); i < n; i += smallPage {
+		b[i] = 0
+	}
 }
