@@ -152,10 +152,12 @@ const aheadRing = 16
 // their accounting will read. It changes nothing the accounting reads.
 // The record step finds the frame's slot in the index (PeekSlot: the
 // first entry with the hash's fingerprint) and keeps it in
-// e.aheadSlots for the two later steps. The flow found may be another one
-// than the frame's (a flow that ended since and whose record was reused,
-// or one that a frame before it will create): then the frame misses in
-// cache as it would have without.
+// e.aheadSlots, and its record in e.aheadFlows, for the two later steps
+// and for the frame's lookup (its hint). The flow found may be another
+// one than the frame's (a flow that ended since and whose record was
+// reused, or one that a frame before it will create): then the frame
+// misses in cache as it would have without, and its lookup probes the
+// index.
 func (e *Engine) ahead(ks []flowKey, i int) {
 	if j := i + aheadIndex; j < len(ks) {
 		e.tbl.PrefetchSlot(ks[j].Hash)
