@@ -5,7 +5,11 @@
 # on the generated bench captures of bench/run.sh, uniform and Zipf:
 # `gapan report` (text, bench/reportprof) twice on each and `gapan
 # parquet` (bench/parquetprof) once on each, merged. Run it again when the
-# hot paths change (docs/performance.md, round 8).
+# hot paths change: the compiler matches the profile's calls by their
+# line within the function, so a line added or removed in a hot function
+# loses the calls below it (one line out of loss.Engine.addKeyed cost the
+# report 1.023 of its time until the profile was written again;
+# docs/performance.md, round 8).
 #
 #   bench/pgo.sh            # captures in ${BENCH_DIR:-/tmp/gapan-bench}
 set -eu

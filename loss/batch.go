@@ -121,8 +121,7 @@ func (e *Engine) AddBatch(b *Batch, frame func(*join.Frame, *FrameInfo)) {
 		if err := b.errs[i]; err != nil {
 			e.decodeErrs.add(err, d.pkt.ErrLayer)
 		}
-		e.hint = e.aheadSlots[i%aheadRing] + 1
-		info := e.addKeyed(&d.jf, &d.pkt, &ks[i], &d.ts)
+		info := e.addKeyed(&d.jf, &d.pkt, &ks[i], &d.ts, e.aheadSlots[i%aheadRing])
 		if frame != nil {
 			frame(&d.jf, info)
 		}

@@ -87,7 +87,7 @@ func BenchmarkAccount(b *testing.B) {
 				if bc.prefetch {
 					prefetchAhead(e, keys, i)
 				}
-				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil, -1)
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
@@ -152,7 +152,7 @@ func BenchmarkAccountWarm(b *testing.B) {
 				keys[k].compute(&pkts[k], e.tbl.Hasher())
 			}
 			for i := range n { // warm up: every flow exists
-				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil, -1)
 			}
 			live := uint64(e.tbl.Len()) // a uniform order may leave a flow out
 			nextPass(jfs, pkts, keys)
@@ -163,7 +163,7 @@ func BenchmarkAccountWarm(b *testing.B) {
 				if bc.prefetch {
 					prefetchAhead(e, keys, i)
 				}
-				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
+				e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil, -1)
 				i++
 				if i == n {
 					b.StopTimer()
@@ -203,7 +203,7 @@ func benchAddBatch(b *testing.B, flows int) {
 		keys[k].compute(&pkts[k], e.tbl.Hasher())
 	}
 	for i := range n {
-		e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil)
+		e.addKeyed(&jfs[i], &pkts[i], &keys[i], nil, -1)
 	}
 	live := uint64(e.tbl.Len())
 	nextPass(jfs, pkts, keys)

@@ -261,9 +261,6 @@ type Engine struct {
 	aheadSlots [aheadRing]int32
 	// aheadFlows are their records (nil for none), as PeekFlow gave them.
 	aheadFlows [aheadRing]*flowtab.Flow[state]
-	// hint is, plus one, the slot ahead found for the frame addKeyed
-	// accounts next (0: none); addKeyed clears it.
-	hint int32
 	// bigTops holds the bracket rings of the TCP directions of flows that
 	// outlived 2^32 frames (tcpDir.tops); nil until there is one.
 	bigTops map[*tcpDir]*[bracketDepth]uint64
@@ -358,13 +355,14 @@ func (e *Engine) AddDecoded(f *join.Frame, p *decode.Packet, err error) *FrameIn
 	var k flowKey
 	k.compute(p, e.tbl.Hasher())
 	e.ts.scan(p)
-	return e.addKeyed(f, p, &k, &e.ts)
+	return e.addKeyed(f, p, &k, &e.ts, -1)
 }
 
 // addKeyed is AddDecoded with the frame's flow key already computed, its
 // decode error counted and the TS headers of its UDP payload read into ts
-// (nil: none).
-func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tHead) *FrameInfo {
+// (nil: none). hint is the flow table slot ahead found for the frame, -1
+// for none (flowtab.Table.LookupKey).
+func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tHead, hint int32) *FrameInfo {
 	e.gi++
 	gi := e.gi
 	e.cap.Add(f)
@@ -377,8 +375,7 @@ func (e *Engine) addKeyed(f *join.Frame, p *decode.Packet, k *flowKey, ts *mp2tH
 	}
 	e.second(f.TimestampNs, f.GapBefore)
 
-	fl, dir := e.tbl.LookupKey(p, &k.Key, k.FromA, k.Hash, e.hint-1, f.TimestampNs)
-	e.hint = 0
+	fl, dir := e.tbl.LookupKey(p, &k.Key, k.FromA, k.Hash, hint, f.TimestampNs)
 	a := fl.State.a
 	if a == nil {
 		// The gap just before the flow's first frame may hold its first

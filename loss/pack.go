@@ -475,12 +475,13 @@ func (e *Engine) newState() *tcpState {
 	}
 	st := &e.stChunk[0]
 	e.stChunk = e.stChunk[1:]
-	// A fresh chunk's pages are not mapped yet. The accounting reads a
-	// state before it writes it, and a page read first is mapped to the
-	// shared zero page, then copied at the first write with a flush of
-	// every core's TLB (an interrupt to the reading goroutine's core).
-	// Writing both ends of the state now, the values it already has,
-	// maps its pages once, writable.
+	// A chunk made with make (beyond DefaultUnpacked; hugepage.Slice
+	// maps its chunks at once, hugepage.Touch) has its pages not mapped
+	// yet. The accounting reads a state before it writes it, and a page
+	// read first is mapped to the shared zero page, then copied at the
+	// first write with a flush of every core's TLB (an interrupt to the
+	// reading goroutine's core). Writing both ends of the state now, the
+	// values it already has, maps its pages once, writable.
 	st.d[0].next = 0
 	st.d[1].recent[len(st.d[1].recent)-1].ns = 0
 	return st

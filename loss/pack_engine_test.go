@@ -162,7 +162,7 @@ func runEngine(frames []*join.Frame, cfg Config, prefetch bool) *Summary {
 	}
 	for i := range frames {
 		prefetchAhead(e, keys, i) // as AddBatch does, while the state changes under it
-		e.addKeyed(frames[i], &pkts[i], &keys[i], nil)
+		e.addKeyed(frames[i], &pkts[i], &keys[i], nil, -1)
 	}
 	return e.Finish(nil)
 }
