@@ -17,9 +17,9 @@ import (
 // framesTable streams the frames table, the one table with a row per
 // frame, without Arrow builders: a batch of rows (RowGroupBytes of
 // columns) is plain Go slices filled by Frame (frameBatch), handed whole
-// to a goroutine of its own that writes its columns straight into the
-// current row group's column writers (framesFile), buffered (its pages
-// held compressed until it has RowGroupRows rows), while Frame fills
+// to a goroutine of its own that encodes its columns straight into the
+// current row group's pages (framesFile), held compressed until the row
+// group has RowGroupRows rows, while Frame fills
 // another batch. Three batches: one filled, one encoded, one waiting,
 // so that neither side waits for the other when one batch takes longer
 // (a row group's end); with two, `gapan parquet` took 5 % more time on
@@ -33,7 +33,7 @@ import (
 // arrow's memo table, most of the writer's garbage with many flows, where
 // nearly every address of a row group is distinct; zstd takes the
 // repeats out of the plain pages instead. direction ("fwd", "rev") is
-// dictionary-encoded, its dictionary given once per row group.
+// dictionary-encoded, the same dictionary page in every row group.
 type framesTable struct {
 	*sink
 	file  *framesFile
@@ -241,14 +241,11 @@ func (b *frameBatch) add(f *join.Frame, info *loss.FrameInfo) {
 	b.ifc[i] = int32(f.InterfaceID)
 }
 
-// column is a nullable column's validity in a batch: its bitmap, its
-// null count, and its definition levels (1 for a value, 0 for a null),
-// which the column writers take along with the bitmap (levels).
+// column is a nullable column's validity in a batch: its bitmap (LSB
+// first, as Arrow's) and its null count.
 type column struct {
 	valid []byte
 	nulls int
-	def   []int16
-	own   []int16 // def's storage when the column has nulls
 }
 
 // columns returns the batch's nullable columns.
@@ -264,18 +261,14 @@ func (c *column) set(i int, ok bool) {
 	}
 }
 
-// framesPageBytes is the data page size of the frames table: the pages of
-// the row group being built are held compressed until it ends, and the
-// page each column is filling is held uncompressed, so small pages keep
-// that last part small (19 columns). A page stays under zstd's 128 KB
-// block (it passes the limit by at most one write batch): arrow v15 makes
-// a new zstd encoder per page, and one given more than a block allocates
-// a 16 MB history. 16 KB rather than 64: a page's buffers then stay in
-// Go's small size classes (a larger one is allocated and cleared as a
-// large object each time) and the 19 columns' pages in the core's cache;
-// on the uniform bench capture `gapan parquet` takes 8 % less time (8
-// alternated runs, faster in each) for frames files 3 % larger
-// (docs/performance.md, session 18).
+// framesPageBytes is the data page size of the frames table (its values
+// before compression; a page also ends where a batch does): the pages of
+// the row group being built are held compressed until it ends. 16 KB
+// rather than 64: the pages' buffers stay in the core's cache while the
+// 19 columns are encoded; with arrow's column writers `gapan parquet`
+// took 8 % less time on the uniform bench capture (8 alternated runs,
+// faster in each) for frames files 3 % larger (docs/performance.md,
+// session 18).
 const framesPageBytes = 16 << 10
 
 // newFramesTable returns the frames table writing to w, in row groups of
@@ -369,7 +362,6 @@ func (t *framesTable) close() error {
 // writeBatch encodes a batch into the row group being built, starting a
 // new one when it has rowGroup rows (as pqarrow's WriteBuffered does).
 func (t *framesTable) writeBatch(b *frameBatch) error {
-	b.levels()
 	for lo := 0; lo < b.n; {
 		if err := t.file.roll(); err != nil {
 			return err

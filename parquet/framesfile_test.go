@@ -3,6 +3,7 @@ package parquet
 import (
 	"bytes"
 	"context"
+	"math"
 	"math/rand"
 	"net/netip"
 	"slices"
@@ -36,9 +37,22 @@ func TestFrameColumnOrder(t *testing.T) {
 // frames table was written before round 6 of issue 21), in row groups
 // that batches straddle, and checks that the two files read back the
 // same: schema, row groups, every value and every column's statistics.
+// TestFramesFileAsPqarrow holds the frames file that gapan encodes to
+// the one pqarrow's writer makes of the same rows with the same
+// properties: the same values and column statistics, read back by arrow.
+// The extreme rows test the delta encoding's wrap-around (int64 and
+// int32 limits next to each other), the bit widths above 32, and nulls
+// in runs long and short.
 func TestFramesFileAsPqarrow(t *testing.T) {
-	const rows, rowGroup, batch = 5000, 1800, 700
+	t.Run("random", func(t *testing.T) { testFramesFileAsPqarrow(t, 5000, 1800, 700, false) })
+	t.Run("extreme", func(t *testing.T) { testFramesFileAsPqarrow(t, 9000, 4100, 1333, true) })
+}
+
+func testFramesFileAsPqarrow(t *testing.T, rows, rowGroup, batch int, extreme bool) {
 	r := rand.New(rand.NewSource(1))
+	ext64 := []int64{math.MinInt64, math.MaxInt64, 0, -1, 1, math.MinInt32, math.MaxInt32, 1 << 40}
+	ext32 := []int64{math.MinInt32, math.MaxInt32, 0, -1, 1, 1 << 20}
+	runIP, runTCP := true, true
 	var ours bytes.Buffer
 	ft, err := newFramesTable(&ours, rowGroup, batch)
 	if err != nil {
@@ -54,6 +68,26 @@ func TestFramesFileAsPqarrow(t *testing.T) {
 		ip, tcp, ports, vlan := r.Intn(8) > 0, r.Intn(4) > 0, r.Intn(5) > 0, r.Intn(10) == 0
 		vals := []int64{int64(i + 1), int64(1e6 + i*10), int64(1e9 + i*10000), int64(60 + r.Intn(1400)), int64(60 + r.Intn(1400)),
 			int64(r.Intn(3) / 2 * r.Intn(50)), int64(1 + r.Intn(40)), int64(r.Intn(2))}
+		if extreme {
+			// nulls in runs: a run ends with probability 1/20
+			if r.Intn(20) == 0 {
+				runIP = !runIP
+			}
+			if r.Intn(20) == 0 {
+				runTCP = !runTCP
+			}
+			ip, tcp, vlan = runIP, runTCP && i%3000 < 2500, false
+			for _, c := range []int{0, 1, 2, 5} {
+				if r.Intn(3) == 0 {
+					vals[c] = ext64[r.Intn(len(ext64))]
+				}
+			}
+			for _, c := range []int{3, 4} {
+				if r.Intn(3) == 0 {
+					vals[c] = ext32[r.Intn(len(ext32))]
+				}
+			}
+		}
 		// a flow's addresses, IPv6 for every fifth flow, swapped in the
 		// reverse direction
 		fl := byte(vals[6])
@@ -85,6 +119,9 @@ func TestFramesFileAsPqarrow(t *testing.T) {
 		b.vlan[j] = int32(r.Intn(4096))
 		b.cTCP.set(j, tcp)
 		b.tcpFlags[j], b.seq[j], b.ack[j] = int32(r.Intn(64)), int64(r.Uint32()), int64(r.Uint32())
+		if extreme && r.Intn(4) == 0 {
+			b.seq[j] = ext64[r.Intn(len(ext64))]
+		}
 		b.ifc[j] = int32(r.Intn(2))
 
 		// the same row through Arrow builders
@@ -154,8 +191,8 @@ func TestFramesFileAsPqarrow(t *testing.T) {
 	}
 	rec := rb.NewRecord()
 	defer rec.Release()
-	for off := int64(0); off < rec.NumRows(); off += batch {
-		sl := rec.NewSlice(off, min(off+batch, rec.NumRows()))
+	for off := int64(0); off < rec.NumRows(); off += int64(batch) {
+		sl := rec.NewSlice(off, min(off+int64(batch), rec.NumRows()))
 		if err := pw.WriteBuffered(sl); err != nil {
 			t.Fatal(err)
 		}
@@ -187,7 +224,7 @@ func TestFramesFileAsPqarrow(t *testing.T) {
 	if !to.Schema().Equal(tt.Schema()) {
 		t.Fatalf("schemas differ:\n%v\n%v", to.Schema(), tt.Schema())
 	}
-	if to.NumRows() != rows || tt.NumRows() != rows {
+	if to.NumRows() != int64(rows) || tt.NumRows() != int64(rows) {
 		t.Fatalf("%d and %d rows, want %d", to.NumRows(), tt.NumRows(), rows)
 	}
 	if g, w := fo.NumRowGroups(), ft2.NumRowGroups(); g != w || g != (rows+rowGroup-1)/rowGroup {

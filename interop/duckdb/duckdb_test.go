@@ -6,17 +6,28 @@
 package duckdb
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/gapan/gapan/analyze"
 	"github.com/gapan/gapan/loss"
 	"github.com/gapan/gapan/parquet"
 	"github.com/gapan/gapan/simulate"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 const corpus = "../../testdata/corpus/"
@@ -290,4 +301,177 @@ func TestDuckDBManyCaptures(t *testing.T) {
 	if n := one[int64](t, db, fmt.Sprintf("SELECT sum(lost) FROM read_parquet('%s/gaps/**/*.parquet', hive_partitioning = true)", ds)); uint64(n) != total {
 		t.Errorf("sum(lost) over the dataset %d, gapan %d", n, total)
 	}
+}
+
+// TestDuckDBFramesAsArrow reads every frames column of real captures
+// (IPv6, VLAN and QinQ, PPPoE, Linux SLL2, many interfaces, many
+// connections) with DuckDB
+// and with arrow's Parquet reader, in small row groups and batches so
+// that pages end at many places, and requires the same value in every
+// row: the pages gapan encodes itself (levels, delta, dictionary) read
+// the same in two readers nobody here wrote.
+func TestDuckDBFramesAsArrow(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{"ndpi-tumblr-ipv6.pcap", "ndpi-ultrasurf-vlan.pcap", "zeek-pppoe-over-qinq.pcap",
+		"ndpi-sites-22if.pcapng", "suricata-decode-sll2-02.pcap", "zeek-echo-connections.pcap"}
+	var caps []string
+	for _, n := range names {
+		caps = append(caps, corpus+n)
+	}
+	ds := filepath.Join(dir, "ds")
+	if _, err := parquet.WriteDataset(ds, caps, parquet.Options{Writer: parquet.WriterOptions{RowGroupRows: 777, RowGroupBytes: 20000}}); err != nil {
+		t.Fatal(err)
+	}
+	db := open(t)
+	total := 0
+	cols := "frame_number, epoch_us(ts), ts_ns, cap_len, orig_len, gap_before, flow_id, direction, src_ip, dst_ip, src_port, dst_port, ip_proto, vlan, tcp_flags, tcp_seq, tcp_ack, payload_len, interface_id"
+	for _, n := range names {
+		files, err := filepath.Glob(filepath.Join(ds, "frames", "capture="+n, "*.parquet"))
+		if err != nil || len(files) != 1 {
+			t.Fatalf("%s: frames files %v (%v)", n, files, err)
+		}
+		want := arrowRows(t, files[0])
+		truth := pcapgoRecords(t, corpus+n)
+		rows, err := db.Query(fmt.Sprintf("SELECT %s FROM read_parquet('%s') ORDER BY frame_number", cols, files[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]string
+		for rows.Next() {
+			v := make([]sql.NullString, 19)
+			p := make([]any, len(v))
+			for i := range v {
+				p[i] = &v[i]
+			}
+			if err := rows.Scan(p...); err != nil {
+				t.Fatal(err)
+			}
+			row := make([]string, len(v))
+			for i, s := range v {
+				row[i] = "NULL"
+				if s.Valid {
+					row[i] = s.String
+				}
+			}
+			got = append(got, row)
+		}
+		rows.Close()
+		total += len(got)
+		if len(got) != len(want) || len(got) != len(truth) || len(got) == 0 {
+			t.Fatalf("%s: DuckDB %d rows, arrow %d, pcapgo %d records", n, len(got), len(want), len(truth))
+		}
+		for i, r := range truth {
+			// frame_number, ts_ns, cap_len, orig_len, interface_id as
+			// gopacket's pcapgo reads the capture
+			if g := []string{got[i][0], got[i][2], got[i][3], got[i][4], got[i][18]}; strings.Join(g, " ") != r {
+				t.Fatalf("%s row %d: DuckDB %v, pcapgo %s", n, i, g, r)
+			}
+		}
+		if len(got) != len(want) || len(got) == 0 {
+			t.Fatalf("%s: DuckDB %d rows, arrow %d", n, len(got), len(want))
+		}
+		bad := 0
+		for i := range got {
+			if strings.Join(got[i], " ") != strings.Join(want[i], " ") {
+				if bad++; bad <= 3 {
+					t.Errorf("%s row %d:\nDuckDB %v\narrow  %v", n, i, got[i], want[i])
+				}
+			}
+		}
+		if bad > 0 {
+			t.Errorf("%s: %d of %d rows differ", n, bad, len(got))
+		}
+	}
+	if total < 5000 {
+		t.Errorf("%d frames in all: too few to cross many pages", total)
+	}
+}
+
+// pcapgoRecords reads a capture with gopacket's pcapgo: each record's
+// frame number, timestamp in nanoseconds, captured and original lengths
+// and interface, as text.
+func pcapgoRecords(t *testing.T, name string) []string {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var next func() ([]byte, gopacket.CaptureInfo, error)
+	if strings.HasSuffix(name, ".pcapng") {
+		r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next = r.ZeroCopyReadPacketData
+	} else {
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next = r.ZeroCopyReadPacketData
+	}
+	var out []string
+	for {
+		_, ci, err := next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%d %d %d %d %d", len(out)+1, ci.Timestamp.UnixNano(), ci.CaptureLength, ci.Length, ci.InterfaceIndex))
+	}
+}
+
+// arrowRows reads a frames file with arrow's Parquet reader: each row's
+// values as text, NULL for a null, ts in microseconds.
+func arrowRows(t *testing.T, name string) [][]string {
+	t.Helper()
+	f, err := file.OpenParquetFile(name, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fr, err := pqarrow.NewFileReader(f, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	out := make([][]string, tbl.NumRows())
+	for i := range out {
+		out[i] = make([]string, tbl.NumCols())
+	}
+	for c := 0; c < int(tbl.NumCols()); c++ {
+		row := 0
+		for _, ch := range tbl.Column(c).Data().Chunks() {
+			for k := 0; k < ch.Len(); k, row = k+1, row+1 {
+				s := "NULL"
+				if ch.IsValid(k) {
+					switch a := ch.(type) {
+					case *array.Int64:
+						s = strconv.FormatInt(a.Value(k), 10)
+					case *array.Int32:
+						s = strconv.FormatInt(int64(a.Value(k)), 10)
+					case *array.Int16:
+						s = strconv.FormatInt(int64(a.Value(k)), 10)
+					case *array.Timestamp:
+						s = strconv.FormatInt(int64(a.Value(k)), 10)
+					case *array.String:
+						s = a.Value(k)
+					case *array.Dictionary:
+						s = a.Dictionary().(*array.String).Value(a.GetValueIndex(k))
+					default:
+						t.Fatalf("column %d: %T", c, ch)
+					}
+				}
+				out[row][c] = s
+			}
+		}
+	}
+	return out
 }
