@@ -263,13 +263,15 @@ func (c *column) set(i int, ok bool) {
 
 // framesPageBytes is the data page size of the frames table (its values
 // before compression; a page also ends where a batch does): the pages of
-// the row group being built are held compressed until it ends. 16 KB
-// rather than 64: the pages' buffers stay in the core's cache while the
-// 19 columns are encoded; with arrow's column writers `gapan parquet`
-// took 8 % less time on the uniform bench capture (8 alternated runs,
-// faster in each) for frames files 3 % larger (docs/performance.md,
-// session 18).
-const framesPageBytes = 16 << 10
+// the row group being built are held compressed until it ends, and each
+// encoding goroutine holds one page uncompressed. With gapan's own page
+// encoding, 32 KB pages took `gapan parquet` 0.957 of the time of 16 KB
+// ones on the uniform bench capture and 0.969 on Zipf (6 alternated
+// rounds each; 64 KB 0.972), for frames files 2 % smaller
+// (docs/performance.md, round 9). (With arrow's column writers, 16 KB
+// had been faster than 64 KB: their buffers per page stayed in Go's
+// small size classes; session 18.)
+const framesPageBytes = 32 << 10
 
 // newFramesTable returns the frames table writing to w, in row groups of
 // rowGroup rows built batch rows at a time.

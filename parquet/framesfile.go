@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
@@ -315,6 +316,9 @@ const (
 	maxPageRows   = 1 << 16 // rows of a page of a column that has nulls
 )
 
+// littleEndian is whether this machine stores integers as PLAIN does.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // validity returns the validity bitmap of batch b's column c, or nil
 // when all of its rows have a value.
 func (b *frameBatch) validity(c int) []byte {
@@ -444,6 +448,9 @@ func writeInts[T int32 | int64](fc *frameCol, e *colEncoder, v []T, valid []byte
 			e.vals = appendDelta(e.vals, any(page).([]int32), 1<<32-1)
 		case delta:
 			e.vals = appendDelta(e.vals, any(page).([]int64), ^uint64(0))
+		case littleEndian && len(page) > 0:
+			// PLAIN is the values' little-endian bytes: this machine's
+			e.vals = append(e.vals, unsafe.Slice((*byte)(unsafe.Pointer(&page[0])), len(page)*width)...)
 		case width == 4:
 			for _, x := range page {
 				e.vals = binary.LittleEndian.AppendUint32(e.vals, uint32(x))
