@@ -62,7 +62,6 @@ type frameBatch struct {
 	// the nullable columns' validity: ip (ip_proto, payload_len), src,
 	// dst, ports, vlan, tcp (tcp_flags, tcp_seq, tcp_ack)
 	cIP, cSrc, cDst, cPort, cVLAN, cTCP column
-	ones                                []int16 // definition levels without nulls
 
 	// the address columns: text and offsets (row i is
 	// data[offs[i]:offs[i+1]]; rows+1 offsets)
@@ -80,11 +79,10 @@ type frameBatch struct {
 }
 
 // frameRowBytes is the memory of a row of a frameBatch: 7 int64 and 11
-// int32 columns, the validity bits and definition levels of 6 nullable
-// column groups and one all-valid group, and two addresses of 15 bytes
-// (IPv4) with their offsets. The IPv6 flow cache is not counted: it is
+// int32 columns, the validity bits of 6 nullable column groups, and two
+// addresses of 15 bytes (IPv4) with their offsets. The IPv6 flow cache is not counted: it is
 // made only for IPv6 traffic.
-const frameRowBytes = 7*8 + 11*4 + 1 + 7*2 + 2*(15+4)
+const frameRowBytes = 7*8 + 11*4 + 1 + 2*(15+4)
 
 // maxFlowCache is the largest flow cache (entries, a power of two): 3 MB.
 const maxFlowCache = 1 << 17

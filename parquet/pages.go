@@ -27,11 +27,6 @@ const (
 	pageDataV2     = 3
 )
 
-// appendUvarint appends v as a ULEB128 varint.
-func appendUvarint(dst []byte, v uint64) []byte {
-	return binary.AppendUvarint(dst, v)
-}
-
 // appendField appends a compact field header for field id, which follows
 // field last (ids 1 to 15 apart, as every header here is).
 func appendField(dst []byte, last, id int, typ byte) []byte {
@@ -41,7 +36,7 @@ func appendField(dst []byte, last, id int, typ byte) []byte {
 // appendI32Field appends field id (after field last) holding v.
 func appendI32Field(dst []byte, last, id int, v int32) []byte {
 	dst = appendField(dst, last, id, thriftI32)
-	return appendUvarint(dst, uint64(uint32(v<<1^v>>31)))
+	return binary.AppendUvarint(dst, uint64(uint32(v<<1^v>>31)))
 }
 
 // appendDataPageV2Header appends the Thrift PageHeader of a DATA_PAGE_V2
@@ -100,7 +95,7 @@ type hybrid struct {
 
 func (h *hybrid) flushRLE() {
 	if h.rleN > 0 {
-		h.dst = appendUvarint(h.dst, uint64(h.rleN)<<1)
+		h.dst = binary.AppendUvarint(h.dst, uint64(h.rleN)<<1)
 		h.dst = append(h.dst, h.rleVal)
 		h.rleN = 0
 	}
@@ -108,7 +103,7 @@ func (h *hybrid) flushRLE() {
 
 func (h *hybrid) flushLit() {
 	if len(h.lit) > 0 {
-		h.dst = appendUvarint(h.dst, uint64(len(h.lit))<<1|1)
+		h.dst = binary.AppendUvarint(h.dst, uint64(len(h.lit))<<1|1)
 		h.dst = append(h.dst, h.lit...)
 		h.lit = h.lit[:0]
 	}
@@ -142,7 +137,7 @@ func appendBits(dst, lit, bitmap []byte, lo, n int) ([]byte, []byte) {
 		return dst, lit
 	}
 	if bitmap == nil {
-		return append(appendUvarint(dst, uint64(n)<<1), 1), lit
+		return append(binary.AppendUvarint(dst, uint64(n)<<1), 1), lit
 	}
 	h := hybrid{dst: dst, lit: lit[:0]}
 	for i := 0; i < n; i += 8 {
@@ -162,9 +157,9 @@ const (
 // appendDeltaEmpty appends the DELTA_BINARY_PACKED encoding of no
 // values (a page of nulls).
 func appendDeltaEmpty(dst []byte) []byte {
-	dst = appendUvarint(dst, deltaBlock)
-	dst = appendUvarint(dst, deltaBlock/deltaMiniblock)
-	return append(appendUvarint(dst, 0), 0) // no values, first value 0
+	dst = binary.AppendUvarint(dst, deltaBlock)
+	dst = binary.AppendUvarint(dst, deltaBlock/deltaMiniblock)
+	return append(binary.AppendUvarint(dst, 0), 0) // no values, first value 0
 }
 
 // appendDelta appends the DELTA_BINARY_PACKED encoding of v (not empty),
@@ -173,9 +168,9 @@ func appendDeltaEmpty(dst []byte) []byte {
 // column's widths stay within 32 and a reader adds the deltas back
 // modulo 2^32.
 func appendDelta[T int32 | int64](dst []byte, v []T, mask uint64) []byte {
-	dst = appendUvarint(dst, deltaBlock)
-	dst = appendUvarint(dst, deltaBlock/deltaMiniblock)
-	dst = appendUvarint(dst, uint64(len(v)))
+	dst = binary.AppendUvarint(dst, deltaBlock)
+	dst = binary.AppendUvarint(dst, deltaBlock/deltaMiniblock)
+	dst = binary.AppendUvarint(dst, uint64(len(v)))
 	dst = binary.AppendVarint(dst, int64(v[0]))
 	var d [deltaBlock]uint64
 	for i := 1; i < len(v); i += deltaBlock {
